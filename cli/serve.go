@@ -1,0 +1,363 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-dev/switchboard/compiler"
+	"github.com/switchboard-dev/switchboard/connectors"
+	_ "github.com/switchboard-dev/switchboard/connectors/all" // every connector registers itself
+	"github.com/switchboard-dev/switchboard/diag"
+	"github.com/switchboard-dev/switchboard/runtime/metrics"
+	"github.com/switchboard-dev/switchboard/runtime/node"
+	"github.com/switchboard-dev/switchboard/runtime/server"
+	"github.com/switchboard-dev/switchboard/runtime/store"
+	_ "github.com/switchboard-dev/switchboard/runtime/store/postgres" // several nodes on one database
+	_ "github.com/switchboard-dev/switchboard/runtime/store/sqlite"   // the embedded default store
+)
+
+type serveOptions struct {
+	addr       string
+	storeURL   string
+	publicURL  string
+	watch      bool
+	workers    int
+	connectors []string
+	functions  []string
+}
+
+func newServeCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve [dir]",
+		Short: "Run the flows of a directory: webhooks, admin API and workers",
+		Long: `Serve compiles the .flow files of dir (default: the current directory) and
+runs them: connectors' webhooks arrive at /v1/webhooks/{connector}/{instance},
+each message is stepped through its conversation's flow, and what the flow
+decides (replies, HTTP calls, tasks, timers) is stored in the same
+transaction as the message before the webhook is answered. Workers then
+perform the effects, with retries.
+
+The store is ./switchboard.db (SQLite) unless --store names another:
+sqlite:PATH, or postgres://… for several nodes sharing one database.
+
+On first start serve creates an admin token, prints it once, and stores only
+its hash. Flows read the process environment as env; BOT_URL defaults to a
+small built-in demo bot so the example flows answer out of the box.
+
+Connectors are configured with --connector, once per instance:
+  --connector 'custom/default,secret=env:CUSTOM_SECRET,outbound_url=https://…'
+A value env:NAME is read from the environment, so secrets stay out of flags.`,
+		Example: `  # Run the example flows on the embedded store
+  switchboard serve flows/
+
+  # A custom channel, reloading flows when they change
+  CUSTOM_SECRET=s3cret switchboard serve --watch --connector 'custom/default,secret=env:CUSTOM_SECRET' flows/`,
+		Args: argsUsage(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, cmd, dir, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", ":8080", "address to listen on")
+	f.StringVar(&o.storeURL, "store", "sqlite:switchboard.db", "store: sqlite:PATH or postgres://…")
+	f.StringVar(&o.publicURL, "public-url", "", "base URL platforms reach this server at (default: from each request's Host)")
+	f.BoolVar(&o.watch, "watch", false, "recompile and deploy the flows when their files change")
+	f.IntVar(&o.workers, "workers", 16, "concurrent outbox workers")
+	f.StringArrayVar(&o.connectors, "connector", nil, "a connector instance: NAME/INSTANCE,key=value,… (repeatable)")
+	f.StringArrayVar(&o.functions, "function", nil, "a webhook function: NAME=URL; `function NAME` POSTs its args there (repeatable)")
+	return cmd
+}
+
+// loadProgram reads and compiles the .flow files of dir. channels are the
+// channel names flows may name besides the known ones.
+func loadProgram(dir string, channels []string) (*compiler.Program, []compiler.Source, diag.List, diag.Sources, error) {
+	paths, err := flowFiles(dir)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if len(paths) == 0 {
+		return nil, nil, nil, nil, fmt.Errorf("no .flow files in %s", dir)
+	}
+	var sources []compiler.Source
+	files := diag.Sources{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		sources = append(sources, compiler.Source{Name: displayPath(p), Src: b})
+		files[displayPath(p)] = b
+	}
+	opts := compiler.Options{Channels: append(append([]string(nil), compiler.KnownChannels...), channels...)}
+	prog, list := compiler.CompileSources(sources, opts)
+	return prog, sources, list, files, nil
+}
+
+func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	base := o.publicURL
+	if base == "" {
+		base = "http://" + localAddr(ln.Addr())
+	}
+	res := connectors.Resources{HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: log, Now: time.Now, PublicURL: base}
+	specs := o.connectors
+	if !hasConnector(specs, "webchat") {
+		specs = append([]string{"webchat/default"}, specs...) // the quick start's channel
+	}
+	instances, channels, err := buildConnectors(specs, res)
+	if err != nil {
+		ln.Close()
+		return usagef(cmd, "%v", err)
+	}
+	defer closeConnectors(instances)
+	extra := channelNames(instances)
+	prog, sources, list, files, err := loadProgram(dir, extra)
+	if err != nil {
+		ln.Close()
+		return usagef(cmd, "%v", err)
+	}
+	if prog == nil {
+		ln.Close()
+		_ = diag.Write(stderr, list, files, diag.Options{})
+		return errProblems
+	}
+	st, err := store.Open(ctx, o.storeURL)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer st.Close()
+	env := environment()
+	if env["BOT_URL"] == "" {
+		env["BOT_URL"] = base + server.DemoBotPath
+	}
+	functionURLs := map[string]string{}
+	for _, f := range o.functions {
+		name, u, ok := strings.Cut(f, "=")
+		if !ok || name == "" || !strings.HasPrefix(u, "http") {
+			return usagef(cmd, "--function %q: want NAME=URL", f)
+		}
+		functionURLs[name] = u
+	}
+	reg := &metrics.Registry{}
+	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources, Channels: channels, Env: env, Logger: log,
+		FunctionURLs: functionURLs, Metrics: reg})
+	if err != nil {
+		return err
+	}
+	token, err := ensureAdminToken(ctx, st)
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Config{Node: n, Store: st, Instances: instances, Logger: log, PublicURL: o.publicURL, DemoBot: true, Metrics: reg})
+
+	fmt.Fprintf(stdout, "switchboard %s serving %s (program %s, %d flows) on %s\n", version(), dir, prog.Version, len(prog.Flows), base)
+	fmt.Fprintf(stdout, "  store:     %s\n", o.storeURL)
+	for _, in := range instances {
+		if in.Connector == "webchat" {
+			fmt.Fprintf(stdout, "  webchat:   %s/webchat/%s/   (open it in a browser and chat)\n", base, in.Name)
+			continue
+		}
+		fmt.Fprintf(stdout, "  webhook:   %s%s\n", base, connectors.WebhookPath(in.Connector, in.Name))
+	}
+	fmt.Fprintf(stdout, "  admin API: %s/v1/… (docs/API.md)\n", base)
+	fmt.Fprintf(stdout, "  metrics:   %s/metrics   health: %s/healthz\n", base, base)
+	if token != "" {
+		fmt.Fprintf(stdout, "\nAdmin token (shown once, only its hash is stored):\n  %s\nTry: curl -H 'Authorization: Bearer %s' %s/v1/programs\n\n", token, token, base)
+	}
+	if len(list) > 0 {
+		_ = diag.Write(stderr, list, files, diag.Options{})
+	}
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	workDone := make(chan struct{})
+	go func() {
+		n.Run(workCtx, o.workers)
+		close(workDone)
+	}()
+	if o.watch {
+		go watch(ctx, dir, extra, n, stderr, log)
+	}
+	err = srv.Serve(ctx, ln)
+	// Drain: the server has answered every request in flight; let the
+	// workers finish what they hold, then stop committing.
+	stopWork()
+	<-workDone
+	_ = n.Close()
+	fmt.Fprintln(stdout, "switchboard stopped")
+	return err
+}
+
+func localAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || tcp.IP.IsUnspecified() {
+		if ok {
+			return fmt.Sprintf("localhost:%d", tcp.Port)
+		}
+	}
+	return a.String()
+}
+
+func environment() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// buildConnectors parses --connector values: NAME/INSTANCE,key=value,…
+func buildConnectors(specs []string, res connectors.Resources) ([]server.Instance, map[string]connectors.Connector, error) {
+	var instances []server.Instance
+	channels := map[string]connectors.Connector{}
+	for _, spec := range specs {
+		parts := strings.Split(spec, ",")
+		name, instance, _ := strings.Cut(parts[0], "/")
+		if instance == "" {
+			instance = connectors.DefaultInstance
+		}
+		cfg := connectors.Config{}
+		for _, kv := range parts[1:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, nil, fmt.Errorf("--connector %s: %q is not key=value", parts[0], kv)
+			}
+			if envName, ok := strings.CutPrefix(v, "env:"); ok {
+				v = os.Getenv(envName)
+				if v == "" {
+					return nil, nil, fmt.Errorf("--connector %s: %s reads the environment variable %s, which is empty", parts[0], k, envName)
+				}
+			}
+			cfg[k] = v
+		}
+		res.Instance = instance
+		conn, err := connectors.Default().New(name, cfg, res)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--connector %s: %w", parts[0], err)
+		}
+		key := name + "/" + instance
+		if _, dup := channels[key]; dup {
+			return nil, nil, fmt.Errorf("--connector %s is configured twice", key)
+		}
+		channels[key] = conn
+		instances = append(instances, server.Instance{Connector: name, Name: instance, Conn: conn})
+	}
+	return instances, channels, nil
+}
+
+func hasConnector(specs []string, name string) bool {
+	for _, s := range specs {
+		if strings.HasPrefix(s, name+"/") || strings.HasPrefix(s, name+",") || s == name {
+			return true
+		}
+	}
+	return false
+}
+
+// channelNames lists the channels the configured connectors carry.
+func channelNames(instances []server.Instance) []string {
+	var out []string
+	for _, in := range instances {
+		if l, ok := in.Conn.(connectors.ChannelLister); ok {
+			out = append(out, l.Channels()...)
+		}
+	}
+	return out
+}
+
+func closeConnectors(instances []server.Instance) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, in := range instances {
+		if c, ok := in.Conn.(connectors.Closer); ok {
+			_ = c.Close(ctx)
+		}
+	}
+}
+
+// ensureAdminToken creates an admin token when the store has none and
+// returns it; "" when one exists already.
+func ensureAdminToken(ctx context.Context, st store.Store) (string, error) {
+	tokens, err := st.ListTokens(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range tokens {
+		if t.Role == store.RoleAdmin {
+			return "", nil
+		}
+	}
+	secret := make([]byte, 24)
+	if _, err := rand.Read(secret); err != nil {
+		return "", err
+	}
+	token := "sbk_" + base64.RawURLEncoding.EncodeToString(secret)
+	if err := st.CreateToken(ctx, store.Token{Hash: server.HashToken(token), Role: store.RoleAdmin, Subject: "admin"}); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// watch redeploys the flows when their files change. A program that does
+// not compile is reported and the running one is kept.
+func watch(ctx context.Context, dir string, channels []string, n *node.Node, stderr io.Writer, log *slog.Logger) {
+	last := n.Active().Version
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		prog, sources, list, files, err := loadProgram(dir, channels)
+		if err != nil {
+			log.Error("reloading flows", "err", err)
+			continue
+		}
+		if prog == nil {
+			if v := fmt.Sprint(list); v != last {
+				last = v
+				fmt.Fprintln(stderr, "flows changed but do not compile; still running the previous program:")
+				_ = diag.Write(stderr, list, files, diag.Options{})
+			}
+			continue
+		}
+		if prog.Version == n.Active().Version {
+			continue
+		}
+		if err := n.Deploy(ctx, prog, sources); err != nil {
+			log.Error("deploying", "err", err)
+			continue
+		}
+		last = prog.Version
+		log.Info("flows reloaded", "program", prog.Version)
+	}
+}

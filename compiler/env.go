@@ -1,0 +1,183 @@
+package compiler
+
+import (
+	"reflect"
+	"time"
+)
+
+// The values below are the typed environment of expressions. The checker
+// sees their types; the runtime fills them with real values under the same
+// names, so an expression that checks here runs there.
+
+// Message is an inbound or outbound message, normalized across channels.
+type Message struct {
+	ID         string         `expr:"id" json:"id"`
+	Channel    string         `expr:"channel" json:"channel"`
+	From       string         `expr:"from" json:"from"`
+	To         string         `expr:"to" json:"to"`
+	Text       string         `expr:"text" json:"text"`
+	Media      []string       `expr:"media" json:"media,omitempty"`
+	Attributes map[string]any `expr:"attributes" json:"attributes,omitempty"`
+}
+
+// Contact is the customer, one identity across channels.
+type Contact struct {
+	ID         string            `expr:"id" json:"id"`
+	Name       string            `expr:"name" json:"name"`
+	Attributes map[string]any    `expr:"attributes" json:"attributes,omitempty"`
+	Addresses  map[string]string `expr:"addresses" json:"addresses,omitempty"` // channel → address
+}
+
+// Conversation is one thread with a contact on one channel.
+type Conversation struct {
+	ID         string         `expr:"id" json:"id"`
+	Channel    string         `expr:"channel" json:"channel"`
+	Attributes map[string]any `expr:"attributes" json:"attributes,omitempty"`
+}
+
+// HoursRef names an `hours` declaration inside expressions: `open(support_hours)`.
+type HoursRef struct{ Name string }
+
+// OpenFunc is the type of `open` in the environment.
+type OpenFunc = func(HoursRef) bool
+
+// Step outputs, read as STEP.field after the step has run.
+
+// AskOutput is what an ask step leaves behind.
+type AskOutput struct {
+	Reply Message `expr:"reply" json:"reply"`
+}
+
+// HTTPOutput is what an http step leaves behind.
+type HTTPOutput struct {
+	Status  int               `expr:"status" json:"status"`
+	JSON    any               `expr:"json" json:"json,omitempty"`
+	Body    string            `expr:"body" json:"body"`
+	Headers map[string]string `expr:"headers" json:"headers,omitempty"`
+}
+
+// FunctionOutput is what a function step leaves behind.
+type FunctionOutput struct {
+	Result any `expr:"result" json:"result"`
+}
+
+// TaskInfo describes a routed task.
+type TaskInfo struct {
+	ID         string         `expr:"id" json:"id"`
+	Attributes map[string]any `expr:"attributes" json:"attributes,omitempty"`
+	Queue      string         `expr:"queue" json:"queue"`
+	Worker     string         `expr:"worker" json:"worker"`
+}
+
+// EnqueueOutput is what an enqueue step leaves behind.
+type EnqueueOutput struct {
+	Task TaskInfo `expr:"task" json:"task"`
+}
+
+// SubflowOutput is what a subflow step leaves behind.
+type SubflowOutput struct {
+	Outputs map[string]any `expr:"outputs" json:"outputs,omitempty"`
+}
+
+// GatherOutput is what a gather step leaves behind.
+type GatherOutput struct {
+	Digits     string  `expr:"digits" json:"digits"`
+	Speech     string  `expr:"speech" json:"speech"`
+	Confidence float64 `expr:"confidence" json:"confidence"`
+}
+
+// RecordOutput is what a record step leaves behind.
+type RecordOutput struct {
+	URL        string  `expr:"url" json:"url"`
+	Duration   float64 `expr:"duration" json:"duration"` // seconds
+	Transcript string  `expr:"transcript" json:"transcript"`
+}
+
+// DialOutput is what a dial step leaves behind.
+type DialOutput struct {
+	Status   string  `expr:"status" json:"status"`
+	Duration float64 `expr:"duration" json:"duration"` // seconds
+}
+
+// OutputOf returns the zero output value of a step kind, or nil when the
+// kind leaves nothing behind.
+func OutputOf(k Kind) any {
+	switch k {
+	case KindAsk:
+		return AskOutput{}
+	case KindHTTP:
+		return HTTPOutput{}
+	case KindFunction:
+		return FunctionOutput{}
+	case KindEnqueue:
+		return EnqueueOutput{}
+	case KindSubflow:
+		return SubflowOutput{}
+	case KindGather:
+		return GatherOutput{}
+	case KindRecord:
+		return RecordOutput{}
+	case KindDial:
+		return DialOutput{}
+	}
+	return nil
+}
+
+// ZeroOf returns the zero value of a declared type; its Go type is what
+// the checker sees for a variable of that type.
+func ZeroOf(t Type) any {
+	switch t {
+	case TypeString:
+		return ""
+	case TypeNumber:
+		return float64(0)
+	case TypeBool:
+		return false
+	case TypeList:
+		return []any{}
+	case TypeMap:
+		return map[string]any{}
+	}
+	return nil
+}
+
+// Names of the environment every flow expression sees.
+const (
+	NameMessage      = "message"
+	NameContact      = "contact"
+	NameConversation = "conversation"
+	NameEnv          = "env"
+	NameVars         = "vars"
+	NameNow          = "now"
+	NameOpen         = "open"
+	NameReply        = "reply"
+	NameDigits       = "digits"
+	NameSpeech       = "speech"
+	NameTask         = "task"
+	NameWorker       = "worker"
+)
+
+var (
+	typeOfTime     = reflect.TypeOf(time.Time{})
+	reservedNames  = map[string]bool{}
+	baseFlowValues = map[string]any{
+		NameMessage:      Message{},
+		NameContact:      Contact{},
+		NameConversation: Conversation{},
+		NameEnv:          map[string]string{},
+		NameVars:         map[string]any{},
+		NameNow:          time.Time{},
+		NameOpen:         OpenFunc(nil),
+	}
+)
+
+func init() {
+	for n := range baseFlowValues {
+		reservedNames[n] = true
+	}
+	for _, n := range []string{NameReply, NameDigits, NameSpeech, NameTask, NameWorker, "done", "true", "false",
+		"nil", "and", "or", "not", "in", "matches", "contains", "startsWith", "endsWith", "let", "if", "else"} {
+		reservedNames[n] = true
+	}
+	_ = typeOfTime
+}

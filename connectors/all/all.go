@@ -1,0 +1,10 @@
+// Package all registers every connector that ships with Switchboard in
+// connectors.Default, by importing each connector package for its init
+// function. The runtime's command imports it; libraries and tests import
+// only the connectors they need.
+package all
+
+import (
+	_ "github.com/switchboard-dev/switchboard/connectors/custom"  // generic signed JSON
+	_ "github.com/switchboard-dev/switchboard/connectors/webchat" // the website chat widget
+)

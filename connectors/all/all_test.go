@@ -1,0 +1,18 @@
+package all_test
+
+import (
+	"testing"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+	_ "github.com/switchboard-dev/switchboard/connectors/all"
+)
+
+// TestRegistered checks that importing all registers the shipped
+// connectors in the default registry (read only).
+func TestRegistered(t *testing.T) {
+	for _, name := range []string{"custom"} {
+		if _, ok := connectors.Default().Lookup(name); !ok {
+			t.Errorf("connector %q is not registered", name)
+		}
+	}
+}

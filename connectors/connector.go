@@ -1,0 +1,101 @@
+package connectors
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Connector is one configured instance of a channel: it turns the
+// platform's webhooks into Inbound messages and delivers Outbound ones.
+//
+// Call order: the Registry's constructor returns a ready Connector; the
+// server then calls Receive for every webhook of the instance and the
+// outbox calls Send for every reply, concurrently and for as long as the
+// instance lives; Close, when the connector implements Closer, is called
+// once at shutdown, after the last Receive and Send have returned. A
+// Connector must be safe for concurrent use.
+type Connector interface {
+	// Receive verifies and parses one webhook request. It checks the
+	// request's authenticity first, over the raw Body (constant-time
+	// comparison), and only then parses. It does no network I/O and
+	// never blocks: it runs while the platform waits for an answer.
+	//
+	// It returns the messages in the request (possibly none: a status
+	// callback, a verification handshake) or an error: a *StatusError
+	// (see Errorf) for a request the platform must not retry as is (400
+	// malformed or a missing field, 401 missing or bad signature or a stale
+	// timestamp, 405, 413, 415), anything else for a failure of Switchboard
+	// itself (answered 500, so the platform retries). Every returned
+	// Inbound has a non-empty PlatformID and From.
+	Receive(ctx context.Context, r *Request) ([]Inbound, error)
+
+	// Send delivers one message and returns the platform's id for it ("" if
+	// the platform gives none). The outbox calls it again with the same
+	// Outbound (same Key) after a temporary failure, possibly after a
+	// crash, so it must be safe to retry: it passes Key as the platform's
+	// idempotency key where the platform has one.
+	//
+	// A nil error means the platform accepted the message. An error marked
+	// with Permanent (or wrapping ErrUnsupported) means no retry can
+	// succeed and the message is dead-lettered; any other error is
+	// temporary and retried with backoff (RetryAfter may say how long to
+	// wait at least). Send honours ctx's deadline and cancellation.
+	Send(ctx context.Context, m *Outbound) (platformID string, err error)
+}
+
+// InlineResponder is implemented by connectors whose platform takes the
+// replies in the webhook's HTTP response (as Twilio takes TwiML
+// <Message> verbs). For them the server collects what the flow decided
+// while handling the request and calls Respond, once, after the request's
+// messages are durably stored; the replies it passes are not sent again
+// with Send. Replies decided later (after a timeout, by an agent) still go
+// through Send.
+//
+// Respond is also called when Receive returned no messages, with an empty
+// Reaction, and for a redelivered message (which the flow does not handle
+// again). It cannot fail: status is the 2xx to answer with.
+type InlineResponder interface {
+	Respond(in []Inbound, reaction Reaction) (status int, contentType string, body []byte)
+}
+
+// ChannelLister is implemented by connectors whose channel names depend on
+// their configuration (the custom connector's `channel` field). Channels
+// returns every name its Inbound messages may carry in Channel. The
+// runtime adds them to the channel names flows may use in `channels`.
+type ChannelLister interface {
+	Channels() []string
+}
+
+// Closer is implemented by connectors that hold resources (connections,
+// goroutines). Close releases them; it is called once, last.
+type Closer interface {
+	Close(ctx context.Context) error
+}
+
+// Resources is what a connector's constructor receives from the runtime
+// instead of reaching for globals. Registry.New fills the zero fields with
+// defaults, so a constructor may use them all.
+type Resources struct {
+	// HTTPClient makes the connector's calls to its platform. Default: a
+	// client with a 30 s timeout.
+	HTTPClient *http.Client
+	// Logger is the instance's logger, with connector and instance
+	// attributes. Default: one that discards.
+	Logger *slog.Logger
+	// Now is the clock, for timestamps and signature tolerances. Default:
+	// time.Now.
+	Now func() time.Time
+	// PublicURL is the server's externally visible base URL (scheme, host
+	// and any path prefix, no trailing slash), or "" if unknown. The
+	// instance's webhook URL is PublicURL + WebhookPath(name, Instance).
+	PublicURL string
+	// Instance is the instance's name. Default: DefaultInstance.
+	Instance string
+}
+
+// Constructor builds a connector instance from a configuration that
+// Registry.New has already checked against the connector's Spec (no
+// unknown fields, required ones present, defaults filled in).
+type Constructor func(Config, Resources) (Connector, error)

@@ -1,0 +1,121 @@
+package connectors
+
+import (
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Request is one inbound webhook call as the platform made it, adapted by
+// the server from its HTTP library. Body holds the raw bytes exactly as
+// received: connectors verify signatures over them before parsing.
+type Request struct {
+	Method string
+	// URL is the full URL the platform called, scheme and host included,
+	// as the platform saw it (behind a proxy, the public URL, not the
+	// listener's), for schemes that sign the URL.
+	URL        string
+	Path       string
+	Header     http.Header // canonical keys, as net/http makes them
+	Query      url.Values
+	Body       []byte
+	RemoteAddr string // host:port of the peer (or the proxy's client address)
+}
+
+// MediaType returns the request's Content-Type without parameters, in
+// lower case: "application/json" for "Application/JSON; charset=utf-8".
+// It returns "" when the header is missing or unreadable.
+func (r *Request) MediaType() string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(mt)
+}
+
+// RequireMediaType returns a 415 *StatusError unless the request's media
+// type (see MediaType) is one of types.
+func (r *Request) RequireMediaType(types ...string) error {
+	mt := r.MediaType()
+	for _, t := range types {
+		if mt == t {
+			return nil
+		}
+	}
+	got := r.Header.Get("Content-Type")
+	if got == "" {
+		got = "none"
+	}
+	return Errorf(http.StatusUnsupportedMediaType, "content type must be %s, not %s", strings.Join(types, " or "), got)
+}
+
+// Inbound is one normalized message a customer sent on a channel.
+type Inbound struct {
+	// PlatformID is the platform's id for the message, the dedupe key:
+	// a redelivery of the same message carries the same PlatformID. It is
+	// never empty.
+	PlatformID string
+	// Channel names the channel the message came on (sms, whatsapp,
+	// webchat, custom, …): the value flows see as message.channel.
+	Channel string
+	// From and To are addresses on the channel: the customer's, and the
+	// one they wrote to (a phone number, a page id, …). From is never
+	// empty.
+	From, To string
+	// FromName is the sender's display name, when the platform gives one.
+	FromName   string
+	Text       string
+	Media      []string       // URLs of attachments
+	Attributes map[string]any // anything else the connector exposes, as message.attributes
+	// At is the platform's timestamp for the message; zero if it has none.
+	At time.Time
+}
+
+// Outbound is one message to deliver.
+type Outbound struct {
+	// Key is unique per message and stable across retries of it: the
+	// platform's idempotency key where it has one.
+	Key     string
+	Channel string
+	// To is the recipient's address on the channel; From is the sending
+	// address when the platform lets the sender choose one (else empty).
+	To, From       string
+	Text           string
+	Media          []string
+	ConversationID string
+	Attributes     map[string]any
+}
+
+// Reaction is what the flow decided while handling one webhook, for
+// connectors that answer inline (see InlineResponder).
+type Reaction struct {
+	Replies  []Outbound     // messages to send back, in order
+	Enqueued []EnqueuedTask // tasks handed to the router
+}
+
+// EnqueuedTask is a task a flow created for the router.
+type EnqueuedTask struct {
+	TaskID     string
+	Workflow   string
+	Priority   float64
+	Attributes map[string]any
+}
+
+// WebhookPath returns the path at which a connector instance receives its
+// webhooks: /v1/webhooks/{connector}/{instance}. An empty instance is
+// "default". The public webhook URL is Resources.PublicURL followed by it.
+func WebhookPath(connector, instance string) string {
+	if instance == "" {
+		instance = DefaultInstance
+	}
+	return "/v1/webhooks/" + url.PathEscape(connector) + "/" + url.PathEscape(instance)
+}
+
+// DefaultInstance is the name of an instance configured without one.
+const DefaultInstance = "default"

@@ -1,0 +1,129 @@
+// Package webchat is Switchboard's built-in website chat, the default
+// channel of the quick start: a customer chat page served by the runtime,
+// an embeddable widget for other sites, a WebSocket for live replies with
+// a long-polling REST fallback, and a visitor identity that survives a
+// page reload.
+//
+// It registers itself with connectors.Default as "webchat"; messages
+// carry the channel "webchat". Everything lives in the server's memory
+// except what the runtime stores (the messages and conversations
+// themselves): no external service is involved.
+//
+// # Configuration
+//
+//   - secret: signs visitor tokens (HMAC-SHA256), at least 16
+//     characters. Default: 32 random bytes made when the instance is
+//     built. Tokens then survive a reload of the page (the widget keeps
+//     its token in localStorage) but not a restart of the server: after a
+//     restart the widget's token is refused, it asks for a new session
+//     and the visitor starts a new conversation. Set a secret to keep
+//     visitors across restarts and across the nodes of a cluster.
+//   - title, greeting: shown in the widget's header and as its first line.
+//   - allowed_origins: other sites (scheme://host[:port], comma
+//     separated, or *) that may embed the widget. They get CORS access to
+//     the session and messages endpoints and to the webhook, their
+//     WebSockets are accepted, and they may frame the chat page. Default:
+//     the server's own origin only.
+//
+// # Routes
+//
+// The runtime server routes /webchat/{instance}/… to the instance's
+// ServePage (rest is the path after the instance) and
+// /v1/webhooks/webchat/{instance} to Receive, as for every connector. For
+// the default instance:
+//
+//	GET  /webchat/default/             the chat page (a full-page widget)
+//	GET  /webchat/default/widget.js    the widget; embeddable on another site:
+//	                                   <script src="https://HOST/webchat/default/widget.js" async></script>
+//	GET  /webchat/default/widget.css   its style sheet
+//	POST /webchat/default/session      {"token": "…"} (optional) → {"visitor", "token", "title", "greeting"}
+//	GET  /webchat/default/ws?token=T&after=SEQ&epoch=E     WebSocket of live messages
+//	GET  /webchat/default/messages?after=SEQ&epoch=E       long-poll (Authorization: Bearer T, or ?token=T)
+//	POST /v1/webhooks/webchat/default  {"id": "…", "text": "…", "name": "…"} (Authorization: Bearer T)
+//
+// # Visitors
+//
+// A visitor id is "v_" and 26 random base32 characters. Its token is the
+// id, a dot, and the base64url HMAC-SHA256 of the id under the secret,
+// bound to the instance's name. POST session keeps a valid token (same
+// visitor) and otherwise issues a new visitor: the widget stores the
+// token in localStorage, so the visitor and their conversation survive a
+// reload. Tokens do not expire; they are bearer credentials of an
+// anonymous visitor, nothing more.
+//
+// # Inbound
+//
+// The widget POSTs each message to the instance's webhook with the
+// visitor's token. Receive checks the token (constant time; 401), the
+// content type (415 unless application/json), and the body (400 naming
+// the field: "id" required, printable, at most 128 bytes; "text" required,
+// at most 8 KiB; "name" optional; nothing else). It returns one message:
+// PlatformID "{visitor}:{id}" (so a retried POST is stored once), From the
+// visitor id, To the instance name, FromName the name. The server answers
+// {"accepted": 1} once the message is durably stored; the widget then
+// marks it sent. Receive also echoes the message into the visitor's
+// mailbox, so the visitor's other tabs show it and a reload finds it.
+//
+// # Outbound and the mailbox
+//
+// Send addresses a visitor id (Outbound.To). Each visitor has an
+// in-memory mailbox of the last MailboxSize messages, numbered by a
+// sequence (1, 2, …) within an epoch: a random name of the mailbox, new
+// when it is created again (after a restart, or after MailboxIdle without
+// use). Send appends the reply, pushes it as a frame to each of the
+// visitor's open WebSockets and wakes the visitor's long-polls. A visitor
+// who is not connected still gets it: the mailbox keeps it until they
+// come back. Send is idempotent on Outbound.Key while the message is in
+// the mailbox (a retry is not delivered twice and returns the same
+// platform id, "{visitor}:{epoch}:{seq}"). A socket that cannot keep up
+// is closed (1013); the widget reconnects and catches up from the
+// mailbox.
+//
+// The mailbox is a delivery buffer, not the history: the runtime's store
+// keeps the conversation. It holds at most MaxVisitors mailboxes,
+// dropping the least recently used idle one first.
+//
+// # The WebSocket and the REST fallback
+//
+// GET ws upgrades (same origin or an allowed one; 401 for a bad token,
+// 429 beyond MaxSocketsPerVisitor). The server first sends
+//
+//	{"type": "hello", "visitor": "v_…", "epoch": "E", "last": N, "reset": true?}
+//
+// then the messages after ?after=SEQ as frames
+//
+//	{"type": "message", "epoch": "E", "last": N, "message": {"seq": 7, "id": "c_…", "from": "visitor"|"agent", "text": "…", "media": […], "at": "…"}}
+//
+// then every new message as it arrives, and {"type": "ping"} every 30 s.
+// reset says that the client's epoch (or position) is not the mailbox's:
+// it must forget its last sequence number. The widget sends nothing on
+// the socket; the server closes it with 1001 when it shuts down.
+//
+// GET messages answers {"visitor", "epoch", "last", "reset", "messages"}
+// with the messages after ?after=SEQ at once if there are any, and
+// otherwise waits up to LongPollWait (or ?wait=SECONDS) for one, so a
+// client without WebSocket still gets replies within a moment.
+//
+// # The widget
+//
+// widget.js is plain JavaScript, with no build step and nothing loaded
+// from elsewhere; the page and the embedded widget are the same code, in a
+// shadow root. It renders the conversation in sequence order without
+// duplicates (by epoch and sequence number), shows the visitor's own
+// message at once and marks it sent when the webhook has accepted it (or
+// failed, with a retry button), keeps the transcript in localStorage for
+// a reload, connects the WebSocket with reconnection and backoff, and
+// falls back to long-polling when the socket cannot connect twice in a
+// row (trying the socket again every two minutes). ?transport=poll on
+// the page forces the fallback.
+//
+// # For the server
+//
+// ServePage(ctx, rest) serves /webchat/{instance}{rest}: the server routes
+// every method there. WebhookCORS(ctx) must be called before the webhook
+// is handled: it sets the CORS headers for an allowed origin and answers
+// the browser's OPTIONS preflight itself (returning true). Long-polls end
+// when the fasthttp server shuts down (RequestCtx.Done); WebSockets are
+// hijacked connections that the server does not wait for: Close closes
+// them.
+package webchat

@@ -1,0 +1,86 @@
+package webchat
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+)
+
+// FuzzReceive feeds Receive arbitrary bodies, Authorization headers and
+// content types. When signed is true a valid token of fuzzVisitor is put
+// before auth, so the fuzzer also reaches the parser. Properties: Receive
+// never panics; every accepted request carries a valid token (checked
+// independently of the signer) and gives one message from that token's
+// visitor; every refusal is a *StatusError, and a 400 or 413 (the parser
+// speaking) only ever answers a request with a valid token. The seed
+// corpus is testdata/fuzz/FuzzReceive.
+func FuzzReceive(f *testing.F) {
+	c := newTest(f, connectors.Config{"secret": testSecret}, connectors.Resources{})
+	token := c.Token(fuzzVisitor)
+	f.Fuzz(func(t *testing.T, body []byte, auth, contentType string, signed bool) {
+		if signed {
+			auth = "Bearer " + token + auth
+		}
+		h := http.Header{}
+		h.Set("Authorization", auth)
+		h.Set("Content-Type", contentType)
+		r := &connectors.Request{Method: http.MethodPost, Header: h, Body: body}
+
+		in, err := c.Receive(context.Background(), r)
+		visitor, authentic := independentVerify(h.Get("Authorization"))
+		if err != nil {
+			var se *connectors.StatusError
+			if !errors.As(err, &se) {
+				t.Fatalf("Receive: %v (%T), want a *connectors.StatusError", err, err)
+			}
+			switch se.Status {
+			case 401, 415:
+			case 400, 413:
+				if !authentic {
+					t.Fatalf("%d %q for a request without a valid token: the parser ran on unauthenticated input", se.Status, se.Reason)
+				}
+			default:
+				t.Fatalf("unexpected status %d: %v", se.Status, err)
+			}
+			if se.Reason == "" {
+				t.Fatal("a refusal without a reason")
+			}
+			return
+		}
+		if !authentic {
+			t.Fatalf("accepted a request without a valid token: %q", auth)
+		}
+		if len(in) != 1 {
+			t.Fatalf("%d messages", len(in))
+		}
+		m := in[0]
+		id, ok := strings.CutPrefix(m.PlatformID, visitor+":")
+		if !ok || id == "" || len(id) > MaxIDBytes || m.From != visitor || m.Channel != Name || strings.TrimSpace(m.Text) == "" || len(m.Text) > MaxTextBytes {
+			t.Fatalf("message %+v", m)
+		}
+	})
+}
+
+const fuzzVisitor = "v_fuzzfuzzfuzzfuzzfuzzfuzz"
+
+// independentVerify checks a bearer token without the signer's code.
+func independentVerify(auth string) (string, bool) {
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		return "", false
+	}
+	visitor, sig, ok := strings.Cut(strings.TrimSpace(tok), ".")
+	if !ok || !validVisitorID(visitor) {
+		return "", false
+	}
+	m := hmac.New(sha256.New, []byte(testSecret))
+	m.Write([]byte("switchboard-webchat-v1\x00default\x00" + visitor))
+	return visitor, sig == base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}

@@ -1,0 +1,555 @@
+/*
+ * Switchboard webchat widget. Plain JavaScript, no build step, no
+ * dependencies.
+ *
+ * The chat page at /webchat/{instance}/ loads it in "page" mode. Any other
+ * site (one listed in the instance's allowed_origins) embeds it with
+ *
+ *   <script src="https://chat.example.com/webchat/default/widget.js" async></script>
+ *
+ * which adds a chat button to the bottom right corner of the page. Every
+ * address it uses is derived from the script's own URL.
+ *
+ * Protocol (see connectors/webchat's package documentation):
+ *   POST session {"token"}          -> {"visitor", "token", "title", "greeting"}
+ *   GET  ws?token&after&epoch       -> WebSocket: {"type":"hello"}, then {"type":"message"} frames
+ *   GET  messages?after&epoch       -> {"epoch", "last", "reset", "messages"} (long-poll)
+ *   POST /v1/webhooks/webchat/{instance} {"id", "text"} with Authorization: Bearer token
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script || !script.src) return;
+
+  var scriptURL = new URL(script.src, location.href);
+  var base = new URL("./", scriptURL); // .../webchat/{instance}/
+  var segments = base.pathname.split("/").filter(Boolean);
+  var instance = decodeURIComponent(segments[segments.length - 1] || "default");
+  var root = new URL("../../", base);
+  var webhookURL = new URL("v1/webhooks/webchat/" + encodeURIComponent(instance), root).href;
+  var mode = script.getAttribute("data-mode") === "page" ? "page" : "embed";
+  var params = new URLSearchParams(mode === "page" ? location.search : scriptURL.search);
+  var forcePoll = params.get("transport") === "poll" || script.getAttribute("data-transport") === "poll";
+  var storeKey = "switchboard.webchat:" + base.href;
+  var MAX_CACHED = 200;
+
+  if (mode === "embed" && document.querySelector("[data-switchboard-webchat='" + base.href + "']")) return; // loaded twice
+
+  // ---- storage ------------------------------------------------------------
+
+  var state = { visitor: "", token: "", epoch: "", last: 0, epochs: [], transcript: [] };
+  function load() {
+    try {
+      var s = JSON.parse(localStorage.getItem(storeKey) || "null");
+      if (s && typeof s.token === "string") {
+        state.visitor = s.visitor || "";
+        state.token = s.token;
+        state.epoch = s.epoch || "";
+        state.last = s.last || 0;
+        state.epochs = Array.isArray(s.epochs) ? s.epochs : [];
+        state.transcript = Array.isArray(s.transcript) ? s.transcript : [];
+      }
+    } catch (e) { /* storage disabled or corrupt: start afresh */ }
+  }
+  var saveTimer = 0;
+  function save() {
+    if (!saveTimer) saveTimer = setTimeout(flush, 50);
+  }
+  function flush() {
+    clearTimeout(saveTimer);
+    saveTimer = 0;
+    try {
+      localStorage.setItem(storeKey, JSON.stringify({
+        visitor: state.visitor, token: state.token, epoch: state.epoch, last: state.last,
+        epochs: state.epochs.slice(-20), transcript: state.transcript.slice(-MAX_CACHED)
+      }));
+    } catch (e) { /* quota or disabled: the session still works until reload */ }
+  }
+  window.addEventListener("pagehide", function () { if (saveTimer) flush(); });
+
+  // ---- DOM ----------------------------------------------------------------
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) e.setAttribute(k, attrs[k]);
+    if (text != null) e.textContent = text;
+    return e;
+  }
+
+  var host;
+  if (mode === "page") {
+    host = document.getElementById(script.getAttribute("data-target") || "sbwc") || document.body.appendChild(el("div"));
+  } else {
+    host = document.body.appendChild(el("div", { "class": "sbwc-embed-host" }));
+  }
+  host.setAttribute("data-switchboard-webchat", base.href);
+  var title = host.getAttribute("data-title") || "Chat";
+  var greeting = host.getAttribute("data-greeting") || "";
+  var shadow = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  shadow.appendChild(el("link", { rel: "stylesheet", href: new URL("widget.css", base).href }));
+
+  var uid = "sbwc-" + Math.random().toString(36).slice(2, 8);
+  var wrap = el("div", { "class": "sbwc sbwc-" + mode });
+  shadow.appendChild(wrap);
+
+  var launcher = null;
+  var panel = el("section", { "class": "sbwc-panel", id: uid + "-panel", "aria-labelledby": uid + "-title" });
+  if (mode === "embed") {
+    launcher = el("button", { type: "button", "class": "sbwc-launcher", "aria-expanded": "false", "aria-controls": uid + "-panel", "aria-label": "Open chat" });
+    launcher.innerHTML = '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true" focusable="false"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z" transform="translate(-1 0)"/></svg>';
+    launcher.appendChild(el("span", { "class": "sbwc-badge", hidden: "" }));
+    panel.hidden = true;
+    wrap.appendChild(panel);
+    wrap.appendChild(launcher);
+  } else {
+    wrap.appendChild(panel);
+  }
+
+  var header = el("header", { "class": "sbwc-header" });
+  var titleEl = el("h1", { "class": "sbwc-title", id: uid + "-title" }, title);
+  var statusEl = el("p", { "class": "sbwc-status", role: "status", "data-state": "" });
+  var statusDot = el("span", { "class": "sbwc-dot", "aria-hidden": "true" });
+  var statusText = el("span", {}, "Connecting…");
+  statusEl.appendChild(statusDot);
+  statusEl.appendChild(statusText);
+  var heading = el("div", { "class": "sbwc-heading" });
+  heading.appendChild(titleEl);
+  heading.appendChild(statusEl);
+  header.appendChild(heading);
+  if (mode === "embed") {
+    var closeBtn = el("button", { type: "button", "class": "sbwc-close", "aria-label": "Close chat" }, "×");
+    closeBtn.addEventListener("click", function () { setOpen(false); launcher.focus(); });
+    header.appendChild(closeBtn);
+  }
+  panel.appendChild(header);
+
+  var log = el("ol", { "class": "sbwc-log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0" });
+  var greetingEl = el("li", { "class": "sbwc-msg sbwc-agent sbwc-greeting" });
+  var greetingText = el("p", { "class": "sbwc-text" }, greeting);
+  greetingEl.appendChild(greetingText);
+  greetingEl.hidden = !greeting;
+  log.appendChild(greetingEl);
+  panel.appendChild(log);
+
+  var form = el("form", { "class": "sbwc-composer" });
+  var label = el("label", { "for": uid + "-input", "class": "sbwc-sr" }, "Message");
+  var input = el("textarea", { id: uid + "-input", "class": "sbwc-input", rows: "1", maxlength: "2000", placeholder: "Write a message…", autocomplete: "off", enterkeyhint: "send" });
+  var sendBtn = el("button", { type: "submit", "class": "sbwc-send" }, "Send");
+  form.appendChild(label);
+  form.appendChild(input);
+  form.appendChild(sendBtn);
+  panel.appendChild(form);
+
+  function setTitle(t, g) {
+    if (t) { title = t; titleEl.textContent = t; if (mode === "page") document.title = t; }
+    if (g != null) { greetingText.textContent = g; greetingEl.hidden = !g; }
+  }
+
+  var STATUS = {
+    connecting: "Connecting…",
+    online: "Online",
+    polling: "Online (slow connection mode)",
+    reconnecting: "Reconnecting…",
+    offline: "Offline: retrying…"
+  };
+  function setStatus(s) {
+    if (statusEl.getAttribute("data-state") === s) return;
+    statusEl.setAttribute("data-state", s);
+    statusText.textContent = STATUS[s] || s;
+    host.setAttribute("data-status", s);
+  }
+
+  var open = mode === "page";
+  var unread = 0;
+  function setOpen(v) {
+    open = v;
+    if (!launcher) return;
+    panel.hidden = !v;
+    launcher.setAttribute("aria-expanded", String(v));
+    launcher.setAttribute("aria-label", v ? "Close chat" : "Open chat");
+    if (v) {
+      unread = 0;
+      updateBadge();
+      start();
+      scrollDown(true);
+      input.focus();
+    }
+  }
+  function updateBadge() {
+    if (!launcher) return;
+    var b = launcher.querySelector(".sbwc-badge");
+    b.hidden = unread === 0;
+    b.textContent = unread > 9 ? "9+" : String(unread);
+  }
+  if (launcher) {
+    launcher.addEventListener("click", function () { setOpen(!open); });
+    panel.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { setOpen(false); launcher.focus(); }
+    });
+  }
+
+  function nearBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 80; }
+  function scrollDown(force) {
+    if (force || nearBottom()) log.scrollTop = log.scrollHeight;
+  }
+
+  // ---- messages -----------------------------------------------------------
+
+  var nodes = {}; // "epoch:seq" and "c:clientID" -> <li>
+
+  function timeText(at) {
+    var d = at ? new Date(at) : new Date();
+    if (isNaN(d.getTime())) d = new Date();
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function makeItem(from, text, media, at) {
+    var li = el("li", { "class": "sbwc-msg " + (from === "visitor" ? "sbwc-visitor" : "sbwc-agent") });
+    li.appendChild(el("span", { "class": "sbwc-sr" }, from === "visitor" ? "You: " : title + ": "));
+    li.appendChild(el("p", { "class": "sbwc-text" }, text || ""));
+    (media || []).forEach(function (u) {
+      var url;
+      try { url = new URL(u); } catch (e) { return; }
+      if (url.protocol !== "https:" && url.protocol !== "http:") return;
+      var name = decodeURIComponent(url.pathname.split("/").pop() || url.host);
+      li.appendChild(el("a", { "class": "sbwc-media", href: url.href, target: "_blank", rel: "noopener noreferrer" }, name));
+    });
+    var meta = el("span", { "class": "sbwc-meta" });
+    meta.appendChild(el("time", { datetime: at || new Date().toISOString() }, timeText(at)));
+    li.appendChild(meta);
+    return li;
+  }
+
+  function setItemState(li, s, retry) {
+    li.setAttribute("data-state", s);
+    li.classList.toggle("sbwc-pending", s === "sending");
+    li.classList.toggle("sbwc-failed", s === "failed");
+    var meta = li.querySelector(".sbwc-meta");
+    var note = meta.querySelector(".sbwc-note");
+    if (note) meta.removeChild(note);
+    if (s === "sending") {
+      meta.appendChild(el("span", { "class": "sbwc-note" }, " · Sending…"));
+    } else if (s === "failed") {
+      note = el("span", { "class": "sbwc-note" }, " · Not sent. ");
+      var b = el("button", { type: "button", "class": "sbwc-retry" }, "Retry");
+      b.addEventListener("click", retry);
+      note.appendChild(b);
+      meta.appendChild(note);
+    }
+  }
+
+  function epochIndex(epoch) {
+    var i = state.epochs.indexOf(epoch);
+    if (i < 0) { state.epochs.push(epoch); i = state.epochs.length - 1; }
+    return i;
+  }
+
+  // place puts a confirmed message at its position: by epoch, then
+  // sequence number; messages still being sent stay last.
+  function place(li, order) {
+    li.setAttribute("data-order", String(order));
+    for (var n = log.firstElementChild; n; n = n.nextElementSibling) {
+      if (n === li || n === greetingEl) continue;
+      var o = n.getAttribute("data-order");
+      if (o === null || Number(o) > order) {
+        if (n !== li.nextElementSibling) log.insertBefore(li, n);
+        return;
+      }
+    }
+    log.appendChild(li);
+  }
+
+  // show renders a message from the server (or the cache) once.
+  function show(epoch, m, fromCache) {
+    var key = epoch + ":" + m.seq;
+    if (nodes[key]) return false;
+    var li = m.id && m.from === "visitor" ? nodes["c:" + m.id] : null;
+    if (li) {
+      setItemState(li, "sent");
+    } else {
+      li = makeItem(m.from, m.text, m.media, m.at);
+      if (m.id) nodes["c:" + m.id] = li;
+    }
+    li.setAttribute("data-seq", String(m.seq));
+    nodes[key] = li;
+    var stick = nearBottom() || m.from === "visitor";
+    place(li, epochIndex(epoch) * 1e9 + m.seq);
+    if (!fromCache) {
+      state.transcript.push({ epoch: epoch, seq: m.seq, id: m.id || "", from: m.from, text: m.text, media: m.media || [], at: m.at });
+      if (state.transcript.length > MAX_CACHED * 2) state.transcript = state.transcript.slice(-MAX_CACHED);
+      if (m.from !== "visitor" && !open) { unread++; updateBadge(); }
+    }
+    scrollDown(stick);
+    return true;
+  }
+
+  // receive applies what the server says about the mailbox: a hello, a
+  // message frame or a poll answer.
+  function position(epoch, reset) {
+    if (reset || epoch !== state.epoch) {
+      state.epoch = epoch;
+      state.last = 0;
+    }
+  }
+  function receive(epoch, m) {
+    if (epoch !== state.epoch) position(epoch, true);
+    show(epoch, m, false);
+    if (m.seq > state.last) state.last = m.seq;
+    save();
+  }
+
+  function clearConversation() {
+    for (var k in nodes) if (Object.prototype.hasOwnProperty.call(nodes, k) && nodes[k].parentNode) nodes[k].parentNode.removeChild(nodes[k]);
+    nodes = {};
+    state.transcript = [];
+    state.epochs = [];
+    state.epoch = "";
+    state.last = 0;
+  }
+
+  // ---- session ------------------------------------------------------------
+
+  function session() {
+    return fetch(new URL("session", base).href, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(state.token ? { token: state.token } : {}),
+      cache: "no-store"
+    }).then(function (r) {
+      if (!r.ok) throw new Error("session: HTTP " + r.status);
+      return r.json();
+    }).then(function (s) {
+      if (state.visitor && s.visitor !== state.visitor) clearConversation(); // the old token is no longer valid
+      state.visitor = s.visitor;
+      state.token = s.token;
+      host.setAttribute("data-visitor", s.visitor);
+      setTitle(s.title, s.greeting);
+      save();
+    });
+  }
+
+  // ---- transport: WebSocket, with long-polling as the fallback ------------
+
+  var started = false, ws = null, wsFailures = 0, backoff = 1000, polling = false, pollAbort = null, upgradeTimer = 0;
+
+  function jitter(ms) { return ms / 2 + Math.random() * ms / 2; }
+  function later(fn) {
+    var wait = jitter(backoff);
+    backoff = Math.min(backoff * 2, 30000);
+    setTimeout(fn, wait);
+  }
+
+  function start() {
+    if (started) return;
+    started = true;
+    setStatus("connecting");
+    session().then(connect, function () {
+      started = false;
+      setStatus("offline");
+      later(start);
+    });
+  }
+
+  function socketURL() {
+    var u = new URL("ws", base);
+    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    u.searchParams.set("token", state.token);
+    u.searchParams.set("after", String(state.last));
+    if (state.epoch) u.searchParams.set("epoch", state.epoch);
+    return u.href;
+  }
+
+  function connect() {
+    if (forcePoll || typeof WebSocket !== "function") { startPolling(); return; }
+    openSocket(false);
+  }
+
+  // openSocket opens the WebSocket; as an upgrade, from polling mode, a
+  // failure is quiet and polling goes on.
+  function openSocket(upgrade) {
+    var sock, opened = false, watchdog = 0;
+    try { sock = new WebSocket(socketURL()); } catch (e) { if (!upgrade) startPolling(); return; }
+    if (!upgrade) ws = sock;
+    function alive() {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(function () { sock.close(); }, 75000); // the server writes at least every 30 s
+    }
+    sock.onopen = function () {
+      opened = true;
+      wsFailures = 0;
+      backoff = 1000;
+      if (upgrade) { stopPolling(); ws = sock; }
+      setStatus("online");
+      alive();
+    };
+    sock.onmessage = function (ev) {
+      alive();
+      var f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      if (f.type === "hello") position(f.epoch, f.reset);
+      else if (f.type === "message" && f.message) receive(f.epoch, f.message);
+    };
+    sock.onclose = function () {
+      clearTimeout(watchdog);
+      if (ws !== sock) return; // an upgrade attempt that failed: polling goes on
+      ws = null;
+      // Two sockets in a row that never opened while the server answers:
+      // something between (a proxy) blocks WebSockets. Poll instead.
+      if (!opened && ++wsFailures >= 2) { startPolling(); return; }
+      retrySocket();
+    };
+  }
+
+  // retrySocket reconnects after a pause. The token may be stale (a
+  // restarted server with a random secret): the session is renewed first.
+  function retrySocket() {
+    setStatus("reconnecting");
+    later(function () {
+      session().then(connect, function () { setStatus("offline"); retrySocket(); });
+    });
+  }
+
+  function startPolling() {
+    if (polling) return;
+    polling = true;
+    setStatus("connecting");
+    poll(true);
+    if (!forcePoll && typeof WebSocket === "function") {
+      upgradeTimer = setInterval(function () { if (polling && !ws) openSocket(true); }, 120000);
+    }
+  }
+  function stopPolling() {
+    polling = false;
+    clearInterval(upgradeTimer);
+    if (pollAbort) pollAbort.abort();
+  }
+
+  // poll asks for the messages after the last one; quick asks without
+  // waiting (to catch up and know that the server answers), otherwise the
+  // server holds the request until a message comes or LongPollWait ends.
+  function poll(quick) {
+    if (!polling) return;
+    var u = new URL("messages", base);
+    u.searchParams.set("after", String(state.last));
+    if (state.epoch) u.searchParams.set("epoch", state.epoch);
+    if (quick) u.searchParams.set("wait", "0");
+    pollAbort = typeof AbortController === "function" ? new AbortController() : null;
+    fetch(u.href, {
+      headers: { Authorization: "Bearer " + state.token },
+      cache: "no-store",
+      signal: pollAbort ? pollAbort.signal : undefined
+    }).then(function (r) {
+      if (r.status === 401) return session().then(function () { return null; });
+      if (!r.ok) throw new Error("messages: HTTP " + r.status);
+      return r.json();
+    }).then(function (p) {
+      if (p) {
+        position(p.epoch, p.reset);
+        p.messages.forEach(function (m) { receive(p.epoch, m); });
+        save();
+      }
+      backoff = 1000;
+      setStatus("polling");
+      poll(false);
+    }, function () {
+      if (!polling) return;
+      setStatus("reconnecting");
+      later(function () { poll(true); });
+    });
+  }
+
+  // ---- sending ------------------------------------------------------------
+
+  function randomID() {
+    var b = new Uint8Array(12);
+    crypto.getRandomValues(b);
+    return "c_" + Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+  }
+
+  function send(text) {
+    var id = randomID();
+    var li = makeItem("visitor", text, null, new Date().toISOString());
+    nodes["c:" + id] = li;
+    log.appendChild(li);
+    setItemState(li, "sending");
+    scrollDown(true);
+    post(id, text, li, false);
+  }
+
+  function post(id, text, li, renewed) {
+    setItemState(li, li.hasAttribute("data-seq") ? "sent" : "sending");
+    fetch(webhookURL, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + state.token },
+      body: JSON.stringify({ id: id, text: text })
+    }).then(function (r) {
+      if (r.status === 401 && !renewed) return session().then(function () { post(id, text, li, true); });
+      if (!r.ok) throw new Error("send: HTTP " + r.status);
+      if (!li.hasAttribute("data-seq")) setItemState(li, "sent"); // the echo may come later
+    }).catch(function () {
+      setItemState(li, "failed", function () { post(id, text, li, false); });
+    });
+  }
+
+  function submit() {
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    grow();
+    if (!started) start();
+    if (!state.token) {
+      session().then(function () { send(text); }, function () { input.value = text; });
+      return;
+    }
+    send(text);
+  }
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    submit();
+  });
+  // Enter sends, Shift+Enter starts a new line. A virtual keyboard's Enter
+  // may come without a keydown: its line break sends too.
+  var shiftEnter = false;
+  input.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" || e.isComposing) return;
+    if (e.shiftKey) {
+      shiftEnter = true;
+      setTimeout(function () { shiftEnter = false; }, 0);
+      return;
+    }
+    e.preventDefault();
+    submit();
+  });
+  input.addEventListener("beforeinput", function (e) {
+    if ((e.inputType === "insertLineBreak" || e.inputType === "insertParagraph") && !shiftEnter && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  function grow() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 140) + "px";
+  }
+  input.addEventListener("input", grow);
+
+  // ---- start --------------------------------------------------------------
+
+  load();
+  if (state.visitor) host.setAttribute("data-visitor", state.visitor);
+  state.transcript.forEach(function (m) { show(m.epoch, m, true); });
+  setStatus("connecting");
+  if (mode === "page") {
+    start();
+    input.focus();
+  } else if (state.token) {
+    start(); // a returning visitor: listen for replies while the panel is closed
+  }
+  if (mode === "embed") {
+    window.SwitchboardWebchat = {
+      open: function () { setOpen(true); },
+      close: function () { setOpen(false); },
+      toggle: function () { setOpen(!open); }
+    };
+  }
+})();

@@ -1,0 +1,305 @@
+package webchat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+)
+
+// Name is the connector's registered name, and its channel.
+const Name = "webchat"
+
+// Defaults of the config fields.
+const (
+	DefaultTitle    = "Chat with us"
+	DefaultGreeting = "Hi! How can we help you today?"
+)
+
+// Limits. A request beyond the inbound ones is answered 400.
+const (
+	MaxIDBytes   = 128      // the widget's message id
+	MaxNameBytes = 128      // the visitor's display name
+	MaxTextBytes = 8 << 10  // a message's text
+	MaxBodyBytes = 32 << 10 // an inbound webhook's body (Spec.MaxBodyBytes)
+	MinSecretLen = 16       // a configured secret's length, in bytes
+	MailboxSize  = 200      // messages kept per visitor for the REST fallback and reloads
+	MaxVisitors  = 100_000  // mailboxes kept in memory
+	MailboxIdle  = 24 * time.Hour
+	LongPollWait = 25 * time.Second // how long GET messages waits for a message
+)
+
+// MaxSocketsPerVisitor caps a visitor's open WebSockets (tabs); the next
+// one is refused with 429.
+const MaxSocketsPerVisitor = 16
+
+func init() { connectors.MustRegister(Spec(), New) }
+
+// Spec returns the connector's spec.
+func Spec() *connectors.Spec {
+	return &connectors.Spec{
+		Name:    Name,
+		Summary: "a chat widget served by the runtime, live over a WebSocket with a REST fallback",
+		Description: "Serves a customer chat page at `/webchat/{instance}/` and an embeddable script at " +
+			"`/webchat/{instance}/widget.js`. Visitors get an HMAC-signed token that keeps their identity across page reloads; " +
+			"their messages arrive at the instance's webhook with that token as a bearer token, and replies reach them over a " +
+			"WebSocket, or by long-polling when a socket cannot connect. See docs/CONNECTORS.md.",
+		Fields: []connectors.Field{
+			{Name: "secret", Secret: true, Example: "wcsec_7d1f0c9e4b2a8f63",
+				Description: "Signs visitor tokens (at least 16 characters). Default: a random secret made at start, so visitors keep " +
+					"their identity across page reloads but not across a restart of the server: set it to keep them across restarts."},
+			{Name: "title", Default: DefaultTitle, Example: "Acme support",
+				Description: "The title of the chat page and widget."},
+			{Name: "greeting", Default: DefaultGreeting, Example: "Hello! Ask us anything.",
+				Description: "The first line the widget shows, before the visitor writes."},
+			{Name: "allowed_origins", Example: "https://www.example.com, https://shop.example.com",
+				Description: "Origins (scheme://host[:port], comma separated, or `*`) of other sites that may embed the widget: " +
+					"they get CORS access to the session, messages and webhook endpoints, WebSockets from them are accepted, and " +
+					"they may frame the chat page. Default: none, the server's own origin only."},
+		},
+		MaxBodyBytes: MaxBodyBytes,
+	}
+}
+
+// Connector is a webchat instance. Besides connectors.Connector it serves
+// the widget's page and endpoints (ServePage) and the CORS of its webhook
+// (WebhookCORS), and closes its sockets on Close.
+type Connector struct {
+	instance  string
+	signer    signer
+	title     string
+	greeting  string
+	origins   origins
+	hub       *hub
+	log       *slog.Logger
+	now       func() time.Time
+	pollWait  time.Duration // LongPollWait; shorter in tests
+	pingEvery time.Duration
+}
+
+var (
+	_ connectors.Connector = (*Connector)(nil)
+	_ connectors.Closer    = (*Connector)(nil)
+)
+
+// New builds a webchat instance; it is the registered
+// connectors.Constructor.
+func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector, error) {
+	c := &Connector{instance: res.Instance, title: DefaultTitle, greeting: DefaultGreeting, log: res.Logger, now: res.Now,
+		pollWait: LongPollWait, pingEvery: 30 * time.Second}
+	if c.instance == "" {
+		c.instance = connectors.DefaultInstance
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.signer = signer{instance: c.instance}
+	if cfg.Has("secret") {
+		s := cfg.String("secret")
+		if len(s) < MinSecretLen {
+			return nil, &connectors.FieldError{Field: "secret", Problem: fmt.Sprintf("too short: at least %d characters", MinSecretLen)}
+		}
+		c.signer.secret = []byte(s)
+	} else {
+		c.signer.secret = randomSecret()
+	}
+	if cfg.Has("title") {
+		c.title = cfg.String("title")
+	}
+	if cfg.Has("greeting") {
+		c.greeting = cfg.String("greeting")
+	}
+	if cfg.Has("allowed_origins") {
+		o, err := parseOrigins(cfg.String("allowed_origins"))
+		if err != nil {
+			return nil, &connectors.FieldError{Field: "allowed_origins", Problem: err.Error()}
+		}
+		c.origins = o
+	}
+	c.hub = newHub(defaultHubConfig(c.now))
+	return c, nil
+}
+
+// Token returns the token of a visitor id: what the session endpoint
+// hands out. It is for tests and tools that act as a visitor.
+func (c *Connector) Token(visitor string) string { return c.signer.token(visitor) }
+
+// NewVisitor returns a fresh visitor id and its token, as the session
+// endpoint does for a new visitor.
+func (c *Connector) NewVisitor() (visitor, token string) {
+	visitor = newVisitorID()
+	return visitor, c.signer.token(visitor)
+}
+
+// Visitor returns the visitor a token belongs to, if the token is valid
+// for this instance.
+func (c *Connector) Visitor(token string) (string, bool) { return c.signer.verify(token) }
+
+// inboundBody is what the widget POSTs to the webhook.
+type inboundBody struct {
+	ID   *string `json:"id"`
+	Text *string `json:"text"`
+	Name string  `json:"name"`
+}
+
+// Receive checks the visitor's bearer token (401), the content type (415)
+// and the body (400, naming the field), and returns the one message the
+// body carries. The message is also put in the visitor's mailbox, so the
+// visitor's other tabs show it and a reload finds it.
+func (c *Connector) Receive(_ context.Context, r *connectors.Request) ([]connectors.Inbound, error) {
+	if r.Method != http.MethodPost {
+		return nil, connectors.Errorf(http.StatusMethodNotAllowed, "method must be POST, not %s", r.Method)
+	}
+	visitor, err := c.bearer(r.Header.Get("Authorization"))
+	if err != nil {
+		return nil, err
+	}
+	if err := r.RequireMediaType("application/json"); err != nil {
+		return nil, err
+	}
+	if len(r.Body) > MaxBodyBytes {
+		return nil, connectors.Errorf(http.StatusRequestEntityTooLarge, "body is %d bytes; at most %d", len(r.Body), MaxBodyBytes)
+	}
+	m, err := parseBody(r.Body)
+	if err != nil {
+		return nil, connectors.Errorf(http.StatusBadRequest, "%w", err)
+	}
+	at := c.now().UTC()
+	in := connectors.Inbound{PlatformID: visitor + ":" + *m.ID, Channel: Name, From: visitor, To: c.instance,
+		FromName: m.Name, Text: *m.Text, At: at}
+	// Echo to the visitor's mailbox; a redelivery (same id) is not echoed twice.
+	_, _, _, _ = c.hub.deliver(visitor, Message{ID: *m.ID, From: FromVisitor, Text: *m.Text, At: at, key: "in:" + *m.ID})
+	return []connectors.Inbound{in}, nil
+}
+
+// bearer returns the visitor of an "Authorization: Bearer TOKEN" header.
+func (c *Connector) bearer(auth string) (string, error) {
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || tok == "" {
+		return "", connectors.Errorf(http.StatusUnauthorized, "missing visitor token (Authorization: Bearer TOKEN, from POST /webchat/%s/session)", c.instance)
+	}
+	visitor, ok := c.signer.verify(strings.TrimSpace(tok))
+	if !ok {
+		return "", connectors.Errorf(http.StatusUnauthorized, "invalid visitor token")
+	}
+	return visitor, nil
+}
+
+// parseBody decodes {"id", "text", "name"} strictly.
+func parseBody(body []byte) (*inboundBody, error) {
+	var m inboundBody
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&m); err != nil {
+		return nil, jsonError(err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the JSON object")
+	}
+	switch {
+	case m.ID == nil || *m.ID == "":
+		return nil, errors.New(`missing required field "id"`)
+	case len(*m.ID) > MaxIDBytes:
+		return nil, fmt.Errorf(`field "id" is longer than %d bytes`, MaxIDBytes)
+	case !printable(*m.ID):
+		return nil, errors.New(`field "id" must be printable text without spaces`)
+	case m.Text == nil || strings.TrimSpace(*m.Text) == "":
+		return nil, errors.New(`missing required field "text"`)
+	case len(*m.Text) > MaxTextBytes:
+		return nil, fmt.Errorf(`field "text" is longer than %d bytes`, MaxTextBytes)
+	case len(m.Name) > MaxNameBytes:
+		return nil, fmt.Errorf(`field "name" is longer than %d bytes`, MaxNameBytes)
+	}
+	return &m, nil
+}
+
+// printable reports whether s is valid UTF-8 without spaces or control
+// characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonError turns a decoding error into a reason that names the field.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Errorf("body must be a JSON object, not %s", te.Value)
+	case errors.As(err, &te):
+		return fmt.Errorf("field %q must be a string", te.Field)
+	case errors.As(err, &se):
+		return fmt.Errorf("malformed JSON at byte %d", se.Offset)
+	case errors.Is(err, io.EOF):
+		return errors.New(`empty body: want {"id": "...", "text": "..."}`)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("malformed JSON: unexpected end of input")
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if n, uerr := strconv.Unquote(name); uerr == nil {
+			name = n
+		}
+		return fmt.Errorf("unknown field %q", name)
+	}
+	return fmt.Errorf("malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// Send delivers a reply to the visitor m.To: to each of the visitor's
+// open WebSockets, and into the visitor's mailbox for the REST fallback
+// and for a reload. A visitor with no open socket still gets it (from the
+// mailbox). Send is idempotent on m.Key while the message is in the
+// mailbox: a retry returns the first delivery's id and delivers nothing.
+// The platform id is "{visitor}:{epoch}:{seq}".
+func (c *Connector) Send(ctx context.Context, m *connectors.Outbound) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	switch {
+	case m.Key == "":
+		return "", connectors.Permanent(errors.New("webchat: outbound message has no key"))
+	case !validVisitorID(m.To):
+		return "", connectors.Permanent(fmt.Errorf("webchat: %q is not a visitor id", m.To))
+	case m.Text == "" && len(m.Media) == 0:
+		return "", connectors.Permanent(errors.New("webchat: empty message"))
+	}
+	for i, u := range m.Media {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return "", connectors.Permanent(fmt.Errorf("webchat: media[%d] is not an absolute http or https URL", i))
+		}
+	}
+	msg := Message{From: FromAgent, Text: m.Text, Media: append([]string(nil), m.Media...), At: c.now().UTC(), key: "out:" + m.Key}
+	stored, epoch, _, err := c.hub.deliver(m.To, msg)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", connectors.ErrNotConnected, err)
+	}
+	return m.To + ":" + epoch + ":" + strconv.FormatUint(stored.Seq, 10), nil
+}
+
+// Close stops the hub: open WebSockets are closed with "going away",
+// long-polls return, and Send fails from then on.
+func (c *Connector) Close(context.Context) error {
+	c.hub.close()
+	return nil
+}

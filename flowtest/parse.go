@@ -1,0 +1,522 @@
+// Package flowtest runs flow test files: scripted conversations played
+// against a compiled program by the runtime's pure engine (the same
+// engine the server runs, so a passing test means the flow behaves that way
+// in production). docs/TESTING.md describes the file format.
+package flowtest
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/diag"
+	"github.com/switchboard-dev/switchboard/lang"
+)
+
+// Ext is the extension of test files.
+const Ext = ".flowtest"
+
+// File is a parsed test file.
+type File struct {
+	Name  string
+	Tests []*Test
+}
+
+// Test is one scripted conversation.
+type Test struct {
+	Name  string
+	Span  diag.Span
+	Flow  string
+	Setup Setup
+	Steps []*Step
+}
+
+// Setup is the context of the conversation.
+type Setup struct {
+	Channel      string
+	From         string
+	Contact      map[string]any
+	Conversation map[string]any
+	Env          map[string]any
+	Attributes   map[string]any // the triggering message's attributes
+	At           time.Time      // the clock when the test starts (zero: DefaultStart)
+}
+
+// DefaultStart is the clock of a test with no `at` line: a Monday, 10:00 in
+// New York, 15:00 UTC.
+var DefaultStart = time.Date(2026, 1, 5, 15, 0, 0, 0, time.UTC)
+
+// Step is one line of a test's script.
+type Step struct {
+	Op    string // start, say, press, speak, silence, advance, task, mock, expect, cancel
+	What  string // expect: send, say, play, hangup, enqueue, end, fail; mock: http, function, send, record, dial; task: the outcome
+	Name  string // mock: the step; expect enqueue: the workflow
+	Text  *string
+	Re    *regexp.Regexp
+	Value map[string]any
+	Dur   time.Duration
+	Span  diag.Span
+}
+
+func (s *Step) String() string {
+	var b strings.Builder
+	b.WriteString(s.Op)
+	if s.What != "" {
+		b.WriteString(" " + s.What)
+	}
+	if s.Name != "" {
+		b.WriteString(" " + s.Name)
+	}
+	if s.Re != nil {
+		b.WriteString(" matches `" + s.Re.String() + "`")
+	} else if s.Text != nil {
+		b.WriteString(" " + strconv.Quote(*s.Text))
+	}
+	if s.Dur != 0 {
+		b.WriteString(" " + s.Dur.String())
+	}
+	return b.String()
+}
+
+// Parse parses a test file. Problems are positioned diagnostics.
+func Parse(name string, src []byte) (*File, diag.List) {
+	toks, diags := lang.Lex(name, src)
+	p := &parser{toks: toks, file: name}
+	p.diags = diags
+	f := &File{Name: name}
+	if diags.HasErrors() {
+		return f, diags
+	}
+	for {
+		p.skipLines()
+		t := p.peek()
+		if t.Kind == lang.EOF {
+			break
+		}
+		if !t.Is("test") {
+			p.diags.Errorf("T0001", t.Span, "expected `test \"NAME\" {`, found %s", describe(t))
+			return f, p.diags
+		}
+		tst := p.test()
+		if tst == nil {
+			// Go on with the next test (a `test` at the start of a line).
+			for {
+				t := p.next()
+				if t.Kind == lang.EOF {
+					return f, p.diags
+				}
+				if n := p.peek(); t.Kind == lang.Newline && n.Is("test") && n.Span.Start.Col == 1 {
+					break
+				}
+			}
+			continue
+		}
+		f.Tests = append(f.Tests, tst)
+	}
+	seen := map[string]bool{}
+	for _, t := range f.Tests {
+		if seen[t.Name] {
+			p.diags.Errorf("T0003", t.Span, "duplicate test name %q", t.Name)
+		}
+		seen[t.Name] = true
+	}
+	return f, p.diags
+}
+
+type parser struct {
+	toks  []lang.Token
+	i     int
+	file  string
+	diags diag.List
+}
+
+type parseError struct{}
+
+func (p *parser) peek() lang.Token {
+	for p.i < len(p.toks) && p.toks[p.i].Kind == lang.Comment {
+		p.i++
+	}
+	return p.toks[p.i]
+}
+
+func (p *parser) next() lang.Token {
+	t := p.peek()
+	if t.Kind != lang.EOF {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) skipLines() {
+	for p.peek().Kind == lang.Newline {
+		p.i++
+	}
+}
+
+func (p *parser) errorf(span diag.Span, format string, args ...any) {
+	p.diags.Errorf("T0001", span, format, args...)
+	panic(parseError{})
+}
+
+func describe(t lang.Token) string {
+	switch t.Kind {
+	case lang.EOF, lang.Newline:
+		return t.Kind.String()
+	}
+	return "`" + t.Text + "`"
+}
+
+func (p *parser) expectPunct(s string) lang.Token {
+	t := p.next()
+	if !t.Is(s) || t.Kind == lang.Ident {
+		p.errorf(t.Span, "expected `%s`, found %s", s, describe(t))
+	}
+	return t
+}
+
+func (p *parser) ident(what string) lang.Token {
+	t := p.next()
+	if t.Kind != lang.Ident {
+		p.errorf(t.Span, "expected %s, found %s", what, describe(t))
+	}
+	return t
+}
+
+func (p *parser) str(what string) (string, diag.Span) {
+	t := p.next()
+	s, ok := unquote(t)
+	if !ok {
+		p.errorf(t.Span, "expected %s (a quoted string), found %s", what, describe(t))
+	}
+	return s, t.Span
+}
+
+func (p *parser) endLine() {
+	t := p.peek()
+	if t.Kind == lang.Newline || t.Kind == lang.EOF || t.Is("}") {
+		return
+	}
+	p.errorf(t.Span, "unexpected %s at the end of the line", describe(t))
+}
+
+func unquote(t lang.Token) (string, bool) {
+	switch t.Kind {
+	case lang.String:
+		body := strings.ReplaceAll(t.Text, `\$`, "$")
+		s, err := strconv.Unquote(body)
+		if err != nil {
+			return "", false
+		}
+		return s, true
+	case lang.RawString:
+		return t.Text[1 : len(t.Text)-1], true
+	}
+	return "", false
+}
+
+func (p *parser) test() (tst *Test) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(parseError); !ok {
+				panic(r)
+			}
+			tst = nil
+		}
+	}()
+	kw := p.next()
+	name, _ := p.str("the test's name")
+	tst = &Test{Name: name, Span: kw.Span}
+	p.expectPunct("{")
+	for {
+		p.skipLines()
+		t := p.peek()
+		if t.Is("}") && t.Kind == lang.Punct {
+			p.next()
+			break
+		}
+		if t.Kind == lang.EOF {
+			p.errorf(kw.Span, "test %q is not closed: missing `}`", name)
+		}
+		p.line(tst)
+		p.endLine()
+	}
+	if tst.Flow == "" {
+		p.diags.Errorf("T0002", kw.Span, "test %q names no flow", name).WithHint("add a line `flow NAME`")
+	}
+	return tst
+}
+
+var mockKinds = map[string]bool{"http": true, "function": true, "send": true, "record": true, "dial": true}
+
+var taskOutcomes = map[string]bool{"completed": true, "timeout": true, "canceled": true, "failed": true}
+
+func (p *parser) line(tst *Test) {
+	kw := p.ident("a command")
+	st := &Step{Op: kw.Text, Span: kw.Span}
+	switch kw.Text {
+	case "flow":
+		tst.Flow = p.ident("a flow name").Text
+		return
+	case "channel":
+		tst.Setup.Channel = p.ident("a channel name").Text
+		return
+	case "from":
+		tst.Setup.From, _ = p.str("an address")
+		return
+	case "contact":
+		tst.Setup.Contact = p.mapValue()
+		return
+	case "conversation":
+		tst.Setup.Conversation = p.mapValue()
+		return
+	case "env":
+		tst.Setup.Env = p.mapValue()
+		return
+	case "attributes":
+		tst.Setup.Attributes = p.mapValue()
+		return
+	case "at":
+		d := p.next()
+		tm := p.next()
+		if d.Kind != lang.Date || tm.Kind != lang.Time {
+			p.errorf(d.Span, "expected a date and a time, as in `at 2026-11-24 09:30`")
+		}
+		loc := time.UTC
+		if t := p.peek(); t.Kind == lang.String || t.Kind == lang.RawString {
+			zone, span := p.str("a time zone")
+			l, err := time.LoadLocation(zone)
+			if err != nil {
+				p.errorf(span, "unknown time zone %q", zone)
+			}
+			loc = l
+		}
+		at, err := time.ParseInLocation("2006-01-02 15:04", d.Text+" "+tm.Text, loc)
+		if err != nil {
+			p.errorf(d.Span, "bad date or time: %v", err)
+		}
+		tst.Setup.At = at
+		return
+	case "start":
+		if t := p.peek(); t.Kind == lang.String || t.Kind == lang.RawString {
+			s, _ := p.str("the message")
+			st.Text = &s
+		}
+	case "say", "press", "speak":
+		s, _ := p.str("what the customer " + map[string]string{"say": "writes", "press": "presses", "speak": "says"}[kw.Text])
+		st.Text = &s
+	case "silence", "cancel":
+	case "advance":
+		st.Dur = p.duration()
+	case "task":
+		o := p.ident("a task outcome (completed, timeout, canceled or failed)")
+		if !taskOutcomes[o.Text] {
+			p.errorf(o.Span, "unknown task outcome `%s` (want completed, timeout, canceled or failed)", o.Text)
+		}
+		st.What = o.Text
+		if p.peek().Is("{") {
+			st.Value = p.mapValue()
+		}
+	case "mock":
+		k := p.ident("what to mock (http, function, send, record or dial)")
+		if !mockKinds[k.Text] {
+			p.errorf(k.Span, "cannot mock `%s` (want http, function, send, record or dial)", k.Text)
+		}
+		st.What = k.Text
+		st.Name = p.ident("the step's name").Text
+		st.Value = map[string]any{}
+		if p.peek().Is("{") {
+			st.Value = p.mapValue()
+		}
+		p.checkKeys(st, k.Span)
+	case "expect":
+		k := p.ident("what to expect (send, say, play, hangup, enqueue, end or fail)")
+		st.What = k.Text
+		switch k.Text {
+		case "send", "say", "play", "fail":
+			t := p.peek()
+			if t.Is("matches") && t.Kind == lang.Ident {
+				p.next()
+				s, span := p.str("a regular expression")
+				re, err := regexp.Compile(s)
+				if err != nil {
+					p.errorf(span, "bad regular expression: %v", err)
+				}
+				st.Re = re
+			} else if t.Kind == lang.String || t.Kind == lang.RawString {
+				s, _ := p.str("the text")
+				st.Text = &s
+			} else if k.Text != "fail" {
+				p.errorf(t.Span, "expected the text (a quoted string, or `matches` and a regular expression), found %s", describe(t))
+			}
+		case "enqueue":
+			st.Name = p.ident("the workflow's name").Text
+			st.Value = map[string]any{}
+			if p.peek().Is("{") {
+				st.Value = p.mapValue()
+			}
+			for k := range st.Value {
+				if k != "attributes" && k != "priority" && k != "channel" {
+					p.errorf(kw.Span, "expect enqueue: unknown field %q (want attributes, priority, channel)", k)
+				}
+			}
+		case "http", "function":
+			st.Name = p.ident("the step's name").Text
+			st.Value = p.mapValue()
+			allowed := map[string]bool{"method": true, "url": true, "headers": true, "json": true, "body": true}
+			if k.Text == "function" {
+				allowed = map[string]bool{"args": true}
+			}
+			for key := range st.Value {
+				if !allowed[key] {
+					p.errorf(k.Span, "expect %s: unknown field %q", k.Text, key)
+				}
+			}
+		case "hangup", "end":
+		default:
+			p.errorf(k.Span, "cannot expect `%s` (want send, say, play, hangup, enqueue, http, function, end or fail)", k.Text)
+		}
+	default:
+		p.errorf(kw.Span, "unknown command `%s`", kw.Text)
+	}
+	tst.Steps = append(tst.Steps, st)
+}
+
+var mockFields = map[string][]string{
+	"http":     {"status", "json", "body", "headers", "error", "latency"},
+	"function": {"value", "error", "latency"},
+	"send":     {"error"},
+	"record":   {"url", "duration", "transcript", "error"},
+	"dial":     {"status", "duration"},
+}
+
+func (p *parser) checkKeys(st *Step, span diag.Span) {
+	for k := range st.Value {
+		ok := false
+		for _, f := range mockFields[st.What] {
+			ok = ok || f == k
+		}
+		if !ok {
+			p.errorf(span, "mock %s: unknown field %q (want %s)", st.What, k, strings.Join(mockFields[st.What], ", "))
+		}
+	}
+}
+
+func (p *parser) duration() time.Duration {
+	t := p.next()
+	if t.Kind != lang.Duration {
+		p.errorf(t.Span, "expected a duration such as 30s, 5m or 1h30m, found %s", describe(t))
+	}
+	d, err := time.ParseDuration(t.Text)
+	if err != nil {
+		p.errorf(t.Span, "bad duration: %v", err)
+	}
+	return d
+}
+
+func (p *parser) skipNL() {
+	for p.peek().Kind == lang.Newline {
+		p.i++
+	}
+}
+
+func (p *parser) mapValue() map[string]any {
+	t := p.peek()
+	if !t.Is("{") {
+		p.errorf(t.Span, "expected a map `{key: value, ...}`, found %s", describe(t))
+	}
+	return p.value().(map[string]any)
+}
+
+// value parses a literal: a string, number, duration, true, false, null,
+// a list [a, b] or a map {key: value}.
+func (p *parser) value() any {
+	p.skipNL()
+	t := p.next()
+	switch t.Kind {
+	case lang.String, lang.RawString:
+		s, ok := unquote(t)
+		if !ok {
+			p.errorf(t.Span, "bad string %s", t.Text)
+		}
+		return s
+	case lang.Number:
+		f, err := strconv.ParseFloat(strings.ReplaceAll(t.Text, "_", ""), 64)
+		if err != nil {
+			p.errorf(t.Span, "bad number %s", t.Text)
+		}
+		return f
+	case lang.Duration:
+		d, err := time.ParseDuration(t.Text)
+		if err != nil {
+			p.errorf(t.Span, "bad duration: %v", err)
+		}
+		return d
+	case lang.Ident:
+		switch t.Text {
+		case "true":
+			return true
+		case "false":
+			return false
+		case "null", "nil":
+			return nil
+		}
+		p.errorf(t.Span, "unexpected name `%s` in a value (quote strings)", t.Text)
+	case lang.Punct:
+		switch t.Text {
+		case "-":
+			n := p.next()
+			if n.Kind != lang.Number {
+				p.errorf(n.Span, "expected a number after `-`")
+			}
+			f, _ := strconv.ParseFloat(strings.ReplaceAll(n.Text, "_", ""), 64)
+			return -f
+		case "[":
+			list := []any{}
+			for {
+				p.skipNL()
+				if p.peek().Is("]") {
+					p.next()
+					return list
+				}
+				list = append(list, p.value())
+				nl := p.peek().Kind == lang.Newline
+				p.skipNL()
+				if p.peek().Is(",") {
+					p.next()
+				} else if !p.peek().Is("]") && !nl {
+					p.errorf(p.peek().Span, "expected `,` or `]`, found %s", describe(p.peek()))
+				}
+			}
+		case "{":
+			m := map[string]any{}
+			for {
+				p.skipNL()
+				k := p.next()
+				if k.Is("}") && k.Kind == lang.Punct {
+					return m
+				}
+				var key string
+				switch k.Kind {
+				case lang.Ident:
+					key = k.Text
+				case lang.String, lang.RawString:
+					key, _ = unquote(k)
+				default:
+					p.errorf(k.Span, "expected a key, found %s", describe(k))
+				}
+				p.expectPunct(":")
+				m[key] = p.value()
+				nl := p.peek().Kind == lang.Newline
+				p.skipNL()
+				if p.peek().Is(",") {
+					p.next()
+				} else if !p.peek().Is("}") && !nl {
+					p.errorf(p.peek().Span, "expected `,` or `}`, found %s", describe(p.peek()))
+				}
+			}
+		}
+	}
+	p.errorf(t.Span, "expected a value, found %s", describe(t))
+	return nil
+}

@@ -1,0 +1,801 @@
+package flowtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/compiler"
+	"github.com/switchboard-dev/switchboard/diag"
+	"github.com/switchboard-dev/switchboard/runtime/engine"
+)
+
+// Result is the outcome of one test.
+type Result struct {
+	File     string
+	Test     *Test
+	Failure  *Failure // nil: the test passed
+	Steps    int      // script lines played
+	Duration time.Duration
+}
+
+// Failure says why a test failed: the script line, the flow step
+// concerned (if any), and what was expected and what happened.
+type Failure struct {
+	Span     diag.Span // the test file line
+	Line     string    // the script line, as written
+	Step     string    // "flow support, step bot" or ""
+	StepSpan diag.Span // the step's position in its .flow file
+	Expected string
+	Got      string
+	Message  string // when there is no expected/got pair
+}
+
+// Lines renders the failure's detail lines (without indentation).
+func (f *Failure) Lines() []string {
+	var out []string
+	head := f.Span.String() + ": " + f.Line
+	out = append(out, head)
+	if f.Step != "" {
+		where := "at " + f.Step
+		if f.StepSpan.File != "" {
+			where += " (" + f.StepSpan.String() + ")"
+		}
+		out = append(out, where)
+	}
+	if f.Message != "" {
+		out = append(out, f.Message)
+	}
+	if f.Expected != "" {
+		out = append(out, "expected: "+f.Expected, "got:      "+f.Got)
+	}
+	return out
+}
+
+// Summary is the failure on one line.
+func (f *Failure) Summary() string {
+	var parts []string
+	if f.Message != "" {
+		parts = append(parts, f.Message)
+	}
+	if f.Expected != "" {
+		parts = append(parts, "expected "+f.Expected+", got "+f.Got)
+	}
+	if f.Step != "" {
+		s := f.Step
+		if f.StepSpan.File != "" {
+			s += " (" + f.StepSpan.String() + ")"
+		}
+		parts = append(parts, "at "+s)
+	}
+	return f.Line + ": " + strings.Join(parts, "; ")
+}
+
+type failed struct{ f *Failure }
+
+// observed is an effect waiting to be expected, with the step behind it.
+type observed struct {
+	eff  engine.Effect
+	from *visit
+}
+
+type runner struct {
+	prog     *compiler.Program
+	file     string
+	test     *Test
+	cov      *Coverage
+	flow     *compiler.Flow
+	now      time.Time
+	x        *engine.Execution
+	pending  []observed
+	timers   map[string]time.Time
+	mocks    map[string]*Step
+	request  map[string]engine.Effect // by wait id: the request the wait is for
+	cur      *Step
+	contact  compiler.Contact
+	conv     compiler.Conversation
+	env      map[string]string
+	trigger  compiler.Message
+	seq      int
+	answered int                      // requests the mocks answered for the current line
+	lastReq  map[string]engine.Effect // by kind/step: the step's last request
+}
+
+// Run plays one test against the program. cov, when not nil, records the
+// steps and outcomes the test exercised.
+func Run(prog *compiler.Program, file string, t *Test, cov *Coverage) (res Result) {
+	start := time.Now()
+	res = Result{File: file, Test: t}
+	r := &runner{prog: prog, file: file, test: t, cov: cov, timers: map[string]time.Time{}, mocks: map[string]*Step{}, request: map[string]engine.Effect{}, lastReq: map[string]engine.Effect{}}
+	defer func() {
+		res.Duration = time.Since(start)
+		if p := recover(); p != nil {
+			f, ok := p.(failed)
+			if !ok {
+				panic(p)
+			}
+			res.Failure = f.f
+		}
+	}()
+	r.setup()
+	for _, st := range t.Steps {
+		r.cur, r.answered = st, 0
+		r.step(st)
+		res.Steps++
+	}
+	r.cur = nil
+	r.checkIdle("the end of the test")
+	return res
+}
+
+func (r *runner) fail(f *Failure) {
+	switch {
+	case r.cur != nil:
+		f.Span, f.Line = r.cur.Span, r.cur.String()
+	case f.Line != "":
+		f.Span = r.test.Span
+	default:
+		f.Span, f.Line = r.test.Span, "end of test"
+	}
+	f.Span.End = f.Span.Start
+	panic(failed{f})
+}
+
+func (r *runner) failf(format string, args ...any) {
+	r.fail(&Failure{Message: fmt.Sprintf(format, args...)})
+}
+
+func (r *runner) setup() {
+	t := r.test
+	r.flow = r.prog.Flow(t.Flow)
+	if r.flow == nil {
+		var names []string
+		for _, f := range r.prog.Flows {
+			names = append(names, f.Name)
+		}
+		r.fail(&Failure{Message: fmt.Sprintf("the program has no flow %q (it has %s)", t.Flow, strings.Join(names, ", ")), Line: "flow " + t.Flow})
+	}
+	r.now = t.Setup.At
+	if r.now.IsZero() {
+		r.now = DefaultStart
+	}
+	ch := t.Setup.Channel
+	if ch == "" {
+		switch {
+		case r.flow.Trigger == compiler.TriggerCall:
+			ch = "voice"
+		case len(r.flow.Channels) > 0:
+			ch = r.flow.Channels[0]
+		default:
+			ch = "webchat"
+		}
+	}
+	r.contact = compiler.Contact{ID: "contact-1", Name: "Test Customer"}
+	if m := t.Setup.Contact; m != nil {
+		if err := decode(m, &r.contact); err != nil {
+			r.failf("contact: %v", err)
+		}
+	}
+	r.conv = compiler.Conversation{ID: "conversation-1", Channel: ch}
+	if m := t.Setup.Conversation; m != nil {
+		if err := decode(m, &r.conv); err != nil {
+			r.failf("conversation: %v", err)
+		}
+	}
+	r.env = map[string]string{}
+	for k, v := range t.Setup.Env {
+		r.env[k] = compiler.Stringify(v)
+	}
+	from := t.Setup.From
+	if from == "" {
+		from = "customer-1"
+	}
+	r.trigger = compiler.Message{ID: "message-1", Channel: ch, From: from, Attributes: t.Setup.Attributes}
+}
+
+// decode fills a struct from a map through JSON (attribute numbers stay
+// float64, as the server sees them).
+func decode(m map[string]any, dst any) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, dst)
+}
+
+func (r *runner) event(kind engine.EventKind) engine.Event {
+	return engine.Event{Kind: kind, Now: r.now, Contact: r.contact, Conversation: r.conv, Env: r.env}
+}
+
+func (r *runner) stepName(v *visit) (string, diag.Span) {
+	if v == nil {
+		return "", diag.Span{}
+	}
+	f := r.prog.Flow(v.flow)
+	if f == nil || int(v.state) >= len(f.States) {
+		return "flow " + v.flow, diag.Span{}
+	}
+	st := f.States[v.state]
+	return fmt.Sprintf("flow %s, step %s (%s)", v.flow, st.Name, st.Kind), st.Span
+}
+
+// waiting is the step the execution waits at.
+func (r *runner) waiting() (*compiler.State, *visit) {
+	if r.x == nil || r.x.Wait == nil || len(r.x.Frames) == 0 {
+		return nil, nil
+	}
+	fr := r.x.Frames[len(r.x.Frames)-1]
+	f := r.prog.Flow(fr.Flow)
+	if f == nil || int(fr.State) >= len(f.States) {
+		return nil, nil
+	}
+	return f.States[fr.State], &visit{flow: fr.Flow, state: fr.State}
+}
+
+// apply sends an event to the engine (or starts the execution) and takes
+// in what it did.
+func (r *runner) apply(ev engine.Event) {
+	var (
+		x      *engine.Execution
+		effs   []engine.Effect
+		traced []engine.Visit
+		err    error
+	)
+	before := r.x
+	if before == nil {
+		x, effs, traced, err = engine.StartTraced(r.prog, r.test.Flow, "x", ev)
+	} else {
+		x, effs, traced, err = engine.StepTraced(r.prog, before, ev)
+	}
+	if err != nil {
+		r.failf("the engine refused the event: %v", err)
+	}
+	if before != nil && x == before && len(effs) == 0 {
+		return // ignored: not what the execution waits for
+	}
+	r.x = x
+	// The engine's own trace: the steps it ran, the outcomes it took and
+	// the step behind each effect.
+	visits := make([]visit, len(traced))
+	for i, v := range traced {
+		visits[i] = visit{flow: v.Flow, state: v.State, branch: v.Branch}
+	}
+	from := make([]*visit, len(effs))
+	for i, e := range effs {
+		if e.From != nil {
+			from[i] = &visit{flow: e.From.Flow, state: e.From.State}
+		}
+	}
+	if r.cov != nil {
+		r.cov.record(visits)
+	}
+	for i, e := range effs {
+		switch e.Kind {
+		case engine.EffectSetTimer:
+			r.timers[e.Timer.ID] = e.Timer.At
+		case engine.EffectCancelTimer:
+			delete(r.timers, e.Timer.ID)
+		case engine.EffectCancelTask:
+		case engine.EffectHTTP, engine.EffectFunction:
+			r.request[e.WaitID] = e
+			if v := from[i]; v != nil {
+				r.lastReq[string(e.Kind)+"/"+r.prog.Flow(v.flow).States[v.state].Name] = e
+			}
+		case engine.EffectVoice:
+			switch e.Voice.Verb {
+			case "gather", "record", "dial":
+				r.request[e.WaitID] = e
+				continue
+			}
+			r.pending = append(r.pending, observed{e, from[i]})
+		default:
+			if e.WaitID != "" {
+				r.request[e.WaitID] = e
+			}
+			r.pending = append(r.pending, observed{e, from[i]})
+		}
+	}
+	r.settle()
+}
+
+// settle answers the requests the execution waits on from the mocks.
+func (r *runner) settle() {
+	for r.x != nil && r.x.Wait != nil {
+		st, _ := r.waiting()
+		if st == nil {
+			return
+		}
+		w := r.x.Wait
+		req := r.request[w.ID]
+		var res engine.Result
+		kind := MockKind(w.Kind, st.Kind)
+		if kind == "" {
+			return // a reply, a task, a timer or a gather: the script answers
+		}
+		if s := r.mocks[kind+"/"+st.Name]; s != nil {
+			m := &Mock{Kind: kind, Step: st.Name, Value: s.Value}
+			var elapsed time.Duration
+			res, elapsed = m.Answer(req)
+			r.now = r.now.Add(elapsed)
+		} else if kind != "send" {
+			return // unanswered: the script must mock it (sends are delivered by default)
+		}
+		r.answered++
+		if r.answered > maxAnswers {
+			name, span := r.stepName(&visit{flow: r.x.Frames[len(r.x.Frames)-1].Flow, state: r.x.Frames[len(r.x.Frames)-1].State})
+			r.fail(&Failure{Message: fmt.Sprintf("the mocks answered %d requests in a row: the flow loops on them", maxAnswers), Step: name, StepSpan: span})
+		}
+		ev := r.event(engine.EventResult)
+		ev.WaitID, ev.Result = w.ID, &res
+		r.apply(ev)
+		return
+	}
+}
+
+// maxAnswers bounds the requests mocks answer for one script line.
+const maxAnswers = 1000
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return compiler.Stringify(v)
+}
+
+func num(v any) float64 {
+	switch n := v.(type) {
+	case float64:
+		return n
+	case string:
+		f, _ := strconv.ParseFloat(n, 64)
+		return f
+	case time.Duration:
+		return n.Seconds()
+	}
+	return 0
+}
+
+// checkIdle fails if an effect was neither expected nor mocked.
+func (r *runner) checkIdle(before string) {
+	if len(r.pending) > 0 {
+		o := r.pending[0]
+		name, span := r.stepName(o.from)
+		r.fail(&Failure{Message: fmt.Sprintf("unexpected %s before %s (add an `expect` line for it)", describeEffect(o.eff), before), Step: name, StepSpan: span})
+	}
+	r.checkRequests()
+}
+
+// checkRequests fails if the execution waits on a request no mock answers.
+func (r *runner) checkRequests() {
+	st, v := r.waiting()
+	if st == nil {
+		return
+	}
+	req, ok := r.request[r.x.Wait.ID]
+	if !ok {
+		return
+	}
+	var msg string
+	switch {
+	case req.HTTP != nil:
+		msg = fmt.Sprintf("no mock answers the http request %s %s (add `mock http %s {status: 200, json: {...}}`)", req.HTTP.Method, req.HTTP.URL, st.Name)
+	case req.Function != nil:
+		msg = fmt.Sprintf("no mock answers the call of function %s (add `mock function %s {value: ...}`)", req.Function.Name, st.Name)
+	case st.Kind == compiler.KindRecord:
+		msg = fmt.Sprintf("no mock answers the recording (add `mock record %s {url: \"...\", duration: 30}`)", st.Name)
+	case st.Kind == compiler.KindDial:
+		msg = fmt.Sprintf("no mock answers the call to %s (add `mock dial %s {status: \"answered\"}`)", req.Voice.Number, st.Name)
+	default:
+		return
+	}
+	name, span := r.stepName(v)
+	r.fail(&Failure{Message: msg, Step: name, StepSpan: span})
+}
+
+func (r *runner) needStarted() {
+	if r.x == nil {
+		r.failf("the execution has not started (begin with `say \"...\"` or `start`)")
+	}
+	if r.x.Status == engine.StatusEnded || r.x.Status == engine.StatusFailed {
+		r.fail(&Failure{Message: "the execution has already ended (" + endText(r.x) + ")"})
+	}
+}
+
+func endText(x *engine.Execution) string {
+	if x.Status == engine.StatusFailed {
+		return "failed: " + x.Error
+	}
+	return string(x.Status)
+}
+
+// waitFor fails unless the execution waits for kind at a step of one of
+// the kinds.
+func (r *runner) waitFor(what string, kinds ...compiler.Kind) *compiler.State {
+	r.needStarted()
+	st, v := r.waiting()
+	if st != nil {
+		for _, k := range kinds {
+			if st.Kind == k {
+				return st
+			}
+		}
+	}
+	name, span := r.stepName(v)
+	msg := "the flow is not waiting for " + what
+	if name != "" {
+		msg += "; it waits at this step"
+	}
+	r.fail(&Failure{Message: msg, Step: name, StepSpan: span})
+	return nil
+}
+
+func (r *runner) step(s *Step) {
+	switch s.Op {
+	case "mock":
+		r.mocks[s.What+"/"+s.Name] = s
+		r.settle()
+		return
+	case "expect":
+		r.expect(s)
+		return
+	}
+	r.checkIdle("`" + s.String() + "`")
+	switch s.Op {
+	case "start", "say":
+		if r.x == nil {
+			msg := r.trigger
+			if s.Text != nil {
+				msg.Text = *s.Text
+			}
+			ev := r.event(engine.EventStart)
+			ev.Message = &msg
+			r.apply(ev)
+			return
+		}
+		if s.Op == "start" {
+			r.failf("the execution has already started")
+		}
+		r.waitFor("a reply from the customer", compiler.KindAsk)
+		r.seq++
+		msg := compiler.Message{ID: "message-" + strconv.Itoa(r.seq+1), Channel: r.trigger.Channel, From: r.trigger.From, Text: *s.Text}
+		ev := r.event(engine.EventInbound)
+		ev.Message = &msg
+		r.apply(ev)
+	case "press", "speak", "silence":
+		r.waitFor("the caller's input (a gather step)", compiler.KindGather)
+		res := engine.Result{}
+		switch s.Op {
+		case "press":
+			res.Digits = *s.Text
+		case "speak":
+			res.Speech, res.Confidence = *s.Text, 0.9
+		}
+		// Silence lasts the gather's timeout.
+		if req, ok := r.request[r.x.Wait.ID]; ok && s.Op == "silence" && req.Voice != nil {
+			r.now = r.now.Add(req.Voice.Timeout)
+		}
+		ev := r.event(engine.EventResult)
+		ev.WaitID, ev.Result = r.x.Wait.ID, &res
+		r.apply(ev)
+	case "advance":
+		r.needStarted()
+		r.advance(r.now.Add(s.Dur))
+	case "task":
+		st := r.waitFor("a routed task (an enqueue step)", compiler.KindEnqueue)
+		if s.What == "timeout" {
+			at, ok := r.timers[r.x.Wait.Timer]
+			if r.x.Wait.Timer == "" || !ok {
+				name, span := r.stepName(&visit{flow: r.x.Frames[len(r.x.Frames)-1].Flow, state: r.x.Frames[len(r.x.Frames)-1].State})
+				r.fail(&Failure{Message: fmt.Sprintf("enqueue step %s has no timeout", st.Name), Step: name, StepSpan: span})
+			}
+			r.advance(at)
+			return
+		}
+		tr := &engine.TaskResult{ID: r.x.Wait.Task, Outcome: outcomeOf(s.What), Queue: str(s.Value["queue"]), Worker: str(s.Value["worker"])}
+		ev := r.event(engine.EventTask)
+		ev.Task = tr
+		r.apply(ev)
+	case "cancel":
+		r.needStarted()
+		r.apply(r.event(engine.EventCancel))
+	}
+}
+
+func outcomeOf(s string) compiler.Outcome {
+	switch s {
+	case "completed":
+		return compiler.OutCompleted
+	case "canceled":
+		return compiler.OutCanceled
+	}
+	return compiler.OutFailed
+}
+
+// NextDue returns the armed timer (id → when) that fires first by t, ties
+// broken by id so the order never depends on the map; "" when none is due.
+func NextDue(timers map[string]time.Time, t time.Time) (id string, at time.Time) {
+	for k, v := range timers {
+		if v.After(t) {
+			continue
+		}
+		if id == "" || v.Before(at) || (v.Equal(at) && k < id) {
+			id, at = k, v
+		}
+	}
+	return id, at
+}
+
+// advance moves the clock to t, firing the timers due on the way in order.
+func (r *runner) advance(t time.Time) {
+	for r.x != nil && r.x.Status == engine.StatusWaiting {
+		id, at := NextDue(r.timers, t)
+		if id == "" {
+			break
+		}
+		delete(r.timers, id)
+		if at.After(r.now) {
+			r.now = at
+		}
+		ev := r.event(engine.EventTimer)
+		ev.Timer = id
+		r.apply(ev)
+	}
+	if t.After(r.now) {
+		r.now = t
+	}
+}
+
+func (r *runner) expect(s *Step) {
+	if s.What == "http" || s.What == "function" {
+		r.expectRequest(s)
+		return
+	}
+	if len(r.pending) == 0 {
+		r.checkRequests()
+		got := "nothing"
+		var name string
+		var span diag.Span
+		if r.x == nil {
+			got = "nothing (the execution has not started)"
+		} else if r.x.Status == engine.StatusWaiting {
+			st, v := r.waiting()
+			name, span = r.stepName(v)
+			got = fmt.Sprintf("nothing: the flow waits at step %s", st.Name)
+		} else {
+			got = "nothing: the execution has " + endText(r.x)
+		}
+		r.fail(&Failure{Expected: describeExpect(s), Got: got, Step: name, StepSpan: span})
+	}
+	o := r.pending[0]
+	name, span := r.stepName(o.from)
+	mismatch := func(why string) {
+		r.fail(&Failure{Expected: describeExpect(s), Got: describeEffect(o.eff), Step: name, StepSpan: span, Message: why})
+	}
+	e := o.eff
+	text := func(got string) {
+		if s.Re != nil && !s.Re.MatchString(got) {
+			mismatch("")
+		}
+		if s.Text != nil && *s.Text != got {
+			mismatch("")
+		}
+	}
+	switch s.What {
+	case "send":
+		if e.Kind != engine.EffectSend {
+			mismatch("")
+		}
+		text(e.Send.Text)
+	case "say", "play", "hangup":
+		if e.Kind != engine.EffectVoice || e.Voice.Verb != s.What {
+			mismatch("")
+		}
+		if s.What == "say" {
+			text(e.Voice.Text)
+		} else if s.What == "play" {
+			text(e.Voice.URL)
+		}
+	case "end", "fail":
+		want := engine.StatusEnded
+		if s.What == "fail" {
+			want = engine.StatusFailed
+		}
+		if e.Kind != engine.EffectEnd || e.End.Status != want {
+			mismatch("")
+		}
+		if s.What == "fail" {
+			text(e.End.Reason)
+		}
+	case "enqueue":
+		if e.Kind != engine.EffectEnqueue || e.Enqueue.Workflow != s.Name {
+			mismatch("")
+		}
+		q := e.Enqueue
+		if want, ok := s.Value["attributes"].(map[string]any); ok {
+			got := normalize(q.Attributes)
+			gm, _ := got.(map[string]any)
+			keys := make([]string, 0, len(want))
+			for k := range want {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				gv, ok := gm[k]
+				if !ok {
+					mismatch(fmt.Sprintf("the task has no attribute %q", k))
+				}
+				if !reflect.DeepEqual(normalize(want[k]), gv) {
+					mismatch(fmt.Sprintf("attribute %q is %s, want %s", k, jsonText(gv), jsonText(want[k])))
+				}
+			}
+		} else if _, ok := s.Value["attributes"]; ok {
+			r.failf("expect enqueue: attributes must be a map")
+		}
+		if v, ok := s.Value["priority"]; ok && num(v) != q.Priority {
+			mismatch(fmt.Sprintf("priority is %s, want %s", jsonText(q.Priority), jsonText(v)))
+		}
+		if v, ok := s.Value["channel"]; ok && str(v) != q.Channel {
+			mismatch(fmt.Sprintf("channel is %q, want %q", q.Channel, str(v)))
+		}
+	}
+	r.pending = r.pending[1:]
+}
+
+func normalize(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	if json.Unmarshal(b, &out) != nil {
+		return v
+	}
+	return out
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(normalize(v))
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func describeExpect(s *Step) string {
+	switch s.What {
+	case "enqueue", "http", "function":
+		if len(s.Value) > 0 {
+			return s.What + " " + s.Name + " " + jsonText(s.Value)
+		}
+		return s.What + " " + s.Name
+	case "end":
+		return "end"
+	case "fail":
+		if s.Re != nil {
+			return "failure matching `" + s.Re.String() + "`"
+		}
+		if s.Text != nil {
+			return "failure " + strconv.Quote(*s.Text)
+		}
+		return "failure"
+	}
+	if s.Re != nil {
+		return s.What + " matching `" + s.Re.String() + "`"
+	}
+	if s.Text != nil {
+		return s.What + " " + strconv.Quote(*s.Text)
+	}
+	return s.What
+}
+
+func describeEffect(e engine.Effect) string {
+	switch e.Kind {
+	case engine.EffectSend:
+		return "send " + strconv.Quote(e.Send.Text)
+	case engine.EffectVoice:
+		switch e.Voice.Verb {
+		case "say":
+			return "say " + strconv.Quote(e.Voice.Text)
+		case "play":
+			return "play " + strconv.Quote(e.Voice.URL)
+		}
+		return e.Voice.Verb
+	case engine.EffectEnqueue:
+		return fmt.Sprintf("enqueue %s {attributes: %s, priority: %s, channel: %q}", e.Enqueue.Workflow, jsonText(e.Enqueue.Attributes), jsonText(e.Enqueue.Priority), e.Enqueue.Channel)
+	case engine.EffectEnd:
+		if e.End.Status == engine.StatusFailed {
+			return "end (failed: " + e.End.Reason + ")"
+		}
+		if e.End.Reason != "" {
+			return "end (" + e.End.Reason + ")"
+		}
+		return "end"
+	case engine.EffectHTTP:
+		return "http " + e.HTTP.Method + " " + e.HTTP.URL
+	case engine.EffectFunction:
+		return "function " + e.Function.Name
+	}
+	return string(e.Kind)
+}
+
+// expectRequest checks the last request the named step made.
+func (r *runner) expectRequest(s *Step) {
+	e, ok := r.lastReq[s.What+"/"+s.Name]
+	if !ok {
+		r.fail(&Failure{Expected: describeExpect(s), Got: "no " + s.What + " request from step " + s.Name + " so far"})
+	}
+	got := map[string]any{}
+	switch {
+	case e.HTTP != nil:
+		got["method"], got["url"], got["body"] = e.HTTP.Method, e.HTTP.URL, e.HTTP.Body
+		h := map[string]any{}
+		for k, v := range e.HTTP.Headers {
+			h[k] = v
+		}
+		got["headers"] = h
+		var j any
+		if e.HTTP.Body != "" && json.Unmarshal([]byte(e.HTTP.Body), &j) == nil {
+			got["json"] = j
+		}
+	case e.Function != nil:
+		got["args"] = normalize(e.Function.Args)
+	}
+	keys := make([]string, 0, len(s.Value))
+	for k := range s.Value {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if why := subset(k, normalize(s.Value[k]), got[k]); why != "" {
+			r.fail(&Failure{Expected: describeExpect(s), Got: describeRequest(e), Message: why})
+		}
+	}
+}
+
+// subset compares want with got: maps match when every key of want
+// matches; other values must be equal.
+func subset(path string, want, got any) string {
+	if wm, ok := want.(map[string]any); ok {
+		gm, ok := got.(map[string]any)
+		if !ok {
+			return fmt.Sprintf("%s is %s, want a map", path, jsonText(got))
+		}
+		keys := make([]string, 0, len(wm))
+		for k := range wm {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			gv, ok := gm[k]
+			if !ok {
+				return fmt.Sprintf("%s has no %q", path, k)
+			}
+			if why := subset(path+"."+k, wm[k], gv); why != "" {
+				return why
+			}
+		}
+		return ""
+	}
+	if !reflect.DeepEqual(want, got) {
+		return fmt.Sprintf("%s is %s, want %s", path, jsonText(got), jsonText(want))
+	}
+	return ""
+}
+
+func describeRequest(e engine.Effect) string {
+	if e.HTTP != nil {
+		s := "http " + e.HTTP.Method + " " + e.HTTP.URL
+		if e.HTTP.Body != "" {
+			s += " " + e.HTTP.Body
+		}
+		return s
+	}
+	if e.Function != nil {
+		return "function " + e.Function.Name + " " + jsonText(e.Function.Args)
+	}
+	return describeEffect(e)
+}

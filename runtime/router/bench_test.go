@@ -1,0 +1,82 @@
+package router
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+)
+
+const benchProgram = `
+queue q0 { workers 0 in worker.groups }
+queue q1 { workers 1 in worker.groups  order least_busy }
+queue q2 { workers 2 in worker.groups  order round_robin }
+queue q3 { workers 3 in worker.groups  order worker.level desc }
+workflow wf {
+  when task.q == 0 -> q0
+  when task.q == 1 -> q1
+  when task.q == 2 -> q2
+  default q3
+}
+`
+
+// BenchmarkAssign measures one assignment with N tasks waiting across four
+// queues and M busy workers (each in two queues, chat capacity 1): a worker
+// completes its task and the best waiting task it can take is offered to it
+// (and accepted). A new task is enqueued off the clock to keep N constant.
+func BenchmarkAssign(b *testing.B) {
+	prog := compile(b, benchProgram)
+	for _, n := range []int{1000, 10000, 100000} {
+		for _, m := range []int{100, 1000, 10000} {
+			b.Run(fmt.Sprintf("tasks=%d/workers=%d", n, m), func(b *testing.B) {
+				c := check{b}
+				r := New(prog)
+				rng := rand.New(rand.NewPCG(1, uint64(n*m)))
+				now := t0
+				seq := 0
+				enqueue := func() {
+					seq++
+					now = now.Add(time.Millisecond)
+					c.ok(r.Enqueue(fmt.Sprintf("t%d", seq), "wf", map[string]any{"q": rng.IntN(4)}, rng.IntN(3), "chat", now))
+				}
+				for range n + m {
+					enqueue()
+				}
+				holding := make([]string, m) // worker i → its task
+				for i := range m {
+					g := i % 4
+					evs := c.ok(r.AddWorker(fmt.Sprintf("w%d", i), map[string]any{
+						"groups": []any{g, (g + 1) % 4}, "level": i % 10,
+					}, "available", map[string]int{"chat": 1}, now))
+					if len(evs) != 1 || evs[0].Type != ReservationCreated {
+						b.Fatalf("worker %d: %v", i, evs)
+					}
+					c.ok(r.Accept(evs[0].Reservation, now))
+					holding[i] = evs[0].Task
+				}
+				if got := len(r.tasks) - m; got != n {
+					b.Fatalf("%d tasks waiting, want %d", got, n)
+				}
+				runtime.GC() // setup garbage must not be collected on the clock
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					wi := i % m
+					now = now.Add(time.Millisecond)
+					evs := c.ok(r.Complete(holding[wi], now))
+					res := evs[len(evs)-1]
+					if res.Type != ReservationCreated || res.Worker != fmt.Sprintf("w%d", wi) {
+						b.Fatalf("no offer to w%d: %v", wi, evs)
+					}
+					c.ok(r.Accept(res.Reservation, now))
+					holding[wi] = res.Task
+					b.StopTimer()
+					enqueue()
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "assignments/s")
+			})
+		}
+	}
+}

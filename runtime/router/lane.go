@@ -1,0 +1,370 @@
+package router
+
+import (
+	"time"
+
+	"github.com/switchboard-dev/switchboard/compiler"
+)
+
+// lane is where tasks wait: a queue, or one worker's known-worker list
+// (q == nil, owner set, its only member the owner).
+type lane struct {
+	q          *compiler.Queue
+	index      int
+	owner      *worker
+	members    map[*worker]orderKey
+	ready      map[string]map[*worker]struct{} // channel → members that can take a task on it now
+	heaps      map[string]*taskHeap            // channel → waiting tasks
+	pending    int                             // unanswered reservations
+	lastServed uint64                          // round robin: seq of the last worker offered a task
+}
+
+func newLane(q *compiler.Queue, index int) *lane {
+	return &lane{q: q, index: index, members: map[*worker]orderKey{},
+		ready: map[string]map[*worker]struct{}{}, heaps: map[string]*taskHeap{}}
+}
+
+func newDirectLane(w *worker) *lane {
+	l := newLane(nil, -1)
+	l.owner = w
+	l.members[w] = orderKey{}
+	return l
+}
+
+func (l *lane) name() string {
+	if l == nil || l.q == nil {
+		return ""
+	}
+	return l.q.Name
+}
+
+func (l *lane) throttled() bool {
+	return l.q != nil && l.q.MaxReserved > 0 && l.pending >= l.q.MaxReserved
+}
+
+func (l *lane) heap(ch string) *taskHeap {
+	h := l.heaps[ch]
+	if h == nil {
+		h = &taskHeap{}
+		l.heaps[ch] = h
+	}
+	return h
+}
+
+func (l *lane) remove(w *worker) {
+	if _, ok := l.members[w]; !ok {
+		return
+	}
+	delete(l.members, w)
+	for _, s := range l.ready {
+		delete(s, w)
+	}
+}
+
+func (l *lane) setReady(w *worker, r *Router) {
+	for ch, s := range l.ready {
+		if _, ok := w.capacity[ch]; !ok {
+			delete(s, w)
+		}
+	}
+	for ch := range w.capacity {
+		s := l.ready[ch]
+		if r.ready(w, ch) {
+			if s == nil {
+				s = map[*worker]struct{}{}
+				l.ready[ch] = s
+			}
+			s[w] = struct{}{}
+		} else if s != nil {
+			delete(s, w)
+		}
+	}
+}
+
+// choose returns the ready member the lane's strategy prefers for t, or nil.
+func (l *lane) choose(t *task) *worker {
+	var best *worker
+	for w := range l.ready[t.channel] {
+		if t.rejected[w] {
+			continue
+		}
+		if best == nil || l.better(w, best) {
+			best = w
+		}
+	}
+	return best
+}
+
+// better reports whether a is preferred over b. It is a strict total order
+// (ties end on the order workers were added), so map iteration order never
+// shows.
+func (l *lane) better(a, b *worker) bool {
+	strategy := compiler.StrategyLongestIdle
+	if l.q != nil {
+		strategy = l.q.Strategy
+	}
+	switch strategy {
+	case compiler.StrategyLeastBusy:
+		if a.total != b.total {
+			return a.total < b.total
+		}
+	case compiler.StrategyRoundRobin:
+		da, db := a.seq-l.lastServed-1, b.seq-l.lastServed-1 // wraps: next after lastServed first
+		return da < db
+	case compiler.StrategyExpr:
+		if c := compareKeys(l.members[a], l.members[b], l.q.Descending); c != 0 {
+			return c < 0
+		}
+	}
+	if !a.lastWork.Equal(b.lastWork) {
+		return a.lastWork.Before(b.lastWork)
+	}
+	return a.seq < b.seq
+}
+
+// orderKey is a worker's cached `order EXPR` value.
+type orderKey struct {
+	kind uint8 // 0 nil/other, 1 bool, 2 number, 3 string
+	f    float64
+	s    string
+}
+
+func makeKey(v any) orderKey {
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return orderKey{kind: 1, f: 1}
+		}
+		return orderKey{kind: 1}
+	case string:
+		return orderKey{kind: 3, s: x}
+	}
+	if f, ok := toFloat(v); ok {
+		return orderKey{kind: 2, f: f}
+	}
+	return orderKey{}
+}
+
+// compareKeys orders a before b (negative) in the requested direction;
+// workers without a value come last either way.
+func compareKeys(a, b orderKey, desc bool) int {
+	if a.kind == 0 || b.kind == 0 {
+		switch {
+		case a.kind == b.kind:
+			return 0
+		case a.kind == 0:
+			return 1
+		}
+		return -1
+	}
+	c := 0
+	switch {
+	case a.kind != b.kind:
+		c = int(a.kind) - int(b.kind)
+	case a.kind == 3:
+		switch {
+		case a.s < b.s:
+			c = -1
+		case a.s > b.s:
+			c = 1
+		}
+	default:
+		switch {
+		case a.f < b.f:
+			c = -1
+		case a.f > b.f:
+			c = 1
+		}
+	}
+	if desc {
+		c = -c
+	}
+	return c
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int8:
+		return float64(x), true
+	case int16:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint:
+		return float64(x), true
+	case uint8:
+		return float64(x), true
+	case uint16:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case float32:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+// less orders waiting tasks: higher priority, then older, then first enqueued.
+func less(a, b *task) bool {
+	if a.priority != b.priority {
+		return a.priority > b.priority
+	}
+	if !a.created.Equal(b.created) {
+		return a.created.Before(b.created)
+	}
+	return a.seq < b.seq
+}
+
+// taskHeap is a binary heap of waiting tasks; each task knows its index.
+type taskHeap struct{ ts []*task }
+
+func (h *taskHeap) swap(i, j int) {
+	h.ts[i], h.ts[j] = h.ts[j], h.ts[i]
+	h.ts[i].hidx = i
+	h.ts[j].hidx = j
+}
+
+func (h *taskHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(h.ts[i], h.ts[p]) {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h *taskHeap) down(i int) {
+	n := len(h.ts)
+	for {
+		m := i
+		if l := 2*i + 1; l < n && less(h.ts[l], h.ts[m]) {
+			m = l
+		}
+		if r := 2*i + 2; r < n && less(h.ts[r], h.ts[m]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h.swap(i, m)
+		i = m
+	}
+}
+
+func (h *taskHeap) push(t *task) {
+	t.hidx = len(h.ts)
+	h.ts = append(h.ts, t)
+	h.up(t.hidx)
+}
+
+func (h *taskHeap) remove(t *task) {
+	i := t.hidx
+	if i < 0 || i >= len(h.ts) || h.ts[i] != t {
+		return
+	}
+	last := len(h.ts) - 1
+	if i != last {
+		h.swap(i, last)
+	}
+	h.ts[last] = nil
+	h.ts = h.ts[:last]
+	t.hidx = -1
+	if i != last {
+		h.down(i)
+		h.up(i)
+	}
+}
+
+// best returns the first task in heap order for which skip is false. It
+// descends only below skipped nodes, so it visits O(skipped) nodes.
+func (h *taskHeap) best(skip func(*task) bool) *task {
+	if len(h.ts) == 0 {
+		return nil
+	}
+	var best *task
+	stack := [16]int{}
+	st := append(stack[:0], 0)
+	for len(st) > 0 {
+		i := st[len(st)-1]
+		st = st[:len(st)-1]
+		t := h.ts[i]
+		if best != nil && less(best, t) {
+			continue // nothing below t beats best
+		}
+		if !skip(t) {
+			best = t
+			continue
+		}
+		if l := 2*i + 1; l < len(h.ts) {
+			st = append(st, l)
+		}
+		if r := 2*i + 2; r < len(h.ts) {
+			st = append(st, r)
+		}
+	}
+	return best
+}
+
+// timer is an escalation deadline; gen detects stale entries.
+type timer struct {
+	at  time.Time
+	seq uint64
+	t   *task
+	gen uint64
+}
+
+type timerHeap []timer
+
+func (h timerHeap) before(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+
+func (h *timerHeap) push(x timer) {
+	*h = append(*h, x)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.before(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *timerHeap) pop() timer {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	for i := 0; ; {
+		m := i
+		if l := 2*i + 1; l < len(s) && s.before(l, m) {
+			m = l
+		}
+		if r := 2*i + 2; r < len(s) && s.before(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}

@@ -1,0 +1,205 @@
+// Package postgres is the scale-out store: PostgreSQL through pgx v5 and a
+// connection pool, so several runtime nodes share one database. The outbox
+// and timers are claimed with FOR UPDATE SKIP LOCKED, find-or-create paths
+// are made atomic by unique indexes or transaction-scoped advisory locks, and
+// Commit sends a whole batch in two pipelined round trips when it can.
+//
+// The store lives in the connection's current schema: a URL parameter
+// ?search_path=NAME (passed to the server as a run-time parameter) puts
+// several stores in one database, as the tests do.
+//
+// Importing the package registers the "postgres" and "postgresql" schemes
+// with store.Open.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/switchboard-dev/switchboard/runtime/store"
+)
+
+func init() {
+	open := func(ctx context.Context, url string) (store.Store, error) { return Open(ctx, url) }
+	store.Register("postgres", open)
+	store.Register("postgresql", open)
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DefaultMaxConns is the pool size when the connection string does not set
+// pool_max_conns (pgx's own default, max(4, CPUs), starves the concurrent
+// reads of the inbound path on small machines).
+const DefaultMaxConns = 32
+
+// Store is the PostgreSQL implementation of store.Store.
+type Store struct {
+	url  string
+	pool *pgxpool.Pool
+
+	closeOnce sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database a pgx connection string names
+// (postgres://user@host:port/db?sslmode=disable&search_path=schema) and
+// applies pending migrations. The pool holds at most DefaultMaxConns
+// connections unless the string sets pool_max_conns.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s := &Store{url: url, pool: pool}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reopen opens a second Store, with its own pool, on the same database and
+// schema (store.Reopener): another runtime node.
+func (s *Store) Reopen(ctx context.Context) (store.Store, error) { return Open(ctx, s.url) }
+
+// Pool returns the connection pool (for LISTEN/NOTIFY and advisory locks
+// elsewhere in the runtime).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Close closes the pool, waiting for connections in use to be released.
+func (s *Store) Close() error {
+	s.closeOnce.Do(s.pool.Close)
+	return nil
+}
+
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations. Each runs in its own transaction holding an advisory
+// lock, so runtime nodes starting together apply each migration once.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	const lock = `SELECT pg_advisory_xact_lock(hashtextextended('switchboard migrations ' || current_schema(), 0))`
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, lock); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	for _, name := range names {
+		base := path.Base(name)
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("postgres: migration %s: bad name", base)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, lock); err != nil {
+				return err
+			}
+			var done bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, v).Scan(&done); err != nil || done {
+				return err
+			}
+			// No arguments: the simple protocol, which runs a multi-statement script.
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, v, base)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// querier is what read helpers need: the pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// unitFault reports an error caused by one unit's data (integrity
+// constraint violations, class 23; bad data, class 22), so that only that
+// unit fails and the batch goes on.
+func unitFault(err error) bool {
+	c := pgCode(err)
+	return strings.HasPrefix(c, "23") || strings.HasPrefix(c, "22") ||
+		errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrNotFound)
+}
+
+const uniqueViolation = "23505"
+
+func notFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+func fromTS(t pgtype.Timestamptz) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+// nullable returns nil (SQL NULL) for "".
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func fromText(t pgtype.Text) string { return t.String }
+
+// URL returns the connection string the store was opened with.
+func (s *Store) URL() string { return s.url }

@@ -1,0 +1,71 @@
+package postgres_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/switchboard-dev/switchboard/runtime/store"
+	"github.com/switchboard-dev/switchboard/runtime/store/postgres"
+	"github.com/switchboard-dev/switchboard/runtime/store/storetest"
+)
+
+// open returns a store in a fresh schema of the test database (see
+// storetest.OpenPostgres), skipping visibly when no server is configured.
+func open(tb testing.TB) store.Store { return storetest.OpenPostgres(tb) }
+
+// requireDSN skips the whole test once, rather than each of its cases.
+func requireDSN(tb testing.TB) {
+	if os.Getenv(storetest.EnvPostgres) == "" {
+		storetest.OpenPostgres(tb) // skips, saying why
+	}
+}
+
+func TestConformance(t *testing.T) {
+	requireDSN(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+func BenchmarkGroupCommit(b *testing.B) {
+	storetest.BenchGroupCommit(b, func(b *testing.B) store.Store { return open(b) })
+}
+
+func BenchmarkCommit(b *testing.B) {
+	storetest.BenchCommit(b, func(b *testing.B) store.Store { return open(b) })
+}
+
+func TestOpenURL(t *testing.T) {
+	s := open(t).(*postgres.Store)
+	for _, scheme := range []string{"postgres", "postgresql"} {
+		u, _ := url.Parse(s.URL())
+		u.Scheme = scheme
+		s2, err := store.Open(context.Background(), u.String())
+		if err != nil {
+			t.Fatalf("Open(%s): %v", u.Scheme, err)
+		}
+		if _, ok := s2.(*postgres.Store); !ok {
+			t.Fatalf("Open(%s) = %T", u.Scheme, s2)
+		}
+		s2.Close()
+	}
+}
+
+func TestPoolSize(t *testing.T) {
+	s := open(t).(*postgres.Store)
+	if got := s.Pool().Config().MaxConns; got != postgres.DefaultMaxConns {
+		t.Fatalf("MaxConns %d, want the default %d", got, postgres.DefaultMaxConns)
+	}
+	u, _ := url.Parse(s.URL())
+	q := u.Query()
+	q.Set("pool_max_conns", "7")
+	u.RawQuery = q.Encode()
+	s2, err := postgres.Open(context.Background(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := s2.Pool().Config().MaxConns; got != 7 {
+		t.Fatalf("MaxConns %d with pool_max_conns=7", got)
+	}
+}

@@ -1,0 +1,266 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/runtime/store"
+)
+
+// Commit applies the batch in one write transaction. Each unit runs inside
+// a savepoint: a unit that turns out Duplicate, Conflict or Failed is rolled
+// back to it alone. Savepoints are cheap here (no round trip, no fsync); the
+// one fsync is the COMMIT's.
+func (s *Store) Commit(ctx context.Context, b *store.Batch) ([]store.UnitResult, error) {
+	res := make([]store.UnitResult, len(b.Units))
+	if len(b.Units) == 0 {
+		return res, nil
+	}
+	now := store.Now(time.Time{})
+	err := s.w.tx(ctx, func(x *wtx) error {
+		clear(res) // tx does not retry, but keep fn self-contained
+		for i, u := range b.Units {
+			if err := u.Validate(); err != nil {
+				res[i] = store.UnitResult{Outcome: store.Failed, Err: err}
+				continue
+			}
+			if _, err := x.ExecContext(ctx, "SAVEPOINT unit"); err != nil {
+				return err
+			}
+			r, err := applyUnit(ctx, x, u, now)
+			if err != nil {
+				if !unitFault(err) {
+					return err // the database's fault: the whole batch fails
+				}
+				r = store.UnitResult{Outcome: store.Failed, Err: err}
+			}
+			if r.Outcome != store.Committed {
+				if _, err := x.ExecContext(ctx, "ROLLBACK TO unit"); err != nil {
+					return err
+				}
+			}
+			if _, err := x.ExecContext(ctx, "RELEASE unit"); err != nil {
+				return err
+			}
+			res[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return res, nil
+}
+
+// unitFault reports whether err is caused by the unit's data, so that only
+// that unit fails and the batch goes on.
+func unitFault(err error) bool {
+	return isConstraint(err) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrNotFound)
+}
+
+func conflict(reason string) store.UnitResult {
+	return store.UnitResult{Outcome: store.Conflict, Reason: reason}
+}
+
+// applyUnit writes one unit; a non-Committed result or an error leaves the
+// caller to roll back the unit's savepoint.
+func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store.UnitResult, error) {
+	at := now
+	if !u.At.IsZero() {
+		at = store.Micro(u.At)
+	}
+	t := micros(at)
+	ok := store.UnitResult{Outcome: store.Committed}
+
+	// The one writer makes each check-and-insert atomic: no other
+	// transaction can claim the address or open the conversation meanwhile.
+	// The checks are in the inserts (one statement each on the common path).
+	if c := u.Contact; c != nil {
+		if _, err := x.ExecContext(ctx, `INSERT INTO contacts (id, name, attributes, created_at) VALUES (?, ?, '{}', ?)`, c.ID, c.Name, t); err != nil {
+			return ok, err
+		}
+		n, err := x.exec(ctx, `INSERT INTO contact_addresses (channel, address, contact_id, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, c.Channel, c.Address, c.ID, t)
+		if err != nil {
+			return ok, err
+		}
+		if n == 0 {
+			return conflict(store.ReasonAddressTaken), nil // the contact row goes with the savepoint
+		}
+	}
+	if c := u.Conversation; c != nil {
+		n, err := x.exec(ctx, `INSERT INTO conversations (`+conversationCols+`)
+			SELECT ?, k.id, ?, ?, 'open', '{}', ?, ? FROM contacts k
+			WHERE k.id = ? AND k.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM conversations o
+				WHERE o.contact_id = k.id AND o.channel = ? AND o.instance = ? AND o.status = 'open')`,
+			c.ID, c.Channel, c.Instance, t, t, c.ContactID, c.Channel, c.Instance)
+		if err != nil {
+			return ok, err
+		}
+		if n == 0 {
+			// Why not: the contact is missing, merged, or has that conversation open.
+			var merged sql.NullString
+			err := x.QueryRowContext(ctx, `SELECT merged_into FROM contacts WHERE id = ?`, c.ContactID).Scan(&merged)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return ok, fmt.Errorf("contact %s: %w", c.ContactID, store.ErrNotFound)
+			case err != nil:
+				return ok, err
+			case merged.Valid:
+				return conflict(store.ReasonContactMerged), nil
+			}
+			return conflict(store.ReasonConversationExists), nil
+		}
+	}
+
+	if m := u.Inbound; m != nil {
+		// DO NOTHING without a target covers the dedupe index (and a
+		// re-used message id, the same message again).
+		n, err := x.exec(ctx, `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
+			VALUES (?, ?, 'in', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			m.ID, m.ConversationID, m.Connector, m.Instance, nullable(m.PlatformMessageID), m.Text, blob(m.Payload), createdAt(m.CreatedAt, t))
+		if err != nil {
+			return ok, err
+		}
+		if n == 0 {
+			return store.UnitResult{Outcome: store.Duplicate, Reason: store.ReasonDuplicate}, nil
+		}
+	}
+
+	if w := u.Execution; w != nil {
+		e := w.Execution
+		var n int64
+		var err error
+		if w.Expected == 0 {
+			n, err = x.exec(ctx, `INSERT INTO executions (`+executionCols+`) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING`,
+				e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, blob(e.Payload), t, t)
+			if err == nil && n == 0 {
+				var one int
+				if x.QueryRowContext(ctx, `SELECT 1 FROM executions WHERE id = ?`, e.ID).Scan(&one) == nil {
+					return conflict(store.ReasonVersion), nil
+				}
+				return conflict(store.ReasonLiveExecution), nil
+			}
+		} else {
+			n, err = x.exec(ctx, `UPDATE executions SET flow = ?, program_version = ?, status = ?, payload = ?, version = version + 1, updated_at = ?
+				WHERE id = ? AND version = ?`,
+				e.Flow, e.ProgramVersion, e.Status, blob(e.Payload), t, e.ID, w.Expected)
+			if isUnique(err) {
+				return conflict(store.ReasonLiveExecution), nil
+			}
+			if err == nil && n == 0 {
+				return conflict(store.ReasonVersion), nil
+			}
+		}
+		if err != nil {
+			return ok, err
+		}
+		ok.ExecutionVersion = w.Expected + 1
+	}
+
+	for _, m := range u.Messages {
+		if _, err := x.exec(ctx, `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			m.ID, m.ConversationID, m.Direction, m.Connector, m.Instance, nullable(m.PlatformMessageID), m.Text, blob(m.Payload), createdAt(m.CreatedAt, t)); err != nil {
+			return ok, err
+		}
+	}
+
+	for _, e := range u.Effects {
+		key := e.IdempotencyKey
+		if key == "" {
+			key = e.ID
+		}
+		due := t
+		if !e.NextAttemptAt.IsZero() {
+			due = micros(store.Micro(e.NextAttemptAt))
+		}
+		if _, err := x.exec(ctx, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
+			e.ID, nullable(e.ExecutionID), e.Kind, key, blob(e.Payload), due, t, t); err != nil {
+			return ok, err
+		}
+	}
+	for _, r := range u.CompleteEffects {
+		if _, err := x.exec(ctx, `UPDATE effects SET status = 'done', result = ?, lease_owner = '', lease_until = 0, updated_at = ?
+			WHERE id = ? AND status <> 'done'`, blob(r.Result), t, r.ID); err != nil {
+			return ok, err
+		}
+	}
+
+	for _, id := range u.DeleteTimers {
+		if _, err := x.exec(ctx, `DELETE FROM timers WHERE id = ?`, id); err != nil {
+			return ok, err
+		}
+	}
+	for _, tm := range u.Timers {
+		if _, err := x.exec(ctx, `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET execution_id = excluded.execution_id, fire_at = excluded.fire_at,
+				payload = excluded.payload, lease_owner = '', lease_until = 0`,
+			tm.ID, nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), blob(tm.Payload), t); err != nil {
+			return ok, err
+		}
+	}
+
+	for _, tk := range u.Tasks {
+		attrs, err := store.Object(tk.Attributes)
+		if err != nil {
+			return ok, err
+		}
+		status := tk.Status
+		if status == "" {
+			status = store.TaskWaiting
+		}
+		n, err := x.exec(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			tk.ID, tk.ConversationID, tk.ContactID, nullable(tk.ExecutionID), tk.Workflow, string(attrs), tk.Priority, status, t, t)
+		if err != nil {
+			return ok, err
+		}
+		if n == 0 {
+			return conflict(store.ReasonOpenTask), nil
+		}
+	}
+	for _, tu := range u.TaskUpdates {
+		var attrs any
+		if tu.Attributes != nil {
+			a, err := store.Object(tu.Attributes)
+			if err != nil {
+				return ok, err
+			}
+			attrs = string(a)
+		}
+		n, err := x.exec(ctx, `UPDATE tasks SET status = ?, attributes = coalesce(?, attributes), updated_at = ? WHERE id = ?`,
+			tu.Status, attrs, t, tu.ID)
+		if isUnique(err) {
+			return conflict(store.ReasonOpenTask), nil
+		}
+		if err != nil {
+			return ok, err
+		}
+		if n == 0 {
+			return ok, fmt.Errorf("task %s: %w", tu.ID, store.ErrNotFound)
+		}
+	}
+
+	for _, id := range u.CloseConversations {
+		n, err := x.exec(ctx, `UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`, t, id)
+		if err != nil {
+			return ok, err
+		}
+		if n == 0 {
+			return ok, fmt.Errorf("conversation %s: %w", id, store.ErrNotFound)
+		}
+	}
+	return ok, nil
+}
+
+// createdAt is a message's own time when it has one, else the unit's.
+func createdAt(t time.Time, unit int64) int64 {
+	if t.IsZero() {
+		return unit
+	}
+	return micros(store.Micro(t))
+}

@@ -1,0 +1,345 @@
+// Package sqlite is the embedded store: one SQLite file (modernc.org/sqlite,
+// pure Go) in WAL mode with synchronous=FULL, so an acknowledged write
+// survives a power loss, not only a crash of the process.
+//
+// SQLite runs one write transaction at a time, so the store owns exactly one
+// writer connection, serialized by a mutex, and a pool of read-only
+// connections that WAL lets read while the writer writes. Throughput comes
+// from Commit's batches: one fsync per batch, however many units it holds.
+//
+// Importing the package registers the "sqlite" scheme with store.Open.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/runtime/store"
+	sqlite "modernc.org/sqlite"
+)
+
+func init() {
+	store.Register("sqlite", func(ctx context.Context, url string) (store.Store, error) {
+		return Open(ctx, PathFromURL(url))
+	})
+}
+
+// PathFromURL returns the file path of "sqlite:PATH", "sqlite://PATH" or a bare path.
+func PathFromURL(url string) string {
+	if p, ok := strings.CutPrefix(url, "sqlite://"); ok {
+		return p
+	}
+	if p, ok := strings.CutPrefix(url, "sqlite:"); ok {
+		return p
+	}
+	return url
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// readers is the size of the read pool: WAL readers do not block each
+// other or the writer, and the machine has few cores.
+const readers = 4
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	path string
+	w    *writer
+	r    *sql.DB // read-only pool
+	wdb  *sql.DB // owns the writer's connection
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens the database file at path, creating it (and its directory's
+// file, not the directory) on first start, and applies pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("%w: sqlite path %q", store.ErrInvalid, path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	// busy_timeout: other processes (a second runtime on the same file, a
+	// backup, the sqlite3 shell) may hold the lock for a moment.
+	// synchronous=FULL: WAL's default NORMAL may lose the last commits on
+	// power loss, and an acknowledged webhook must not be lost.
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
+	wdb, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&"+common+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(8192)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w := &writer{conn: conn, stmts: map[string]*sql.Stmt{}}
+	s := &Store{path: path, w: w, wdb: wdb}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// Readers open after the migration: the file and the WAL mode exist.
+	rdb, err := sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+	s.r = rdb
+	return s, nil
+}
+
+// Reopen opens a second Store on the same file (store.Reopener).
+func (s *Store) Reopen(ctx context.Context) (store.Store, error) { return Open(ctx, s.path) }
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks the read pool and that the store is open.
+func (s *Store) Ping(ctx context.Context) error {
+	s.w.mu.Lock()
+	closed := s.w.closed
+	s.w.mu.Unlock()
+	if closed {
+		return store.ErrClosed
+	}
+	return s.r.PingContext(ctx)
+}
+
+// Close closes the connections; it waits for a running write to finish.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.w.mu.Lock()
+		s.w.closed = true
+		for _, st := range s.w.stmts {
+			st.Close()
+		}
+		err := s.w.conn.Close()
+		s.w.mu.Unlock()
+		if e := s.wdb.Close(); err == nil {
+			err = e
+		}
+		if s.r != nil {
+			if e := s.r.Close(); err == nil {
+				err = e
+			}
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
+}
+
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, each in its own transaction with its record.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	err = s.w.tx(ctx, func(x *wtx) error {
+		_, err := x.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", s.path, err)
+	}
+	for _, name := range names {
+		base := filepath.Base(name)
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("sqlite: migration %s: bad name", base)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = s.w.tx(ctx, func(x *wtx) error {
+			var n int
+			if err := x.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			// Not through the statement cache: a script is many statements.
+			if _, err := x.w.conn.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("sqlite: migration %s: %w", base, err)
+			}
+			_, err := x.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				v, base, micros(time.Now()))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writer is the one connection that writes. SQLite allows one write
+// transaction at a time anyway; owning the connection lets Commit keep its
+// prepared statements and skip database/sql's pool and Tx bookkeeping.
+type writer struct {
+	mu     sync.Mutex
+	conn   *sql.Conn
+	stmts  map[string]*sql.Stmt
+	closed bool
+}
+
+// wtx runs statements inside the writer's current transaction.
+type wtx struct{ w *writer }
+
+func (w *writer) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+func (x *wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := x.w.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (x *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := x.w.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (x *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := x.w.stmt(ctx, q)
+	if err != nil {
+		// sql.Row cannot be built with an error from outside; a failing
+		// prepare fails again on the connection and reports there.
+		return x.w.conn.QueryRowContext(ctx, q, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// exec runs a statement and returns the number of rows it changed.
+func (x *wtx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := x.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// tx runs fn in one write transaction (BEGIN IMMEDIATE: take the write
+// lock up front, so a transaction never fails half-way on SQLITE_BUSY).
+func (w *writer) tx(ctx context.Context, fn func(*wtx) error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return store.ErrClosed
+	}
+	x := &wtx{w}
+	if _, err := x.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	if err := fn(x); err != nil {
+		w.rollback()
+		return err
+	}
+	if _, err := x.ExecContext(ctx, "COMMIT"); err != nil {
+		w.rollback()
+		return err
+	}
+	return nil
+}
+
+func (w *writer) rollback() {
+	// Not the caller's ctx: a cancelled ctx must still end the transaction.
+	// An error means there was no transaction left to roll back.
+	_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
+}
+
+// querier is what read helpers need: the read pool or the writer's transaction.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// isConstraint reports a constraint violation (unique, foreign key, check,
+// not null): the fault of one unit's data, not of the database.
+func isConstraint(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 19 // SQLITE_CONSTRAINT
+}
+
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	// SQLITE_CONSTRAINT_UNIQUE (2067), SQLITE_CONSTRAINT_PRIMARYKEY (1555)
+	return errors.As(err, &se) && (se.Code() == 2067 || se.Code() == 1555)
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// nullable returns nil (SQL NULL) for "".
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// blob returns nil (SQL NULL) for a nil payload, so it reads back as nil.
+func blob(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return []byte(b)
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,1044 @@
+package studio
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// flowConv converts the states of one flow (one trigger event).
+type flowConv struct {
+	c       *conv
+	name    string
+	trigger string
+	states  []*state
+	inFlow  map[string]*state
+	step    map[string]string // widget -> step name
+	entry   map[string]string // widget -> the step a transition to it goes to
+	names   map[string]bool
+	vars    map[string]string // Studio key -> var name
+	varList []string
+	inputs  map[string]string
+	inList  []string
+	cur     *state
+	todos   []string
+	// merged maps a Split Based On that only follows an ask or a gather,
+	// on its reply, to that widget: its conditions become the step's guards.
+	merged  map[string]*state
+	splitOf map[string]*state
+	guardOf string // the widget whose guards are being written
+}
+
+// replyEvents are the events of a widget that lead to a split on its input.
+var replyEvents = map[string][]string{
+	"send-and-wait-for-reply": {"incomingMessage"},
+	"gather-input-on-call":    {"keypress", "speech"},
+}
+
+var replyInputs = map[string][]string{
+	"send-and-wait-for-reply": {"inbound.Body"},
+	"gather-input-on-call":    {"Digits", "SpeechResult"},
+}
+
+func (f *flowConv) findMerges() {
+	f.merged = map[string]*state{}
+	f.splitOf = map[string]*state{}
+	if len(f.states) == 0 {
+		return
+	}
+	preds := map[string]map[string]bool{}
+	for _, s := range f.states {
+		for _, t := range s.Transitions {
+			if n := str(t.Next); n != "" {
+				if preds[n] == nil {
+					preds[n] = map[string]bool{}
+				}
+				preds[n][s.Name] = true
+			}
+		}
+	}
+	for _, s := range f.states[1:] {
+		if s.Type != "split-based-on" || len(preds[s.Name]) != 1 {
+			continue
+		}
+		var w *state
+		for n := range preds[s.Name] {
+			w = f.inFlow[n]
+		}
+		evs, ok := replyEvents[w.Type]
+		if !ok || (w.Type == "send-and-wait-for-reply") == (f.trigger == "call") || f.merged[w.Name] != nil {
+			continue
+		}
+		// Only the reply events may lead to the split.
+		fits := true
+		for _, t := range w.Transitions {
+			if str(t.Next) == s.Name && !slicesContains(evs, t.Event) {
+				fits = false
+			}
+		}
+		inputs := []string{str(s.Properties["input"])}
+		for _, t := range s.Transitions {
+			for _, cd := range t.Conditions {
+				if len(cd.Arguments) > 0 {
+					inputs = append(inputs, str(cd.Arguments[0]))
+				}
+			}
+		}
+		for _, in := range inputs {
+			ok := false
+			for _, suffix := range replyInputs[w.Type] {
+				ok = ok || strings.ReplaceAll(in, " ", "") == "{{widgets."+w.Name+"."+suffix+"}}"
+			}
+			fits = fits && ok
+		}
+		if fits {
+			f.merged[s.Name] = w
+			f.splitOf[w.Name] = s
+		}
+	}
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// guards writes the conditions of the split merged into w as guard lines
+// and returns where its noMatch goes.
+func (f *flowConv) guards(w *state, line func(string, ...any)) string {
+	sp := f.splitOf[w.Name]
+	saved := f.cur
+	f.guardOf = w.Name
+	f.cur = sp
+	for _, l := range f.matchLines(sp) {
+		line("%s", l)
+	}
+	def := orDone(f.target("noMatch"))
+	f.cur = saved
+	f.guardOf = ""
+	return def
+}
+
+func newFlowConv(c *conv, name, trigger string, states []*state) *flowConv {
+	f := &flowConv{c: c, name: name, trigger: trigger, states: states, inFlow: map[string]*state{},
+		step: map[string]string{}, entry: map[string]string{}, names: map[string]bool{},
+		vars: map[string]string{}, inputs: map[string]string{}}
+	for _, s := range states {
+		f.inFlow[s.Name] = s
+	}
+	f.findMerges()
+	for _, s := range states {
+		if f.merged[s.Name] != nil {
+			continue
+		}
+		f.step[s.Name] = f.alloc(s.Name)
+		f.entry[s.Name] = f.step[s.Name]
+	}
+	for _, s := range states {
+		if s.Type == "gather-input-on-call" && str(s.Properties["play"]) != "" && trigger == "call" {
+			f.entry[s.Name] = f.alloc(s.Name + "_prompt")
+		}
+	}
+	return f
+}
+
+func (f *flowConv) alloc(want string) string {
+	n := lowerSnake(want)
+	if n == "" {
+		n = "step"
+	}
+	if reserved[n] {
+		n += "_step"
+	}
+	base := n
+	for i := 2; f.names[n]; i++ {
+		n = fmt.Sprintf("%s_%d", base, i)
+	}
+	f.names[n] = true
+	return n
+}
+
+func (f *flowConv) varName(key string) string {
+	if n, ok := f.vars[key]; ok {
+		return n
+	}
+	n := f.alloc(key)
+	f.vars[key] = n
+	f.varList = append(f.varList, n)
+	return n
+}
+
+func (f *flowConv) inputName(key string) string {
+	if f.trigger != "subflow" {
+		f.todo("`trigger.parent.parameters.%s` is only defined in a subflow; it became nil", key)
+		return "nil"
+	}
+	if n, ok := f.inputs[key]; ok {
+		return n
+	}
+	n := f.alloc(key)
+	f.inputs[key] = n
+	f.inList = append(f.inList, n)
+	return n
+}
+
+func (f *flowConv) todo(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	for _, t := range f.todos {
+		if t == msg {
+			return
+		}
+	}
+	f.todos = append(f.todos, msg)
+	widget := ""
+	if f.cur != nil {
+		widget = f.cur.Name
+	}
+	f.c.warn(widget, "%s", msg)
+}
+
+// target is where a transition of the current widget goes.
+func (f *flowConv) target(event string) string {
+	n := f.cur.next[event]
+	if n == "" {
+		return ""
+	}
+	return f.goTo(n)
+}
+
+// goTo is the step a transition to widget n goes to.
+func (f *flowConv) goTo(n string) string {
+	if e, ok := f.entry[n]; ok {
+		return e
+	}
+	f.todo("a transition goes to %q, which is not a step of this flow (the trigger?); it ends the execution", n)
+	return "done"
+}
+
+func orDone(t string) string {
+	if t == "" {
+		return "done"
+	}
+	return t
+}
+
+// widgetRef converts {{widgets.W.…}}.
+func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string) string {
+	if len(p) < 2 {
+		f.todo("Liquid variable `%s` has no equivalent; it became nil", s)
+		return "nil"
+	}
+	w := f.inFlow[p[1]]
+	if w == nil {
+		f.todo("`{{%s}}` reads a widget that does not run in this flow; it became nil", s)
+		return "nil"
+	}
+	st := f.step[w.Name]
+	if f.guardOf == w.Name {
+		switch strings.Join(p[2:], ".") {
+		case "inbound.Body":
+			return "reply.text"
+		case "Digits":
+			return "digits"
+		case "SpeechResult":
+			return "speech"
+		}
+	}
+	at := func(i int) string {
+		if i < len(p) {
+			return p[i]
+		}
+		return ""
+	}
+	switch w.Type {
+	case "send-and-wait-for-reply":
+		if at(2) == "inbound" {
+			switch at(3) {
+			case "Body":
+				return st + ".reply?.text"
+			case "From":
+				return st + ".reply?.from"
+			case "To":
+				return st + ".reply?.to"
+			case "MessageSid":
+				return st + ".reply?.id"
+			}
+			return rest(st+".reply?.attributes", 3)
+		}
+	case "make-http-request", "run-function", "run-function-v2":
+		switch at(2) {
+		case "parsed":
+			return rest(st+".json", 3)
+		case "body":
+			return st + ".body"
+		case "status_code":
+			return st + ".status"
+		}
+	case "gather-input-on-call":
+		switch at(2) {
+		case "Digits":
+			return st + ".digits"
+		case "SpeechResult":
+			return st + ".speech"
+		case "Confidence":
+			return st + ".confidence"
+		}
+	case "record-voicemail":
+		switch at(2) {
+		case "RecordingUrl":
+			return st + ".url"
+		case "RecordingDuration":
+			return st + ".duration"
+		case "TranscriptionText":
+			return st + ".transcript"
+		}
+	case "connect-call-to":
+		switch at(2) {
+		case "DialCallStatus":
+			return st + ".status"
+		case "DialCallDuration":
+			return st + ".duration"
+		}
+	case "run-subflow":
+		if at(2) != "" {
+			sf := f.c.subflow(str(w.Properties["flow_sid"]))
+			out := lowerSnake(at(2))
+			if out == "" || reserved[out] {
+				out = "out_" + out
+			}
+			sf.outputs[out] = true
+			return rest(st+".outputs."+out, 3)
+		}
+	case "set-variables":
+		if at(2) != "" {
+			return rest(f.varName(at(2)), 3)
+		}
+	case "send-to-flex", "enqueue-call", "create-task":
+		if strings.EqualFold(at(2), "sid") {
+			return st + ".task?.id"
+		}
+	}
+	f.todo("`{{%s}}` has no equivalent; it became nil", s)
+	return "nil"
+}
+
+// voiceKinds are only allowed in call flows.
+var voiceKinds = map[string]bool{"say-play": true, "gather-input-on-call": true, "record-voicemail": true, "connect-call-to": true, "enqueue-call": true}
+
+func (f *flowConv) render() string {
+	var body strings.Builder
+	for _, s := range f.states {
+		if f.merged[s.Name] != nil {
+			continue
+		}
+		f.cur = s
+		f.todos = nil
+		text := f.convert(s)
+		for _, t := range f.todos {
+			body.WriteString("  # TODO: " + strings.ReplaceAll(t, "\n", " ") + "\n")
+		}
+		body.WriteString(text)
+		body.WriteString("\n")
+	}
+	f.cur = nil
+	var b strings.Builder
+	fmt.Fprintf(&b, "flow %s {\n  trigger %s\n", f.name, f.trigger)
+	for _, in := range f.inList {
+		fmt.Fprintf(&b, "  input %s: any = nil\n", in)
+	}
+	for _, v := range f.varList {
+		fmt.Fprintf(&b, "  var %s: any\n", v)
+	}
+	b.WriteString("\n")
+	b.WriteString(body.String())
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// convert returns the step for one widget (without its TODO lines).
+func (f *flowConv) convert(s *state) string {
+	name := f.step[s.Name]
+	p := s.Properties
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, "    "+format+"\n", args...) }
+	wire := func(outcome, event string) {
+		if t := f.target(event); t != "" {
+			line("%s -> %s", outcome, t)
+		}
+	}
+	block := func(head, primary string) string {
+		out := "  " + name + ": " + head
+		if b.Len() > 0 {
+			out += " {\n" + b.String() + "  }"
+		}
+		if primary != "" {
+			out += " -> " + primary
+		}
+		return out + "\n"
+	}
+	isCall := f.trigger == "call"
+	if voiceKinds[s.Type] && !isCall {
+		return f.stub(s, fmt.Sprintf("`%s` is a call widget and this is a %s flow", s.Type, f.trigger))
+	}
+	switch s.Type {
+	case "send-message":
+		if isCall {
+			return f.stub(s, "`send-message` in a call flow: a call has no messages (send it on another channel with `channel`)")
+		}
+		f.ignored(s, "from", "service", "channel", "message_type", "attributes")
+		if cs := str(p["content_sid"]); cs != "" {
+			f.todo("content template %s has no equivalent; send its text instead", cs)
+		}
+		if to := str(p["to"]); to != "" && strings.TrimSpace(to) != "{{contact.channel.address}}" {
+			line("to %s", f.c2(f.exprOf(to)))
+		}
+		if m := str(p["media_url"]); m != "" {
+			line("media %s", f.template(m))
+		}
+		wire("failed", "failed")
+		return block("send "+f.template(str(p["body"])), orDone(f.target("sent")))
+	case "send-and-wait-for-reply":
+		if isCall {
+			return f.stub(s, "`send-and-wait-for-reply` in a call flow: use `gather`")
+		}
+		f.ignored(s, "from", "service", "channel", "message_type", "attributes")
+		if m := str(p["media_url"]); m != "" {
+			line("media %s", f.template(m))
+		}
+		line("timeout %s -> %s", duration(p["timeout"], "1h"), orDone(f.target("timeout")))
+		if t := f.target("deliveryFailure"); t != "" {
+			f.todo("`deliveryFailure` (to %s) has no outcome: the step waits until its timeout", t)
+		}
+		var reply string
+		if f.splitOf[s.Name] != nil {
+			reply = f.guards(s, line)
+		} else {
+			reply = orDone(f.target("incomingMessage"))
+		}
+		line("reply -> %s", reply)
+		return block("ask "+f.template(str(p["body"])), "")
+	case "split-based-on":
+		for _, l := range f.matchLines(s) {
+			line("%s", l)
+		}
+		line("default -> %s", orDone(f.target("noMatch")))
+		return block("switch", "")
+	case "set-variables":
+		vars, _ := p["variables"].([]any)
+		var as []string
+		for _, v := range vars {
+			m, _ := v.(map[string]any)
+			key := str(m["key"])
+			if key == "" {
+				continue
+			}
+			val := str(m["value"])
+			e := f.exprOf(val)
+			if truthy(m["parse_as_json"]) {
+				e = "fromJSON(" + f.template(val) + ")"
+			}
+			if !hasLiquid(val) {
+				if n, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil && strings.TrimSpace(val) != "" {
+					_ = n
+					e = quote(val) // Liquid values are strings; keep them so
+				}
+			}
+			as = append(as, f.varName(key)+" = "+parenMap(e))
+		}
+		if len(as) == 0 {
+			f.todo("Set Variables without variables")
+			return f.stub(s, "")
+		}
+		return "  " + name + ": set " + strings.Join(as, ", ") + " -> " + orDone(f.target("next")) + "\n"
+	case "make-http-request":
+		f.http(s, line, str(p["url"]), strings.ToLower(str(p["method"])), p["parameters"], str(p["content_type"]), str(p["body"]))
+		line("error -> %s", orDone(f.target("failed")))
+		return block("http", orDone(f.target("success")))
+	case "run-function", "run-function-v2":
+		url := str(p["url"])
+		if url == "" {
+			f.todo("the function has no URL (function %s): call it here", str(p["function_sid"]))
+			url = "https://example.invalid/function"
+		}
+		f.http(s, line, url, "post", p["parameters"], "application/x-www-form-urlencoded", "")
+		line("error -> %s", orDone(f.target("fail")))
+		return block("http", orDone(f.target("success")))
+	case "run-subflow":
+		sf := f.c.subflow(str(p["flow_sid"]))
+		params, _ := p["parameters"].([]any)
+		var kv []string
+		for _, v := range params {
+			m, _ := v.(map[string]any)
+			k := lowerSnake(str(m["key"]))
+			if k == "" || reserved[k] {
+				k = "in_" + k
+			}
+			sf.inputs[k] = true
+			kv = append(kv, k+": "+f.exprOf(str(m["value"])))
+		}
+		if len(kv) > 0 {
+			line("inputs {%s}", strings.Join(kv, ", "))
+		}
+		wire("error", "failed")
+		return block("subflow "+sf.name, orDone(f.target("completed")))
+	case "send-to-flex", "enqueue-call", "create-task":
+		wf := str(p["workflow"])
+		if wf == "" {
+			wf = str(p["workflow_sid"])
+		}
+		queue := ""
+		if wf == "" {
+			queue = str(p["queue_name"])
+		}
+		wname := f.c.workflow(s.Name, wf, queue)
+		attrs := str(p["attributes"])
+		if attrs == "" {
+			attrs = str(p["task_attributes"])
+		}
+		if strings.TrimSpace(attrs) != "" {
+			line("attributes %s", f.jsonExpr(attrs))
+		}
+		if pr := str(p["priority"]); pr != "" {
+			if _, err := strconv.ParseFloat(pr, 64); err == nil {
+				line("priority %s", pr)
+			} else {
+				line("priority float(%s)", f.exprOf(pr))
+			}
+		}
+		if to := str(p["timeout"]); to != "" {
+			line("timeout %s", duration(to, "1h"))
+		}
+		if s.Type == "enqueue-call" || isCall {
+			line("channel voice")
+		}
+		if str(p["waitUrl"]) != "" || str(p["wait_url"]) != "" {
+			f.todo("the hold music (wait URL) has no equivalent: play it before the enqueue")
+		}
+		ft, ct := f.target("failedToEnqueue"), f.target("callFailure")
+		if ft == "" {
+			ft = ct
+		} else if ct != "" && ct != ft {
+			f.todo("`callFailure` went to %s; both failures now go to %s", ct, ft)
+		}
+		if ft != "" {
+			line("failed -> %s", ft)
+		}
+		return block("enqueue "+wname, f.target("callComplete"))
+	case "say-play":
+		if d := str(p["digits"]); d != "" {
+			f.todo("playing digits (%s) has no equivalent", d)
+			return f.stub(s, "")
+		}
+		f.voiceProps(p, line, true)
+		if pl := str(p["play"]); pl != "" {
+			return block("play "+f.template(pl), orDone(f.target("audioComplete")))
+		}
+		return block("say "+f.template(str(p["say"])), orDone(f.target("audioComplete")))
+	case "gather-input-on-call":
+		f.ignored(s, "hints", "speech_model", "profanity_filter", "gather_language", "language", "voice", "loop")
+		pre := ""
+		if pl := str(p["play"]); pl != "" {
+			pre = "  " + f.entry[s.Name] + ": play " + f.template(pl) + " -> " + name + "\n"
+		} else if sy := str(p["say"]); sy != "" {
+			line("prompt %s", f.template(sy))
+		}
+		if d := str(p["number_of_digits"]); d != "" {
+			if _, err := strconv.Atoi(d); err == nil {
+				line("digits %s", d)
+			}
+		}
+		if k := str(p["finish_on_key"]); k != "" && k != "#" {
+			line("finish_on %s", quote(k))
+		}
+		if f.target("speech") != "" || strings.Contains(str(p["input"]), "speech") {
+			line("speech true")
+		}
+		line("timeout %s -> %s", duration(p["timeout"], "5s"), orDone(f.target("timeout")))
+		if sp := f.splitOf[s.Name]; sp != nil {
+			def := f.guards(s, line)
+			for _, ev := range []string{"keypress", "speech"} {
+				if s.next[ev] == sp.Name {
+					line("%s -> %s", ev, def)
+				} else {
+					wire(ev, ev)
+				}
+			}
+		} else {
+			wire("keypress", "keypress")
+			wire("speech", "speech")
+		}
+		return pre + block("gather", "")
+	case "record-voicemail":
+		f.ignored(s, "finish_on_key", "play_beep", "trim", "transcription_callback_url", "recording_status_callback_url")
+		if v := str(p["max_length"]); v != "" {
+			line("max_length %s", duration(v, "1h"))
+		}
+		if v := str(p["timeout"]); v != "" {
+			line("timeout %s", duration(v, "5s"))
+		}
+		if truthy(p["transcribe"]) {
+			line("transcribe true")
+		}
+		rc, ht := f.target("recordingComplete"), f.target("hangup")
+		if rc == "" {
+			rc = ht
+		} else if ht != "" && ht != rc {
+			f.todo("`hangup` went to %s; a recording ended by a hang-up now goes to %s", ht, rc)
+		}
+		wire("failed", "noAudio")
+		return block("record", orDone(rc))
+	case "connect-call-to":
+		noun := str(p["noun"])
+		if noun != "" && noun != "number" && noun != "number-multi" {
+			f.todo("connecting to a %s (%s) has no equivalent: use `enqueue` to reach an agent", noun, str(p["to"]))
+		}
+		if v := str(p["timeout"]); v != "" {
+			line("timeout %s", duration(v, "30s"))
+		}
+		if cid := str(p["caller_id"]); cid != "" && strings.TrimSpace(cid) != "{{flow.channel.address}}" {
+			line("caller_id %s", f.exprOf(cid))
+		}
+		if truthy(p["record"]) {
+			line("record true")
+		}
+		if t := f.target("hangup"); t != "" {
+			f.todo("`hangup` (to %s) has no equivalent: the execution ends when the caller hangs up", t)
+		}
+		t := orDone(f.target("callCompleted"))
+		for _, o := range []string{"no_answer", "busy", "failed"} {
+			line("%s -> %s", o, t)
+		}
+		return block("dial "+f.template(str(p["to"])), t)
+	case "record-call":
+		return f.stub(s, "Call Recording has no equivalent: set `record true` on the `dial` step instead")
+	case "make-outgoing-call-v2", "make-outgoing-call-v1":
+		return f.stub(s, "a flow does not place calls")
+	case "fork-stream":
+		return f.stub(s, "media streams are not exposed to flows")
+	case "capture-payments":
+		return f.stub(s, "card data must not pass through flows; hand the call to an agent with `enqueue`, or `dial` a payment line")
+	case "add-twiml-redirect":
+		return f.stub(s, "flows do not run TwiML; call the application with `http` ("+str(p["url"])+")")
+	case "send-to-auto-pilot", "connect-virtual-agent", "connect-virtual-agent-v2":
+		return f.stub(s, "call the bot with `http`, with an `ask` for each turn (see flows/support.flow)")
+	case "understand", "update-sync-object":
+		return f.stub(s, "call the service's API with `http`")
+	case "create-chat-channel", "add-member-to-chat-channel":
+		return f.stub(s, "connectors create conversations; agents join them by accepting tasks")
+	case "start-conversation", "resume-conversation", "run-conversation-relay":
+		return f.stub(s, "a conversation starts with the contact's first message, or with an `api` flow that writes first")
+	case "trigger":
+		return f.stub(s, "a second trigger")
+	}
+	return f.stub(s, fmt.Sprintf("unknown widget type %q", s.Type))
+}
+
+// c2 is the identity; a hook for typed contexts.
+func (f *flowConv) c2(e string) string { return e }
+
+// parenMap puts a map literal argument in parentheses.
+func parenMap(e string) string {
+	if strings.HasPrefix(e, "{") {
+		return "(" + e + ")"
+	}
+	return e
+}
+
+func (f *flowConv) ignored(s *state, keys ...string) {
+	var got []string
+	for _, k := range keys {
+		if v := str(s.Properties[k]); v != "" {
+			switch {
+			case k == "from" && strings.TrimSpace(v) == "{{flow.channel.address}}",
+				k == "service" || k == "channel", k == "message_type" && v == "custom",
+				k == "attributes" && strings.TrimSpace(v) == "":
+				continue
+			case k == "loop" && v == "1", k == "profanity_filter", k == "gather_language", k == "finish_on_key" && v == "#":
+				continue
+			}
+			got = append(got, k)
+		}
+	}
+	if len(got) > 0 {
+		f.todo("%s: no equivalent, left out", strings.Join(got, ", "))
+	}
+}
+
+func (f *flowConv) voiceProps(p map[string]any, line func(string, ...any), say bool) {
+	if say && str(p["play"]) == "" {
+		if v := str(p["voice"]); v != "" {
+			line("voice %s", quote(v))
+		}
+		if v := str(p["language"]); v != "" {
+			line("language %s", quote(v))
+		}
+	}
+	if v := str(p["loop"]); v != "" && v != "1" && v != "0" {
+		if _, err := strconv.Atoi(v); err == nil {
+			line("loop %s", v)
+		}
+	}
+}
+
+// stub is a step standing for a widget without equivalent: a switch whose
+// default takes the first wired transition and keeps the others reachable
+// through guards that are never true.
+func (f *flowConv) stub(s *state, why string) string {
+	if why != "" {
+		f.todo("%s widget %q (%s): %s", s.Type, s.Name, eventsOf(s), why)
+	}
+	var b strings.Builder
+	def := ""
+	seen := map[string]bool{}
+	for _, t := range s.Transitions {
+		n := str(t.Next)
+		if n == "" {
+			continue
+		}
+		tg := f.goTo(n)
+		if def == "" {
+			def = tg
+			seen[tg] = true
+			continue
+		}
+		if !seen[tg] {
+			seen[tg] = true
+			fmt.Fprintf(&b, "    false -> %s // was the %s transition\n", tg, t.Event)
+		}
+	}
+	return "  " + f.step[s.Name] + ": switch {\n" + b.String() + "    default -> " + orDone(def) + "\n  }\n"
+}
+
+func eventsOf(s *state) string {
+	var ev []string
+	for _, t := range s.Transitions {
+		if n := str(t.Next); n != "" {
+			ev = append(ev, t.Event+" -> "+n)
+		}
+	}
+	if len(ev) == 0 {
+		return "no wired events"
+	}
+	return strings.Join(ev, ", ")
+}
+
+// http writes the request lines of an http step.
+func (f *flowConv) http(s *state, line func(string, ...any), url, method string, params any, ctype, body string) {
+	switch method {
+	case "get", "post", "put", "patch", "delete":
+	case "":
+		method = "get"
+	default:
+		f.todo("method %s has no equivalent; it became post", method)
+		method = "post"
+	}
+	var kv []string
+	ps, _ := params.([]any)
+	for _, v := range ps {
+		m, _ := v.(map[string]any)
+		k := str(m["key"])
+		if k == "" {
+			continue
+		}
+		key := k
+		if !identRe.MatchString(k) {
+			key = quote(k)
+		}
+		kv = append(kv, key+": "+f.exprOf(str(m["value"])))
+	}
+	u := f.template(url)
+	if method == "get" && len(kv) > 0 {
+		// Studio sends the parameters of a GET as the query string.
+		var q []string
+		for _, v := range ps {
+			m, _ := v.(map[string]any)
+			if k := str(m["key"]); k != "" {
+				e := f.exprOf(str(m["value"]))
+				if strings.HasPrefix(e, `"`) && !strings.Contains(e, "${") {
+					q = append(q, k+"="+e[1:len(e)-1])
+				} else {
+					q = append(q, k+"=${"+e+"}")
+				}
+			}
+		}
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		u = u[:len(u)-1] + sep + strings.Join(q, "&") + `"`
+		f.todo("the query parameters are not URL-encoded")
+		kv = nil
+	}
+	line("%s %s", method, u)
+	if truthy(s.Properties["add_twilio_auth"]) || truthy(s.Properties["send_twilio_credentials"]) {
+		f.todo("authenticating with Twilio: set an Authorization header")
+	}
+	json := strings.Contains(strings.ToLower(ctype), "json")
+	switch {
+	case strings.TrimSpace(body) != "":
+		if json {
+			line("json %s", f.jsonExpr(body))
+		} else {
+			line("headers {\"Content-Type\": %s}", quote(ctype))
+			line("body %s", f.template(body))
+		}
+	case len(kv) > 0:
+		if json {
+			line("json {%s}", strings.Join(kv, ", "))
+		} else {
+			line("form {%s}", strings.Join(kv, ", "))
+		}
+	}
+}
+
+var lqRe = regexp.MustCompile(`(?s)\{\{.*?\}\}|\{%.*?%\}`)
+
+// jsonExpr converts a JSON text with Liquid inside to an expr-lang value.
+func (f *flowConv) jsonExpr(s string) string {
+	var holes []string
+	masked := lqRe.ReplaceAllStringFunc(s, func(m string) string {
+		holes = append(holes, m)
+		return fmt.Sprintf("@@LQ%d@@", len(holes)-1)
+	})
+	var v any
+	if err := json.Unmarshal([]byte(masked), &v); err != nil {
+		// A placeholder outside quotes ({"n": {{x}}}) makes it invalid too.
+		quoted := regexp.MustCompile(`"?@@LQ\d+@@"?`).ReplaceAllStringFunc(masked, func(m string) string {
+			if strings.HasPrefix(m, `"`) {
+				return m
+			}
+			return `"` + strings.TrimSuffix(m, `"`) + `"`
+		})
+		if err2 := json.Unmarshal([]byte(quoted), &v); err2 != nil {
+			f.todo("the JSON text could not be parsed (%v); it is decoded when the step runs", err)
+			return "fromJSON(" + f.template(s) + ")"
+		}
+	}
+	unmask := func(x string) string {
+		return regexp.MustCompile(`@@LQ(\d+)@@`).ReplaceAllStringFunc(x, func(m string) string {
+			i, _ := strconv.Atoi(m[4 : len(m)-2])
+			return holes[i]
+		})
+	}
+	var render func(v any) string
+	render = func(v any) string {
+		switch x := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			var parts []string
+			for _, k := range keys {
+				key := k
+				if !identRe.MatchString(k) || reserved[k] {
+					key = quote(k)
+				}
+				parts = append(parts, key+": "+render(x[k]))
+			}
+			return "{" + strings.Join(parts, ", ") + "}"
+		case []any:
+			var parts []string
+			for _, e := range x {
+				parts = append(parts, render(e))
+			}
+			return "[" + strings.Join(parts, ", ") + "]"
+		case string:
+			u := unmask(x)
+			if u == x {
+				return quote(x)
+			}
+			return f.exprOf(u)
+		case nil:
+			return "nil"
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return render(v)
+}
+
+// condition converts one Split Based On condition on input to a guard.
+func (f *flowConv) condition(input string, cd condition) string {
+	x := f.exprOf(input)
+	known := isStringExpr(x)
+	sx := x
+	if !known {
+		sx = "string(" + x + " ?? \"\")"
+	}
+	val := str(cd.Value)
+	vexpr := f.template(val)
+	list := func() string {
+		var items []string
+		for _, it := range strings.Split(val, ",") {
+			if it = strings.TrimSpace(it); it != "" {
+				items = append(items, f.template(it))
+			}
+		}
+		return "[" + strings.Join(items, ", ") + "]"
+	}
+	switch cd.Type {
+	case "equal_to":
+		return sx + " == " + vexpr
+	case "not_equal_to":
+		return sx + " != " + vexpr
+	case "matches_any_of":
+		return sx + " in " + list()
+	case "does_not_match_any_of":
+		return sx + " not in " + list()
+	case "is_blank":
+		return "trim(" + sx + ") == \"\""
+	case "is_not_blank":
+		return "trim(" + sx + ") != \"\""
+	case "regex":
+		re := "(?i)^(?:" + val + ")$"
+		if _, err := regexp.Compile(re); err != nil {
+			f.todo("the regular expression %q is not valid here (%v); the branch is never taken", val, err)
+			return "false"
+		}
+		return sx + " matches " + quote(re)
+	case "contains":
+		return sx + " contains " + vexpr
+	case "does_not_contain":
+		return sx + " not contains " + vexpr
+	case "starts_with":
+		return sx + " startsWith " + vexpr
+	case "does_not_start_with":
+		return sx + " not startsWith " + vexpr
+	case "less_than", "greater_than":
+		op := "<"
+		if cd.Type == "greater_than" {
+			op = ">"
+		}
+		rhs := strings.TrimSpace(val)
+		if _, err := strconv.ParseFloat(rhs, 64); err != nil {
+			rhs = num(vexpr)
+		}
+		return num(x) + " " + op + " " + rhs
+	case "is_before_time", "is_after_time":
+		op := "<"
+		if cd.Type == "is_after_time" {
+			op = ">"
+		}
+		f.todo("Studio compares times in its default time zone; check the time zone of `%s`", cd.Type)
+		lhs := `now.Format("15:04")`
+		if strings.TrimSpace(input) != "" && !strings.Contains(input, "now") {
+			lhs = "date(" + sx + ").Format(\"15:04\")"
+		}
+		return lhs + " " + op + " " + quote(normTime(val))
+	case "is_before_date", "is_after_date":
+		op := "<"
+		if cd.Type == "is_after_date" {
+			op = ">"
+		}
+		lhs := "now"
+		if strings.TrimSpace(input) != "" && !strings.Contains(input, "now") {
+			lhs = "date(" + sx + ")"
+		}
+		return lhs + " " + op + " date(" + quote(strings.TrimSpace(val)) + ")"
+	}
+	f.todo("Split condition `%s` has no equivalent; the branch is never taken", cd.Type)
+	return "false"
+}
+
+func normTime(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) == 4 && !strings.Contains(v, ":") {
+		return v[:2] + ":" + v[2:]
+	}
+	if len(v) == 4 && v[1] == ':' {
+		return "0" + v
+	}
+	return v
+}
+
+// isStringExpr tells expressions known to be strings.
+func isStringExpr(e string) bool {
+	if strings.HasPrefix(e, `"`) {
+		return true
+	}
+	for _, fn := range []string{"upper(", "lower(", "trim(", "replace("} {
+		if strings.HasPrefix(e, fn) && closesAtEnd(e[len(fn)-1:]) {
+			return true
+		}
+	}
+	switch e {
+	case "reply.text", "digits", "speech", "message.text", "message.from", "message.to", "message.id", "conversation.id":
+		return true
+	}
+	for _, suf := range []string{".digits", ".speech", ".body", ".url", ".transcript"} {
+		if strings.HasSuffix(e, suf) && !strings.Contains(e, "?") && identRe.MatchString(strings.TrimSuffix(e, suf)) {
+			return true
+		}
+	}
+	return false
+}
+
+// closesAtEnd reports whether the parenthesis opening s closes at its end.
+func closesAtEnd(s string) bool {
+	depth := 0
+	inq := false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case inq:
+			if s[i] == '\\' {
+				i++
+			} else if s[i] == '"' {
+				inq = false
+			}
+		case s[i] == '"':
+			inq = true
+		case s[i] == '(':
+			depth++
+		case s[i] == ')':
+			depth--
+			if depth == 0 {
+				return i == len(s)-1
+			}
+		}
+	}
+	return false
+}
+
+// matchLines converts the match transitions of a split to guard lines.
+func (f *flowConv) matchLines(s *state) []string {
+	var out []string
+	input := str(s.Properties["input"])
+	for _, t := range s.Transitions {
+		if t.Event != "match" || str(t.Next) == "" && len(t.Conditions) == 0 {
+			continue
+		}
+		var conds []string
+		for _, cd := range t.Conditions {
+			arg := input
+			if len(cd.Arguments) > 0 {
+				arg = str(cd.Arguments[0])
+			}
+			if e := f.condition(arg, cd); e != "" {
+				conds = append(conds, e)
+			}
+		}
+		if len(conds) == 0 {
+			continue
+		}
+		cond := strings.Join(conds, " and ")
+		if len(conds) > 1 {
+			cond = "(" + strings.Join(conds, ") and (") + ")"
+		}
+		next := str(t.Next)
+		tgt := "done"
+		if next != "" {
+			tgt = f.goTo(next)
+		}
+		out = append(out, cond+" -> "+tgt)
+	}
+	return out
+}
