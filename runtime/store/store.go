@@ -203,6 +203,8 @@ type Store interface {
 	// ListPrograms lists every version, newest first, without sources.
 	ListPrograms(ctx context.Context) ([]Program, error)
 
+	Routing
+
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database; later calls fail. Closing twice is a no-op.
@@ -426,7 +428,9 @@ type Task struct {
 	Workflow       string          `json:"workflow"`
 	Attributes     json.RawMessage `json:"attributes,omitempty"`
 	Priority       int             `json:"priority"`
-	Status         TaskStatus      `json:"status"` // empty in a Unit means waiting
+	Status         TaskStatus      `json:"status"`              // empty in a Unit means waiting
+	Queue          string          `json:"queue,omitempty"`     // the queue it waits in or was taken from
+	WorkerID       string          `json:"worker_id,omitempty"` // the worker holding it
 	CreatedAt      time.Time       `json:"created_at"`
 	UpdatedAt      time.Time       `json:"updated_at"`
 }

@@ -53,6 +53,12 @@ type Store struct {
 	pool *pgxpool.Pool
 
 	closeOnce sync.Once
+
+	// LISTEN/NOTIFY (see Subscribe)
+	listenOnce sync.Once
+	subs       store.Fanout
+	stopListen context.CancelFunc
+	listenDone chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -94,7 +100,14 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // Close closes the pool, waiting for connections in use to be released.
 func (s *Store) Close() error {
-	s.closeOnce.Do(s.pool.Close)
+	s.closeOnce.Do(func() {
+		s.listenOnce.Do(func() {}) // no listener starts after Close
+		if s.stopListen != nil {
+			s.stopListen()
+			<-s.listenDone
+		}
+		s.pool.Close()
+	})
 	return nil
 }
 

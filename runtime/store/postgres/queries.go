@@ -612,7 +612,7 @@ func scanTask(sc pgx.Row) (store.Task, error) {
 }
 
 func (s *Store) GetTask(ctx context.Context, id string) (store.Task, error) {
-	return scanTask(s.pool.QueryRow(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`, id))
+	return scanRoutedTask(s.pool.QueryRow(ctx, `SELECT `+routedTaskCols+` FROM tasks WHERE id = $1`, id))
 }
 
 func (s *Store) ListTasks(ctx context.Context, status store.TaskStatus, page store.Page) ([]store.Task, string, error) {
@@ -621,7 +621,7 @@ func (s *Store) ListTasks(ctx context.Context, status store.TaskStatus, page sto
 	if status != "" {
 		where, args = append(where, "status = $1"), append(args, string(status))
 	}
-	return list(ctx, s.pool, "tasks", taskCols, where, args, page, scanTask)
+	return list(ctx, s.pool, "tasks", routedTaskCols, where, args, page, scanRoutedTask)
 }
 
 // ---- tokens ----

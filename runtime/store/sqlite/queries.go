@@ -569,7 +569,7 @@ func scanTask(sc interface{ Scan(...any) error }) (store.Task, error) {
 }
 
 func (s *Store) GetTask(ctx context.Context, id string) (store.Task, error) {
-	return scanTask(s.r.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ?`, id))
+	return scanRoutedTask(s.r.QueryRowContext(ctx, `SELECT `+routedTaskCols+` FROM tasks WHERE id = ?`, id))
 }
 
 func (s *Store) ListTasks(ctx context.Context, status store.TaskStatus, page store.Page) ([]store.Task, string, error) {
@@ -578,7 +578,7 @@ func (s *Store) ListTasks(ctx context.Context, status store.TaskStatus, page sto
 	if status != "" {
 		where, args = append(where, "status = ?"), append(args, status)
 	}
-	return list(ctx, s.r, "tasks", taskCols, where, args, page, scanTask)
+	return list(ctx, s.r, "tasks", routedTaskCols, where, args, page, scanRoutedTask)
 }
 
 // ---- tokens ----

@@ -1,0 +1,433 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/switchboard-dev/switchboard/runtime/store"
+)
+
+// ---- workers ----
+
+const workerCols = `id, name, attributes, activity, capacity, created_at, updated_at`
+
+func scanWorker(sc pgx.Row) (store.Worker, error) {
+	var w store.Worker
+	var attrs, capacity string
+	var created, updated pgtype.Timestamptz
+	if err := sc.Scan(&w.ID, &w.Name, &attrs, &w.Activity, &capacity, &created, &updated); err != nil {
+		return w, notFound(err)
+	}
+	w.Attributes = json.RawMessage(attrs)
+	if err := json.Unmarshal([]byte(capacity), &w.Capacity); err != nil {
+		return w, fmt.Errorf("postgres: worker %s capacity: %w", w.ID, err)
+	}
+	w.CreatedAt, w.UpdatedAt = fromTS(created), fromTS(updated)
+	return w, nil
+}
+
+func (s *Store) GetWorker(ctx context.Context, id string) (store.Worker, error) {
+	return scanWorker(s.pool.QueryRow(ctx, `SELECT `+workerCols+` FROM workers WHERE id = $1`, id))
+}
+
+func (s *Store) ListWorkers(ctx context.Context) ([]store.Worker, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+workerCols+` FROM workers ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanWorker)
+}
+
+// ---- the leader's inbox ----
+
+const commandCols = `seq, kind, args, status, result, error, created_at`
+
+func scanCommand(sc pgx.Row) (store.Command, error) {
+	var c store.Command
+	var args string
+	var result pgtype.Text
+	var created pgtype.Timestamptz
+	if err := sc.Scan(&c.Seq, &c.Kind, &args, &c.Status, &result, &c.Error, &created); err != nil {
+		return c, notFound(err)
+	}
+	c.Args = json.RawMessage(args)
+	if result.Valid {
+		c.Result = json.RawMessage(result.String)
+	}
+	c.CreatedAt = fromTS(created)
+	return c, nil
+}
+
+func (s *Store) SubmitCommand(ctx context.Context, c store.Command) (int64, error) {
+	if c.Kind == "" {
+		return 0, fmt.Errorf("%w: a command needs a kind", store.ErrInvalid)
+	}
+	args, err := store.Object(c.Args)
+	if err != nil {
+		return 0, err
+	}
+	var seq int64
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO router_commands (kind, args, created_at) VALUES ($1, $2, $3) RETURNING seq`,
+			c.Kind, string(args), store.Now(c.CreatedAt)).Scan(&seq); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, store.TopicRouter)
+		return err
+	})
+	return seq, err
+}
+
+func (s *Store) GetCommand(ctx context.Context, seq int64) (store.Command, error) {
+	return scanCommand(s.pool.QueryRow(ctx, `SELECT `+commandCols+` FROM router_commands WHERE seq = $1`, seq))
+}
+
+const routedTaskCols = taskCols + `, queue, worker_id`
+
+func scanRoutedTask(sc pgx.Row) (store.Task, error) {
+	var t store.Task
+	var exec pgtype.Text
+	var attrs string
+	var priority int32
+	var created, updated pgtype.Timestamptz
+	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, &exec, &t.Workflow, &attrs, &priority, &t.Status,
+		&created, &updated, &t.Queue, &t.WorkerID); err != nil {
+		return t, notFound(err)
+	}
+	t.ExecutionID, t.Attributes, t.Priority = fromText(exec), json.RawMessage(attrs), int(priority)
+	t.CreatedAt, t.UpdatedAt = fromTS(created), fromTS(updated)
+	return t, nil
+}
+
+func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error) {
+	if limit <= 0 {
+		limit = store.DefaultPageLimit
+	}
+	var in store.Inbox
+	rows, err := s.pool.Query(ctx, `SELECT `+commandCols+` FROM router_commands WHERE status = 'pending' ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return in, err
+	}
+	if in.Commands, err = collect(rows, scanCommand); err != nil {
+		return in, err
+	}
+	if rows, err = s.pool.Query(ctx, `SELECT `+routedTaskCols+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT $1`, limit); err != nil {
+		return in, err
+	}
+	if in.NewTasks, err = collect(rows, scanRoutedTask); err != nil {
+		return in, err
+	}
+	if rows, err = s.pool.Query(ctx, `SELECT `+routedTaskCols+` FROM tasks
+		WHERE routed = 1 AND status IN ('completed', 'canceled') ORDER BY seq LIMIT $1`, limit); err != nil {
+		return in, err
+	}
+	in.Closed, err = collect(rows, scanRoutedTask)
+	return in, err
+}
+
+func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error {
+	at := store.Now(rw.At)
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var b pgx.Batch
+		for _, w := range rw.Workers {
+			attrs, err := store.Object(w.Attributes)
+			if err != nil {
+				return err
+			}
+			capacity, err := json.Marshal(w.Capacity)
+			if err != nil {
+				return err
+			}
+			created := at
+			if !w.CreatedAt.IsZero() {
+				created = store.Micro(w.CreatedAt)
+			}
+			b.Queue(`INSERT INTO workers (`+workerCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, attributes = excluded.attributes,
+					activity = excluded.activity, capacity = excluded.capacity, updated_at = excluded.updated_at`,
+				w.ID, w.Name, string(attrs), w.Activity, string(capacity), created, at)
+		}
+		for _, id := range rw.DeleteWorkers {
+			b.Queue(`DELETE FROM workers WHERE id = $1`, id)
+		}
+		for _, t := range rw.Tasks {
+			b.Queue(`UPDATE tasks SET
+					status = CASE WHEN status IN ('completed', 'canceled') THEN status ELSE $1 END,
+					queue = $2, worker_id = $3, routed = $4, updated_at = $5 WHERE id = $6`,
+				string(t.Status), t.Queue, t.WorkerID, t.Routed, at, t.ID)
+		}
+		for _, r := range rw.Reservations {
+			b.Queue(`INSERT INTO reservations (id, task_id, worker_id, status, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+				r.ID, r.TaskID, r.WorkerID, string(r.Status), at)
+		}
+		queueEvents(&b, rw.Events, at)
+		for _, tm := range rw.Timers {
+			b.Queue(`INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (id) DO NOTHING`, tm.ID, nullable(tm.ExecutionID), store.Micro(tm.FireAt), []byte(tm.Payload), at)
+		}
+		for _, c := range rw.Commands {
+			var result any
+			if c.Result != nil {
+				result = string(c.Result)
+			}
+			b.Queue(`UPDATE router_commands SET status = $1, result = $2, error = $3 WHERE seq = $4`,
+				string(c.Status), result, c.Error, c.Seq)
+		}
+		if len(rw.Events)+len(rw.Commands) > 0 {
+			b.Queue(`SELECT pg_notify($1, '')`, store.TopicEvents) // delivered at commit
+		}
+		if b.Len() == 0 {
+			return nil
+		}
+		return tx.SendBatch(ctx, &b).Close()
+	})
+}
+
+func queueEvents(b *pgx.Batch, events []store.RouterEvent, at time.Time) {
+	for _, e := range events {
+		t := at
+		if !e.Time.IsZero() {
+			t = store.Micro(e.Time)
+		}
+		var data any
+		if e.Data != nil {
+			data = string(e.Data)
+		}
+		b.Queue(`INSERT INTO router_events (type, at, task_id, reservation_id, worker_id, queue, data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.Type, t, e.TaskID, e.ReservationID, e.WorkerID, e.Queue, data)
+	}
+}
+
+func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEvent) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var b pgx.Batch
+		queueEvents(&b, events, store.Now(time.Time{}))
+		b.Queue(`SELECT pg_notify($1, '')`, store.TopicEvents)
+		return tx.SendBatch(ctx, &b).Close()
+	})
+}
+
+// ---- reservations and events ----
+
+const reservationCols = `id, task_id, worker_id, status, created_at, updated_at`
+
+func scanReservation(sc pgx.Row) (store.Reservation, error) {
+	var r store.Reservation
+	var created, updated pgtype.Timestamptz
+	if err := sc.Scan(&r.ID, &r.TaskID, &r.WorkerID, &r.Status, &created, &updated); err != nil {
+		return r, notFound(err)
+	}
+	r.CreatedAt, r.UpdatedAt = fromTS(created), fromTS(updated)
+	return r, nil
+}
+
+func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservation, error) {
+	return scanReservation(s.pool.QueryRow(ctx, `SELECT `+reservationCols+` FROM reservations WHERE id = $1`, id))
+}
+
+func (s *Store) ListReservations(ctx context.Context, f store.ReservationFilter) ([]store.Reservation, error) {
+	var where []string
+	var args []any
+	add := func(col, v string) {
+		if v != "" {
+			args = append(args, v)
+			where = append(where, col+" = $"+strconv.Itoa(len(args)))
+		}
+	}
+	add("worker_id", f.WorkerID)
+	add("task_id", f.TaskID)
+	add("status", string(f.Status))
+	q := `SELECT ` + reservationCols + ` FROM reservations`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	rows, err := s.pool.Query(ctx, q+` ORDER BY seq LIMIT 10000`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanReservation)
+}
+
+const routerEventCols = `seq, type, at, task_id, reservation_id, worker_id, queue, data`
+
+func scanRouterEvent(sc pgx.Row) (store.RouterEvent, error) {
+	var e store.RouterEvent
+	var at pgtype.Timestamptz
+	var data pgtype.Text
+	if err := sc.Scan(&e.Seq, &e.Type, &at, &e.TaskID, &e.ReservationID, &e.WorkerID, &e.Queue, &data); err != nil {
+		return e, notFound(err)
+	}
+	e.Time = fromTS(at)
+	if data.Valid {
+		e.Data = json.RawMessage(data.String)
+	}
+	return e, nil
+}
+
+func (s *Store) ListRouterEvents(ctx context.Context, f store.RouterEventFilter, page store.Page) ([]store.RouterEvent, string, error) {
+	var where []string
+	var args []any
+	if f.WorkerID != "" {
+		args = append(args, f.WorkerID)
+		where = append(where, "worker_id = $"+strconv.Itoa(len(args)))
+	}
+	if f.TaskID != "" {
+		args = append(args, f.TaskID)
+		where = append(where, "task_id = $"+strconv.Itoa(len(args)))
+	}
+	return list(ctx, s.pool, "router_events", routerEventCols, where, args, page, scanRouterEvent)
+}
+
+// ---- leadership ----
+
+// TryLead takes a session advisory lock on a connection held for the
+// lease: PostgreSQL releases it when that connection dies, so a dead
+// leader's lease ends within the server's connection timeout, and a
+// network partition is seen by the lease's own health check.
+func (s *Store) TryLead(ctx context.Context, name string) (store.Lease, bool, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	const lock = `SELECT pg_try_advisory_lock(hashtextextended('switchboard leader ' || current_schema() || ' ' || $1, 0))`
+	var ok bool
+	if err := conn.QueryRow(ctx, lock, name).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, false, err
+	}
+	if !ok {
+		conn.Release()
+		return nil, false, nil
+	}
+	l := &advisoryLease{conn: conn, name: name, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	go l.watch()
+	return l, true, nil
+}
+
+type advisoryLease struct {
+	conn *pgxpool.Conn
+	name string
+	once sync.Once
+	lost chan struct{}
+	stop chan struct{}
+	done chan struct{}
+}
+
+// leaseCheck is how often a leader verifies that its lock's connection is alive.
+const leaseCheck = time.Second
+
+func (l *advisoryLease) watch() {
+	defer close(l.done)
+	t := time.NewTicker(leaseCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 2*leaseCheck)
+			err := l.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				l.once.Do(func() { close(l.lost) })
+				return
+			}
+		}
+	}
+}
+
+func (l *advisoryLease) Lost() <-chan struct{} { return l.lost }
+
+func (l *advisoryLease) Release() {
+	select {
+	case <-l.stop:
+		return
+	default:
+	}
+	close(l.stop)
+	<-l.done
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended('switchboard leader ' || current_schema() || ' ' || $1, 0))`, l.name); err != nil {
+		// Not unlocked: the connection must not go back to the pool holding it.
+		_ = l.conn.Conn().Close(ctx)
+	}
+	l.conn.Release()
+	l.once.Do(func() { close(l.lost) })
+}
+
+// ---- wake-ups (LISTEN/NOTIFY) ----
+
+func (s *Store) Notify(ctx context.Context, topic string) error {
+	_, err := s.pool.Exec(ctx, `SELECT pg_notify($1, '')`, topic)
+	return err
+}
+
+// Subscribe starts (once) a listener on its own connection that LISTENs to
+// every topic and fans notifications out to the subscribers in this process.
+func (s *Store) Subscribe(topic string) (<-chan struct{}, func()) {
+	s.listenOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopListen = cancel
+		s.listenDone = make(chan struct{})
+		go s.listen(ctx)
+	})
+	return s.subs.Subscribe(topic)
+}
+
+func (s *Store) listen(ctx context.Context) {
+	defer close(s.listenDone)
+	for ctx.Err() == nil {
+		err := s.listenOnceConn(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		_ = err
+		// The connection broke: notifications may have been missed, so wake
+		// everyone (they re-read the tables), then reconnect.
+		s.subs.NotifyAll()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) listenOnceConn(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A listening connection must never serve queries again.
+	defer func() {
+		_ = conn.Conn().Close(context.Background())
+		conn.Release()
+	}()
+	for _, t := range []string{store.TopicRouter, store.TopicEvents} {
+		if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{t}.Sanitize()); err != nil {
+			return err
+		}
+	}
+	s.subs.NotifyAll() // anything before LISTEN
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		s.subs.Notify(n.Channel)
+	}
+}
+
+var _ store.Leaser = (*Store)(nil)
+var _ store.Notifier = (*Store)(nil)

@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Routing is the durable side of the task router: workers, reservations,
+// the router's inbox of commands, and its event log.
+//
+// One node at a time is the router leader (see Leaser). It keeps the router
+// in memory and is the only writer of routing state: every change it makes
+// (task statuses, reservations, workers, the events, the engine events that
+// resume flows, the results of the commands it applied) is one ApplyRouting
+// transaction. Every other party asks it through the inbox: the API submits
+// commands; an inbound unit's new task (Task.Routed = RoutedNew) and a task
+// a flow canceled are found by RoutingInbox.
+type Routing interface {
+	GetWorker(ctx context.Context, id string) (Worker, error)
+	// ListWorkers returns every worker, in creation order.
+	ListWorkers(ctx context.Context) ([]Worker, error)
+
+	// SubmitCommand queues a command for the leader and returns its seq.
+	SubmitCommand(ctx context.Context, c Command) (int64, error)
+	// GetCommand returns a command with its result once applied.
+	GetCommand(ctx context.Context, seq int64) (Command, error)
+	// RoutingInbox returns up to limit of what the leader has not applied
+	// yet, oldest first: pending commands, new tasks (Routed = RoutedNew) and
+	// tasks that ended outside the router (canceled by their flow) while it
+	// held them (Routed = RoutedLive with a closed status).
+	RoutingInbox(ctx context.Context, limit int) (Inbox, error)
+	// ApplyRouting commits the leader's changes in one transaction.
+	ApplyRouting(ctx context.Context, w *RoutingWrite) error
+
+	GetReservation(ctx context.Context, id string) (Reservation, error)
+	// ListReservations returns reservations, oldest first, filtered.
+	ListReservations(ctx context.Context, f ReservationFilter) ([]Reservation, error)
+	// ListRouterEvents pages through the event log in order (page.After is
+	// a seq), filtered by worker and task.
+	ListRouterEvents(ctx context.Context, f RouterEventFilter, page Page) ([]RouterEvent, string, error)
+	// AppendRouterEvents adds events to the log outside the leader (a
+	// customer's message to the agent of its conversation).
+	AppendRouterEvents(ctx context.Context, events []RouterEvent) error
+}
+
+// Worker is an agent the router offers tasks to.
+type Worker struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	Attributes json.RawMessage `json:"attributes"`
+	Activity   string          `json:"activity"`
+	Capacity   map[string]int  `json:"capacity"` // per task channel
+	CreatedAt  time.Time       `json:"created_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// Task.Routed values: where a task stands with the router.
+const (
+	RoutedNew    = 0 // stored by a flow; the leader has not seen it
+	RoutedLive   = 1 // held by the router
+	RoutedClosed = 2 // ended, and the router knows
+)
+
+type CommandStatus string
+
+const (
+	CommandPending CommandStatus = "pending"
+	CommandDone    CommandStatus = "done"
+	CommandFailed  CommandStatus = "failed"
+)
+
+// Command is one request to the router leader. Kind names the operation
+// (the leader defines them) and Args its JSON arguments; Result or Error is
+// set when it is applied.
+type Command struct {
+	Seq       int64           `json:"seq"`
+	Kind      string          `json:"kind"`
+	Args      json.RawMessage `json:"args"`
+	Status    CommandStatus   `json:"status"`
+	Result    json.RawMessage `json:"result,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// Inbox is what RoutingInbox found.
+type Inbox struct {
+	Commands []Command
+	NewTasks []Task // Routed = RoutedNew
+	Closed   []Task // Routed = RoutedLive, status completed or canceled
+}
+
+// ReservationStatus: pending → accepted | rejected | timeout | canceled |
+// rescinded; accepted → wrapping → completed, or transferred.
+type ReservationStatus string
+
+const (
+	ReservationPending     ReservationStatus = "pending"
+	ReservationAccepted    ReservationStatus = "accepted"
+	ReservationRejected    ReservationStatus = "rejected"
+	ReservationTimeout     ReservationStatus = "timeout"
+	ReservationCanceled    ReservationStatus = "canceled"
+	ReservationRescinded   ReservationStatus = "rescinded"
+	ReservationWrapping    ReservationStatus = "wrapping"
+	ReservationCompleted   ReservationStatus = "completed"
+	ReservationTransferred ReservationStatus = "transferred"
+)
+
+// Reservation is a task offered to a worker.
+type Reservation struct {
+	ID        string            `json:"id"`
+	TaskID    string            `json:"task_id"`
+	WorkerID  string            `json:"worker_id"`
+	Status    ReservationStatus `json:"status"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+type ReservationFilter struct {
+	WorkerID string
+	TaskID   string
+	Status   ReservationStatus
+}
+
+// RouterEvent is one entry of the event log: every task, reservation and
+// worker change, and the customers' messages routed to agents. Data holds
+// the details of its type.
+type RouterEvent struct {
+	Seq           int64           `json:"seq"`
+	Type          string          `json:"type"`
+	Time          time.Time       `json:"time"`
+	TaskID        string          `json:"task_id,omitempty"`
+	ReservationID string          `json:"reservation_id,omitempty"`
+	WorkerID      string          `json:"worker_id,omitempty"`
+	Queue         string          `json:"queue,omitempty"`
+	Data          json.RawMessage `json:"data,omitempty"`
+}
+
+type RouterEventFilter struct {
+	WorkerID string
+	TaskID   string
+}
+
+// TaskRouting is the router's view of a task written back: its status, the
+// queue it waits in and the worker holding it. A task already completed or
+// canceled keeps that status (a flow's cancel wins over the router's state).
+type TaskRouting struct {
+	ID       string
+	Status   TaskStatus
+	Queue    string
+	WorkerID string
+	Routed   int
+}
+
+// RoutingWrite is one transaction of the router leader.
+type RoutingWrite struct {
+	At            time.Time
+	Workers       []Worker // created or replaced
+	DeleteWorkers []string
+	Tasks         []TaskRouting
+	Reservations  []Reservation // created or updated (status)
+	Events        []RouterEvent
+	Timers        []Timer   // engine events for the flows (a task's outcome)
+	Commands      []Command // applied: Seq, Status, Result, Error
+}
+
+// Leaser elects one leader among the nodes sharing a store.
+type Leaser interface {
+	// TryLead takes the named leadership if no one holds it. The lease
+	// holds until Release or until Lost is closed (the connection that held
+	// it died).
+	TryLead(ctx context.Context, name string) (Lease, bool, error)
+}
+
+// Lease is a held leadership.
+type Lease interface {
+	Lost() <-chan struct{}
+	Release()
+}
+
+// Notifier wakes the nodes sharing a store: the leader when its inbox has
+// work, agents' streams when the event log grows. A notification carries no
+// data; the tables do.
+type Notifier interface {
+	Notify(ctx context.Context, topic string) error
+	// Subscribe returns a channel that receives (coalesced) wake-ups for
+	// topic until cancel is called.
+	Subscribe(topic string) (wake <-chan struct{}, cancel func())
+}
+
+// Topics of Notifier.
+const (
+	TopicRouter = "switchboard_router" // the leader's inbox
+	TopicEvents = "switchboard_events" // the event log
+)

@@ -1,0 +1,387 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/runtime/store"
+)
+
+// ---- workers ----
+
+const workerCols = `id, name, attributes, activity, capacity, created_at, updated_at`
+
+func scanWorker(sc interface{ Scan(...any) error }) (store.Worker, error) {
+	var w store.Worker
+	var attrs, capacity string
+	var created, updated int64
+	if err := sc.Scan(&w.ID, &w.Name, &attrs, &w.Activity, &capacity, &created, &updated); err != nil {
+		return w, notFound(err)
+	}
+	w.Attributes = json.RawMessage(attrs)
+	if err := json.Unmarshal([]byte(capacity), &w.Capacity); err != nil {
+		return w, fmt.Errorf("sqlite: worker %s capacity: %w", w.ID, err)
+	}
+	w.CreatedAt, w.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return w, nil
+}
+
+func (s *Store) GetWorker(ctx context.Context, id string) (store.Worker, error) {
+	return scanWorker(s.r.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE id = ?`, id))
+}
+
+func (s *Store) ListWorkers(ctx context.Context) ([]store.Worker, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+workerCols+` FROM workers ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Worker
+	for rows.Next() {
+		w, err := scanWorker(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// ---- the leader's inbox ----
+
+const commandCols = `seq, kind, args, status, result, error, created_at`
+
+func scanCommand(sc interface{ Scan(...any) error }) (store.Command, error) {
+	var c store.Command
+	var args string
+	var result sql.NullString
+	var created int64
+	if err := sc.Scan(&c.Seq, &c.Kind, &args, &c.Status, &result, &c.Error, &created); err != nil {
+		return c, notFound(err)
+	}
+	c.Args = json.RawMessage(args)
+	if result.Valid {
+		c.Result = json.RawMessage(result.String)
+	}
+	c.CreatedAt = fromMicros(created)
+	return c, nil
+}
+
+func (s *Store) SubmitCommand(ctx context.Context, c store.Command) (int64, error) {
+	if c.Kind == "" {
+		return 0, fmt.Errorf("%w: a command needs a kind", store.ErrInvalid)
+	}
+	args, err := store.Object(c.Args)
+	if err != nil {
+		return 0, err
+	}
+	var seq int64
+	err = s.w.tx(ctx, func(x *wtx) error {
+		res, err := x.ExecContext(ctx, `INSERT INTO router_commands (kind, args, created_at) VALUES (?, ?, ?)`,
+			c.Kind, string(args), micros(store.Now(c.CreatedAt)))
+		if err != nil {
+			return err
+		}
+		seq, err = res.LastInsertId()
+		return err
+	})
+	if err == nil {
+		hubOf(s.path).Notify(store.TopicRouter)
+	}
+	return seq, err
+}
+
+func (s *Store) GetCommand(ctx context.Context, seq int64) (store.Command, error) {
+	return scanCommand(s.r.QueryRowContext(ctx, `SELECT `+commandCols+` FROM router_commands WHERE seq = ?`, seq))
+}
+
+const routedTaskCols = taskCols + `, queue, worker_id`
+
+func scanRoutedTask(sc interface{ Scan(...any) error }) (store.Task, error) {
+	var t store.Task
+	var exec sql.NullString
+	var attrs string
+	var created, updated int64
+	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, &exec, &t.Workflow, &attrs, &t.Priority, &t.Status,
+		&created, &updated, &t.Queue, &t.WorkerID); err != nil {
+		return t, notFound(err)
+	}
+	t.ExecutionID, t.Attributes = exec.String, json.RawMessage(attrs)
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return t, nil
+}
+
+func queryAll[T any](ctx context.Context, q querier, scan func(interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error) {
+	if limit <= 0 {
+		limit = store.DefaultPageLimit
+	}
+	var in store.Inbox
+	var err error
+	if in.Commands, err = queryAll(ctx, s.r, scanCommand,
+		`SELECT `+commandCols+` FROM router_commands WHERE status = 'pending' ORDER BY seq LIMIT ?`, limit); err != nil {
+		return in, err
+	}
+	if in.NewTasks, err = queryAll(ctx, s.r, scanRoutedTask,
+		`SELECT `+routedTaskCols+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT ?`, limit); err != nil {
+		return in, err
+	}
+	in.Closed, err = queryAll(ctx, s.r, scanRoutedTask,
+		`SELECT `+routedTaskCols+` FROM tasks WHERE routed = 1 AND status IN ('completed', 'canceled') ORDER BY seq LIMIT ?`, limit)
+	return in, err
+}
+
+func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error {
+	at := micros(store.Now(rw.At))
+	err := s.w.tx(ctx, func(x *wtx) error {
+		for _, w := range rw.Workers {
+			attrs, err := store.Object(w.Attributes)
+			if err != nil {
+				return err
+			}
+			capacity, err := json.Marshal(w.Capacity)
+			if err != nil {
+				return err
+			}
+			created := at
+			if !w.CreatedAt.IsZero() {
+				created = micros(store.Micro(w.CreatedAt))
+			}
+			if _, err := x.ExecContext(ctx, `INSERT INTO workers (`+workerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, attributes = excluded.attributes,
+					activity = excluded.activity, capacity = excluded.capacity, updated_at = excluded.updated_at`,
+				w.ID, w.Name, string(attrs), w.Activity, string(capacity), created, at); err != nil {
+				return err
+			}
+		}
+		for _, id := range rw.DeleteWorkers {
+			if _, err := x.ExecContext(ctx, `DELETE FROM workers WHERE id = ?`, id); err != nil {
+				return err
+			}
+		}
+		for _, t := range rw.Tasks {
+			if _, err := x.ExecContext(ctx, `UPDATE tasks SET
+					status = CASE WHEN status IN ('completed', 'canceled') THEN status ELSE ? END,
+					queue = ?, worker_id = ?, routed = ?, updated_at = ? WHERE id = ?`,
+				t.Status, t.Queue, t.WorkerID, t.Routed, at, t.ID); err != nil {
+				return err
+			}
+		}
+		for _, r := range rw.Reservations {
+			if _, err := x.ExecContext(ctx, `INSERT INTO reservations (id, task_id, worker_id, status, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+				r.ID, r.TaskID, r.WorkerID, r.Status, at, at); err != nil {
+				return err
+			}
+		}
+		if err := appendEvents(ctx, x, rw.Events, at); err != nil {
+			return err
+		}
+		for _, tm := range rw.Timers {
+			if _, err := x.ExecContext(ctx, `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO NOTHING`,
+				tm.ID, nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), blob(tm.Payload), at); err != nil {
+				return err
+			}
+		}
+		for _, c := range rw.Commands {
+			var result any
+			if c.Result != nil {
+				result = string(c.Result)
+			}
+			if _, err := x.ExecContext(ctx, `UPDATE router_commands SET status = ?, result = ?, error = ? WHERE seq = ?`,
+				c.Status, result, c.Error, c.Seq); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil && len(rw.Events)+len(rw.Commands) > 0 {
+		hubOf(s.path).Notify(store.TopicEvents)
+	}
+	return err
+}
+
+func appendEvents(ctx context.Context, x *wtx, events []store.RouterEvent, at int64) error {
+	for _, e := range events {
+		t := at
+		if !e.Time.IsZero() {
+			t = micros(store.Micro(e.Time))
+		}
+		var data any
+		if e.Data != nil {
+			data = string(e.Data)
+		}
+		if _, err := x.ExecContext(ctx, `INSERT INTO router_events (type, at, task_id, reservation_id, worker_id, queue, data)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, e.Type, t, e.TaskID, e.ReservationID, e.WorkerID, e.Queue, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEvent) error {
+	err := s.w.tx(ctx, func(x *wtx) error { return appendEvents(ctx, x, events, micros(store.Now(time.Time{}))) })
+	if err == nil {
+		hubOf(s.path).Notify(store.TopicEvents)
+	}
+	return err
+}
+
+// ---- reservations and events ----
+
+const reservationCols = `id, task_id, worker_id, status, created_at, updated_at`
+
+func scanReservation(sc interface{ Scan(...any) error }) (store.Reservation, error) {
+	var r store.Reservation
+	var created, updated int64
+	if err := sc.Scan(&r.ID, &r.TaskID, &r.WorkerID, &r.Status, &created, &updated); err != nil {
+		return r, notFound(err)
+	}
+	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return r, nil
+}
+
+func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservation, error) {
+	return scanReservation(s.r.QueryRowContext(ctx, `SELECT `+reservationCols+` FROM reservations WHERE id = ?`, id))
+}
+
+func (s *Store) ListReservations(ctx context.Context, f store.ReservationFilter) ([]store.Reservation, error) {
+	var where []string
+	var args []any
+	if f.WorkerID != "" {
+		where, args = append(where, "worker_id = ?"), append(args, f.WorkerID)
+	}
+	if f.TaskID != "" {
+		where, args = append(where, "task_id = ?"), append(args, f.TaskID)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, f.Status)
+	}
+	q := `SELECT ` + reservationCols + ` FROM reservations`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	return queryAll(ctx, s.r, scanReservation, q+` ORDER BY seq LIMIT 10000`, args...)
+}
+
+const routerEventCols = `seq, type, at, task_id, reservation_id, worker_id, queue, data`
+
+func scanRouterEvent(sc interface{ Scan(...any) error }) (store.RouterEvent, error) {
+	var e store.RouterEvent
+	var at int64
+	var data sql.NullString
+	if err := sc.Scan(&e.Seq, &e.Type, &at, &e.TaskID, &e.ReservationID, &e.WorkerID, &e.Queue, &data); err != nil {
+		return e, notFound(err)
+	}
+	e.Time = fromMicros(at)
+	if data.Valid {
+		e.Data = json.RawMessage(data.String)
+	}
+	return e, nil
+}
+
+func (s *Store) ListRouterEvents(ctx context.Context, f store.RouterEventFilter, page store.Page) ([]store.RouterEvent, string, error) {
+	var where []string
+	var args []any
+	if f.WorkerID != "" {
+		where, args = append(where, "worker_id = ?"), append(args, f.WorkerID)
+	}
+	if f.TaskID != "" {
+		where, args = append(where, "task_id = ?"), append(args, f.TaskID)
+	}
+	// list selects cols then seq; the event's own seq is the first column.
+	return list(ctx, s.r, "router_events", routerEventCols, where, args, page,
+		func(sc interface{ Scan(...any) error }) (store.RouterEvent, error) {
+			return scanRouterEvent(sc)
+		})
+}
+
+// ---- leadership and wake-ups ----
+
+// TryLead takes an exclusive lock on a file beside the database: one
+// process at a time leads, and the kernel releases the lock when the
+// process dies.
+func (s *Store) TryLead(ctx context.Context, name string) (store.Lease, bool, error) {
+	f, err := os.OpenFile(s.path+"."+name+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: leader lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if err == syscall.EWOULDBLOCK {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("sqlite: leader lock: %w", err)
+	}
+	return &fileLease{f: f, lost: make(chan struct{})}, true, nil
+}
+
+type fileLease struct {
+	f    *os.File
+	once sync.Once
+	lost chan struct{}
+}
+
+func (l *fileLease) Lost() <-chan struct{} { return l.lost }
+func (l *fileLease) Release() {
+	l.once.Do(func() {
+		l.f.Close() // closing the descriptor drops the lock
+		close(l.lost)
+	})
+}
+
+// Notify wakes the subscribers of this database file in this process: the
+// file has one writer process, so there is no one else to tell.
+func (s *Store) Notify(_ context.Context, topic string) error {
+	hubOf(s.path).Notify(topic)
+	return nil
+}
+
+func (s *Store) Subscribe(topic string) (<-chan struct{}, func()) {
+	return hubOf(s.path).Subscribe(topic)
+}
+
+var _ store.Leaser = (*Store)(nil)
+var _ store.Notifier = (*Store)(nil)
+
+var (
+	hubsMu sync.Mutex
+	hubs   = map[string]*store.Fanout{}
+)
+
+// hubOf returns the wake-up fanout of a database file, shared by every
+// Store the process opened on it.
+func hubOf(path string) *store.Fanout {
+	hubsMu.Lock()
+	defer hubsMu.Unlock()
+	h := hubs[path]
+	if h == nil {
+		h = &store.Fanout{}
+		hubs[path] = h
+	}
+	return h
+}
