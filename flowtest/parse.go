@@ -6,6 +6,7 @@ package flowtest
 
 import (
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +42,69 @@ type Setup struct {
 	Env          map[string]any
 	Attributes   map[string]any // the triggering message's attributes
 	At           time.Time      // the clock when the test starts (zero: DefaultStart)
+	Workers      []*Worker      // the router's workers, in declaration order
+	LastWorker   string         // the worker who last completed a task for the contact
 }
+
+// Worker is a `worker` line: an agent added to the test's router before
+// the conversation starts.
+type Worker struct {
+	ID         string
+	Attributes map[string]any
+	Activity   string         // default "available"
+	Capacity   map[string]int // by task channel; nil: DefaultCapacity
+	Span       diag.Span
+}
+
+// DefaultCapacity is the capacity of a worker line without `capacity`:
+// one task at a time on each task channel.
+var DefaultCapacity = map[string]int{"voice": 1, "chat": 1, "email": 1}
+
+// Route is what an `expect route` line checks; nil fields are not checked,
+// and "" stands for `none`.
+type Route struct {
+	Queue    *string
+	Worker   *string
+	Priority *float64
+}
+
+func (rt *Route) String() string {
+	var parts []string
+	if rt.Queue != nil {
+		parts = append(parts, "queue "+orNone(*rt.Queue))
+	}
+	if rt.Worker != nil {
+		parts = append(parts, "worker "+orNone(*rt.Worker))
+	}
+	if rt.Priority != nil {
+		parts = append(parts, "priority "+strconv.FormatFloat(*rt.Priority, 'f', -1, 64))
+	}
+	return strings.Join(parts, " ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Routing reports whether the test plays the router: it declares workers
+// or uses a routing command.
+func (t *Test) Routing() bool {
+	if len(t.Setup.Workers) > 0 || t.Setup.LastWorker != "" {
+		return true
+	}
+	for _, s := range t.Steps {
+		if routerOps[s.Op] || s.Op == "expect" && s.What == "route" {
+			return true
+		}
+	}
+	return false
+}
+
+// routerOps are the commands that play the agents' side through the router.
+var routerOps = map[string]bool{"accept": true, "reject": true, "timeout": true, "complete": true, "activity": true}
 
 // DefaultStart is the clock of a test with no `at` line: a Monday, 10:00 in
 // New York, 15:00 UTC.
@@ -49,10 +112,11 @@ var DefaultStart = time.Date(2026, 1, 5, 15, 0, 0, 0, time.UTC)
 
 // Step is one line of a test's script.
 type Step struct {
-	Op    string // start, say, press, speak, silence, advance, task, mock, expect, cancel
-	What  string // expect: send, say, play, hangup, enqueue, end, fail; mock: http, function, send, record, dial; task: the outcome
-	Name  string // mock: the step; expect enqueue: the workflow
-	Text  *string
+	Op    string  // start, say, press, speak, silence, advance, task, mock, expect, cancel, accept, reject, timeout, complete, activity
+	What  string  // expect: send, say, play, hangup, enqueue, route, end, fail; mock: http, function, send, record, dial; task: the outcome
+	Name  string  // mock: the step; expect enqueue: the workflow; accept…activity: the worker
+	Text  *string // activity: the activity
+	Route *Route  // expect route
 	Re    *regexp.Regexp
 	Value map[string]any
 	Dur   time.Duration
@@ -75,6 +139,9 @@ func (s *Step) String() string {
 	}
 	if s.Dur != 0 {
 		b.WriteString(" " + s.Dur.String())
+	}
+	if s.Route != nil {
+		b.WriteString(" " + s.Route.String())
 	}
 	return b.String()
 }
@@ -306,6 +373,20 @@ func (p *parser) line(tst *Test) {
 		s, _ := p.str("what the customer " + map[string]string{"say": "writes", "press": "presses", "speak": "says"}[kw.Text])
 		st.Text = &s
 	case "silence", "cancel":
+	case "worker":
+		p.worker(tst, kw)
+		return
+	case "last_worker":
+		tst.Setup.LastWorker = p.name("the worker's id")
+		return
+	case "accept", "reject", "timeout", "complete":
+		if t := p.peek(); t.Kind == lang.Ident || t.Kind == lang.String || t.Kind == lang.RawString {
+			st.Name = p.name("the worker's id")
+		}
+	case "activity":
+		st.Name = p.name("the worker's id")
+		a := p.name("the activity (available, break, offline, busy…)")
+		st.Text = &a
 	case "advance":
 		st.Dur = p.duration()
 	case "task":
@@ -330,7 +411,7 @@ func (p *parser) line(tst *Test) {
 		}
 		p.checkKeys(st, k.Span)
 	case "expect":
-		k := p.ident("what to expect (send, say, play, hangup, enqueue, end or fail)")
+		k := p.ident("what to expect (send, say, play, hangup, enqueue, route, http, function, end or fail)")
 		st.What = k.Text
 		switch k.Text {
 		case "send", "say", "play", "fail":
@@ -372,14 +453,121 @@ func (p *parser) line(tst *Test) {
 					p.errorf(k.Span, "expect %s: unknown field %q", k.Text, key)
 				}
 			}
+		case "route":
+			st.Route = p.route(k)
 		case "hangup", "end":
 		default:
-			p.errorf(k.Span, "cannot expect `%s` (want send, say, play, hangup, enqueue, http, function, end or fail)", k.Text)
+			p.errorf(k.Span, "cannot expect `%s` (want send, say, play, hangup, enqueue, route, http, function, end or fail)", k.Text)
 		}
 	default:
 		p.errorf(kw.Span, "unknown command `%s`", kw.Text)
 	}
 	tst.Steps = append(tst.Steps, st)
+}
+
+// name parses a name or a quoted string (worker ids, activities).
+func (p *parser) name(what string) string {
+	t := p.peek()
+	if t.Kind == lang.String || t.Kind == lang.RawString {
+		s, _ := p.str(what)
+		return s
+	}
+	return p.ident(what).Text
+}
+
+// worker parses `worker ID {attributes: {…}, activity: "…", capacity: {…}}`.
+func (p *parser) worker(tst *Test, kw lang.Token) {
+	w := &Worker{ID: p.name("the worker's id"), Activity: "available", Span: kw.Span}
+	for _, o := range tst.Setup.Workers {
+		if o.ID == w.ID {
+			p.errorf(kw.Span, "worker %q is declared twice", w.ID)
+		}
+	}
+	if p.peek().Is("{") {
+		m := p.mapValue()
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := m[k]
+			switch k {
+			case "attributes":
+				a, ok := v.(map[string]any)
+				if !ok {
+					p.errorf(kw.Span, "worker %s: attributes must be a map", w.ID)
+				}
+				w.Attributes = a
+			case "activity":
+				a, ok := v.(string)
+				if !ok {
+					p.errorf(kw.Span, "worker %s: activity must be a string", w.ID)
+				}
+				w.Activity = a
+			case "capacity":
+				c, ok := v.(map[string]any)
+				if !ok {
+					p.errorf(kw.Span, "worker %s: capacity must be a map of channel to number, as in {chat: 3, voice: 1}", w.ID)
+				}
+				w.Capacity = map[string]int{}
+				for ch, n := range c {
+					f, ok := n.(float64)
+					if !ok || f < 0 || f != float64(int(f)) {
+						p.errorf(kw.Span, "worker %s: capacity %s must be a whole number", w.ID, ch)
+					}
+					w.Capacity[ch] = int(f)
+				}
+			default:
+				p.errorf(kw.Span, "worker %s: unknown field %q (want attributes, activity, capacity)", w.ID, k)
+			}
+		}
+	}
+	tst.Setup.Workers = append(tst.Setup.Workers, w)
+}
+
+// route parses the rest of `expect route [queue Q|none] [worker W|none] [priority N]`.
+func (p *parser) route(k lang.Token) *Route {
+	rt := &Route{}
+	for {
+		t := p.peek()
+		if t.Kind != lang.Ident {
+			break
+		}
+		switch t.Text {
+		case "queue", "worker":
+			p.next()
+			n := p.name("a " + t.Text + " name, or `none`")
+			if n == "none" {
+				n = ""
+			}
+			if t.Text == "queue" {
+				if rt.Queue != nil {
+					p.errorf(t.Span, "expect route: queue given twice")
+				}
+				rt.Queue = &n
+			} else {
+				if rt.Worker != nil {
+					p.errorf(t.Span, "expect route: worker given twice")
+				}
+				rt.Worker = &n
+			}
+		case "priority":
+			p.next()
+			v := p.value()
+			f, ok := v.(float64)
+			if !ok {
+				p.errorf(t.Span, "expect route: priority must be a number")
+			}
+			rt.Priority = &f
+		default:
+			p.errorf(t.Span, "expect route: unexpected `%s` (want queue, worker or priority)", t.Text)
+		}
+	}
+	if rt.Queue == nil && rt.Worker == nil && rt.Priority == nil {
+		p.errorf(k.Span, "expect route needs `queue NAME`, `worker NAME` or `priority N` (`none` for no queue or no worker)")
+	}
+	return rt
 }
 
 var mockFields = map[string][]string{

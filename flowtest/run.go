@@ -103,6 +103,7 @@ type runner struct {
 	seq      int
 	answered int                      // requests the mocks answered for the current line
 	lastReq  map[string]engine.Effect // by kind/step: the step's last request
+	route    *routing                 // the router, in tests that route
 }
 
 // Run plays one test against the program. cov, when not nil, records the
@@ -195,6 +196,9 @@ func (r *runner) setup() {
 		from = "customer-1"
 	}
 	r.trigger = compiler.Message{ID: "message-1", Channel: ch, From: from, Attributes: t.Setup.Attributes}
+	if t.Routing() {
+		r.setupRouter()
+	}
 }
 
 // decode fills a struct from a map through JSON (attribute numbers stay
@@ -280,6 +284,7 @@ func (r *runner) apply(ev engine.Event) {
 		case engine.EffectCancelTimer:
 			delete(r.timers, e.Timer.ID)
 		case engine.EffectCancelTask:
+			r.cancelTask(e.TaskID)
 		case engine.EffectHTTP, engine.EffectFunction:
 			r.request[e.WaitID] = e
 			if v := from[i]; v != nil {
@@ -297,6 +302,9 @@ func (r *runner) apply(ev engine.Event) {
 				r.request[e.WaitID] = e
 			}
 			r.pending = append(r.pending, observed{e, from[i]})
+			if e.Kind == engine.EffectEnqueue && r.route != nil {
+				r.enqueue(e.Enqueue, from[i])
+			}
 		}
 	}
 	r.settle()
@@ -444,7 +452,10 @@ func (r *runner) step(s *Step) {
 		return
 	}
 	r.checkIdle("`" + s.String() + "`")
+	r.tick()
 	switch s.Op {
+	case "accept", "reject", "timeout", "complete", "activity":
+		r.agent(s)
 	case "start", "say":
 		if r.x == nil {
 			msg := r.trigger
@@ -495,6 +506,10 @@ func (r *runner) step(s *Step) {
 			r.advance(at)
 			return
 		}
+		if r.route != nil {
+			r.routedTask(s)
+			return
+		}
 		tr := &engine.TaskResult{ID: r.x.Wait.Task, Outcome: outcomeOf(s.What), Queue: str(s.Value["queue"]), Worker: str(s.Value["worker"])}
 		ev := r.event(engine.EventTask)
 		ev.Task = tr
@@ -529,10 +544,25 @@ func NextDue(timers map[string]time.Time, t time.Time) (id string, at time.Time)
 	return id, at
 }
 
-// advance moves the clock to t, firing the timers due on the way in order.
+// advance moves the clock to t, firing the timers due on the way in order,
+// and the router's escalations (first when both are due at once).
 func (r *runner) advance(t time.Time) {
-	for r.x != nil && r.x.Status == engine.StatusWaiting {
-		id, at := NextDue(r.timers, t)
+	for ticks := 0; ; {
+		var id string
+		var at time.Time
+		if r.x != nil && r.x.Status == engine.StatusWaiting {
+			id, at = NextDue(r.timers, t)
+		}
+		if due, ok := r.routerDue(t); ok && (id == "" || !due.After(at)) {
+			if due.After(r.now) {
+				r.now = due
+			}
+			if ticks++; ticks > maxAnswers {
+				r.failf("the router keeps escalating at %s: its deadlines do not move on", r.now.Format(time.RFC3339))
+			}
+			r.tick()
+			continue
+		}
 		if id == "" {
 			break
 		}
@@ -552,6 +582,10 @@ func (r *runner) advance(t time.Time) {
 func (r *runner) expect(s *Step) {
 	if s.What == "http" || s.What == "function" {
 		r.expectRequest(s)
+		return
+	}
+	if s.What == "route" {
+		r.expectRoute(s)
 		return
 	}
 	if len(r.pending) == 0 {

@@ -155,7 +155,7 @@ func (r *run) state() *compiler.State { return r.flow().States[r.frame().State] 
 
 func (r *run) nextID() string {
 	r.x.Seq++
-	return r.x.ID + "/" + strconv.FormatInt(r.x.Seq, 10)
+	return r.x.ID + "." + strconv.FormatInt(r.x.Seq, 10) // URL-safe: task ids are API paths
 }
 
 func (r *run) emit(e Effect) {

@@ -249,8 +249,8 @@ func TestStaleEventsAreIgnored(t *testing.T) {
 	d := start(t, compile(t, support), "support", "live agent")
 	x := d.x
 	for _, ev := range []engine.Event{
-		d.event(engine.EventTimer, func(e *engine.Event) { e.Timer = "x1/99/timeout" }),
-		d.event(engine.EventResult, func(e *engine.Event) { e.WaitID = "x1/1"; e.Result = &engine.Result{Status: 200} }),
+		d.event(engine.EventTimer, func(e *engine.Event) { e.Timer = "x1.99/timeout" }),
+		d.event(engine.EventResult, func(e *engine.Event) { e.WaitID = "x1.1"; e.Result = &engine.Result{Status: 200} }),
 		d.event(engine.EventTask, func(e *engine.Event) { e.Task = &engine.TaskResult{ID: "nope", Outcome: compiler.OutCompleted} }),
 	} {
 		got, effects, err := engine.Step(d.prog, x, ev)
