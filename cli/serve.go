@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -196,9 +194,14 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan struct{})
+	routerDone := make(chan struct{})
 	go func() {
 		n.Run(workCtx, o.workers)
 		close(workDone)
+	}()
+	go func() {
+		n.RunRouter(workCtx) // competes for the router leadership
+		close(routerDone)
 	}()
 	if o.watch {
 		go watch(ctx, dir, extra, n, stderr, log)
@@ -208,6 +211,7 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	// workers finish what they hold, then stop committing.
 	stopWork()
 	<-workDone
+	<-routerDone
 	_ = n.Close()
 	fmt.Fprintln(stdout, "switchboard stopped")
 	return err
@@ -314,11 +318,10 @@ func ensureAdminToken(ctx context.Context, st store.Store) (string, error) {
 			return "", nil
 		}
 	}
-	secret := make([]byte, 24)
-	if _, err := rand.Read(secret); err != nil {
+	token, err := server.NewToken("sbk_")
+	if err != nil {
 		return "", err
 	}
-	token := "sbk_" + base64.RawURLEncoding.EncodeToString(secret)
 	if err := st.CreateToken(ctx, store.Token{Hash: server.HashToken(token), Role: store.RoleAdmin, Subject: "admin"}); err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/compiler"
@@ -45,6 +46,16 @@ type Config struct {
 	FunctionURLs map[string]string
 	// Metrics, when set, receives the node's counters.
 	Metrics *metrics.Registry
+	// Routing configures the task router (see RunRouter).
+	Routing RoutingConfig
+	// EventWebhook, when its URL is set, receives the router's event log:
+	// every change the leader makes is POSTed as JSON {"events": […]},
+	// signed like the custom connector (X-Switchboard-Signature) when Secret
+	// is set, through the outbox (retries, dead letters).
+	EventWebhook EventWebhook
+	// LeaderRetry is how often a node that does not lead tries to take the
+	// router leadership (default 2s): a dead leader is replaced this fast.
+	LeaderRetry time.Duration
 }
 
 // Node is one runtime node.
@@ -59,6 +70,9 @@ type Node struct {
 	programs map[string]*compiler.Program // by version, for executions on older versions
 
 	wake chan struct{} // new outbox work or timers
+
+	leading  atomic.Bool   // this node is the router leader
+	deployed chan struct{} // a new program: the router leader switches to it
 
 	sent      *metrics.CounterVec
 	failed    *metrics.CounterVec
@@ -102,13 +116,17 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 8
 	}
+	if cfg.LeaderRetry == 0 {
+		cfg.LeaderRetry = 2 * time.Second
+	}
 	if cfg.RetryBase == 0 {
 		cfg.RetryBase = time.Second
 	}
 	if cfg.GroupSize == 0 {
 		cfg.GroupSize = 512
 	}
-	n := &Node{cfg: cfg, store: cfg.Store, log: cfg.Logger, programs: map[string]*compiler.Program{}, wake: make(chan struct{}, 1)}
+	n := &Node{cfg: cfg, store: cfg.Store, log: cfg.Logger, programs: map[string]*compiler.Program{}, wake: make(chan struct{}, 1),
+		deployed: make(chan struct{}, 1)}
 	reg := cfg.Metrics
 	if reg == nil {
 		reg = &metrics.Registry{}
@@ -143,7 +161,26 @@ func (n *Node) Deploy(ctx context.Context, prog *compiler.Program, sources []com
 	n.active = prog
 	n.programs[prog.Version] = prog
 	n.mu.Unlock()
+	select {
+	case n.deployed <- struct{}{}:
+	default:
+	}
 	return nil
+}
+
+// committed wakes whoever has work from a committed unit: the outbox
+// workers, and the router leader for new or canceled tasks.
+func (n *Node) committed(ctx context.Context, u *store.Unit) {
+	if len(u.Effects) > 0 || len(u.Timers) > 0 {
+		n.signal()
+	}
+	if len(u.Tasks) > 0 || len(u.TaskUpdates) > 0 {
+		if notifier, ok := n.store.(store.Notifier); ok {
+			if err := notifier.Notify(ctx, store.TopicRouter); err != nil {
+				n.log.Warn("waking the router", "err", err) // it polls too
+			}
+		}
+	}
 }
 
 // Active returns the program new conversations start on.
@@ -276,6 +313,7 @@ func (n *Node) receiveOnce(ctx context.Context, connector, instance string, in c
 	ev := engine.Event{Now: now, Env: n.cfg.Env, Contact: tmpl.Contact, Conversation: tmpl.Conversation, Message: cmsg}
 	unit := &store.Unit{At: now}
 	var replies []engine.Effect
+	var agentTask string // the execution waits for this routed task
 	live := store.Execution{}
 	err = store.ErrNotFound // a new conversation has no execution
 	if newConv == nil {
@@ -303,6 +341,9 @@ func (n *Node) receiveOnce(ctx context.Context, connector, instance string, in c
 		if err != nil {
 			return nil, "", true, err
 		}
+		if x.Wait != nil && x.Wait.Kind == engine.WaitTask {
+			agentTask = x.Wait.Task
+		}
 		ev.Kind = engine.EventInbound
 		began := time.Now()
 		next, effects, err := engine.Step(prog, x, ev)
@@ -324,8 +365,9 @@ func (n *Node) receiveOnce(ctx context.Context, connector, instance string, in c
 	}
 	switch res.Outcome {
 	case store.Committed:
-		if len(unit.Effects) > 0 || len(unit.Timers) > 0 {
-			n.signal()
+		n.committed(ctx, unit)
+		if agentTask != "" && len(unit.TaskUpdates) == 0 {
+			n.toAgent(ctx, agentTask, msg)
 		}
 		return reaction(replies, unit, route), conv.ID, true, nil
 	case store.Duplicate: // a concurrent delivery of the same message won

@@ -45,10 +45,12 @@ type EventTemplate struct {
 	Conversation compiler.Conversation `json:"conversation"`
 }
 
-// TimerPayload is what a timer row holds.
+// TimerPayload is what a timer row holds. A timer with a Task carries a
+// routed task's outcome (written by the router leader) instead of a timeout.
 type TimerPayload struct {
-	Route Route         `json:"route"`
-	Event EventTemplate `json:"event"`
+	Route Route              `json:"route"`
+	Event EventTemplate      `json:"event"`
+	Task  *engine.TaskResult `json:"task,omitempty"`
 }
 
 // plan turns one engine step into the store unit that records it. The

@@ -93,7 +93,13 @@ func (n *Node) fireTimers(ctx context.Context) bool {
 			var tp TimerPayload
 			_ = json.Unmarshal(t.Payload, &tp)
 			err := n.resume(ctx, t.ExecutionID, tp.Route, tp.Event,
-				func(ev *engine.Event) { ev.Kind, ev.Timer = engine.EventTimer, t.ID },
+				func(ev *engine.Event) {
+					if tp.Task != nil { // a routed task ended
+						ev.Kind, ev.Task = engine.EventTask, tp.Task
+						return
+					}
+					ev.Kind, ev.Timer = engine.EventTimer, t.ID
+				},
 				func(u *store.Unit) { u.DeleteTimers = append(u.DeleteTimers, t.ID) })
 			if err != nil && ctx.Err() == nil {
 				n.log.Error("firing timer", "timer", t.ID, "err", err)
@@ -141,9 +147,7 @@ func (n *Node) resume(ctx context.Context, execID string, route Route, tmpl Even
 		}
 		switch res.Outcome {
 		case store.Committed, store.Duplicate:
-			if len(unit.Effects) > 0 || len(unit.Timers) > 0 {
-				n.signal()
-			}
+			n.committed(ctx, unit)
 			return nil
 		case store.Conflict:
 			continue
@@ -156,6 +160,10 @@ func (n *Node) resume(ctx context.Context, execID string, route Route, tmpl Even
 
 // perform carries out one outbox effect and records its result.
 func (n *Node) perform(ctx context.Context, row store.Effect) {
+	if row.Kind == kindRouterEvents {
+		n.deliverEvents(ctx, row)
+		return
+	}
 	var p OutboxPayload
 	if err := json.Unmarshal(row.Payload, &p); err != nil {
 		n.deadLetter(ctx, row, fmt.Errorf("unreadable effect: %w", err))

@@ -49,11 +49,11 @@ func BenchmarkAssign(b *testing.B) {
 					evs := c.ok(r.AddWorker(fmt.Sprintf("w%d", i), map[string]any{
 						"groups": []any{g, (g + 1) % 4}, "level": i % 10,
 					}, "available", map[string]int{"chat": 1}, now))
-					if len(evs) != 1 || evs[0].Type != ReservationCreated {
+					if len(evs) != 2 || evs[1].Type != ReservationCreated {
 						b.Fatalf("worker %d: %v", i, evs)
 					}
-					c.ok(r.Accept(evs[0].Reservation, now))
-					holding[i] = evs[0].Task
+					c.ok(r.Accept(evs[1].Reservation, now))
+					holding[i] = evs[1].Task
 				}
 				if got := len(r.tasks) - m; got != n {
 					b.Fatalf("%d tasks waiting, want %d", got, n)

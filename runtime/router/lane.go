@@ -85,7 +85,7 @@ func (l *lane) setReady(w *worker, r *Router) {
 func (l *lane) choose(t *task) *worker {
 	var best *worker
 	for w := range l.ready[t.channel] {
-		if t.rejected[w] {
+		if t.excluded(w) {
 			continue
 		}
 		if best == nil || l.better(w, best) {
@@ -315,12 +315,15 @@ func (h *taskHeap) best(skip func(*task) bool) *task {
 	return best
 }
 
-// timer is an escalation deadline; gen detects stale entries.
+// timer is a task's deadline (escalation, transfer timeout or wrap-up
+// end; gen detects stale entries) or, when res is set, a reservation's
+// timeout (stale once the reservation is answered).
 type timer struct {
 	at  time.Time
 	seq uint64
 	t   *task
 	gen uint64
+	res *reservation
 }
 
 type timerHeap []timer

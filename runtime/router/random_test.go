@@ -9,11 +9,15 @@ import (
 	"time"
 )
 
-// TestRandomInvariants runs random operations (fixed seeds) and checks,
-// after every call:
+// TestRandomInvariants runs random operations (fixed seeds), including
+// wrap-up, cold and warm transfers, reservation timeouts, the missed
+// reservations limit and leader takeovers (a new router restored from the
+// old one's tasks), and checks, after every call:
 //   - an offer never takes a worker over its capacity on that channel;
-//   - a task never has two reservations at once;
-//   - a worker that rejected (or timed out on) a task is never offered it again;
+//   - a task never has two reservations at once, except the one its worker
+//     holds during a warm transfer, and is never offered to that worker;
+//   - a worker that rejected (or timed out on) a task is never offered it
+//     again, unless a transfer names that worker;
 //   - an offer never passes over a better (priority, age) task the worker
 //     could take, and no waiting task could be offered to a ready worker
 //     (the fixpoint: tasks are never stranded).
@@ -21,11 +25,21 @@ func TestRandomInvariants(t *testing.T) {
 	prog := compile(t, testProgram)
 	workflows := []string{"support", "known", "wf_busy", "wf_rr", "wf_vip", "wf_junior", "wf_capped"}
 	channels := []string{"chat", "voice"}
-	activities := []string{"available", "available", "break", "offline"}
-	for seed := uint64(1); seed <= 20; seed++ {
+	activities := []string{"available", "available", "break", "offline", "away"}
+	queues := []string{"english", "bahasa", "vip", "junior", "busy", "rr", "capped"}
+	for seed := uint64(1); seed <= 30; seed++ {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 7))
-			r := New(prog)
+			// Half the seeds run with the timeouts and the missed limit on.
+			var opts []Option
+			if seed%2 == 0 {
+				opts = append(opts, WithWrapUp(time.Duration(5+rng.IntN(20))*time.Second),
+					WithReservationTimeout(time.Duration(3+rng.IntN(15))*time.Second),
+					WithMissedLimit(1+rng.IntN(3), "away"))
+			}
+			r := New(prog, opts...)
+			// A day's window holds the whole run, so its totals must match the events.
+			cumulative := NewCumulative(24*time.Hour, []time.Duration{5 * time.Second, 20 * time.Second})
 			now := t0
 			capacity := map[string]map[string]int{} // worker → channel → capacity (shadow)
 			load := map[string]map[string]int{}
@@ -34,6 +48,12 @@ func TestRandomInvariants(t *testing.T) {
 			resWorker := map[string]string{}
 			accepted := map[string]bool{}
 			declined := map[[2]string]bool{} // (task, worker)
+			held := map[string]string{}      // task → the reservation its worker keeps during a warm transfer
+			// Unanswered reservations per queue, to know which queues were
+			// throttled when an offer was made: one call (Tick) may answer
+			// several reservations.
+			pendingQ := map[string]int{}
+			resQueue := map[string]string{}
 			taskChan := map[string]string{}
 			var workerIDs []string
 			nTasks, nWorkers := 0, 0
@@ -76,6 +96,7 @@ func TestRandomInvariants(t *testing.T) {
 				var evs []Event
 				var err error
 				op := rng.IntN(100)
+				lastOp = op
 				switch {
 				case op < 6 && len(workerIDs) < 12:
 					nWorkers++
@@ -133,15 +154,52 @@ func TestRandomInvariants(t *testing.T) {
 					if task := pick(taskChan, nil); task != "" {
 						evs, err = r.Cancel(task, now)
 					}
+				case op < 95:
+					if res := pick(resTask, func(k string) bool {
+						tk := r.tasks[resTask[k]]
+						return accepted[k] && held[resTask[k]] == "" && tk != nil && tk.state == stateAssigned
+					}); res != "" {
+						evs, err = r.WrapUp(resTask[res], now)
+					}
+				case op < 98:
+					res := pick(resTask, func(k string) bool {
+						tk := r.tasks[resTask[k]]
+						return accepted[k] && held[resTask[k]] == "" && tk != nil && tk.state == stateAssigned
+					})
+					if res == "" {
+						break
+					}
+					to := TransferTarget{Queue: queues[rng.IntN(len(queues))]}
+					if rng.IntN(2) == 0 && len(workerIDs) > 1 {
+						to = TransferTarget{Worker: workerIDs[rng.IntN(len(workerIDs))]}
+						if to.Worker == resWorker[res] {
+							break
+						}
+					}
+					if rng.IntN(2) == 0 {
+						to.Timeout = time.Duration(1+rng.IntN(20)) * time.Second
+					}
+					evs, err = r.Transfer(resTask[res], to, rng.IntN(2) == 0, now)
+				case op < 99:
+					// Leader takeover: a new router restored from this one.
+					r, evs, err = takeover(r, now, opts)
+					load = map[string]map[string]int{}
+					for _, id := range workerIDs {
+						load[id] = map[string]int{}
+					}
+					active, resTask, resWorker = map[string]string{}, map[string]string{}, map[string]string{}
+					pendingQ, resQueue = map[string]int{}, map[string]string{}
+					accepted, declined, held = map[string]bool{}, map[[2]string]bool{}, map[string]string{}
 				default:
 					evs = r.Tick(now)
 				}
 				if err != nil {
 					t.Fatalf("step %d: %v", step, err)
 				}
-				var offered []*reservation
+				var offered []offer
 				for _, e := range evs {
 					counts[e.Type]++
+					cumulative.Observe(e)
 					switch e.Type {
 					case ReservationCreated:
 						ch := taskChan[e.Task]
@@ -154,25 +212,76 @@ func TestRandomInvariants(t *testing.T) {
 						if declined[[2]string{e.Task, e.Worker}] {
 							t.Fatalf("step %d: %s offered again to %s, who declined it", step, e.Task, e.Worker)
 						}
+						if h := held[e.Task]; h != "" && resWorker[h] == e.Worker {
+							t.Fatalf("step %d: %s offered to %s, who is transferring it", step, e.Task, e.Worker)
+						}
 						load[e.Worker][ch]++
 						active[e.Task] = e.Reservation
 						resTask[e.Reservation] = e.Task
 						resWorker[e.Reservation] = e.Worker
 						if res := r.res[e.Reservation]; res != nil && !res.accepted {
-							offered = append(offered, res)
+							o := offer{res: res, throttled: map[string]bool{}}
+							for _, l := range r.lanes {
+								if l.q.MaxReserved > 0 && pendingQ[l.q.Name] >= l.q.MaxReserved {
+									o.throttled[l.q.Name] = true
+								}
+							}
+							offered = append(offered, o)
 						}
+						pendingQ[e.Queue]++
+						resQueue[e.Reservation] = e.Queue
+					case TaskRestored:
+						if e.Reason == string(StateWaiting) {
+							break
+						}
+						load[e.Worker][taskChan[e.Task]]++
+						active[e.Task] = e.Reservation
+						resTask[e.Reservation] = e.Task
+						resWorker[e.Reservation] = e.Worker
+						accepted[e.Reservation] = true
 					case ReservationAccepted:
 						accepted[e.Reservation] = true
-					case ReservationRejected, ReservationTimeout, ReservationCanceled, ReservationDone:
+						pendingQ[resQueue[e.Reservation]]--
+					case ReservationRejected, ReservationTimeout, ReservationCanceled, ReservationDone, ReservationTransferred:
 						if e.Type == ReservationRejected || e.Type == ReservationTimeout {
 							declined[[2]string{e.Task, e.Worker}] = true
 						}
 						load[e.Worker][taskChan[e.Task]]--
-						delete(active, e.Task)
+						if !accepted[e.Reservation] {
+							pendingQ[resQueue[e.Reservation]]--
+						}
+						delete(resQueue, e.Reservation)
+						switch e.Reservation {
+						case active[e.Task]:
+							delete(active, e.Task)
+						case held[e.Task]:
+							delete(held, e.Task)
+						default:
+							t.Fatalf("step %d: %s ends %s, which %s does not hold", step, e.Type, e.Reservation, e.Task)
+						}
 						delete(resTask, e.Reservation)
 						delete(resWorker, e.Reservation)
 						delete(accepted, e.Reservation)
+					case TaskTransferred:
+						if e.ToWorker != "" {
+							delete(declined, [2]string{e.Task, e.ToWorker})
+						}
+						if e.Reason == "warm" {
+							held[e.Task] = active[e.Task]
+							delete(active, e.Task)
+						} else {
+							declined[[2]string{e.Task, e.Worker}] = true
+						}
+					case TaskTransferFailed:
+						if active[e.Task] != "" || held[e.Task] == "" {
+							t.Fatalf("step %d: %s transfer failed while reserved %q, held %q", step, e.Task, active[e.Task], held[e.Task])
+						}
+						active[e.Task] = held[e.Task]
+						delete(held, e.Task)
 					case TaskCompleted, TaskCanceled:
+						if active[e.Task] != "" || held[e.Task] != "" {
+							t.Fatalf("step %d: %s ended still reserved", step, e.Task)
+						}
 						delete(taskChan, e.Task)
 					}
 				}
@@ -183,24 +292,109 @@ func TestRandomInvariants(t *testing.T) {
 						}
 					}
 				}
+				if t.Failed() {
+					return
+				}
 				checkOrder(t, step, r, offered)
+				if step%5 == 0 {
+					checkStats(t, step, r, now)
+				}
+			}
+			var nAccepted, completed, rejected int
+			for _, st := range cumulative.Snapshot(now).Workflows {
+				nAccepted += st.Accepted
+				completed += st.Completed
+				rejected += st.Rejected
+				if st.Accepted > 0 && (st.ServiceLevel[0] > st.ServiceLevel[1] || st.ServiceLevel[1] > 1 || st.P90Wait < 0) {
+					t.Errorf("cumulative stats inconsistent: %+v", st)
+				}
+			}
+			if nAccepted != counts[ReservationAccepted] || completed != counts[TaskCompleted] || rejected != counts[ReservationRejected] {
+				t.Errorf("cumulative totals accepted %d completed %d rejected %d, events %v", nAccepted, completed, rejected, counts)
 			}
 		})
+	}
+}
+
+// takeover rebuilds a router as the runtime does on leader takeover: the
+// same workers, then the tasks, pending ones as waiting.
+func takeover(old *Router, now time.Time, opts []Option) (*Router, []Event, error) {
+	r := New(old.prog, opts...)
+	var all []Event
+	for _, w := range old.sortedWorkers() {
+		evs, err := r.AddWorker(w.id, w.attrs, w.activity, w.capacity, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		all = append(all, evs...)
+	}
+	var snaps []TaskSnapshot
+	for _, t := range old.sortedTasks() {
+		s := TaskSnapshot{ID: t.id, Workflow: t.workflow, Attributes: t.attrs, Channel: t.channel,
+			Priority: t.priority, Created: t.created, State: StateWaiting}
+		res := t.res
+		if t.xfer != nil {
+			res = t.xfer.held // the runtime keeps a warm transfer's task with its worker
+		}
+		if res != nil && res.accepted {
+			s.State, s.Worker, s.Reservation, s.Queue = StateAssigned, res.worker.id, res.id, res.lane.name()
+			if t.state == stateWrapping {
+				s.State = StateWrapping
+			}
+		}
+		snaps = append(snaps, s)
+	}
+	evs, err := r.Restore(snaps, now)
+	return r, append(all, evs...), err
+}
+
+// checkStats compares Stats with the router's state.
+func checkStats(t *testing.T, step int, r *Router, now time.Time) {
+	t.Helper()
+	s := r.Stats(now)
+	for _, q := range s.Queues {
+		if q.Waiting != r.Waiting(q.Queue) {
+			t.Fatalf("step %d: stats %s waiting %d, want %d", step, q.Queue, q.Waiting, r.Waiting(q.Queue))
+		}
+		n := 0
+		for _, c := range q.WaitingByPriority {
+			n += c
+		}
+		if n != q.Waiting || q.Members != len(r.Members(q.Queue)) || q.Available > q.Members {
+			t.Fatalf("step %d: stats %s inconsistent: %+v", step, q.Queue, q)
+		}
+		if l := r.laneByName[q.Queue]; q.Reserved != l.pending {
+			t.Fatalf("step %d: stats %s reserved %d, lane pending %d", step, q.Queue, q.Reserved, l.pending)
+		}
 	}
 }
 
 // canTake reports whether w could be offered t right now.
 func canTake(r *Router, w *worker, t *task) bool {
 	l := t.lane
-	if l == nil || l.throttled() || t.rejected[w] || !r.ready(w, t.channel) {
+	if l == nil {
 		return false
 	}
-	_, member := l.members[w]
-	return member
+	if _, member := l.members[w]; !member {
+		return false
+	}
+	return !l.throttled() && !t.excluded(w) && r.ready(w, t.channel)
 }
 
-func checkOrder(t *testing.T, step int, r *Router, offered []*reservation) {
+// offer is a reservation created during a call, with the queues that were
+// throttled when it was made.
+type offer struct {
+	res       *reservation
+	throttled map[string]bool
+}
+
+func checkOrder(t *testing.T, step int, r *Router, offered []offer) {
 	t.Helper()
+	defer func() {
+		if t.Failed() {
+			t.Logf("op %d", lastOp)
+		}
+	}()
 	for _, wt := range r.tasks {
 		if wt.state != stateWaiting {
 			continue
@@ -210,16 +404,17 @@ func checkOrder(t *testing.T, step int, r *Router, offered []*reservation) {
 				t.Fatalf("step %d: %s waits in %q while %s could take it", step, wt.id, wt.lane.name(), w.id)
 			}
 		}
-		for _, res := range offered {
+		for _, o := range offered {
+			res := o.res
 			w, ot := res.worker, res.task
-			if wt.channel != ot.channel || wt.waitSeq > res.offerSeq || wt.lane == nil || wt.lane.throttled() || wt.rejected[w] {
+			if wt.channel != ot.channel || wt.waitSeq > res.offerSeq || wt.lane == nil || o.throttled[wt.lane.name()] || wt.excluded(w) {
 				continue
 			}
 			if _, member := wt.lane.members[w]; !member {
 				continue
 			}
 			if less(wt, ot) {
-				t.Fatalf("step %d: %s offered %s (priority %d) while better %s (priority %d) waited", step, w.id, ot.id, ot.priority, wt.id, wt.priority)
+				t.Fatalf("step %d: %s offered %s (priority %d, %q) while better %s (priority %d, %q) waited", step, w.id, ot.id, ot.priority, ot.lane.name(), wt.id, wt.priority, wt.lane.name())
 			}
 		}
 	}
@@ -255,3 +450,5 @@ func TestDeterministic(t *testing.T) {
 		t.Fatal("two identical runs produced different events")
 	}
 }
+
+var lastOp int

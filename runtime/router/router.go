@@ -3,6 +3,8 @@ package router
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"sort"
 	"time"
 
@@ -19,6 +21,7 @@ var (
 	ErrUnknownTask        = errors.New("router: unknown task")
 	ErrUnknownReservation = errors.New("router: unknown reservation")
 	ErrUnknownWorkflow    = errors.New("router: unknown workflow")
+	ErrUnknownQueue       = errors.New("router: unknown queue")
 	ErrDuplicate          = errors.New("router: id already in use")
 	ErrState              = errors.New("router: not allowed in the current state")
 )
@@ -28,17 +31,40 @@ type EventType string
 
 // Event types.
 const (
-	TaskQueued          EventType = "task.queued"    // the task waits in Queue (or for Worker)
-	TaskEscalated       EventType = "task.escalated" // its target timed out or could not be used; Reason says which
-	TaskCompleted       EventType = "task.completed"
-	TaskCanceled        EventType = "task.canceled"
+	// TaskQueued: the task waits in Queue (or for Worker). Reason is empty
+	// for a new task, else "escalated", "transferred" or "restored".
+	TaskQueued    EventType = "task.queued"
+	TaskEscalated EventType = "task.escalated" // its target timed out or could not be used; Reason says which
+	TaskWrapping  EventType = "task.wrapping"  // the worker finished the conversation and wraps up; capacity stays held
+	// TaskCompleted: Reason "wrapup_timeout" when Tick ended the wrap-up.
+	TaskCompleted EventType = "task.completed"
+	// TaskCanceled: Reason "abandoned" when the task was never assigned.
+	TaskCanceled EventType = "task.canceled"
+	// TaskTransferred: Transfer was called (Reason "cold" or "warm"); Worker
+	// is the worker handing the task over, Queue or ToWorker the destination.
+	TaskTransferred EventType = "task.transferred"
+	// TaskTransferFailed: a warm transfer ended without the destination
+	// accepting; the task stays assigned to Worker. Reason says why.
+	TaskTransferFailed EventType = "task.transfer_failed"
+	// TaskRestored: Restore re-created the task (State in Reason).
+	TaskRestored        EventType = "task.restored"
 	ReservationCreated  EventType = "reservation.created" // offered to Worker
 	ReservationAccepted EventType = "reservation.accepted"
 	ReservationRejected EventType = "reservation.rejected"
 	ReservationTimeout  EventType = "reservation.timeout"
-	ReservationCanceled EventType = "reservation.canceled" // its task was canceled (pending or accepted)
+	ReservationCanceled EventType = "reservation.canceled" // its task was canceled (pending or accepted), or a warm transfer's offer was withdrawn
 	ReservationDone     EventType = "reservation.completed"
-	ExprError           EventType = "expr.error" // an expression failed; Reason holds the error
+	// ReservationTransferred: the worker's reservation ended because the
+	// task was transferred (cold: at once; warm: when the destination accepted).
+	ReservationTransferred EventType = "reservation.transferred"
+	WorkerCreated          EventType = "worker.created" // Activity, Capacity, Attributes
+	WorkerRemoved          EventType = "worker.removed"
+	// WorkerActivity: Activity is the new activity, PrevActivity the old;
+	// Reason "missed_reservations" when WithMissedLimit moved the worker.
+	WorkerActivity   EventType = "worker.activity"
+	WorkerCapacity   EventType = "worker.capacity"   // Capacity is the new capacity
+	WorkerAttributes EventType = "worker.attributes" // Attributes are the new attributes
+	ExprError        EventType = "expr.error"        // an expression failed; Reason holds the error
 )
 
 // Event is one change, returned as data by every call.
@@ -51,6 +77,18 @@ type Event struct {
 	Queue       string // the task's queue, empty for a known-worker target
 	Priority    int
 	Reason      string
+
+	Workflow string // the task's workflow, on every task and reservation event
+	Channel  string // the task's channel, on every task and reservation event
+	// Wait is, on reservation.accepted, how long the task waited for this
+	// assignment (since it was enqueued or transferred); on an abandoned
+	// task.canceled, how long it waited before the customer left.
+	Wait         time.Duration
+	ToWorker     string         // task.transferred to a worker
+	Activity     string         // worker.created, worker.activity
+	PrevActivity string         // worker.activity
+	Capacity     map[string]int // worker.created, worker.capacity
+	Attributes   map[string]any // worker.created, worker.attributes
 }
 
 // Option configures a Router.
@@ -68,33 +106,62 @@ func WithActivities(m map[string]bool) Option {
 	}
 }
 
+// WithWrapUp completes a wrapping task automatically (Reason
+// "wrapup_timeout") when it has wrapped up for d. 0, the default, lets
+// wrap-up last until Complete.
+func WithWrapUp(d time.Duration) Option { return func(r *Router) { r.wrapUp = d } }
+
+// WithReservationTimeout times out (as Timeout does) a reservation not
+// accepted within d of its offer. 0, the default, leaves it to the caller.
+func WithReservationTimeout(d time.Duration) Option {
+	return func(r *Router) { r.resTimeout = d }
+}
+
+// WithMissedLimit moves a worker to activity (meant to be an unavailable
+// one such as "away") after n consecutive rejected or timed-out
+// reservations, so that tasks stop going to someone who is not there. An
+// accepted reservation resets the count. n <= 0, the default, disables it.
+func WithMissedLimit(n int, activity string) Option {
+	return func(r *Router) { r.missedLimit, r.missedActivity = n, activity }
+}
+
+// WithReservationIDs replaces the reservation id generator (default "R1",
+// "R2", …). A router rebuilt on leader takeover needs ids that cannot
+// collide with those its predecessor handed out.
+func WithReservationIDs(next func() string) Option { return func(r *Router) { r.newResID = next } }
+
 // Router is the in-memory task router. See the package comment.
 type Router struct {
-	prog       *compiler.Program
-	activities map[string]bool
-	lanes      []*lane // one per queue, in program order
-	laneByName map[string]*lane
-	workers    map[string]*worker
-	tasks      map[string]*task
-	res        map[string]*reservation
-	timers     timerHeap
-	seq        uint64 // tasks, workers, waits: a total order
-	resSeq     uint64
-	ev         []Event
+	prog           *compiler.Program
+	activities     map[string]bool
+	wrapUp         time.Duration
+	resTimeout     time.Duration
+	missedLimit    int
+	missedActivity string
+	newResID       func() string
+	lanes          []*lane // one per queue, in program order
+	laneByName     map[string]*lane
+	workers        map[string]*worker
+	tasks          map[string]*task
+	res            map[string]*reservation
+	timers         timerHeap
+	seq            uint64 // tasks, workers, waits: a total order
+	resSeq         uint64
+	ev             []Event
 }
 
 type worker struct {
-	id         string
-	seq        uint64
-	attrs      map[string]any
-	activity   string
-	capacity   map[string]int
-	load       map[string]int
-	total      int
-	lastWork   time.Time // became available or was last offered a task
-	lanes      []*lane   // member queues, program order
-	direct     *lane     // tasks targeting this worker by id
-	reserveSeq uint64
+	id       string
+	seq      uint64
+	attrs    map[string]any
+	activity string
+	capacity map[string]int
+	load     map[string]int
+	total    int
+	lastWork time.Time // became available or was last offered a task
+	lanes    []*lane   // member queues, program order
+	direct   *lane     // tasks targeting this worker by id
+	missed   int       // consecutive rejected or timed-out reservations
 }
 
 type taskState uint8
@@ -103,32 +170,50 @@ const (
 	stateWaiting taskState = iota
 	statePending
 	stateAssigned
+	stateWrapping
 )
 
+// target is a workflow target, or a transfer's destination worker given
+// by id instead of by expression.
+type target struct {
+	compiler.Target
+	workerID string
+}
+
 type task struct {
-	id       string
-	seq      uint64
-	waitSeq  uint64 // when it last entered a heap
-	attrs    map[string]any
-	channel  string
-	priority int
-	created  time.Time
-	chain    []compiler.Target
-	target   int
-	lane     *lane
-	hidx     int // index in its heap, -1 when not waiting
-	state    taskState
-	deadline time.Time // of the current target; zero: none
-	timerGen uint64
-	overdue  bool // the target timed out while a reservation was pending
-	rejected map[*worker]bool
-	res      *reservation
+	id        string
+	seq       uint64
+	waitSeq   uint64 // when it last entered a heap
+	workflow  string
+	attrs     map[string]any
+	channel   string
+	priority  int
+	created   time.Time // its age, kept across escalations and transfers
+	waitStart time.Time // since when it waits for the current assignment
+	chain     []target
+	target    int
+	lane      *lane
+	hidx      int // index in its heap, -1 when not waiting
+	state     taskState
+	deadline  time.Time // of the current target; zero: none
+	timerGen  uint64
+	overdue   bool // the target timed out while a reservation was pending
+	rejected  map[*worker]bool
+	res       *reservation
+	xfer      *warmTransfer // a warm transfer in progress
+}
+
+// excluded reports whether t must not be offered to w: w rejected it, or w
+// still holds it while it is being warm-transferred.
+func (t *task) excluded(w *worker) bool {
+	return t.rejected[w] || (t.xfer != nil && t.xfer.held.worker == w)
 }
 
 type reservation struct {
 	id       string
 	task     *task
 	worker   *worker
+	lane     *lane // the lane it was offered through
 	offerSeq uint64
 	accepted bool
 }
@@ -145,6 +230,9 @@ func New(prog *compiler.Program, opts ...Option) *Router {
 	}
 	for _, o := range opts {
 		o(r)
+	}
+	if r.newResID == nil {
+		r.newResID = func() string { r.resSeq++; return fmt.Sprintf("R%d", r.resSeq) }
 	}
 	for i, q := range prog.Queues {
 		l := newLane(q, i)
@@ -217,9 +305,21 @@ func (r *Router) SetProgram(prog *compiler.Program, now time.Time) []Event {
 		r.laneByName[q.Name] = l
 	}
 	var orphans []*task
+	relane := func(l *lane) *lane {
+		if l == nil || l.q == nil {
+			return l // unrouted, or a known-worker lane: unchanged
+		}
+		if nl := r.laneByName[l.q.Name]; nl != nil {
+			return nl
+		}
+		return l
+	}
 	for _, t := range r.sortedTasks() {
+		if t.xfer != nil {
+			t.xfer.held.lane = relane(t.xfer.held.lane)
+		}
 		if t.lane == nil || t.lane.q == nil {
-			continue // unrouted, or waiting for a known worker: unchanged
+			continue
 		}
 		nl := r.laneByName[t.lane.q.Name]
 		switch t.state {
@@ -234,13 +334,15 @@ func (r *Router) SetProgram(prog *compiler.Program, now time.Time) []Event {
 		case statePending:
 			if nl != nil {
 				t.lane = nl
+				t.res.lane = nl
 				nl.pending++
 			} else {
 				t.overdue = true // escalates if declined
 			}
-		case stateAssigned:
+		case stateAssigned, stateWrapping:
 			if nl != nil {
 				t.lane = nl
+				t.res.lane = nl
 			}
 		}
 	}
@@ -252,7 +354,11 @@ func (r *Router) SetProgram(prog *compiler.Program, now time.Time) []Event {
 		r.fillWorker(w, now)
 	}
 	for _, t := range orphans {
-		r.escalate(t, "queue removed", now)
+		if t.xfer != nil {
+			r.failTransfer(t, "queue removed", now)
+		} else {
+			r.escalate(t, "queue removed", now)
+		}
 	}
 	return r.flush()
 }
@@ -289,6 +395,8 @@ func (r *Router) AddWorker(id string, attrs map[string]any, activity string, cap
 		capacity: copyCap(capacity), load: map[string]int{}, lastWork: now}
 	w.direct = newDirectLane(w)
 	r.workers[id] = w
+	r.emit(Event{Type: WorkerCreated, Time: now, Worker: id, Activity: activity,
+		Capacity: copyCap(w.capacity), Attributes: copyMap(w.attrs)})
 	r.membership(w, now)
 	r.fillWorker(w, now)
 	return r.flush(), nil
@@ -296,7 +404,7 @@ func (r *Router) AddWorker(id string, attrs map[string]any, activity string, cap
 
 // RemoveWorker deletes a worker that holds no reservation (set it to an
 // unavailable activity and let it finish first). Tasks waiting for it by
-// id escalate to their next target.
+// id escalate to their next target; a warm transfer to it fails.
 func (r *Router) RemoveWorker(id string, now time.Time) ([]Event, error) {
 	w := r.workers[id]
 	if w == nil {
@@ -309,12 +417,17 @@ func (r *Router) RemoveWorker(id string, now time.Time) ([]Event, error) {
 		l.remove(w)
 	}
 	delete(r.workers, id)
+	r.emit(Event{Type: WorkerRemoved, Time: now, Worker: id, Activity: w.activity})
 	var waiting []*task
 	for _, h := range w.direct.heaps {
 		waiting = append(waiting, h.ts...)
 	}
 	sort.Slice(waiting, func(i, j int) bool { return waiting[i].seq < waiting[j].seq })
 	for _, t := range waiting {
+		if t.xfer != nil {
+			r.failTransfer(t, "worker removed", now)
+			continue
+		}
 		w.direct.heap(t.channel).remove(t)
 		t.timerGen++
 		r.escalate(t, "worker removed", now)
@@ -330,14 +443,23 @@ func (r *Router) SetActivity(id, activity string, now time.Time) ([]Event, error
 	if w == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownWorker, id)
 	}
+	r.setActivity(w, activity, "", now)
+	r.fillWorker(w, now)
+	return r.flush(), nil
+}
+
+func (r *Router) setActivity(w *worker, activity, reason string, now time.Time) {
+	if activity == w.activity {
+		return
+	}
+	r.emit(Event{Type: WorkerActivity, Time: now, Worker: w.id, Activity: activity, PrevActivity: w.activity, Reason: reason})
 	was := r.available(w)
 	w.activity = activity
 	if !was && r.available(w) {
 		w.lastWork = now
+		w.missed = 0
 	}
 	r.membership(w, now) // worker.activity is visible to queue expressions
-	r.fillWorker(w, now)
-	return r.flush(), nil
 }
 
 // SetCapacity replaces a worker's per-channel capacity. Lowering it below
@@ -347,7 +469,10 @@ func (r *Router) SetCapacity(id string, capacity map[string]int, now time.Time) 
 	if w == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownWorker, id)
 	}
-	w.capacity = copyCap(capacity)
+	if !maps.Equal(w.capacity, capacity) {
+		w.capacity = copyCap(capacity)
+		r.emit(Event{Type: WorkerCapacity, Time: now, Worker: id, Capacity: copyCap(capacity)})
+	}
 	r.refresh(w)
 	r.fillWorker(w, now)
 	return r.flush(), nil
@@ -360,7 +485,10 @@ func (r *Router) SetAttributes(id string, attrs map[string]any, now time.Time) (
 	if w == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownWorker, id)
 	}
-	w.attrs = copyMap(attrs)
+	if (len(w.attrs) != 0 || len(attrs) != 0) && !reflect.DeepEqual(w.attrs, attrs) {
+		w.attrs = copyMap(attrs)
+		r.emit(Event{Type: WorkerAttributes, Time: now, Worker: id, Attributes: copyMap(attrs)})
+	}
 	r.membership(w, now)
 	r.fillWorker(w, now)
 	return r.flush(), nil
@@ -423,37 +551,57 @@ func (r *Router) Enqueue(id, workflow string, attrs map[string]any, priority int
 	if wf == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownWorkflow, workflow)
 	}
+	t := r.newTask(id, wf, attrs, priority, channel, now, now)
+	r.tasks[id] = t
+	r.place(t, "", now)
+	return r.flush(), nil
+}
+
+// newTask builds a task and its target chain: the first matching filter's
+// targets followed by the default.
+func (r *Router) newTask(id string, wf *compiler.Workflow, attrs map[string]any, priority int, channel string, created, now time.Time) *task {
 	if channel == "" {
 		channel = DefaultChannel
 	}
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	t := &task{id: id, seq: r.next(), attrs: attrs, channel: channel, priority: priority, created: now, hidx: -1}
-	matched := false
+	t := &task{id: id, seq: r.next(), workflow: wf.Name, attrs: attrs, channel: channel, priority: priority,
+		created: created, waitStart: created, hidx: -1}
+	var targets []compiler.Target
 	for _, f := range wf.Filters {
 		v, err := f.When.Eval(r.taskEnv(t, now))
 		if err != nil {
-			r.emit(Event{Type: ExprError, Time: now, Task: id, Reason: err.Error()})
+			r.emit(Event{Type: ExprError, Time: now, Task: id, Workflow: wf.Name, Channel: channel, Reason: err.Error()})
 			continue
 		}
 		if b, _ := v.(bool); b {
-			t.chain = append(append(t.chain, f.Targets...), wf.Default)
-			matched = true
+			targets = f.Targets
 			break
 		}
 	}
-	if !matched {
-		t.chain = []compiler.Target{wf.Default}
+	for _, tg := range targets {
+		t.chain = append(t.chain, target{Target: tg})
 	}
-	r.tasks[id] = t
-	r.place(t, now)
-	return r.flush(), nil
+	t.chain = append(t.chain, target{Target: wf.Default})
+	return t
+}
+
+// taskEvent is an event about t, carrying what statistics need.
+func (r *Router) taskEvent(typ EventType, t *task, now time.Time) Event {
+	return Event{Type: typ, Time: now, Task: t.id, Queue: t.lane.name(), Priority: t.priority,
+		Workflow: t.workflow, Channel: t.channel}
+}
+
+func (r *Router) resEvent(typ EventType, res *reservation, now time.Time) Event {
+	e := r.taskEvent(typ, res.task, now)
+	e.Reservation, e.Worker, e.Queue = res.id, res.worker.id, res.lane.name()
+	return e
 }
 
 // place puts t in the waiting list of chain[t.target], skipping targets it
-// cannot use, and tries to offer it.
-func (r *Router) place(t *task, now time.Time) {
+// cannot use, and tries to offer it. why is the Reason of task.queued.
+func (r *Router) place(t *task, why string, now time.Time) {
 	for {
 		tgt := t.chain[t.target]
 		l, reason := r.targetLane(t, tgt, now)
@@ -462,17 +610,21 @@ func (r *Router) place(t *task, now time.Time) {
 			if last {
 				// Nowhere to go: the task stays unrouted until canceled.
 				t.lane = nil
-				r.emit(Event{Type: TaskEscalated, Time: now, Task: t.id, Reason: reason + "; no target left"})
+				e := r.taskEvent(TaskEscalated, t, now)
+				e.Reason = reason + "; no target left"
+				r.emit(e)
 				return
 			}
 			t.target++
-			r.emit(Event{Type: TaskEscalated, Time: now, Task: t.id, Reason: reason})
+			e := r.taskEvent(TaskEscalated, t, now)
+			e.Queue, e.Reason = "", reason
+			r.emit(e)
 			continue
 		}
 		if tgt.Priority != nil {
 			v, err := tgt.Priority.Eval(r.taskEnv(t, now))
 			if err != nil {
-				r.emit(Event{Type: ExprError, Time: now, Task: t.id, Reason: err.Error()})
+				r.emit(Event{Type: ExprError, Time: now, Task: t.id, Workflow: t.workflow, Channel: t.channel, Reason: err.Error()})
 			} else if p, ok := toFloat(v); ok {
 				t.priority = int(p)
 			}
@@ -480,16 +632,16 @@ func (r *Router) place(t *task, now time.Time) {
 		t.deadline = time.Time{}
 		t.overdue = false
 		t.timerGen++
-		if tgt.Timeout > 0 && !last {
-			t.deadline = now.Add(tgt.Timeout)
-			r.timers.push(timer{at: t.deadline, seq: t.seq, t: t, gen: t.timerGen})
+		// A warm transfer's only target still needs its deadline: that is
+		// when the transfer fails.
+		if tgt.Timeout > 0 && (!last || t.xfer != nil) {
+			r.setDeadline(t, now.Add(tgt.Timeout))
 		}
 		t.lane = l
 		r.wait(t)
-		e := Event{Type: TaskQueued, Time: now, Task: t.id, Priority: t.priority}
-		if l.q != nil {
-			e.Queue = l.q.Name
-		} else {
+		e := r.taskEvent(TaskQueued, t, now)
+		e.Reason = why
+		if l.q == nil {
 			e.Worker = l.owner.id
 		}
 		r.emit(e)
@@ -498,7 +650,21 @@ func (r *Router) place(t *task, now time.Time) {
 	}
 }
 
-func (r *Router) targetLane(t *task, tgt compiler.Target, now time.Time) (*lane, string) {
+// setDeadline arms t's one timer (its target's timeout, or its wrap-up),
+// replacing the previous one.
+func (r *Router) setDeadline(t *task, at time.Time) {
+	t.timerGen++
+	t.deadline = at
+	r.timers.push(timer{at: at, seq: t.seq, t: t, gen: t.timerGen})
+}
+
+func (r *Router) targetLane(t *task, tgt target, now time.Time) (*lane, string) {
+	if tgt.workerID != "" {
+		if w := r.workers[tgt.workerID]; w != nil {
+			return w.direct, ""
+		}
+		return nil, fmt.Sprintf("no worker %q", tgt.workerID)
+	}
 	if tgt.Worker == nil {
 		l := r.laneByName[tgt.Queue]
 		if l == nil {
@@ -541,8 +707,7 @@ func (r *Router) offerTask(t *task, now time.Time) bool {
 func (r *Router) reserve(t *task, w *worker, now time.Time) {
 	l := t.lane
 	l.heap(t.channel).remove(t)
-	r.resSeq++
-	res := &reservation{id: fmt.Sprintf("R%d", r.resSeq), task: t, worker: w, offerSeq: r.next()}
+	res := &reservation{id: r.newResID(), task: t, worker: w, lane: l, offerSeq: r.next()}
 	r.res[res.id] = res
 	t.res = res
 	t.state = statePending
@@ -553,12 +718,11 @@ func (r *Router) reserve(t *task, w *worker, now time.Time) {
 	if l.q != nil {
 		l.lastServed = w.seq
 	}
-	r.refresh(w)
-	e := Event{Type: ReservationCreated, Time: now, Task: t.id, Reservation: res.id, Worker: w.id, Priority: t.priority}
-	if l.q != nil {
-		e.Queue = l.q.Name
+	if r.resTimeout > 0 {
+		r.timers.push(timer{at: now.Add(r.resTimeout), seq: res.offerSeq, t: t, res: res})
 	}
-	r.emit(e)
+	r.refresh(w)
+	r.emit(r.resEvent(ReservationCreated, res, now))
 }
 
 // fillWorker offers w the best waiting tasks it can take until it is full.
@@ -577,7 +741,7 @@ func (r *Router) fillWorker(w *worker, now time.Time) {
 				if h == nil {
 					continue
 				}
-				if t := h.best(func(t *task) bool { return t.rejected[w] }); t != nil && (best == nil || less(t, best)) {
+				if t := h.best(func(t *task) bool { return t.excluded(w) }); t != nil && (best == nil || less(t, best)) {
 					best = t
 				}
 			}
@@ -632,67 +796,103 @@ func (r *Router) pending(id string) (*reservation, error) {
 }
 
 // Accept accepts a pending reservation: the task is assigned to the worker.
+// Accepting a warm transfer's offer ends the transferring worker's
+// reservation.
 func (r *Router) Accept(resID string, now time.Time) ([]Event, error) {
 	res, err := r.pending(resID)
 	if err != nil {
 		return nil, err
 	}
-	t := res.task
+	t, w := res.task, res.worker
 	res.accepted = true
-	t.lane.pending--
+	res.lane.pending--
 	t.state = stateAssigned
 	t.timerGen++ // escalation no longer applies
 	t.overdue = false
-	r.emit(Event{Type: ReservationAccepted, Time: now, Task: t.id, Reservation: res.id, Worker: res.worker.id, Queue: t.lane.name()})
-	r.release(t.lane, now)
+	w.missed = 0
+	e := r.resEvent(ReservationAccepted, res, now)
+	e.Wait = now.Sub(t.waitStart)
+	r.emit(e)
+	if x := t.xfer; x != nil {
+		t.xfer = nil
+		r.emit(r.resEvent(ReservationTransferred, x.held, now))
+		r.unreserve(x.held)
+		r.fillWorker(x.held.worker, now)
+	}
+	r.release(res.lane, now)
 	return r.flush(), nil
 }
 
 // Reject rejects a pending reservation: the task goes to the next eligible
 // worker, never back to this one, and the worker's capacity is free again.
 func (r *Router) Reject(resID string, now time.Time) ([]Event, error) {
-	return r.decline(resID, ReservationRejected, now)
+	res, err := r.pending(resID)
+	if err != nil {
+		return nil, err
+	}
+	r.decline(res, ReservationRejected, now)
+	return r.flush(), nil
 }
 
 // Timeout ends a pending reservation the worker did not answer in time; it
 // behaves like Reject.
 func (r *Router) Timeout(resID string, now time.Time) ([]Event, error) {
-	return r.decline(resID, ReservationTimeout, now)
-}
-
-func (r *Router) decline(resID string, typ EventType, now time.Time) ([]Event, error) {
 	res, err := r.pending(resID)
 	if err != nil {
 		return nil, err
 	}
-	t, w := res.task, res.worker
-	r.emit(Event{Type: typ, Time: now, Task: t.id, Reservation: res.id, Worker: w.id, Queue: t.lane.name()})
+	r.decline(res, ReservationTimeout, now)
+	return r.flush(), nil
+}
+
+func (r *Router) decline(res *reservation, typ EventType, now time.Time) {
+	t, w, l := res.task, res.worker, res.lane
+	r.emit(r.resEvent(typ, res, now))
 	if t.rejected == nil {
 		t.rejected = map[*worker]bool{}
 	}
 	t.rejected[w] = true
 	r.unreserve(res)
-	l := t.lane
-	if t.overdue {
+	w.missed++
+	if r.missedLimit > 0 && w.missed >= r.missedLimit {
+		w.missed = 0
+		r.setActivity(w, r.missedActivity, "missed_reservations", now)
+	}
+	switch {
+	case t.xfer != nil && (l.q == nil || t.overdue):
+		// A worker destination answers for itself; a queue destination
+		// keeps trying its members until the transfer's timeout.
+		why := "destination rejected"
+		if typ == ReservationTimeout {
+			why = "destination timed out"
+		}
+		if t.overdue {
+			why = "transfer timed out"
+		}
+		r.failTransfer(t, why, now)
+	case t.overdue:
 		r.escalate(t, "target timed out", now)
-	} else {
+	default:
 		r.wait(t)
-		r.offerTask(t, now)
+		if l.q == nil || l.q.MaxReserved == 0 {
+			r.offerTask(t, now)
+		} // else release serves the queue in priority order: a better task may have waited for the throttle
 	}
 	r.fillWorker(w, now)
 	r.release(l, now)
-	return r.flush(), nil
 }
 
 // unreserve drops a reservation and frees its worker's capacity.
 func (r *Router) unreserve(res *reservation) {
 	t, w := res.task, res.worker
 	delete(r.res, res.id)
-	t.res = nil
+	if t.res == res {
+		t.res = nil
+	}
 	w.load[t.channel]--
 	w.total--
 	if !res.accepted {
-		t.lane.pending--
+		res.lane.pending--
 	}
 	r.refresh(w)
 }
@@ -704,23 +904,57 @@ func (r *Router) release(l *lane, now time.Time) {
 	}
 }
 
-// Complete ends an assigned task; its worker's capacity is offered at once.
+// WrapUp moves an assigned task to wrapping: the conversation is over but
+// the worker's capacity stays held until Complete (or, with WithWrapUp,
+// until the wrap-up time runs out). A warm transfer in progress is
+// abandoned.
+func (r *Router) WrapUp(taskID string, now time.Time) ([]Event, error) {
+	t := r.tasks[taskID]
+	if t == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownTask, taskID)
+	}
+	if t.xfer != nil {
+		r.failTransfer(t, "wrapping", now)
+	}
+	if t.state != stateAssigned {
+		return nil, fmt.Errorf("%w: task %q is not assigned", ErrState, taskID)
+	}
+	t.state = stateWrapping
+	r.emit(r.resEvent(TaskWrapping, t.res, now))
+	if r.wrapUp > 0 {
+		r.setDeadline(t, now.Add(r.wrapUp))
+	}
+	return r.flush(), nil
+}
+
+// Complete ends an assigned or wrapping task; its worker's capacity is
+// offered at once. A warm transfer in progress is abandoned.
 func (r *Router) Complete(taskID string, now time.Time) ([]Event, error) {
 	t := r.tasks[taskID]
 	if t == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownTask, taskID)
 	}
-	if t.state != stateAssigned {
+	if t.xfer != nil {
+		r.failTransfer(t, "completed", now)
+	}
+	if t.state != stateAssigned && t.state != stateWrapping {
 		return nil, fmt.Errorf("%w: task %q is not assigned", ErrState, taskID)
 	}
+	r.complete(t, "", now)
+	return r.flush(), nil
+}
+
+func (r *Router) complete(t *task, reason string, now time.Time) {
 	res := t.res
 	w := res.worker
 	r.unreserve(res)
-	delete(r.tasks, taskID)
-	r.emit(Event{Type: ReservationDone, Time: now, Task: t.id, Reservation: res.id, Worker: w.id, Queue: t.lane.name()})
-	r.emit(Event{Type: TaskCompleted, Time: now, Task: t.id, Worker: w.id, Queue: t.lane.name()})
+	delete(r.tasks, t.id)
+	t.timerGen++
+	r.emit(r.resEvent(ReservationDone, res, now))
+	e := r.resEvent(TaskCompleted, res, now)
+	e.Reservation, e.Reason = "", reason
+	r.emit(e)
 	r.fillWorker(w, now)
-	return r.flush(), nil
 }
 
 // Cancel ends a task in any state (the customer left, the flow timed out).
@@ -729,6 +963,9 @@ func (r *Router) Cancel(taskID string, now time.Time) ([]Event, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownTask, taskID)
 	}
+	if t.xfer != nil {
+		r.failTransfer(t, "task canceled", now)
+	}
 	delete(r.tasks, taskID)
 	t.timerGen++
 	switch t.state {
@@ -736,40 +973,69 @@ func (r *Router) Cancel(taskID string, now time.Time) ([]Event, error) {
 		if t.lane != nil {
 			t.lane.heap(t.channel).remove(t)
 		}
-		r.emit(Event{Type: TaskCanceled, Time: now, Task: t.id, Queue: t.lane.name()})
+		e := r.taskEvent(TaskCanceled, t, now)
+		e.Reason, e.Wait = "abandoned", now.Sub(t.waitStart)
+		r.emit(e)
 	default:
 		res, w := t.res, t.res.worker
 		pending := !res.accepted
 		r.unreserve(res)
-		r.emit(Event{Type: ReservationCanceled, Time: now, Task: t.id, Reservation: res.id, Worker: w.id, Queue: t.lane.name()})
-		r.emit(Event{Type: TaskCanceled, Time: now, Task: t.id, Worker: w.id, Queue: t.lane.name()})
+		r.emit(r.resEvent(ReservationCanceled, res, now))
+		e := r.resEvent(TaskCanceled, res, now)
+		e.Reservation = ""
+		if pending {
+			e.Reason, e.Wait = "abandoned", now.Sub(t.waitStart)
+		}
+		r.emit(e)
 		r.fillWorker(w, now)
 		if pending {
-			r.release(t.lane, now)
+			r.release(res.lane, now)
 		}
 	}
 	return r.flush(), nil
 }
 
-// Tick escalates every task whose current target timed out at or before
-// now to the next target of its chain. A task with a pending reservation
-// escalates when that reservation is rejected or times out.
+// Tick handles every deadline at or before now: a task whose current target
+// timed out escalates to the next target of its chain (a task with a
+// pending reservation escalates when that reservation is rejected or times
+// out); a reservation older than WithReservationTimeout times out; a
+// wrap-up longer than WithWrapUp completes; a warm transfer past its
+// timeout fails.
 func (r *Router) Tick(now time.Time) []Event {
 	for len(r.timers) > 0 && !r.timers[0].at.After(now) {
 		tm := r.timers.pop()
-		t := tm.t
-		if tm.gen != t.timerGen || r.tasks[t.id] != t {
+		if !r.live(tm) {
 			continue
 		}
+		if tm.res != nil {
+			r.decline(tm.res, ReservationTimeout, now)
+			continue
+		}
+		t := tm.t
 		switch t.state {
 		case stateWaiting:
+			if t.xfer != nil {
+				r.failTransfer(t, "transfer timed out", now)
+				continue
+			}
 			t.lane.heap(t.channel).remove(t)
 			r.escalate(t, "target timed out", now)
 		case statePending:
 			t.overdue = true
+		case stateWrapping:
+			r.complete(t, "wrapup_timeout", now)
 		}
 	}
 	return r.flush()
+}
+
+// live reports whether a timer still applies: its reservation is still
+// pending, or its task still has this deadline.
+func (r *Router) live(tm timer) bool {
+	if tm.res != nil {
+		return r.res[tm.res.id] == tm.res && !tm.res.accepted
+	}
+	return tm.gen == tm.t.timerGen && r.tasks[tm.t.id] == tm.t && tm.t.state != stateAssigned
 }
 
 func (r *Router) escalate(t *task, reason string, now time.Time) {
@@ -778,20 +1044,24 @@ func (r *Router) escalate(t *task, reason string, now time.Time) {
 		// Nowhere left to go (its last queue was removed): unrouted until canceled.
 		t.lane = nil
 		t.state = stateWaiting
-		r.emit(Event{Type: TaskEscalated, Time: now, Task: t.id, Queue: from, Reason: reason + "; no target left"})
+		e := r.taskEvent(TaskEscalated, t, now)
+		e.Queue, e.Reason = from, reason+"; no target left"
+		r.emit(e)
 		return
 	}
 	t.target++
-	r.emit(Event{Type: TaskEscalated, Time: now, Task: t.id, Queue: from, Reason: reason})
-	r.place(t, now)
+	e := r.taskEvent(TaskEscalated, t, now)
+	e.Queue, e.Reason = from, reason
+	r.emit(e)
+	r.place(t, "escalated", now)
 }
 
-// NextDeadline returns the earliest pending escalation, for the runtime's
-// timer; ok is false when there is none.
+// NextDeadline returns the earliest pending escalation, reservation
+// timeout, wrap-up end or transfer timeout, for the runtime's timer; ok is
+// false when there is none.
 func (r *Router) NextDeadline() (time.Time, bool) {
 	for len(r.timers) > 0 {
-		tm := r.timers[0]
-		if tm.gen == tm.t.timerGen && r.tasks[tm.t.id] == tm.t && tm.t.state != stateAssigned {
+		if tm := r.timers[0]; r.live(tm) {
 			return tm.at, true
 		}
 		r.timers.pop()

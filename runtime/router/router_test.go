@@ -49,7 +49,7 @@ func TestLifecycle(t *testing.T) {
 				c.ok(r.Enqueue("t1", "support", nil, 0, "chat", at(1)))
 				return c.ok(r.SetActivity("a", "available", at(2)))
 			},
-			want: []EventType{ReservationCreated},
+			want: []EventType{WorkerActivity, ReservationCreated},
 		},
 		{
 			name: "accept assigns",
@@ -206,7 +206,7 @@ func TestLifecycle(t *testing.T) {
 				c.ok(r.Enqueue("t1", "known", map[string]any{"last_worker": "b"}, 0, "chat", at(1)))
 				return c.ok(r.SetActivity("b", "available", at(2)))
 			},
-			want: []EventType{ReservationCreated},
+			want: []EventType{WorkerActivity, ReservationCreated},
 		},
 		{
 			name: "removing a known worker escalates its tasks",
@@ -216,7 +216,7 @@ func TestLifecycle(t *testing.T) {
 				c.ok(r.Enqueue("t1", "known", map[string]any{"last_worker": "b"}, 0, "chat", at(1)))
 				return c.ok(r.RemoveWorker("b", at(2)))
 			},
-			want: []EventType{TaskEscalated, TaskQueued, ReservationCreated},
+			want: []EventType{WorkerRemoved, TaskEscalated, TaskQueued, ReservationCreated},
 			after: func(t *testing.T, r *Router) {
 				if _, err := r.SetActivity("b", "available", at(3)); !errors.Is(err, ErrUnknownWorker) {
 					t.Fatalf("err = %v", err)
@@ -266,7 +266,7 @@ func TestLifecycle(t *testing.T) {
 				c.ok(r.Enqueue("t2", "support", nil, 0, "chat", at(2)))
 				return c.ok(r.SetCapacity("a", map[string]int{"chat": 2}, at(3)))
 			},
-			want: []EventType{ReservationCreated},
+			want: []EventType{WorkerCapacity, ReservationCreated},
 		},
 		{
 			name: "attributes change moves the worker into a queue",
@@ -275,7 +275,7 @@ func TestLifecycle(t *testing.T) {
 				c.ok(r.Enqueue("t1", "support", map[string]any{"language": "id"}, 0, "chat", at(1)))
 				return c.ok(r.SetAttributes("a", map[string]any{"languages": []any{"id"}}, at(2)))
 			},
-			want: []EventType{ReservationCreated},
+			want: []EventType{WorkerAttributes, ReservationCreated},
 			after: func(t *testing.T, r *Router) {
 				if got := r.Members("english"); len(got) != 0 {
 					t.Fatalf("english members %v", got)

@@ -209,7 +209,15 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 		}
 		err = s.webhook(ctx, parts[2], parts[3])
 	case len(parts) >= 2 && parts[0] == "v1":
-		if err = s.admin(ctx); err == nil {
+		var c caller
+		if c, err = s.authenticate(ctx); err != nil {
+			break
+		}
+		var handled bool
+		if handled, err = s.agentRoute(ctx, c, method, parts[1:]); handled {
+			break
+		}
+		if err = requireAdmin(c); err == nil {
 			err = s.adminRoute(ctx, method, parts[1:])
 		}
 	default:
@@ -339,20 +347,6 @@ func (s *Server) request(ctx *fasthttp.RequestCtx) *connectors.Request {
 func HashToken(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
-}
-
-// admin checks the bearer token of an admin call.
-func (s *Server) admin(ctx *fasthttp.RequestCtx) error {
-	auth := string(ctx.Request.Header.Peek("Authorization"))
-	secret, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || secret == "" {
-		return errorf(http.StatusUnauthorized, "missing bearer token (Authorization: Bearer TOKEN)")
-	}
-	tok, err := s.cfg.Store.LookupToken(ctx, HashToken(secret))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && tok.Role != store.RoleAdmin) {
-		return errorf(http.StatusUnauthorized, "invalid token")
-	}
-	return err
 }
 
 // deployRequest is the body of POST /v1/programs.

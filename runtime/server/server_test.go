@@ -41,25 +41,50 @@ workflow support_routing { default support }
 // serve starts a server on a loopback port and returns its base URL.
 func serve(t *testing.T) string {
 	t.Helper()
+	return start(t, setup{flow: flow}).base
+}
+
+// setup is what start varies.
+type setup struct {
+	flow        string
+	outboundURL string // the custom connector's deliveries
+	running     bool   // run the outbox workers, the timers and the router
+	eventHook   string // the router's event webhook
+}
+
+type running struct {
+	base  string
+	store store.Store
+	node  *node.Node
+}
+
+func start(t *testing.T, su setup) running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "sb.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sources := []compiler.Source{{Name: "route.flow", Src: []byte(flow)}}
+	sources := []compiler.Source{{Name: "route.flow", Src: []byte(su.flow)}}
 	prog, list := compiler.CompileSources(sources, compiler.Options{})
 	if prog == nil {
 		t.Fatal(list)
 	}
-	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources})
+	connCfg := connectors.Config{"secret": secret}
+	if su.outboundURL != "" {
+		connCfg["outbound_url"] = su.outboundURL
+	}
+	conn, err := connectors.Default().New("custom", connCfg, connectors.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources,
+		Channels: map[string]connectors.Connector{"custom/default": conn}, LeaderRetry: 50 * time.Millisecond,
+		EventWebhook: node.EventWebhook{URL: su.eventHook, Secret: secret}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := st.CreateToken(ctx, store.Token{Hash: server.HashToken(admin), Role: store.RoleAdmin, Subject: "admin"}); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := connectors.Default().New("custom", connectors.Config{"secret": secret}, connectors.Resources{})
-	if err != nil {
 		t.Fatal(err)
 	}
 	srv := server.New(server.Config{Node: n, Store: st, DemoBot: true,
@@ -70,15 +95,25 @@ func serve(t *testing.T) string {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
+	workers := make(chan struct{}, 2)
+	if su.running {
+		go func() { n.Run(ctx, 2); workers <- struct{}{} }()
+		go func() { n.RunRouter(ctx); workers <- struct{}{} }()
+	} else {
+		workers <- struct{}{}
+		workers <- struct{}{}
+	}
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
+		<-workers
+		<-workers
 		n.Close()
 		st.Close()
 	})
-	return "http://" + ln.Addr().String()
+	return running{base: "http://" + ln.Addr().String(), store: st, node: n}
 }
 
 type response struct {

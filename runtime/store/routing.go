@@ -39,6 +39,9 @@ type Routing interface {
 	// ListRouterEvents pages through the event log in order (page.After is
 	// a seq), filtered by worker and task.
 	ListRouterEvents(ctx context.Context, f RouterEventFilter, page Page) ([]RouterEvent, string, error)
+	// LastWorker returns the worker who last completed a task for the
+	// contact ("" when none did): known-worker routing's task.last_worker.
+	LastWorker(ctx context.Context, contactID string) (string, error)
 	// AppendRouterEvents adds events to the log outside the leader (a
 	// customer's message to the agent of its conversation).
 	AppendRouterEvents(ctx context.Context, events []RouterEvent) error
@@ -161,6 +164,7 @@ type RoutingWrite struct {
 	Reservations  []Reservation // created or updated (status)
 	Events        []RouterEvent
 	Timers        []Timer   // engine events for the flows (a task's outcome)
+	Effects       []Effect  // outbox work: the event log's webhook deliveries
 	Commands      []Command // applied: Seq, Status, Result, Error
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -175,6 +176,15 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 			b.Queue(`INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (id) DO NOTHING`, tm.ID, nullable(tm.ExecutionID), store.Micro(tm.FireAt), []byte(tm.Payload), at)
 		}
+		for _, e := range rw.Effects {
+			key := e.IdempotencyKey
+			if key == "" {
+				key = e.ID
+			}
+			b.Queue(`INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6) ON CONFLICT DO NOTHING`,
+				e.ID, nullable(e.ExecutionID), e.Kind, key, []byte(e.Payload), at)
+		}
 		for _, c := range rw.Commands {
 			var result any
 			if c.Result != nil {
@@ -215,6 +225,16 @@ func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEve
 		b.Queue(`SELECT pg_notify($1, '')`, store.TopicEvents)
 		return tx.SendBatch(ctx, &b).Close()
 	})
+}
+
+func (s *Store) LastWorker(ctx context.Context, contactID string) (string, error) {
+	var w string
+	err := s.pool.QueryRow(ctx, `SELECT worker_id FROM tasks WHERE contact_id = $1 AND status = 'completed' AND worker_id <> ''
+		ORDER BY seq DESC LIMIT 1`, contactID).Scan(&w)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return w, err
 }
 
 // ---- reservations and events ----

@@ -207,6 +207,17 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 				return err
 			}
 		}
+		for _, e := range rw.Effects {
+			key := e.IdempotencyKey
+			if key == "" {
+				key = e.ID
+			}
+			if _, err := x.ExecContext(ctx, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
+				e.ID, nullable(e.ExecutionID), e.Kind, key, blob(e.Payload), at, at, at); err != nil {
+				return err
+			}
+		}
 		for _, c := range rw.Commands {
 			var result any
 			if c.Result != nil {
@@ -249,6 +260,16 @@ func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEve
 		hubOf(s.path).Notify(store.TopicEvents)
 	}
 	return err
+}
+
+func (s *Store) LastWorker(ctx context.Context, contactID string) (string, error) {
+	var w string
+	err := s.r.QueryRowContext(ctx, `SELECT worker_id FROM tasks WHERE contact_id = ? AND status = 'completed' AND worker_id <> ''
+		ORDER BY seq DESC LIMIT 1`, contactID).Scan(&w)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return w, err
 }
 
 // ---- reservations and events ----

@@ -5,6 +5,7 @@ ALTER TABLE tasks ADD COLUMN worker_id text NOT NULL DEFAULT '';
 -- 0 new (the leader has not seen it), 1 held by the router, 2 closed.
 ALTER TABLE tasks ADD COLUMN routed smallint NOT NULL DEFAULT 0;
 CREATE INDEX tasks_unrouted ON tasks (seq) WHERE routed = 0;
+CREATE INDEX tasks_last_worker ON tasks (contact_id, seq) WHERE status = 'completed';
 CREATE INDEX tasks_closed_outside ON tasks (seq) WHERE routed = 1 AND status IN ('completed', 'canceled');
 
 CREATE TABLE workers (

@@ -1,0 +1,528 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-dev/switchboard/runtime/node"
+	"github.com/switchboard-dev/switchboard/runtime/store"
+)
+
+// The agent API: workers and their tokens (admin), and what a worker does
+// with its own reservations and tasks (its token, or an admin's). Every
+// change goes through the router leader as a command, so it applies on one
+// node in one order, whichever node the agent is connected to.
+
+// commandTimeout bounds how long a request waits for the router leader.
+const commandTimeout = 10 * time.Second
+
+// NewToken returns a new random API token with a prefix naming its kind.
+func NewToken(prefix string) (string, error) {
+	secret := make([]byte, 24)
+	if _, err := rand.Read(secret); err != nil {
+		return "", err
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(secret), nil
+}
+
+// caller is who a request's token belongs to.
+type caller struct {
+	admin  bool
+	worker string // a worker token's worker
+}
+
+// authenticate checks the bearer token (or, for WebSockets, which browsers
+// open without headers, the access_token query parameter).
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (caller, error) {
+	secret, ok := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer ")
+	if !ok || secret == "" {
+		secret = string(ctx.QueryArgs().Peek("access_token"))
+	}
+	if secret == "" {
+		return caller{}, errorf(http.StatusUnauthorized, "missing bearer token (Authorization: Bearer TOKEN)")
+	}
+	tok, err := s.cfg.Store.LookupToken(ctx, HashToken(secret))
+	if errors.Is(err, store.ErrNotFound) {
+		return caller{}, errorf(http.StatusUnauthorized, "invalid token")
+	}
+	if err != nil {
+		return caller{}, err
+	}
+	if tok.Role == store.RoleAdmin {
+		return caller{admin: true}, nil
+	}
+	return caller{worker: tok.Subject}, nil
+}
+
+// actor is the worker a command acts as: "" for an admin (any worker).
+func (c caller) actor() string {
+	if c.admin {
+		return ""
+	}
+	return c.worker
+}
+
+func (c caller) mayActAs(worker string) error {
+	if c.admin || c.worker == worker {
+		return nil
+	}
+	return errorf(http.StatusForbidden, "this token belongs to worker %q", c.worker)
+}
+
+func requireAdmin(c caller) error {
+	if !c.admin {
+		return errorf(http.StatusForbidden, "this call needs an admin token")
+	}
+	return nil
+}
+
+// commandError maps the leader's refusals to statuses.
+func commandError(err error) error {
+	var ce *node.CommandError
+	switch {
+	case errors.As(err, &ce):
+		status := map[string]int{"not_found": http.StatusNotFound, "conflict": http.StatusConflict,
+			"forbidden": http.StatusForbidden, "invalid": http.StatusBadRequest}[ce.Code]
+		if status == 0 {
+			status = http.StatusBadRequest
+		}
+		return errorf(status, "%s", ce.Msg)
+	case errors.Is(err, node.ErrNoLeader):
+		return errorf(http.StatusServiceUnavailable, "%v", err)
+	}
+	return err
+}
+
+func (s *Server) command(ctx *fasthttp.RequestCtx, kind string, args node.CommandArgs) (json.RawMessage, error) {
+	res, err := s.cfg.Node.Command(ctx, kind, args, commandTimeout)
+	if err != nil {
+		return nil, commandError(err)
+	}
+	return res, nil
+}
+
+// workerBody is the body of POST /v1/workers and PATCH /v1/workers/{id}.
+type workerBody struct {
+	ID         string          `json:"id"`
+	Name       *string         `json:"name"`
+	Attributes json.RawMessage `json:"attributes"`
+	Activity   string          `json:"activity"`
+	Capacity   map[string]int  `json:"capacity"`
+}
+
+// agentRoute serves the agent API; ok is false when the path is not one of its.
+func (s *Server) agentRoute(ctx *fasthttp.RequestCtx, c caller, method string, parts []string) (bool, error) {
+	n := len(parts)
+	switch {
+	case parts[0] == "workers" && n == 1 && method == fasthttp.MethodGet:
+		if err := requireAdmin(c); err != nil {
+			return true, err
+		}
+		ws, err := s.cfg.Store.ListWorkers(ctx)
+		if err != nil {
+			return true, err
+		}
+		if ws == nil {
+			ws = []store.Worker{}
+		}
+		writeJSON(ctx, http.StatusOK, map[string]any{"workers": ws})
+		return true, nil
+	case parts[0] == "workers" && n == 1 && method == fasthttp.MethodPost:
+		return true, s.createWorker(ctx, c)
+	case parts[0] == "workers" && n == 2 && method == fasthttp.MethodGet:
+		if err := c.mayActAs(parts[1]); err != nil {
+			return true, err
+		}
+		w, err := s.cfg.Store.GetWorker(ctx, parts[1])
+		if err != nil {
+			return true, err
+		}
+		writeJSON(ctx, http.StatusOK, w)
+		return true, nil
+	case parts[0] == "workers" && n == 2 && (method == fasthttp.MethodPatch || method == fasthttp.MethodPut):
+		if err := requireAdmin(c); err != nil {
+			return true, err
+		}
+		var b workerBody
+		if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil {
+			return true, errorf(http.StatusBadRequest, "body must be JSON {\"name\", \"attributes\", \"activity\", \"capacity\"}: %v", err)
+		}
+		if _, err := s.cfg.Store.GetWorker(ctx, parts[1]); err != nil {
+			return true, err
+		}
+		res, err := s.command(ctx, node.CmdPutWorker, node.CommandArgs{Worker: parts[1], Name: b.Name, Attributes: b.Attributes, Activity: b.Activity, Capacity: b.Capacity})
+		if err != nil {
+			return true, err
+		}
+		writeRaw(ctx, http.StatusOK, res)
+		return true, nil
+	case parts[0] == "workers" && n == 2 && method == fasthttp.MethodDelete:
+		if err := requireAdmin(c); err != nil {
+			return true, err
+		}
+		if _, err := s.command(ctx, node.CmdDeleteWorker, node.CommandArgs{Worker: parts[1]}); err != nil {
+			return true, err
+		}
+		ctx.SetStatusCode(http.StatusNoContent)
+		return true, nil
+	case parts[0] == "workers" && n == 3 && parts[2] == "tokens" && method == fasthttp.MethodPost:
+		if err := requireAdmin(c); err != nil {
+			return true, err
+		}
+		if _, err := s.cfg.Store.GetWorker(ctx, parts[1]); err != nil {
+			return true, err
+		}
+		token, err := s.workerToken(ctx, parts[1])
+		if err != nil {
+			return true, err
+		}
+		writeJSON(ctx, http.StatusCreated, map[string]any{"worker_id": parts[1], "token": token})
+		return true, nil
+	case parts[0] == "workers" && n == 3 && parts[2] == "activity" && (method == fasthttp.MethodPut || method == fasthttp.MethodPost):
+		if err := c.mayActAs(parts[1]); err != nil {
+			return true, err
+		}
+		var b struct {
+			Activity string `json:"activity"`
+		}
+		if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || b.Activity == "" {
+			return true, errorf(http.StatusBadRequest, "body must be JSON {\"activity\": \"available\"}")
+		}
+		res, err := s.command(ctx, node.CmdActivity, node.CommandArgs{Actor: c.actor(), Worker: parts[1], Activity: b.Activity})
+		if err != nil {
+			return true, err
+		}
+		writeRaw(ctx, http.StatusOK, res)
+		return true, nil
+	case parts[0] == "workers" && n == 3 && parts[2] == "reservations" && method == fasthttp.MethodGet:
+		if err := c.mayActAs(parts[1]); err != nil {
+			return true, err
+		}
+		rs, err := s.cfg.Store.ListReservations(ctx, store.ReservationFilter{WorkerID: parts[1], Status: store.ReservationStatus(ctx.QueryArgs().Peek("status"))})
+		if err != nil {
+			return true, err
+		}
+		if rs == nil {
+			rs = []store.Reservation{}
+		}
+		writeJSON(ctx, http.StatusOK, map[string]any{"reservations": rs})
+		return true, nil
+	case parts[0] == "workers" && n == 3 && parts[2] == "stream" && method == fasthttp.MethodGet:
+		if err := c.mayActAs(parts[1]); err != nil {
+			return true, err
+		}
+		return true, s.stream(ctx, parts[1])
+	case parts[0] == "reservations" && n == 3 && method == fasthttp.MethodPost && (parts[2] == "accept" || parts[2] == "reject"):
+		kind := node.CmdAccept
+		if parts[2] == "reject" {
+			kind = node.CmdReject
+		}
+		res, err := s.command(ctx, kind, node.CommandArgs{Actor: c.actor(), Reservation: parts[1]})
+		if err != nil {
+			return true, err
+		}
+		writeRaw(ctx, http.StatusOK, res)
+		return true, nil
+	case parts[0] == "tasks" && n == 2 && method == fasthttp.MethodGet:
+		t, err := s.ownTask(ctx, c, parts[1])
+		if err != nil {
+			return true, err
+		}
+		writeJSON(ctx, http.StatusOK, t)
+		return true, nil
+	case parts[0] == "tasks" && n == 3 && parts[2] == "history" && method == fasthttp.MethodGet:
+		t, err := s.ownTask(ctx, c, parts[1])
+		if err != nil {
+			return true, err
+		}
+		return true, s.history(ctx, t)
+	case parts[0] == "tasks" && n == 3 && parts[2] == "events" && method == fasthttp.MethodGet:
+		if _, err := s.ownTask(ctx, c, parts[1]); err != nil {
+			return true, err
+		}
+		evs, next, err := s.cfg.Store.ListRouterEvents(ctx, store.RouterEventFilter{TaskID: parts[1]}, pageOf(ctx))
+		if err != nil {
+			return true, err
+		}
+		writeJSON(ctx, http.StatusOK, map[string]any{"events": nonNil(evs), "next": next})
+		return true, nil
+	case parts[0] == "tasks" && n == 3 && parts[2] == "messages" && method == fasthttp.MethodPost:
+		var b struct {
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || strings.TrimSpace(b.Text) == "" {
+			return true, errorf(http.StatusBadRequest, "body must be JSON {\"text\": \"the reply\"}")
+		}
+		id, err := s.cfg.Node.AgentReply(ctx, c.actor(), parts[1], b.Text)
+		if err != nil {
+			return true, commandError(err)
+		}
+		writeJSON(ctx, http.StatusAccepted, map[string]any{"id": id, "status": "queued"})
+		return true, nil
+	case parts[0] == "tasks" && n == 3 && method == fasthttp.MethodPost && (parts[2] == "wrapup" || parts[2] == "complete" || parts[2] == "transfer" || parts[2] == "cancel"):
+		args := node.CommandArgs{Actor: c.actor(), Task: parts[1]}
+		kind := map[string]string{"wrapup": node.CmdWrapUp, "complete": node.CmdComplete, "transfer": node.CmdTransfer, "cancel": node.CmdCancel}[parts[2]]
+		if parts[2] == "transfer" {
+			var b struct {
+				Queue  string `json:"queue"`
+				Worker string `json:"worker"`
+				Mode   string `json:"mode"`
+			}
+			if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || (b.Queue == "") == (b.Worker == "") || (b.Mode != "" && b.Mode != "warm" && b.Mode != "cold") {
+				return true, errorf(http.StatusBadRequest, "body must be JSON {\"queue\": NAME} or {\"worker\": ID}, with \"mode\": \"cold\" (default) or \"warm\"")
+			}
+			args.Queue, args.ToWorker, args.Warm = b.Queue, b.Worker, b.Mode == "warm"
+		}
+		res, err := s.command(ctx, kind, args)
+		if err != nil {
+			return true, err
+		}
+		writeRaw(ctx, http.StatusOK, res)
+		return true, nil
+	case parts[0] == "router" && n == 2 && parts[1] == "stats" && method == fasthttp.MethodGet:
+		if err := requireAdmin(c); err != nil {
+			return true, err
+		}
+		res, err := s.command(ctx, node.CmdStats, node.CommandArgs{})
+		if err != nil {
+			return true, err
+		}
+		writeRaw(ctx, http.StatusOK, res)
+		return true, nil
+	case parts[0] == "router" && n == 2 && parts[1] == "events" && method == fasthttp.MethodGet:
+		if err := requireAdmin(c); err != nil {
+			return true, err
+		}
+		f := store.RouterEventFilter{WorkerID: string(ctx.QueryArgs().Peek("worker")), TaskID: string(ctx.QueryArgs().Peek("task"))}
+		evs, next, err := s.cfg.Store.ListRouterEvents(ctx, f, pageOf(ctx))
+		if err != nil {
+			return true, err
+		}
+		writeJSON(ctx, http.StatusOK, map[string]any{"events": nonNil(evs), "next": next})
+		return true, nil
+	}
+	return false, nil
+}
+
+func nonNil[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
+}
+
+func pageOf(ctx *fasthttp.RequestCtx) store.Page {
+	return store.Page{After: string(ctx.QueryArgs().Peek("after")), Limit: ctx.QueryArgs().GetUintOrZero("limit")}
+}
+
+func writeRaw(ctx *fasthttp.RequestCtx, status int, body json.RawMessage) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(append(body, '\n'))
+}
+
+func (s *Server) createWorker(ctx *fasthttp.RequestCtx, c caller) error {
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	var b workerBody
+	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || b.ID == "" {
+		return errorf(http.StatusBadRequest, "body must be JSON {\"id\", \"name\", \"attributes\", \"activity\", \"capacity\"} with an id")
+	}
+	if _, err := s.cfg.Store.GetWorker(ctx, b.ID); err == nil {
+		return errorf(http.StatusConflict, "worker %q exists (PATCH /v1/workers/%s changes it)", b.ID, b.ID)
+	}
+	res, err := s.command(ctx, node.CmdPutWorker, node.CommandArgs{Worker: b.ID, Name: b.Name, Attributes: b.Attributes, Activity: b.Activity, Capacity: b.Capacity})
+	if err != nil {
+		return err
+	}
+	token, err := s.workerToken(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	var out map[string]any
+	_ = json.Unmarshal(res, &out)
+	out["token"] = token
+	writeJSON(ctx, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) workerToken(ctx context.Context, worker string) (string, error) {
+	token, err := NewToken("sbw_")
+	if err != nil {
+		return "", err
+	}
+	if err := s.cfg.Store.CreateToken(ctx, store.Token{Hash: HashToken(token), Role: store.RoleWorker, Subject: worker}); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// ownTask returns a task the caller may see: an admin any, a worker those
+// it holds or held.
+func (s *Server) ownTask(ctx context.Context, c caller, id string) (store.Task, error) {
+	t, err := s.cfg.Store.GetTask(ctx, id)
+	if err != nil {
+		return t, err
+	}
+	if c.admin || t.WorkerID == c.worker {
+		return t, nil
+	}
+	rs, err := s.cfg.Store.ListReservations(ctx, store.ReservationFilter{TaskID: id, WorkerID: c.worker})
+	if err != nil {
+		return t, err
+	}
+	if len(rs) == 0 {
+		return t, errorf(http.StatusForbidden, "task %q was never offered to worker %q", id, c.worker)
+	}
+	return t, nil
+}
+
+// history answers the contact's conversations on every channel with their
+// latest messages, oldest first.
+func (s *Server) history(ctx *fasthttp.RequestCtx, t store.Task) error {
+	contact, err := s.cfg.Store.GetContact(ctx, t.ContactID)
+	if err != nil {
+		return err
+	}
+	convs, _, err := s.cfg.Store.ListConversations(ctx, store.ConversationFilter{ContactID: contact.ID}, store.Page{Newest: true, Limit: 20})
+	if err != nil {
+		return err
+	}
+	type convHistory struct {
+		store.Conversation
+		Messages []store.Message `json:"messages"`
+	}
+	out := make([]convHistory, 0, len(convs))
+	for i := len(convs) - 1; i >= 0; i-- {
+		msgs, _, err := s.cfg.Store.ListMessages(ctx, convs[i].ID, store.Page{Newest: true, Limit: 100})
+		if err != nil {
+			return err
+		}
+		for l, r := 0, len(msgs)-1; l < r; l, r = l+1, r-1 {
+			msgs[l], msgs[r] = msgs[r], msgs[l]
+		}
+		out = append(out, convHistory{Conversation: convs[i], Messages: nonNil(msgs)})
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"task": t, "contact": contact, "conversations": out})
+	return nil
+}
+
+var agentUpgrader = websocket.FastHTTPUpgrader{
+	ReadBufferSize:  1024,
+	WriteBufferSize: 4096,
+	// Tokens, not cookies, authenticate the stream: any origin may open it.
+	CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
+}
+
+// streamPoll bounds how long an event waits when a wake-up was missed.
+const streamPoll = time.Second
+
+// stream pushes a worker's events over a WebSocket: first a "hello" frame
+// with its open reservations, then every event of the log that names the
+// worker (offers, cancellations, its conversations' customer messages), in
+// order. ?after=SEQ resumes after an event already seen.
+func (s *Server) stream(ctx *fasthttp.RequestCtx, worker string) error {
+	w, err := s.cfg.Store.GetWorker(ctx, worker)
+	if err != nil {
+		return err
+	}
+	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+		return errorf(http.StatusBadRequest, "want a WebSocket upgrade")
+	}
+	after := string(ctx.QueryArgs().Peek("after"))
+	if after == "" {
+		latest, _, err := s.cfg.Store.ListRouterEvents(ctx, store.RouterEventFilter{WorkerID: worker}, store.Page{Newest: true, Limit: 1})
+		if err != nil {
+			return err
+		}
+		after = "0"
+		if len(latest) > 0 {
+			after = itoa(latest[0].Seq)
+		}
+	}
+	var open []store.Reservation
+	for _, st := range []store.ReservationStatus{store.ReservationPending, store.ReservationAccepted, store.ReservationWrapping} {
+		rs, err := s.cfg.Store.ListReservations(ctx, store.ReservationFilter{WorkerID: worker, Status: st})
+		if err != nil {
+			return err
+		}
+		open = append(open, rs...)
+	}
+	hello := map[string]any{"type": "hello", "worker": w, "reservations": nonNil(open), "after": after}
+	return agentUpgrader.Upgrade(ctx, func(conn *websocket.Conn) { s.runStream(conn, worker, after, hello) })
+}
+
+func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map[string]any) {
+	defer conn.Close()
+	notifier, _ := s.cfg.Store.(store.Notifier)
+	var wake <-chan struct{}
+	if notifier != nil {
+		ch, cancel := notifier.Subscribe(store.TopicEvents)
+		defer cancel()
+		wake = ch
+	}
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			if _, _, err := conn.NextReader(); err != nil {
+				return
+			}
+		}
+	}()
+	write := func(v any) error {
+		b, _ := json.Marshal(v)
+		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		return conn.WriteMessage(websocket.TextMessage, b)
+	}
+	if write(hello) != nil {
+		return
+	}
+	poll := time.NewTicker(streamPoll)
+	defer poll.Stop()
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		for {
+			evs, next, err := s.cfg.Store.ListRouterEvents(context.Background(), store.RouterEventFilter{WorkerID: worker}, store.Page{After: after, Limit: 200})
+			if err != nil {
+				s.log.Error("agent stream", "worker", worker, "err", err)
+				return
+			}
+			for _, e := range evs {
+				if write(map[string]any{"type": "event", "event": e}) != nil {
+					return
+				}
+				after = itoa(e.Seq)
+			}
+			if next == "" {
+				break
+			}
+		}
+		select {
+		case <-readerDone:
+			return
+		case <-wake:
+		case <-poll.C:
+		case <-ping.C:
+			if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
+				return
+			}
+		}
+	}
+}
+
+func itoa(v int64) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
