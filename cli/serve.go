@@ -35,6 +35,11 @@ type serveOptions struct {
 	workers    int
 	connectors []string
 	functions  []string
+
+	eventWebhook       string
+	eventWebhookSecret string
+	reservationTimeout time.Duration
+	wrapUp             time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -83,6 +88,10 @@ A value env:NAME is read from the environment, so secrets stay out of flags.`,
 	f.IntVar(&o.workers, "workers", 16, "concurrent outbox workers")
 	f.StringArrayVar(&o.connectors, "connector", nil, "a connector instance: NAME/INSTANCE,key=value,… (repeatable)")
 	f.StringArrayVar(&o.functions, "function", nil, "a webhook function: NAME=URL; `function NAME` POSTs its args there (repeatable)")
+	f.StringVar(&o.eventWebhook, "event-webhook", "", "URL that receives the router's event log as signed JSON POSTs")
+	f.StringVar(&o.eventWebhookSecret, "event-webhook-secret", "", "secret signing the event webhook (env:NAME reads the environment)")
+	f.DurationVar(&o.reservationTimeout, "reservation-timeout", 30*time.Second, "how long an agent has to accept an offer before it goes to the next")
+	f.DurationVar(&o.wrapUp, "wrap-up", 0, "complete a wrapping task automatically after this long (0: when the agent completes it)")
 	return cmd
 }
 
@@ -154,6 +163,13 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	if env["BOT_URL"] == "" {
 		env["BOT_URL"] = base + server.DemoBotPath
 	}
+	hookSecret, err := fromEnv(o.eventWebhookSecret)
+	if err != nil {
+		return usagef(cmd, "--event-webhook-secret %v", err)
+	}
+	if o.eventWebhook != "" && !strings.HasPrefix(o.eventWebhook, "http") {
+		return usagef(cmd, "--event-webhook %q: want an http(s) URL", o.eventWebhook)
+	}
 	functionURLs := map[string]string{}
 	for _, f := range o.functions {
 		name, u, ok := strings.Cut(f, "=")
@@ -164,7 +180,9 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	}
 	reg := &metrics.Registry{}
 	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources, Channels: channels, Env: env, Logger: log,
-		FunctionURLs: functionURLs, Metrics: reg})
+		FunctionURLs: functionURLs, Metrics: reg,
+		EventWebhook: node.EventWebhook{URL: o.eventWebhook, Secret: hookSecret},
+		Routing:      node.RoutingConfig{ReservationTimeout: o.reservationTimeout, WrapUp: o.wrapUp}})
 	if err != nil {
 		return err
 	}
@@ -253,11 +271,9 @@ func buildConnectors(specs []string, res connectors.Resources) ([]server.Instanc
 			if !ok {
 				return nil, nil, fmt.Errorf("--connector %s: %q is not key=value", parts[0], kv)
 			}
-			if envName, ok := strings.CutPrefix(v, "env:"); ok {
-				v = os.Getenv(envName)
-				if v == "" {
-					return nil, nil, fmt.Errorf("--connector %s: %s reads the environment variable %s, which is empty", parts[0], k, envName)
-				}
+			v, err := fromEnv(v)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--connector %s: %s %w", parts[0], k, err)
 			}
 			cfg[k] = v
 		}
@@ -304,6 +320,19 @@ func closeConnectors(instances []server.Instance) {
 			_ = c.Close(ctx)
 		}
 	}
+}
+
+// fromEnv resolves a flag value env:NAME from the environment, so secrets
+// stay out of command lines; other values are returned as they are.
+func fromEnv(v string) (string, error) {
+	name, ok := strings.CutPrefix(v, "env:")
+	if !ok {
+		return v, nil
+	}
+	if v = os.Getenv(name); v == "" {
+		return "", fmt.Errorf("reads the environment variable %s, which is empty", name)
+	}
+	return v, nil
 }
 
 // ensureAdminToken creates an admin token when the store has none and

@@ -77,11 +77,11 @@ func bearer(token string) http.Header {
 
 // agentStream is a worker's WebSocket.
 type agentStream struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 
-func openStream(t *testing.T, base, worker, token string) *agentStream {
+func openStream(t testing.TB, base, worker, token string) *agentStream {
 	t.Helper()
 	u := "ws" + strings.TrimPrefix(base, "http") + "/v1/workers/" + worker + "/stream?access_token=" + token
 	conn, resp, err := websocket.DefaultDialer.Dial(u, nil)

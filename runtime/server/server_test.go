@@ -58,7 +58,7 @@ type running struct {
 	node  *node.Node
 }
 
-func start(t *testing.T, su setup) running {
+func start(t testing.TB, su setup) running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "sb.db"))
@@ -121,7 +121,7 @@ type response struct {
 	body   map[string]any
 }
 
-func call(t *testing.T, method, url string, body []byte, header http.Header) response {
+func call(t testing.TB, method, url string, body []byte, header http.Header) response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
