@@ -1080,3 +1080,60 @@ func statsJSON(rt router.Snapshot, cum router.CumulativeSnapshot) map[string]any
 		"cumulative": map[string]any{"window_s": seconds(cum.Window), "service_levels_s": levels,
 			"queues": cumulative(cum.Queues), "workflows": cumulative(cum.Workflows)}}
 }
+
+// CloseConversation ends a conversation (the customer left, an agent or an
+// admin resolved it): its running execution is canceled — with its timers
+// and its open task, whose agent's reservation is withdrawn — and the
+// conversation is closed, so the customer's next message starts a new one.
+func (n *Node) CloseConversation(ctx context.Context, conversationID string) error {
+	conv, err := n.store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return err
+	}
+	if conv.Status == store.ConversationClosed {
+		return nil
+	}
+	route, tmpl, err := n.routeFor(ctx, conversationID)
+	if err != nil {
+		return err
+	}
+	defer n.lock(conversationID)()
+	for attempt := 0; attempt < maxConflicts; attempt++ {
+		now := n.cfg.Now()
+		unit := &store.Unit{At: now}
+		live, err := n.store.LiveExecution(ctx, conversationID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			x, prog, err := n.load(ctx, live)
+			if err != nil {
+				return err
+			}
+			ev := engine.Event{Kind: engine.EventCancel, Now: now, Env: n.cfg.Env, Contact: tmpl.Contact, Conversation: tmpl.Conversation}
+			next, effects, err := engine.Step(prog, x, ev)
+			if err != nil && !errors.Is(err, engine.ErrEnded) {
+				return err
+			}
+			if unit, _, err = plan(next, live.Version, conversationID, route, tmpl, effects, now, false, ""); err != nil {
+				return err
+			}
+		}
+		unit.CloseConversations = append(unit.CloseConversations, conversationID)
+		res, err := n.committer.Submit(ctx, unit)
+		if err != nil {
+			return err
+		}
+		switch res.Outcome {
+		case store.Committed, store.Duplicate:
+			n.committed(ctx, unit)
+			return nil
+		case store.Conflict:
+			continue
+		default:
+			return fmt.Errorf("node: closing conversation %s: %v", conversationID, res.Err)
+		}
+	}
+	return fmt.Errorf("node: conversation %s kept changing", conversationID)
+}

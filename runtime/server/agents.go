@@ -288,6 +288,26 @@ func (s *Server) agentRoute(ctx *fasthttp.RequestCtx, c caller, method string, p
 		}
 		writeRaw(ctx, http.StatusOK, res)
 		return true, nil
+	case parts[0] == "conversations" && n == 3 && parts[2] == "close" && method == fasthttp.MethodPost:
+		// An admin, or the agent holding the conversation's task, resolves it.
+		if !c.admin {
+			conv, err := s.cfg.Store.GetConversation(ctx, parts[1])
+			if err != nil {
+				return true, err
+			}
+			if !s.holdsConversation(ctx, c.worker, conv.ID) {
+				return true, errorf(http.StatusForbidden, "worker %q holds no task of conversation %q", c.worker, conv.ID)
+			}
+		}
+		if err := s.cfg.Node.CloseConversation(ctx, parts[1]); err != nil {
+			return true, err
+		}
+		conv, err := s.cfg.Store.GetConversation(ctx, parts[1])
+		if err != nil {
+			return true, err
+		}
+		writeJSON(ctx, http.StatusOK, conv)
+		return true, nil
 	case parts[0] == "router" && n == 2 && parts[1] == "stats" && method == fasthttp.MethodGet:
 		if err := requireAdmin(c); err != nil {
 			return true, err
@@ -385,6 +405,23 @@ func (s *Server) ownTask(ctx context.Context, c caller, id string) (store.Task, 
 		return t, errorf(http.StatusForbidden, "task %q was never offered to worker %q", id, c.worker)
 	}
 	return t, nil
+}
+
+// holdsConversation reports whether the worker holds an open task of the
+// conversation: its accepted or wrapping reservations, as many as its capacity.
+func (s *Server) holdsConversation(ctx context.Context, worker, conversationID string) bool {
+	for _, st := range []store.ReservationStatus{store.ReservationAccepted, store.ReservationWrapping} {
+		rs, err := s.cfg.Store.ListReservations(ctx, store.ReservationFilter{WorkerID: worker, Status: st})
+		if err != nil {
+			return false
+		}
+		for _, r := range rs {
+			if t, err := s.cfg.Store.GetTask(ctx, r.TaskID); err == nil && t.ConversationID == conversationID && t.Status.Open() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // history answers the contact's conversations on every channel with their

@@ -292,6 +292,25 @@ func TestAgentLifecycle(t *testing.T) {
 	budiStream.event("reservation.canceled")
 	out.waitFor(t, "bob", "Sorry, nobody could take your request")
 
+	// A customer who leaves (the conversation is closed) withdraws the task:
+	// the agent's offer is canceled, the flow ends without an outcome.
+	customer("m4", "carol", "live agent")
+	offer = stream.event("reservation.created")
+	r = call(t, "GET", base+"/v1/tasks/"+offer["task_id"].(string), nil, adminH)
+	convID := r.body["conversation_id"].(string)
+	if r := call(t, "POST", base+"/v1/conversations/"+convID+"/close", nil, bearer(budi)); r.status != 403 {
+		t.Fatalf("a worker without the task closing the conversation: %d %v", r.status, r.body)
+	}
+	if r := call(t, "POST", base+"/v1/conversations/"+convID+"/close", nil, adminH); r.status != 200 || r.body["status"] != "closed" {
+		t.Fatalf("close: %d %v", r.status, r.body)
+	}
+	if e := stream.event("reservation.canceled"); e["task_id"] != offer["task_id"] {
+		t.Fatalf("canceled %v, want task %v", e, offer["task_id"])
+	}
+	if r := call(t, "GET", base+"/v1/tasks/"+offer["task_id"].(string), nil, adminH); r.body["status"] != "canceled" {
+		t.Fatalf("task of a closed conversation: %v", r.body)
+	}
+
 	// The event log tells the whole story, in order.
 	r = call(t, "GET", base+"/v1/tasks/"+taskID+"/events", nil, adminH)
 	var types []string
@@ -313,7 +332,7 @@ func TestAgentLifecycle(t *testing.T) {
 		t.Fatalf("queue stats %v", q)
 	}
 	cum := r.body["cumulative"].(map[string]any)["queues"].(map[string]any)["english"].(map[string]any)
-	if cum["entered"] != 2.0 || cum["accepted"] != 1.0 || cum["completed"] != 1.0 || cum["rejected"] != 1.0 || cum["abandoned"] != 1.0 {
+	if cum["entered"] != 3.0 || cum["accepted"] != 1.0 || cum["completed"] != 1.0 || cum["rejected"] != 1.0 || cum["abandoned"] != 2.0 {
 		t.Fatalf("cumulative english %v", cum)
 	}
 	if sl := cum["service_level"].([]any); len(sl) != 3 || sl[0] != 1.0 {
