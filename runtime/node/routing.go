@@ -367,6 +367,14 @@ func (l *leader) rebuild(ctx context.Context) error {
 			page.After = next
 		}
 	}
+	// Oldest first, as they arrived: equal times (one batch) keep the order
+	// of their ids, which are sortable.
+	sort.SliceStable(snaps, func(i, j int) bool {
+		if !snaps[i].Created.Equal(snaps[j].Created) {
+			return snaps[i].Created.Before(snaps[j].Created)
+		}
+		return snaps[i].ID < snaps[j].ID
+	})
 	evs, err := l.r.Restore(snaps, now)
 	if err != nil {
 		return fmt.Errorf("restoring tasks: %w", err)
