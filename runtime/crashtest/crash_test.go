@@ -48,7 +48,25 @@ flow crash {
 type server struct {
 	cmd  *exec.Cmd
 	addr string
-	out  *bytes.Buffer
+	out  *syncBuffer // its stdout and stderr
+}
+
+// syncBuffer is a process's output, readable while the process writes it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func buildBinary(t *testing.T) string {
@@ -72,16 +90,27 @@ func freeAddr(t *testing.T) string {
 
 func start(t *testing.T, bin, dir, db, outbound string) *server {
 	t.Helper()
+	return startStore(t, bin, dir, "sqlite:"+db, outbound, nil)
+}
+
+// startStore starts `switchboard serve` on the flows of dir and the store
+// storeURL, with the custom connector delivering to outbound, the extra
+// environment variables env (NAME=value) and extra flags; it returns once
+// the server answers /healthz.
+func startStore(t *testing.T, bin, dir, storeURL, outbound string, env []string, flags ...string) *server {
+	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--store", "sqlite:"+db,
-		"--connector", "custom/default,secret=env:CRASH_SECRET,outbound_url="+outbound, dir)
-	cmd.Env = append(os.Environ(), "CRASH_SECRET="+secret)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	args := []string{"serve", "--addr", addr, "--store", storeURL,
+		"--connector", "custom/default,secret=env:CRASH_SECRET,outbound_url=" + outbound}
+	args = append(append(args, flags...), dir)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(append(os.Environ(), "CRASH_SECRET="+secret), env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, addr: addr, out: &out}
+	s := &server{cmd: cmd, addr: addr, out: out}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
@@ -124,8 +153,9 @@ func post(client *http.Client, addr, id, from, text string) (reply, bool) {
 // collector receives the outbound deliveries, as a platform would: it
 // keeps one per idempotency key.
 type collector struct {
-	mu   sync.Mutex
-	byTo map[string]map[string]string // to → key → text
+	mu    sync.Mutex
+	byTo  map[string]map[string]string // to → key → text
+	posts int                          // deliveries received, redeliveries included
 }
 
 func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -135,6 +165,7 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.mu.Lock()
+	c.posts++
 	if c.byTo[m.To] == nil {
 		c.byTo[m.To] = map[string]string{}
 	}
