@@ -38,20 +38,7 @@ func (s *Store) GetWorker(ctx context.Context, id string) (store.Worker, error) 
 }
 
 func (s *Store) ListWorkers(ctx context.Context) ([]store.Worker, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+workerCols+` FROM workers ORDER BY seq`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Worker
-	for rows.Next() {
-		w, err := scanWorker(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.r, scanWorker, `SELECT `+workerCols+` FROM workers ORDER BY seq`)
 }
 
 // ---- the leader's inbox ----

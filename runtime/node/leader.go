@@ -1,0 +1,630 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/compiler"
+	"github.com/switchboard-dev/switchboard/runtime/engine"
+	"github.com/switchboard-dev/switchboard/runtime/router"
+	"github.com/switchboard-dev/switchboard/runtime/store"
+)
+
+// leader is the router's state on the leading node.
+type leader struct {
+	n       *Node
+	cfg     RoutingConfig
+	r       *router.Router
+	prog    *compiler.Program
+	tasks   map[string]*liveTask
+	resTask map[string]string // reservation → task
+	workers map[string]store.Worker
+	cum     *router.Cumulative
+
+	// one transaction being built
+	w     *store.RoutingWrite
+	dirty map[string]bool // tasks whose row changes
+}
+
+type liveTask struct {
+	row     store.Task
+	status  store.TaskStatus
+	queue   string
+	worker  string
+	res     string
+	channel string
+	closed  bool // ended; the row says routed = closed
+	byFlow  bool // ended by its flow (no outcome to send back)
+}
+
+func (n *Node) lead(ctx context.Context, lease store.Lease) error {
+	notifier, _ := n.store.(store.Notifier)
+	var wake <-chan struct{}
+	if notifier != nil {
+		ch, cancel := notifier.Subscribe(store.TopicRouter)
+		defer cancel()
+		wake = ch
+	}
+	l := &leader{n: n, cfg: n.cfg.Routing.withDefaults()}
+	if err := l.rebuild(ctx); err != nil {
+		return err
+	}
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	for {
+		more, err := l.round(ctx)
+		if err != nil {
+			return err
+		}
+		if more {
+			continue
+		}
+		next := time.Second // a missed wake-up costs at most this
+		if at, ok := l.r.NextDeadline(); ok {
+			if d := at.Sub(n.cfg.Now()); d < next {
+				next = max(d, time.Millisecond)
+			}
+		}
+		poll.Reset(next)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-lease.Lost():
+			return errors.New("router leadership lost")
+		case <-wake:
+		case <-n.deployed:
+		case <-poll.C:
+		}
+	}
+}
+
+func (l *leader) begin(now time.Time) {
+	l.w = &store.RoutingWrite{At: now}
+	l.dirty = map[string]bool{}
+}
+
+// commit writes what the round changed, in one transaction.
+func (l *leader) commit(ctx context.Context) error {
+	ids := make([]string, 0, len(l.dirty))
+	for id := range l.dirty {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		t := l.tasks[id]
+		routed := store.RoutedLive
+		if t.closed {
+			routed = store.RoutedClosed
+		}
+		l.w.Tasks = append(l.w.Tasks, store.TaskRouting{ID: id, Status: t.status, Queue: t.queue, WorkerID: t.worker, Routed: routed})
+		if t.closed {
+			delete(l.tasks, id)
+		}
+	}
+	w := l.w
+	l.w, l.dirty = nil, nil
+	if hook := l.n.cfg.EventWebhook; hook.URL != "" && len(w.Events) > 0 {
+		id := store.NewID()
+		w.Effects = append(w.Effects, store.Effect{ID: id, Kind: kindRouterEvents, IdempotencyKey: id,
+			Payload: mustJSON(eventDelivery{URL: hook.URL, Events: w.Events})})
+	}
+	if len(w.Tasks)+len(w.Workers)+len(w.Events)+len(w.Commands)+len(w.Reservations)+len(w.Timers)+len(w.DeleteWorkers) == 0 {
+		return nil
+	}
+	return l.n.store.ApplyRouting(ctx, w)
+}
+
+// rebuild loads the workers and open tasks into a new router.
+func (l *leader) rebuild(ctx context.Context) error {
+	now := l.n.cfg.Now()
+	l.prog = l.n.Active()
+	opts := []router.Option{
+		router.WithActivities(l.cfg.Activities),
+		router.WithReservationTimeout(l.cfg.ReservationTimeout),
+		router.WithWrapUp(l.cfg.WrapUp),
+		router.WithReservationIDs(store.NewID),
+	}
+	if l.cfg.MissedLimit > 0 {
+		opts = append(opts, router.WithMissedLimit(l.cfg.MissedLimit, l.cfg.MissedActivity))
+	}
+	l.r = router.New(l.prog, opts...)
+	l.tasks, l.resTask, l.workers = map[string]*liveTask{}, map[string]string{}, map[string]store.Worker{}
+	l.cum = router.NewCumulative(l.cfg.StatsWindow, l.cfg.ServiceLevels)
+	if err := l.replayStats(ctx, now); err != nil {
+		return err
+	}
+	l.begin(now)
+	workers, err := l.n.store.ListWorkers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range workers {
+		l.workers[w.ID] = w
+		// Restoring is not news: the events of the rebuild are not logged.
+		if _, err := l.r.AddWorker(w.ID, attrsOf(w.Attributes), w.Activity, w.Capacity, now); err != nil {
+			return fmt.Errorf("restoring worker %s: %w", w.ID, err)
+		}
+	}
+	var snaps []router.TaskSnapshot
+	for _, status := range []store.TaskStatus{store.TaskWaiting, store.TaskReserved, store.TaskAssigned, store.TaskWrapping} {
+		page := store.Page{Limit: store.MaxPageLimit}
+		for {
+			tasks, next, err := l.n.store.ListTasks(ctx, status, page)
+			if err != nil {
+				return err
+			}
+			for _, t := range tasks {
+				lt, err := l.track(ctx, t)
+				if err != nil {
+					return err
+				}
+				attrs, err := l.taskAttributes(ctx, t)
+				if err != nil {
+					return err
+				}
+				s := router.TaskSnapshot{ID: t.ID, Workflow: t.Workflow, Attributes: attrs, Priority: t.Priority,
+					Channel: lt.channel, Created: t.CreatedAt, State: router.StateWaiting}
+				if (status == store.TaskAssigned || status == store.TaskWrapping) && l.workers[t.WorkerID].ID != "" {
+					s.State, s.Worker, s.Queue = router.StateAssigned, t.WorkerID, t.Queue
+					if status == store.TaskWrapping {
+						s.State = router.StateWrapping
+					}
+					if rs, err := l.n.store.ListReservations(ctx, store.ReservationFilter{TaskID: t.ID, WorkerID: t.WorkerID}); err == nil && len(rs) > 0 {
+						s.Reservation = rs[len(rs)-1].ID
+					}
+				}
+				if status == store.TaskReserved {
+					// Its offer died with the old leader: rescinded, offered again.
+					rs, err := l.n.store.ListReservations(ctx, store.ReservationFilter{TaskID: t.ID, Status: store.ReservationPending})
+					if err != nil {
+						return err
+					}
+					for _, r := range rs {
+						l.w.Reservations = append(l.w.Reservations, store.Reservation{ID: r.ID, TaskID: r.TaskID, WorkerID: r.WorkerID, Status: store.ReservationRescinded})
+						l.w.Events = append(l.w.Events, store.RouterEvent{Type: "reservation.rescinded", Time: now, TaskID: r.TaskID, ReservationID: r.ID, WorkerID: r.WorkerID, Queue: t.Queue})
+					}
+				}
+				snaps = append(snaps, s)
+			}
+			if next == "" {
+				break
+			}
+			page.After = next
+		}
+	}
+	// Oldest first, as they arrived: equal times (one batch) keep the order
+	// of their ids, which are sortable.
+	sort.SliceStable(snaps, func(i, j int) bool {
+		if !snaps[i].Created.Equal(snaps[j].Created) {
+			return snaps[i].Created.Before(snaps[j].Created)
+		}
+		return snaps[i].ID < snaps[j].ID
+	})
+	evs, err := l.r.Restore(snaps, now)
+	if err != nil {
+		return fmt.Errorf("restoring tasks: %w", err)
+	}
+	l.record(ctx, evs)
+	return l.commit(ctx)
+}
+
+// taskAttributes are what the router sees of a task: its attributes, and
+// last_worker (the worker who last completed a task for the contact, or
+// nil) unless the flow set it.
+func (l *leader) taskAttributes(ctx context.Context, t store.Task) (map[string]any, error) {
+	attrs := attrsOf(t.Attributes)
+	if _, set := attrs["last_worker"]; set {
+		return attrs, nil
+	}
+	last, err := l.n.store.LastWorker(ctx, t.ContactID)
+	if err != nil {
+		return nil, err
+	}
+	attrs["last_worker"] = nil
+	if last != "" {
+		attrs["last_worker"] = last
+	}
+	return attrs, nil
+}
+
+// track starts following a task row.
+func (l *leader) track(ctx context.Context, t store.Task) (*liveTask, error) {
+	if lt := l.tasks[t.ID]; lt != nil {
+		return lt, nil
+	}
+	conv, err := l.n.store.GetConversation(ctx, t.ConversationID)
+	if err != nil {
+		return nil, fmt.Errorf("task %s: %w", t.ID, err)
+	}
+	lt := &liveTask{row: t, status: t.Status, queue: t.Queue, worker: t.WorkerID, channel: TaskChannel(conv.Channel)}
+	if lt.status == "" {
+		lt.status = store.TaskWaiting
+	}
+	l.tasks[t.ID] = lt
+	l.dirty[t.ID] = true // routed = live from now on
+	return lt, nil
+}
+
+// round applies what the inbox holds and what is due; it reports whether
+// the inbox may hold more.
+func (l *leader) round(ctx context.Context) (bool, error) {
+	const batch = 256
+	if prog := l.n.Active(); prog != l.prog {
+		l.prog = prog
+		l.begin(l.n.cfg.Now())
+		l.record(ctx, l.r.SetProgram(prog, l.n.cfg.Now()))
+		if err := l.commit(ctx); err != nil {
+			return false, err
+		}
+	}
+	in, err := l.n.store.RoutingInbox(ctx, batch)
+	if err != nil {
+		return false, err
+	}
+	now := l.n.cfg.Now()
+	l.begin(now)
+	for _, t := range in.NewTasks {
+		if l.tasks[t.ID] != nil { // restored already
+			l.dirty[t.ID] = true
+			continue
+		}
+		lt, err := l.track(ctx, t)
+		if err != nil {
+			return false, err
+		}
+		if t.Status != store.TaskWaiting { // canceled before the router saw it
+			lt.closed, lt.byFlow = true, true
+			continue
+		}
+		attrs, err := l.taskAttributes(ctx, t)
+		if err != nil {
+			return false, err
+		}
+		evs, err := l.r.Enqueue(t.ID, t.Workflow, attrs, t.Priority, lt.channel, now)
+		if err != nil {
+			// A workflow the program lacks (a redeploy removed it): the
+			// flow gets the task's failure at once.
+			l.n.log.Warn("task cannot be routed", "task", t.ID, "err", err)
+			lt.status, lt.closed = store.TaskCanceled, true
+			l.outcome(ctx, lt, compiler.OutFailed)
+			l.w.Events = append(l.w.Events, store.RouterEvent{Type: "task.failed", Time: now, TaskID: t.ID, Data: mustJSON(map[string]any{"reason": err.Error()})})
+			continue
+		}
+		l.record(ctx, evs)
+	}
+	for _, t := range in.Closed {
+		lt := l.tasks[t.ID]
+		if lt == nil {
+			l.w.Tasks = append(l.w.Tasks, store.TaskRouting{ID: t.ID, Status: t.Status, Queue: t.Queue, WorkerID: t.WorkerID, Routed: store.RoutedClosed})
+			continue
+		}
+		lt.byFlow = true
+		evs, err := l.r.Cancel(t.ID, now)
+		if err != nil && !errors.Is(err, router.ErrUnknownTask) {
+			return false, err
+		}
+		l.record(ctx, evs)
+		lt.status, lt.closed = t.Status, true
+		l.dirty[t.ID] = true
+	}
+	for _, c := range in.Commands {
+		result, cerr := l.apply(ctx, c, now)
+		done := store.Command{Seq: c.Seq, Status: store.CommandDone, Result: result}
+		if cerr != nil {
+			done.Status, done.Error, done.Result = store.CommandFailed, cerr.Code+": "+cerr.Msg, nil
+		}
+		l.w.Commands = append(l.w.Commands, done)
+	}
+	l.record(ctx, l.r.Tick(now))
+	if err := l.commit(ctx); err != nil {
+		return false, err
+	}
+	return len(in.Commands) == batch || len(in.NewTasks) == batch || len(in.Closed) == batch, nil
+}
+
+// apply runs one command against the router.
+func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (json.RawMessage, *CommandError) {
+	var a CommandArgs
+	if err := json.Unmarshal(c.Args, &a); err != nil {
+		return nil, cmdErr("invalid", "arguments: %v", err)
+	}
+	// own checks that the actor holds the reservation or task.
+	ownTask := func(id string) (*liveTask, *CommandError) {
+		t := l.tasks[id]
+		if t == nil {
+			return nil, cmdErr("not_found", "no open task %q", id)
+		}
+		if a.Actor != "" && t.worker != a.Actor {
+			return nil, cmdErr("forbidden", "task %q is not yours", id)
+		}
+		return t, nil
+	}
+	ownReservation := func(id string) *CommandError {
+		t := l.tasks[l.resTask[id]]
+		if t == nil || t.res != id {
+			return cmdErr("not_found", "no pending reservation %q", id)
+		}
+		if a.Actor != "" && t.worker != a.Actor {
+			return cmdErr("forbidden", "reservation %q is not yours", id)
+		}
+		return nil
+	}
+	var evs []router.Event
+	var err error
+	switch c.Kind {
+	case CmdPutWorker:
+		return l.putWorker(a, now)
+	case CmdStats:
+		return mustJSON(statsJSON(l.r.Stats(now), l.cum.Snapshot(now))), nil
+	case CmdDeleteWorker:
+		if _, ok := l.workers[a.Worker]; !ok {
+			return nil, cmdErr("not_found", "no worker %q", a.Worker)
+		}
+		if evs, err = l.r.RemoveWorker(a.Worker, now); err == nil {
+			delete(l.workers, a.Worker)
+			l.w.DeleteWorkers = append(l.w.DeleteWorkers, a.Worker)
+		}
+	case CmdActivity:
+		if a.Actor != "" && a.Actor != a.Worker {
+			return nil, cmdErr("forbidden", "a worker sets only its own activity")
+		}
+		if _, ok := l.cfg.Activities[a.Activity]; !ok {
+			return nil, cmdErr("invalid", "unknown activity %q (known: %s)", a.Activity, activityNames(l.cfg.Activities))
+		}
+		evs, err = l.r.SetActivity(a.Worker, a.Activity, now)
+	case CmdAccept, CmdReject:
+		if ce := ownReservation(a.Reservation); ce != nil {
+			return nil, ce
+		}
+		if c.Kind == CmdAccept {
+			evs, err = l.r.Accept(a.Reservation, now)
+		} else {
+			evs, err = l.r.Reject(a.Reservation, now)
+		}
+	case CmdWrapUp, CmdComplete, CmdTransfer, CmdCancel:
+		if c.Kind == CmdCancel && a.Actor != "" {
+			return nil, cmdErr("forbidden", "only an admin cancels a task")
+		}
+		if _, ce := ownTask(a.Task); ce != nil {
+			return nil, ce
+		}
+		switch c.Kind {
+		case CmdWrapUp:
+			evs, err = l.r.WrapUp(a.Task, now)
+		case CmdComplete:
+			evs, err = l.r.Complete(a.Task, now)
+		case CmdTransfer:
+			evs, err = l.r.Transfer(a.Task, router.TransferTarget{Queue: a.Queue, Worker: a.ToWorker}, a.Warm, now)
+		case CmdCancel:
+			evs, err = l.r.Cancel(a.Task, now)
+		}
+	default:
+		return nil, cmdErr("invalid", "unknown command %q", c.Kind)
+	}
+	if err != nil {
+		return nil, routerError(err)
+	}
+	logged := l.record(ctx, evs)
+	return mustJSON(map[string]any{"events": logged}), nil
+}
+
+func (l *leader) putWorker(a CommandArgs, now time.Time) (json.RawMessage, *CommandError) {
+	if a.Worker == "" {
+		return nil, cmdErr("invalid", "a worker needs an id")
+	}
+	if a.Attributes != nil {
+		var m map[string]any
+		if json.Unmarshal(a.Attributes, &m) != nil || m == nil {
+			return nil, cmdErr("invalid", "attributes must be a JSON object")
+		}
+	}
+	for ch, c := range a.Capacity {
+		if c < 0 {
+			return nil, cmdErr("invalid", "capacity of %s is negative", ch)
+		}
+	}
+	if a.Activity != "" {
+		if _, ok := l.cfg.Activities[a.Activity]; !ok {
+			return nil, cmdErr("invalid", "unknown activity %q (known: %s)", a.Activity, activityNames(l.cfg.Activities))
+		}
+	}
+	w, exists := l.workers[a.Worker]
+	var evs []router.Event
+	if !exists {
+		w = store.Worker{ID: a.Worker, Activity: "offline", Capacity: DefaultCapacity, Attributes: json.RawMessage("{}"), CreatedAt: now}
+		if a.Name != nil {
+			w.Name = *a.Name
+		}
+		if a.Attributes != nil {
+			w.Attributes = a.Attributes
+		}
+		if a.Capacity != nil {
+			w.Capacity = a.Capacity
+		}
+		if a.Activity != "" {
+			w.Activity = a.Activity
+		}
+		e, err := l.r.AddWorker(w.ID, attrsOf(w.Attributes), w.Activity, w.Capacity, now)
+		if err != nil {
+			return nil, routerError(err)
+		}
+		evs = append(evs, e...)
+	} else {
+		if a.Name != nil {
+			w.Name = *a.Name
+		}
+		if a.Attributes != nil {
+			e, err := l.r.SetAttributes(w.ID, attrsOf(a.Attributes), now)
+			if err != nil {
+				return nil, routerError(err)
+			}
+			w.Attributes, evs = a.Attributes, append(evs, e...)
+		}
+		if a.Capacity != nil {
+			e, err := l.r.SetCapacity(w.ID, a.Capacity, now)
+			if err != nil {
+				return nil, routerError(err)
+			}
+			w.Capacity, evs = a.Capacity, append(evs, e...)
+		}
+		if a.Activity != "" && a.Activity != w.Activity {
+			e, err := l.r.SetActivity(w.ID, a.Activity, now)
+			if err != nil {
+				return nil, routerError(err)
+			}
+			evs = append(evs, e...)
+		}
+	}
+	l.workers[w.ID] = w
+	l.record(context.Background(), evs)
+	w = l.workers[w.ID] // activity events updated it
+	l.upsertWorker(w)
+	return mustJSON(map[string]any{"worker": w}), nil
+}
+
+func (l *leader) upsertWorker(w store.Worker) {
+	for i := range l.w.Workers {
+		if l.w.Workers[i].ID == w.ID {
+			l.w.Workers[i] = w
+			return
+		}
+	}
+	l.w.Workers = append(l.w.Workers, w)
+}
+
+// record turns router events into the round's writes: the task and
+// reservation rows, the workers, the event log and the flows' outcomes. It
+// returns the events as logged.
+func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterEvent {
+	logged := make([]store.RouterEvent, 0, len(evs))
+	for _, e := range evs {
+		l.cum.Observe(e)
+		se := store.RouterEvent{Type: string(e.Type), Time: e.Time, TaskID: e.Task, ReservationID: e.Reservation,
+			WorkerID: e.Worker, Queue: e.Queue, Data: eventData(e)}
+		logged = append(logged, se)
+		l.w.Events = append(l.w.Events, se)
+		t := l.tasks[e.Task]
+		if t != nil {
+			l.dirty[e.Task] = true
+		}
+		resRow := func(status store.ReservationStatus) {
+			l.w.Reservations = append(l.w.Reservations, store.Reservation{ID: e.Reservation, TaskID: e.Task, WorkerID: e.Worker, Status: status})
+		}
+		switch e.Type {
+		case router.TaskQueued:
+			if t != nil && t.status != store.TaskAssigned {
+				t.status, t.queue, t.worker, t.res = store.TaskWaiting, e.Queue, "", ""
+			}
+		case router.ReservationCreated:
+			l.resTask[e.Reservation] = e.Task
+			resRow(store.ReservationPending)
+			if t != nil && t.status != store.TaskAssigned { // else a warm transfer's offer
+				t.status, t.worker, t.res = store.TaskReserved, e.Worker, e.Reservation
+				if e.Queue != "" {
+					t.queue = e.Queue
+				}
+			}
+		case router.ReservationAccepted:
+			resRow(store.ReservationAccepted)
+			if t != nil {
+				t.status, t.worker, t.res = store.TaskAssigned, e.Worker, e.Reservation
+				if e.Queue != "" {
+					t.queue = e.Queue
+				}
+			}
+		case router.ReservationRejected, router.ReservationTimeout, router.ReservationCanceled:
+			status := map[router.EventType]store.ReservationStatus{router.ReservationRejected: store.ReservationRejected,
+				router.ReservationTimeout: store.ReservationTimeout, router.ReservationCanceled: store.ReservationCanceled}[e.Type]
+			resRow(status)
+			delete(l.resTask, e.Reservation)
+			if t != nil && t.res == e.Reservation && t.status == store.TaskReserved {
+				t.status, t.worker, t.res = store.TaskWaiting, "", ""
+			}
+		case router.ReservationTransferred:
+			resRow(store.ReservationTransferred)
+			delete(l.resTask, e.Reservation)
+		case router.ReservationDone:
+			resRow(store.ReservationCompleted)
+			delete(l.resTask, e.Reservation)
+		case router.TaskWrapping:
+			if t != nil {
+				t.status = store.TaskWrapping
+				l.w.Reservations = append(l.w.Reservations, store.Reservation{ID: t.res, TaskID: e.Task, WorkerID: t.worker, Status: store.ReservationWrapping})
+			}
+		case router.TaskTransferred:
+			if t != nil && e.Reason == "cold" {
+				t.status, t.worker, t.res = store.TaskWaiting, "", ""
+			}
+		case router.TaskCompleted:
+			if t != nil {
+				t.status, t.closed = store.TaskCompleted, true
+				l.outcome(ctx, t, compiler.OutCompleted)
+			}
+		case router.TaskCanceled:
+			if t != nil {
+				t.status, t.closed = store.TaskCanceled, true
+				if !t.byFlow {
+					l.outcome(ctx, t, compiler.OutCanceled)
+				}
+			}
+		case router.WorkerActivity, router.WorkerCapacity, router.WorkerAttributes:
+			if w, ok := l.workers[e.Worker]; ok {
+				switch e.Type {
+				case router.WorkerActivity:
+					w.Activity = e.Activity
+				case router.WorkerCapacity:
+					w.Capacity = e.Capacity
+				case router.WorkerAttributes:
+					w.Attributes = mustJSON(e.Attributes)
+				}
+				l.workers[e.Worker] = w
+				l.upsertWorker(w)
+			}
+		}
+	}
+	return logged
+}
+
+// outcome resumes the task's flow at the matching outcome: a timer due now,
+// written in the same transaction as the task's end, so it fires once.
+func (l *leader) outcome(ctx context.Context, t *liveTask, out compiler.Outcome) {
+	if t.row.ExecutionID == "" {
+		return
+	}
+	route, tmpl, err := l.n.routeFor(ctx, t.row.ConversationID)
+	if err != nil {
+		l.n.log.Error("task outcome: the conversation cannot be loaded", "task", t.row.ID, "err", err)
+		return
+	}
+	payload := mustJSON(TimerPayload{Route: route, Event: tmpl,
+		Task: &engine.TaskResult{ID: t.row.ID, Outcome: out, Worker: t.worker, Queue: t.queue}})
+	l.w.Timers = append(l.w.Timers, store.Timer{ID: "task-" + t.row.ID, ExecutionID: t.row.ExecutionID, FireAt: l.w.At, Payload: payload})
+}
+
+// eventData is the part of a router event that has no column.
+func eventData(e router.Event) json.RawMessage {
+	m := map[string]any{}
+	set := func(k string, v any, keep bool) {
+		if keep {
+			m[k] = v
+		}
+	}
+	set("priority", e.Priority, e.Task != "")
+	set("reason", e.Reason, e.Reason != "")
+	set("workflow", e.Workflow, e.Workflow != "")
+	set("channel", e.Channel, e.Channel != "")
+	set("wait_ms", e.Wait.Milliseconds(), e.Wait > 0)
+	set("to_worker", e.ToWorker, e.ToWorker != "")
+	set("activity", e.Activity, e.Activity != "")
+	set("prev_activity", e.PrevActivity, e.PrevActivity != "")
+	set("capacity", e.Capacity, e.Capacity != nil)
+	set("attributes", e.Attributes, e.Attributes != nil)
+	if len(m) == 0 {
+		return nil
+	}
+	return mustJSON(m)
+}
