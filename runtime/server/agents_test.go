@@ -228,14 +228,21 @@ func TestAgentLifecycle(t *testing.T) {
 		t.Fatalf("reply: %d %v", r.status, r.body)
 	}
 	out.waitFor(t, "alice", "Let me check, Alice.")
-	r = call(t, "GET", base+"/v1/tasks/"+taskID+"/history", nil, bearer(ana))
-	if r.status != 200 {
-		t.Fatalf("history: %d %v", r.status, r.body)
-	}
-	convs := r.body["conversations"].([]any)
-	texts := []string{}
-	for _, m := range convs[0].(map[string]any)["messages"].([]any) {
-		texts = append(texts, m.(map[string]any)["text"].(string))
+	// The delivered reply is stored once the platform took it: the history
+	// has it, after the customer's messages, across channels.
+	var texts []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		r = call(t, "GET", base+"/v1/tasks/"+taskID+"/history", nil, bearer(ana))
+		if r.status != 200 {
+			t.Fatalf("history: %d %v", r.status, r.body)
+		}
+		texts = texts[:0]
+		for _, m := range r.body["conversations"].([]any)[0].(map[string]any)["messages"].([]any) {
+			texts = append(texts, m.(map[string]any)["text"].(string))
+		}
+		if len(texts) == 3 {
+			break
+		}
 	}
 	if strings.Join(texts, "|") != "I want a live agent|my order is late|Let me check, Alice." {
 		t.Fatalf("history texts %q", texts)
