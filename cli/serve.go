@@ -201,6 +201,7 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 		}
 		fmt.Fprintf(stdout, "  webhook:   %s%s\n", base, connectors.WebhookPath(in.Connector, in.Name))
 	}
+	fmt.Fprintf(stdout, "  agents:    %s/agent/   (the agent desktop; workers are created with the admin API)\n", base)
 	fmt.Fprintf(stdout, "  admin API: %s/v1/… (docs/API.md)\n", base)
 	fmt.Fprintf(stdout, "  metrics:   %s/metrics   health: %s/healthz\n", base, base)
 	if token != "" {

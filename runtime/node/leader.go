@@ -503,8 +503,13 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 	logged := make([]store.RouterEvent, 0, len(evs))
 	for _, e := range evs {
 		l.cum.Observe(e)
+		data := eventData(e)
+		if e.Type == router.ReservationCreated && l.cfg.ReservationTimeout > 0 {
+			// The agent's desktop counts down to it.
+			data = withField(data, "expires_at", e.Time.Add(l.cfg.ReservationTimeout))
+		}
 		se := store.RouterEvent{Type: string(e.Type), Time: e.Time, TaskID: e.Task, ReservationID: e.Reservation,
-			WorkerID: e.Worker, Queue: e.Queue, Data: eventData(e)}
+			WorkerID: e.Worker, Queue: e.Queue, Data: data}
 		logged = append(logged, se)
 		l.w.Events = append(l.w.Events, se)
 		t := l.tasks[e.Task]
@@ -606,6 +611,13 @@ func (l *leader) outcome(ctx context.Context, t *liveTask, out compiler.Outcome)
 }
 
 // eventData is the part of a router event that has no column.
+func withField(data json.RawMessage, key string, v any) json.RawMessage {
+	m := map[string]any{}
+	_ = json.Unmarshal(data, &m)
+	m[key] = v
+	return mustJSON(m)
+}
+
 func eventData(e router.Event) json.RawMessage {
 	m := map[string]any{}
 	set := func(k string, v any, keep bool) {

@@ -121,7 +121,8 @@ func cmdErr(code, format string, args ...any) *CommandError {
 func routerError(err error) *CommandError {
 	switch {
 	case errors.Is(err, router.ErrUnknownWorker), errors.Is(err, router.ErrUnknownTask),
-		errors.Is(err, router.ErrUnknownReservation), errors.Is(err, router.ErrUnknownWorkflow):
+		errors.Is(err, router.ErrUnknownReservation), errors.Is(err, router.ErrUnknownWorkflow),
+		errors.Is(err, router.ErrUnknownQueue):
 		return cmdErr("not_found", "%v", err)
 	case errors.Is(err, router.ErrState), errors.Is(err, router.ErrDuplicate):
 		return cmdErr("conflict", "%v", err)

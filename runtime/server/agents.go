@@ -495,7 +495,20 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, worker string) error {
 		}
 		open = append(open, rs...)
 	}
-	hello := map[string]any{"type": "hello", "worker": w, "reservations": nonNil(open), "after": after}
+	// Each open reservation with its task, so a desktop shows them at once.
+	type openReservation struct {
+		store.Reservation
+		Task *store.Task `json:"task,omitempty"`
+	}
+	withTasks := make([]openReservation, 0, len(open))
+	for _, r := range open {
+		or := openReservation{Reservation: r}
+		if t, err := s.cfg.Store.GetTask(ctx, r.TaskID); err == nil {
+			or.Task = &t
+		}
+		withTasks = append(withTasks, or)
+	}
+	hello := map[string]any{"type": "hello", "worker": w, "reservations": withTasks, "after": after}
 	return agentUpgrader.Upgrade(ctx, func(conn *websocket.Conn) { s.runStream(conn, worker, after, hello) })
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-dev/switchboard/diag"
 	"github.com/switchboard-dev/switchboard/runtime/metrics"
 	"github.com/switchboard-dev/switchboard/runtime/node"
+	"github.com/switchboard-dev/switchboard/runtime/server/desktop"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
@@ -201,6 +202,9 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	case path == "/metrics":
 		ctx.SetContentType("text/plain; version=0.0.4")
 		s.metrics.Write(ctx)
+		return
+	case path == desktop.Prefix || strings.HasPrefix(path, desktop.Prefix+"/"): // the agent desktop: static, no token
+		desktop.Serve(ctx)
 		return
 	case len(parts) == 4 && parts[0] == "v1" && parts[1] == "webhooks":
 		if method != fasthttp.MethodPost && method != fasthttp.MethodGet {
