@@ -479,6 +479,7 @@ func (l *leader) putWorker(a CommandArgs, now time.Time) (json.RawMessage, *Comm
 			evs = append(evs, e...)
 		}
 	}
+	w.UpdatedAt = now
 	l.workers[w.ID] = w
 	l.record(context.Background(), evs)
 	w = l.workers[w.ID] // activity events updated it
