@@ -40,6 +40,8 @@ type serveOptions struct {
 	eventWebhookSecret string
 	reservationTimeout time.Duration
 	wrapUp             time.Duration
+	activities         []string
+	missedOffers       int
 }
 
 func newServeCmd() *cobra.Command {
@@ -92,6 +94,8 @@ A value env:NAME is read from the environment, so secrets stay out of flags.`,
 	f.StringVar(&o.eventWebhookSecret, "event-webhook-secret", "", "secret signing the event webhook (env:NAME reads the environment)")
 	f.DurationVar(&o.reservationTimeout, "reservation-timeout", 30*time.Second, "how long an agent has to accept an offer before it goes to the next")
 	f.DurationVar(&o.wrapUp, "wrap-up", 0, "complete a wrapping task automatically after this long (0: when the agent completes it)")
+	f.StringArrayVar(&o.activities, "activity", nil, "a worker activity besides available, break, busy, away, offline: NAME=available or NAME=unavailable (repeatable)")
+	f.IntVar(&o.missedOffers, "missed-offers", 3, "consecutive offers a worker rejects or lets time out before it is set away (-1: never)")
 	return cmd
 }
 
@@ -170,6 +174,14 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	if o.eventWebhook != "" && !strings.HasPrefix(o.eventWebhook, "http") {
 		return usagef(cmd, "--event-webhook %q: want an http(s) URL", o.eventWebhook)
 	}
+	activities := map[string]bool{"available": true, "break": false, "busy": false, "away": false, "offline": false}
+	for _, a := range o.activities {
+		name, kind, _ := strings.Cut(a, "=")
+		if name == "" || (kind != "available" && kind != "unavailable") {
+			return usagef(cmd, "--activity %q: want NAME=available or NAME=unavailable", a)
+		}
+		activities[name] = kind == "available"
+	}
 	functionURLs := map[string]string{}
 	for _, f := range o.functions {
 		name, u, ok := strings.Cut(f, "=")
@@ -182,7 +194,8 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources, Channels: channels, Env: env, Logger: log,
 		FunctionURLs: functionURLs, Metrics: reg,
 		EventWebhook: node.EventWebhook{URL: o.eventWebhook, Secret: hookSecret},
-		Routing:      node.RoutingConfig{ReservationTimeout: o.reservationTimeout, WrapUp: o.wrapUp}})
+		Routing: node.RoutingConfig{ReservationTimeout: o.reservationTimeout, WrapUp: o.wrapUp, Activities: activities,
+			MissedLimit: o.missedOffers}})
 	if err != nil {
 		return err
 	}
