@@ -551,6 +551,33 @@ func TestRestore(t *testing.T) {
 			want: []EventType{ReservationDone, TaskCompleted},
 		},
 		{
+			name: "a takeover router hands out its own reservation ids",
+			opts: []Option{WithReservationIDs(func() string { return "node2-1" })},
+			run: func(t *testing.T, r *Router, c check) []Event {
+				c.ok(r.AddWorker("a", en(), "available", chat1, at(0)))
+				return c.ok(r.Restore([]TaskSnapshot{{ID: "t1", Workflow: "support", Channel: "chat", Created: at(1), State: StateWaiting}}, at(2)))
+			},
+			want: []EventType{TaskRestored, TaskQueued, ReservationCreated},
+			after: func(t *testing.T, r *Router) {
+				if r.tasks["t1"].res.id != "node2-1" {
+					t.Fatalf("reservation id %q", r.tasks["t1"].res.id)
+				}
+			},
+		},
+		{
+			name: "a task whose workflow was removed is restored unrouted",
+			run: func(t *testing.T, r *Router, c check) []Event {
+				c.ok(r.AddWorker("a", en(), "available", chat1, at(0)))
+				return c.ok(r.Restore([]TaskSnapshot{{ID: "t1", Workflow: "gone", Channel: "chat", Created: at(1), State: StateWaiting}}, at(2)))
+			},
+			want: []EventType{TaskRestored, TaskEscalated},
+			after: func(t *testing.T, r *Router) {
+				if evs, err := r.Cancel("t1", at(3)); err != nil || find(t, evs, TaskCanceled).Reason != "abandoned" {
+					t.Fatalf("cancel: %v %v", types(evs), err)
+				}
+			},
+		},
+		{
 			name: "an error changes nothing",
 			run: func(t *testing.T, r *Router, c check) []Event {
 				c.ok(r.AddWorker("a", en(), "available", chat1, at(0)))
@@ -558,10 +585,9 @@ func TestRestore(t *testing.T) {
 					snaps []TaskSnapshot
 					want  error
 				}{
-					"unknown worker":   {[]TaskSnapshot{{ID: "t1", Workflow: "support", State: StateWaiting}, {ID: "t2", Workflow: "support", State: StateAssigned, Worker: "z"}}, ErrUnknownWorker},
-					"unknown workflow": {[]TaskSnapshot{{ID: "t1", Workflow: "nope", State: StateWaiting}}, ErrUnknownWorkflow},
-					"duplicate":        {[]TaskSnapshot{{ID: "t1", Workflow: "support", State: StateWaiting}, {ID: "t1", Workflow: "support", State: StateWaiting}}, ErrDuplicate},
-					"pending":          {[]TaskSnapshot{{ID: "t1", Workflow: "support", State: "pending"}}, ErrState},
+					"unknown worker": {[]TaskSnapshot{{ID: "t1", Workflow: "support", State: StateWaiting}, {ID: "t2", Workflow: "support", State: StateAssigned, Worker: "z"}}, ErrUnknownWorker},
+					"duplicate":      {[]TaskSnapshot{{ID: "t1", Workflow: "support", State: StateWaiting}, {ID: "t1", Workflow: "support", State: StateWaiting}}, ErrDuplicate},
+					"pending":        {[]TaskSnapshot{{ID: "t1", Workflow: "support", State: "pending"}}, ErrState},
 				} {
 					if _, err := r.Restore(tc.snaps, at(1)); !errors.Is(err, tc.want) {
 						t.Errorf("%s: err = %v, want %v", name, err, tc.want)
@@ -660,6 +686,7 @@ func TestCumulative(t *testing.T) {
 		ev(TaskCompleted, 200, "", 0),
 	}
 	c := NewCumulative(time.Hour, levels)
+	c.Observe(Event{Type: TaskQueued, Queue: "english", Workflow: "support"}) // no time: ignored
 	for _, e := range events {
 		c.Observe(e)
 	}

@@ -212,30 +212,62 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// less orders waiting tasks: higher priority, then older, then first enqueued.
-func less(a, b *task) bool {
+// taskKey is a waiting task's place in line: higher priority, then older,
+// then first enqueued. A task's key does not change while it waits (its
+// priority is set before it enters a heap).
+type taskKey struct {
+	priority int
+	created  int64 // unix nanoseconds
+	seq      uint64
+}
+
+func (t *task) key() taskKey { return taskKey{t.priority, t.created.UnixNano(), t.seq} }
+
+func (a taskKey) before(b taskKey) bool {
 	if a.priority != b.priority {
 		return a.priority > b.priority
 	}
-	if !a.created.Equal(b.created) {
-		return a.created.Before(b.created)
+	if a.created != b.created {
+		return a.created < b.created
 	}
 	return a.seq < b.seq
 }
 
+// less orders waiting tasks: higher priority, then older, then first enqueued.
+func less(a, b *task) bool { return a.key().before(b.key()) }
+
+// heapEntry keeps the key next to the task so that sifting compares
+// entries of the heap's own array instead of chasing task pointers: with
+// 100,000 tasks waiting those would mostly be cache misses.
+type heapEntry struct {
+	k taskKey
+	t *task
+}
+
 // taskHeap is a binary heap of waiting tasks; each task knows its index.
-type taskHeap struct{ ts []*task }
+type taskHeap struct{ es []heapEntry }
+
+func (h *taskHeap) len() int { return len(h.es) }
+
+// tasks returns the waiting tasks, in no particular order.
+func (h *taskHeap) tasks() []*task {
+	out := make([]*task, len(h.es))
+	for i, e := range h.es {
+		out[i] = e.t
+	}
+	return out
+}
 
 func (h *taskHeap) swap(i, j int) {
-	h.ts[i], h.ts[j] = h.ts[j], h.ts[i]
-	h.ts[i].hidx = i
-	h.ts[j].hidx = j
+	h.es[i], h.es[j] = h.es[j], h.es[i]
+	h.es[i].t.hidx = i
+	h.es[j].t.hidx = j
 }
 
 func (h *taskHeap) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !less(h.ts[i], h.ts[p]) {
+		if !h.es[i].k.before(h.es[p].k) {
 			return
 		}
 		h.swap(i, p)
@@ -244,13 +276,13 @@ func (h *taskHeap) up(i int) {
 }
 
 func (h *taskHeap) down(i int) {
-	n := len(h.ts)
+	n := len(h.es)
 	for {
 		m := i
-		if l := 2*i + 1; l < n && less(h.ts[l], h.ts[m]) {
+		if l := 2*i + 1; l < n && h.es[l].k.before(h.es[m].k) {
 			m = l
 		}
-		if r := 2*i + 2; r < n && less(h.ts[r], h.ts[m]) {
+		if r := 2*i + 2; r < n && h.es[r].k.before(h.es[m].k) {
 			m = r
 		}
 		if m == i {
@@ -262,22 +294,22 @@ func (h *taskHeap) down(i int) {
 }
 
 func (h *taskHeap) push(t *task) {
-	t.hidx = len(h.ts)
-	h.ts = append(h.ts, t)
+	t.hidx = len(h.es)
+	h.es = append(h.es, heapEntry{t.key(), t})
 	h.up(t.hidx)
 }
 
 func (h *taskHeap) remove(t *task) {
 	i := t.hidx
-	if i < 0 || i >= len(h.ts) || h.ts[i] != t {
+	if i < 0 || i >= len(h.es) || h.es[i].t != t {
 		return
 	}
-	last := len(h.ts) - 1
+	last := len(h.es) - 1
 	if i != last {
 		h.swap(i, last)
 	}
-	h.ts[last] = nil
-	h.ts = h.ts[:last]
+	h.es[last] = heapEntry{}
+	h.es = h.es[:last]
 	t.hidx = -1
 	if i != last {
 		h.down(i)
@@ -288,27 +320,28 @@ func (h *taskHeap) remove(t *task) {
 // best returns the first task in heap order for which skip is false. It
 // descends only below skipped nodes, so it visits O(skipped) nodes.
 func (h *taskHeap) best(skip func(*task) bool) *task {
-	if len(h.ts) == 0 {
+	if len(h.es) == 0 {
 		return nil
 	}
 	var best *task
+	var bestKey taskKey
 	stack := [16]int{}
 	st := append(stack[:0], 0)
 	for len(st) > 0 {
 		i := st[len(st)-1]
 		st = st[:len(st)-1]
-		t := h.ts[i]
-		if best != nil && less(best, t) {
-			continue // nothing below t beats best
+		e := h.es[i]
+		if best != nil && bestKey.before(e.k) {
+			continue // nothing below e beats best
 		}
-		if !skip(t) {
-			best = t
+		if !skip(e.t) {
+			best, bestKey = e.t, e.k
 			continue
 		}
-		if l := 2*i + 1; l < len(h.ts) {
+		if l := 2*i + 1; l < len(h.es) {
 			st = append(st, l)
 		}
-		if r := 2*i + 2; r < len(h.ts) {
+		if r := 2*i + 2; r < len(h.es) {
 			st = append(st, r)
 		}
 	}

@@ -1,12 +1,16 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/compiler"
 )
 
 // TestRandomInvariants runs random operations (fixed seeds), including
@@ -23,6 +27,16 @@ import (
 //     (the fixpoint: tasks are never stranded).
 func TestRandomInvariants(t *testing.T) {
 	prog := compile(t, testProgram)
+	// A redeploy alternates with a program without the capped queue, whose
+	// english queue also takes every VIP.
+	redeployed := strings.Replace(testProgram, `queue english { workers "en" in worker.languages }`,
+		`queue english { workers "en" in worker.languages or worker.vip == true }`, 1)
+	redeployed = strings.Replace(redeployed, "workflow wf_capped { default capped }\n", "", 1)
+	redeployed = strings.Replace(redeployed, "queue capped {\n  workers \"en\" in worker.languages\n  max_reserved 1\n}\n", "", 1)
+	if redeployed == testProgram || strings.Contains(redeployed, "capped {") {
+		t.Fatal("the redeployed program did not change")
+	}
+	progs := []*compiler.Program{prog, compile(t, redeployed)}
 	workflows := []string{"support", "known", "wf_busy", "wf_rr", "wf_vip", "wf_junior", "wf_capped"}
 	channels := []string{"chat", "voice"}
 	activities := []string{"available", "available", "break", "offline", "away"}
@@ -121,7 +135,7 @@ func TestRandomInvariants(t *testing.T) {
 						evs, err = r.RemoveWorker(workerIDs[i], now)
 						workerIDs = append(workerIDs[:i:i], workerIDs[i+1:]...)
 					}
-				case op < 45:
+				case op < 45 && len(taskChan) < 150: // bounded, so that checking every step stays cheap
 					nTasks++
 					id := fmt.Sprintf("t%d", nTasks)
 					attrs := map[string]any{"vip": rng.IntN(4) == 0}
@@ -134,6 +148,10 @@ func TestRandomInvariants(t *testing.T) {
 					ch := channels[rng.IntN(2)]
 					taskChan[id] = ch
 					evs, err = r.Enqueue(id, workflows[rng.IntN(len(workflows))], attrs, rng.IntN(3), ch, now)
+					if errors.Is(err, ErrUnknownWorkflow) { // wf_capped, while redeployed without it
+						err = nil
+						delete(taskChan, id)
+					}
 				case op < 60:
 					if res := pick(resTask, func(k string) bool { return !accepted[k] }); res != "" {
 						evs, err = r.Accept(res, now)
@@ -180,6 +198,15 @@ func TestRandomInvariants(t *testing.T) {
 						to.Timeout = time.Duration(1+rng.IntN(20)) * time.Second
 					}
 					evs, err = r.Transfer(resTask[res], to, rng.IntN(2) == 0, now)
+					if errors.Is(err, ErrUnknownQueue) { // capped, while redeployed without it
+						err = nil
+					}
+				case op < 99 && rng.IntN(2) == 0:
+					if r.prog == progs[0] {
+						evs = r.SetProgram(progs[1], now)
+					} else {
+						evs = r.SetProgram(progs[0], now)
+					}
 				case op < 99:
 					// Leader takeover: a new router restored from this one.
 					r, evs, err = takeover(r, now, opts)
@@ -192,6 +219,9 @@ func TestRandomInvariants(t *testing.T) {
 					accepted, declined, held = map[string]bool{}, map[[2]string]bool{}, map[string]string{}
 				default:
 					evs = r.Tick(now)
+					if d, ok := r.NextDeadline(); ok && !d.After(now) {
+						t.Fatalf("step %d: deadline %v still due after Tick(%v)", step, d, now)
+					}
 				}
 				if err != nil {
 					t.Fatalf("step %d: %v", step, err)
@@ -399,7 +429,10 @@ func checkOrder(t *testing.T, step int, r *Router, offered []offer) {
 		if wt.state != stateWaiting {
 			continue
 		}
-		for _, w := range r.workers {
+		if wt.lane == nil {
+			continue // unrouted
+		}
+		for w := range wt.lane.members {
 			if canTake(r, w, wt) {
 				t.Fatalf("step %d: %s waits in %q while %s could take it", step, wt.id, wt.lane.name(), w.id)
 			}

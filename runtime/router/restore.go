@@ -51,8 +51,12 @@ type TaskSnapshot struct {
 // age and priority order are too, but a target timeout counts from now.
 // Escalation history and the workers who rejected it are forgotten.
 //
-// Nothing changes when Restore returns an error (unknown workflow or
-// worker, duplicate id, bad state).
+// A task whose workflow a redeploy removed is restored all the same:
+// assigned, as it was; waiting, unrouted until canceled, like a task whose
+// last queue a redeploy removed (task.escalated says so).
+//
+// Nothing changes when Restore returns an error (unknown worker, duplicate
+// id, bad state).
 func (r *Router) Restore(snaps []TaskSnapshot, now time.Time) ([]Event, error) {
 	ids := map[string]bool{}
 	resIDs := map[string]bool{}
@@ -61,9 +65,6 @@ func (r *Router) Restore(snaps []TaskSnapshot, now time.Time) ([]Event, error) {
 			return nil, fmt.Errorf("%w: task %q", ErrDuplicate, s.ID)
 		}
 		ids[s.ID] = true
-		if r.prog.Workflow(s.Workflow) == nil {
-			return nil, fmt.Errorf("%w: %q (task %q)", ErrUnknownWorkflow, s.Workflow, s.ID)
-		}
 		switch s.State {
 		case StateWaiting:
 		case StateAssigned, StateWrapping:
@@ -100,7 +101,7 @@ func (r *Router) restore(s TaskSnapshot, now time.Time) {
 	if created.IsZero() {
 		created = now
 	}
-	t := r.newTask(s.ID, r.prog.Workflow(s.Workflow), copyMap(s.Attributes), s.Priority, s.Channel, created, now)
+	t := r.newTask(s.ID, s.Workflow, r.prog.Workflow(s.Workflow), copyMap(s.Attributes), s.Priority, s.Channel, created, now)
 	if !s.WaitingSince.IsZero() {
 		t.waitStart = s.WaitingSince
 	}
@@ -109,6 +110,14 @@ func (r *Router) restore(s TaskSnapshot, now time.Time) {
 		e := r.taskEvent(TaskRestored, t, now)
 		e.Reason = string(s.State)
 		r.emit(e)
+		if len(t.chain) == 0 {
+			// As when a redeploy removes a task's last queue: unrouted
+			// until canceled (the flow's enqueue timeout still applies).
+			e := r.taskEvent(TaskEscalated, t, now)
+			e.Reason = fmt.Sprintf("unknown workflow %q; no target left", s.Workflow)
+			r.emit(e)
+			return
+		}
 		r.place(t, "restored", now)
 		return
 	}

@@ -120,7 +120,9 @@ func WithReservationTimeout(d time.Duration) Option {
 // WithMissedLimit moves a worker to activity (meant to be an unavailable
 // one such as "away") after n consecutive rejected or timed-out
 // reservations, so that tasks stop going to someone who is not there. An
-// accepted reservation resets the count. n <= 0, the default, disables it.
+// accepted reservation resets the count, and so does becoming available
+// again. n <= 0, the default, disables it. An activity missing from the
+// activity table is unavailable, so "away" needs no WithActivities entry.
 func WithMissedLimit(n int, activity string) Option {
 	return func(r *Router) { r.missedLimit, r.missedActivity = n, activity }
 }
@@ -173,34 +175,38 @@ const (
 	stateWrapping
 )
 
-// target is a workflow target, or a transfer's destination worker given
+// target is a workflow target (shared with the program, not copied: every
+// waiting task holds its chain), or a transfer's destination worker given
 // by id instead of by expression.
 type target struct {
-	compiler.Target
+	*compiler.Target
 	workerID string
 }
 
 type task struct {
+	// The heap order and the offer checks read these first fields for
+	// every task they look at: together they fill one cache line.
+	priority int
+	created  time.Time // its age, kept across escalations and transfers
+	seq      uint64
+	hidx     int // index in its heap, -1 when not waiting
+	rejected map[*worker]bool
+	xfer     *warmTransfer // a warm transfer in progress
+
 	id        string
-	seq       uint64
 	waitSeq   uint64 // when it last entered a heap
 	workflow  string
 	attrs     map[string]any
 	channel   string
-	priority  int
-	created   time.Time // its age, kept across escalations and transfers
 	waitStart time.Time // since when it waits for the current assignment
 	chain     []target
 	target    int
 	lane      *lane
-	hidx      int // index in its heap, -1 when not waiting
 	state     taskState
 	deadline  time.Time // of the current target; zero: none
 	timerGen  uint64
 	overdue   bool // the target timed out while a reservation was pending
-	rejected  map[*worker]bool
 	res       *reservation
-	xfer      *warmTransfer // a warm transfer in progress
 }
 
 // excluded reports whether t must not be offered to w: w rejected it, or w
@@ -245,6 +251,15 @@ func New(prog *compiler.Program, opts ...Option) *Router {
 func (r *Router) next() uint64 { r.seq++; return r.seq }
 
 func (r *Router) emit(e Event) { r.ev = append(r.ev, e) }
+
+// expect sizes the next call's event list for the n events it usually
+// returns: growing it one append at a time would allocate three times on
+// the assignment path.
+func (r *Router) expect(n int) {
+	if r.ev == nil {
+		r.ev = make([]Event, 0, n)
+	}
+}
 
 func (r *Router) flush() []Event {
 	out := r.ev
@@ -420,7 +435,7 @@ func (r *Router) RemoveWorker(id string, now time.Time) ([]Event, error) {
 	r.emit(Event{Type: WorkerRemoved, Time: now, Worker: id, Activity: w.activity})
 	var waiting []*task
 	for _, h := range w.direct.heaps {
-		waiting = append(waiting, h.ts...)
+		waiting = append(waiting, h.tasks()...)
 	}
 	sort.Slice(waiting, func(i, j int) bool { return waiting[i].seq < waiting[j].seq })
 	for _, t := range waiting {
@@ -551,26 +566,32 @@ func (r *Router) Enqueue(id, workflow string, attrs map[string]any, priority int
 	if wf == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownWorkflow, workflow)
 	}
-	t := r.newTask(id, wf, attrs, priority, channel, now, now)
+	r.expect(2) // task.queued, the offer
+	t := r.newTask(id, workflow, wf, attrs, priority, channel, now, now)
 	r.tasks[id] = t
 	r.place(t, "", now)
 	return r.flush(), nil
 }
 
 // newTask builds a task and its target chain: the first matching filter's
-// targets followed by the default.
-func (r *Router) newTask(id string, wf *compiler.Workflow, attrs map[string]any, priority int, channel string, created, now time.Time) *task {
+// targets followed by the default. A nil wf (a restored task whose
+// workflow a redeploy removed) gives an empty chain.
+func (r *Router) newTask(id, workflow string, wf *compiler.Workflow, attrs map[string]any, priority int, channel string, created, now time.Time) *task {
 	if channel == "" {
 		channel = DefaultChannel
 	}
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	t := &task{id: id, seq: r.next(), workflow: wf.Name, attrs: attrs, channel: channel, priority: priority,
+	t := &task{id: id, seq: r.next(), workflow: workflow, attrs: attrs, channel: channel, priority: priority,
 		created: created, waitStart: created, hidx: -1}
+	if wf == nil {
+		return t
+	}
 	var targets []compiler.Target
+	env := r.taskEnv(t, now) // one for all filters: it is the same task at the same time
 	for _, f := range wf.Filters {
-		v, err := f.When.Eval(r.taskEnv(t, now))
+		v, err := f.When.Eval(env)
 		if err != nil {
 			r.emit(Event{Type: ExprError, Time: now, Task: id, Workflow: wf.Name, Channel: channel, Reason: err.Error()})
 			continue
@@ -580,10 +601,11 @@ func (r *Router) newTask(id string, wf *compiler.Workflow, attrs map[string]any,
 			break
 		}
 	}
-	for _, tg := range targets {
-		t.chain = append(t.chain, target{Target: tg})
+	t.chain = make([]target, 0, len(targets)+1)
+	for i := range targets {
+		t.chain = append(t.chain, target{Target: &targets[i]})
 	}
-	t.chain = append(t.chain, target{Target: wf.Default})
+	t.chain = append(t.chain, target{Target: &wf.Default})
 	return t
 }
 
@@ -609,7 +631,7 @@ func (r *Router) place(t *task, why string, now time.Time) {
 		if l == nil {
 			if last {
 				// Nowhere to go: the task stays unrouted until canceled.
-				t.lane = nil
+				r.unroute(t)
 				e := r.taskEvent(TaskEscalated, t, now)
 				e.Reason = reason + "; no target left"
 				r.emit(e)
@@ -934,6 +956,7 @@ func (r *Router) Complete(taskID string, now time.Time) ([]Event, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownTask, taskID)
 	}
+	r.expect(3) // reservation.completed, task.completed, the next offer
 	if t.xfer != nil {
 		r.failTransfer(t, "completed", now)
 	}
@@ -1038,12 +1061,21 @@ func (r *Router) live(tm timer) bool {
 	return tm.gen == tm.t.timerGen && r.tasks[tm.t.id] == tm.t && tm.t.state != stateAssigned
 }
 
+// unroute leaves t waiting nowhere; no deadline of a target it left (nor
+// the state of an offer it just lost) may act on it any more.
+func (r *Router) unroute(t *task) {
+	t.lane = nil
+	t.state = stateWaiting
+	t.timerGen++
+	t.deadline = time.Time{}
+	t.overdue = false
+}
+
 func (r *Router) escalate(t *task, reason string, now time.Time) {
 	from := t.lane.name()
 	if t.target+1 >= len(t.chain) {
 		// Nowhere left to go (its last queue was removed): unrouted until canceled.
-		t.lane = nil
-		t.state = stateWaiting
+		r.unroute(t)
 		e := r.taskEvent(TaskEscalated, t, now)
 		e.Queue, e.Reason = from, reason+"; no target left"
 		r.emit(e)
@@ -1079,7 +1111,7 @@ func (r *Router) Waiting(queue string) int {
 	}
 	n := 0
 	for _, h := range l.heaps {
-		n += len(h.ts)
+		n += h.len()
 	}
 	return n
 }

@@ -502,3 +502,33 @@ workflow w { default b }`), at(2))
 		t.Fatalf("cancel events %v", got)
 	}
 }
+
+// TestSetProgramPendingTaskLosesItsQueues: a pending task whose every
+// queue a redeploy removed becomes unrouted when its offer is declined,
+// and no leftover deadline or offer state acts on it afterwards.
+func TestSetProgramPendingTaskLosesItsQueues(t *testing.T) {
+	r := New(compile(t, `
+queue a { workers true }
+queue b { workers true }
+workflow w {
+  when true -> a timeout 10s, then b
+  default b
+}`))
+	c := check{t}
+	c.ok(r.AddWorker("x", nil, "available", nil, at(0)))
+	evs := c.ok(r.Enqueue("t1", "w", nil, 0, "", at(1)))
+	r.SetProgram(compile(t, `
+queue c { workers true }
+workflow w { default c }`), at(2))
+	// a timed out (it is gone), then b twice (the filter's target and the default).
+	got := types(c.ok(r.Reject(resOf(evs, "t1"), at(3))))
+	if want := []EventType{ReservationRejected, TaskEscalated, TaskEscalated, TaskEscalated}; !slices.Equal(got, want) {
+		t.Fatalf("reject events %v, want %v", got, want)
+	}
+	if evs := r.Tick(at(60)); len(evs) != 0 {
+		t.Fatalf("tick acted on an unrouted task: %v", types(evs))
+	}
+	if got := types(c.ok(r.Cancel("t1", at(61)))); !slices.Equal(got, []EventType{TaskCanceled}) {
+		t.Fatalf("cancel events %v", got)
+	}
+}

@@ -172,6 +172,9 @@ func NewCumulative(window time.Duration, serviceLevels []time.Duration) *Cumulat
 
 // Observe adds one router event.
 func (c *Cumulative) Observe(e Event) {
+	if e.Time.Before(time.Unix(0, 0)) {
+		return // no router event is that old; its bucket index would be negative
+	}
 	idx := e.Time.UnixNano() / int64(c.width)
 	if idx <= c.latest-cumBuckets {
 		return // older than the window

@@ -3,6 +3,8 @@ package router
 import (
 	"fmt"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/compiler"
 )
 
 // TransferTarget is where Transfer sends a task: a queue, or one worker
@@ -53,8 +55,7 @@ func (r *Router) Transfer(taskID string, to TransferTarget, warm bool, now time.
 		return nil, fmt.Errorf("%w: transfer needs a queue or a worker", ErrState)
 	}
 	res := t.res
-	dest := target{}
-	dest.Timeout = to.Timeout
+	dest := target{Target: &compiler.Target{Timeout: to.Timeout}}
 	if to.Queue != "" {
 		if r.laneByName[to.Queue] == nil {
 			return nil, fmt.Errorf("%w: %q", ErrUnknownQueue, to.Queue)
