@@ -504,6 +504,7 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 	logged := make([]store.RouterEvent, 0, len(evs))
 	for _, e := range evs {
 		l.cum.Observe(e)
+		l.n.routerEvents.Inc(string(e.Type))
 		data := eventData(e)
 		if e.Type == router.ReservationCreated && l.cfg.ReservationTimeout > 0 {
 			// The agent's desktop counts down to it.

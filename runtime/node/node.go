@@ -74,10 +74,11 @@ type Node struct {
 	leading  atomic.Bool   // this node is the router leader
 	deployed chan struct{} // a new program: the router leader switches to it
 
-	sent      *metrics.CounterVec
-	failed    *metrics.CounterVec
-	stepTime  *metrics.Histogram
-	effectRun *metrics.Histogram
+	sent         *metrics.CounterVec
+	failed       *metrics.CounterVec
+	stepTime     *metrics.Histogram
+	effectRun    *metrics.Histogram
+	routerEvents *metrics.CounterVec
 
 	// stripes serialize the steps of one conversation within this node:
 	// its messages apply in arrival order instead of racing on the
@@ -132,6 +133,14 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		reg = &metrics.Registry{}
 	}
 	n.sent = reg.Counter("switchboard_messages_out_total", "Messages delivered through connectors, by channel.", "channel")
+	n.routerEvents = reg.Counter("switchboard_router_events_total", "Router events applied by this node as leader, by type.", "type")
+	reg.Gauge("switchboard_router_leader", "1 while this node is the router leader.", "owner", func() map[string]float64 {
+		v := 0.0
+		if n.leading.Load() {
+			v = 1
+		}
+		return map[string]float64{n.cfg.Owner: v}
+	})
 	n.failed = reg.Counter("switchboard_effect_failures_total", "Effects that failed (retried or dead-lettered), by kind.", "kind")
 	n.stepTime = reg.Histogram("switchboard_step_seconds", "Time the engine takes to apply one event.",
 		[]float64{0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05})

@@ -349,6 +349,14 @@ func TestAgentLifecycle(t *testing.T) {
 		t.Fatalf("a worker reading stats: %d", r.status)
 	}
 
+	// Prometheus sees the leader and its events.
+	metricsText := call(t, "GET", base+"/metrics", nil, nil).body["raw"].(string)
+	for _, want := range []string{`switchboard_router_leader{owner=`, `switchboard_router_events_total{type="reservation.accepted"} 1`} {
+		if !strings.Contains(metricsText, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	// The event webhook got the router's changes, signed.
 	hook.waitFor(t, "task.completed")
 }

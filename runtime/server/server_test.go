@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/custom"
+	"github.com/switchboard-dev/switchboard/runtime/metrics"
 	"github.com/switchboard-dev/switchboard/runtime/node"
 	"github.com/switchboard-dev/switchboard/runtime/server"
 	"github.com/switchboard-dev/switchboard/runtime/store"
@@ -70,6 +71,7 @@ func start(t testing.TB, su setup) running {
 	if prog == nil {
 		t.Fatal(list)
 	}
+	reg := &metrics.Registry{}
 	connCfg := connectors.Config{"secret": secret}
 	if su.outboundURL != "" {
 		connCfg["outbound_url"] = su.outboundURL
@@ -80,14 +82,14 @@ func start(t testing.TB, su setup) running {
 	}
 	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources,
 		Channels: map[string]connectors.Connector{"custom/default": conn}, LeaderRetry: 50 * time.Millisecond,
-		EventWebhook: node.EventWebhook{URL: su.eventHook, Secret: secret}})
+		EventWebhook: node.EventWebhook{URL: su.eventHook, Secret: secret}, Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := st.CreateToken(ctx, store.Token{Hash: server.HashToken(admin), Role: store.RoleAdmin, Subject: "admin"}); err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Config{Node: n, Store: st, DemoBot: true,
+	srv := server.New(server.Config{Node: n, Store: st, DemoBot: true, Metrics: reg,
 		Instances: []server.Instance{{Connector: "custom", Name: "default", Conn: conn}}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
