@@ -55,7 +55,19 @@ func (n *Node) lead(ctx context.Context, lease store.Lease) error {
 	}
 	poll := time.NewTimer(0)
 	defer poll.Stop()
+	var last time.Time
 	for {
+		// Under load, wake-ups come faster than rounds are worth: waiting
+		// a moment lets one round (one transaction on the store's writer)
+		// route everything that arrived meanwhile.
+		if gap := minRoundGap - time.Since(last); gap > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(gap):
+			}
+		}
+		last = time.Now()
 		more, err := l.round(ctx)
 		if err != nil {
 			return err
@@ -81,6 +93,10 @@ func (n *Node) lead(ctx context.Context, lease store.Lease) error {
 		}
 	}
 }
+
+// minRoundGap is the least time between two rounds of the leader: at most
+// this much is added to an offer's latency, and only under load.
+const minRoundGap = 5 * time.Millisecond
 
 func (l *leader) begin(now time.Time) {
 	l.w = &store.RoutingWrite{At: now}
@@ -158,15 +174,12 @@ func (l *leader) rebuild(ctx context.Context) error {
 				return err
 			}
 			for _, t := range tasks {
-				lt, err := l.track(ctx, t)
+				lt := l.track(t)
+				last, err := l.n.store.LastWorker(ctx, t.ContactID)
 				if err != nil {
 					return err
 				}
-				attrs, err := l.taskAttributes(ctx, t)
-				if err != nil {
-					return err
-				}
-				s := router.TaskSnapshot{ID: t.ID, Workflow: t.Workflow, Attributes: attrs, Priority: t.Priority,
+				s := router.TaskSnapshot{ID: t.ID, Workflow: t.Workflow, Attributes: taskAttributes(t, last), Priority: t.Priority,
 					Channel: lt.channel, Created: t.CreatedAt, State: router.StateWaiting}
 				if (status == store.TaskAssigned || status == store.TaskWrapping) && l.workers[t.WorkerID].ID != "" {
 					s.State, s.Worker, s.Queue = router.StateAssigned, t.WorkerID, t.Queue
@@ -215,38 +228,30 @@ func (l *leader) rebuild(ctx context.Context) error {
 // taskAttributes are what the router sees of a task: its attributes, and
 // last_worker (the worker who last completed a task for the contact, or
 // nil) unless the flow set it.
-func (l *leader) taskAttributes(ctx context.Context, t store.Task) (map[string]any, error) {
+func taskAttributes(t store.Task, lastWorker string) map[string]any {
 	attrs := attrsOf(t.Attributes)
 	if _, set := attrs["last_worker"]; set {
-		return attrs, nil
-	}
-	last, err := l.n.store.LastWorker(ctx, t.ContactID)
-	if err != nil {
-		return nil, err
+		return attrs
 	}
 	attrs["last_worker"] = nil
-	if last != "" {
-		attrs["last_worker"] = last
+	if lastWorker != "" {
+		attrs["last_worker"] = lastWorker
 	}
-	return attrs, nil
+	return attrs
 }
 
 // track starts following a task row.
-func (l *leader) track(ctx context.Context, t store.Task) (*liveTask, error) {
+func (l *leader) track(t store.Task) *liveTask {
 	if lt := l.tasks[t.ID]; lt != nil {
-		return lt, nil
+		return lt
 	}
-	conv, err := l.n.store.GetConversation(ctx, t.ConversationID)
-	if err != nil {
-		return nil, fmt.Errorf("task %s: %w", t.ID, err)
-	}
-	lt := &liveTask{row: t, status: t.Status, queue: t.Queue, worker: t.WorkerID, channel: TaskChannel(conv.Channel)}
+	lt := &liveTask{row: t, status: t.Status, queue: t.Queue, worker: t.WorkerID, channel: TaskChannel(t.Channel)}
 	if lt.status == "" {
 		lt.status = store.TaskWaiting
 	}
 	l.tasks[t.ID] = lt
 	l.dirty[t.ID] = true // routed = live from now on
-	return lt, nil
+	return lt
 }
 
 // round applies what the inbox holds and what is due; it reports whether
@@ -267,24 +272,18 @@ func (l *leader) round(ctx context.Context) (bool, error) {
 	}
 	now := l.n.cfg.Now()
 	l.begin(now)
-	for _, t := range in.NewTasks {
+	for _, nt := range in.NewTasks {
+		t := nt.Task
 		if l.tasks[t.ID] != nil { // restored already
 			l.dirty[t.ID] = true
 			continue
 		}
-		lt, err := l.track(ctx, t)
-		if err != nil {
-			return false, err
-		}
+		lt := l.track(t)
 		if t.Status != store.TaskWaiting { // canceled before the router saw it
 			lt.closed, lt.byFlow = true, true
 			continue
 		}
-		attrs, err := l.taskAttributes(ctx, t)
-		if err != nil {
-			return false, err
-		}
-		evs, err := l.r.Enqueue(t.ID, t.Workflow, attrs, t.Priority, lt.channel, now)
+		evs, err := l.r.Enqueue(t.ID, t.Workflow, taskAttributes(t, nt.LastWorker), t.Priority, lt.channel, now)
 		if err != nil {
 			// A workflow the program lacks (a redeploy removed it): the
 			// flow gets the task's failure at once.

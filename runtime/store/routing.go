@@ -89,8 +89,14 @@ type Command struct {
 // Inbox is what RoutingInbox found.
 type Inbox struct {
 	Commands []Command
-	NewTasks []Task // Routed = RoutedNew
-	Closed   []Task // Routed = RoutedLive, status completed or canceled
+	NewTasks []NewTask // Routed = RoutedNew
+	Closed   []Task    // Routed = RoutedLive, status completed or canceled
+}
+
+// NewTask is a task the leader has not seen, with what routing it needs.
+type NewTask struct {
+	Task
+	LastWorker string // the worker who last completed a task for the contact ("" none)
 }
 
 // ReservationStatus: pending → accepted | rejected | timeout | canceled |

@@ -92,7 +92,13 @@ func (s *Store) GetCommand(ctx context.Context, seq int64) (store.Command, error
 	return scanCommand(s.pool.QueryRow(ctx, `SELECT `+commandCols+` FROM router_commands WHERE seq = $1`, seq))
 }
 
-const routedTaskCols = taskCols + `, queue, worker_id`
+// routedTaskCols read a task with its routing columns and its
+// conversation's channel.
+const routedTaskCols = taskCols + `, queue, worker_id, coalesce((SELECT c.channel FROM conversations c WHERE c.id = tasks.conversation_id), '')`
+
+// lastWorkerCol is the worker who last completed a task for the task's contact.
+const lastWorkerCol = `coalesce((SELECT p.worker_id FROM tasks p WHERE p.contact_id = tasks.contact_id AND p.status = 'completed'
+	AND p.worker_id <> '' ORDER BY p.seq DESC LIMIT 1), '')`
 
 func scanRoutedTask(sc pgx.Row) (store.Task, error) {
 	var t store.Task
@@ -101,13 +107,28 @@ func scanRoutedTask(sc pgx.Row) (store.Task, error) {
 	var priority int32
 	var created, updated pgtype.Timestamptz
 	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, &exec, &t.Workflow, &attrs, &priority, &t.Status,
-		&created, &updated, &t.Queue, &t.WorkerID); err != nil {
+		&created, &updated, &t.Queue, &t.WorkerID, &t.Channel); err != nil {
 		return t, notFound(err)
 	}
 	t.ExecutionID, t.Attributes, t.Priority = fromText(exec), json.RawMessage(attrs), int(priority)
 	t.CreatedAt, t.UpdatedAt = fromTS(created), fromTS(updated)
 	return t, nil
 }
+
+// scanNewTask reads routedTaskCols then lastWorkerCol.
+func scanNewTask(sc pgx.Row) (store.NewTask, error) {
+	var last string
+	t, err := scanRoutedTask(appendScanner{sc, &last})
+	return store.NewTask{Task: t, LastWorker: last}, err
+}
+
+// appendScanner scans one more column into extra.
+type appendScanner struct {
+	sc    pgx.Row
+	extra any
+}
+
+func (a appendScanner) Scan(dest ...any) error { return a.sc.Scan(append(dest, a.extra)...) }
 
 func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error) {
 	if limit <= 0 {
@@ -121,10 +142,10 @@ func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error
 	if in.Commands, err = collect(rows, scanCommand); err != nil {
 		return in, err
 	}
-	if rows, err = s.pool.Query(ctx, `SELECT `+routedTaskCols+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT $1`, limit); err != nil {
+	if rows, err = s.pool.Query(ctx, `SELECT `+routedTaskCols+`, `+lastWorkerCol+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT $1`, limit); err != nil {
 		return in, err
 	}
-	if in.NewTasks, err = collect(rows, scanRoutedTask); err != nil {
+	if in.NewTasks, err = collect(rows, scanNewTask); err != nil {
 		return in, err
 	}
 	if rows, err = s.pool.Query(ctx, `SELECT `+routedTaskCols+` FROM tasks

@@ -89,7 +89,13 @@ func (s *Store) GetCommand(ctx context.Context, seq int64) (store.Command, error
 	return scanCommand(s.r.QueryRowContext(ctx, `SELECT `+commandCols+` FROM router_commands WHERE seq = ?`, seq))
 }
 
-const routedTaskCols = taskCols + `, queue, worker_id`
+// routedTaskCols read a task with its routing columns and its
+// conversation's channel.
+const routedTaskCols = taskCols + `, queue, worker_id, coalesce((SELECT c.channel FROM conversations c WHERE c.id = tasks.conversation_id), '')`
+
+// lastWorkerCol is the worker who last completed a task for the task's contact.
+const lastWorkerCol = `coalesce((SELECT p.worker_id FROM tasks p WHERE p.contact_id = tasks.contact_id AND p.status = 'completed'
+	AND p.worker_id <> '' ORDER BY p.seq DESC LIMIT 1), '')`
 
 func scanRoutedTask(sc interface{ Scan(...any) error }) (store.Task, error) {
 	var t store.Task
@@ -97,13 +103,28 @@ func scanRoutedTask(sc interface{ Scan(...any) error }) (store.Task, error) {
 	var attrs string
 	var created, updated int64
 	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, &exec, &t.Workflow, &attrs, &t.Priority, &t.Status,
-		&created, &updated, &t.Queue, &t.WorkerID); err != nil {
+		&created, &updated, &t.Queue, &t.WorkerID, &t.Channel); err != nil {
 		return t, notFound(err)
 	}
 	t.ExecutionID, t.Attributes = exec.String, json.RawMessage(attrs)
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return t, nil
 }
+
+// scanNewTask reads routedTaskCols then lastWorkerCol.
+func scanNewTask(sc interface{ Scan(...any) error }) (store.NewTask, error) {
+	var last string
+	t, err := scanRoutedTask(appendScanner{sc, &last})
+	return store.NewTask{Task: t, LastWorker: last}, err
+}
+
+// appendScanner scans one more column into extra.
+type appendScanner struct {
+	sc    interface{ Scan(...any) error }
+	extra any
+}
+
+func (a appendScanner) Scan(dest ...any) error { return a.sc.Scan(append(dest, a.extra)...) }
 
 func queryAll[T any](ctx context.Context, q querier, scan func(interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
@@ -132,8 +153,8 @@ func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error
 		`SELECT `+commandCols+` FROM router_commands WHERE status = 'pending' ORDER BY seq LIMIT ?`, limit); err != nil {
 		return in, err
 	}
-	if in.NewTasks, err = queryAll(ctx, s.r, scanRoutedTask,
-		`SELECT `+routedTaskCols+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT ?`, limit); err != nil {
+	if in.NewTasks, err = queryAll(ctx, s.r, scanNewTask,
+		`SELECT `+routedTaskCols+`, `+lastWorkerCol+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT ?`, limit); err != nil {
 		return in, err
 	}
 	in.Closed, err = queryAll(ctx, s.r, scanRoutedTask,

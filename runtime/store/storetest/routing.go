@@ -116,6 +116,30 @@ func testRouting(t *testing.T, s store.Store) {
 		t.Fatalf("inbox closed after the leader saw it %+v", in.Closed)
 	}
 
+	// A task completed by w1 makes w1 the contact's last worker, which the
+	// leader reads with the contact's next task; tasks carry their channel.
+	if gt.Channel != "webchat" {
+		t.Fatalf("task channel %q", gt.Channel)
+	}
+	cv2 := must[store.Conversation](t)(s.OpenConversation(ctx(t), c.ID, "sms", "default"))
+	done2 := store.Task{ID: store.NewID(), ConversationID: cv2.ID, ContactID: c.ID, Workflow: "support"}
+	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Tasks: []store.Task{done2}}), store.Committed)
+	if last := must[string](t)(s.LastWorker(ctx(t), c.ID)); last != "" {
+		t.Fatalf("last worker before any completion: %q", last)
+	}
+	noErr(t, s.ApplyRouting(ctx(t), &store.RoutingWrite{Tasks: []store.TaskRouting{{ID: done2.ID, Status: store.TaskCompleted, WorkerID: "w1", Routed: store.RoutedClosed}}}))
+	if last := must[string](t)(s.LastWorker(ctx(t), c.ID)); last != "w1" {
+		t.Fatalf("last worker %q, want w1", last)
+	}
+	cv3 := must[store.Conversation](t)(s.OpenConversation(ctx(t), c.ID, "whatsapp", "default"))
+	third := store.Task{ID: store.NewID(), ConversationID: cv3.ID, ContactID: c.ID, Workflow: "support"}
+	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Tasks: []store.Task{third}}), store.Committed)
+	in = must[store.Inbox](t)(s.RoutingInbox(ctx(t), 10))
+	if len(in.NewTasks) != 1 || in.NewTasks[0].ID != third.ID || in.NewTasks[0].LastWorker != "w1" || in.NewTasks[0].Channel != "whatsapp" {
+		t.Fatalf("new task %+v", in.NewTasks)
+	}
+	noErr(t, s.ApplyRouting(ctx(t), &store.RoutingWrite{Tasks: []store.TaskRouting{{ID: third.ID, Status: store.TaskWaiting, Routed: store.RoutedLive}}}))
+
 	// The event log, by worker and task, paged.
 	noErr(t, s.AppendRouterEvents(ctx(t), []store.RouterEvent{{Type: "conversation.message", TaskID: task.ID, WorkerID: "w1", Data: json.RawMessage(`{"text":"hi"}`)}}))
 	evs, next := must2[[]store.RouterEvent](t)(s.ListRouterEvents(ctx(t), store.RouterEventFilter{WorkerID: "w1"}, store.Page{Limit: 1}))
