@@ -122,7 +122,7 @@ func (n *Node) AgentReply(ctx context.Context, workerID, taskID, text string) (s
 		return "", err
 	}
 	e := engine.Effect{Kind: engine.EffectSend, Key: store.NewID(), Send: &engine.SendEffect{Text: text}}
-	op := mustJSON(OutboxPayload{Route: route, Effect: e, Event: tmpl})
+	op := mustJSON(OutboxPayload{Route: route, Effect: e, Event: tmpl, Agent: &AgentReplyOf{Worker: t.WorkerID, Task: t.ID}})
 	unit := &store.Unit{At: n.cfg.Now(), Effects: []store.Effect{{ID: e.Key, Kind: string(e.Kind), IdempotencyKey: e.Key, Payload: op}}}
 	res, err := n.committer.Submit(ctx, unit)
 	if err != nil {
@@ -218,4 +218,21 @@ func (n *Node) CloseConversation(ctx context.Context, conversationID string) err
 	return n.resume(ctx, execID, route, tmpl,
 		func(ev *engine.Event) { ev.Kind = engine.EventCancel },
 		func(u *store.Unit) { u.CloseConversations = append(u.CloseConversations, conversationID) })
+}
+
+// agentReplyResult tells the agent's stream what became of its reply: a
+// stored message (delivered) or an error (dead-lettered).
+func (n *Node) agentReplyResult(ctx context.Context, p OutboxPayload, effectID string, sent *store.Message, failure error) {
+	data := map[string]any{"conversation_id": p.Route.ConversationID, "reply_id": effectID, "text": p.Effect.Send.Text}
+	typ := "agent.reply.delivered"
+	if sent != nil {
+		data["message_id"] = sent.ID
+	}
+	if failure != nil {
+		typ, data["error"] = "agent.reply.failed", failure.Error()
+	}
+	ev := store.RouterEvent{Type: typ, TaskID: p.Agent.Task, WorkerID: p.Agent.Worker, Data: mustJSON(data)}
+	if err := n.store.AppendRouterEvents(ctx, []store.RouterEvent{ev}); err != nil {
+		n.log.Error("telling the agent about its reply", "task", p.Agent.Task, "err", err)
+	}
 }

@@ -35,6 +35,15 @@ type OutboxPayload struct {
 	Route  Route         `json:"route"`
 	Effect engine.Effect `json:"effect"`
 	Event  EventTemplate `json:"event"` // the context a result event needs
+	// Agent is set on a live agent's reply: the stored message names the
+	// worker, and the worker's stream hears whether it was delivered.
+	Agent *AgentReplyOf `json:"agent,omitempty"`
+}
+
+// AgentReplyOf names the worker and task of an agent's reply.
+type AgentReplyOf struct {
+	Worker string `json:"worker"`
+	Task   string `json:"task"`
 }
 
 // EventTemplate is the context of the event that produced an effect, kept

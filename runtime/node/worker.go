@@ -185,12 +185,23 @@ func (n *Node) perform(ctx context.Context, row store.Effect) {
 			}
 			if e.WaitID == "" {
 				n.deadLetter(ctx, row, err)
+				if p.Agent != nil {
+					n.agentReplyResult(ctx, p, row.ID, nil, err)
+				}
 				return
 			}
 			res.Err = err.Error() // the flow handles the failure
 		} else {
 			n.sent.Inc(outbound(p.Route, e).Channel)
-			body, _ := json.Marshal(e.Send)
+			var body []byte
+			if p.Agent != nil {
+				body, _ = json.Marshal(struct {
+					*engine.SendEffect
+					Agent string `json:"agent"`
+				}{e.Send, p.Agent.Worker})
+			} else {
+				body, _ = json.Marshal(e.Send)
+			}
 			sent = &store.Message{ID: store.NewID(), ConversationID: p.Route.ConversationID, Direction: store.Outbound,
 				Connector: p.Route.Connector, Instance: p.Route.Instance, PlatformMessageID: id, Text: e.Send.Text, Payload: body}
 		}
@@ -216,8 +227,14 @@ func (n *Node) perform(ctx context.Context, row store.Effect) {
 	if e.WaitID == "" {
 		unit := &store.Unit{At: n.cfg.Now()}
 		complete(unit)
-		if _, err := n.committer.Submit(ctx, unit); err != nil && ctx.Err() == nil {
-			n.log.Error("completing effect", "effect", row.ID, "err", err)
+		if _, err := n.committer.Submit(ctx, unit); err != nil {
+			if ctx.Err() == nil {
+				n.log.Error("completing effect", "effect", row.ID, "err", err)
+			}
+			return
+		}
+		if p.Agent != nil && sent != nil {
+			n.agentReplyResult(ctx, p, row.ID, sent, nil)
 		}
 		return
 	}

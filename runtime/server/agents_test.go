@@ -228,6 +228,9 @@ func TestAgentLifecycle(t *testing.T) {
 		t.Fatalf("reply: %d %v", r.status, r.body)
 	}
 	out.waitFor(t, "alice", "Let me check, Alice.")
+	if d := stream.event("agent.reply.delivered"); d["task_id"] != taskID || d["data"].(map[string]any)["message_id"] == nil {
+		t.Fatalf("delivery on the stream: %v", d)
+	}
 	// The delivered reply is stored once the platform took it: the history
 	// has it, after the customer's messages, across channels.
 	var texts []string
@@ -246,6 +249,10 @@ func TestAgentLifecycle(t *testing.T) {
 	}
 	if strings.Join(texts, "|") != "I want a live agent|my order is late|Let me check, Alice." {
 		t.Fatalf("history texts %q", texts)
+	}
+	msgs := r.body["conversations"].([]any)[0].(map[string]any)["messages"].([]any)
+	if payload, _ := msgs[2].(map[string]any)["payload"].(map[string]any); payload["agent"] != "ana" {
+		t.Fatalf("the agent's reply does not name its agent: %v", msgs[2])
 	}
 
 	// Wrap-up, then complete: the flow continues at its completed outcome.
@@ -324,7 +331,7 @@ func TestAgentLifecycle(t *testing.T) {
 	for _, e := range r.body["events"].([]any) {
 		types = append(types, e.(map[string]any)["type"].(string))
 	}
-	want := "task.queued reservation.created reservation.accepted conversation.message task.wrapping reservation.completed task.completed"
+	want := "task.queued reservation.created reservation.accepted conversation.message agent.reply.delivered task.wrapping reservation.completed task.completed"
 	if got := strings.Join(types, " "); got != want {
 		t.Fatalf("task events:\n got %s\nwant %s", got, want)
 	}
