@@ -102,7 +102,12 @@ type TaskUpdate struct {
 	Attributes json.RawMessage
 }
 
-// Batch is a group of units committed in one transaction.
+// Batch is a group of units committed in one transaction. However an
+// implementation writes it (the SQLite store writes a batch whose units all
+// commit table by table, with one multi-row INSERT per table), the results
+// and the stored rows are those of applying its units one by one, in batch
+// order; storetest's CommitLargeBatches, CommitForwardReferences and
+// CommitSharedRows check it.
 type Batch struct {
 	Units []*Unit
 }

@@ -42,16 +42,23 @@ func canonical(ctx context.Context, q querier, id string) (string, error) {
 	return id, nil
 }
 
+// canonicalContact selects the contact (contactCols) that the contact k
+// resolves to, following a merge as canonical does, in the query that finds
+// k: the caller adds the WHERE on k.
+const canonicalContact = `SELECT c.id, c.name, c.attributes, c.created_at
+	FROM contacts k JOIN contacts c ON c.id = coalesce(k.merged_into, k.id)`
+
 func (s *Store) contact(ctx context.Context, q querier, id string) (store.Contact, error) {
-	id, err := canonical(ctx, q, id)
-	if err != nil {
-		return store.Contact{}, err
-	}
-	c, err := scanContact(q.QueryRowContext(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, id))
+	c, err := scanContact(q.QueryRowContext(ctx, canonicalContact+` WHERE k.id = ?`, id))
+	return s.contactWithAddresses(ctx, q, c, err)
+}
+
+// contactWithAddresses completes a contact just read with its addresses.
+func (s *Store) contactWithAddresses(ctx context.Context, q querier, c store.Contact, err error) (store.Contact, error) {
 	if err != nil {
 		return c, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT channel, address FROM contact_addresses WHERE contact_id = ? ORDER BY created_at, channel, address`, id)
+	rows, err := q.QueryContext(ctx, `SELECT channel, address FROM contact_addresses WHERE contact_id = ? ORDER BY created_at, channel, address`, c.ID)
 	if err != nil {
 		return c, err
 	}
@@ -67,7 +74,7 @@ func (s *Store) contact(ctx context.Context, q querier, id string) (store.Contac
 }
 
 func (s *Store) GetContact(ctx context.Context, id string) (store.Contact, error) {
-	return s.contact(ctx, s.r, id)
+	return s.contact(ctx, s.rs, id)
 }
 
 func (s *Store) ResolveContact(ctx context.Context, channel, address, displayName string) (store.Contact, error) {
@@ -76,7 +83,7 @@ func (s *Store) ResolveContact(ctx context.Context, channel, address, displayNam
 	}
 	const byAddress = `SELECT contact_id FROM contact_addresses WHERE channel = ? AND address = ?`
 	var id string
-	err := s.r.QueryRowContext(ctx, byAddress, channel, address).Scan(&id)
+	err := s.rs.QueryRowContext(ctx, byAddress, channel, address).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Check again under the write lock: the one writer makes find-or-create atomic.
 		err = s.w.tx(ctx, func(x *wtx) error {
@@ -96,18 +103,18 @@ func (s *Store) ResolveContact(ctx context.Context, channel, address, displayNam
 	if err != nil {
 		return store.Contact{}, err
 	}
-	return s.contact(ctx, s.r, id)
+	return s.contact(ctx, s.rs, id)
 }
 
 func (s *Store) LookupContact(ctx context.Context, channel, address string) (store.Contact, error) {
 	if channel == "" || address == "" {
 		return store.Contact{}, fmt.Errorf("%w: LookupContact needs channel and address", store.ErrInvalid)
 	}
-	var id string
-	if err := s.r.QueryRowContext(ctx, `SELECT contact_id FROM contact_addresses WHERE channel = ? AND address = ?`, channel, address).Scan(&id); err != nil {
-		return store.Contact{}, notFound(err)
-	}
-	return s.contact(ctx, s.r, id)
+	// One query finds the address's contact and follows a merge; a missing
+	// address makes k.id = NULL: no row.
+	c, err := scanContact(s.rs.QueryRowContext(ctx, canonicalContact+`
+		WHERE k.id = (SELECT contact_id FROM contact_addresses WHERE channel = ? AND address = ?)`, channel, address))
+	return s.contactWithAddresses(ctx, s.rs, c, err)
 }
 
 func (s *Store) SetContactAttributes(ctx context.Context, id string, attributes json.RawMessage) error {
@@ -196,11 +203,11 @@ func (s *Store) OpenConversation(ctx context.Context, contactID, channel, instan
 	if contactID == "" || channel == "" {
 		return store.Conversation{}, fmt.Errorf("%w: OpenConversation needs contact and channel", store.ErrInvalid)
 	}
-	id, err := canonical(ctx, s.r, contactID)
+	id, err := canonical(ctx, s.rs, contactID)
 	if err != nil {
 		return store.Conversation{}, err
 	}
-	c, err := scanConversation(s.r.QueryRowContext(ctx, openConversation, id, channel, instance))
+	c, err := scanConversation(s.rs.QueryRowContext(ctx, openConversation, id, channel, instance))
 	if !errors.Is(err, store.ErrNotFound) {
 		return c, err
 	}
@@ -227,15 +234,15 @@ func (s *Store) LookupConversation(ctx context.Context, contactID, channel, inst
 	if contactID == "" || channel == "" {
 		return store.Conversation{}, fmt.Errorf("%w: LookupConversation needs contact and channel", store.ErrInvalid)
 	}
-	id, err := canonical(ctx, s.r, contactID)
-	if err != nil {
-		return store.Conversation{}, err
-	}
-	return scanConversation(s.r.QueryRowContext(ctx, openConversation, id, channel, instance))
+	// openConversation of the contact contactID resolves to, in one query.
+	return scanConversation(s.rs.QueryRowContext(ctx, `SELECT v.id, v.contact_id, v.channel, v.instance, v.status, v.attributes, v.created_at, v.updated_at
+		FROM contacts k JOIN conversations v ON v.contact_id = coalesce(k.merged_into, k.id)
+		WHERE k.id = ? AND v.channel = ? AND v.instance = ? AND v.status = 'open'
+		ORDER BY v.updated_at DESC, v.seq DESC LIMIT 1`, contactID, channel, instance))
 }
 
 func (s *Store) GetConversation(ctx context.Context, id string) (store.Conversation, error) {
-	return scanConversation(s.r.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations WHERE id = ?`, id))
+	return scanConversation(s.rs.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations WHERE id = ?`, id))
 }
 
 func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilter, page store.Page) ([]store.Conversation, string, error) {
@@ -327,7 +334,7 @@ func (s *Store) FindMessage(ctx context.Context, connector, instance, platformMe
 	if platformMessageID == "" {
 		return store.Message{}, store.ErrNotFound
 	}
-	return scanMessage(s.r.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages
+	return scanMessage(s.rs.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages
 		WHERE connector = ? AND instance = ? AND platform_message_id = ? AND direction = 'in'`, connector, instance, platformMessageID))
 }
 
@@ -351,11 +358,11 @@ func scanExecution(sc interface{ Scan(...any) error }) (store.Execution, error) 
 }
 
 func (s *Store) GetExecution(ctx context.Context, id string) (store.Execution, error) {
-	return scanExecution(s.r.QueryRowContext(ctx, `SELECT `+executionCols+` FROM executions WHERE id = ?`, id))
+	return scanExecution(s.rs.QueryRowContext(ctx, `SELECT `+executionCols+` FROM executions WHERE id = ?`, id))
 }
 
 func (s *Store) LiveExecution(ctx context.Context, conversationID string) (store.Execution, error) {
-	return scanExecution(s.r.QueryRowContext(ctx, `SELECT `+executionCols+` FROM executions
+	return scanExecution(s.rs.QueryRowContext(ctx, `SELECT `+executionCols+` FROM executions
 		WHERE conversation_id = ? AND status IN ('running', 'waiting')`, conversationID))
 }
 
@@ -460,7 +467,7 @@ func (s *Store) DeadLetter(ctx context.Context, id string, errText string) error
 }
 
 func (s *Store) GetEffect(ctx context.Context, id string) (store.Effect, error) {
-	return scanEffect(s.r.QueryRowContext(ctx, `SELECT `+effectCols+` FROM effects WHERE id = ?`, id))
+	return scanEffect(s.rs.QueryRowContext(ctx, `SELECT `+effectCols+` FROM effects WHERE id = ?`, id))
 }
 
 func (s *Store) ListDeadLetters(ctx context.Context, page store.Page) ([]store.Effect, string, error) {
@@ -542,7 +549,7 @@ func (s *Store) DeleteTimer(ctx context.Context, id string) error {
 
 func (s *Store) NextTimerAt(ctx context.Context) (time.Time, bool, error) {
 	var at sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT min(fire_at) FROM timers`).Scan(&at); err != nil {
+	if err := s.rs.QueryRowContext(ctx, `SELECT min(fire_at) FROM timers`).Scan(&at); err != nil {
 		return time.Time{}, false, err
 	}
 	if !at.Valid {
@@ -608,7 +615,7 @@ func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
 }
 
 func (s *Store) LookupToken(ctx context.Context, hash string) (store.Token, error) {
-	return scanToken(s.r.QueryRowContext(ctx, `SELECT hash, role, subject, created_at FROM api_tokens WHERE hash = ?`, hash))
+	return scanToken(s.rs.QueryRowContext(ctx, `SELECT hash, role, subject, created_at FROM api_tokens WHERE hash = ?`, hash))
 }
 
 func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
@@ -686,7 +693,7 @@ func (s *Store) ActiveProgram(ctx context.Context) (store.Program, error) {
 }
 
 func (s *Store) GetProgram(ctx context.Context, version string) (store.Program, error) {
-	return scanProgram(s.r.QueryRowContext(ctx, `SELECT version, source, active, created_at FROM programs WHERE version = ?`, version))
+	return scanProgram(s.rs.QueryRowContext(ctx, `SELECT version, source, active, created_at FROM programs WHERE version = ?`, version))
 }
 
 func (s *Store) ListPrograms(ctx context.Context) ([]store.Program, error) {

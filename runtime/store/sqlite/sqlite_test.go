@@ -55,3 +55,7 @@ func TestOpenURL(t *testing.T) {
 		t.Fatal("a path in a missing directory opened")
 	}
 }
+
+func BenchmarkCommitNewContacts(b *testing.B) {
+	storetest.BenchCommitNewContacts(b, func(b *testing.B) store.Store { return open(b) })
+}

@@ -1,0 +1,452 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/runtime/store"
+)
+
+// The bulk path of Commit: the rows of every unit of a batch written with
+// one multi-row INSERT per table instead of one statement per row, and no
+// savepoint per unit. A new contact's first message is about eight rows in
+// six tables; statements, savepoints and their bookkeeping were most of the
+// writer's time, and the writer is what bounds the store's throughput.
+//
+// It is only taken when its outcome is the outcome of applying the units one
+// by one (applyUnit, in batch order) and every unit commits:
+//
+//   - planBulk refuses a batch whose units depend on each other in a way that
+//     writing table by table would reorder: the same message, execution,
+//     effect, timer or task id in two units, two executions of one
+//     conversation, two new conversations of one contact on one channel
+//     instance, or a row that names a contact, conversation or execution
+//     created by a later unit of the batch (it would exist in time here, and
+//     not there). Such a batch goes unit by unit at once.
+//   - apply checks what its statements cannot: that the contact of each new
+//     conversation exists, is not merged and has no open conversation on
+//     that channel instance. Every other rule is one the statements enforce
+//     themselves. Where applyUnit's ON CONFLICT DO NOTHING makes a unit a
+//     Duplicate or a Conflict (inbound messages, new executions, tasks), the
+//     bulk INSERT has no such clause, so the unique violation is an error, as
+//     is any foreign key violation; an UPDATE that must change one row (an
+//     execution's version, a task, a conversation to close) and changes none
+//     shows in its rows changed. Any of those, and apply returns errFallback
+//     (or the constraint error): Commit rolls the transaction back and
+//     applies the batch unit by unit, which finds the same thing and reports
+//     it for that unit alone. Other messages, effects and timers keep
+//     applyUnit's ON CONFLICT clauses: a row already there is skipped or
+//     replaced, as unit by unit.
+//
+// The tables are written in the order applyUnit writes a unit (contacts,
+// addresses, conversations, inbound messages, executions, messages,
+// effects, completed effects, deleted timers, timers, tasks, task updates,
+// closed conversations), and within a table in batch order, so where two
+// units may touch the same row (an effect's idempotency key, say: the first
+// one stays) they meet in the same order.
+
+// errFallback says that the bulk path cannot show that every unit commits.
+var errFallback = errors.New("sqlite: batch needs the unit-by-unit path")
+
+// insertSpec is a multi-row INSERT: head, then row repeated with ", ", then tail.
+type insertSpec struct {
+	head, row, tail string
+	cols            int // parameters per row
+}
+
+// maxBulkRows caps the rows of one statement, so that its parameters stay
+// far below SQLite's limit (32766). Below it a batch's rows go in at most two
+// statements, a multiple of eight rows and the rest (37 rows: 32 and 5), so
+// each table needs at most 23 prepared statements whatever the batch sizes.
+const maxBulkRows = 128
+
+// chunkRows is how many of rows the next statement inserts.
+func chunkRows(rows int) int {
+	switch {
+	case rows >= maxBulkRows:
+		return maxBulkRows
+	case rows > 8:
+		return rows &^ 7
+	}
+	return rows
+}
+
+var (
+	insContacts = &insertSpec{head: `INSERT INTO contacts (id, name, attributes, created_at) VALUES `,
+		row: `(?, ?, '{}', ?)`, cols: 3}
+	insAddresses = &insertSpec{head: `INSERT INTO contact_addresses (channel, address, contact_id, created_at) VALUES `,
+		row: `(?, ?, ?, ?)`, cols: 4}
+	insConversations = &insertSpec{head: `INSERT INTO conversations (` + conversationCols + `) VALUES `,
+		row: `(?, ?, ?, ?, 'open', '{}', ?, ?)`, cols: 6}
+	insInbound = &insertSpec{head: `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at) VALUES `,
+		row: `(?, ?, 'in', ?, ?, ?, ?, ?, ?)`, cols: 8}
+	insExecutions = &insertSpec{head: `INSERT INTO executions (` + executionCols + `) VALUES `,
+		row: `(?, ?, ?, ?, ?, ?, 1, ?, ?)`, cols: 8}
+	insMessages = &insertSpec{head: `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at) VALUES `,
+		row: `(?, ?, ?, ?, ?, ?, ?, ?, ?)`, tail: ` ON CONFLICT (id) DO NOTHING`, cols: 9}
+	insEffects = &insertSpec{head: `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at) VALUES `,
+		row: `(?, ?, ?, ?, ?, 'pending', ?, ?, ?)`, tail: ` ON CONFLICT DO NOTHING`, cols: 8}
+	insTimers = &insertSpec{head: `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES `,
+		row: `(?, ?, ?, ?, ?)`, tail: ` ON CONFLICT (id) DO UPDATE SET execution_id = excluded.execution_id, fire_at = excluded.fire_at,
+				payload = excluded.payload, lease_owner = '', lease_until = 0`, cols: 5}
+	insTasks = &insertSpec{head: `INSERT INTO tasks (` + taskCols + `) VALUES `,
+		row: placeholders(strings.Count(taskCols, ",") + 1), cols: strings.Count(taskCols, ",") + 1}
+)
+
+func placeholders(n int) string {
+	return "(" + strings.Repeat("?, ", n-1) + "?)"
+}
+
+type bulkKey struct {
+	spec *insertSpec
+	rows int
+}
+
+// bulkStmt returns the prepared statement inserting rows rows of spec.
+func (w *writer) bulkStmt(ctx context.Context, spec *insertSpec, rows int) (*sql.Stmt, error) {
+	k := bulkKey{spec, rows}
+	if st, ok := w.bulk[k]; ok {
+		return st, nil
+	}
+	var q strings.Builder
+	q.WriteString(spec.head)
+	for i := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(spec.row)
+	}
+	q.WriteString(spec.tail)
+	st, err := w.conn.PrepareContext(ctx, q.String())
+	if err != nil {
+		return nil, err
+	}
+	w.bulk[k] = st
+	return st, nil
+}
+
+// insert runs spec for every row of args (spec.cols values a row) and
+// returns the number of rows inserted.
+func (x *wtx) insert(ctx context.Context, spec *insertSpec, args []any) (int64, error) {
+	var total int64
+	for len(args) > 0 {
+		rows := len(args) / spec.cols
+		chunk := chunkRows(rows)
+		st, err := x.w.bulkStmt(ctx, spec, chunk)
+		if err != nil {
+			return 0, err
+		}
+		res, err := st.ExecContext(ctx, args[:chunk*spec.cols]...)
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		total += n
+		args = args[chunk*spec.cols:]
+	}
+	return total, nil
+}
+
+// bulkPlan is a batch laid out table by table.
+type bulkPlan struct {
+	contacts, addresses, conversations, inbound, executions, messages, effects, timers, tasks []any
+
+	nInbound, nExecutions, nTasks int
+
+	// New conversations of contacts the batch does not create: checked.
+	convChecks []convKey
+
+	updates []update // in applyUnit's order: executions first, then completions, ... (see kind)
+}
+
+type convKey struct{ contact, channel, instance string }
+
+// update is a single-row statement of the plan; must says it has to change
+// exactly one row (else the unit would be a Conflict or Failed).
+type update struct {
+	kind int // the order of the group it belongs to
+	q    string
+	args []any
+	must bool
+}
+
+const (
+	updExecution = iota
+	updCompleteEffect
+	updDeleteTimer
+	updTask
+	updCloseConversation
+)
+
+const (
+	qUpdateExecution = `UPDATE executions SET flow = ?, program_version = ?, status = ?, payload = ?, version = version + 1, updated_at = ?
+				WHERE id = ? AND version = ?`
+	qCompleteEffect = `UPDATE effects SET status = 'done', result = ?, lease_owner = '', lease_until = 0, updated_at = ?
+			WHERE id = ? AND status <> 'done'`
+	qDeleteTimer        = `DELETE FROM timers WHERE id = ?`
+	qUpdateTask         = `UPDATE tasks SET status = ?, attributes = coalesce(?, attributes), updated_at = ? WHERE id = ?`
+	qCloseConversation  = `UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`
+	qContactForConv     = `SELECT merged_into FROM contacts WHERE id = ?`
+	qOpenConversationOf = `SELECT 1 FROM conversations WHERE contact_id = ? AND channel = ? AND instance = ? AND status = 'open' LIMIT 1`
+)
+
+// planBulk lays the batch out for apply, or returns nil when its units
+// depend on each other in a way apply cannot keep (see the top of this
+// file). Units with a result already (Failed by Validate) are left out.
+func planBulk(units []*store.Unit, res []store.UnitResult, now time.Time) *bulkPlan {
+	n := len(units)
+	p := &bulkPlan{
+		contacts: make([]any, 0, 3*n), addresses: make([]any, 0, 4*n), conversations: make([]any, 0, 6*n),
+		inbound: make([]any, 0, 8*n), executions: make([]any, 0, 8*n), messages: make([]any, 0, 9*n),
+	}
+	// Ids created by the batch, with the index of the unit that creates them.
+	contacts := make(map[string]int, n)
+	convs := make(map[string]int, n)
+	execs := make(map[string]int, n)
+	// Ids that may appear in one unit only.
+	type kindID struct {
+		kind byte
+		id   string
+	}
+	seen := make(map[kindID]int, 4*n)
+	once := func(kind byte, id string, i int) bool {
+		k := kindID{kind, id}
+		if j, ok := seen[k]; ok && j != i {
+			return false
+		}
+		seen[k] = i
+		return true
+	}
+	// created reports whether id, if the batch creates it, is created by
+	// unit i or an earlier one.
+	inTime := func(m map[string]int, id string, i int) bool {
+		j, ok := m[id]
+		return !ok || j <= i
+	}
+	newConvs := make(map[convKey]bool, n)
+
+	// First pass: what the batch creates (a later unit's id must be known
+	// when an earlier unit names it).
+	for i, u := range units {
+		if res[i].Outcome != 0 {
+			continue
+		}
+		if c := u.Contact; c != nil {
+			if _, dup := contacts[c.ID]; dup {
+				return nil
+			}
+			contacts[c.ID] = i
+		}
+		if c := u.Conversation; c != nil {
+			if _, dup := convs[c.ID]; dup {
+				return nil
+			}
+			convs[c.ID] = i
+		}
+		if w := u.Execution; w != nil && w.Expected == 0 {
+			if _, dup := execs[w.Execution.ID]; dup {
+				return nil
+			}
+			execs[w.Execution.ID] = i
+		}
+	}
+
+	for i, u := range units {
+		if res[i].Outcome != 0 {
+			continue
+		}
+		t := micros(now)
+		if !u.At.IsZero() {
+			t = micros(store.Micro(u.At))
+		}
+		if c := u.Contact; c != nil {
+			p.contacts = append(p.contacts, c.ID, c.Name, t)
+			p.addresses = append(p.addresses, c.Channel, c.Address, c.ID, t)
+		}
+		if c := u.Conversation; c != nil {
+			k := convKey{c.ContactID, c.Channel, c.Instance}
+			if newConvs[k] || !inTime(contacts, c.ContactID, i) {
+				return nil
+			}
+			newConvs[k] = true
+			if _, ok := contacts[c.ContactID]; !ok {
+				p.convChecks = append(p.convChecks, k)
+			}
+			p.conversations = append(p.conversations, c.ID, c.ContactID, c.Channel, c.Instance, t, t)
+		}
+		if m := u.Inbound; m != nil {
+			if !once('m', m.ID, i) || !inTime(convs, m.ConversationID, i) {
+				return nil
+			}
+			p.inbound = append(p.inbound, m.ID, m.ConversationID, m.Connector, m.Instance, nullable(m.PlatformMessageID),
+				m.Text, blob(m.Payload), createdAt(m.CreatedAt, t))
+			p.nInbound++
+		}
+		if w := u.Execution; w != nil {
+			e := w.Execution
+			if !once('x', e.ID, i) || !once('c', e.ConversationID, i) || !inTime(convs, e.ConversationID, i) {
+				return nil
+			}
+			if w.Expected == 0 {
+				p.executions = append(p.executions, e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, blob(e.Payload), t, t)
+				p.nExecutions++
+			} else {
+				p.updates = append(p.updates, update{kind: updExecution, q: qUpdateExecution, must: true,
+					args: []any{e.Flow, e.ProgramVersion, e.Status, blob(e.Payload), t, e.ID, w.Expected}})
+			}
+		}
+		for _, m := range u.Messages {
+			if !once('m', m.ID, i) || !inTime(convs, m.ConversationID, i) {
+				return nil
+			}
+			p.messages = append(p.messages, m.ID, m.ConversationID, m.Direction, m.Connector, m.Instance,
+				nullable(m.PlatformMessageID), m.Text, blob(m.Payload), createdAt(m.CreatedAt, t))
+		}
+		for _, e := range u.Effects {
+			if !once('e', e.ID, i) || !inTime(execs, e.ExecutionID, i) {
+				return nil
+			}
+			key := e.IdempotencyKey
+			if key == "" {
+				key = e.ID
+			}
+			due := t
+			if !e.NextAttemptAt.IsZero() {
+				due = micros(store.Micro(e.NextAttemptAt))
+			}
+			p.effects = append(p.effects, e.ID, nullable(e.ExecutionID), e.Kind, key, blob(e.Payload), due, t, t)
+		}
+		for _, r := range u.CompleteEffects {
+			if !once('e', r.ID, i) {
+				return nil
+			}
+			p.updates = append(p.updates, update{kind: updCompleteEffect, q: qCompleteEffect, args: []any{blob(r.Result), t, r.ID}})
+		}
+		for _, id := range u.DeleteTimers {
+			if !once('t', id, i) {
+				return nil
+			}
+			p.updates = append(p.updates, update{kind: updDeleteTimer, q: qDeleteTimer, args: []any{id}})
+		}
+		for _, tm := range u.Timers {
+			if !once('t', tm.ID, i) || !inTime(execs, tm.ExecutionID, i) {
+				return nil
+			}
+			p.timers = append(p.timers, tm.ID, nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), blob(tm.Payload), t)
+		}
+		for _, tk := range u.Tasks {
+			if !once('k', tk.ID, i) || !inTime(convs, tk.ConversationID, i) || !inTime(contacts, tk.ContactID, i) ||
+				!inTime(execs, tk.ExecutionID, i) {
+				return nil
+			}
+			args, err := taskArgs(tk, t)
+			if err != nil {
+				return nil // Failed: the unit-by-unit path says so
+			}
+			p.tasks = append(p.tasks, args...)
+			p.nTasks++
+		}
+		for _, tu := range u.TaskUpdates {
+			if !once('k', tu.ID, i) {
+				return nil
+			}
+			var attrs any
+			if tu.Attributes != nil {
+				a, err := store.Object(tu.Attributes)
+				if err != nil {
+					return nil
+				}
+				attrs = string(a)
+			}
+			p.updates = append(p.updates, update{kind: updTask, q: qUpdateTask, must: true, args: []any{tu.Status, attrs, t, tu.ID}})
+		}
+		for _, id := range u.CloseConversations {
+			if !inTime(convs, id, i) {
+				return nil
+			}
+			p.updates = append(p.updates, update{kind: updCloseConversation, q: qCloseConversation, must: true, args: []any{t, id}})
+		}
+	}
+	return p
+}
+
+// apply writes the plan in the current transaction; errFallback (or a
+// constraint error) means some unit would not commit.
+func (p *bulkPlan) apply(ctx context.Context, x *wtx) error {
+	// What no statement checks: a new conversation's contact exists, is not
+	// merged, and has no open conversation on that channel instance.
+	for _, k := range p.convChecks {
+		var merged sql.NullString
+		if err := x.QueryRowContext(ctx, qContactForConv, k.contact).Scan(&merged); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return errFallback
+			}
+			return err
+		}
+		if merged.Valid {
+			return errFallback
+		}
+		var one int
+		switch err := x.QueryRowContext(ctx, qOpenConversationOf, k.contact, k.channel, k.instance).Scan(&one); {
+		case err == nil:
+			return errFallback
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+	}
+	inserts := func(spec *insertSpec, args []any, want int) error {
+		if len(args) == 0 {
+			return nil
+		}
+		n, err := x.insert(ctx, spec, args)
+		if err != nil {
+			return err
+		}
+		if want >= 0 && n != int64(want) {
+			return errFallback
+		}
+		return nil
+	}
+	updates := func(kind int) error {
+		for _, u := range p.updates {
+			if u.kind != kind {
+				continue
+			}
+			n, err := x.exec(ctx, u.q, u.args...)
+			if err != nil {
+				return err
+			}
+			if u.must && n != 1 {
+				return errFallback
+			}
+		}
+		return nil
+	}
+	for _, step := range []func() error{
+		func() error { return inserts(insContacts, p.contacts, -1) },
+		func() error { return inserts(insAddresses, p.addresses, -1) },
+		func() error { return inserts(insConversations, p.conversations, -1) },
+		func() error { return inserts(insInbound, p.inbound, p.nInbound) },
+		func() error { return inserts(insExecutions, p.executions, p.nExecutions) },
+		func() error { return updates(updExecution) },
+		func() error { return inserts(insMessages, p.messages, -1) },
+		func() error { return inserts(insEffects, p.effects, -1) },
+		func() error { return updates(updCompleteEffect) },
+		func() error { return updates(updDeleteTimer) },
+		func() error { return inserts(insTimers, p.timers, -1) },
+		func() error { return inserts(insTasks, p.tasks, p.nTasks) },
+		func() error { return updates(updTask) },
+		func() error { return updates(updCloseConversation) },
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
