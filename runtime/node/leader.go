@@ -96,7 +96,7 @@ func (n *Node) lead(ctx context.Context, lease store.Lease) error {
 
 // minRoundGap is the least time between two rounds of the leader: at most
 // this much is added to an offer's latency, and only under load.
-const minRoundGap = 5 * time.Millisecond
+const minRoundGap = time.Millisecond
 
 func (l *leader) begin(now time.Time) {
 	l.w = &store.RoutingWrite{At: now}

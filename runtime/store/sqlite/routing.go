@@ -34,11 +34,11 @@ func scanWorker(sc interface{ Scan(...any) error }) (store.Worker, error) {
 }
 
 func (s *Store) GetWorker(ctx context.Context, id string) (store.Worker, error) {
-	return scanWorker(s.r.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE id = ?`, id))
+	return scanWorker(s.rs.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE id = ?`, id))
 }
 
 func (s *Store) ListWorkers(ctx context.Context) ([]store.Worker, error) {
-	return queryAll(ctx, s.r, scanWorker, `SELECT `+workerCols+` FROM workers ORDER BY seq`)
+	return queryAll(ctx, s.rs, scanWorker, `SELECT `+workerCols+` FROM workers ORDER BY seq`)
 }
 
 // ---- the leader's inbox ----
@@ -86,7 +86,7 @@ func (s *Store) SubmitCommand(ctx context.Context, c store.Command) (int64, erro
 }
 
 func (s *Store) GetCommand(ctx context.Context, seq int64) (store.Command, error) {
-	return scanCommand(s.r.QueryRowContext(ctx, `SELECT `+commandCols+` FROM router_commands WHERE seq = ?`, seq))
+	return scanCommand(s.rs.QueryRowContext(ctx, `SELECT `+commandCols+` FROM router_commands WHERE seq = ?`, seq))
 }
 
 // routedTaskCols read a task with its routing columns and its
@@ -149,99 +149,158 @@ func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error
 	}
 	var in store.Inbox
 	var err error
-	if in.Commands, err = queryAll(ctx, s.r, scanCommand,
+	if in.Commands, err = queryAll(ctx, s.rs, scanCommand,
 		`SELECT `+commandCols+` FROM router_commands WHERE status = 'pending' ORDER BY seq LIMIT ?`, limit); err != nil {
 		return in, err
 	}
-	if in.NewTasks, err = queryAll(ctx, s.r, scanNewTask,
+	if in.NewTasks, err = queryAll(ctx, s.rs, scanNewTask,
 		`SELECT `+routedTaskCols+`, `+lastWorkerCol+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT ?`, limit); err != nil {
 		return in, err
 	}
-	in.Closed, err = queryAll(ctx, s.r, scanRoutedTask,
+	in.Closed, err = queryAll(ctx, s.rs, scanRoutedTask,
 		`SELECT `+routedTaskCols+` FROM tasks WHERE routed = 1 AND status IN ('completed', 'canceled') ORDER BY seq LIMIT ?`, limit)
 	return in, err
 }
 
 func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error {
-	at := micros(store.Now(rw.At))
-	err := s.w.tx(ctx, func(x *wtx) error {
-		for _, w := range rw.Workers {
-			attrs, err := store.Object(w.Attributes)
-			if err != nil {
-				return err
-			}
-			capacity, err := json.Marshal(w.Capacity)
-			if err != nil {
-				return err
-			}
-			created := at
-			if !w.CreatedAt.IsZero() {
-				created = micros(store.Micro(w.CreatedAt))
-			}
-			if _, err := x.ExecContext(ctx, `INSERT INTO workers (`+workerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET name = excluded.name, attributes = excluded.attributes,
-					activity = excluded.activity, capacity = excluded.capacity, updated_at = excluded.updated_at`,
-				w.ID, w.Name, string(attrs), w.Activity, string(capacity), created, at); err != nil {
-				return err
-			}
-		}
-		for _, id := range rw.DeleteWorkers {
-			if _, err := x.ExecContext(ctx, `DELETE FROM workers WHERE id = ?`, id); err != nil {
-				return err
-			}
-		}
-		for _, t := range rw.Tasks {
-			if _, err := x.ExecContext(ctx, `UPDATE tasks SET
-					status = CASE WHEN status IN ('completed', 'canceled') THEN status ELSE ? END,
-					queue = ?, worker_id = ?, routed = ?, updated_at = ? WHERE id = ?`,
-				t.Status, t.Queue, t.WorkerID, t.Routed, at, t.ID); err != nil {
-				return err
-			}
-		}
-		for _, r := range rw.Reservations {
-			if _, err := x.ExecContext(ctx, `INSERT INTO reservations (id, task_id, worker_id, status, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
-				r.ID, r.TaskID, r.WorkerID, r.Status, at, at); err != nil {
-				return err
-			}
-		}
-		if err := appendEvents(ctx, x, rw.Events, at); err != nil {
-			return err
-		}
-		for _, tm := range rw.Timers {
-			if _, err := x.ExecContext(ctx, `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO NOTHING`,
-				tm.ID, nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), blob(tm.Payload), at); err != nil {
-				return err
-			}
-		}
-		for _, e := range rw.Effects {
-			key := e.IdempotencyKey
-			if key == "" {
-				key = e.ID
-			}
-			if _, err := x.ExecContext(ctx, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
-				e.ID, nullable(e.ExecutionID), e.Kind, key, blob(e.Payload), at, at, at); err != nil {
-				return err
-			}
-		}
-		for _, c := range rw.Commands {
-			var result any
-			if c.Result != nil {
-				result = string(c.Result)
-			}
-			if _, err := x.ExecContext(ctx, `UPDATE router_commands SET status = ?, result = ?, error = ? WHERE seq = ?`,
-				c.Status, result, c.Error, c.Seq); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.w.carry(ctx, func(ctx context.Context, x *wtx) error { return applyRouting(ctx, x, rw) })
 	if err == nil && len(rw.Events)+len(rw.Commands) > 0 {
 		hubOf(s.path).Notify(store.TopicEvents)
 	}
 	return err
+}
+
+// applyRouting writes one RoutingWrite inside the writer's transaction.
+func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
+	at := micros(store.Now(rw.At))
+	for _, w := range rw.Workers {
+		attrs, err := store.Object(w.Attributes)
+		if err != nil {
+			return err
+		}
+		capacity, err := json.Marshal(w.Capacity)
+		if err != nil {
+			return err
+		}
+		created := at
+		if !w.CreatedAt.IsZero() {
+			created = micros(store.Micro(w.CreatedAt))
+		}
+		if _, err := x.ExecContext(ctx, `INSERT INTO workers (`+workerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, attributes = excluded.attributes,
+					activity = excluded.activity, capacity = excluded.capacity, updated_at = excluded.updated_at`,
+			w.ID, w.Name, string(attrs), w.Activity, string(capacity), created, at); err != nil {
+			return err
+		}
+	}
+	for _, id := range rw.DeleteWorkers {
+		if _, err := x.ExecContext(ctx, `DELETE FROM workers WHERE id = ?`, id); err != nil {
+			return err
+		}
+	}
+	for _, t := range rw.Tasks {
+		if _, err := x.ExecContext(ctx, `UPDATE tasks SET
+					status = CASE WHEN status IN ('completed', 'canceled') THEN status ELSE ? END,
+					queue = ?, worker_id = ?, routed = ?, updated_at = ? WHERE id = ?`,
+			t.Status, t.Queue, t.WorkerID, t.Routed, at, t.ID); err != nil {
+			return err
+		}
+	}
+	for _, r := range rw.Reservations {
+		if _, err := x.ExecContext(ctx, `INSERT INTO reservations (id, task_id, worker_id, status, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+			r.ID, r.TaskID, r.WorkerID, r.Status, at, at); err != nil {
+			return err
+		}
+	}
+	if err := appendEvents(ctx, x, rw.Events, at); err != nil {
+		return err
+	}
+	for _, tm := range rw.Timers {
+		if _, err := x.ExecContext(ctx, `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO NOTHING`,
+			tm.ID, nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), blob(tm.Payload), at); err != nil {
+			return err
+		}
+	}
+	for _, e := range rw.Effects {
+		key := e.IdempotencyKey
+		if key == "" {
+			key = e.ID
+		}
+		if _, err := x.ExecContext(ctx, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
+			e.ID, nullable(e.ExecutionID), e.Kind, key, blob(e.Payload), at, at, at); err != nil {
+			return err
+		}
+	}
+	for _, c := range rw.Commands {
+		var result any
+		if c.Result != nil {
+			result = string(c.Result)
+		}
+		if _, err := x.ExecContext(ctx, `UPDATE router_commands SET status = ?, result = ?, error = ? WHERE seq = ?`,
+			c.Status, result, c.Error, c.Seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// carriedWrite is a write waiting for a transaction to carry it.
+type carriedWrite struct {
+	apply func(context.Context, *wtx) error
+	done  chan struct{} // closed once a transaction holding it committed
+	err   error         // apply's error, set before done is closed
+}
+
+// carryWait is how long a carried write waits for the group commit's
+// transaction under way to take it before it runs a transaction of its own.
+const carryWait = 5 * time.Millisecond
+
+// carry commits fn's writes in the next write transaction: when the writer
+// is busy (the group commit's batches follow one another under load), the
+// transaction under way or the next one carries them, sharing its fsync;
+// when it is idle, or nothing took them in a moment, carry runs one itself.
+func (w *writer) carry(ctx context.Context, fn func(context.Context, *wtx) error) error {
+	c := &carriedWrite{apply: fn, done: make(chan struct{})}
+	w.carriedMu.Lock()
+	w.carried = append(w.carried, c)
+	w.carriedMu.Unlock()
+	if !w.mu.TryLock() { // busy: let the next transaction take it
+		select {
+		case <-c.done:
+			return c.err
+		case <-time.After(carryWait):
+		case <-ctx.Done():
+		}
+	} else {
+		w.mu.Unlock()
+	}
+	for {
+		select {
+		case <-c.done:
+			return c.err
+		default:
+		}
+		if err := w.tx(ctx, func(*wtx) error { return nil }); err != nil {
+			w.drop(c)
+			return err
+		}
+	}
+}
+
+// drop removes a carried write that could not be committed, so that later
+// transactions do not try it again.
+func (w *writer) drop(c *carriedWrite) {
+	w.carriedMu.Lock()
+	defer w.carriedMu.Unlock()
+	for i, o := range w.carried {
+		if o == c {
+			w.carried = append(w.carried[:i:i], w.carried[i+1:]...)
+			return
+		}
+	}
 }
 
 func appendEvents(ctx context.Context, x *wtx, events []store.RouterEvent, at int64) error {
@@ -272,7 +331,7 @@ func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEve
 
 func (s *Store) LastWorker(ctx context.Context, contactID string) (string, error) {
 	var w string
-	err := s.r.QueryRowContext(ctx, `SELECT worker_id FROM tasks WHERE contact_id = ? AND status = 'completed' AND worker_id <> ''
+	err := s.rs.QueryRowContext(ctx, `SELECT worker_id FROM tasks WHERE contact_id = ? AND status = 'completed' AND worker_id <> ''
 		ORDER BY seq DESC LIMIT 1`, contactID).Scan(&w)
 	if err == sql.ErrNoRows {
 		return "", nil
@@ -295,7 +354,7 @@ func scanReservation(sc interface{ Scan(...any) error }) (store.Reservation, err
 }
 
 func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservation, error) {
-	return scanReservation(s.r.QueryRowContext(ctx, `SELECT `+reservationCols+` FROM reservations WHERE id = ?`, id))
+	return scanReservation(s.rs.QueryRowContext(ctx, `SELECT `+reservationCols+` FROM reservations WHERE id = ?`, id))
 }
 
 func (s *Store) ListReservations(ctx context.Context, f store.ReservationFilter) ([]store.Reservation, error) {
@@ -314,7 +373,7 @@ func (s *Store) ListReservations(ctx context.Context, f store.ReservationFilter)
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	return queryAll(ctx, s.r, scanReservation, q+` ORDER BY seq LIMIT 10000`, args...)
+	return queryAll(ctx, s.rs, scanReservation, q+` ORDER BY seq LIMIT 10000`, args...)
 }
 
 const routerEventCols = `seq, type, at, task_id, reservation_id, worker_id, queue, data`

@@ -224,6 +224,10 @@ type writer struct {
 	stmts  map[string]*sql.Stmt
 	bulk   map[bulkKey]*sql.Stmt // Commit's multi-row INSERTs (bulk.go)
 	closed bool
+
+	// carried are writes that ride the next transaction (see carry).
+	carriedMu sync.Mutex
+	carried   []*carriedWrite
 }
 
 // wtx runs statements inside the writer's current transaction.
@@ -292,9 +296,38 @@ func (w *writer) tx(ctx context.Context, fn func(*wtx) error) error {
 		w.rollback()
 		return err
 	}
+	w.carriedMu.Lock()
+	carried := w.carried[:len(w.carried):len(w.carried)]
+	w.carriedMu.Unlock()
+	for _, c := range carried {
+		// In a savepoint: a carried write that fails fails alone, not the
+		// transaction that carries it.
+		if _, err := x.ExecContext(ctx, "SAVEPOINT carried"); err != nil {
+			w.rollback()
+			return err
+		}
+		if c.err = c.apply(ctx, x); c.err != nil {
+			if _, err := x.ExecContext(ctx, "ROLLBACK TO carried"); err != nil {
+				w.rollback()
+				return err
+			}
+		}
+		if _, err := x.ExecContext(ctx, "RELEASE carried"); err != nil {
+			w.rollback()
+			return err
+		}
+	}
 	if _, err := x.ExecContext(ctx, "COMMIT"); err != nil {
 		w.rollback()
 		return err
+	}
+	if len(carried) > 0 {
+		w.carriedMu.Lock()
+		w.carried = w.carried[len(carried):]
+		w.carriedMu.Unlock()
+		for _, c := range carried {
+			close(c.done)
+		}
 	}
 	return nil
 }
