@@ -68,7 +68,10 @@ type Route struct {
 	Priority *float64
 }
 
-func (rt *Route) String() string {
+func (rt *Route) String() string { return strings.Join(rt.parts(), " ") }
+
+// parts are what the expectation checks, as written.
+func (rt *Route) parts() []string {
 	var parts []string
 	if rt.Queue != nil {
 		parts = append(parts, "queue "+orNone(*rt.Queue))
@@ -79,7 +82,7 @@ func (rt *Route) String() string {
 	if rt.Priority != nil {
 		parts = append(parts, "priority "+strconv.FormatFloat(*rt.Priority, 'f', -1, 64))
 	}
-	return strings.Join(parts, " ")
+	return parts
 }
 
 func orNone(s string) string {

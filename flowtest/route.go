@@ -303,19 +303,7 @@ func (r *runner) expectRoute(s *Step) {
 	}
 }
 
-func describeRoute(rt *Route) string {
-	var parts []string
-	if rt.Queue != nil {
-		parts = append(parts, "queue "+orNone(*rt.Queue))
-	}
-	if rt.Worker != nil {
-		parts = append(parts, "worker "+orNone(*rt.Worker))
-	}
-	if rt.Priority != nil {
-		parts = append(parts, "priority "+strconv.FormatFloat(*rt.Priority, 'f', -1, 64))
-	}
-	return strings.Join(parts, ", ")
-}
+func describeRoute(rt *Route) string { return strings.Join(rt.parts(), ", ") }
 
 // agent plays a routing command: the agents' side of the router.
 func (r *runner) agent(s *Step) {

@@ -276,18 +276,20 @@ func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservatio
 	return scanReservation(s.pool.QueryRow(ctx, `SELECT `+reservationCols+` FROM reservations WHERE id = $1`, id))
 }
 
-func (s *Store) ListReservations(ctx context.Context, f store.ReservationFilter) ([]store.Reservation, error) {
-	var where []string
-	var args []any
-	add := func(col, v string) {
-		if v != "" {
-			args = append(args, v)
-			where = append(where, col+" = $"+strconv.Itoa(len(args)))
+// equal returns the conditions column = $n for the pairs (column, value)
+// whose value is not empty, and their arguments.
+func equal(pairs ...string) (where []string, args []any) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			args = append(args, pairs[i+1])
+			where = append(where, pairs[i]+" = $"+strconv.Itoa(len(args)))
 		}
 	}
-	add("worker_id", f.WorkerID)
-	add("task_id", f.TaskID)
-	add("status", string(f.Status))
+	return where, args
+}
+
+func (s *Store) ListReservations(ctx context.Context, f store.ReservationFilter) ([]store.Reservation, error) {
+	where, args := equal("worker_id", f.WorkerID, "task_id", f.TaskID, "status", string(f.Status))
 	q := `SELECT ` + reservationCols + ` FROM reservations`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
@@ -316,16 +318,7 @@ func scanRouterEvent(sc pgx.Row) (store.RouterEvent, error) {
 }
 
 func (s *Store) ListRouterEvents(ctx context.Context, f store.RouterEventFilter, page store.Page) ([]store.RouterEvent, string, error) {
-	var where []string
-	var args []any
-	if f.WorkerID != "" {
-		args = append(args, f.WorkerID)
-		where = append(where, "worker_id = $"+strconv.Itoa(len(args)))
-	}
-	if f.TaskID != "" {
-		args = append(args, f.TaskID)
-		where = append(where, "task_id = $"+strconv.Itoa(len(args)))
-	}
+	where, args := equal("worker_id", f.WorkerID, "task_id", f.TaskID)
 	return list(ctx, s.pool, "router_events", routerEventCols, where, args, page, scanRouterEvent)
 }
 

@@ -357,18 +357,19 @@ func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservatio
 	return scanReservation(s.rs.QueryRowContext(ctx, `SELECT `+reservationCols+` FROM reservations WHERE id = ?`, id))
 }
 
+// equal returns the conditions column = value for the pairs (column,
+// value) whose value is not empty, and their arguments.
+func equal(pairs ...string) (where []string, args []any) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			where, args = append(where, pairs[i]+" = ?"), append(args, pairs[i+1])
+		}
+	}
+	return where, args
+}
+
 func (s *Store) ListReservations(ctx context.Context, f store.ReservationFilter) ([]store.Reservation, error) {
-	var where []string
-	var args []any
-	if f.WorkerID != "" {
-		where, args = append(where, "worker_id = ?"), append(args, f.WorkerID)
-	}
-	if f.TaskID != "" {
-		where, args = append(where, "task_id = ?"), append(args, f.TaskID)
-	}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
-	}
+	where, args := equal("worker_id", f.WorkerID, "task_id", f.TaskID, "status", string(f.Status))
 	q := `SELECT ` + reservationCols + ` FROM reservations`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
@@ -393,14 +394,7 @@ func scanRouterEvent(sc interface{ Scan(...any) error }) (store.RouterEvent, err
 }
 
 func (s *Store) ListRouterEvents(ctx context.Context, f store.RouterEventFilter, page store.Page) ([]store.RouterEvent, string, error) {
-	var where []string
-	var args []any
-	if f.WorkerID != "" {
-		where, args = append(where, "worker_id = ?"), append(args, f.WorkerID)
-	}
-	if f.TaskID != "" {
-		where, args = append(where, "task_id = ?"), append(args, f.TaskID)
-	}
+	where, args := equal("worker_id", f.WorkerID, "task_id", f.TaskID)
 	// list selects cols then seq; the event's own seq is the first column.
 	return list(ctx, s.r, "router_events", routerEventCols, where, args, page,
 		func(sc interface{ Scan(...any) error }) (store.RouterEvent, error) {
