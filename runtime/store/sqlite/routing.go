@@ -198,20 +198,21 @@ func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
 			return err
 		}
 	}
+	// A round touches many tasks and reservations under load: one
+	// statement each for all of them, as the group commit does for units.
+	taskArgs := make([]any, 0, len(rw.Tasks)*updTasks.cols)
 	for _, t := range rw.Tasks {
-		if _, err := x.ExecContext(ctx, `UPDATE tasks SET
-					status = CASE WHEN status IN ('completed', 'canceled') THEN status ELSE ? END,
-					queue = ?, worker_id = ?, routed = ?, updated_at = ? WHERE id = ?`,
-			t.Status, t.Queue, t.WorkerID, t.Routed, at, t.ID); err != nil {
-			return err
-		}
+		taskArgs = append(taskArgs, t.ID, string(t.Status), t.Queue, t.WorkerID, t.Routed, at)
 	}
+	if _, err := x.insert(ctx, updTasks, taskArgs); err != nil {
+		return err
+	}
+	resArgs := make([]any, 0, len(rw.Reservations)*upsReservations.cols)
 	for _, r := range rw.Reservations {
-		if _, err := x.ExecContext(ctx, `INSERT INTO reservations (id, task_id, worker_id, status, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
-			r.ID, r.TaskID, r.WorkerID, r.Status, at, at); err != nil {
-			return err
-		}
+		resArgs = append(resArgs, r.ID, r.TaskID, r.WorkerID, string(r.Status), at, at)
+	}
+	if _, err := x.insert(ctx, upsReservations, resArgs); err != nil {
+		return err
 	}
 	if err := appendEvents(ctx, x, rw.Events, at); err != nil {
 		return err
@@ -303,7 +304,24 @@ func (w *writer) drop(c *carriedWrite) {
 	}
 }
 
+// The leader's multi-row statements (see insert in bulk.go). Rows apply in
+// order, so the events' seqs follow the slice and a reservation written
+// twice in a round keeps its last status.
+var (
+	insEvents = &insertSpec{head: `INSERT INTO router_events (type, at, task_id, reservation_id, worker_id, queue, data) VALUES `,
+		row: `(?, ?, ?, ?, ?, ?, ?)`, cols: 7}
+	upsReservations = &insertSpec{head: `INSERT INTO reservations (id, task_id, worker_id, status, created_at, updated_at) VALUES `,
+		row: `(?, ?, ?, ?, ?, ?)`, tail: ` ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`, cols: 6}
+	// A task completed or canceled keeps that status: a flow's cancel wins
+	// over the router's view.
+	updTasks = &insertSpec{head: `UPDATE tasks SET
+			status = CASE WHEN tasks.status IN ('completed', 'canceled') THEN tasks.status ELSE v.column2 END,
+			queue = v.column3, worker_id = v.column4, routed = v.column5, updated_at = v.column6
+		FROM (VALUES `, row: `(?, ?, ?, ?, ?, ?)`, tail: `) AS v WHERE tasks.id = v.column1`, cols: 6}
+)
+
 func appendEvents(ctx context.Context, x *wtx, events []store.RouterEvent, at int64) error {
+	args := make([]any, 0, len(events)*insEvents.cols)
 	for _, e := range events {
 		t := at
 		if !e.Time.IsZero() {
@@ -313,12 +331,10 @@ func appendEvents(ctx context.Context, x *wtx, events []store.RouterEvent, at in
 		if e.Data != nil {
 			data = string(e.Data)
 		}
-		if _, err := x.ExecContext(ctx, `INSERT INTO router_events (type, at, task_id, reservation_id, worker_id, queue, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, e.Type, t, e.TaskID, e.ReservationID, e.WorkerID, e.Queue, data); err != nil {
-			return err
-		}
+		args = append(args, e.Type, t, e.TaskID, e.ReservationID, e.WorkerID, e.Queue, data)
 	}
-	return nil
+	_, err := x.insert(ctx, insEvents, args)
+	return err
 }
 
 func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEvent) error {
