@@ -78,11 +78,17 @@ workflow orders {
 
 func load(t testing.TB, tests string) *flowtest.Suite {
 	t.Helper()
+	return loadFiles(t, "greet", prog, tests)
+}
+
+// loadFiles writes NAME.flow and NAME.flowtest in a directory and loads them.
+func loadFiles(t testing.TB, name, flows, tests string) *flowtest.Suite {
+	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "greet.flow"), []byte(prog), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".flow"), []byte(flows), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "greet"+flowtest.Ext), []byte(tests), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+flowtest.Ext), []byte(tests), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s, list, err := flowtest.Load(dir, nil)

@@ -1,8 +1,6 @@
 package flowtest_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,21 +40,7 @@ workflow help_routing {
 
 func loadRoute(t testing.TB, tests string) *flowtest.Suite {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "help.flow"), []byte(routeProg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "help"+flowtest.Ext), []byte(tests), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, list, err := flowtest.Load(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if list.HasErrors() {
-		t.Fatalf("%v", list)
-	}
-	return s
+	return loadFiles(t, "help", routeProg, tests)
 }
 
 const workers = `
