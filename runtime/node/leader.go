@@ -24,6 +24,7 @@ type leader struct {
 	resTask map[string]string // reservation → task
 	workers map[string]store.Worker
 	cum     *router.Cumulative
+	fence   *store.Fence // every write is made under this leadership
 
 	// one transaction being built
 	w     *store.RoutingWrite
@@ -49,7 +50,8 @@ func (n *Node) lead(ctx context.Context, lease store.Lease) error {
 		defer cancel()
 		wake = ch
 	}
-	l := &leader{n: n, cfg: n.cfg.Routing.withDefaults()}
+	fence := lease.Fence()
+	l := &leader{n: n, cfg: n.cfg.Routing.withDefaults(), fence: &fence}
 	if err := l.rebuild(ctx); err != nil {
 		return err
 	}
@@ -99,7 +101,7 @@ func (n *Node) lead(ctx context.Context, lease store.Lease) error {
 const minRoundGap = time.Millisecond
 
 func (l *leader) begin(now time.Time) {
-	l.w = &store.RoutingWrite{At: now}
+	l.w = &store.RoutingWrite{At: now, Fence: l.fence}
 	l.dirty = map[string]bool{}
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -172,7 +173,20 @@ type RoutingWrite struct {
 	Timers        []Timer   // engine events for the flows (a task's outcome)
 	Effects       []Effect  // outbox work: the event log's webhook deliveries
 	Commands      []Command // applied: Seq, Status, Result, Error
+	// Fence, when set, commits the write only while that leadership is
+	// still the latest taken: a leader that lost its lease without noticing
+	// yet (a network partition) gets ErrFenced and writes nothing.
+	Fence *Fence
 }
+
+// Fence names a leadership taken by TryLead: its name and the epoch it got.
+type Fence struct {
+	Name  string
+	Epoch int64
+}
+
+// ErrFenced: a RoutingWrite's leadership was taken over since.
+var ErrFenced = errors.New("store: another node has taken the leadership")
 
 // Leaser elects one leader among the nodes sharing a store.
 type Leaser interface {
@@ -182,10 +196,12 @@ type Leaser interface {
 	TryLead(ctx context.Context, name string) (Lease, bool, error)
 }
 
-// Lease is a held leadership.
+// Lease is a held leadership. Each TryLead that succeeds gets a higher
+// epoch for the name (its Fence), so writes can be fenced.
 type Lease interface {
 	Lost() <-chan struct{}
 	Release()
+	Fence() Fence
 }
 
 // Notifier wakes the nodes sharing a store: the leader when its inbox has

@@ -159,6 +159,18 @@ func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error
 func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error {
 	at := store.Now(rw.At)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if f := rw.Fence; f != nil {
+			// FOR SHARE: a takeover's epoch raise waits for this write to
+			// commit, and the new leader, which rebuilds after it, sees it.
+			var epoch int64
+			err := tx.QueryRow(ctx, `SELECT epoch FROM leaders WHERE name = $1 FOR SHARE`, f.Name).Scan(&epoch)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			if epoch != f.Epoch {
+				return store.ErrFenced
+			}
+		}
 		var b pgx.Batch
 		for _, w := range rw.Workers {
 			attrs, err := store.Object(w.Attributes)
@@ -343,18 +355,28 @@ func (s *Store) TryLead(ctx context.Context, name string) (store.Lease, bool, er
 		conn.Release()
 		return nil, false, nil
 	}
-	l := &advisoryLease{conn: conn, name: name, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	// Raised while holding the lock, so epochs follow the leaderships.
+	var epoch int64
+	if err := conn.QueryRow(ctx, `INSERT INTO leaders (name, epoch) VALUES ($1, 1)
+		ON CONFLICT (name) DO UPDATE SET epoch = leaders.epoch + 1 RETURNING epoch`, name).Scan(&epoch); err != nil {
+		_ = conn.Conn().Close(ctx) // drops the lock with the session
+		conn.Release()
+		return nil, false, err
+	}
+	l := &advisoryLease{conn: conn, name: name, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
+		fence: store.Fence{Name: name, Epoch: epoch}}
 	go l.watch()
 	return l, true, nil
 }
 
 type advisoryLease struct {
-	conn *pgxpool.Conn
-	name string
-	once sync.Once
-	lost chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	conn  *pgxpool.Conn
+	name  string
+	fence store.Fence
+	once  sync.Once
+	lost  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 // leaseCheck is how often a leader verifies that its lock's connection is alive.
@@ -381,6 +403,8 @@ func (l *advisoryLease) watch() {
 }
 
 func (l *advisoryLease) Lost() <-chan struct{} { return l.lost }
+
+func (l *advisoryLease) Fence() store.Fence { return l.fence }
 
 func (l *advisoryLease) Release() {
 	select {

@@ -172,6 +172,16 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 
 // applyRouting writes one RoutingWrite inside the writer's transaction.
 func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
+	if f := rw.Fence; f != nil {
+		var epoch int64
+		err := x.QueryRowContext(ctx, `SELECT epoch FROM leaders WHERE name = ?`, f.Name).Scan(&epoch)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		if epoch != f.Epoch {
+			return store.ErrFenced
+		}
+	}
 	at := micros(store.Now(rw.At))
 	for _, w := range rw.Workers {
 		attrs, err := store.Object(w.Attributes)
@@ -435,14 +445,26 @@ func (s *Store) TryLead(ctx context.Context, name string) (store.Lease, bool, er
 		}
 		return nil, false, fmt.Errorf("sqlite: leader lock: %w", err)
 	}
-	return &fileLease{f: f, lost: make(chan struct{})}, true, nil
+	var epoch int64
+	err = s.w.tx(ctx, func(x *wtx) error {
+		return x.QueryRowContext(ctx, `INSERT INTO leaders (name, epoch) VALUES (?, 1)
+			ON CONFLICT (name) DO UPDATE SET epoch = epoch + 1 RETURNING epoch`, name).Scan(&epoch)
+	})
+	if err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("sqlite: leader epoch: %w", err)
+	}
+	return &fileLease{f: f, lost: make(chan struct{}), fence: store.Fence{Name: name, Epoch: epoch}}, true, nil
 }
 
 type fileLease struct {
-	f    *os.File
-	once sync.Once
-	lost chan struct{}
+	f     *os.File
+	once  sync.Once
+	lost  chan struct{}
+	fence store.Fence
 }
+
+func (l *fileLease) Fence() store.Fence { return l.fence }
 
 func (l *fileLease) Lost() <-chan struct{} { return l.lost }
 func (l *fileLease) Release() {

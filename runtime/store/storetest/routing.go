@@ -209,6 +209,20 @@ func testLeadership(t *testing.T, s store.Store) {
 	if err != nil || !ok {
 		t.Fatalf("after release: ok=%v err=%v", ok, err)
 	}
+
+	// Fencing: the first leadership's writes are refused once another was
+	// taken; the current one's pass.
+	first, second := lease.Fence(), lease2.Fence()
+	if first.Name != "router" || second.Epoch <= first.Epoch {
+		t.Fatalf("fences %+v then %+v: epochs must grow", first, second)
+	}
+	stale := &store.RoutingWrite{Fence: &first, Events: []store.RouterEvent{{Type: "stale", WorkerID: "fenced"}}}
+	isErr(t, s.ApplyRouting(ctx(t), stale), store.ErrFenced)
+	noErr(t, s.ApplyRouting(ctx(t), &store.RoutingWrite{Fence: &second, Events: []store.RouterEvent{{Type: "current", WorkerID: "fenced"}}}))
+	evs, _ := must2[[]store.RouterEvent](t)(s.ListRouterEvents(ctx(t), store.RouterEventFilter{WorkerID: "fenced"}, store.Page{}))
+	if len(evs) != 1 || evs[0].Type != "current" {
+		t.Fatalf("events after fencing %+v", evs)
+	}
 	lease2.Release()
 	lease2.Release() // twice is a no-op
 }
