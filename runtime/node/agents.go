@@ -52,15 +52,17 @@ func (n *Node) routeFor(ctx context.Context, conversationID string) (Route, Even
 // Command asks the router leader to apply a command and waits for its
 // result (at most timeout): the leader may be another node.
 func (n *Node) Command(ctx context.Context, kind string, args CommandArgs, timeout time.Duration) (json.RawMessage, error) {
-	var wake <-chan struct{}
-	if notifier, ok := n.store.(store.Notifier); ok {
-		ch, cancel := notifier.Subscribe(store.TopicEvents)
-		defer cancel()
-		wake = ch
-	}
 	seq, err := n.store.SubmitCommand(ctx, store.Command{Kind: kind, Args: mustJSON(args)})
 	if err != nil {
 		return nil, err
+	}
+	// Subscribed after submitting (the seq names the answer's wake-up); an
+	// answer in between is found by the first read below.
+	var wake <-chan struct{}
+	if notifier, ok := n.store.(store.Notifier); ok {
+		ch, cancel := notifier.Subscribe(store.TopicEvents, store.CommandParty(seq))
+		defer cancel()
+		wake = ch
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()

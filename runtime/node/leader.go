@@ -46,7 +46,7 @@ func (n *Node) lead(ctx context.Context, lease store.Lease) error {
 	notifier, _ := n.store.(store.Notifier)
 	var wake <-chan struct{}
 	if notifier != nil {
-		ch, cancel := notifier.Subscribe(store.TopicRouter)
+		ch, cancel := notifier.Subscribe(store.TopicRouter, "")
 		defer cancel()
 		wake = ch
 	}

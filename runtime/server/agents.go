@@ -517,7 +517,7 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 	notifier, _ := s.cfg.Store.(store.Notifier)
 	var wake <-chan struct{}
 	if notifier != nil {
-		ch, cancel := notifier.Subscribe(store.TopicEvents)
+		ch, cancel := notifier.Subscribe(store.TopicEvents, store.WorkerParty(worker)) // woken by its events only
 		defer cancel()
 		wake = ch
 	}

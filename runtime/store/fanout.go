@@ -1,20 +1,31 @@
 package store
 
-import "sync"
+import (
+	"strconv"
+	"strings"
+	"sync"
+)
 
 // Fanout delivers coalesced wake-ups to the subscribers of a topic inside
 // one process: a subscriber with a wake-up pending gets no second one, so a
-// slow subscriber never blocks the notifier. Notifier implementations use it.
+// slow subscriber never blocks the notifier. A notification may say whom it
+// is about (see About); a subscriber interested in one party only is woken
+// by the notifications about it, and by those about everyone. Notifier
+// implementations use it.
 type Fanout struct {
 	mu   sync.Mutex
-	subs map[string]map[chan struct{}]struct{}
+	subs map[string]map[chan struct{}]string // topic → channel → what it is about ("" all)
 }
 
-// Notify wakes every subscriber of topic.
-func (f *Fanout) Notify(topic string) {
+// Notify wakes the subscribers of topic that about concerns: about is ""
+// (everyone) or a list made by About.
+func (f *Fanout) Notify(topic, about string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for ch := range f.subs[topic] {
+	for ch, want := range f.subs[topic] {
+		if want != "" && about != "" && !mentions(about, want) {
+			continue
+		}
 		select {
 		case ch <- struct{}{}:
 		default: // a wake-up is pending already
@@ -31,26 +42,83 @@ func (f *Fanout) NotifyAll() {
 	}
 	f.mu.Unlock()
 	for _, t := range topics {
-		f.Notify(t)
+		f.Notify(t, "")
 	}
 }
 
-// Subscribe returns a wake-up channel for topic and the function that ends
+// Subscribe returns a wake-up channel for the notifications of topic about
+// party (every notification when party is ""), and the function that ends
 // the subscription.
-func (f *Fanout) Subscribe(topic string) (<-chan struct{}, func()) {
+func (f *Fanout) Subscribe(topic, party string) (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
 	f.mu.Lock()
 	if f.subs == nil {
-		f.subs = map[string]map[chan struct{}]struct{}{}
+		f.subs = map[string]map[chan struct{}]string{}
 	}
 	if f.subs[topic] == nil {
-		f.subs[topic] = map[chan struct{}]struct{}{}
+		f.subs[topic] = map[chan struct{}]string{}
 	}
-	f.subs[topic][ch] = struct{}{}
+	f.subs[topic][ch] = party
 	f.mu.Unlock()
 	return ch, func() {
 		f.mu.Lock()
 		delete(f.subs[topic], ch)
 		f.mu.Unlock()
 	}
+}
+
+// Parties of the event log's notifications.
+func WorkerParty(id string) string  { return "w:" + id }
+func CommandParty(seq int64) string { return "c:" + strconv.FormatInt(seq, 10) }
+
+// maxAbout keeps a notification's list within PostgreSQL's NOTIFY payload
+// (8000 bytes); a longer one becomes "" (everyone).
+const maxAbout = 7000
+
+// About is the notification of a routing write: the workers its events
+// name and the commands it answers; "" (everyone) when the list is too long.
+// Events that name no worker (a task queued) concern no party: a write of
+// only those wakes only the subscribers of every notification.
+func About(events []RouterEvent, commands []Command) string {
+	seen := map[string]bool{}
+	var b strings.Builder
+	add := func(p string) {
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(p)
+	}
+	for _, e := range events {
+		if e.WorkerID != "" {
+			add(WorkerParty(e.WorkerID))
+		}
+	}
+	for _, c := range commands {
+		add(CommandParty(c.Seq))
+	}
+	switch {
+	case b.Len() > maxAbout:
+		return ""
+	case b.Len() == 0:
+		return nobody
+	}
+	return b.String()
+}
+
+// nobody is a notification that names no party.
+const nobody = "-"
+
+func mentions(about, party string) bool {
+	for about != "" {
+		var p string
+		p, about, _ = strings.Cut(about, ",")
+		if p == party {
+			return true
+		}
+	}
+	return false
 }

@@ -210,8 +210,9 @@ type Lease interface {
 type Notifier interface {
 	Notify(ctx context.Context, topic string) error
 	// Subscribe returns a channel that receives (coalesced) wake-ups for
-	// topic until cancel is called.
-	Subscribe(topic string) (wake <-chan struct{}, cancel func())
+	// topic until cancel is called: every one when party is "", else those
+	// about party (WorkerParty, CommandParty) and those about everyone.
+	Subscribe(topic, party string) (wake <-chan struct{}, cancel func())
 }
 
 // Topics of Notifier.

@@ -227,7 +227,8 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 				string(c.Status), result, c.Error, c.Seq)
 		}
 		if len(rw.Events)+len(rw.Commands) > 0 {
-			b.Queue(`SELECT pg_notify($1, '')`, store.TopicEvents) // delivered at commit
+			// Delivered at commit, to the streams of the workers it names.
+			b.Queue(`SELECT pg_notify($1, $2)`, store.TopicEvents, store.About(rw.Events, rw.Commands))
 		}
 		if b.Len() == 0 {
 			return nil
@@ -255,7 +256,7 @@ func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEve
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var b pgx.Batch
 		queueEvents(&b, events, store.Now(time.Time{}))
-		b.Queue(`SELECT pg_notify($1, '')`, store.TopicEvents)
+		b.Queue(`SELECT pg_notify($1, $2)`, store.TopicEvents, store.About(events, nil))
 		return tx.SendBatch(ctx, &b).Close()
 	})
 }
@@ -433,14 +434,14 @@ func (s *Store) Notify(ctx context.Context, topic string) error {
 
 // Subscribe starts (once) a listener on its own connection that LISTENs to
 // every topic and fans notifications out to the subscribers in this process.
-func (s *Store) Subscribe(topic string) (<-chan struct{}, func()) {
+func (s *Store) Subscribe(topic, party string) (<-chan struct{}, func()) {
 	s.listenOnce.Do(func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		s.stopListen = cancel
 		s.listenDone = make(chan struct{})
 		go s.listen(ctx)
 	})
-	return s.subs.Subscribe(topic)
+	return s.subs.Subscribe(topic, party)
 }
 
 func (s *Store) listen(ctx context.Context) {
@@ -483,7 +484,7 @@ func (s *Store) listenOnceConn(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.subs.Notify(n.Channel)
+		s.subs.Notify(n.Channel, n.Payload)
 	}
 }
 

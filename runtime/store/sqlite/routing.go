@@ -80,7 +80,7 @@ func (s *Store) SubmitCommand(ctx context.Context, c store.Command) (int64, erro
 		return err
 	})
 	if err == nil {
-		hubOf(s.path).Notify(store.TopicRouter)
+		hubOf(s.path).Notify(store.TopicRouter, "")
 	}
 	return seq, err
 }
@@ -165,7 +165,7 @@ func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error
 func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error {
 	err := s.w.carry(ctx, func(ctx context.Context, x *wtx) error { return applyRouting(ctx, x, rw) })
 	if err == nil && len(rw.Events)+len(rw.Commands) > 0 {
-		hubOf(s.path).Notify(store.TopicEvents)
+		hubOf(s.path).Notify(store.TopicEvents, store.About(rw.Events, rw.Commands))
 	}
 	return err
 }
@@ -350,7 +350,7 @@ func appendEvents(ctx context.Context, x *wtx, events []store.RouterEvent, at in
 func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEvent) error {
 	err := s.w.tx(ctx, func(x *wtx) error { return appendEvents(ctx, x, events, micros(store.Now(time.Time{}))) })
 	if err == nil {
-		hubOf(s.path).Notify(store.TopicEvents)
+		hubOf(s.path).Notify(store.TopicEvents, store.About(events, nil))
 	}
 	return err
 }
@@ -477,12 +477,12 @@ func (l *fileLease) Release() {
 // Notify wakes the subscribers of this database file in this process: the
 // file has one writer process, so there is no one else to tell.
 func (s *Store) Notify(_ context.Context, topic string) error {
-	hubOf(s.path).Notify(topic)
+	hubOf(s.path).Notify(topic, "")
 	return nil
 }
 
-func (s *Store) Subscribe(topic string) (<-chan struct{}, func()) {
-	return hubOf(s.path).Subscribe(topic)
+func (s *Store) Subscribe(topic, party string) (<-chan struct{}, func()) {
+	return hubOf(s.path).Subscribe(topic, party)
 }
 
 var _ store.Leaser = (*Store)(nil)

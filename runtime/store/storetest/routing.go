@@ -234,9 +234,9 @@ func testNotify(t *testing.T, s store.Store) {
 		t.Skip("store does not implement store.Notifier")
 	}
 	other := reopen(t, s).(store.Notifier)
-	wake, cancel := other.Subscribe(store.TopicEvents)
+	wake, cancel := other.Subscribe(store.TopicEvents, "")
 	defer cancel()
-	routerWake, cancelRouter := n.Subscribe(store.TopicRouter)
+	routerWake, cancelRouter := n.Subscribe(store.TopicRouter, "")
 	defer cancelRouter()
 	drain := func(ch <-chan struct{}) {
 		// The subscription may start with a wake-up (missed notifications).
