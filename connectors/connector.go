@@ -93,6 +93,22 @@ type Resources struct {
 	PublicURL string
 	// Instance is the instance's name. Default: DefaultInstance.
 	Instance string
+	// Relay, when not nil, connects this instance with the same instance on
+	// the other runtime nodes sharing the store: what one node publishes,
+	// every node's subscribers receive (its own included). A connector that
+	// holds live connections (the webchat's pages) publishes its deliveries
+	// so that a visitor connected to another node gets them too.
+	Relay Relay
+}
+
+// Relay carries small payloads (a message) between the runtime nodes that
+// share a store. Delivery is best effort and at least once: subscribers
+// must tolerate a payload twice.
+type Relay interface {
+	Publish(ctx context.Context, topic string, payload []byte) error
+	// Subscribe receives the payloads published on topic from now on,
+	// until cancel is called (which closes the channel).
+	Subscribe(topic string) (payloads <-chan []byte, cancel func())
 }
 
 // Constructor builds a connector instance from a configuration that

@@ -86,6 +86,10 @@ type Connector struct {
 	now       func() time.Time
 	pollWait  time.Duration // LongPollWait; shorter in tests
 	pingEvery time.Duration
+
+	relay     connectors.Relay // the other nodes (relay.go); nil: one node
+	stopRelay func()
+	relayDone chan struct{}
 }
 
 var (
@@ -131,6 +135,11 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 		c.origins = o
 	}
 	c.hub = newHub(defaultHubConfig(c.now))
+	if res.Relay != nil {
+		payloads, cancel := res.Relay.Subscribe(c.relayTopic())
+		c.relay, c.stopRelay, c.relayDone = res.Relay, cancel, make(chan struct{})
+		go c.receiveRelayed(payloads)
+	}
 	return c, nil
 }
 
@@ -182,7 +191,7 @@ func (c *Connector) Receive(_ context.Context, r *connectors.Request) ([]connect
 	in := connectors.Inbound{PlatformID: visitor + ":" + *m.ID, Channel: Name, From: visitor, To: c.instance,
 		FromName: m.Name, Text: *m.Text, At: at}
 	// Echo to the visitor's mailbox; a redelivery (same id) is not echoed twice.
-	_, _, _, _ = c.hub.deliver(visitor, Message{ID: *m.ID, From: FromVisitor, Text: *m.Text, At: at, key: "in:" + *m.ID})
+	_, _, _ = c.deliver(visitor, Message{ID: *m.ID, From: FromVisitor, Text: *m.Text, At: at, key: "in:" + *m.ID})
 	return []connectors.Inbound{in}, nil
 }
 
@@ -290,7 +299,7 @@ func (c *Connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 		}
 	}
 	msg := Message{From: FromAgent, Text: m.Text, Media: append([]string(nil), m.Media...), At: c.now().UTC(), key: "out:" + m.Key}
-	stored, epoch, _, err := c.hub.deliver(m.To, msg)
+	stored, epoch, err := c.deliver(m.To, msg)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", connectors.ErrNotConnected, err)
 	}
@@ -300,6 +309,10 @@ func (c *Connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 // Close stops the hub: open WebSockets are closed with "going away",
 // long-polls return, and Send fails from then on.
 func (c *Connector) Close(context.Context) error {
+	if c.stopRelay != nil {
+		c.stopRelay()
+		<-c.relayDone
+	}
 	c.hub.close()
 	return nil
 }
