@@ -144,7 +144,8 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	if base == "" {
 		base = "http://" + localAddr(ln.Addr())
 	}
-	res := connectors.Resources{HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: log, Now: time.Now, PublicURL: base}
+	relay := newStoreRelay() // bound once the store is open
+	res := connectors.Resources{HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: log, Now: time.Now, PublicURL: base, Relay: relay}
 	specs := o.connectors
 	if !hasConnector(specs, "webchat") {
 		specs = append([]string{"webchat/default"}, specs...) // the quick start's channel
@@ -169,9 +170,12 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	st, err := store.Open(ctx, o.storeURL)
 	if err != nil {
 		ln.Close()
+		relay.bind(nil)
 		return fmt.Errorf("opening the store: %w", err)
 	}
 	defer st.Close()
+	relayer, _ := st.(store.Relayer)
+	relay.bind(relayer)
 	env := environment()
 	if env["BOT_URL"] == "" {
 		env["BOT_URL"] = base + server.DemoBotPath

@@ -219,4 +219,17 @@ type Notifier interface {
 const (
 	TopicRouter = "switchboard_router" // the leader's inbox
 	TopicEvents = "switchboard_events" // the event log
+	TopicRelay  = "switchboard_relay"  // Relayer's payloads
 )
+
+// Relayer carries small payloads between the nodes sharing a store (the
+// runtime's connectors.Relay): what one node publishes on a topic, every
+// node's receivers of that topic get, at least once. A store that one
+// process serves alone (SQLite) has nobody to relay to and does not
+// implement it.
+type Relayer interface {
+	Publish(ctx context.Context, topic string, payload []byte) error
+	// Receive returns the payloads published on topic from now on, until
+	// cancel (which closes the channel).
+	Receive(topic string) (payloads <-chan []byte, cancel func())
+}

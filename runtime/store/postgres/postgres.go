@@ -59,6 +59,12 @@ type Store struct {
 	subs       store.Fanout
 	stopListen context.CancelFunc
 	listenDone chan struct{}
+
+	// the relay's reader (see relay.go)
+	relayOnce sync.Once
+	relay     *relayReader
+	stopRelay context.CancelFunc
+	relayDone chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -101,6 +107,11 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 // Close closes the pool, waiting for connections in use to be released.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.relayOnce.Do(func() {}) // no relay reader starts after Close
+		if s.stopRelay != nil {
+			s.stopRelay()
+			<-s.relayDone
+		}
 		s.listenOnce.Do(func() {}) // no listener starts after Close
 		if s.stopListen != nil {
 			s.stopListen()

@@ -473,7 +473,7 @@ func (s *Store) listenOnceConn(ctx context.Context) error {
 		_ = conn.Conn().Close(context.Background())
 		conn.Release()
 	}()
-	for _, t := range []string{store.TopicRouter, store.TopicEvents} {
+	for _, t := range []string{store.TopicRouter, store.TopicEvents, store.TopicRelay} {
 		if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{t}.Sanitize()); err != nil {
 			return err
 		}
