@@ -124,9 +124,6 @@ func (s *Server) agentRoute(ctx *fasthttp.RequestCtx, c caller, method string, p
 	n := len(parts)
 	switch {
 	case parts[0] == "workers" && n == 1 && method == fasthttp.MethodGet:
-		if err := requireAdmin(c); err != nil {
-			return true, err
-		}
 		ws, err := s.cfg.Store.ListWorkers(ctx)
 		if err != nil {
 			return true, err
@@ -134,7 +131,33 @@ func (s *Server) agentRoute(ctx *fasthttp.RequestCtx, c caller, method string, p
 		if ws == nil {
 			ws = []store.Worker{}
 		}
+		if !c.admin {
+			// A worker sees its colleagues as transfer targets: who and
+			// whether they are there, not their attributes or capacity.
+			type colleague struct {
+				ID       string `json:"id"`
+				Name     string `json:"name"`
+				Activity string `json:"activity"`
+			}
+			out := make([]colleague, len(ws))
+			for i, w := range ws {
+				out[i] = colleague{w.ID, w.Name, w.Activity}
+			}
+			writeJSON(ctx, http.StatusOK, map[string]any{"workers": out})
+			return true, nil
+		}
 		writeJSON(ctx, http.StatusOK, map[string]any{"workers": ws})
+		return true, nil
+	case parts[0] == "queues" && n == 1 && method == fasthttp.MethodGet:
+		// The active program's queues: transfer targets for workers.
+		type queue struct {
+			Name string `json:"name"`
+		}
+		qs := []queue{}
+		for _, q := range s.cfg.Node.Active().Queues {
+			qs = append(qs, queue{q.Name})
+		}
+		writeJSON(ctx, http.StatusOK, map[string]any{"queues": qs})
 		return true, nil
 	case parts[0] == "workers" && n == 1 && method == fasthttp.MethodPost:
 		return true, s.createWorker(ctx, c)

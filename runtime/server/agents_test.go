@@ -172,7 +172,8 @@ func TestAgentLifecycle(t *testing.T) {
 		{"duplicate worker", "POST", "/v1/workers", `{"id":"ana"}`, adminH, 409},
 		{"worker without id", "POST", "/v1/workers", `{"name":"x"}`, adminH, 400},
 		{"unknown activity", "POST", "/v1/workers", `{"id":"x","activity":"dancing"}`, adminH, 400},
-		{"a worker cannot list workers", "GET", "/v1/workers", "", bearer(ana), 403},
+		{"a worker lists its colleagues", "GET", "/v1/workers", "", bearer(ana), 200},
+		{"and the queues", "GET", "/v1/queues", "", bearer(ana), 200},
 		{"a worker cannot create workers", "POST", "/v1/workers", `{"id":"y"}`, bearer(ana), 403},
 		{"a worker reads itself", "GET", "/v1/workers/ana", "", bearer(ana), 200},
 		{"but not another", "GET", "/v1/workers/ana", "", bearer(budi), 403},
@@ -185,6 +186,16 @@ func TestAgentLifecycle(t *testing.T) {
 		if got := call(t, c.method, base+c.path, []byte(c.body), c.header); got.status != c.status {
 			t.Errorf("%s: %s %s = %d %v, want %d", c.name, c.method, c.path, got.status, got.body, c.status)
 		}
+	}
+
+	// Transfer targets: a worker sees who its colleagues are and whether
+	// they are there, not their attributes; and the program's queues.
+	r = call(t, "GET", base+"/v1/workers", nil, bearer(budi))
+	if ws := r.body["workers"].([]any); len(ws) != 2 || ws[0].(map[string]any)["attributes"] != nil || ws[0].(map[string]any)["activity"] != "available" {
+		t.Fatalf("colleagues: %v", r.body)
+	}
+	if r = call(t, "GET", base+"/v1/queues", nil, bearer(budi)); len(r.body["queues"].([]any)) != 1 || r.body["queues"].([]any)[0].(map[string]any)["name"] != "english" {
+		t.Fatalf("queues: %v", r.body)
 	}
 
 	// A customer asks for an agent: the offer reaches Ana's stream.

@@ -315,6 +315,10 @@ func TestAgentDesktop(t *testing.T) {
 		t.Errorf("the reply box holds %q after sending", v)
 	}
 
+	// The transfer form suggests the program's queues (and, below, the
+	// colleagues when the transfer goes to a worker).
+	b.do("queue suggestions", deskUntil(`[...document.querySelectorAll("#transfer-queues option")].some((o) => o.value === "english")`))
+
 	// A transfer to a queue that does not exist: the API's reason shows.
 	b.do("transfer to nowhere", chromedp.SendKeys(chromedp.ID("transfer-target"), "nowhere"), chromedp.Click(chromedp.ID("transfer")),
 		deskUntil(`!`+deskError+`.hidden && `+deskErrorMsg+`.startsWith("Transferring failed: router: unknown queue")`))
@@ -344,6 +348,11 @@ func TestAgentDesktop(t *testing.T) {
 		t.Fatalf("create budi: %d %v", r.status, r.body)
 	}
 	budi := openStream(t, base, "budi", r.body["token"].(string))
+	b.do("colleague suggestions", chromedp.SetValue(chromedp.ID("transfer-kind"), "worker"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("transfer-kind").dispatchEvent(new Event("change"))`),
+		deskUntil(`[...document.querySelectorAll("#transfer-queues option")].some((o) => o.value === "budi")`),
+		chromedp.SetValue(chromedp.ID("transfer-kind"), "queue"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("transfer-kind").dispatchEvent(new Event("change"))`))
 	customer("m5", "dave", "live agent")
 	b.do("accept dave's", deskUntil(offerOf("dave")), clickJS(offerOf("dave")+`.querySelector('[data-testid="accept"]')`),
 		deskUntil(deskTasks+`.length === 2`))

@@ -22,7 +22,8 @@
   const offers = new Map(); // reservation id → offer
   const tasks = new Map();  // task id → assigned task (insertion order: arrival)
   const details = new Map(); // task id → GET /v1/tasks/{id}/history
-  const queues = new Set(); // queue names seen, for the transfer form
+  const queues = new Set(); // queue names (GET /v1/queues, and seen), for the transfer form
+  const colleagues = new Map(); // worker id → {name, activity} (GET /v1/workers), for the transfer form
   let selected = "";
   let lastSeq = "";        // the last stream event seen, to resume after
   let socket = null, socketGen = 0, backoff = 0, retryTimer = 0, noticeTimer = 0;
@@ -254,7 +255,33 @@
 
   // onHello takes the worker and its open reservations as they are now;
   // events replayed after it (resuming) bring the state up to date again.
+  // renderTargets offers the transfer form's suggestions: the queues, or
+  // the colleagues (with whether they are there) when transferring to a worker.
+  function renderTargets() {
+    const dl = $("transfer-queues");
+    const options = $("transfer-kind").value === "worker"
+      ? [...colleagues].filter(([id]) => !me || id !== me.id).sort(([a], [b]) => a.localeCompare(b))
+        .map(([id, w]) => el("option", { value: id, label: (w.name || id) + " — " + w.activity }))
+      : [...queues].sort().map((q) => el("option", { value: q }));
+    dl.replaceChildren(...options);
+  }
+
+  // loadTargets asks who and where a conversation can be transferred to.
+  async function loadTargets() {
+    try {
+      const q = await call("GET", "queues");
+      for (const x of (q && q.queues) || []) queues.add(x.name);
+      const w = await call("GET", "workers");
+      colleagues.clear();
+      for (const x of (w && w.workers) || []) colleagues.set(x.id, { name: x.name, activity: x.activity });
+    } catch (e) {
+      return; // suggestions only: the form still takes any name
+    }
+    renderTargets();
+  }
+
   function onHello(hello) {
+    loadTargets();
     if (hello.worker) me = hello.worker;
     if (hello.after) lastSeq = String(hello.after);
     const open = new Set();
@@ -726,8 +753,7 @@
     ].join(" · ");
     $("wrapup").hidden = t.status === "wrapping";
     for (const id of ["wrapup", "complete", "transfer"]) $(id).disabled = t.busy;
-    const dl = $("transfer-queues");
-    if (dl.children.length !== queues.size) dl.replaceChildren(...[...queues].sort().map((q) => el("option", { value: q })));
+    renderTargets();
     renderThread(t, h);
   }
 
@@ -827,6 +853,7 @@
     $("wrapup").addEventListener("click", () => taskAction("wrapup"));
     $("complete").addEventListener("click", () => taskAction("complete"));
     $("transfer-form").addEventListener("submit", (ev) => { ev.preventDefault(); transfer(); });
+    $("transfer-kind").addEventListener("change", () => { renderTargets(); loadTargets(); });
     window.addEventListener("online", () => { if (session && !socket) connect(); });
     document.addEventListener("visibilitychange", () => {
       const t = tasks.get(selected);
