@@ -343,6 +343,13 @@
       case "task.wrapping":
         if (tasks.has(e.task_id)) tasks.get(e.task_id).status = "wrapping";
         break;
+      case "agent.reply.delivered":
+        // The platform took it: the conversation's history now holds it.
+        if (e.task_id === selected) refreshHistory(selected);
+        break;
+      case "agent.reply.failed":
+        showError("A reply to " + taskLabel(e.task_id) + " could not be delivered" + (d.error ? ": " + d.error : "") + ".");
+        break;
       case "task.completed":
       case "task.canceled":
         for (const [id, o] of [...offers]) if (o.task === e.task_id) offers.delete(id);
