@@ -247,7 +247,7 @@ func (l *leader) track(t store.Task) *liveTask {
 	if lt := l.tasks[t.ID]; lt != nil {
 		return lt
 	}
-	lt := &liveTask{row: t, status: t.Status, queue: t.Queue, worker: t.WorkerID, channel: TaskChannel(t.Channel)}
+	lt := &liveTask{row: t, status: t.Status, queue: t.Queue, worker: t.WorkerID, channel: t.Channel}
 	if lt.status == "" {
 		lt.status = store.TaskWaiting
 	}

@@ -98,7 +98,7 @@ func plan(x *engine.Execution, expected int64, convID string, route Route, tmpl 
 				return nil, nil, fmt.Errorf("node: task attributes: %w", err)
 			}
 			u.Tasks = append(u.Tasks, store.Task{ID: e.Enqueue.TaskID, ConversationID: convID, ContactID: route.ContactID,
-				ExecutionID: x.ID, Workflow: e.Enqueue.Workflow, Attributes: attrs, Priority: int(e.Enqueue.Priority)})
+				ExecutionID: x.ID, Workflow: e.Enqueue.Workflow, Attributes: attrs, Priority: int(e.Enqueue.Priority), Channel: e.Enqueue.Channel})
 		case engine.EffectCancelTask:
 			u.TaskUpdates = append(u.TaskUpdates, store.TaskUpdate{ID: e.TaskID, Status: store.TaskCanceled})
 		case engine.EffectEnd:

@@ -130,17 +130,6 @@ func routerError(err error) *CommandError {
 	return cmdErr("invalid", "%v", err)
 }
 
-// TaskChannel is the router channel (the capacity a task takes) of a
-// conversation's channel: voice and email have their own; every
-// messaging channel is chat.
-func TaskChannel(conversationChannel string) string {
-	switch conversationChannel {
-	case "voice", "email":
-		return conversationChannel
-	}
-	return "chat"
-}
-
 // DefaultCapacity is a worker's capacity when none is given.
 var DefaultCapacity = map[string]int{"chat": 3, "voice": 1, "email": 5}
 

@@ -431,7 +431,7 @@ type Task struct {
 	Status         TaskStatus      `json:"status"`              // empty in a Unit means waiting
 	Queue          string          `json:"queue,omitempty"`     // the queue it waits in or was taken from
 	WorkerID       string          `json:"worker_id,omitempty"` // the worker holding it
-	Channel        string          `json:"channel,omitempty"`   // its conversation's channel (read only)
+	Channel        string          `json:"channel,omitempty"`   // the router channel it takes: chat, voice, email
 	CreatedAt      time.Time       `json:"created_at"`
 	UpdatedAt      time.Time       `json:"updated_at"`
 }

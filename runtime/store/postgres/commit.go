@@ -167,8 +167,8 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 		if status == "" {
 			status = store.TaskWaiting
 		}
-		add(opTaskInsert, t.ID, `INSERT INTO tasks (`+taskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING`,
-			t.ID, t.ConversationID, t.ContactID, nullable(t.ExecutionID), t.Workflow, string(attrs), t.Priority, string(status), at)
+		add(opTaskInsert, t.ID, `INSERT INTO tasks (`+taskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT DO NOTHING`,
+			t.ID, t.ConversationID, t.ContactID, nullable(t.ExecutionID), t.Workflow, string(attrs), t.Priority, string(status), t.Channel, at)
 	}
 	for _, t := range u.TaskUpdates {
 		var attrs any

@@ -595,7 +595,12 @@ func (s *Store) NextTimerAt(ctx context.Context) (time.Time, bool, error) {
 
 // ---- tasks ----
 
-const taskCols = `id, conversation_id, contact_id, execution_id, workflow, attributes, priority, status, created_at, updated_at`
+// taskCols are a task's columns as a unit inserts them; taskReadCols add
+// what the router leader writes.
+const (
+	taskCols     = `id, conversation_id, contact_id, execution_id, workflow, attributes, priority, status, channel, created_at, updated_at`
+	taskReadCols = taskCols + `, queue, worker_id`
+)
 
 func scanTask(sc pgx.Row) (store.Task, error) {
 	var t store.Task
@@ -603,7 +608,8 @@ func scanTask(sc pgx.Row) (store.Task, error) {
 	var attrs string
 	var priority int32
 	var created, updated pgtype.Timestamptz
-	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, &exec, &t.Workflow, &attrs, &priority, &t.Status, &created, &updated); err != nil {
+	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, &exec, &t.Workflow, &attrs, &priority, &t.Status, &t.Channel,
+		&created, &updated, &t.Queue, &t.WorkerID); err != nil {
 		return t, notFound(err)
 	}
 	t.ExecutionID, t.Attributes, t.Priority = fromText(exec), json.RawMessage(attrs), int(priority)
@@ -612,7 +618,7 @@ func scanTask(sc pgx.Row) (store.Task, error) {
 }
 
 func (s *Store) GetTask(ctx context.Context, id string) (store.Task, error) {
-	return scanRoutedTask(s.pool.QueryRow(ctx, `SELECT `+routedTaskCols+` FROM tasks WHERE id = $1`, id))
+	return scanTask(s.pool.QueryRow(ctx, `SELECT `+taskReadCols+` FROM tasks WHERE id = $1`, id))
 }
 
 func (s *Store) ListTasks(ctx context.Context, status store.TaskStatus, page store.Page) ([]store.Task, string, error) {
@@ -621,7 +627,7 @@ func (s *Store) ListTasks(ctx context.Context, status store.TaskStatus, page sto
 	if status != "" {
 		where, args = append(where, "status = $1"), append(args, string(status))
 	}
-	return list(ctx, s.pool, "tasks", routedTaskCols, where, args, page, scanRoutedTask)
+	return list(ctx, s.pool, "tasks", taskReadCols, where, args, page, scanTask)
 }
 
 // ---- tokens ----

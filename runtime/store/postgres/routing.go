@@ -92,33 +92,14 @@ func (s *Store) GetCommand(ctx context.Context, seq int64) (store.Command, error
 	return scanCommand(s.pool.QueryRow(ctx, `SELECT `+commandCols+` FROM router_commands WHERE seq = $1`, seq))
 }
 
-// routedTaskCols read a task with its routing columns and its
-// conversation's channel.
-const routedTaskCols = taskCols + `, queue, worker_id, coalesce((SELECT c.channel FROM conversations c WHERE c.id = tasks.conversation_id), '')`
-
 // lastWorkerCol is the worker who last completed a task for the task's contact.
 const lastWorkerCol = `coalesce((SELECT p.worker_id FROM tasks p WHERE p.contact_id = tasks.contact_id AND p.status = 'completed'
 	AND p.worker_id <> '' ORDER BY p.seq DESC LIMIT 1), '')`
 
-func scanRoutedTask(sc pgx.Row) (store.Task, error) {
-	var t store.Task
-	var exec pgtype.Text
-	var attrs string
-	var priority int32
-	var created, updated pgtype.Timestamptz
-	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, &exec, &t.Workflow, &attrs, &priority, &t.Status,
-		&created, &updated, &t.Queue, &t.WorkerID, &t.Channel); err != nil {
-		return t, notFound(err)
-	}
-	t.ExecutionID, t.Attributes, t.Priority = fromText(exec), json.RawMessage(attrs), int(priority)
-	t.CreatedAt, t.UpdatedAt = fromTS(created), fromTS(updated)
-	return t, nil
-}
-
-// scanNewTask reads routedTaskCols then lastWorkerCol.
+// scanNewTask reads taskReadCols then lastWorkerCol.
 func scanNewTask(sc pgx.Row) (store.NewTask, error) {
 	var last string
-	t, err := scanRoutedTask(appendScanner{sc, &last})
+	t, err := scanTask(appendScanner{sc, &last})
 	return store.NewTask{Task: t, LastWorker: last}, err
 }
 
@@ -142,17 +123,17 @@ func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error
 	if in.Commands, err = collect(rows, scanCommand); err != nil {
 		return in, err
 	}
-	if rows, err = s.pool.Query(ctx, `SELECT `+routedTaskCols+`, `+lastWorkerCol+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT $1`, limit); err != nil {
+	if rows, err = s.pool.Query(ctx, `SELECT `+taskReadCols+`, `+lastWorkerCol+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT $1`, limit); err != nil {
 		return in, err
 	}
 	if in.NewTasks, err = collect(rows, scanNewTask); err != nil {
 		return in, err
 	}
-	if rows, err = s.pool.Query(ctx, `SELECT `+routedTaskCols+` FROM tasks
+	if rows, err = s.pool.Query(ctx, `SELECT `+taskReadCols+` FROM tasks
 		WHERE routed = 1 AND status IN ('completed', 'canceled') ORDER BY seq LIMIT $1`, limit); err != nil {
 		return in, err
 	}
-	in.Closed, err = collect(rows, scanRoutedTask)
+	in.Closed, err = collect(rows, scanTask)
 	return in, err
 }
 

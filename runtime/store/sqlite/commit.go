@@ -317,5 +317,5 @@ func taskArgs(tk store.Task, t int64) ([]any, error) {
 	if status == "" {
 		status = store.TaskWaiting
 	}
-	return []any{tk.ID, tk.ConversationID, tk.ContactID, nullable(tk.ExecutionID), tk.Workflow, string(attrs), tk.Priority, status, t, t}, nil
+	return []any{tk.ID, tk.ConversationID, tk.ContactID, nullable(tk.ExecutionID), tk.Workflow, string(attrs), tk.Priority, status, tk.Channel, t, t}, nil
 }

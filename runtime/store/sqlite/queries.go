@@ -560,14 +560,20 @@ func (s *Store) NextTimerAt(ctx context.Context) (time.Time, bool, error) {
 
 // ---- tasks ----
 
-const taskCols = `id, conversation_id, contact_id, execution_id, workflow, attributes, priority, status, created_at, updated_at`
+// taskCols are a task's columns as a unit inserts them; taskReadCols add
+// what the router leader writes.
+const (
+	taskCols     = `id, conversation_id, contact_id, execution_id, workflow, attributes, priority, status, channel, created_at, updated_at`
+	taskReadCols = taskCols + `, queue, worker_id`
+)
 
 func scanTask(sc interface{ Scan(...any) error }) (store.Task, error) {
 	var t store.Task
 	var exec sql.NullString
 	var attrs string
 	var created, updated int64
-	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, &exec, &t.Workflow, &attrs, &t.Priority, &t.Status, &created, &updated); err != nil {
+	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, &exec, &t.Workflow, &attrs, &t.Priority, &t.Status, &t.Channel,
+		&created, &updated, &t.Queue, &t.WorkerID); err != nil {
 		return t, notFound(err)
 	}
 	t.ExecutionID, t.Attributes = exec.String, json.RawMessage(attrs)
@@ -576,7 +582,7 @@ func scanTask(sc interface{ Scan(...any) error }) (store.Task, error) {
 }
 
 func (s *Store) GetTask(ctx context.Context, id string) (store.Task, error) {
-	return scanRoutedTask(s.r.QueryRowContext(ctx, `SELECT `+routedTaskCols+` FROM tasks WHERE id = ?`, id))
+	return scanTask(s.r.QueryRowContext(ctx, `SELECT `+taskReadCols+` FROM tasks WHERE id = ?`, id))
 }
 
 func (s *Store) ListTasks(ctx context.Context, status store.TaskStatus, page store.Page) ([]store.Task, string, error) {
@@ -585,7 +591,7 @@ func (s *Store) ListTasks(ctx context.Context, status store.TaskStatus, page sto
 	if status != "" {
 		where, args = append(where, "status = ?"), append(args, status)
 	}
-	return list(ctx, s.r, "tasks", routedTaskCols, where, args, page, scanRoutedTask)
+	return list(ctx, s.r, "tasks", taskReadCols, where, args, page, scanTask)
 }
 
 // ---- tokens ----

@@ -89,32 +89,14 @@ func (s *Store) GetCommand(ctx context.Context, seq int64) (store.Command, error
 	return scanCommand(s.rs.QueryRowContext(ctx, `SELECT `+commandCols+` FROM router_commands WHERE seq = ?`, seq))
 }
 
-// routedTaskCols read a task with its routing columns and its
-// conversation's channel.
-const routedTaskCols = taskCols + `, queue, worker_id, coalesce((SELECT c.channel FROM conversations c WHERE c.id = tasks.conversation_id), '')`
-
 // lastWorkerCol is the worker who last completed a task for the task's contact.
 const lastWorkerCol = `coalesce((SELECT p.worker_id FROM tasks p WHERE p.contact_id = tasks.contact_id AND p.status = 'completed'
 	AND p.worker_id <> '' ORDER BY p.seq DESC LIMIT 1), '')`
 
-func scanRoutedTask(sc interface{ Scan(...any) error }) (store.Task, error) {
-	var t store.Task
-	var exec sql.NullString
-	var attrs string
-	var created, updated int64
-	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, &exec, &t.Workflow, &attrs, &t.Priority, &t.Status,
-		&created, &updated, &t.Queue, &t.WorkerID, &t.Channel); err != nil {
-		return t, notFound(err)
-	}
-	t.ExecutionID, t.Attributes = exec.String, json.RawMessage(attrs)
-	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return t, nil
-}
-
-// scanNewTask reads routedTaskCols then lastWorkerCol.
+// scanNewTask reads taskReadCols then lastWorkerCol.
 func scanNewTask(sc interface{ Scan(...any) error }) (store.NewTask, error) {
 	var last string
-	t, err := scanRoutedTask(appendScanner{sc, &last})
+	t, err := scanTask(appendScanner{sc, &last})
 	return store.NewTask{Task: t, LastWorker: last}, err
 }
 
@@ -154,11 +136,11 @@ func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error
 		return in, err
 	}
 	if in.NewTasks, err = queryAll(ctx, s.rs, scanNewTask,
-		`SELECT `+routedTaskCols+`, `+lastWorkerCol+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT ?`, limit); err != nil {
+		`SELECT `+taskReadCols+`, `+lastWorkerCol+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT ?`, limit); err != nil {
 		return in, err
 	}
-	in.Closed, err = queryAll(ctx, s.rs, scanRoutedTask,
-		`SELECT `+routedTaskCols+` FROM tasks WHERE routed = 1 AND status IN ('completed', 'canceled') ORDER BY seq LIMIT ?`, limit)
+	in.Closed, err = queryAll(ctx, s.rs, scanTask,
+		`SELECT `+taskReadCols+` FROM tasks WHERE routed = 1 AND status IN ('completed', 'canceled') ORDER BY seq LIMIT ?`, limit)
 	return in, err
 }
 

@@ -67,7 +67,7 @@ func testRouting(t *testing.T, s store.Store) {
 
 	// A flow's new task is in the inbox until the leader takes it.
 	c, cv := conv(t, s, "routing")
-	task := store.Task{ID: store.NewID(), ConversationID: cv.ID, ContactID: c.ID, Workflow: "support", Priority: 5}
+	task := store.Task{ID: store.NewID(), ConversationID: cv.ID, ContactID: c.ID, Workflow: "support", Priority: 5, Channel: "chat"}
 	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Tasks: []store.Task{task}}), store.Committed)
 	in = must[store.Inbox](t)(s.RoutingInbox(ctx(t), 10))
 	if len(in.Commands) != 0 || len(in.NewTasks) != 1 || in.NewTasks[0].ID != task.ID || in.NewTasks[0].Priority != 5 || len(in.Closed) != 0 {
@@ -117,8 +117,9 @@ func testRouting(t *testing.T, s store.Store) {
 	}
 
 	// A task completed by w1 makes w1 the contact's last worker, which the
-	// leader reads with the contact's next task; tasks carry their channel.
-	if gt.Channel != "webchat" {
+	// leader reads with the contact's next task; tasks keep their router
+	// channel.
+	if gt.Channel != "chat" {
 		t.Fatalf("task channel %q", gt.Channel)
 	}
 	cv2 := must[store.Conversation](t)(s.OpenConversation(ctx(t), c.ID, "sms", "default"))
@@ -132,10 +133,10 @@ func testRouting(t *testing.T, s store.Store) {
 		t.Fatalf("last worker %q, want w1", last)
 	}
 	cv3 := must[store.Conversation](t)(s.OpenConversation(ctx(t), c.ID, "whatsapp", "default"))
-	third := store.Task{ID: store.NewID(), ConversationID: cv3.ID, ContactID: c.ID, Workflow: "support"}
+	third := store.Task{ID: store.NewID(), ConversationID: cv3.ID, ContactID: c.ID, Workflow: "support", Channel: "voice"}
 	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Tasks: []store.Task{third}}), store.Committed)
 	in = must[store.Inbox](t)(s.RoutingInbox(ctx(t), 10))
-	if len(in.NewTasks) != 1 || in.NewTasks[0].ID != third.ID || in.NewTasks[0].LastWorker != "w1" || in.NewTasks[0].Channel != "whatsapp" {
+	if len(in.NewTasks) != 1 || in.NewTasks[0].ID != third.ID || in.NewTasks[0].LastWorker != "w1" || in.NewTasks[0].Channel != "voice" {
 		t.Fatalf("new task %+v", in.NewTasks)
 	}
 	noErr(t, s.ApplyRouting(ctx(t), &store.RoutingWrite{Tasks: []store.TaskRouting{{ID: third.ID, Status: store.TaskWaiting, Routed: store.RoutedLive}}}))
