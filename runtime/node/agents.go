@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/connectors"
@@ -77,7 +78,7 @@ func (n *Node) Command(ctx context.Context, kind string, args CommandArgs, timeo
 		case store.CommandDone:
 			return c.Result, nil
 		case store.CommandFailed:
-			code, msg, ok := cut(c.Error)
+			code, msg, ok := strings.Cut(c.Error, ": ")
 			if !ok {
 				code, msg = "invalid", c.Error
 			}
@@ -96,15 +97,6 @@ func (n *Node) Command(ctx context.Context, kind string, args CommandArgs, timeo
 
 // ErrNoLeader: no router leader applied a command in time.
 var ErrNoLeader = errors.New("node: the router did not answer in time (is a router leader running?)")
-
-func cut(s string) (string, string, bool) {
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] == ':' && s[i+1] == ' ' {
-			return s[:i], s[i+2:], true
-		}
-	}
-	return "", "", false
-}
 
 // AgentReply sends an agent's message to the customer of a task the agent
 // holds, through the conversation's connector (the outbox delivers it).

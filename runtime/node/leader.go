@@ -506,13 +506,8 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 	for _, e := range evs {
 		l.cum.Observe(e)
 		l.n.routerEvents.Inc(string(e.Type))
-		data := eventData(e)
-		if e.Type == router.ReservationCreated && l.cfg.ReservationTimeout > 0 {
-			// The agent's desktop counts down to it.
-			data = withField(data, "expires_at", e.Time.Add(l.cfg.ReservationTimeout))
-		}
 		se := store.RouterEvent{Type: string(e.Type), Time: e.Time, TaskID: e.Task, ReservationID: e.Reservation,
-			WorkerID: e.Worker, Queue: e.Queue, Data: data}
+			WorkerID: e.Worker, Queue: e.Queue, Data: l.eventData(e)}
 		logged = append(logged, se)
 		l.w.Events = append(l.w.Events, se)
 		t := l.tasks[e.Task]
@@ -614,14 +609,7 @@ func (l *leader) outcome(ctx context.Context, t *liveTask, out compiler.Outcome)
 }
 
 // eventData is the part of a router event that has no column.
-func withField(data json.RawMessage, key string, v any) json.RawMessage {
-	m := map[string]any{}
-	_ = json.Unmarshal(data, &m)
-	m[key] = v
-	return mustJSON(m)
-}
-
-func eventData(e router.Event) json.RawMessage {
+func (l *leader) eventData(e router.Event) json.RawMessage {
 	m := map[string]any{}
 	set := func(k string, v any, keep bool) {
 		if keep {
@@ -638,6 +626,8 @@ func eventData(e router.Event) json.RawMessage {
 	set("prev_activity", e.PrevActivity, e.PrevActivity != "")
 	set("capacity", e.Capacity, e.Capacity != nil)
 	set("attributes", e.Attributes, e.Attributes != nil)
+	// The agent's desktop counts down to it.
+	set("expires_at", e.Time.Add(l.cfg.ReservationTimeout), e.Type == router.ReservationCreated && l.cfg.ReservationTimeout > 0)
 	if len(m) == 0 {
 		return nil
 	}

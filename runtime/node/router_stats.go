@@ -61,8 +61,6 @@ func routerEventOf(e store.RouterEvent) router.Event {
 		Capacity: d.Capacity, Attributes: d.Attributes}
 }
 
-func seconds(d time.Duration) float64 { return d.Seconds() }
-
 // statsJSON is the API's form of the statistics: snake_case, durations in seconds.
 func statsJSON(rt router.Snapshot, cum router.CumulativeSnapshot) map[string]any {
 	queues := make([]map[string]any, 0, len(rt.Queues))
@@ -72,27 +70,27 @@ func statsJSON(rt router.Snapshot, cum router.CumulativeSnapshot) map[string]any
 			byPriority[fmt.Sprint(p)] = n
 		}
 		queues = append(queues, map[string]any{"queue": q.Queue, "waiting": q.Waiting, "waiting_by_priority": byPriority,
-			"longest_wait_s": seconds(q.LongestWait), "members": q.Members, "activities": q.Activities, "available": q.Available,
+			"longest_wait_s": q.LongestWait.Seconds(), "members": q.Members, "activities": q.Activities, "available": q.Available,
 			"reserved": q.Reserved, "assigned": q.Assigned, "wrapping": q.Wrapping})
 	}
 	workflows := make([]map[string]any, 0, len(rt.Workflows))
 	for _, w := range rt.Workflows {
-		workflows = append(workflows, map[string]any{"workflow": w.Workflow, "waiting": w.Waiting, "longest_wait_s": seconds(w.LongestWait)})
+		workflows = append(workflows, map[string]any{"workflow": w.Workflow, "waiting": w.Waiting, "longest_wait_s": w.LongestWait.Seconds()})
 	}
 	levels := make([]float64, len(cum.ServiceLevels))
 	for i, d := range cum.ServiceLevels {
-		levels[i] = seconds(d)
+		levels[i] = d.Seconds()
 	}
 	cumulative := func(m map[string]router.CumulativeStats) map[string]any {
 		out := map[string]any{}
 		for name, c := range m {
 			out[name] = map[string]any{"entered": c.Entered, "accepted": c.Accepted, "abandoned": c.Abandoned, "completed": c.Completed,
-				"rejected": c.Rejected, "timed_out": c.TimedOut, "avg_wait_s": seconds(c.AvgWait), "p90_wait_s": seconds(c.P90Wait),
+				"rejected": c.Rejected, "timed_out": c.TimedOut, "avg_wait_s": c.AvgWait.Seconds(), "p90_wait_s": c.P90Wait.Seconds(),
 				"service_level": c.ServiceLevel}
 		}
 		return out
 	}
 	return map[string]any{"time": rt.Time, "queues": queues, "workflows": workflows,
-		"cumulative": map[string]any{"window_s": seconds(cum.Window), "service_levels_s": levels,
+		"cumulative": map[string]any{"window_s": cum.Window.Seconds(), "service_levels_s": levels,
 			"queues": cumulative(cum.Queues), "workflows": cumulative(cum.Workflows)}}
 }

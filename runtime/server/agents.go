@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -507,7 +508,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, worker string) error {
 		}
 		after = "0"
 		if len(latest) > 0 {
-			after = itoa(latest[0].Seq)
+			after = strconv.FormatInt(latest[0].Seq, 10)
 		}
 	}
 	var open []store.Reservation
@@ -576,7 +577,7 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 				if write(map[string]any{"type": "event", "event": e}) != nil {
 					return
 				}
-				after = itoa(e.Seq)
+				after = strconv.FormatInt(e.Seq, 10)
 			}
 			if next == "" {
 				break
@@ -593,9 +594,4 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 			}
 		}
 	}
-}
-
-func itoa(v int64) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
