@@ -76,6 +76,23 @@ workflow orders {
 }
 `
 
+// runPassing runs the suite, which must hold want tests that all pass, and
+// returns its coverage.
+func runPassing(t *testing.T, s *flowtest.Suite, want int) []flowtest.FlowCoverage {
+	t.Helper()
+	cov := flowtest.NewCoverage(s.Prog)
+	results := s.Run(flowtest.Options{Cover: cov})
+	if len(results) != want {
+		t.Fatalf("%d results, want %d", len(results), want)
+	}
+	for _, r := range results {
+		if r.Failure != nil {
+			t.Errorf("%s: %s", r.Test.Name, strings.Join(r.Failure.Lines(), "\n\t"))
+		}
+	}
+	return cov.Report()
+}
+
 func load(t testing.TB, tests string) *flowtest.Suite {
 	t.Helper()
 	return loadFiles(t, "greet", prog, tests)
@@ -137,17 +154,7 @@ test "the order system is slow" {
   expect end
 }
 `)
-	cov := flowtest.NewCoverage(s.Prog)
-	results := s.Run(flowtest.Options{Cover: cov})
-	if len(results) != 3 {
-		t.Fatalf("%d results, want 3", len(results))
-	}
-	for _, r := range results {
-		if r.Failure != nil {
-			t.Errorf("%s: %s", r.Test.Name, strings.Join(r.Failure.Lines(), "\n\t"))
-		}
-	}
-	rep := cov.Report()
+	rep := runPassing(t, s, 3)
 	if len(rep) != 1 || rep[0].StepsHit != rep[0].Steps {
 		t.Fatalf("coverage %+v", rep)
 	}

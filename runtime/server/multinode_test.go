@@ -108,25 +108,7 @@ func TestWebchatAcrossNodes(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	var texts []string
-	for len(texts) < 3 { // hello, the echo, the reply
-		_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
-		_, frame, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("socket on B: %v (got %q)", err, texts)
-		}
-		var f struct {
-			Type    string
-			Message *webchat.Message
-		}
-		_ = json.Unmarshal(frame, &f)
-		switch {
-		case f.Type == "hello":
-			texts = append(texts, "hello")
-		case f.Message != nil:
-			texts = append(texts, f.Message.From+": "+f.Message.Text)
-		}
-	}
+	texts := chatFrames(t, ws, 3) // hello, the echo, the reply (on B)
 	if strings.Join(texts, "|") != "hello|visitor: Hello from A|agent: You said: Hello from A" {
 		t.Errorf("frames on B %q", texts)
 	}

@@ -127,25 +127,7 @@ func TestRuntime(t *testing.T) {
 	if status, _, body := do("POST", "/v1/webhooks/webchat/default", bearer, `{"id":"c_1","text":"Hello runtime"}`); status != 200 || strings.TrimSpace(body) != `{"accepted":1}` {
 		t.Fatalf("webhook: %d %s", status, body)
 	}
-	var texts []string
-	for len(texts) < 3 { // hello, the echo, the reply
-		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-		_, b, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("socket: %v (got %q)", err, texts)
-		}
-		var f struct {
-			Type    string
-			Message *webchat.Message
-		}
-		_ = json.Unmarshal(b, &f)
-		switch {
-		case f.Type == "hello":
-			texts = append(texts, "hello")
-		case f.Message != nil:
-			texts = append(texts, f.Message.From+": "+f.Message.Text)
-		}
-	}
+	texts := chatFrames(t, ws, 3) // hello, the echo, the reply
 	if strings.Join(texts, "|") != "hello|visitor: Hello runtime|agent: You said: Hello runtime" {
 		t.Errorf("socket frames %q", texts)
 	}
@@ -212,4 +194,30 @@ func TestRuntime(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the server took %v to shut down with a long-poll open", d)
 	}
+}
+
+// chatFrames reads n frames of a visitor's WebSocket: "hello", or
+// "FROM: TEXT" for a message.
+func chatFrames(t *testing.T, ws *websocket.Conn, n int) []string {
+	t.Helper()
+	var texts []string
+	for len(texts) < n {
+		_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("socket: %v (got %q)", err, texts)
+		}
+		var f struct {
+			Type    string
+			Message *webchat.Message
+		}
+		_ = json.Unmarshal(b, &f)
+		switch {
+		case f.Type == "hello":
+			texts = append(texts, "hello")
+		case f.Message != nil:
+			texts = append(texts, f.Message.From+": "+f.Message.Text)
+		}
+	}
+	return texts
 }
