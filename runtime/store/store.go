@@ -338,6 +338,11 @@ const (
 // conversation has at most one live execution.
 func (s ExecutionStatus) Live() bool { return s == ExecutionRunning || s == ExecutionWaiting }
 
+// Known reports whether s is one of the statuses above.
+func (s ExecutionStatus) Known() bool {
+	return s.Live() || s == ExecutionEnded || s == ExecutionFailed
+}
+
 // Execution is one run of a flow in a conversation. Payload is the engine's
 // serialized state. Version counts committed writes: a write names the
 // version it read (optimistic concurrency).

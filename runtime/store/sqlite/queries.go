@@ -372,8 +372,18 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 	if f.ConversationID != "" {
 		where, args = append(where, "conversation_id = ?"), append(args, f.ConversationID)
 	}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
+	switch {
+	case f.Status == "":
+	case f.ConversationID != "":
+		// "+status": not a term SQLite may answer with an index, so that a
+		// conversation's few executions come from executions_conversation.
+		where, args = append(where, "+status = ?"), append(args, f.Status)
+	case f.Status.Known():
+		// A literal, not a parameter: SQLite uses the partial index
+		// executions_unfinished only for a status it can see.
+		where = append(where, "status = '"+string(f.Status)+"'")
+	default:
+		return nil, "", nil
 	}
 	return list(ctx, s.r, "executions", executionCols, where, args, page, scanExecution)
 }

@@ -989,6 +989,27 @@ func testQueries(t *testing.T, s store.Store) {
 	if len(byConv) != 1 || byConv[0].ConversationID != convs[1] {
 		t.Fatalf("executions of a conversation %+v", byConv)
 	}
+	for _, c := range []struct {
+		filter store.ExecutionFilter
+		want   int
+	}{
+		{store.ExecutionFilter{Status: store.ExecutionWaiting}, 1},
+		{store.ExecutionFilter{Status: store.ExecutionFailed}, 0},
+		{store.ExecutionFilter{Status: "no such status"}, 0},
+		{store.ExecutionFilter{ConversationID: convs[1], Status: store.ExecutionWaiting}, 1},
+		{store.ExecutionFilter{ConversationID: convs[1], Status: store.ExecutionEnded}, 0},
+		{store.ExecutionFilter{ConversationID: convs[0], Status: store.ExecutionEnded}, 1},
+	} {
+		got := must[[]store.Execution](t)(dropCursor(s.ListExecutions(ctx(t), c.filter, store.Page{})))
+		if len(got) != c.want {
+			t.Errorf("executions %+v: %d, want %d", c.filter, len(got), c.want)
+		}
+		for _, e := range got {
+			if e.Status != c.filter.Status || (c.filter.ConversationID != "" && e.ConversationID != c.filter.ConversationID) {
+				t.Errorf("executions %+v: got %s %s", c.filter, e.ConversationID, e.Status)
+			}
+		}
+	}
 	_, err = s.GetExecution(ctx(t), "missing")
 	isErr(t, err, store.ErrNotFound)
 }
