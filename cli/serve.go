@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -125,15 +124,7 @@ func loadProgram(dir string, channels []string) (*compiler.Program, []compiler.S
 	return prog, sources, list, files, nil
 }
 
-// serverGCPercent is the garbage collector's target when GOGC is not set:
-// a server's heap is small next to the machine's memory, and at Go's
-// default of 100 the collector takes a tenth of the CPU under load.
-const serverGCPercent = 400
-
 func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) error {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(serverGCPercent)
-	}
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ln, err := net.Listen("tcp", o.addr)

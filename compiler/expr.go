@@ -140,7 +140,7 @@ func (c *compiler) compileTokens(fileName string, start, end int, toks []lang.To
 	if toks == nil && bytes.ContainsAny(text, "\"'#/") {
 		toks, _ = lang.Lex("", text)
 	} else {
-		rel := make([]lang.Token, 0, len(toks))
+		var rel []lang.Token // the strings only: most expressions have none
 		for _, t := range toks {
 			if t.Kind == lang.String || t.Kind == lang.RawString {
 				t.Span.Start.Offset -= start

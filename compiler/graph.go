@@ -40,18 +40,29 @@ func (c *compiler) graph(fd *flowDraft) [][]bool {
 		}
 	}
 	// Ancestors: reverse search from each state.
+	// One backing array for all the rows, and a stack that holds each
+	// state at most once per search.
 	anc := make([][]bool, n)
+	rows := make([]bool, n*n)
+	var stack []int
 	for i := range fd.steps {
-		seen := make([]bool, n)
-		stack := append([]int(nil), pred[i]...)
+		seen := rows[i*n : (i+1)*n : (i+1)*n]
+		stack = stack[:0]
+		for _, j := range pred[i] {
+			if !seen[j] {
+				seen[j] = true
+				stack = append(stack, j)
+			}
+		}
 		for len(stack) > 0 {
 			j := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			if seen[j] {
-				continue
+			for _, k := range pred[j] {
+				if !seen[k] {
+					seen[k] = true
+					stack = append(stack, k)
+				}
 			}
-			seen[j] = true
-			stack = append(stack, pred[j]...)
 		}
 		anc[i] = seen
 	}
