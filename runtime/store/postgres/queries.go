@@ -412,7 +412,13 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 		args = append(args, f.ConversationID)
 		where = append(where, "conversation_id = $"+strconv.Itoa(len(args)))
 	}
-	if f.Status != "" {
+	switch {
+	case f.Status == "":
+	case f.Status.Known() && f.ConversationID == "":
+		// A literal, not a parameter: the planner matches a partial index
+		// (executions_unfinished) only to a status it can see.
+		where = append(where, "status = '"+string(f.Status)+"'")
+	default:
 		args = append(args, string(f.Status))
 		where = append(where, "status = $"+strconv.Itoa(len(args)))
 	}
