@@ -1,8 +1,6 @@
 package sqlite_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -17,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-dev/switchboard/internal/killtest"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 	"github.com/switchboard-dev/switchboard/runtime/store/sqlite"
 )
@@ -113,39 +112,9 @@ func TestCrashSafety(t *testing.T) {
 	const killAfter = 1500 // acknowledged units before the kill
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envCrashDB+"="+path, envCrashConvs+"="+strings.Join(convs, ","))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	acked := map[int]bool{}
-	killed := false
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		n, ok := strings.CutPrefix(sc.Text(), "ack ")
-		if !ok {
-			continue // the test framework's own lines
-		}
-		i, err := strconv.Atoi(n)
-		if err != nil {
-			t.Fatalf("child printed %q", sc.Text())
-		}
+	for _, i := range killtest.Run(t, cmd, "ack ", killAfter) {
 		acked[i] = true
-		if len(acked) == killAfter && !killed {
-			if err := cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			killed = true
-			// Keep reading: acks already in the pipe count too.
-		}
-	}
-	err = cmd.Wait()
-	if !killed {
-		t.Fatalf("child ended after %d acks without being killed: %v\n%s", len(acked), err, stderr.String())
 	}
 	t.Logf("killed the child after %d acknowledged units", len(acked))
 

@@ -1,18 +1,15 @@
 package walvfs
 
 import (
-	"bufio"
-	"bytes"
 	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/killtest"
 )
 
 // crashEnv names the database a child process of TestCrash writes to.
@@ -79,43 +76,7 @@ func TestCrash(t *testing.T) {
 func runCrashChild(t *testing.T, path string, killAfter int) []int {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$", "-test.count=1", "-test.timeout=2m")
 	cmd.Env = append(os.Environ(), crashEnv+"="+path)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var printed []int
-	killed := false
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		s, ok := strings.CutPrefix(sc.Text(), "committed ")
-		if !ok {
-			continue
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		printed = append(printed, n)
-		if len(printed) == killAfter {
-			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			killed = true
-		}
-	}
-	err = cmd.Wait()
-	if !killed {
-		t.Fatalf("the child exited on its own: %v\n%s", err, stderr.String())
-	}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("the child was not killed: %v\n%s", err, stderr.String())
-	}
-	return printed
+	return killtest.Run(t, cmd, "committed ", killAfter)
 }
 
 func crashChild(t *testing.T, path string) {
