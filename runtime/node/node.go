@@ -261,7 +261,7 @@ func (n *Node) Receive(ctx context.Context, connector, instance string, in conne
 	checked := false // FindMessage was asked
 	lastConv := ""
 	for attempt := 0; attempt < maxConflicts; attempt++ {
-		r, convID, done, err := n.receiveOnce(ctx, connector, instance, in, inline, payload, msgID, cmsg, &checked)
+		r, convID, done, err := n.receiveOnce(ctx, connector, instance, in, inline, payload, msgID, cmsg, &checked, attempt == 0)
 		if done || err != nil {
 			return r, err
 		}
@@ -273,11 +273,11 @@ func (n *Node) Receive(ctx context.Context, connector, instance string, in conne
 // receiveOnce is one attempt of Receive: done is false after a Conflict
 // (look up and step again).
 func (n *Node) receiveOnce(ctx context.Context, connector, instance string, in connectors.Inbound, inline bool,
-	payload []byte, msgID string, cmsg *compiler.Message, checked *bool) (r *Reaction, convID string, done bool, err error) {
+	payload []byte, msgID string, cmsg *compiler.Message, checked *bool, first bool) (r *Reaction, convID string, done bool, err error) {
 	now := n.cfg.Now()
 	var newContact *store.NewContact
 	var newConv *store.NewConversation
-	contact, err := n.store.LookupContact(ctx, in.Channel, in.From)
+	contact, err := n.lookupContact(ctx, in.Channel, in.From, first)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// A new contact: it has no conversation, no execution, and no
@@ -391,6 +391,16 @@ func (n *Node) receiveOnce(ctx context.Context, connector, instance string, in c
 	default:
 		return nil, "", true, fmt.Errorf("node: storing message: %v", res.Err)
 	}
+}
+
+// lookupContact is LookupContact, skipped on the first attempt when the
+// store knows the address is new (store.AddressFilter): after a Conflict
+// the address may have been stored by another process, so it is looked up.
+func (n *Node) lookupContact(ctx context.Context, channel, address string, first bool) (store.Contact, error) {
+	if f, ok := n.store.(store.AddressFilter); ok && first && !f.MayHaveAddress(channel, address) {
+		return store.Contact{}, store.ErrNotFound
+	}
+	return n.store.LookupContact(ctx, channel, address)
 }
 
 // replay rebuilds the inline answer given to a message's first delivery,

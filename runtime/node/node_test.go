@@ -412,3 +412,55 @@ flow f {
 		t.Fatalf("bob on the new node: %+v %v", re, err)
 	}
 }
+
+// A node whose store does not know an address yet (another process stored
+// it on the same SQLite file) still files the message under the contact
+// that has it: the first attempt skips the lookup, its unit finds the
+// address taken, and the next attempt looks it up.
+func TestAddressStoredByAnotherProcess(t *testing.T) {
+	ctx := context.Background()
+	other := openSQLite(t)
+	st, err := other.(store.Reopener).Reopen(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	filter := st.(store.AddressFilter)
+	for deadline := time.Now().Add(10 * time.Second); filter.MayHaveAddress("webchat", "nobody"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the store's address filter never answered")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// The other process stores contacts; this one's filter has not seen them.
+	address, contactID := "", ""
+	for i := range 8 {
+		a := fmt.Sprint("carol-", i)
+		c, err := other.ResolveContact(ctx, "webchat", a, "Carol")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if address == "" && !filter.MayHaveAddress("webchat", a) { // not one of its rare false "maybe"
+			address, contactID = a, c.ID
+		}
+	}
+	if address == "" {
+		t.Fatal("the filter knew every address another process stored")
+	}
+	r := newRigOn(t, st, routing, nil)
+	re := r.receive("m1", address, "hello", true)
+	if len(re.Replies) != 1 {
+		t.Fatalf("reaction %+v", re)
+	}
+	c, err := st.LookupContact(ctx, "webchat", address)
+	if err != nil || c.ID != contactID {
+		t.Fatalf("contact %+v, %v; want %s", c, err, contactID)
+	}
+	convs, _, err := st.ListConversations(ctx, store.ConversationFilter{ContactID: contactID}, store.Page{})
+	if err != nil || len(convs) != 1 {
+		t.Fatalf("conversations of the contact: %+v, %v; want one", convs, err)
+	}
+	if !filter.MayHaveAddress("webchat", address) {
+		t.Error("the filter still says no after the address was found taken")
+	}
+}

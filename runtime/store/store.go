@@ -60,6 +60,15 @@ var (
 	ErrClosed = errors.New("store: closed")
 )
 
+// AddressFilter is a Store that can tell, without a query, that no contact
+// has a channel address: MayHaveAddress false means LookupContact would find
+// none, unless another process stored the address meanwhile, which a unit
+// creating it again finds out as a Conflict (ReasonAddressTaken). So a
+// caller may skip the lookup on false the first time, not after a Conflict.
+type AddressFilter interface {
+	MayHaveAddress(channel, address string) bool
+}
+
 // Store is the durable state of the runtime.
 //
 // Call order on the inbound path (see Unit for the write):

@@ -31,6 +31,11 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) ([]store.UnitResult,
 			continue
 		}
 		valid++
+		if u.Contact != nil {
+			// Before the commit: a unit that finds the address taken (by
+			// another process) leaves it known here too.
+			s.addrs.add(u.Contact.Channel, u.Contact.Address)
+		}
 	}
 	if valid == 0 {
 		return res, nil

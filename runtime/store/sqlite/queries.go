@@ -93,6 +93,7 @@ func (s *Store) ResolveContact(ctx context.Context, channel, address, displayNam
 			}
 			id = store.NewID()
 			now := micros(store.Now(time.Time{}))
+			s.addrs.add(channel, address)
 			if _, err := x.ExecContext(ctx, `INSERT INTO contacts (id, name, attributes, created_at) VALUES (?, ?, '{}', ?)`, id, displayName, now); err != nil {
 				return err
 			}

@@ -67,11 +67,18 @@ type Store struct {
 	rs   *readStmts // the read pool's prepared statements
 	wdb  *sql.DB    // owns the writer's connection
 
+	addrs      *addressFilter
+	stopLoad   context.CancelFunc // the filter's load of the stored addresses
+	loadExited chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.AddressFilter = (*Store)(nil)
+)
 
 // Open opens the database file at path, creating it (and its directory's
 // file, not the directory) on first start, and applies pending migrations.
@@ -123,7 +130,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	w := &writer{conn: conn, stmts: map[string]*sql.Stmt{}, bulk: map[bulkKey]*sql.Stmt{}}
-	s := &Store{path: path, w: w, wdb: wdb}
+	s := &Store{path: path, w: w, wdb: wdb, addrs: newAddressFilter()}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -137,7 +144,21 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 	s.r, s.rs = rdb, &readStmts{db: rdb}
+	loadCtx, stop := context.WithCancel(context.Background())
+	s.stopLoad, s.loadExited = stop, make(chan struct{})
+	go func() {
+		defer close(s.loadExited)
+		// On failure the filter never answers "no": every lookup queries.
+		_ = s.addrs.load(loadCtx, s.r)
+	}()
 	return s, nil
+}
+
+// MayHaveAddress reports whether a contact may have the address; false
+// means LookupContact would find none, unless another process stored it
+// meanwhile (store.AddressFilter).
+func (s *Store) MayHaveAddress(channel, address string) bool {
+	return s.addrs.mayHave(channel, address)
 }
 
 // Reopen opens a second Store on the same file (store.Reopener).
@@ -160,6 +181,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the connections; it waits for a running write to finish.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.stopLoad != nil {
+			s.stopLoad()
+			<-s.loadExited
+		}
 		s.w.mu.Lock()
 		s.w.closed = true
 		for _, st := range s.w.stmts {
