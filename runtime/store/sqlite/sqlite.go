@@ -71,6 +71,8 @@ type Store struct {
 	stopLoad   context.CancelFunc // the filter's load of the stored addresses
 	loadExited chan struct{}
 
+	ckpt *checkpointer
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -116,7 +118,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	wdb, err := sql.Open("sqlite", path+"?vfs="+vfs+"&_pragma=journal_mode(WAL)&"+common+"&_pragma=cache_size(-2000)&_pragma=wal_autocheckpoint(8192)&_txlock=immediate")
+	wdb, err := sql.Open("sqlite", path+"?vfs="+vfs+"&_pragma=journal_mode(WAL)&"+common+"&_pragma=cache_size(-2000)&_pragma=wal_autocheckpoint("+strconv.Itoa(writerCheckpointFrames)+")&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +146,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 	s.r, s.rs = rdb, &readStmts{db: rdb}
+	if s.ckpt, err = startCheckpointer(path + "?" + common); err != nil {
+		s.Close()
+		return nil, err
+	}
+	w.ckpt = s.ckpt
 	loadCtx, stop := context.WithCancel(context.Background())
 	s.stopLoad, s.loadExited = stop, make(chan struct{})
 	go func() {
@@ -181,6 +188,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the connections; it waits for a running write to finish.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		var ckptErr error
+		if s.ckpt != nil {
+			ckptErr = s.ckpt.close()
+		}
 		if s.stopLoad != nil {
 			s.stopLoad()
 			<-s.loadExited
@@ -203,6 +214,9 @@ func (s *Store) Close() error {
 			if e := s.r.Close(); err == nil {
 				err = e
 			}
+		}
+		if err == nil {
+			err = ckptErr
 		}
 		s.closeErr = err
 	})
@@ -268,6 +282,8 @@ type writer struct {
 	// carried are writes that ride the next transaction (see carry).
 	carriedMu sync.Mutex
 	carried   []*carriedWrite
+
+	ckpt *checkpointer // told of every commit
 }
 
 // wtx runs statements inside the writer's current transaction.
@@ -360,6 +376,9 @@ func (w *writer) tx(ctx context.Context, fn func(*wtx) error) error {
 	if _, err := x.ExecContext(ctx, "COMMIT"); err != nil {
 		w.rollback()
 		return err
+	}
+	if w.ckpt != nil {
+		w.ckpt.committed()
 	}
 	if len(carried) > 0 {
 		w.carriedMu.Lock()
