@@ -2,54 +2,17 @@ package webchat
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/internal/fanout"
 )
-
-// memRelay is the relay of nodes in one test process.
-type memRelay struct {
-	mu   sync.Mutex
-	subs map[string]map[chan []byte]bool
-}
-
-func (r *memRelay) Publish(_ context.Context, topic string, payload []byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for ch := range r.subs[topic] {
-		ch <- append([]byte(nil), payload...)
-	}
-	return nil
-}
-
-func (r *memRelay) Subscribe(topic string) (<-chan []byte, func()) {
-	ch := make(chan []byte, 64)
-	r.mu.Lock()
-	if r.subs == nil {
-		r.subs = map[string]map[chan []byte]bool{}
-	}
-	if r.subs[topic] == nil {
-		r.subs[topic] = map[chan []byte]bool{}
-	}
-	r.subs[topic][ch] = true
-	r.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			r.mu.Lock()
-			delete(r.subs[topic], ch)
-			r.mu.Unlock()
-			close(ch)
-		})
-	}
-}
 
 // TestRelayAcrossNodes: a reply sent by one node reaches a visitor whose
 // page polls another, once; the visitor's own message is echoed on both.
 func TestRelayAcrossNodes(t *testing.T) {
-	relay := &memRelay{}
+	relay := &fanout.Payloads{} // the relay of nodes in one process
 	res := connectors.Resources{Relay: relay}
 	a := newTest(t, connectors.Config{"secret": testSecret}, res)
 	b := newTest(t, connectors.Config{"secret": testSecret}, res)

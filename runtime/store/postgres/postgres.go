@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/switchboard-dev/switchboard/internal/fanout"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
@@ -62,7 +63,7 @@ type Store struct {
 
 	// the relay's reader (see relay.go)
 	relayOnce sync.Once
-	relay     *relayReader
+	relay     *fanout.Payloads
 	stopRelay context.CancelFunc
 	relayDone chan struct{}
 }

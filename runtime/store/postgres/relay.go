@@ -3,12 +3,12 @@ package postgres
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/switchboard-dev/switchboard/internal/fanout"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
@@ -17,10 +17,9 @@ import (
 // every few hundred publishes the rows older than relayKeep are deleted.
 
 const (
-	relayKeep    = 2 * time.Minute
-	relayPoll    = time.Second // a missed wake-up costs at most this
-	relayBack    = 64          // re-read behind the last seq: a lower seq may commit after a higher one
-	relayChanCap = 256
+	relayKeep = 2 * time.Minute
+	relayPoll = time.Second // a missed wake-up costs at most this
+	relayBack = 64          // re-read behind the last seq: a lower seq may commit after a higher one
 )
 
 var relayPublishes atomic.Int64
@@ -40,15 +39,9 @@ func (s *Store) Publish(ctx context.Context, topic string, payload []byte) error
 	})
 }
 
-// relayReader fans the relay table out to this process's receivers.
-type relayReader struct {
-	mu   sync.Mutex
-	subs map[string]map[chan []byte]bool
-}
-
 func (s *Store) Receive(topic string) (<-chan []byte, func()) {
 	s.relayOnce.Do(func() {
-		s.relay = &relayReader{subs: map[string]map[chan []byte]bool{}}
+		s.relay = &fanout.Payloads{}
 		ctx, cancel := context.WithCancel(context.Background())
 		s.stopRelay = cancel
 		s.relayDone = make(chan struct{})
@@ -56,23 +49,7 @@ func (s *Store) Receive(topic string) (<-chan []byte, func()) {
 		go s.readRelay(ctx, start)
 		<-start // payloads published after Receive returns are read
 	})
-	r := s.relay
-	ch := make(chan []byte, relayChanCap)
-	r.mu.Lock()
-	if r.subs[topic] == nil {
-		r.subs[topic] = map[chan []byte]bool{}
-	}
-	r.subs[topic][ch] = true
-	r.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			r.mu.Lock()
-			delete(r.subs[topic], ch)
-			r.mu.Unlock()
-			close(ch)
-		})
-	}
+	return s.relay.Subscribe(topic)
 }
 
 func (s *Store) readRelay(ctx context.Context, started chan<- struct{}) {
@@ -99,7 +76,7 @@ func (s *Store) readRelay(ctx context.Context, started chan<- struct{}) {
 				}
 				seen[seq] = true
 				last = max(last, seq)
-				s.relay.deliver(topic, payload)
+				_ = s.relay.Publish(ctx, topic, payload) // to this process's receivers
 			}
 			rows.Close()
 			for seq := range seen {
@@ -115,17 +92,6 @@ func (s *Store) readRelay(ctx context.Context, started chan<- struct{}) {
 			return
 		case <-wake:
 		case <-tick.C:
-		}
-	}
-}
-
-func (r *relayReader) deliver(topic string, payload []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for ch := range r.subs[topic] {
-		select {
-		case ch <- payload:
-		default: // a receiver that does not keep up loses live payloads, not data
 		}
 	}
 }
