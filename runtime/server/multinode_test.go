@@ -3,20 +3,14 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/fasthttp/websocket"
 
-	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/connectors"
-	"github.com/switchboard-dev/switchboard/connectors/webchat"
-	"github.com/switchboard-dev/switchboard/runtime/node"
-	"github.com/switchboard-dev/switchboard/runtime/server"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 	"github.com/switchboard-dev/switchboard/runtime/store/storetest"
 )
@@ -29,50 +23,6 @@ func (r relayOf) Publish(ctx context.Context, topic string, p []byte) error {
 }
 func (r relayOf) Subscribe(topic string) (<-chan []byte, func()) { return r.r.Receive(topic) }
 
-// webchatNode starts a node with a webchat instance on st and returns its
-// base URL; work says whether it runs the outbox.
-func webchatNode(t *testing.T, st store.Store, work bool) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	sources := []compiler.Source{{Name: "chat.flow", Src: []byte(chatFlow)}}
-	prog, list := compiler.CompileSources(sources, compiler.Options{})
-	if prog == nil {
-		t.Fatal(list)
-	}
-	reg := connectors.NewRegistry()
-	reg.MustRegister(webchat.Spec(), webchat.New)
-	conn, err := reg.New(webchat.Name, connectors.Config{"secret": "shared-webchat-secret-0123"}, connectors.Resources{Relay: relayOf{st.(store.Relayer)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources,
-		Channels: map[string]connectors.Connector{"webchat/default": conn}, RetryBase: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(server.Config{Node: n, Store: st, Instances: []server.Instance{{Connector: webchat.Name, Name: "default", Conn: conn}}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	worked := make(chan struct{})
-	if work {
-		go func() { n.Run(ctx, 2); close(worked) }()
-	} else {
-		close(worked)
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-served
-		<-worked
-		_ = conn.(connectors.Closer).Close(context.Background())
-		n.Close()
-	})
-	return "http://" + ln.Addr().String()
-}
-
 // TestWebchatAcrossNodes: a visitor whose page is connected to node B
 // writes through node A, whose outbox sends the flow's reply: the echo and
 // the reply reach the page on B through the store's relay.
@@ -83,8 +33,9 @@ func TestWebchatAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { other.Close() })
-	a := webchatNode(t, stA, true)
-	b := webchatNode(t, other, false) // no outbox: every reply is sent by A
+	chat := connectors.Config{"secret": "shared-webchat-secret-0123"}
+	a, _ := webchatNode(t, stA, chat, connectors.Resources{Relay: relayOf{stA.(store.Relayer)}}, true)
+	b, _ := webchatNode(t, other, chat, connectors.Resources{Relay: relayOf{other.(store.Relayer)}}, false) // no outbox: every reply is sent by A
 
 	resp, err := http.Post(b+"/webchat/default/session", "application/json", nil)
 	if err != nil {

@@ -36,55 +36,12 @@ flow chat {
 // server's /webchat routes and webhook, the node's durable commit, the
 // flow, and the outbox that calls Send.
 func TestRuntime(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "sb.db"))
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "sb.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sources := []compiler.Source{{Name: "chat.flow", Src: []byte(chatFlow)}}
-	prog, list := compiler.CompileSources(sources, compiler.Options{})
-	if prog == nil {
-		t.Fatal(list)
-	}
-	reg := connectors.NewRegistry()
-	reg.MustRegister(webchat.Spec(), webchat.New)
-	conn, err := reg.New(webchat.Name, connectors.Config{"allowed_origins": "https://shop.example.com"}, connectors.Resources{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources,
-		Channels: map[string]connectors.Connector{"webchat/default": conn}, RetryBase: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(server.Config{Node: n, Store: st, Instances: []server.Instance{{Connector: webchat.Name, Name: "default", Conn: conn}}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	workCtx, stopWork := context.WithCancel(context.Background())
-	worked := make(chan struct{})
-	go func() { n.Run(workCtx, 2); close(worked) }()
-	var shutdown sync.Once
-	stopServer := func() {
-		shutdown.Do(func() {
-			cancel() // the server shuts down: long-polls end
-			if err := <-served; err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	t.Cleanup(func() {
-		stopServer()
-		stopWork()
-		<-worked
-		_ = conn.(connectors.Closer).Close(context.Background())
-		n.Close()
-		st.Close()
-	})
-	base := "http://" + ln.Addr().String()
+	t.Cleanup(func() { st.Close() })
+	base, stopServer := webchatNode(t, st, connectors.Config{"allowed_origins": "https://shop.example.com"}, connectors.Resources{}, true)
 
 	do := func(method, path string, header http.Header, body string) (int, http.Header, string) {
 		t.Helper()
@@ -194,6 +151,62 @@ func TestRuntime(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the server took %v to shut down with a long-poll open", d)
 	}
+}
+
+// webchatNode starts a node with a webchat instance configured by cfg on
+// st, serving chatFlow; work says whether it runs the outbox. It returns the
+// server's base URL and a function that shuts the server down while the
+// outbox goes on; everything stops when the test ends.
+func webchatNode(t *testing.T, st store.Store, cfg connectors.Config, res connectors.Resources, work bool) (base string, stopServer func()) {
+	t.Helper()
+	sources := []compiler.Source{{Name: "chat.flow", Src: []byte(chatFlow)}}
+	prog, list := compiler.CompileSources(sources, compiler.Options{})
+	if prog == nil {
+		t.Fatal(list)
+	}
+	reg := connectors.NewRegistry()
+	reg.MustRegister(webchat.Spec(), webchat.New)
+	conn, err := reg.New(webchat.Name, cfg, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveCtx, cancel := context.WithCancel(context.Background())
+	n, err := node.New(serveCtx, node.Config{Store: st, Program: prog, Sources: sources,
+		Channels: map[string]connectors.Connector{"webchat/default": conn}, RetryBase: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(server.Config{Node: n, Store: st, Instances: []server.Instance{{Connector: webchat.Name, Name: "default", Conn: conn}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, ln) }()
+	workCtx, stopWork := context.WithCancel(context.Background())
+	worked := make(chan struct{})
+	if work {
+		go func() { n.Run(workCtx, 2); close(worked) }()
+	} else {
+		close(worked)
+	}
+	var shutdown sync.Once
+	stopServer = func() {
+		shutdown.Do(func() {
+			cancel() // the server shuts down: long-polls end
+			if err := <-served; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		stopServer()
+		stopWork()
+		<-worked
+		_ = conn.(connectors.Closer).Close(context.Background())
+		n.Close()
+	})
+	return "http://" + ln.Addr().String(), stopServer
 }
 
 // chatFrames reads n frames of a visitor's WebSocket: "hello", or
