@@ -399,6 +399,14 @@ type Effect struct {
 	CreatedAt      time.Time       `json:"created_at"`
 }
 
+// Key is the idempotency key the effect is stored with: its own, or its ID.
+func (e Effect) Key() string {
+	if e.IdempotencyKey == "" {
+		return e.ID
+	}
+	return e.IdempotencyKey
+}
+
 // Timer is a durable timer (ask timeout, wait, task timeout). Its ID is the
 // caller's, so the engine can cancel it by name.
 type Timer struct {

@@ -133,17 +133,13 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 			m.ID, m.ConversationID, string(m.Direction), m.Connector, m.Instance, nullable(m.PlatformMessageID), m.Text, []byte(m.Payload), createdAt(m.CreatedAt, at))
 	}
 	for _, e := range u.Effects {
-		key := e.IdempotencyKey
-		if key == "" {
-			key = e.ID
-		}
 		due := at
 		if !e.NextAttemptAt.IsZero() {
 			due = store.Micro(e.NextAttemptAt)
 		}
 		add(opPlain, e.ID, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $7) ON CONFLICT DO NOTHING`,
-			e.ID, nullable(e.ExecutionID), e.Kind, key, []byte(e.Payload), due, at)
+			e.ID, nullable(e.ExecutionID), e.Kind, e.Key(), []byte(e.Payload), due, at)
 	}
 	for _, r := range u.CompleteEffects {
 		add(opPlain, r.ID, `UPDATE effects SET status = 'done', result = $1, lease_owner = '', lease_until = NULL, updated_at = $2

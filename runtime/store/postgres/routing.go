@@ -191,13 +191,9 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 				ON CONFLICT (id) DO NOTHING`, tm.ID, nullable(tm.ExecutionID), store.Micro(tm.FireAt), []byte(tm.Payload), at)
 		}
 		for _, e := range rw.Effects {
-			key := e.IdempotencyKey
-			if key == "" {
-				key = e.ID
-			}
 			b.Queue(`INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6) ON CONFLICT DO NOTHING`,
-				e.ID, nullable(e.ExecutionID), e.Kind, key, []byte(e.Payload), at)
+				e.ID, nullable(e.ExecutionID), e.Kind, e.Key(), []byte(e.Payload), at)
 		}
 		for _, c := range rw.Commands {
 			var result any

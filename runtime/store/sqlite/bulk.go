@@ -312,14 +312,7 @@ func planBulk(units []*store.Unit, res []store.UnitResult, now time.Time) *bulkP
 			if !once('e', e.ID, i) || !inTime(execs, e.ExecutionID, i) {
 				return nil
 			}
-			key := e.IdempotencyKey
-			if key == "" {
-				key = e.ID
-			}
-			due := t
-			if !e.NextAttemptAt.IsZero() {
-				due = micros(store.Micro(e.NextAttemptAt))
-			}
+			key, due := effectDefaults(e, t)
 			p.effects = append(p.effects, e.ID, nullable(e.ExecutionID), e.Kind, key, blob(e.Payload), due, t, t)
 		}
 		for _, r := range u.CompleteEffects {

@@ -221,14 +221,7 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 	}
 
 	for _, e := range u.Effects {
-		key := e.IdempotencyKey
-		if key == "" {
-			key = e.ID
-		}
-		due := t
-		if !e.NextAttemptAt.IsZero() {
-			due = micros(store.Micro(e.NextAttemptAt))
-		}
+		key, due := effectDefaults(e, t)
 		if _, err := x.exec(ctx, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
 			e.ID, nullable(e.ExecutionID), e.Kind, key, blob(e.Payload), due, t, t); err != nil {
@@ -301,6 +294,16 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		}
 	}
 	return ok, nil
+}
+
+// effectDefaults are a new effect's idempotency key and due time (the
+// unit's time, micros, unless set).
+func effectDefaults(e store.Effect, unit int64) (key string, due int64) {
+	key, due = e.Key(), unit
+	if !e.NextAttemptAt.IsZero() {
+		due = micros(store.Micro(e.NextAttemptAt))
+	}
+	return key, due
 }
 
 // createdAt is a message's own time when it has one, else the unit's.

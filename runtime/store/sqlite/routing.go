@@ -217,13 +217,9 @@ func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
 		}
 	}
 	for _, e := range rw.Effects {
-		key := e.IdempotencyKey
-		if key == "" {
-			key = e.ID
-		}
 		if _, err := x.ExecContext(ctx, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
-			e.ID, nullable(e.ExecutionID), e.Kind, key, blob(e.Payload), at, at, at); err != nil {
+			e.ID, nullable(e.ExecutionID), e.Kind, e.Key(), blob(e.Payload), at, at, at); err != nil {
 			return err
 		}
 	}
