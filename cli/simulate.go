@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -293,11 +294,7 @@ func (s *simulator) session() (stop *simStop) {
 		}
 	}()
 	s.printf("simulating flow %s (%s), channel %s, %s\n", s.flow.Name, s.span(s.flow.Span), s.conv.Channel, s.now.Format("Mon 2 Jan 2006 15:04 MST"))
-	keys := make([]string, 0, len(s.mocks))
-	for k := range s.mocks {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(s.mocks))
 	for _, k := range keys {
 		m := s.mocks[k]
 		s.printf("mock %s %s (%s, test %q)\n", m.Kind, m.Step, s.span(m.Span), m.Test)
@@ -964,11 +961,7 @@ func (s *simulator) printVars(all bool) {
 		}
 		s.printf("%s: %s\n", prefix, mapText(fr.Vars))
 		if all {
-			names := make([]string, 0, len(fr.Outputs))
-			for k := range fr.Outputs {
-				names = append(names, k)
-			}
-			sort.Strings(names)
+			names := slices.Sorted(maps.Keys(fr.Outputs))
 			for _, n := range names {
 				b, err := json.Marshal(fr.Outputs[n])
 				if err != nil {
@@ -990,11 +983,7 @@ func mapText(m map[string]any) string {
 	if len(m) == 0 {
 		return "(none)"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + " = " + flowtest.JSON(m[k])

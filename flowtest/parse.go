@@ -5,8 +5,9 @@
 package flowtest
 
 import (
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -488,11 +489,7 @@ func (p *parser) worker(tst *Test, kw lang.Token) {
 	}
 	if p.peek().Is("{") {
 		m := p.mapValue()
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(m))
 		for _, k := range keys {
 			v := m[k]
 			switch k {

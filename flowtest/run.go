@@ -3,8 +3,9 @@ package flowtest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -652,11 +653,7 @@ func (r *runner) expect(s *Step) {
 		if want, ok := s.Value["attributes"].(map[string]any); ok {
 			got := normalize(q.Attributes)
 			gm, _ := got.(map[string]any)
-			keys := make([]string, 0, len(want))
-			for k := range want {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
+			keys := slices.Sorted(maps.Keys(want))
 			for _, k := range keys {
 				gv, ok := gm[k]
 				if !ok {
@@ -778,11 +775,7 @@ func (r *runner) expectRequest(s *Step) {
 	case e.Function != nil:
 		got["args"] = normalize(e.Function.Args)
 	}
-	keys := make([]string, 0, len(s.Value))
-	for k := range s.Value {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(s.Value))
 	for _, k := range keys {
 		if why := subset(k, normalize(s.Value[k]), got[k]); why != "" {
 			r.fail(&Failure{Expected: describeExpect(s), Got: describeRequest(e), Message: why})
@@ -798,11 +791,7 @@ func subset(path string, want, got any) string {
 		if !ok {
 			return fmt.Sprintf("%s is %s, want a map", path, jsonText(got))
 		}
-		keys := make([]string, 0, len(wm))
-		for k := range wm {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(wm))
 		for _, k := range keys {
 			gv, ok := gm[k]
 			if !ok {

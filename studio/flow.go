@@ -3,8 +3,9 @@ package studio
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -831,11 +832,7 @@ func (f *flowConv) jsonExpr(s string) string {
 	render = func(v any) string {
 		switch x := v.(type) {
 		case map[string]any:
-			keys := make([]string, 0, len(x))
-			for k := range x {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
+			keys := slices.Sorted(maps.Keys(x))
 			var parts []string
 			for _, k := range keys {
 				key := k

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -620,11 +621,7 @@ func stringMap(m map[string]any) map[string]string {
 
 func formBody(m map[string]any) string {
 	vals := url.Values{}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	for _, k := range keys {
 		vals.Set(k, compiler.Stringify(m[k]))
 	}

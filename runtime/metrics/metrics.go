@@ -7,7 +7,9 @@ package metrics
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -76,11 +78,7 @@ func (c *CounterVec) Value(value string) uint64 {
 func (c *CounterVec) write(w io.Writer) {
 	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", c.name, c.help, c.name)
 	c.mu.RLock()
-	keys := make([]string, 0, len(c.values))
-	for k := range c.values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(c.values))
 	for _, k := range keys {
 		fmt.Fprintf(w, "%s{%s=%q} %d\n", c.name, c.label, escape(k), c.values[k].Load())
 	}
@@ -101,11 +99,7 @@ func (r *Registry) Gauge(name, help, label string, read func() map[string]float6
 func (g *GaugeFunc) write(w io.Writer) {
 	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", g.name, g.help, g.name)
 	values := g.read()
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(values))
 	for _, k := range keys {
 		fmt.Fprintf(w, "%s{%s=%q} %g\n", g.name, g.label, escape(k), values[k])
 	}

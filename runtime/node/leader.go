@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -107,11 +109,7 @@ func (l *leader) begin(now time.Time) {
 
 // commit writes what the round changed, in one transaction.
 func (l *leader) commit(ctx context.Context) error {
-	ids := make([]string, 0, len(l.dirty))
-	for id := range l.dirty {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(l.dirty))
 	for _, id := range ids {
 		t := l.tasks[id]
 		routed := store.RoutedLive

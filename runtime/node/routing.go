@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/runtime/router"
@@ -185,11 +186,7 @@ func mustJSON(v any) json.RawMessage {
 }
 
 func activityNames(m map[string]bool) string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(m))
 	b, _ := json.Marshal(names)
 	return string(b)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"time"
 
@@ -783,11 +784,7 @@ func (r *Router) fillWorker(w *worker, now time.Time) {
 func (r *Router) fillLane(l *lane, now time.Time) {
 	for !l.throttled() {
 		var best *task
-		chans := make([]string, 0, len(l.heaps))
-		for ch := range l.heaps {
-			chans = append(chans, ch)
-		}
-		sort.Strings(chans)
+		chans := slices.Sorted(maps.Keys(l.heaps))
 		for _, ch := range chans {
 			if len(l.ready[ch]) == 0 {
 				continue
