@@ -71,8 +71,6 @@ type Store struct {
 	stopLoad   context.CancelFunc // the filter's load of the stored addresses
 	loadExited chan struct{}
 
-	ckpt *checkpointer
-
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -146,11 +144,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 	s.r, s.rs = rdb, &readStmts{db: rdb}
-	if s.ckpt, err = startCheckpointer(path + "?" + common); err != nil {
+	if w.ckpt, err = startCheckpointer(path + "?" + common); err != nil {
 		s.Close()
 		return nil, err
 	}
-	w.ckpt = s.ckpt
 	loadCtx, stop := context.WithCancel(context.Background())
 	s.stopLoad, s.loadExited = stop, make(chan struct{})
 	go func() {
@@ -189,8 +186,8 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var ckptErr error
-		if s.ckpt != nil {
-			ckptErr = s.ckpt.close()
+		if s.w.ckpt != nil {
+			ckptErr = s.w.ckpt.close()
 		}
 		if s.stopLoad != nil {
 			s.stopLoad()
@@ -283,7 +280,7 @@ type writer struct {
 	carriedMu sync.Mutex
 	carried   []*carriedWrite
 
-	ckpt *checkpointer // told of every commit
+	ckpt *checkpointer // copies the WAL into the database file; told of every commit
 }
 
 // wtx runs statements inside the writer's current transaction.
