@@ -11,9 +11,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/internal/browsertest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // widget finds the widget's host element; its shadowRoot holds the UI.
 const widget = `document.querySelector("[data-switchboard-webchat]")`
@@ -46,19 +45,7 @@ func eval[T any](b *browser, expr string) T {
 
 // until waits for a JavaScript condition.
 func until(cond string) chromedp.Action[chromedp.Void] {
-	poll := chromedp.Poll[bool]("!!("+cond+")", chromedp.WithPollingTimeout(20*time.Second))
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		for attempt := 0; ; attempt++ {
-			_, err := poll(ctx, t)
-			// Right after a navigation the page's execution context may
-			// not be the one the poll started in: look again.
-			if err != nil && attempt < 5 && strings.Contains(err.Error(), "Cannot find context") {
-				time.Sleep(100 * time.Millisecond)
-				continue
-			}
-			return chromedp.Void{}, err
-		}
-	}
+	return browsertest.Until(cond, 20*time.Second)
 }
 
 func status(want string) chromedp.Action[chromedp.Void] {
@@ -66,7 +53,7 @@ func status(want string) chromedp.Action[chromedp.Void] {
 }
 
 func sees(text string) chromedp.Action[chromedp.Void] {
-	return until(`[...` + widget + `.shadowRoot.querySelectorAll(".sbwc-msg .sbwc-text")].some(e => e.textContent === ` + quote(text) + `)`)
+	return until(`[...` + widget + `.shadowRoot.querySelectorAll(".sbwc-msg .sbwc-text")].some(e => e.textContent === ` + browsertest.JS(text) + `)`)
 }
 
 func typeText(text string) chromedp.Action[chromedp.Void] {
@@ -101,28 +88,13 @@ func (b *browser) screenshot(name string) {
 // and the conversation; uses the long-polling fallback; and runs embedded
 // on another origin. WEBCHAT_SCREENSHOTS=DIR keeps screenshots.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skip("headless browser test skipped: " + chromiumPath + " is missing (apt-get install -y chromium)")
-	}
-	if testing.Short() {
-		t.Skip("headless browser test skipped in -short mode")
-	}
 	// The shop embedding the widget is http://localhost:PORT, another
 	// origin than the widget's http://127.0.0.1:PORT.
 	ln := listen(t)
 	shop := "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
 	ts := startServerOn(t, ln, connectors.Config{"secret": testSecret, "allowed_origins": shop})
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(480, 720))
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	defer cancelCtx()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, without a time limit on its context
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
+	ctx := browsertest.Start(t, "headless browser test", 480, 720)
 	b := &browser{t: t, ctx: ctx}
 
 	// The page: it connects, the visitor writes, the reply shows.
@@ -193,5 +165,3 @@ func TestBrowser(t *testing.T) {
 	}
 	b.screenshot("embedded-open")
 }
-
-func quote(s string) string { return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"` }

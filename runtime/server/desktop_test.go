@@ -2,11 +2,9 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/switchboard-dev/switchboard/internal/browsertest"
 )
 
 // socketSpy keeps the page's WebSockets in window.__sockets.
@@ -36,16 +35,6 @@ type deskBrowser struct {
 	ctx     context.Context
 	mu      sync.Mutex
 	console []string // what the page logged, shown when a step fails
-}
-
-// findChromium returns the browser's path, or "" when none is installed.
-func findChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
 }
 
 // do runs steps, each wait bounded by deskWait; a failure shows the page.
@@ -102,24 +91,7 @@ func deskEval[T any](b *deskBrowser, expr string) T {
 }
 
 // deskUntil waits (at most deskWait) for a JavaScript condition.
-func deskUntil(cond string) chromedp.Action[chromedp.Void] {
-	poll := chromedp.Poll[bool]("!!("+cond+")", chromedp.WithPollingTimeout(deskWait))
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		for attempt := 0; ; attempt++ {
-			_, err := poll(ctx, t)
-			// Right after a navigation the page's execution context may
-			// not be the one the poll started in: look again.
-			if err != nil && attempt < 5 && strings.Contains(err.Error(), "Cannot find context") {
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			if err != nil {
-				return chromedp.Void{}, fmt.Errorf("waiting for %s: %w", cond, err)
-			}
-			return chromedp.Void{}, nil
-		}
-	}
-}
+func deskUntil(cond string) chromedp.Action[chromedp.Void] { return browsertest.Until(cond, deskWait) }
 
 // JavaScript expressions on the desktop's markup.
 const (
@@ -131,15 +103,9 @@ const (
 	deskSelected = `document.querySelector('[data-testid="conversation"]')`
 )
 
-// jsq is s as a JavaScript string literal.
-func jsq(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
 // offerOf is the reservation offered for a customer's task, once shown.
 func offerOf(customer string) string {
-	return `[...` + deskOffers + `].find(o => o.textContent.includes(` + jsq(customer) + `))`
+	return `[...` + deskOffers + `].find(o => o.textContent.includes(` + browsertest.JS(customer) + `))`
 }
 
 func taskButton(taskID string) string {
@@ -148,7 +114,7 @@ func taskButton(taskID string) string {
 
 // threadHas: the conversation shown holds a message with this text.
 func threadHas(dir, text string) string {
-	return deskThread + `.some(m => m.dataset.direction === "` + dir + `" && m.querySelector('[data-testid="message-text"]').textContent === ` + jsq(text) + `)`
+	return deskThread + `.some(m => m.dataset.direction === "` + dir + `" && m.querySelector('[data-testid="message-text"]').textContent === ` + browsertest.JS(text) + `)`
 }
 
 func clickJS(expr string) chromedp.Action[chromedp.Void] {
@@ -166,13 +132,6 @@ func clickJS(expr string) chromedp.Action[chromedp.Void] {
 // other, signs out and signs in again by link. Every wait is bounded by
 // deskWait. AGENT_DESKTOP_SCREENSHOTS=DIR keeps screenshots.
 func TestAgentDesktop(t *testing.T) {
-	chromium := findChromium()
-	if chromium == "" {
-		t.Skip("agent desktop browser test skipped: no chromium on PATH (apt-get install -y chromium)")
-	}
-	if testing.Short() {
-		t.Skip("agent desktop browser test skipped in -short mode")
-	}
 	out := &deliveries{byTo: map[string][]string{}}
 	platform := httptest.NewServer(out)
 	defer platform.Close()
@@ -192,18 +151,7 @@ func TestAgentDesktop(t *testing.T) {
 	}
 	token := r.body["token"].(string)
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	defer cancelCtx()
-	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
-	defer cancelStart()
-	if err := chromedp.Do(startCtx); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
+	ctx := browsertest.Start(t, "agent desktop browser test", 1200, 900)
 	// The page's WebSockets, kept where the test can cut the stream.
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: socketSpy}); err != nil {
 		t.Fatal(err)
