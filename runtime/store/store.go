@@ -58,6 +58,9 @@ var (
 	ErrExists = errors.New("store: already exists")
 	// ErrClosed: the Store or GroupCommitter was closed.
 	ErrClosed = errors.New("store: closed")
+	// ErrBadCursor: Page.After is not a cursor a list returned. It is an
+	// ErrInvalid too; callers answer it as the client's mistake.
+	ErrBadCursor = fmt.Errorf("%w: bad page cursor", ErrInvalid)
 )
 
 // AddressFilter is a Store that can tell, without a query, that no contact
@@ -260,7 +263,7 @@ func (p Page) Cursor() (seq int64, ok bool, err error) {
 	}
 	seq, err = strconv.ParseInt(p.After, 10, 64)
 	if err != nil {
-		return 0, false, fmt.Errorf("%w: bad page cursor", ErrInvalid)
+		return 0, false, fmt.Errorf("%w %q", ErrBadCursor, p.After)
 	}
 	return seq, true, nil
 }
