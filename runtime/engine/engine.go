@@ -19,6 +19,25 @@ import (
 // called in a loop) before they spin.
 const MaxTransitions = 1000
 
+// DefaultStepBudget is the steps an execution may run without a message
+// from the customer when the event sets no Event.StepBudget. A flow that
+// talks with a customer runs a handful between two messages; a thousand is
+// a flow looping on its own.
+const DefaultStepBudget = 1000
+
+// CodeStepBudget is the EndEffect.Code of an execution that spent its step
+// budget.
+const CodeStepBudget = "step_budget"
+
+// A request step (http, function) whose last results were failures waits
+// before its next request: BackoffBase after one failure, doubling with each
+// further one up to BackoffMax. A success or a message from the customer
+// starts it over.
+const (
+	BackoffBase = time.Second
+	BackoffMax  = time.Minute
+)
+
 // Errors Step returns for events it cannot take. Results, timers and
 // messages that arrive late are not errors: they are ignored.
 var (
@@ -119,6 +138,9 @@ func (x *Execution) clone() *Execution {
 	if x.Wait != nil {
 		w := *x.Wait
 		c.Wait = &w
+	}
+	if x.Failures != nil {
+		c.Failures = maps.Clone(x.Failures)
 	}
 	return &c
 }
@@ -237,6 +259,7 @@ func (r *run) resume() bool {
 			return false
 		}
 		r.cancelWait()
+		r.customerWrote()
 		fr.Outputs[st.Name] = &Output{Ask: &compiler.AskOutput{Reply: *r.ev.Message}}
 		env := r.env(map[string]any{compiler.NameReply: *r.ev.Message})
 		for i, g := range st.Guards {
@@ -298,12 +321,15 @@ func (r *run) result(st *compiler.State, fr *Frame, res Result) compiler.Outcome
 			out.JSON = v
 		}
 		fr.Outputs[st.Name] = &Output{HTTP: out}
-		if res.Err != "" || res.Status < 200 || res.Status > 299 {
+		failed := res.Err != "" || res.Status < 200 || res.Status > 299
+		r.countFailure(fr, st, failed)
+		if failed {
 			return compiler.OutError
 		}
 		return compiler.OutOK
 	case compiler.KindFunction:
 		fr.Outputs[st.Name] = &Output{Function: &compiler.FunctionOutput{Result: res.Value}}
+		r.countFailure(fr, st, res.Err != "")
 		if res.Err != "" {
 			return compiler.OutError
 		}
@@ -313,6 +339,7 @@ func (r *run) result(st *compiler.State, fr *Frame, res Result) compiler.Outcome
 		if res.Digits == "" && res.Speech == "" {
 			return compiler.OutTimeout
 		}
+		r.customerWrote() // keys pressed or words said are the caller's answer
 		env := r.env(map[string]any{compiler.NameDigits: res.Digits, compiler.NameSpeech: res.Speech})
 		for i, g := range st.Guards {
 			ok, err := r.truth(g.Cond, env)
@@ -348,6 +375,65 @@ func (r *run) result(st *compiler.State, fr *Frame, res Result) compiler.Outcome
 		return compiler.OutFailed
 	}
 	return compiler.OutNext
+}
+
+// customerWrote starts the step budget and the backoffs over: what runs
+// next answers the customer, however long the conversation has gone on.
+func (r *run) customerWrote() {
+	r.x.Steps, r.x.Failures = 0, nil
+}
+
+// spend counts the step about to run against the budget. When the budget
+// is spent, the execution fails (no outcome of the step can catch it) and
+// spend reports false.
+func (r *run) spend() bool {
+	r.x.Steps++
+	budget := r.ev.StepBudget
+	if budget <= 0 {
+		budget = DefaultStepBudget
+	}
+	if r.x.Steps <= budget {
+		return true
+	}
+	reason := fmt.Sprintf("flow %s, step %s: step budget exceeded: %d steps ran without a message from the customer",
+		r.frame().Flow, r.state().Name, budget)
+	r.x.Status, r.x.Wait, r.x.Error = StatusFailed, nil, reason
+	r.emit(Effect{Kind: EffectEnd, End: &EndEffect{Status: StatusFailed, Reason: reason, Code: CodeStepBudget}})
+	return false
+}
+
+// countFailure records a request step's result: a failure adds to its run
+// of failures, a success ends it.
+func (r *run) countFailure(fr *Frame, st *compiler.State, failed bool) {
+	if !failed && len(r.x.Failures) == 0 {
+		return
+	}
+	key := fr.Flow + "." + st.Name
+	if !failed {
+		delete(r.x.Failures, key)
+		return
+	}
+	if r.x.Failures == nil {
+		r.x.Failures = map[string]int{}
+	}
+	r.x.Failures[key]++
+}
+
+// backoff is when the request of step st may be made: at once, unless its
+// last results were failures.
+func (r *run) backoff(st *compiler.State) time.Time {
+	if len(r.x.Failures) == 0 {
+		return time.Time{}
+	}
+	n := r.x.Failures[r.frame().Flow+"."+st.Name]
+	if n == 0 {
+		return time.Time{}
+	}
+	d := BackoffBase << min(n-1, 16)
+	if d > BackoffMax || d <= 0 {
+		d = BackoffMax
+	}
+	return r.ev.Now.Add(d)
 }
 
 // loop runs states until the execution waits or ends.

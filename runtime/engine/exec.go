@@ -13,6 +13,9 @@ import (
 func (r *run) exec() (o compiler.Outcome, guard int32, waits bool, err error) {
 	st := r.state()
 	guard = -1
+	if !r.spend() {
+		return 0, -1, true, nil // the execution failed: nothing more runs
+	}
 	r.visit("")
 	switch st.Kind {
 	case compiler.KindSend:
@@ -70,7 +73,7 @@ func (r *run) exec() (o compiler.Outcome, guard int32, waits bool, err error) {
 			return 0, -1, false, err
 		}
 		id := r.nextID()
-		r.emit(Effect{Kind: EffectHTTP, HTTP: h, WaitID: id})
+		r.emit(Effect{Kind: EffectHTTP, HTTP: h, WaitID: id, NotBefore: r.backoff(st)})
 		r.wait(WaitHTTP, id, 0)
 		return 0, -1, true, nil
 
@@ -84,7 +87,8 @@ func (r *run) exec() (o compiler.Outcome, guard int32, waits bool, err error) {
 			timeout = DefaultFunctionTimeout
 		}
 		id := r.nextID()
-		r.emit(Effect{Kind: EffectFunction, Function: &FunctionEffect{Name: st.Target, Args: args, Timeout: timeout}, WaitID: id})
+		r.emit(Effect{Kind: EffectFunction, Function: &FunctionEffect{Name: st.Target, Args: args, Timeout: timeout}, WaitID: id,
+			NotBefore: r.backoff(st)})
 		r.wait(WaitFunction, id, 0)
 		return 0, -1, true, nil
 

@@ -44,6 +44,14 @@ type Execution struct {
 	Wait    *Wait            `json:"wait,omitempty"`
 	Seq     int64            `json:"seq"`             // numbers waits and effects, for unique ids
 	Error   string           `json:"error,omitempty"` // why it failed
+	// Steps counts the steps run since the customer last wrote (or the
+	// execution started): Event.StepBudget bounds it, so a flow looping on
+	// its own (a failing request retried forever) ends instead of running
+	// until the conversation closes.
+	Steps int `json:"steps,omitempty"`
+	// Failures counts the consecutive failed results of each request step
+	// ("flow.step"), so its next request backs off (Effect.NotBefore).
+	Failures map[string]int `json:"failures,omitempty"`
 }
 
 // Frame is a flow running in an execution: the top one or a subflow.
@@ -133,6 +141,9 @@ type Event struct {
 	Contact      compiler.Contact      `json:"contact"`
 	Conversation compiler.Conversation `json:"conversation"`
 	Env          map[string]string     `json:"env,omitempty"`
+	// StepBudget is how many steps an execution may run without a message
+	// from the customer before it fails; 0 means DefaultStepBudget.
+	StepBudget int `json:"step_budget,omitempty"`
 
 	Message *compiler.Message `json:"message,omitempty"` // start, inbound
 	WaitID  string            `json:"wait_id,omitempty"` // result: the wait it answers
@@ -205,6 +216,10 @@ type Effect struct {
 	Timer    *TimerEffect    `json:"timer,omitempty"`   // set_timer, cancel_timer (ID only)
 	Voice    *VoiceEffect    `json:"voice,omitempty"`
 	End      *EndEffect      `json:"end,omitempty"`
+
+	// NotBefore, when set, is the earliest time to perform the effect: the
+	// request of a step whose last requests failed backs off.
+	NotBefore time.Time `json:"not_before,omitzero"`
 
 	// From is the step that emitted the effect; set when tracing.
 	From *StepRef `json:"from,omitempty"`
@@ -287,4 +302,5 @@ type VoiceEffect struct {
 type EndEffect struct {
 	Status Status `json:"status"` // ended or failed
 	Reason string `json:"reason,omitempty"`
+	Code   string `json:"code,omitempty"` // CodeStepBudget, or empty
 }
