@@ -270,7 +270,8 @@ func Now(t time.Time) time.Time {
 	return Micro(t)
 }
 
-// Object returns attrs, or {} when empty, after checking it is JSON.
+// Object returns attrs, or {} when empty, after checking it is JSON, with
+// the text rule applied (CleanJSON).
 func Object(attrs json.RawMessage) (json.RawMessage, error) {
 	if len(attrs) == 0 {
 		return json.RawMessage("{}"), nil
@@ -278,7 +279,7 @@ func Object(attrs json.RawMessage) (json.RawMessage, error) {
 	if !json.Valid(attrs) {
 		return nil, fmt.Errorf("%w: attributes are not JSON", ErrInvalid)
 	}
-	return attrs, nil
+	return CleanJSON(attrs), nil
 }
 
 // MergeAttributes returns keep's attributes completed with merge's keys that

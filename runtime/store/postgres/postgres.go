@@ -82,6 +82,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns
 	}
+	cfg.ConnConfig.Tracer = textRule{} // see text.go
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		registerTextRule(c.TypeMap())
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)

@@ -139,7 +139,7 @@ func (x *wtx) insert(ctx context.Context, spec *insertSpec, args []any) (int64, 
 		if err != nil {
 			return 0, err
 		}
-		res, err := st.ExecContext(ctx, args[:chunk*spec.cols]...)
+		res, err := st.ExecContext(ctx, cleanArgs(args[:chunk*spec.cols])...)
 		if err != nil {
 			return 0, err
 		}

@@ -181,7 +181,7 @@ func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO workers (`+workerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, attributes = excluded.attributes,
 					activity = excluded.activity, capacity = excluded.capacity, updated_at = excluded.updated_at`,
-			w.ID, w.Name, string(attrs), w.Activity, string(capacity), created, at); err != nil {
+			w.ID, w.Name, string(attrs), w.Activity, string(store.CleanJSON(capacity)), created, at); err != nil {
 			return err
 		}
 	}
@@ -226,7 +226,7 @@ func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
 	for _, c := range rw.Commands {
 		var result any
 		if c.Result != nil {
-			result = string(c.Result)
+			result = string(store.CleanJSON(c.Result))
 		}
 		if _, err := x.ExecContext(ctx, `UPDATE router_commands SET status = ?, result = ?, error = ? WHERE seq = ?`,
 			c.Status, result, c.Error, c.Seq); err != nil {
@@ -317,7 +317,7 @@ func appendEvents(ctx context.Context, x *wtx, events []store.RouterEvent, at in
 		}
 		var data any
 		if e.Data != nil {
-			data = string(e.Data)
+			data = string(store.CleanJSON(e.Data))
 		}
 		args = append(args, e.Type, t, e.TaskID, e.ReservationID, e.WorkerID, e.Queue, data)
 	}

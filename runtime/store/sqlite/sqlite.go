@@ -303,7 +303,7 @@ func (x *wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Resul
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(ctx, args...)
+	return st.ExecContext(ctx, cleanArgs(args)...)
 }
 
 func (x *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -311,7 +311,7 @@ func (x *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	return st.QueryContext(ctx, cleanArgs(args)...)
 }
 
 func (x *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
@@ -321,7 +321,7 @@ func (x *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 		// prepare fails again on the connection and reports there.
 		return x.w.conn.QueryRowContext(ctx, q, args...)
 	}
-	return st.QueryRowContext(ctx, args...)
+	return st.QueryRowContext(ctx, cleanArgs(args)...)
 }
 
 // exec runs a statement and returns the number of rows it changed.
@@ -434,6 +434,7 @@ func (r *readStmts) QueryContext(ctx context.Context, q string, args ...any) (*s
 		return nil, err
 	}
 	ctx = context.WithoutCancel(ctx)
+	args = cleanArgs(args) // lookups find what writes cleaned
 	if st := r.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -444,6 +445,7 @@ func (r *readStmts) QueryRowContext(ctx context.Context, q string, args ...any) 
 	if ctx.Err() == nil {
 		ctx = context.WithoutCancel(ctx)
 	}
+	args = cleanArgs(args)
 	if st := r.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

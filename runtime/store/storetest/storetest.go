@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Queries", testQueries},
 		{"Tokens", testTokens},
 		{"Programs", testPrograms},
+		{"Text", testText},
 		{"GroupCommitter", testGroupCommitter},
 		{"Close", testClose},
 	}
