@@ -56,6 +56,9 @@ type Config struct {
 	// LeaderRetry is how often a node that does not lead tries to take the
 	// router leadership (default 2s): a dead leader is replaced this fast.
 	LeaderRetry time.Duration
+	// StepBudget is how many steps an execution may run without a message
+	// from the customer before it fails (default engine.DefaultStepBudget).
+	StepBudget int
 }
 
 // Node is one runtime node.
@@ -79,6 +82,7 @@ type Node struct {
 	stepTime     *metrics.Histogram
 	effectRun    *metrics.Histogram
 	routerEvents *metrics.CounterVec
+	budgetSpent  *metrics.CounterVec
 
 	// stripes serialize the steps of one conversation within this node:
 	// its messages apply in arrival order instead of racing on the
@@ -142,6 +146,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return map[string]float64{n.cfg.Owner: v}
 	})
 	n.failed = reg.Counter("switchboard_effect_failures_total", "Effects that failed (retried or dead-lettered), by kind.", "kind")
+	n.budgetSpent = reg.Counter("switchboard_step_budget_exceeded_total",
+		"Executions failed because they ran their step budget without a message from the customer, by flow.", "flow")
 	n.stepTime = reg.Histogram("switchboard_step_seconds", "Time the engine takes to apply one event.",
 		[]float64{0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05})
 	n.effectRun = reg.Histogram("switchboard_effect_seconds", "Time to perform one effect (send, http, function).",
@@ -255,6 +261,7 @@ const maxConflicts = 8
 // same contact or conversation first, the unit is a Conflict and Receive
 // looks them up again.
 func (n *Node) Receive(ctx context.Context, connector, instance string, in connectors.Inbound, inline bool) (*Reaction, error) {
+	in = cleanInbound(in)
 	payload, _ := json.Marshal(in)
 	msgID := store.NewID()
 	cmsg := &compiler.Message{ID: msgID, Channel: in.Channel, From: in.From, To: in.To, Text: in.Text, Media: in.Media, Attributes: in.Attributes}
@@ -319,10 +326,11 @@ func (n *Node) receiveOnce(ctx context.Context, connector, instance string, in c
 	tmpl := EventTemplate{Contact: compilerContact(contact), Conversation: compilerConversation(conv)}
 	defer n.lock(conv.ID)()
 
-	ev := engine.Event{Now: now, Env: n.cfg.Env, Contact: tmpl.Contact, Conversation: tmpl.Conversation, Message: cmsg}
+	ev := engine.Event{Now: now, Env: n.cfg.Env, StepBudget: n.cfg.StepBudget, Contact: tmpl.Contact, Conversation: tmpl.Conversation, Message: cmsg}
 	unit := &store.Unit{At: now}
 	var replies []engine.Effect
 	var agentTask string // the execution waits for this routed task
+	var fails failure    // the execution fails in this unit
 	live := store.Execution{}
 	err = store.ErrNotFound // a new conversation has no execution
 	if newConv == nil {
@@ -339,6 +347,7 @@ func (n *Node) receiveOnce(ctx context.Context, connector, instance string, in c
 			if err != nil {
 				return nil, "", true, err
 			}
+			fails = failureOf(x, effects)
 			if unit, replies, err = plan(x, 0, conv.ID, route, tmpl, effects, now, inline, msg.ID); err != nil {
 				return nil, "", true, err
 			}
@@ -361,6 +370,7 @@ func (n *Node) receiveOnce(ctx context.Context, connector, instance string, in c
 			return nil, "", true, err
 		}
 		if next != x { // the execution took the message
+			fails = failureOf(next, effects)
 			if unit, replies, err = plan(next, live.Version, conv.ID, route, tmpl, effects, now, inline, msg.ID); err != nil {
 				return nil, "", true, err
 			}
@@ -375,6 +385,7 @@ func (n *Node) receiveOnce(ctx context.Context, connector, instance string, in c
 	switch res.Outcome {
 	case store.Committed:
 		n.committed(ctx, unit)
+		n.reportFailure(fails)
 		if agentTask != "" && len(unit.TaskUpdates) == 0 {
 			n.toAgent(ctx, agentTask, msg)
 		}
@@ -390,6 +401,34 @@ func (n *Node) receiveOnce(ctx context.Context, connector, instance string, in c
 		return nil, conv.ID, false, nil
 	default:
 		return nil, "", true, fmt.Errorf("node: storing message: %v", res.Err)
+	}
+}
+
+// failure is an execution that failed in a step, with why.
+type failure struct {
+	x   *engine.Execution
+	end *engine.EndEffect
+}
+
+func failureOf(x *engine.Execution, effects []engine.Effect) failure {
+	for _, e := range effects {
+		if e.Kind == engine.EffectEnd && e.End.Status == engine.StatusFailed {
+			return failure{x, e.End}
+		}
+	}
+	return failure{}
+}
+
+// reportFailure reports a committed failure: the reason is stored with the
+// execution (GET /v1/executions/{id}); operators also see it in the log,
+// and a spent step budget (a flow looping on its own) in the metrics.
+func (n *Node) reportFailure(f failure) {
+	if f.end == nil {
+		return
+	}
+	n.log.Warn("execution failed", "execution", f.x.ID, "flow", f.x.Flow, "reason", f.end.Reason)
+	if f.end.Code == engine.CodeStepBudget {
+		n.budgetSpent.Inc(f.x.Flow)
 	}
 }
 

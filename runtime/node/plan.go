@@ -117,7 +117,9 @@ func plan(x *engine.Execution, expected int64, convID string, route Route, tmpl 
 			if err != nil {
 				return nil, nil, fmt.Errorf("node: encoding effect: %w", err)
 			}
-			u.Effects = append(u.Effects, store.Effect{ID: store.NewID(), ExecutionID: x.ID, Kind: string(e.Kind), IdempotencyKey: e.Key, Payload: op})
+			// A request that backs off is due later; the others at once.
+			u.Effects = append(u.Effects, store.Effect{ID: store.NewID(), ExecutionID: x.ID, Kind: string(e.Kind), IdempotencyKey: e.Key, Payload: op,
+				NextAttemptAt: e.NotBefore})
 		}
 	}
 	return u, replies, nil

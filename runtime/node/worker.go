@@ -118,6 +118,7 @@ func (n *Node) resume(ctx context.Context, execID string, route Route, tmpl Even
 	for attempt := 0; attempt < maxConflicts; attempt++ {
 		now := n.cfg.Now()
 		unit := &store.Unit{At: now}
+		var fails failure
 		row, err := n.store.GetExecution(ctx, execID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -128,13 +129,14 @@ func (n *Node) resume(ctx context.Context, execID string, route Route, tmpl Even
 			if err != nil {
 				return err
 			}
-			ev := engine.Event{Now: now, Env: n.cfg.Env, Contact: tmpl.Contact, Conversation: tmpl.Conversation}
+			ev := engine.Event{Now: now, Env: n.cfg.Env, StepBudget: n.cfg.StepBudget, Contact: tmpl.Contact, Conversation: tmpl.Conversation}
 			set(&ev)
 			next, effects, err := engine.Step(prog, x, ev)
 			if err != nil && !errors.Is(err, engine.ErrEnded) {
 				return err
 			}
 			if next != x {
+				fails = failureOf(next, effects)
 				if unit, _, err = plan(next, row.Version, row.ConversationID, route, tmpl, effects, now, false, ""); err != nil {
 					return err
 				}
@@ -148,6 +150,9 @@ func (n *Node) resume(ctx context.Context, execID string, route Route, tmpl Even
 		switch res.Outcome {
 		case store.Committed, store.Duplicate:
 			n.committed(ctx, unit)
+			if res.Outcome == store.Committed {
+				n.reportFailure(fails)
+			}
 			return nil
 		case store.Conflict:
 			continue
