@@ -365,6 +365,10 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 		}
 		if evs, err = l.r.RemoveWorker(a.Worker, now); err == nil {
 			delete(l.workers, a.Worker)
+			// The store deletes before it writes workers, so a worker created
+			// again in this round is a new one (with new tokens), and one
+			// created earlier in the round must not be written after its delete.
+			l.w.Workers = slices.DeleteFunc(l.w.Workers, func(w store.Worker) bool { return w.ID == a.Worker })
 			l.w.DeleteWorkers = append(l.w.DeleteWorkers, a.Worker)
 		}
 	case CmdActivity:

@@ -164,8 +164,13 @@ type TaskRouting struct {
 
 // RoutingWrite is one transaction of the router leader.
 type RoutingWrite struct {
-	At            time.Time
-	Workers       []Worker // created or replaced
+	At time.Time
+	// Workers are created or replaced. A worker created gets a new
+	// incarnation, which its tokens are bound to; a replaced one keeps it.
+	Workers []Worker
+	// DeleteWorkers deletes workers, with their tokens, before Workers are
+	// written: a worker deleted and created again in one write is a new
+	// worker, and the old one's tokens do not pass to it.
 	DeleteWorkers []string
 	Tasks         []TaskRouting
 	Reservations  []Reservation // created or updated (status)

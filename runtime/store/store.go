@@ -193,12 +193,25 @@ type Store interface {
 	// ListTasks pages through tasks with that status ("" for all), oldest first.
 	ListTasks(ctx context.Context, status TaskStatus, page Page) ([]Task, string, error)
 
-	// CreateToken stores an API token by the hash of its secret; a hash
-	// already stored is ErrExists.
+	// CreateToken stores an API token by the hash of its secret, under
+	// t.ID (a new id when empty); a hash or id already stored is ErrExists.
+	// A worker token is bound to the worker that has the id Subject now,
+	// not to the id: ErrNotFound when there is none, and the token dies
+	// with that worker (see DeleteWorkers), also if a worker with the same
+	// id is created again.
 	CreateToken(ctx context.Context, t Token) error
+	// LookupToken returns the token with that hash: ErrNotFound when there
+	// is none, or when it is a worker token whose worker is gone or is not
+	// the one it was issued for. An expired token is returned (the caller
+	// tells why it refuses it).
 	LookupToken(ctx context.Context, hash string) (Token, error)
+	// ListTokens returns every token LookupToken would find, oldest first.
 	ListTokens(ctx context.Context) ([]Token, error)
-	DeleteToken(ctx context.Context, hash string) error
+	// DeleteToken revokes the token with that id (Token.ID, not the hash).
+	DeleteToken(ctx context.Context, id string) error
+	// TouchTokens records when tokens (by id) were last used: a time older
+	// than the stored one is ignored, as are unknown ids.
+	TouchTokens(ctx context.Context, used map[string]time.Time) error
 
 	// SaveProgram stores a deployed program under its version (the
 	// compiler's content hash) and, when activate, makes it the only active
@@ -469,12 +482,21 @@ const (
 )
 
 // Token is an API bearer token, stored by a hash of its secret (never the
-// secret). Subject names the worker of a worker token.
+// secret). Subject names the worker of a worker token. ID is public: lists
+// show it and revocation takes it, so it must tell nothing of the secret.
 type Token struct {
-	Hash      string    `json:"-"`
-	Role      Role      `json:"role"`
-	Subject   string    `json:"subject"`
-	CreatedAt time.Time `json:"created_at"`
+	ID         string    `json:"id"`
+	Hash       string    `json:"-"`
+	Role       Role      `json:"role"`
+	Subject    string    `json:"subject"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`   // zero: never
+	LastUsedAt time.Time `json:"last_used_at,omitzero"` // zero: never (see TouchTokens)
+}
+
+// Expired reports whether the token's expiry has passed at now.
+func (t Token) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
 }
 
 // Program is one deployed program version.

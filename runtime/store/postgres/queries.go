@@ -642,41 +642,91 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 	if t.Hash == "" || (t.Role != store.RoleAdmin && t.Role != store.RoleWorker) {
 		return fmt.Errorf("%w: token needs a hash and role admin or worker", store.ErrInvalid)
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (hash, role, subject, created_at) VALUES ($1, $2, $3, $4)`,
-		t.Hash, string(t.Role), t.Subject, store.Now(t.CreatedAt))
-	if pgCode(err) == uniqueViolation {
+	if t.ID == "" {
+		t.ID = "tok_" + store.NewID()
+	}
+	exec := func(q string, args ...any) (int64, error) {
+		tag, err := s.pool.Exec(ctx, q, args...)
+		return tag.RowsAffected(), err
+	}
+	var n int64
+	var err error
+	if t.Role == store.RoleWorker {
+		// Bound to the worker row of now. FOR SHARE: a delete of the worker
+		// running meanwhile waits for this token, then deletes it too (see
+		// ApplyRouting), or this finds no worker.
+		n, err = exec(`INSERT INTO api_tokens (id, hash, role, subject, incarnation, created_at, expires_at)
+			SELECT $1, $2, 'worker', id, incarnation, $3, $4 FROM workers WHERE id = $5 FOR SHARE`,
+			t.ID, t.Hash, store.Now(t.CreatedAt), tsOrNull(t.ExpiresAt), t.Subject)
+	} else {
+		n, err = exec(`INSERT INTO api_tokens (id, hash, role, subject, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			t.ID, t.Hash, string(t.Role), t.Subject, store.Now(t.CreatedAt), tsOrNull(t.ExpiresAt))
+	}
+	switch {
+	case pgCode(err) == uniqueViolation:
 		return store.ErrExists
+	case err == nil && n == 0:
+		return fmt.Errorf("%w: no worker %q", store.ErrNotFound, t.Subject)
 	}
 	return err
 }
 
+// tsOrNull stores a zero time as NULL.
+func tsOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return store.Micro(t)
+}
+
+// tokenCols and liveToken read the tokens that authenticate: admin ones,
+// and worker ones whose worker is the one they were issued for.
+const (
+	tokenCols = `t.id, t.hash, t.role, t.subject, t.created_at, t.expires_at, t.last_used_at`
+	liveToken = `(t.role = 'admin' OR EXISTS (SELECT 1 FROM workers w WHERE w.id = t.subject AND w.incarnation = t.incarnation))`
+)
+
 func scanToken(sc pgx.Row) (store.Token, error) {
 	var t store.Token
-	var created pgtype.Timestamptz
-	if err := sc.Scan(&t.Hash, &t.Role, &t.Subject, &created); err != nil {
+	var created, expires, used pgtype.Timestamptz
+	if err := sc.Scan(&t.ID, &t.Hash, &t.Role, &t.Subject, &created, &expires, &used); err != nil {
 		return t, notFound(err)
 	}
-	t.CreatedAt = fromTS(created)
+	t.CreatedAt, t.ExpiresAt, t.LastUsedAt = fromTS(created), fromTS(expires), fromTS(used)
 	return t, nil
 }
 
 func (s *Store) LookupToken(ctx context.Context, hash string) (store.Token, error) {
-	return scanToken(s.pool.QueryRow(ctx, `SELECT hash, role, subject, created_at FROM api_tokens WHERE hash = $1`, hash))
+	return scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM api_tokens t WHERE t.hash = $1 AND `+liveToken, hash))
 }
 
 func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := s.pool.Query(ctx, `SELECT hash, role, subject, created_at FROM api_tokens ORDER BY created_at, hash`)
+	rows, err := s.pool.Query(ctx, `SELECT `+tokenCols+` FROM api_tokens t WHERE `+liveToken+` ORDER BY t.created_at, t.id`)
 	if err != nil {
 		return nil, err
 	}
 	return collect(rows, scanToken)
 }
 
-func (s *Store) DeleteToken(ctx context.Context, hash string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM api_tokens WHERE hash = $1`, hash)
+func (s *Store) DeleteToken(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM api_tokens WHERE id = $1`, id)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = store.ErrNotFound
 	}
+	return err
+}
+
+func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(used))
+	ats := make([]time.Time, 0, len(used))
+	for id, at := range used {
+		ids, ats = append(ids, id), append(ats, store.Now(at))
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE api_tokens t SET last_used_at = greatest(t.last_used_at, u.at)
+		FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at) WHERE t.id = u.id`, ids, ats)
 	return err
 }
 

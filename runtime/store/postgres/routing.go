@@ -153,6 +153,13 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 			}
 		}
 		var b pgx.Batch
+		for _, id := range rw.DeleteWorkers {
+			// The worker first: a token being created for it (CreateToken
+			// locks the row) is then either refused or seen by the next
+			// statement, which runs on a newer snapshot.
+			b.Queue(`DELETE FROM workers WHERE id = $1`, id)
+			b.Queue(`DELETE FROM api_tokens WHERE role = 'worker' AND subject = $1`, id)
+		}
 		for _, w := range rw.Workers {
 			attrs, err := store.Object(w.Attributes)
 			if err != nil {
@@ -166,13 +173,10 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 			if !w.CreatedAt.IsZero() {
 				created = store.Micro(w.CreatedAt)
 			}
-			b.Queue(`INSERT INTO workers (`+workerCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			b.Queue(`INSERT INTO workers (`+workerCols+`, incarnation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, attributes = excluded.attributes,
 					activity = excluded.activity, capacity = excluded.capacity, updated_at = excluded.updated_at`,
-				w.ID, w.Name, string(attrs), w.Activity, string(capacity), created, at)
-		}
-		for _, id := range rw.DeleteWorkers {
-			b.Queue(`DELETE FROM workers WHERE id = $1`, id)
+				w.ID, w.Name, string(attrs), w.Activity, string(capacity), created, at, store.NewID())
 		}
 		for _, t := range rw.Tasks {
 			b.Queue(`UPDATE tasks SET

@@ -611,54 +611,79 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 	if t.Hash == "" || (t.Role != store.RoleAdmin && t.Role != store.RoleWorker) {
 		return fmt.Errorf("%w: token needs a hash and role admin or worker", store.ErrInvalid)
 	}
+	if t.ID == "" {
+		t.ID = "tok_" + store.NewID()
+	}
 	return s.w.tx(ctx, func(x *wtx) error {
-		_, err := x.ExecContext(ctx, `INSERT INTO api_tokens (hash, role, subject, created_at) VALUES (?, ?, ?, ?)`,
-			t.Hash, t.Role, t.Subject, micros(store.Now(t.CreatedAt)))
-		if isUnique(err) {
+		var n int64
+		var err error
+		if t.Role == store.RoleWorker {
+			// Bound to the worker row of now, in the transaction that checks
+			// it exists.
+			n, err = x.exec(ctx, `INSERT INTO api_tokens (id, hash, role, subject, incarnation, created_at, expires_at)
+				SELECT ?, ?, 'worker', id, incarnation, ?, ? FROM workers WHERE id = ?`,
+				t.ID, t.Hash, micros(store.Now(t.CreatedAt)), micros(store.Micro(t.ExpiresAt)), t.Subject)
+		} else {
+			n, err = x.exec(ctx, `INSERT INTO api_tokens (id, hash, role, subject, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				t.ID, t.Hash, t.Role, t.Subject, micros(store.Now(t.CreatedAt)), micros(store.Micro(t.ExpiresAt)))
+		}
+		switch {
+		case isUnique(err):
 			return store.ErrExists
+		case err == nil && n == 0:
+			return fmt.Errorf("%w: no worker %q", store.ErrNotFound, t.Subject)
 		}
 		return err
 	})
 }
 
+// tokenCols and liveToken read the tokens that authenticate: admin ones,
+// and worker ones whose worker is the one they were issued for.
+const (
+	tokenCols = `t.id, t.hash, t.role, t.subject, t.created_at, t.expires_at, t.last_used_at`
+	liveToken = `(t.role = 'admin' OR EXISTS (SELECT 1 FROM workers w WHERE w.id = t.subject AND w.incarnation = t.incarnation))`
+)
+
 func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
 	var t store.Token
-	var created int64
-	if err := sc.Scan(&t.Hash, &t.Role, &t.Subject, &created); err != nil {
+	var created, expires, used int64
+	if err := sc.Scan(&t.ID, &t.Hash, &t.Role, &t.Subject, &created, &expires, &used); err != nil {
 		return t, notFound(err)
 	}
-	t.CreatedAt = fromMicros(created)
+	t.CreatedAt, t.ExpiresAt, t.LastUsedAt = fromMicros(created), fromMicros(expires), fromMicros(used)
 	return t, nil
 }
 
 func (s *Store) LookupToken(ctx context.Context, hash string) (store.Token, error) {
-	return scanToken(s.rs.QueryRowContext(ctx, `SELECT hash, role, subject, created_at FROM api_tokens WHERE hash = ?`, hash))
+	return scanToken(s.rs.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens t WHERE t.hash = ? AND `+liveToken, hash))
 }
 
 func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT hash, role, subject, created_at FROM api_tokens ORDER BY created_at, hash`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.r, scanToken, `SELECT `+tokenCols+` FROM api_tokens t WHERE `+liveToken+` ORDER BY t.created_at, t.id`)
 }
 
-func (s *Store) DeleteToken(ctx context.Context, hash string) error {
+func (s *Store) DeleteToken(ctx context.Context, id string) error {
 	return s.w.tx(ctx, func(x *wtx) error {
-		n, err := x.exec(ctx, `DELETE FROM api_tokens WHERE hash = ?`, hash)
+		n, err := x.exec(ctx, `DELETE FROM api_tokens WHERE id = ?`, id)
 		if err == nil && n == 0 {
 			err = store.ErrNotFound
 		}
 		return err
+	})
+}
+
+func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	return s.w.tx(ctx, func(x *wtx) error {
+		for id, at := range used {
+			if _, err := x.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = max(last_used_at, ?) WHERE id = ?`,
+				micros(store.Now(at)), id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -165,6 +165,14 @@ func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
 		}
 	}
 	at := micros(store.Now(rw.At))
+	for _, id := range rw.DeleteWorkers {
+		if _, err := x.ExecContext(ctx, `DELETE FROM workers WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := x.ExecContext(ctx, `DELETE FROM api_tokens WHERE role = 'worker' AND subject = ?`, id); err != nil {
+			return err
+		}
+	}
 	for _, w := range rw.Workers {
 		attrs, err := store.Object(w.Attributes)
 		if err != nil {
@@ -178,15 +186,10 @@ func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
 		if !w.CreatedAt.IsZero() {
 			created = micros(store.Micro(w.CreatedAt))
 		}
-		if _, err := x.ExecContext(ctx, `INSERT INTO workers (`+workerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		if _, err := x.ExecContext(ctx, `INSERT INTO workers (`+workerCols+`, incarnation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, attributes = excluded.attributes,
 					activity = excluded.activity, capacity = excluded.capacity, updated_at = excluded.updated_at`,
-			w.ID, w.Name, string(attrs), w.Activity, string(store.CleanJSON(capacity)), created, at); err != nil {
-			return err
-		}
-	}
-	for _, id := range rw.DeleteWorkers {
-		if _, err := x.ExecContext(ctx, `DELETE FROM workers WHERE id = ?`, id); err != nil {
+			w.ID, w.Name, string(attrs), w.Activity, string(store.CleanJSON(capacity)), created, at, store.NewID()); err != nil {
 			return err
 		}
 	}

@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Timers", testTimers},
 		{"Queries", testQueries},
 		{"Tokens", testTokens},
+		{"TokensOfWorkers", testTokensOfWorkers},
+		{"TouchTokens", testTouchTokens},
 		{"Programs", testPrograms},
 		{"Text", testText},
 		{"GroupCommitter", testGroupCommitter},
@@ -1021,30 +1023,6 @@ func ids2(cs []store.Conversation) []string {
 		out[i] = c.ID
 	}
 	return out
-}
-
-func testTokens(t *testing.T, s store.Store) {
-	noErr(t, s.CreateToken(ctx(t), store.Token{Hash: "h-admin", Role: store.RoleAdmin}))
-	noErr(t, s.CreateToken(ctx(t), store.Token{Hash: "h-w1", Role: store.RoleWorker, Subject: "w1", CreatedAt: t0}))
-	isErr(t, s.CreateToken(ctx(t), store.Token{Hash: "h-w1", Role: store.RoleWorker, Subject: "w2"}), store.ErrExists)
-	isErr(t, s.CreateToken(ctx(t), store.Token{Hash: "h-x", Role: "root"}), store.ErrInvalid)
-	tok := must[store.Token](t)(s.LookupToken(ctx(t), "h-w1"))
-	if tok.Role != store.RoleWorker || tok.Subject != "w1" {
-		t.Fatalf("token %+v", tok)
-	}
-	timeEq(t, "CreatedAt", tok.CreatedAt, t0)
-	if adm := must[store.Token](t)(s.LookupToken(ctx(t), "h-admin")); adm.Role != store.RoleAdmin || adm.CreatedAt.IsZero() {
-		t.Fatalf("admin token %+v", adm)
-	}
-	_, err := s.LookupToken(ctx(t), "nope")
-	isErr(t, err, store.ErrNotFound)
-	if all := must[[]store.Token](t)(s.ListTokens(ctx(t))); len(all) != 2 {
-		t.Fatalf("tokens %+v", all)
-	}
-	noErr(t, s.DeleteToken(ctx(t), "h-w1"))
-	isErr(t, s.DeleteToken(ctx(t), "h-w1"), store.ErrNotFound)
-	_, err = s.LookupToken(ctx(t), "h-w1")
-	isErr(t, err, store.ErrNotFound)
 }
 
 func testPrograms(t *testing.T, s store.Store) {
