@@ -501,6 +501,9 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, worker string) error {
 		return errorf(http.StatusBadRequest, "want a WebSocket upgrade")
 	}
 	after := string(ctx.QueryArgs().Peek("after"))
+	if _, _, err := (store.Page{After: after}).Cursor(); err != nil {
+		return err // before the upgrade: a stream cannot answer 400
+	}
 	if after == "" {
 		latest, _, err := s.cfg.Store.ListRouterEvents(ctx, store.RouterEventFilter{WorkerID: worker}, store.Page{Newest: true, Limit: 1})
 		if err != nil {
@@ -538,6 +541,16 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, worker string) error {
 
 func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map[string]any) {
 	defer conn.Close()
+	// A stream counts as work in flight, so a shutdown waits for it to end
+	// (it ends at once, going away) before it closes the store.
+	goingAway := func() {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+	}
+	if _, ok := s.gate.hold(true); !ok {
+		goingAway()
+		return
+	}
+	defer s.gate.release()
 	notifier, _ := s.cfg.Store.(store.Notifier)
 	var wake <-chan struct{}
 	if notifier != nil {
@@ -585,6 +598,9 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 		}
 		select {
 		case <-readerDone:
+			return
+		case <-s.gate.stopping:
+			goingAway()
 			return
 		case <-wake:
 		case <-poll.C:

@@ -59,6 +59,9 @@ type Config struct {
 	// DemoBot serves a small chatbot at DemoBotPath, so example flows that
 	// call ${env.BOT_URL} answer with nothing else running.
 	DemoBot bool
+	// DrainTimeout bounds how long Serve, once its context ends, waits for
+	// the requests in flight (0: DefaultDrainTimeout); see drain.go.
+	DrainTimeout time.Duration
 }
 
 // Server routes requests.
@@ -67,6 +70,7 @@ type Server struct {
 	instances map[string]Instance // "connector/instance"
 	log       *slog.Logger
 	metrics   *metrics.Registry
+	gate      *gate // requests in flight, for the drain at shutdown
 
 	messagesIn  *metrics.CounterVec
 	messagesOut *metrics.CounterVec
@@ -80,7 +84,7 @@ func New(cfg Config) *Server {
 	if reg == nil {
 		reg = &metrics.Registry{}
 	}
-	s := &Server{cfg: cfg, instances: map[string]Instance{}, log: cfg.Logger, metrics: reg}
+	s := &Server{cfg: cfg, instances: map[string]Instance{}, log: cfg.Logger, metrics: reg, gate: newGate()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -111,17 +115,22 @@ func New(cfg Config) *Server {
 // Handler returns the fasthttp handler.
 func (s *Server) Handler() fasthttp.RequestHandler { return s.route }
 
-// Serve serves on ln until ctx ends, then shuts down gracefully: requests
-// in flight are answered first.
+// Serve serves on ln until ctx ends, then shuts down gracefully: it stops
+// accepting connections and answers the requests in flight, for at most
+// the drain timeout, before it returns (see drain.go).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &fasthttp.Server{
-		Handler:            s.route,
-		Name:               "switchboard",
-		MaxRequestBodySize: MaxProgramBody + 1,
-		ReadTimeout:        30 * time.Second,
-		WriteTimeout:       30 * time.Second,
-		IdleTimeout:        2 * time.Minute,
-		Logger:             slogAdapter{s.log},
+		Handler:      s.route,
+		ErrorHandler: s.parseError,
+		// Errors reading a request are logged without its bytes: they
+		// hold bearer tokens and webhook secrets.
+		SecureErrorLogMessage: true,
+		Name:                  "switchboard",
+		MaxRequestBodySize:    MaxProgramBody + 1,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		Logger:                slogAdapter{s.log},
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -129,7 +138,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		return srv.ShutdownWithContext(context.Background())
+		return s.shutdown(srv, ln, errc)
 	}
 }
 
@@ -167,6 +176,14 @@ func (s *Server) fail(ctx *fasthttp.RequestCtx, err error) {
 	case errors.Is(err, store.ErrNotFound):
 		status = http.StatusNotFound
 		body["error"] = "not found"
+	case errors.Is(err, store.ErrBadCursor):
+		status = http.StatusBadRequest
+		body["error"] = fmt.Sprintf("after=%q is not a page cursor: pass the \"next\" of the previous page", ctx.QueryArgs().Peek("after"))
+	case s.shutdownError(err):
+		s.log.Warn("request cut short by the shutdown", "path", string(ctx.Path()), "err", err)
+		status = errShuttingDown.status
+		body["error"] = errShuttingDown.msg
+		ctx.Response.Header.Set("Retry-After", "1")
 	default:
 		s.log.Error("request failed", "path", string(ctx.Path()), "err", err)
 	}
@@ -186,6 +203,10 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	method := string(ctx.Method())
 	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if !s.enter(ctx) {
+		return
+	}
+	defer s.gate.release()
 	if s.connectorPages(ctx, path, parts) { // webchat: see PageServer
 		return
 	}
@@ -278,6 +299,9 @@ func (s *Server) connectorPages(ctx *fasthttp.RequestCtx, path string, parts []s
 // ---- end webchat ---------------------------------------------------------
 
 func (s *Server) ready(ctx *fasthttp.RequestCtx) error {
+	if s.gate.current() != serving {
+		return errorf(http.StatusServiceUnavailable, "draining: the server is shutting down")
+	}
 	c, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Store.Ping(c); err != nil {
