@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,6 +43,7 @@ type serveOptions struct {
 	wrapUp             time.Duration
 	activities         []string
 	missedOffers       int
+	drainTimeout       time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -96,6 +98,7 @@ A value env:NAME is read from the environment, so secrets stay out of flags.`,
 	f.DurationVar(&o.wrapUp, "wrap-up", 0, "complete a wrapping task automatically after this long (0: when the agent completes it)")
 	f.StringArrayVar(&o.activities, "activity", nil, "a worker activity besides available, break, busy, away, offline: NAME=available or NAME=unavailable (repeatable)")
 	f.IntVar(&o.missedOffers, "missed-offers", 3, "consecutive offers a worker rejects or lets time out before it is set away (-1: never)")
+	f.DurationVar(&o.drainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGTERM or SIGINT, how long to wait for the requests in flight before closing")
 	return cmd
 }
 
@@ -127,6 +130,9 @@ func loadProgram(dir string, channels []string) (*compiler.Program, []compiler.S
 func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if o.drainTimeout <= 0 {
+		return usagef(cmd, "--drain-timeout %v: want a positive duration", o.drainTimeout)
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
@@ -146,7 +152,8 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 		ln.Close()
 		return usagef(cmd, "%v", err)
 	}
-	defer closeConnectors(instances)
+	closeConns := sync.OnceFunc(func() { closeConnectors(instances) })
+	defer closeConns()
 	extra := channelNames(instances)
 	prog, sources, list, files, err := loadProgram(dir, extra)
 	if err != nil {
@@ -207,7 +214,8 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Node: n, Store: st, Instances: instances, Logger: log, PublicURL: o.publicURL, DemoBot: true, Metrics: reg})
+	srv := server.New(server.Config{Node: n, Store: st, Instances: instances, Logger: log, PublicURL: o.publicURL, DemoBot: true, Metrics: reg,
+		DrainTimeout: o.drainTimeout})
 
 	fmt.Fprintf(stdout, "switchboard %s serving %s (program %s, %d flows) on %s\n", version(), dir, prog.Version, len(prog.Flows), base)
 	fmt.Fprintf(stdout, "  store:     %s\n", o.storeURL)
@@ -239,16 +247,25 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 		n.RunRouter(workCtx) // competes for the router leadership
 		close(routerDone)
 	}()
-	if o.watch {
-		go watch(ctx, dir, extra, n, stderr, log)
-	}
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		if o.watch {
+			watch(ctx, dir, extra, n, stderr, log)
+		}
+	}()
+	// On SIGTERM or SIGINT, Serve stops accepting and answers what is in
+	// flight (at most --drain-timeout). Then the rest stops in the order
+	// that keeps anything running from meeting a closed store: the workers
+	// and the router leader, the node's group commit (it commits what was
+	// submitted), the connectors (their relay reads the store), the store.
 	err = srv.Serve(ctx, ln)
-	// Drain: the server has answered every request in flight; let the
-	// workers finish what they hold, then stop committing.
 	stopWork()
 	<-workDone
 	<-routerDone
+	<-watchDone
 	_ = n.Close()
+	closeConns()
 	fmt.Fprintln(stdout, "switchboard stopped")
 	return err
 }
