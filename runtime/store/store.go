@@ -227,6 +227,10 @@ type Store interface {
 	GetProgram(ctx context.Context, version string) (Program, error)
 	// ListPrograms lists every version, newest first, without sources.
 	ListPrograms(ctx context.Context) ([]Program, error)
+	// LiveProgramVersions returns the versions that live (running or
+	// waiting) executions run on, each once, in no order: the programs a
+	// runtime must be able to step, the others it may forget.
+	LiveProgramVersions(ctx context.Context) ([]string, error)
 
 	Routing
 

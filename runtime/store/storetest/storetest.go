@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TouchTokens", testTouchTokens},
 		{"Programs", testPrograms},
 		{"Text", testText},
+		{"LiveProgramVersions", testLiveProgramVersions},
 		{"GroupCommitter", testGroupCommitter},
 		{"Close", testClose},
 	}
