@@ -21,6 +21,7 @@ type loop struct {
 	budget   int
 	requests []engine.Effect // every http and function effect, in order
 	sentAt   []time.Time     // the time of the event that emitted each request
+	timers   map[string]time.Time
 	end      *engine.EndEffect
 }
 
@@ -39,6 +40,8 @@ func (l *loop) take(x *engine.Execution, effects []engine.Effect, err error) {
 		case engine.EffectHTTP, engine.EffectFunction:
 			l.requests = append(l.requests, e)
 			l.sentAt = append(l.sentAt, l.now)
+		case engine.EffectSetTimer:
+			l.timers[e.Timer.ID] = e.Timer.At
 		case engine.EffectEnd:
 			l.end = e.End
 		}
@@ -55,7 +58,7 @@ func (l *loop) take(x *engine.Execution, effects []engine.Effect, err error) {
 
 func startLoop(t *testing.T, src, flow string, budget int) *loop {
 	t.Helper()
-	l := &loop{t: t, prog: compile(t, src), now: t0, budget: budget}
+	l := &loop{t: t, prog: compile(t, src), now: t0, budget: budget, timers: map[string]time.Time{}}
 	ev := l.event(engine.EventStart)
 	ev.Message = &compiler.Message{ID: "m0", Channel: "webchat", Text: "hi"}
 	x, effects, err := engine.Start(l.prog, flow, "x1", ev)
@@ -77,7 +80,7 @@ func (l *loop) round(ok, silent bool) {
 		ev = l.event(engine.EventInbound)
 		ev.Message = &compiler.Message{ID: "m", Channel: "webchat", Text: "1234"}
 	case w.Kind == engine.WaitTimer || w.Kind == engine.WaitReply:
-		l.now = l.now.Add(time.Hour)
+		l.now = l.timers[w.Timer]
 		ev = l.event(engine.EventTimer)
 		ev.Timer = w.Timer
 	case w.Kind == engine.WaitHTTP || w.Kind == engine.WaitFunction:
@@ -260,6 +263,39 @@ flow f {
 				}
 				if got != want[i] {
 					t.Errorf("request %d: due %s after the result before it, want %s", i, got, want[i])
+				}
+			}
+		})
+	}
+	// A flow that waits between its retries has waited already: its
+	// requests back off only by what its waits fall short of.
+	paced := []struct {
+		wait string
+		want []time.Duration
+	}{
+		{"1m", []time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{"1s", []time.Duration{0, 0, s, 3 * s, 7 * s, 15 * s, 31 * s, 59 * s, 59 * s}},
+	}
+	for _, p := range paced {
+		t.Run("retried after wait "+p.wait, func(t *testing.T) {
+			l := startLoop(t, `
+flow f {
+  call: http {
+    get "http://flaky.test/"
+    error -> pause
+  } -> done
+  pause: wait `+p.wait+` -> call
+}`, "f", 100)
+			for len(l.requests) < len(p.want) {
+				l.round(false, false)
+			}
+			for i, r := range l.requests {
+				var got time.Duration
+				if !r.NotBefore.IsZero() {
+					got = r.NotBefore.Sub(l.sentAt[i])
+				}
+				if got != p.want[i] {
+					t.Errorf("request %d: due %s after the step ran, want %s", i, got, p.want[i])
 				}
 			}
 		})

@@ -414,26 +414,31 @@ func (r *run) countFailure(fr *Frame, st *compiler.State, failed bool) {
 		return
 	}
 	if r.x.Failures == nil {
-		r.x.Failures = map[string]int{}
+		r.x.Failures = map[string]Failures{}
 	}
-	r.x.Failures[key]++
+	f := r.x.Failures[key]
+	r.x.Failures[key] = Failures{N: f.N + 1, Last: r.ev.Now}
 }
 
 // backoff is when the request of step st may be made: at once, unless its
-// last results were failures.
+// last results were failures and the backoff since the last one has not
+// passed (a flow that waits between its retries has waited already).
 func (r *run) backoff(st *compiler.State) time.Time {
 	if len(r.x.Failures) == 0 {
 		return time.Time{}
 	}
-	n := r.x.Failures[r.frame().Flow+"."+st.Name]
-	if n == 0 {
+	f := r.x.Failures[r.frame().Flow+"."+st.Name]
+	if f.N == 0 {
 		return time.Time{}
 	}
-	d := BackoffBase << min(n-1, 16)
+	d := BackoffBase << min(f.N-1, 16)
 	if d > BackoffMax || d <= 0 {
 		d = BackoffMax
 	}
-	return r.ev.Now.Add(d)
+	if due := f.Last.Add(d); due.After(r.ev.Now) {
+		return due
+	}
+	return time.Time{}
 }
 
 // loop runs states until the execution waits or ends.

@@ -49,9 +49,16 @@ type Execution struct {
 	// its own (a failing request retried forever) ends instead of running
 	// until the conversation closes.
 	Steps int `json:"steps,omitempty"`
-	// Failures counts the consecutive failed results of each request step
-	// ("flow.step"), so its next request backs off (Effect.NotBefore).
-	Failures map[string]int `json:"failures,omitempty"`
+	// Failures holds the run of failed results of each request step
+	// ("flow.step") since its last success, so its next request backs off
+	// (Effect.NotBefore).
+	Failures map[string]Failures `json:"failures,omitempty"`
+}
+
+// Failures is a request step's run of failed results.
+type Failures struct {
+	N    int       `json:"n"`    // failed results in a row
+	Last time.Time `json:"last"` // when the last one came back
 }
 
 // Frame is a flow running in an execution: the top one or a subflow.
