@@ -30,6 +30,7 @@ func newSimulateCmd() *cobra.Command {
 		at      string
 		channel string
 		env     []string
+		budget  int
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate FLOW [dir]",
@@ -107,13 +108,15 @@ line the simulator cannot read.`,
 				}
 				opts.start = t
 			}
-			for _, kv := range env {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return usagef(cmd, "--env %q: want NAME=VALUE", kv)
-				}
-				opts.env[k] = v
+			e, err := parseEnv(env) // as serve reads it
+			if err != nil {
+				return usagef(cmd, "%v", err)
 			}
+			opts.env = e
+			if budget < 1 {
+				return usagef(cmd, "--step-budget %d: want at least 1", budget)
+			}
+			opts.budget = budget
 			return runSimulate(cmd, opts)
 		},
 	}
@@ -122,7 +125,8 @@ line the simulator cannot read.`,
 	cmd.Flags().StringVar(&run, "run", "", "with --mocks: only the mocks of the tests whose name matches the regular expression")
 	cmd.Flags().StringVar(&at, "at", "", "the clock when the session starts: \"2026-11-24 09:30\" (UTC) or RFC 3339")
 	cmd.Flags().StringVar(&channel, "channel", "", "the conversation's channel (default: the flow's first channel)")
-	cmd.Flags().StringArrayVar(&env, "env", nil, "an environment variable, `NAME=VALUE` (repeatable)")
+	cmd.Flags().IntVar(&budget, "step-budget", engine.DefaultStepBudget, "steps the execution may run without a message from the customer before it fails, as serve --step-budget")
+	cmd.Flags().StringArrayVar(&env, "env", nil, "a variable the flow reads as env: `NAME=VALUE`, or NAME for the process's NAME (repeatable)")
 	return cmd
 }
 
@@ -131,6 +135,7 @@ type simOptions struct {
 	run                               *regexp.Regexp
 	start                             time.Time
 	env                               map[string]string
+	budget                            int
 }
 
 func parseAt(s string) (time.Time, error) {
@@ -167,6 +172,7 @@ type simulator struct {
 	contact compiler.Contact
 	conv    compiler.Conversation
 	env     map[string]string
+	budget  int
 	trigger compiler.Message
 	seq     int
 	answers int // requests answered for the current line
@@ -219,7 +225,8 @@ func runSimulate(cmd *cobra.Command, opts simOptions) error {
 		return usagef(cmd, "flow %s is a subflow: simulate the flow that calls it", opts.flow)
 	}
 	s := &simulator{prog: prog, flow: flow, out: stdout, script: opts.script, now: opts.start.UTC(),
-		timers: map[string]time.Time{}, request: map[string]engine.Effect{}, mocks: map[string]*flowtest.Mock{}, env: opts.env}
+		timers: map[string]time.Time{}, request: map[string]engine.Effect{}, mocks: map[string]*flowtest.Mock{}, env: opts.env,
+		budget: opts.budget}
 	if opts.mocks != "" {
 		src, err := os.ReadFile(opts.mocks)
 		if err != nil {
@@ -551,7 +558,7 @@ func (s *simulator) waitingFor(what string, kinds ...compiler.Kind) bool {
 }
 
 func (s *simulator) event(kind engine.EventKind) engine.Event {
-	return engine.Event{Kind: kind, Now: s.now, Contact: s.contact, Conversation: s.conv, Env: s.env}
+	return engine.Event{Kind: kind, Now: s.now, Contact: s.contact, Conversation: s.conv, Env: s.env, StepBudget: s.budget}
 }
 
 func (s *simulator) start(text string) {
@@ -706,6 +713,9 @@ func (s *simulator) effect(e engine.Effect) {
 	case engine.EffectHTTP, engine.EffectFunction:
 		s.request[e.WaitID] = e
 		s.printf("      %s\n", flowtest.DescribeRequest(e))
+		if !e.NotBefore.IsZero() {
+			s.printf("      (the step's last requests failed: this one waits until %s)\n", e.NotBefore.Format("15:04:05"))
+		}
 		return
 	case engine.EffectVoice:
 		if e.WaitID != "" {
@@ -753,6 +763,9 @@ func (s *simulator) answer() (engine.Event, bool) {
 	s.answers++
 	if s.answers > maxSimAnswers {
 		panic(&simStop{code: exitProblems, msg: fmt.Sprintf("%d requests answered in a row: the flow loops on them (at step %s, %s)", maxSimAnswers, st.Name, st.Span)})
+	}
+	if req.NotBefore.After(s.now) {
+		s.now = req.NotBefore // a request backing off is made when due
 	}
 	var res engine.Result
 	if m := s.mocks[kind+"/"+st.Name]; m != nil {

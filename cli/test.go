@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/diag"
 	"github.com/switchboard-dev/switchboard/flowtest"
+	"github.com/switchboard-dev/switchboard/runtime/engine"
 )
 
 func newTestCmd() *cobra.Command {
@@ -23,6 +24,7 @@ func newTestCmd() *cobra.Command {
 		junit   string
 		cover   bool
 		verbose bool
+		budget  int
 	)
 	cmd := &cobra.Command{
 		Use:   "test [paths...]",
@@ -57,7 +59,10 @@ error, an unreadable path, or a test file or flow with errors.`,
 					return usagef(cmd, "--run: %v", err)
 				}
 			}
-			return runTest(cmd, args, testOptions{run: re, junit: junit, cover: cover, verbose: verbose, format: format.value})
+			if budget < 1 {
+				return usagef(cmd, "--step-budget %d: want at least 1", budget)
+			}
+			return runTest(cmd, args, testOptions{run: re, junit: junit, cover: cover, verbose: verbose, format: format.value, budget: budget})
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run only the tests whose name matches the regular expression")
@@ -65,6 +70,7 @@ error, an unreadable path, or a test file or flow with errors.`,
 	cmd.Flags().BoolVar(&cover, "cover", false, "report which steps and outcomes of each flow the tests exercised")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list every test, passed or failed")
 	cmd.Flags().Var(format, "format", "output format: text or github (annotations for GitHub Actions)")
+	cmd.Flags().IntVar(&budget, "step-budget", engine.DefaultStepBudget, "steps an execution may run without a message from the customer before it fails, as serve --step-budget")
 	return cmd
 }
 
@@ -74,6 +80,7 @@ type testOptions struct {
 	cover   bool
 	verbose bool
 	format  string
+	budget  int
 }
 
 // testGroup is a directory and the test files to run in it (nil: all).
@@ -185,7 +192,7 @@ func runTest(cmd *cobra.Command, args []string, opts testOptions) error {
 			cov = flowtest.NewCoverage(suite.Prog)
 		}
 		start := time.Now()
-		results := suite.Run(flowtest.Options{Run: opts.run, Cover: cov})
+		results := suite.Run(flowtest.Options{Run: opts.run, Cover: cov, StepBudget: opts.budget})
 		elapsed := time.Since(start)
 		failed := 0
 		for _, r := range results {

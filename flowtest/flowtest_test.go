@@ -301,8 +301,19 @@ func TestMockLoop(t *testing.T) {
 	if err != nil || list.HasErrors() {
 		t.Skipf("the compiler rejects the loop: %v %v", err, list)
 	}
-	res := s.Run(flowtest.Options{})
-	if len(res) != 1 || res[0].Failure == nil || !strings.Contains(res[0].Failure.Summary(), "loops") {
-		t.Fatalf("got %+v", res)
+	// The engine's step budget ends the loop; with a budget larger than
+	// the requests mocks answer for one line, the runner does.
+	for _, c := range []struct {
+		budget int
+		want   string
+	}{
+		{0, "failed: flow poll, step fetch: step budget exceeded: 1000 steps"},
+		{5, "failed: flow poll, step fetch: step budget exceeded: 5 steps"},
+		{5000, "the mocks answered 1000 requests in a row: the flow loops on them"},
+	} {
+		res := s.Run(flowtest.Options{StepBudget: c.budget})
+		if len(res) != 1 || res[0].Failure == nil || !strings.Contains(res[0].Failure.Summary(), c.want) {
+			t.Fatalf("budget %d: got %+v, want a failure with %q", c.budget, res, c.want)
+		}
 	}
 }

@@ -105,14 +105,20 @@ type runner struct {
 	answered int                      // requests the mocks answered for the current line
 	lastReq  map[string]engine.Effect // by kind/step: the step's last request
 	route    *routing                 // the router, in tests that route
+	budget   int                      // the engine's step budget (0: its default)
 }
 
 // Run plays one test against the program. cov, when not nil, records the
 // steps and outcomes the test exercised.
-func Run(prog *compiler.Program, file string, t *Test, cov *Coverage) (res Result) {
+func Run(prog *compiler.Program, file string, t *Test, cov *Coverage) Result {
+	return run(prog, file, t, cov, 0)
+}
+
+func run(prog *compiler.Program, file string, t *Test, cov *Coverage, budget int) (res Result) {
 	start := time.Now()
 	res = Result{File: file, Test: t}
-	r := &runner{prog: prog, file: file, test: t, cov: cov, timers: map[string]time.Time{}, mocks: map[string]*Step{}, request: map[string]engine.Effect{}, lastReq: map[string]engine.Effect{}}
+	r := &runner{prog: prog, file: file, test: t, cov: cov, timers: map[string]time.Time{}, mocks: map[string]*Step{}, request: map[string]engine.Effect{},
+		lastReq: map[string]engine.Effect{}, budget: budget}
 	defer func() {
 		res.Duration = time.Since(start)
 		if p := recover(); p != nil {
@@ -213,7 +219,7 @@ func decode(m map[string]any, dst any) error {
 }
 
 func (r *runner) event(kind engine.EventKind) engine.Event {
-	return engine.Event{Kind: kind, Now: r.now, Contact: r.contact, Conversation: r.conv, Env: r.env}
+	return engine.Event{Kind: kind, Now: r.now, Contact: r.contact, Conversation: r.conv, Env: r.env, StepBudget: r.budget}
 }
 
 func (r *runner) stepName(v *visit) (string, diag.Span) {
@@ -327,6 +333,9 @@ func (r *runner) settle() {
 		}
 		if s := r.mocks[kind+"/"+st.Name]; s != nil {
 			m := &Mock{Kind: kind, Step: st.Name, Value: s.Value}
+			if req.NotBefore.After(r.now) {
+				r.now = req.NotBefore // a request backing off is made when due
+			}
 			var elapsed time.Duration
 			res, elapsed = m.Answer(req)
 			r.now = r.now.Add(elapsed)

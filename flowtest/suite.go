@@ -73,6 +73,9 @@ func Load(dir string, tests []string) (*Suite, diag.List, error) {
 type Options struct {
 	Run   *regexp.Regexp // only the tests whose name matches
 	Cover *Coverage      // when set, records what the tests exercised
+	// StepBudget is the steps an execution may run without a message from
+	// the customer, as serve --step-budget sets it (0: the engine's default).
+	StepBudget int
 }
 
 // Run plays the suite's tests in file order.
@@ -83,7 +86,7 @@ func (s *Suite) Run(opts Options) []Result {
 			if opts.Run != nil && !opts.Run.MatchString(t.Name) {
 				continue
 			}
-			out = append(out, Run(s.Prog, f.Name, t, opts.Cover))
+			out = append(out, run(s.Prog, f.Name, t, opts.Cover, opts.StepBudget))
 		}
 	}
 	return out
