@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/connectors"
 	_ "github.com/switchboard-dev/switchboard/connectors/all" // every connector registers itself
 	"github.com/switchboard-dev/switchboard/diag"
+	"github.com/switchboard-dev/switchboard/runtime/engine"
 	"github.com/switchboard-dev/switchboard/runtime/metrics"
 	"github.com/switchboard-dev/switchboard/runtime/node"
 	"github.com/switchboard-dev/switchboard/runtime/server"
@@ -44,6 +45,8 @@ type serveOptions struct {
 	activities         []string
 	missedOffers       int
 	drainTimeout       time.Duration
+	env                []string
+	stepBudget         int
 }
 
 func newServeCmd() *cobra.Command {
@@ -62,17 +65,28 @@ The store is ./switchboard.db (SQLite) unless --store names another:
 sqlite:PATH, or postgres://… for several nodes sharing one database.
 
 On first start serve creates an admin token, prints it once, and stores only
-its hash. Flows read the process environment as env; BOT_URL defaults to a
-small built-in demo bot so the example flows answer out of the box.
+its hash. Flows read as env only the variables --env exposes: --env NAME
+passes the process's variable NAME, --env NAME=VALUE sets one. BOT_URL
+defaults to a small built-in demo bot so the example flows answer out of
+the box. A variable a connector reads as a secret (env:NAME) cannot be
+exposed.
 
 Connectors are configured with --connector, once per instance:
   --connector 'custom/default,secret=env:CUSTOM_SECRET,outbound_url=https://…'
-A value env:NAME is read from the environment, so secrets stay out of flags.`,
+A value env:NAME is read from the environment, so secrets stay out of flags.
+
+An execution that runs --step-budget steps without a message from the
+customer (a flow looping on a failing request) fails, and a request step
+that keeps failing waits longer after each failure before it tries again
+(1s, 2s, 4s… up to a minute).`,
 		Example: `  # Run the example flows on the embedded store
   switchboard serve flows/
 
   # A custom channel, reloading flows when they change
-  CUSTOM_SECRET=s3cret switchboard serve --watch --connector 'custom/default,secret=env:CUSTOM_SECRET' flows/`,
+  CUSTOM_SECRET=s3cret switchboard serve --watch --connector 'custom/default,secret=env:CUSTOM_SECRET' flows/
+
+  # Flows read env.CRM_URL and env.CRM_TOKEN, and nothing else of the environment
+  switchboard serve --env CRM_URL=https://crm.example.com --env CRM_TOKEN flows/`,
 		Args: argsUsage(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -99,6 +113,8 @@ A value env:NAME is read from the environment, so secrets stay out of flags.`,
 	f.StringArrayVar(&o.activities, "activity", nil, "a worker activity besides available, break, busy, away, offline: NAME=available or NAME=unavailable (repeatable)")
 	f.IntVar(&o.missedOffers, "missed-offers", 3, "consecutive offers a worker rejects or lets time out before it is set away (-1: never)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGTERM or SIGINT, how long to wait for the requests in flight before closing")
+	f.StringArrayVar(&o.env, "env", nil, "a variable flows read as env: `NAME` passes the process's NAME, NAME=VALUE sets one (repeatable)")
+	f.IntVar(&o.stepBudget, "step-budget", engine.DefaultStepBudget, "steps an execution may run without a message from the customer before it fails")
 	return cmd
 }
 
@@ -130,6 +146,16 @@ func loadProgram(dir string, channels []string) (*compiler.Program, []compiler.S
 func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	env, err := parseEnv(o.env)
+	if err != nil {
+		return usagef(cmd, "%v", err)
+	}
+	if err := checkSecrets(o.env, secretNames(o)); err != nil {
+		return usagef(cmd, "%v", err)
+	}
+	if o.stepBudget < 1 {
+		return usagef(cmd, "--step-budget %d: want at least 1", o.stepBudget)
+	}
 	if o.drainTimeout <= 0 {
 		return usagef(cmd, "--drain-timeout %v: want a positive duration", o.drainTimeout)
 	}
@@ -174,8 +200,7 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	defer st.Close()
 	relayer, _ := st.(store.Relayer)
 	relay.bind(relayer)
-	env := environment()
-	if env["BOT_URL"] == "" {
+	if _, ok := env["BOT_URL"]; !ok {
 		env["BOT_URL"] = base + server.DemoBotPath
 	}
 	hookSecret, err := fromEnv(o.eventWebhookSecret)
@@ -203,7 +228,7 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	}
 	reg := &metrics.Registry{}
 	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources, Channels: channels, Env: env, Logger: log,
-		FunctionURLs: functionURLs, Metrics: reg,
+		FunctionURLs: functionURLs, Metrics: reg, StepBudget: o.stepBudget,
 		EventWebhook: node.EventWebhook{URL: o.eventWebhook, Secret: hookSecret},
 		Routing: node.RoutingConfig{ReservationTimeout: o.reservationTimeout, WrapUp: o.wrapUp, Activities: activities,
 			MissedLimit: o.missedOffers}})
@@ -280,14 +305,60 @@ func localAddr(a net.Addr) string {
 	return a.String()
 }
 
-func environment() map[string]string {
+// parseEnv reads --env values into what flows see as env: NAME=VALUE sets
+// a variable, NAME passes the process's variable of that name. Nothing
+// else of the process environment reaches flows, so what a connector reads
+// with env:NAME stays out of their reach.
+func parseEnv(values []string) (map[string]string, error) {
 	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
+	for _, kv := range values {
+		name, v, set := strings.Cut(kv, "=")
+		if name == "" {
+			return nil, fmt.Errorf("--env %q: want NAME or NAME=VALUE", kv)
+		}
+		if !set {
+			var ok bool
+			if v, ok = os.LookupEnv(name); !ok {
+				return nil, fmt.Errorf("--env %s: the environment has no variable %s (give its value with --env %s=VALUE)", name, name, name)
+			}
+		}
+		env[name] = v
+	}
+	return env, nil
+}
+
+// secretNames maps the environment variables that connectors and the event
+// webhook read with env:NAME to the flag that reads them.
+func secretNames(o serveOptions) map[string]string {
+	names := map[string]string{}
+	for _, spec := range o.connectors {
+		parts := strings.Split(spec, ",")
+		for _, kv := range parts[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			if name, ok := strings.CutPrefix(v, "env:"); ok {
+				names[name] = fmt.Sprintf("--connector %s reads it as %s", parts[0], k)
+			}
 		}
 	}
-	return env
+	if name, ok := strings.CutPrefix(o.eventWebhookSecret, "env:"); ok {
+		names[name] = "--event-webhook-secret reads it"
+	}
+	return names
+}
+
+// checkSecrets refuses to pass flows a process variable that holds a
+// secret: a flow could send it anywhere (env[message.text] is enough).
+// A value set on the command line (--env NAME=VALUE) is not the secret.
+func checkSecrets(values []string, secrets map[string]string) error {
+	for _, kv := range values {
+		if strings.Contains(kv, "=") {
+			continue
+		}
+		if why, ok := secrets[kv]; ok {
+			return fmt.Errorf("--env %s: flows may not read %s, a secret (%s)", kv, kv, why)
+		}
+	}
+	return nil
 }
 
 // buildConnectors parses --connector values: NAME/INSTANCE,key=value,…
