@@ -41,23 +41,33 @@ type caller struct {
 	worker string // a worker token's worker
 }
 
-// authenticate checks the bearer token (or, for WebSockets, which browsers
-// open without headers, the access_token query parameter).
+// authenticate checks the bearer token (or, for the worker stream, a
+// WebSocket that browsers open without headers, the access_token query
+// parameter).
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (caller, error) {
 	secret, ok := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer ")
-	if !ok || secret == "" {
+	if (!ok || secret == "") && isStream(ctx) {
 		secret = string(ctx.QueryArgs().Peek("access_token"))
 	}
 	if secret == "" {
+		if ctx.QueryArgs().Has("access_token") {
+			return caller{}, errorf(http.StatusUnauthorized, "access_token is taken only by the worker stream (/v1/workers/{id}/stream): send Authorization: Bearer TOKEN")
+		}
 		return caller{}, errorf(http.StatusUnauthorized, "missing bearer token (Authorization: Bearer TOKEN)")
 	}
 	tok, err := s.cfg.Store.LookupToken(ctx, HashToken(secret))
 	if errors.Is(err, store.ErrNotFound) {
-		return caller{}, errorf(http.StatusUnauthorized, "invalid token")
+		return caller{}, errorf(http.StatusUnauthorized, "invalid token: unknown, revoked, or its worker was deleted")
 	}
 	if err != nil {
 		return caller{}, err
 	}
+	now := time.Now()
+	if tok.Expired(now) {
+		return caller{}, &apiError{status: http.StatusUnauthorized, msg: "token expired at " + tok.ExpiresAt.Format(time.RFC3339),
+			extra: map[string]any{"reason": "expired", "expired_at": tok.ExpiresAt}}
+	}
+	s.tokenUsed(tok, now)
 	if tok.Role == store.RoleAdmin {
 		return caller{admin: true}, nil
 	}
@@ -124,6 +134,8 @@ type workerBody struct {
 func (s *Server) agentRoute(ctx *fasthttp.RequestCtx, c caller, method string, parts []string) (bool, error) {
 	n := len(parts)
 	switch {
+	case parts[0] == "tokens":
+		return s.tokenRoute(ctx, c, method, parts)
 	case parts[0] == "workers" && n == 1 && method == fasthttp.MethodGet:
 		ws, err := s.cfg.Store.ListWorkers(ctx)
 		if err != nil {
@@ -205,11 +217,11 @@ func (s *Server) agentRoute(ctx *fasthttp.RequestCtx, c caller, method string, p
 		if _, err := s.cfg.Store.GetWorker(ctx, parts[1]); err != nil {
 			return true, err
 		}
-		token, err := s.workerToken(ctx, parts[1])
+		token, tok, err := IssueToken(ctx, s.cfg.Store, parts[1], time.Time{})
 		if err != nil {
 			return true, err
 		}
-		writeJSON(ctx, http.StatusCreated, map[string]any{"worker_id": parts[1], "token": token})
+		writeJSON(ctx, http.StatusCreated, map[string]any{"worker_id": parts[1], "token": token, "id": tok.ID})
 		return true, nil
 	case parts[0] == "workers" && n == 3 && parts[2] == "activity" && (method == fasthttp.MethodPut || method == fasthttp.MethodPost):
 		if err := c.mayActAs(parts[1]); err != nil {
@@ -304,6 +316,11 @@ func (s *Server) agentRoute(ctx *fasthttp.RequestCtx, c caller, method string, p
 			if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || (b.Queue == "") == (b.Worker == "") || (b.Mode != "" && b.Mode != "warm" && b.Mode != "cold") {
 				return true, errorf(http.StatusBadRequest, "body must be JSON {\"queue\": NAME} or {\"worker\": ID}, with \"mode\": \"cold\" (default) or \"warm\"")
 			}
+			if b.Worker != "" {
+				if err := checkWorkerID(b.Worker); err != nil {
+					return true, err
+				}
+			}
 			args.Queue, args.ToWorker, args.Warm = b.Queue, b.Worker, b.Mode == "warm"
 		}
 		res, err := s.command(ctx, kind, args)
@@ -382,6 +399,9 @@ func (s *Server) createWorker(ctx *fasthttp.RequestCtx, c caller) error {
 	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || b.ID == "" {
 		return errorf(http.StatusBadRequest, "body must be JSON {\"id\", \"name\", \"attributes\", \"activity\", \"capacity\"} with an id")
 	}
+	if err := checkWorkerID(b.ID); err != nil {
+		return err
+	}
 	if _, err := s.cfg.Store.GetWorker(ctx, b.ID); err == nil {
 		return errorf(http.StatusConflict, "worker %q exists (PATCH /v1/workers/%s changes it)", b.ID, b.ID)
 	}
@@ -389,26 +409,15 @@ func (s *Server) createWorker(ctx *fasthttp.RequestCtx, c caller) error {
 	if err != nil {
 		return err
 	}
-	token, err := s.workerToken(ctx, b.ID)
+	token, tok, err := IssueToken(ctx, s.cfg.Store, b.ID, time.Time{})
 	if err != nil {
 		return err
 	}
 	var out map[string]any
 	_ = json.Unmarshal(res, &out)
-	out["token"] = token
+	out["token"], out["token_id"] = token, tok.ID
 	writeJSON(ctx, http.StatusCreated, out)
 	return nil
-}
-
-func (s *Server) workerToken(ctx context.Context, worker string) (string, error) {
-	token, err := NewToken("sbw_")
-	if err != nil {
-		return "", err
-	}
-	if err := s.cfg.Store.CreateToken(ctx, store.Token{Hash: HashToken(token), Role: store.RoleWorker, Subject: worker}); err != nil {
-		return "", err
-	}
-	return token, nil
 }
 
 // ownTask returns a task the caller may see: an admin any, a worker those

@@ -71,6 +71,7 @@ type Server struct {
 	log       *slog.Logger
 	metrics   *metrics.Registry
 	gate      *gate // requests in flight, for the drain at shutdown
+	used      tokenUse
 
 	messagesIn  *metrics.CounterVec
 	messagesOut *metrics.CounterVec

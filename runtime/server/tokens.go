@@ -1,0 +1,308 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-dev/switchboard/runtime/store"
+)
+
+// The token API: every token has a public id, so an admin lists them and
+// revokes one at a time; a worker sees and revokes its own. The secret is
+// shown once, when the token is issued, and only its hash is stored.
+
+// workerIDPattern is what a worker id may be: it appears in URL paths
+// (/v1/workers/{id}/…), in logs and in flows' expressions, so it is short,
+// printable and has no slash.
+var workerIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
+
+// ValidWorkerID reports whether id may name a new worker.
+func ValidWorkerID(id string) bool { return workerIDPattern.MatchString(id) }
+
+func checkWorkerID(id string) error {
+	if !ValidWorkerID(id) {
+		return errorf(http.StatusBadRequest, "a worker id is 1 to 128 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
+	}
+	return nil
+}
+
+// IssueToken creates a token and returns its secret, which is not stored
+// and cannot be read again: an admin token when worker is "", else one
+// bound to that worker (store.ErrNotFound when there is none). A zero
+// expiresAt never expires.
+func IssueToken(ctx context.Context, st store.Store, worker string, expiresAt time.Time) (string, store.Token, error) {
+	t := store.Token{ID: "tok_" + store.NewID(), Role: store.RoleAdmin, Subject: "admin", CreatedAt: store.Now(time.Time{}), ExpiresAt: store.Micro(expiresAt)}
+	prefix := "sbk_"
+	if worker != "" {
+		t.Role, t.Subject, prefix = store.RoleWorker, worker, "sbw_"
+	}
+	secret, err := NewToken(prefix)
+	if err != nil {
+		return "", t, err
+	}
+	t.Hash = HashToken(secret)
+	if err := st.CreateToken(ctx, t); err != nil {
+		return "", t, err
+	}
+	return secret, t, nil
+}
+
+// TokenExpiry turns an expiry given as a duration from now (Go's "720h",
+// or days: "30d") or as an RFC 3339 time into the time it expires; both
+// empty is no expiry (zero).
+func TokenExpiry(expiresIn, expiresAt string, now time.Time) (time.Time, error) {
+	switch {
+	case expiresIn != "" && expiresAt != "":
+		return time.Time{}, errors.New("give expires_in or expires_at, not both")
+	case expiresIn != "":
+		d, err := time.ParseDuration(expiresIn)
+		if days, ok := strings.CutSuffix(expiresIn, "d"); ok && err != nil {
+			var n int
+			if n, err = strconv.Atoi(days); err == nil {
+				d = time.Duration(n) * 24 * time.Hour
+			}
+		}
+		if err != nil || d <= 0 {
+			return time.Time{}, fmt.Errorf("expires_in %q: want a positive duration such as 720h or 30d", expiresIn)
+		}
+		return now.Add(d), nil
+	case expiresAt != "":
+		t, err := time.Parse(time.RFC3339, expiresAt)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("expires_at %q: want an RFC 3339 time such as 2027-01-31T00:00:00Z", expiresAt)
+		}
+		if !t.After(now) {
+			return time.Time{}, fmt.Errorf("expires_at %s has passed", expiresAt)
+		}
+		return t, nil
+	}
+	return time.Time{}, nil
+}
+
+// TokenView is how the API and the CLI show a token: never its secret or
+// its hash.
+type TokenView struct {
+	ID         string     `json:"id"`
+	Role       store.Role `json:"role"`
+	Worker     string     `json:"worker,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`   // null: never
+	LastUsedAt *time.Time `json:"last_used_at"` // null: never; updated at most once a minute
+	Expired    bool       `json:"expired,omitempty"`
+}
+
+// ViewToken is t as TokenView shows it at now.
+func ViewToken(t store.Token, now time.Time) TokenView {
+	v := TokenView{ID: t.ID, Role: t.Role, CreatedAt: t.CreatedAt, Expired: t.Expired(now)}
+	if t.Role == store.RoleWorker {
+		v.Worker = t.Subject
+	}
+	if !t.ExpiresAt.IsZero() {
+		v.ExpiresAt = &t.ExpiresAt
+	}
+	if !t.LastUsedAt.IsZero() {
+		v.LastUsedAt = &t.LastUsedAt
+	}
+	return v
+}
+
+// tokenBody is the body of POST /v1/tokens.
+type tokenBody struct {
+	Role      store.Role `json:"role"`
+	Worker    string     `json:"worker"`
+	ExpiresIn string     `json:"expires_in"`
+	ExpiresAt string     `json:"expires_at"`
+}
+
+const tokenBodyHelp = `body must be JSON {"role": "admin"} or {"role": "worker", "worker": ID}, with an optional "expires_in" ("720h", "30d") or "expires_at" (RFC 3339)`
+
+// tokenRoute serves /v1/tokens; ok is false when the path is not one of its.
+func (s *Server) tokenRoute(ctx *fasthttp.RequestCtx, c caller, method string, parts []string) (bool, error) {
+	n := len(parts)
+	switch {
+	case n == 1 && method == fasthttp.MethodGet:
+		// An admin sees every token (or one worker's: ?worker=ID), a worker its own.
+		toks, err := s.cfg.Store.ListTokens(ctx)
+		if err != nil {
+			return true, err
+		}
+		worker := string(ctx.QueryArgs().Peek("worker"))
+		if !c.admin {
+			worker = c.worker
+		}
+		now := time.Now()
+		out := []TokenView{}
+		for _, t := range toks {
+			if worker == "" || (t.Role == store.RoleWorker && t.Subject == worker) {
+				out = append(out, ViewToken(t, now))
+			}
+		}
+		writeJSON(ctx, http.StatusOK, map[string]any{"tokens": out})
+		return true, nil
+	case n == 1 && method == fasthttp.MethodPost:
+		if err := requireAdmin(c); err != nil {
+			return true, err
+		}
+		var b tokenBody
+		dec := json.NewDecoder(bytes.NewReader(ctx.Request.Body()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			return true, errorf(http.StatusBadRequest, "%s: %v", tokenBodyHelp, err)
+		}
+		if b.Role == "" && b.Worker != "" {
+			b.Role = store.RoleWorker
+		}
+		switch {
+		case b.Role == store.RoleAdmin && b.Worker != "":
+			return true, errorf(http.StatusBadRequest, "an admin token names no worker: %s", tokenBodyHelp)
+		case b.Role == store.RoleWorker && b.Worker == "":
+			return true, errorf(http.StatusBadRequest, "a worker token names its worker: %s", tokenBodyHelp)
+		case b.Role != store.RoleAdmin && b.Role != store.RoleWorker:
+			return true, errorf(http.StatusBadRequest, "%s", tokenBodyHelp)
+		case b.Worker != "":
+			if err := checkWorkerID(b.Worker); err != nil {
+				return true, err
+			}
+		}
+		now := time.Now()
+		expires, err := TokenExpiry(b.ExpiresIn, b.ExpiresAt, now)
+		if err != nil {
+			return true, errorf(http.StatusBadRequest, "%v", err)
+		}
+		secret, tok, err := IssueToken(ctx, s.cfg.Store, b.Worker, expires)
+		if errors.Is(err, store.ErrNotFound) {
+			return true, errorf(http.StatusNotFound, "no worker %q", b.Worker)
+		}
+		if err != nil {
+			return true, err
+		}
+		writeJSON(ctx, http.StatusCreated, struct {
+			TokenView
+			Token string `json:"token"`
+		}{ViewToken(tok, now), secret})
+		return true, nil
+	case n == 2 && method == fasthttp.MethodDelete:
+		if !c.admin {
+			// A worker revokes its own tokens; another's is not found, so
+			// ids cannot be probed.
+			if !s.ownsToken(ctx, c.worker, parts[1]) {
+				return true, errorf(http.StatusNotFound, "no token %q", parts[1])
+			}
+		}
+		if err := s.cfg.Store.DeleteToken(ctx, parts[1]); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return true, errorf(http.StatusNotFound, "no token %q", parts[1])
+			}
+			return true, err
+		}
+		s.used.forget(parts[1])
+		ctx.SetStatusCode(http.StatusNoContent)
+		return true, nil
+	}
+	return false, nil
+}
+
+func (s *Server) ownsToken(ctx context.Context, worker, id string) bool {
+	toks, err := s.cfg.Store.ListTokens(ctx)
+	if err != nil {
+		return false
+	}
+	for _, t := range toks {
+		if t.ID == id {
+			return t.Role == store.RoleWorker && t.Subject == worker
+		}
+	}
+	return false
+}
+
+// isStream reports whether the request opens a worker's stream, the one
+// route that takes its token from the query: browsers open WebSockets
+// without headers. Everywhere else a token in the URL would end up in
+// proxies' and servers' access logs.
+func isStream(ctx *fasthttp.RequestCtx) bool {
+	if !ctx.IsGet() {
+		return false
+	}
+	parts := strings.Split(strings.Trim(string(ctx.Path()), "/"), "/")
+	return len(parts) == 4 && parts[0] == "v1" && parts[1] == "workers" && parts[3] == "stream"
+}
+
+// touchEvery is how often a token's last_used_at is written at most: an
+// admin wants to know which tokens are in use, not each request, and a
+// write per request would cost the agent API a commit each.
+const touchEvery = time.Minute
+
+// tokenUse throttles and batches the writes of tokens' last use: at most
+// one per token per touchEvery, written in the background, so that
+// authenticating a request adds no write to it.
+type tokenUse struct {
+	mu       sync.Mutex
+	written  map[string]time.Time // token id → the last use written (or read)
+	pending  map[string]time.Time // to write
+	flushing bool
+}
+
+// tokenUsed records that tok authenticated a request at now.
+func (s *Server) tokenUsed(tok store.Token, now time.Time) {
+	u := &s.used
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	last := u.written[tok.ID]
+	if tok.LastUsedAt.After(last) {
+		last = tok.LastUsedAt // written by another node, or before a restart
+	}
+	if now.Sub(last) < touchEvery {
+		return
+	}
+	if u.written == nil {
+		u.written = map[string]time.Time{}
+	}
+	if u.pending == nil {
+		u.pending = map[string]time.Time{}
+	}
+	u.written[tok.ID], u.pending[tok.ID] = now, now
+	if !u.flushing {
+		u.flushing = true
+		go s.flushTokenUse()
+	}
+}
+
+// flushTokenUse writes the pending uses until there are none left.
+func (s *Server) flushTokenUse() {
+	u := &s.used
+	for {
+		u.mu.Lock()
+		batch := u.pending
+		u.pending = nil
+		if len(batch) == 0 {
+			u.flushing = false
+			u.mu.Unlock()
+			return
+		}
+		u.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.cfg.Store.TouchTokens(ctx, batch)
+		cancel()
+		if err != nil && !errors.Is(err, store.ErrClosed) {
+			// Not worth more: the next use a minute later writes again.
+			s.log.Warn("recording tokens' last use", "tokens", len(batch), "err", err)
+		}
+	}
+}
+
+func (u *tokenUse) forget(id string) {
+	u.mu.Lock()
+	delete(u.written, id)
+	u.mu.Unlock()
+}
