@@ -68,9 +68,10 @@ type Node struct {
 	committer *store.GroupCommitter
 	log       *slog.Logger
 
-	mu       sync.RWMutex
-	active   *compiler.Program
-	programs map[string]*compiler.Program // by version, for executions on older versions
+	mu        sync.RWMutex
+	active    *compiler.Program
+	programs  map[string]*compiler.Program // by version, for executions on older versions (programs.go)
+	compiling map[string]*compilation      // versions being compiled again
 
 	wake chan struct{} // new outbox work or timers
 
@@ -180,6 +181,7 @@ func (n *Node) Deploy(ctx context.Context, prog *compiler.Program, sources []com
 	case n.deployed <- struct{}{}:
 	default:
 	}
+	n.prune(ctx)
 	return nil
 }
 
@@ -206,7 +208,7 @@ func (n *Node) Active() *compiler.Program {
 }
 
 // program returns the program of a version, compiling it from the store's
-// copy of its sources the first time.
+// copy of its sources when the node does not hold it (see programs.go).
 func (n *Node) program(ctx context.Context, version string) (*compiler.Program, error) {
 	n.mu.RLock()
 	p := n.programs[version]
@@ -214,22 +216,7 @@ func (n *Node) program(ctx context.Context, version string) (*compiler.Program, 
 	if p != nil {
 		return p, nil
 	}
-	stored, err := n.store.GetProgram(ctx, version)
-	if err != nil {
-		return nil, fmt.Errorf("node: program %s: %w", version, err)
-	}
-	var sources []compiler.Source
-	if err := json.Unmarshal(stored.Source, &sources); err != nil {
-		return nil, fmt.Errorf("node: program %s: %w", version, err)
-	}
-	p, diags := compiler.CompileSources(sources, compiler.Options{})
-	if p == nil {
-		return nil, fmt.Errorf("node: program %s no longer compiles: %v", version, diags)
-	}
-	n.mu.Lock()
-	n.programs[version] = p
-	n.mu.Unlock()
-	return p, nil
+	return n.recompile(ctx, version)
 }
 
 func (n *Node) signal() {

@@ -43,6 +43,11 @@ func (n *Node) Run(ctx context.Context, workers int) {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.pruneLoop(ctx)
+	}()
 	ticker := time.NewTicker(pollEvery)
 	defer func() {
 		ticker.Stop()
