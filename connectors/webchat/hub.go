@@ -66,6 +66,9 @@ type hub struct {
 	lru    list.List // of *mailbox, most recently used first
 	closed bool
 	done   chan struct{} // closed by close: wakes pollers, stops sockets
+
+	draining  chan struct{} // closed by drain: long-polls answer at once
+	drainOnce sync.Once
 }
 
 // mailbox is one visitor's bounded message buffer and live sockets.
@@ -98,7 +101,7 @@ func newHub(cfg hubConfig) *hub {
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
-	return &hub{cfg: cfg, boxes: map[string]*mailbox{}, done: make(chan struct{})}
+	return &hub{cfg: cfg, boxes: map[string]*mailbox{}, done: make(chan struct{}), draining: make(chan struct{})}
 }
 
 // box returns the visitor's mailbox, creating it (and evicting idle ones)
@@ -310,6 +313,8 @@ func (h *hub) poll(ctx context.Context, visitor string, after uint64, epoch stri
 			stop = true
 		case <-h.done:
 			stop = true
+		case <-h.draining:
+			stop = true
 		}
 		h.mu.Lock()
 		b.waiters--
@@ -320,6 +325,10 @@ func (h *hub) poll(ctx context.Context, visitor string, after uint64, epoch stri
 		epoch = p.Epoch // a message arrived in this epoch: look again
 	}
 }
+
+// drain answers the long-polls waiting now, and from now on answers them
+// without waiting; unlike close, messages are still delivered.
+func (h *hub) drain() { h.drainOnce.Do(func() { close(h.draining) }) }
 
 // close stops the hub: pollers return, sockets are dropped, and deliver
 // fails from now on.

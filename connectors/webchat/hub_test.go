@@ -198,6 +198,39 @@ func TestHubLongPoll(t *testing.T) {
 	}
 }
 
+// TestHubDrain: a draining hub answers the waiting long-polls and the new
+// ones at once (a shutting-down server is not held up by them), and still
+// delivers messages.
+func TestHubDrain(t *testing.T) {
+	h := testHub(t, nil)
+	v := newVisitorID()
+	p, _ := h.poll(context.Background(), v, 0, "", 0)
+	epoch := p.Epoch
+	done := make(chan error, 1)
+	go func() { _, err := h.poll(context.Background(), v, 0, epoch, time.Hour); done <- err }()
+	waitFor(t, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return h.boxes[v].waiters == 1 })
+	h.drain()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("waiting poll at drain: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("drain did not end a waiting poll")
+	}
+	start := time.Now()
+	if p, err := h.poll(context.Background(), v, 0, epoch, time.Hour); err != nil || len(p.Messages) != 0 || time.Since(start) > 5*time.Second {
+		t.Errorf("poll after drain: %+v, %v after %v", p, err, time.Since(start))
+	}
+	h.drain() // twice is fine
+	if _, _, _, err := h.deliver(v, reply("during the drain")); err != nil {
+		t.Errorf("deliver while draining: %v", err)
+	}
+	if p, err := h.poll(context.Background(), v, 0, epoch, time.Hour); err != nil || len(p.Messages) != 1 {
+		t.Errorf("poll after a delivery while draining: %+v, %v", p, err)
+	}
+}
+
 // TestHubManyPollers wakes many long-polls of one visitor with one message.
 func TestHubManyPollers(t *testing.T) {
 	h := testHub(t, nil)

@@ -306,6 +306,12 @@ func (c *Connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 	return m.To + ":" + epoch + ":" + strconv.FormatUint(stored.Seq, 10), nil
 }
 
+// Drain answers the long-polls that wait, at once and from now on, so
+// that they do not hold up a server that is shutting down: each visitor
+// polls again, on a new connection (another node, or this one restarted).
+// Messages and WebSockets go on until Close.
+func (c *Connector) Drain() { c.hub.drain() }
+
 // Close stops the hub: open WebSockets are closed with "going away",
 // long-polls return, and Send fails from then on.
 func (c *Connector) Close(context.Context) error {

@@ -27,6 +27,13 @@ import (
 // 503, and only requests still running when the drain timeout ends see
 // their context canceled.
 
+// Drainer is implemented by a connector instance that holds requests open
+// (the webchat's long-polls): Drain, called when the drain begins, answers
+// them, and any that still arrive, without waiting.
+type Drainer interface {
+	Drain()
+}
+
 // DefaultDrainTimeout is how long a shutdown waits for the requests in
 // flight when Config.DrainTimeout is zero: a few seconds under the 30 s
 // a process manager (Kubernetes' terminationGracePeriodSeconds, systemd's
@@ -141,6 +148,11 @@ func (s *Server) shutdown(srv *fasthttp.Server, ln net.Listener, errc <-chan err
 	began := time.Now()
 	s.gate.beginDrain()
 	_ = ln.Close() // refuse new connections; srv.Serve returns
+	for _, in := range s.cfg.Instances {
+		if d, ok := in.Conn.(Drainer); ok {
+			d.Drain()
+		}
+	}
 	left := s.gate.wait(timeout)
 	if left > 0 {
 		s.log.Warn("drain timeout: canceling the requests still in flight", "requests", left, "drain_timeout", timeout)
