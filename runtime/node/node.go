@@ -157,6 +157,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.Deploy(ctx, cfg.Program, cfg.Sources); err != nil {
 		return nil, err
 	}
+	// The first program is held as the active one while it is, not for
+	// the node's life (see programs.go).
+	n.cfg.Program, n.cfg.Sources = nil, nil
 	return n, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -246,5 +247,44 @@ func TestRecompileOnce(t *testing.T) {
 	}
 	if got := st.gets.Load(); got != 1 {
 		t.Errorf("version 1 was read from the store %d times for %d conversations, want once", got, waiting)
+	}
+}
+
+// BenchmarkDeploys deploys 20 versions of a program of 5,000 steps (50
+// flows of 100, the size of compiler.BenchmarkCompile's), with the outbox
+// and the router leader running as under serve, each version used by a
+// conversation that ends, and reports the live heap after them and its
+// growth over them.
+func BenchmarkDeploys(b *testing.B) {
+	const versions, flows, steps = 20, 50, 100
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		first := sizeableProgram(1, flows, steps)
+		st, err := store.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "sb.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := node.New(ctx, node.Config{Store: st, Program: compileSources(b, first), Sources: first,
+			Channels: map[string]connectors.Connector{"fake/default": &connectortest.Fake{Channel: "webchat"}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan struct{}, 2)
+		go func() { n.Run(ctx, 2); done <- struct{}{} }()
+		go func() { n.RunRouter(ctx); done <- struct{}{} }()
+		grew := deploys(b, n, versions, flows, steps, func(id, from, text string) string {
+			re, err := n.Receive(ctx, "fake", "default", connectors.Inbound{PlatformID: id, Channel: "webchat", From: from, Text: text}, true)
+			if err != nil || len(re.Replies) != 1 {
+				b.Fatalf("%s: %v %+v", id, err, re)
+			}
+			return re.Replies[0].Text
+		})
+		b.ReportMetric(float64(liveHeap())/1e6, "MB-heap-after")
+		b.ReportMetric(float64(grew)/1e6, "MB-heap-growth")
+		cancel()
+		<-done
+		<-done
+		n.Close()
+		st.Close()
 	}
 }
