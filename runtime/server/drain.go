@@ -35,10 +35,9 @@ type Drainer interface {
 }
 
 // DefaultDrainTimeout is how long a shutdown waits for the requests in
-// flight when Config.DrainTimeout is zero: a few seconds under the 30 s
-// a process manager (Kubernetes' terminationGracePeriodSeconds, systemd's
-// TimeoutStopSec) commonly allows before SIGKILL, which leaves time to
-// stop the workers and close the store.
+// flight when Config.DrainTimeout is zero: some seconds under the 30 s
+// Kubernetes allows by default (terminationGracePeriodSeconds) before
+// SIGKILL, which leaves time to stop the workers and close the store.
 const DefaultDrainTimeout = 20 * time.Second
 
 // shutdownGrace is how long requests still running after the drain
