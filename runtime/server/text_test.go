@@ -20,7 +20,8 @@ import (
 // carry NUL characters through the custom connector's webhook, twice (the
 // platform's retry): both stores answer 200 both times and store the same
 // text, with U+FFFD in place of each NUL, where PostgreSQL used to answer
-// 500 on every delivery.
+// 500 on every delivery. A worker created with NUL in its name and
+// attributes is stored the same way.
 func TestWebhookNUL(t *testing.T) {
 	const body = `{"id":"m-nul","from":"+1555\u00000100","name":"Ann\u0000","text":"hello\u0000world",` +
 		`"attributes":{"note\u0000":["a\u0000"]}}`
@@ -73,6 +74,18 @@ flow echo {
 				t.Fatalf("stored messages %+v", msgs)
 			}
 			stored[tc.name] = msgs[0].Text + "|" + msgs[1].Text + "|" + c.Name + "|" + string(m.Payload)
+
+			// The agent API's writes: a worker's name and attributes.
+			auth := http.Header{"Authorization": {"Bearer " + admin}}
+			w := `{"id":"ana","name":"Ana\u0000","attributes":{"languages":["en\u0000"]}}`
+			if got := call(t, http.MethodPost, base+"/v1/workers", []byte(w), auth); got.status != http.StatusCreated {
+				t.Fatalf("worker with NUL: %d %v", got.status, got.body)
+			}
+			got := call(t, http.MethodGet, base+"/v1/workers/ana", nil, auth)
+			langs, _ := got.body["attributes"].(map[string]any)["languages"].([]any)
+			if got.status != 200 || got.body["name"] != "Ana\uFFFD" || len(langs) != 1 || langs[0] != "en\uFFFD" {
+				t.Fatalf("worker %d %v", got.status, got.body)
+			}
 		})
 	}
 	if len(stored) == 2 && stored["sqlite"] != stored["postgres"] {
@@ -81,7 +94,8 @@ flow echo {
 }
 
 // customNode serves flow on st behind the custom connector (instance
-// default), with inline replies; it returns the base URL.
+// default), with inline replies, and runs the router leader; it returns
+// the base URL. The admin token is admin.
 func customNode(t *testing.T, st store.Store, flow string) string {
 	t.Helper()
 	sources := []compiler.Source{{Name: "flow.flow", Src: []byte(flow)}}
@@ -99,6 +113,9 @@ func customNode(t *testing.T, st store.Store, flow string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := st.CreateToken(ctx, store.Token{Hash: server.HashToken(admin), Role: store.RoleAdmin, Subject: "admin"}); err != nil {
+		t.Fatal(err)
+	}
 	srv := server.New(server.Config{Node: n, Store: st, Instances: []server.Instance{{Connector: "custom", Name: "default", Conn: conn}}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -106,11 +123,14 @@ func customNode(t *testing.T, st store.Store, flow string) string {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
+	routed := make(chan struct{})
+	go func() { n.RunRouter(ctx); close(routed) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
 			t.Error(err)
 		}
+		<-routed
 		n.Close()
 	})
 	return "http://" + ln.Addr().String()
