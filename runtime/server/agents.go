@@ -39,6 +39,7 @@ func NewToken(prefix string) (string, error) {
 type caller struct {
 	admin  bool
 	worker string // a worker token's worker
+	hash   string // the token's, for a stream to check it again
 }
 
 // authenticate checks the bearer token (or, for the worker stream, a
@@ -69,9 +70,9 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (caller, error) {
 	}
 	s.tokenUsed(tok, now)
 	if tok.Role == store.RoleAdmin {
-		return caller{admin: true}, nil
+		return caller{admin: true, hash: tok.Hash}, nil
 	}
-	return caller{worker: tok.Subject}, nil
+	return caller{worker: tok.Subject, hash: tok.Hash}, nil
 }
 
 // actor is the worker a command acts as: "" for an admin (any worker).
@@ -256,7 +257,7 @@ func (s *Server) agentRoute(ctx *fasthttp.RequestCtx, c caller, method string, p
 		if err := c.mayActAs(parts[1]); err != nil {
 			return true, err
 		}
-		return true, s.stream(ctx, parts[1])
+		return true, s.stream(ctx, parts[1], c.hash)
 	case parts[0] == "reservations" && n == 3 && method == fasthttp.MethodPost && (parts[2] == "accept" || parts[2] == "reject"):
 		kind := node.CmdAccept
 		if parts[2] == "reject" {
@@ -501,7 +502,7 @@ const streamPoll = time.Second
 // with its open reservations, then every event of the log that names the
 // worker (offers, cancellations, its conversations' customer messages), in
 // order. ?after=SEQ resumes after an event already seen.
-func (s *Server) stream(ctx *fasthttp.RequestCtx, worker string) error {
+func (s *Server) stream(ctx *fasthttp.RequestCtx, worker, tokenHash string) error {
 	w, err := s.cfg.Store.GetWorker(ctx, worker)
 	if err != nil {
 		return err
@@ -545,10 +546,10 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, worker string) error {
 		withTasks = append(withTasks, or)
 	}
 	hello := map[string]any{"type": "hello", "worker": w, "reservations": withTasks, "after": after}
-	return agentUpgrader.Upgrade(ctx, func(conn *websocket.Conn) { s.runStream(conn, worker, after, hello) })
+	return agentUpgrader.Upgrade(ctx, func(conn *websocket.Conn) { s.runStream(conn, worker, after, hello, tokenHash) })
 }
 
-func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map[string]any) {
+func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map[string]any, tokenHash string) {
 	defer conn.Close()
 	// A stream counts as work in flight, so a shutdown waits for it to end
 	// (it ends at once, going away) before it closes the store.
@@ -581,6 +582,17 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		return conn.WriteMessage(websocket.TextMessage, b)
 	}
+	// A stream outlives the request that authenticated it: its token is
+	// checked again before events go out (and while idle), so a revoked
+	// token, or a deleted worker's, sees nothing more, not even the events
+	// of a new worker with the same id.
+	revoked := func() bool {
+		why := s.tokenGone(tokenHash)
+		if why != "" {
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, why), time.Now().Add(time.Second))
+		}
+		return why != ""
+	}
 	if write(hello) != nil {
 		return
 	}
@@ -593,6 +605,9 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 			evs, next, err := s.cfg.Store.ListRouterEvents(context.Background(), store.RouterEventFilter{WorkerID: worker}, store.Page{After: after, Limit: 200})
 			if err != nil {
 				s.log.Error("agent stream", "worker", worker, "err", err)
+				return
+			}
+			if len(evs) > 0 && revoked() {
 				return
 			}
 			for _, e := range evs {
@@ -614,7 +629,7 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 		case <-wake:
 		case <-poll.C:
 		case <-ping.C:
-			if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
+			if revoked() || conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
 				return
 			}
 		}

@@ -238,6 +238,25 @@ func isStream(ctx *fasthttp.RequestCtx) bool {
 	return len(parts) == 4 && parts[0] == "v1" && parts[1] == "workers" && parts[3] == "stream"
 }
 
+// tokenGone says why the token with that hash no longer authenticates, or
+// "" while it does. A store that fails to answer does not end a stream:
+// the stream's next read of the event log fails too, or the next check
+// decides.
+func (s *Server) tokenGone(hash string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	tok, err := s.cfg.Store.LookupToken(ctx, hash)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "token revoked"
+	case err != nil:
+		return ""
+	case tok.Expired(time.Now()):
+		return "token expired"
+	}
+	return ""
+}
+
 // touchEvery is how often a token's last_used_at is written at most: an
 // admin wants to know which tokens are in use, not each request, and a
 // write per request would cost the agent API a commit each.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fasthttp/websocket"
+
 	"github.com/switchboard-dev/switchboard/runtime/server"
 )
 
@@ -309,4 +311,55 @@ func TestAccessTokenOnlyOnStream(t *testing.T) {
 	if r := call(t, "GET", sb.base+"/v1/workers/bob", nil, bearer(admin)); r.status != 200 {
 		t.Errorf("bob survived: %d %v", r.status, r.body)
 	}
+}
+
+// TestStreamEndsWithToken checks that an open stream stops when its token
+// no longer authenticates: it outlives the request that checked the token.
+func TestStreamEndsWithToken(t *testing.T) {
+	sb := start(t, setup{flow: agentFlow, running: true})
+	base := sb.base
+	// closed reads the stream until it ends and fails on any event.
+	closed := func(name string, s *agentStream) {
+		t.Helper()
+		_ = s.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			_, b, err := s.conn.ReadMessage()
+			if err == nil {
+				t.Fatalf("%s: the stream sent %s", name, b)
+			}
+			if !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
+				t.Fatalf("%s: %v, want a close with policy violation", name, err)
+			}
+			return
+		}
+	}
+	activity := func(worker, act string) {
+		t.Helper()
+		if r := call(t, "PUT", base+"/v1/workers/"+worker+"/activity", []byte(`{"activity":"`+act+`"}`), bearer(admin)); r.status != 200 {
+			t.Fatalf("activity: %d %v", r.status, r.body)
+		}
+	}
+
+	// A deleted worker's stream ends before the new worker of that id
+	// has an event.
+	old := createWorker(t, base, "bob")
+	stream := openStream(t, base, "bob", old)
+	if r := call(t, "DELETE", base+"/v1/workers/bob", nil, bearer(admin)); r.status != 204 {
+		t.Fatalf("delete bob: %d %v", r.status, r.body)
+	}
+	createWorker(t, base, "bob")
+	activity("bob", "available")
+	closed("deleted worker", stream)
+
+	// A revoked token's stream ends at the next event.
+	r := call(t, "POST", base+"/v1/tokens", []byte(`{"worker":"bob"}`), bearer(admin))
+	if r.status != 201 {
+		t.Fatalf("issue: %d %v", r.status, r.body)
+	}
+	stream = openStream(t, base, "bob", r.body["token"].(string))
+	if r := call(t, "DELETE", base+"/v1/tokens/"+r.body["id"].(string), nil, bearer(admin)); r.status != 204 {
+		t.Fatalf("revoke: %d %v", r.status, r.body)
+	}
+	activity("bob", "break")
+	closed("revoked token", stream)
 }
