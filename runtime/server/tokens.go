@@ -69,7 +69,7 @@ func TokenExpiry(expiresIn, expiresAt string, now time.Time) (time.Time, error) 
 		d, err := time.ParseDuration(expiresIn)
 		if days, ok := strings.CutSuffix(expiresIn, "d"); ok && err != nil {
 			var n int
-			if n, err = strconv.Atoi(days); err == nil {
+			if n, err = strconv.Atoi(days); err == nil && n <= 100*366 { // no overflow
 				d = time.Duration(n) * 24 * time.Hour
 			}
 		}

@@ -107,6 +107,7 @@ func TestTokenAPI(t *testing.T) {
 		{"expiry passed", `{"role":"admin","expires_at":"2001-01-01T00:00:00Z"}`, admin, 400},
 		{"bad duration", `{"role":"admin","expires_in":"soon"}`, admin, 400},
 		{"negative duration", `{"role":"admin","expires_in":"-1h"}`, admin, 400},
+		{"days beyond a century", `{"role":"admin","expires_in":"99999999d"}`, admin, 400},
 		{"bad worker id", `{"worker":"a/b"}`, admin, 400},
 		{"unknown worker", `{"worker":"zed"}`, admin, 404},
 		{"a worker cannot issue", `{"worker":"bob"}`, bob, 403},
