@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+
+	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
 // addressFilter knows, without a query, that an address has no contact yet,
@@ -82,9 +84,10 @@ func newAddressFilterOf(capacity int64) *addressFilter {
 func (f *addressFilter) hashes(channel, address string) (h1, h2 uint64) {
 	var h maphash.Hash
 	h.SetSeed(f.seed)
-	h.WriteString(channel)
+	// As stored and looked up: cleaned by the text rule (text.go).
+	h.WriteString(store.Text(channel))
 	h.WriteByte(0)
-	h.WriteString(address)
+	h.WriteString(store.Text(address))
 	h1 = h.Sum64()
 	h2 = bits.RotateLeft64(h1*0x9e3779b97f4a7c15, 31) | 1 // odd: the probes cover the table
 	return h1, h2

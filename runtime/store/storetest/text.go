@@ -45,6 +45,9 @@ func testText(t *testing.T, s store.Store) {
 		t.Fatalf("contact %+v, want name %q and address %q", c, "Ann "+clean, "+1555"+clean)
 	}
 	for _, key := range []string{clean, bad} {
+		if f, ok := s.(store.AddressFilter); ok && !f.MayHaveAddress("sms", "+1555"+key) {
+			t.Fatalf("MayHaveAddress(%q) is false, but LookupContact finds it", "+1555"+key)
+		}
 		if got := must[store.Contact](t)(s.LookupContact(ctx(t), "sms", "+1555"+key)); got.ID != contactID {
 			t.Fatalf("LookupContact(%q) = %s, want %s", "+1555"+key, got.ID, contactID)
 		}
