@@ -30,6 +30,10 @@
 //     stored as {}. They may come back re-encoded (PostgreSQL's jsonb orders keys),
 //     so compare them as JSON, not as bytes. Payloads (executions, effects,
 //     timers, messages, programs) are opaque bytes returned exactly as written.
+//   - Text is stored as valid UTF-8 without NUL, the same on every store: a NUL
+//     or an invalid UTF-8 sequence in a string, or a \u0000 escape in JSON,
+//     is stored as U+FFFD, and lookups apply the same rule to their keys
+//     (see Text and CleanJSON). No write fails for its characters.
 //   - IDs are strings. The store makes the ids of contacts and conversations
 //     that ResolveContact and OpenConversation create; the caller makes every
 //     id inside a Batch, Unit.Contact's and Unit.Conversation's included
