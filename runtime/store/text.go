@@ -15,8 +15,8 @@ import (
 // NUL, each invalid UTF-8 sequence and each unpaired surrogate become U+FFFD,
 // the replacement character, as invalid UTF-8 already does when Go decodes
 // JSON. Opaque payloads (bytes) are stored as given. The runtime applies the
-// same rule where strings enter it (node.Receive, effect results), so what
-// flows see is what is stored.
+// same rule where a customer's message enters it (node.Receive), so what
+// flows see of it is what is stored.
 
 // Replacement is what Text and CleanJSON put in place of what cannot be stored.
 const Replacement = "\uFFFD"
