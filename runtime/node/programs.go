@@ -19,8 +19,8 @@ import (
 // stepped after a restart) has it compiled again from its stored sources.
 
 // pruneEvery is how often the node forgets the versions whose last
-// executions ended since a deploy.
-const pruneEvery = 5 * time.Minute
+// executions ended since a deploy (a variable for the tests).
+var pruneEvery = 5 * time.Minute
 
 // compilation is a version being compiled again: the callers that need it
 // meanwhile wait for this one instead of compiling it each.

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/connectors"
@@ -286,5 +287,53 @@ func BenchmarkDeploys(b *testing.B) {
 		<-done
 		n.Close()
 		st.Close()
+	}
+}
+
+// TestPruneAfterExecutionsEnd: a version kept at a deploy for a waiting
+// execution is dropped by the periodic check once that execution ends,
+// without another deploy.
+func TestPruneAfterExecutionsEnd(t *testing.T) {
+	old := node.SetPruneEvery(20 * time.Millisecond)
+	t.Cleanup(func() { node.SetPruneEvery(old) }) // last: after the node stopped
+	ctx := context.Background()
+	first := sizeableProgram(1, 1, 6)
+	n, err := node.New(ctx, node.Config{Store: openSQLite(t), Program: compileSources(t, first), Sources: first,
+		Channels: map[string]connectors.Connector{"fake/default": &connectortest.Fake{Channel: "webchat"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	runCtx, cancel := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { n.Run(runCtx, 1); close(ran) }()
+	t.Cleanup(func() { cancel(); <-ran })
+	say := func(id, text string) string {
+		re, err := n.Receive(ctx, "fake", "default", connectors.Inbound{PlatformID: id, Channel: "webchat", From: "ann", Text: text}, true)
+		if err != nil || len(re.Replies) != 1 {
+			t.Fatalf("%s: %v %+v", id, err, re)
+		}
+		return re.Replies[0].Text
+	}
+	if got := say("q", "wait"); got != "v1: your name?" {
+		t.Fatalf("question %q", got)
+	}
+	second := sizeableProgram(2, 1, 6)
+	if err := n.Deploy(ctx, compileSources(t, second), second); err != nil {
+		t.Fatal(err)
+	}
+	v1, v2 := compileSources(t, first).Version, n.Active().Version
+	if held := n.HeldVersions(); !slices.Equal(held, sortedOf(v1, v2)) {
+		t.Fatalf("after the deploy the node holds %v, want %s (waited on) and %s", held, v1, v2)
+	}
+	if got := say("a", "Ann"); got != "v1: thanks" {
+		t.Fatalf("answer %q", got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(n.HeldVersions(), []string{v2}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the execution on %s ended, yet the node still holds %v", v1, n.HeldVersions())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
