@@ -659,7 +659,9 @@ func (s *Store) LookupToken(ctx context.Context, hash string) (store.Token, erro
 }
 
 func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
-	return queryAll(ctx, s.r, scanToken, `SELECT `+tokenCols+` FROM api_tokens t WHERE `+liveToken+` ORDER BY t.created_at, t.id`)
+	// Through the prepared reads, which do not watch ctx: the API passes its
+	// request, which the server reuses once the handler returns.
+	return queryAll(ctx, s.rs, scanToken, `SELECT `+tokenCols+` FROM api_tokens t WHERE `+liveToken+` ORDER BY t.created_at, t.id`)
 }
 
 func (s *Store) DeleteToken(ctx context.Context, id string) error {
