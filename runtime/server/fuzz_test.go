@@ -66,6 +66,12 @@ func FuzzAdminAPI(f *testing.F) {
 		if id == "" && strings.Contains(rt.path, "{id}") {
 			return // a different route, not a malformed request to this one
 		}
+		if len(path)+len(query) > 2048 {
+			// Past the header limit the server answers 431 and closes the
+			// connection without reading the request, which a client may
+			// see as a reset; TestUnreadableRequests covers that answer.
+			return
+		}
 		q, err := url.ParseQuery(query)
 		if err != nil {
 			return // not a query a client could send
