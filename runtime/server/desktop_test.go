@@ -177,7 +177,7 @@ func TestAgentDesktop(t *testing.T) {
 	b.do("sign in with a wrong token",
 		chromedp.SendKeys(chromedp.ID("signin-worker"), "ana"), chromedp.SendKeys(chromedp.ID("signin-token"), "sbw_wrong"),
 		chromedp.Click(chromedp.ID("signin-submit")),
-		deskUntil(`!`+deskError+`.hidden && `+deskErrorMsg+` === "Sign-in failed: invalid token"`))
+		deskUntil(`!`+deskError+`.hidden && `+deskErrorMsg+` === "Sign-in failed: invalid token: unknown, revoked, or its worker was deleted"`))
 	b.do("sign in",
 		chromedp.SetValue(chromedp.ID("signin-token"), token), chromedp.Click(chromedp.ID("signin-submit")),
 		deskUntil(`document.querySelector('[data-testid="connection"]').dataset.state === "online"`),
