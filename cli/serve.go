@@ -167,13 +167,9 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	if base == "" {
 		base = "http://" + localAddr(ln.Addr())
 	}
-	relay := newStoreRelay() // bound once the store is open
+	relay := connectors.NewBoundLater() // bound once the store is open
 	res := connectors.Resources{HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: log, Now: time.Now, PublicURL: base, Relay: relay}
-	specs := o.connectors
-	if !hasConnector(specs, "webchat") {
-		specs = append([]string{"webchat/default"}, specs...) // the quick start's channel
-	}
-	instances, channels, err := buildConnectors(specs, res)
+	instances, channels, err := buildConnectors(connectors.Default(), quickStart(connectors.Default(), o.connectors), res)
 	if err != nil {
 		ln.Close()
 		return usagef(cmd, "%v", err)
@@ -194,12 +190,12 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	st, err := store.Open(ctx, o.storeURL)
 	if err != nil {
 		ln.Close()
-		relay.bind(nil)
+		relay.Bind(nil)
 		return fmt.Errorf("opening the store: %w", err)
 	}
 	defer st.Close()
 	relayer, _ := st.(store.Relayer)
-	relay.bind(relayer)
+	relay.Bind(relayer)
 	if _, ok := env["BOT_URL"]; !ok {
 		env["BOT_URL"] = base + server.DemoBotPath
 	}
@@ -245,8 +241,9 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	fmt.Fprintf(stdout, "switchboard %s serving %s (program %s, %d flows) on %s\n", version(), dir, prog.Version, len(prog.Flows), base)
 	fmt.Fprintf(stdout, "  store:     %s\n", o.storeURL)
 	for _, in := range instances {
-		if in.Connector == "webchat" {
-			fmt.Fprintf(stdout, "  webchat:   %s/webchat/%s/   (open it in a browser and chat)\n", base, in.Name)
+		if h, ok := in.Conn.(connectors.HomePage); ok {
+			url, note := h.HomePage()
+			fmt.Fprintf(stdout, "  %-10s %s   %s\n", in.Connector+":", url, note)
 			continue
 		}
 		fmt.Fprintf(stdout, "  webhook:   %s%s\n", base, connectors.WebhookPath(in.Connector, in.Name))
@@ -361,8 +358,9 @@ func checkSecrets(values []string, secrets map[string]string) error {
 	return nil
 }
 
-// buildConnectors parses --connector values: NAME/INSTANCE,key=value,…
-func buildConnectors(specs []string, res connectors.Resources) ([]server.Instance, map[string]connectors.Connector, error) {
+// buildConnectors parses --connector values, NAME/INSTANCE,key=value,…,
+// and builds the instances from reg.
+func buildConnectors(reg *connectors.Registry, specs []string, res connectors.Resources) ([]server.Instance, map[string]connectors.Connector, error) {
 	var instances []server.Instance
 	channels := map[string]connectors.Connector{}
 	for _, spec := range specs {
@@ -383,19 +381,31 @@ func buildConnectors(specs []string, res connectors.Resources) ([]server.Instanc
 			}
 			cfg[k] = v
 		}
-		res.Instance = instance
-		conn, err := connectors.Default().New(name, cfg, res)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--connector %s: %w", parts[0], err)
-		}
 		key := name + "/" + instance
 		if _, dup := channels[key]; dup {
 			return nil, nil, fmt.Errorf("--connector %s is configured twice", key)
 		}
-		channels[key] = conn
-		instances = append(instances, server.Instance{Connector: name, Name: instance, Conn: conn})
+		in, err := reg.NewInstance(name, instance, cfg, res)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--connector %s: %w", parts[0], err)
+		}
+		channels[key] = in.Conn
+		instances = append(instances, in)
 	}
 	return instances, channels, nil
+}
+
+// quickStart puts first in specs an instance, with its defaults, of each
+// connector that asks for one (Spec.QuickStart) and that specs do not
+// configure: the channel the quick start tries.
+func quickStart(reg *connectors.Registry, specs []string) []string {
+	var add []string
+	for _, qs := range reg.QuickStart() {
+		if !hasConnector(specs, qs.Name) {
+			add = append(add, qs.Name+"/"+connectors.DefaultInstance)
+		}
+	}
+	return append(add, specs...)
 }
 
 func hasConnector(specs []string, name string) bool {

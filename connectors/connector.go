@@ -68,6 +68,40 @@ type ChannelLister interface {
 	Channels() []string
 }
 
+// Drainer is implemented by connectors that hold requests open (the
+// webchat's long-polls). Drain, called once when the server's shutdown
+// begins, answers them, and any that still arrive, without waiting, so the
+// drain does not wait out their timeouts.
+type Drainer interface {
+	Drain()
+}
+
+// HomePage is implemented by connectors with a page a person opens to use
+// an instance (the webchat's chat page). serve prints its URL at start in
+// place of the webhook's, with note after it ("open it in a browser").
+type HomePage interface {
+	HomePage() (url, note string)
+}
+
+// Instance is one configured instance of a connector, as the runtime
+// serves it: its webhook at WebhookPath(Connector, Name).
+type Instance struct {
+	Connector string // the connector's name
+	Name      string // the instance's name
+	Conn      Connector
+	// Spec is the connector's (nil: a spec with the defaults), for what
+	// the server applies per connector, such as the body limit.
+	Spec *Spec
+}
+
+// BodyLimit is the largest webhook body the instance takes.
+func (in Instance) BodyLimit() int64 {
+	if in.Spec == nil {
+		return DefaultMaxBodyBytes
+	}
+	return in.Spec.BodyLimit()
+}
+
 // Closer is implemented by connectors that hold resources (connections,
 // goroutines). Close releases them; it is called once, last.
 type Closer interface {

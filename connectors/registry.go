@@ -176,6 +176,36 @@ func (r *Registry) New(name string, cfg Config, res Resources) (Connector, error
 	return c, nil
 }
 
+// NewInstance builds instance name of the named connector, as New does,
+// and returns it with the connector's spec, as the runtime serves it.
+func (r *Registry) NewInstance(connector, name string, cfg Config, res Resources) (Instance, error) {
+	spec, ok := r.Lookup(connector)
+	if !ok {
+		return Instance{}, fmt.Errorf("%w %q", ErrUnknownConnector, connector)
+	}
+	if name == "" {
+		name = DefaultInstance
+	}
+	res.Instance = name
+	c, err := r.New(connector, cfg, res)
+	if err != nil {
+		return Instance{}, err
+	}
+	return Instance{Connector: connector, Name: name, Conn: c, Spec: spec}, nil
+}
+
+// QuickStart returns the specs of the connectors serve starts an instance
+// of when none is configured (Spec.QuickStart), sorted by name.
+func (r *Registry) QuickStart() []*Spec {
+	var out []*Spec
+	for _, s := range r.Specs() {
+		if s.QuickStart {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // checkConfig validates cfg against spec and returns a copy with the
 // defaults filled in.
 func checkConfig(spec *Spec, cfg Config) (Config, []*FieldError) {

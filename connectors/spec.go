@@ -31,9 +31,18 @@ type Spec struct {
 	// Fields are the configuration fields, in documentation order.
 	Fields []Field
 	// MaxBodyBytes caps a webhook's body; the server answers 413 beyond it.
-	// Zero means DefaultMaxBodyBytes.
+	// Zero means DefaultMaxBodyBytes; at most MaxBodyBytesLimit.
 	MaxBodyBytes int64
+	// QuickStart asks serve to start an instance named DefaultInstance,
+	// with the defaults of every field, when none is configured: the
+	// channel someone who has just installed Switchboard can try at once.
+	// A connector with a required field cannot start so.
+	QuickStart bool
 }
+
+// MaxBodyBytesLimit is the largest MaxBodyBytes a spec may set: the
+// server reads no request body larger.
+const MaxBodyBytesLimit = 16 << 20
 
 // FieldType is the type of a config field's value; the registry rejects
 // values that do not parse as it.
@@ -85,8 +94,8 @@ func (s *Spec) Validate() error {
 	if !ValidName(s.Name) {
 		errs = append(errs, fmt.Errorf("invalid connector name %q: want ^[a-z0-9]+(_[a-z0-9]+)*$", s.Name))
 	}
-	if s.MaxBodyBytes < 0 {
-		errs = append(errs, fmt.Errorf("negative MaxBodyBytes %d", s.MaxBodyBytes))
+	if s.MaxBodyBytes < 0 || s.MaxBodyBytes > MaxBodyBytesLimit {
+		errs = append(errs, fmt.Errorf("MaxBodyBytes %d: want 0 (the default) to %d", s.MaxBodyBytes, MaxBodyBytesLimit))
 	}
 	seen := map[string]bool{}
 	for _, f := range s.Fields {
@@ -101,6 +110,9 @@ func (s *Spec) Validate() error {
 		case TypeString, TypeDuration, TypeInt, TypeBool, TypeURL:
 		default:
 			errs = append(errs, fmt.Errorf("field %q: unknown type %q", f.Name, f.Type))
+		}
+		if f.Required && s.QuickStart {
+			errs = append(errs, fmt.Errorf("field %q: a QuickStart connector starts with its defaults, so no field is required", f.Name))
 		}
 		if f.Required && f.Default != "" {
 			errs = append(errs, fmt.Errorf("field %q: required fields have no default", f.Name))

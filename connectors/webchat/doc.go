@@ -27,9 +27,9 @@
 //
 // # Routes
 //
-// The runtime server routes /webchat/{instance}/… to the instance's
-// ServePage (rest is the path after the instance) and
-// /v1/webhooks/webchat/{instance} to Receive, as for every connector. For
+// The instance declares its routes under /webchat/{instance} (Routes, see
+// connectors/httpsurface), which the runtime server mounts, and receives
+// /v1/webhooks/webchat/{instance} in Receive, as every connector does. For
 // the default instance:
 //
 //	GET  /webchat/default/             the chat page (a full-page widget)
@@ -119,11 +119,13 @@
 //
 // # For the server
 //
-// ServePage(ctx, rest) serves /webchat/{instance}{rest}: the server routes
-// every method there. WebhookCORS(ctx) must be called before the webhook
-// is handled: it sets the CORS headers for an allowed origin and answers
-// the browser's OPTIONS preflight itself (returning true). Long-polls end
-// when the fasthttp server shuts down (RequestCtx.Done); WebSockets are
-// hijacked connections that the server does not wait for: Close closes
-// them.
+// Routes() lists the page and endpoints with their methods; the server
+// answers the other methods (405) and paths (404). WebhookCORS(ctx) must
+// be called before the webhook is handled: it sets the CORS headers for
+// an allowed origin and answers the browser's OPTIONS preflight itself
+// (returning true). Drain, when a shutdown begins, answers the long-polls
+// at once; WebSockets are hijacked connections that the server does not
+// wait for: Close closes them. HomePage is the chat page's URL, which
+// serve prints at start; QuickStart in the spec makes serve start the
+// default instance when none is configured.
 package webchat

@@ -18,6 +18,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-dev/switchboard/connectors/httpsurface"
 )
 
 //go:embed static
@@ -58,60 +60,59 @@ const (
 	pongWait       = 75 * time.Second
 )
 
-// ServePage serves the widget and its endpoints under
-// /webchat/{instance}; rest is the path after the instance name, with its
-// leading slash ("" for /webchat/{instance} itself). See the package
-// documentation for the routes.
-func (c *Connector) ServePage(ctx *fasthttp.RequestCtx, rest string) {
-	method := string(ctx.Method())
-	switch rest {
-	case "":
-		// A relative redirect (to "{instance}/"), right behind a proxy
-		// that serves Switchboard under a path prefix too.
-		path := string(ctx.Path())
-		target := url.PathEscape(path[strings.LastIndexByte(path, '/')+1:]) + "/"
-		if q := ctx.URI().QueryString(); len(q) > 0 {
-			target += "?" + string(q)
-		}
-		ctx.Response.Header.Set("Location", target)
-		ctx.SetStatusCode(http.StatusPermanentRedirect)
-		return
-	case "/", "/index.html":
-		if !allow(ctx, method, http.MethodGet, http.MethodHead) {
-			return
-		}
-		c.servePage(ctx)
-	case "/widget.js", "/widget.css":
-		if !allow(ctx, method, http.MethodGet, http.MethodHead) {
-			return
-		}
-		serveAsset(ctx, assets[rest])
-	case "/session":
-		if method == http.MethodOptions {
-			c.preflight(ctx, "POST, OPTIONS")
-			return
-		}
-		if !c.cors(ctx) || !allow(ctx, method, http.MethodPost) {
-			return
-		}
-		c.serveSession(ctx)
-	case "/messages":
-		if method == http.MethodOptions {
-			c.preflight(ctx, "GET, OPTIONS")
-			return
-		}
-		if !c.cors(ctx) || !allow(ctx, method, http.MethodGet) {
-			return
-		}
-		c.serveMessages(ctx)
-	case "/ws":
-		if !allow(ctx, method, http.MethodGet) {
-			return
-		}
-		c.serveSocket(ctx)
-	default:
-		writeError(ctx, http.StatusNotFound, fmt.Sprintf("no webchat route %s", rest))
+// Routes are the widget's page and endpoints, under /webchat/{instance};
+// the package documentation lists them. The server answers other methods
+// and paths under the prefix (405 with Allow, 404).
+func (c *Connector) Routes() []httpsurface.Route {
+	page := func(ctx *fasthttp.RequestCtx) { c.servePage(ctx) }
+	asset := func(name string) fasthttp.RequestHandler {
+		return func(ctx *fasthttp.RequestCtx) { serveAsset(ctx, assets[name]) }
 	}
+	withCORS := func(h func(*fasthttp.RequestCtx)) fasthttp.RequestHandler {
+		return func(ctx *fasthttp.RequestCtx) {
+			if c.cors(ctx) {
+				h(ctx)
+			}
+		}
+	}
+	preflight := func(methods string) fasthttp.RequestHandler {
+		return func(ctx *fasthttp.RequestCtx) { c.preflight(ctx, methods) }
+	}
+	return []httpsurface.Route{
+		{Method: http.MethodGet, Path: "", Handler: redirectToPage},
+		{Method: http.MethodHead, Path: "", Handler: redirectToPage},
+		{Method: http.MethodGet, Path: "/", Handler: page},
+		{Method: http.MethodHead, Path: "/", Handler: page},
+		{Method: http.MethodGet, Path: "/index.html", Handler: page},
+		{Method: http.MethodHead, Path: "/index.html", Handler: page},
+		{Method: http.MethodGet, Path: "/widget.js", Handler: asset("/widget.js")},
+		{Method: http.MethodHead, Path: "/widget.js", Handler: asset("/widget.js")},
+		{Method: http.MethodGet, Path: "/widget.css", Handler: asset("/widget.css")},
+		{Method: http.MethodHead, Path: "/widget.css", Handler: asset("/widget.css")},
+		{Method: http.MethodPost, Path: "/session", Handler: withCORS(c.serveSession)},
+		{Method: http.MethodOptions, Path: "/session", Handler: preflight("POST, OPTIONS")},
+		{Method: http.MethodGet, Path: "/messages", Handler: withCORS(c.serveMessages)},
+		{Method: http.MethodOptions, Path: "/messages", Handler: preflight("GET, OPTIONS")},
+		{Method: http.MethodGet, Path: "/ws", Handler: c.serveSocket},
+	}
+}
+
+// redirectToPage sends /webchat/{instance} to the page below it, with a
+// relative redirect ("{instance}/"), right behind a proxy that serves
+// Switchboard under a path prefix too.
+func redirectToPage(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	target := url.PathEscape(path[strings.LastIndexByte(path, '/')+1:]) + "/"
+	if q := ctx.URI().QueryString(); len(q) > 0 {
+		target += "?" + string(q)
+	}
+	ctx.Response.Header.Set("Location", target)
+	ctx.SetStatusCode(http.StatusPermanentRedirect)
+}
+
+// HomePage is the chat page's URL, which serve prints at start.
+func (c *Connector) HomePage() (string, string) {
+	return c.publicURL + "/webchat/" + url.PathEscape(c.instance) + "/", "(open it in a browser and chat)"
 }
 
 // WebhookCORS is called by the server before it handles a request to the
@@ -124,17 +125,6 @@ func (c *Connector) WebhookCORS(ctx *fasthttp.RequestCtx) (answered bool) {
 		return true
 	}
 	c.cors(ctx)
-	return false
-}
-
-func allow(ctx *fasthttp.RequestCtx, method string, methods ...string) bool {
-	for _, m := range methods {
-		if method == m {
-			return true
-		}
-	}
-	ctx.Response.Header.Set("Allow", strings.Join(methods, ", "))
-	writeError(ctx, http.StatusMethodNotAllowed, fmt.Sprintf("method must be %s, not %s", strings.Join(methods, " or "), method))
 	return false
 }
 

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/httpsurface"
 )
 
 // Name is the connector's registered name, and its channel.
@@ -69,14 +70,17 @@ func Spec() *connectors.Spec {
 					"they may frame the chat page. Default: none, the server's own origin only."},
 		},
 		MaxBodyBytes: MaxBodyBytes,
+		QuickStart:   true,
 	}
 }
 
 // Connector is a webchat instance. Besides connectors.Connector it serves
-// the widget's page and endpoints (ServePage) and the CORS of its webhook
-// (WebhookCORS), and closes its sockets on Close.
+// the widget's page and endpoints (Routes) and the CORS of its webhook
+// (WebhookCORS), answers its long-polls at shutdown (Drain), and closes
+// its sockets on Close.
 type Connector struct {
 	instance  string
+	publicURL string // Resources.PublicURL, for HomePage
 	signer    signer
 	title     string
 	greeting  string
@@ -93,14 +97,18 @@ type Connector struct {
 }
 
 var (
-	_ connectors.Connector = (*Connector)(nil)
-	_ connectors.Closer    = (*Connector)(nil)
+	_ connectors.Connector    = (*Connector)(nil)
+	_ connectors.Closer       = (*Connector)(nil)
+	_ connectors.Drainer      = (*Connector)(nil)
+	_ connectors.HomePage     = (*Connector)(nil)
+	_ httpsurface.Pages       = (*Connector)(nil)
+	_ httpsurface.WebhookCORS = (*Connector)(nil)
 )
 
 // New builds a webchat instance; it is the registered
 // connectors.Constructor.
 func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector, error) {
-	c := &Connector{instance: res.Instance, title: DefaultTitle, greeting: DefaultGreeting, log: res.Logger, now: res.Now,
+	c := &Connector{instance: res.Instance, publicURL: strings.TrimRight(res.PublicURL, "/"), title: DefaultTitle, greeting: DefaultGreeting, log: res.Logger, now: res.Now,
 		pollWait: LongPollWait, pingEvery: 30 * time.Second}
 	if c.instance == "" {
 		c.instance = connectors.DefaultInstance

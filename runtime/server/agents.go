@@ -42,12 +42,12 @@ type caller struct {
 	hash   string // the token's, for a stream to check it again
 }
 
-// authenticate checks the bearer token (or, for the worker stream, a
-// WebSocket that browsers open without headers, the access_token query
-// parameter).
-func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (caller, error) {
+// authenticate checks the bearer token (or, on a route that takes
+// queryToken, the access_token query parameter: the worker stream, a
+// WebSocket that browsers open without headers).
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx, queryToken bool) (caller, error) {
 	secret, ok := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer ")
-	if (!ok || secret == "") && isStream(ctx) {
+	if (!ok || secret == "") && queryToken {
 		secret = string(ctx.QueryArgs().Peek("access_token"))
 	}
 	if secret == "" {
@@ -131,248 +131,252 @@ type workerBody struct {
 	Capacity   map[string]int  `json:"capacity"`
 }
 
-// agentRoute serves the agent API; ok is false when the path is not one of its.
-func (s *Server) agentRoute(ctx *fasthttp.RequestCtx, c caller, method string, parts []string) (bool, error) {
-	n := len(parts)
-	switch {
-	case parts[0] == "tokens":
-		return s.tokenRoute(ctx, c, method, parts)
-	case parts[0] == "workers" && n == 1 && method == fasthttp.MethodGet:
-		ws, err := s.cfg.Store.ListWorkers(ctx)
-		if err != nil {
-			return true, err
-		}
-		if ws == nil {
-			ws = []store.Worker{}
-		}
-		if !c.admin {
-			// A worker sees its colleagues as transfer targets: who and
-			// whether they are there, not their attributes or capacity.
-			type colleague struct {
-				ID       string `json:"id"`
-				Name     string `json:"name"`
-				Activity string `json:"activity"`
-			}
-			out := make([]colleague, len(ws))
-			for i, w := range ws {
-				out[i] = colleague{w.ID, w.Name, w.Activity}
-			}
-			writeJSON(ctx, http.StatusOK, map[string]any{"workers": out})
-			return true, nil
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"workers": ws})
-		return true, nil
-	case parts[0] == "queues" && n == 1 && method == fasthttp.MethodGet:
-		// The active program's queues: transfer targets for workers.
-		type queue struct {
-			Name string `json:"name"`
-		}
-		qs := []queue{}
-		for _, q := range s.cfg.Node.Active().Queues {
-			qs = append(qs, queue{q.Name})
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"queues": qs})
-		return true, nil
-	case parts[0] == "workers" && n == 1 && method == fasthttp.MethodPost:
-		return true, s.createWorker(ctx, c)
-	case parts[0] == "workers" && n == 2 && method == fasthttp.MethodGet:
-		if err := c.mayActAs(parts[1]); err != nil {
-			return true, err
-		}
-		w, err := s.cfg.Store.GetWorker(ctx, parts[1])
-		if err != nil {
-			return true, err
-		}
-		writeJSON(ctx, http.StatusOK, w)
-		return true, nil
-	case parts[0] == "workers" && n == 2 && (method == fasthttp.MethodPatch || method == fasthttp.MethodPut):
-		if err := requireAdmin(c); err != nil {
-			return true, err
-		}
-		var b workerBody
-		if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil {
-			return true, errorf(http.StatusBadRequest, "body must be JSON {\"name\", \"attributes\", \"activity\", \"capacity\"}: %v", err)
-		}
-		if _, err := s.cfg.Store.GetWorker(ctx, parts[1]); err != nil {
-			return true, err
-		}
-		res, err := s.command(ctx, node.CmdPutWorker, node.CommandArgs{Worker: parts[1], Name: b.Name, Attributes: b.Attributes, Activity: b.Activity, Capacity: b.Capacity})
-		if err != nil {
-			return true, err
-		}
-		writeRaw(ctx, http.StatusOK, res)
-		return true, nil
-	case parts[0] == "workers" && n == 2 && method == fasthttp.MethodDelete:
-		if err := requireAdmin(c); err != nil {
-			return true, err
-		}
-		if _, err := s.command(ctx, node.CmdDeleteWorker, node.CommandArgs{Worker: parts[1]}); err != nil {
-			return true, err
-		}
-		ctx.SetStatusCode(http.StatusNoContent)
-		return true, nil
-	case parts[0] == "workers" && n == 3 && parts[2] == "tokens" && method == fasthttp.MethodPost:
-		if err := requireAdmin(c); err != nil {
-			return true, err
-		}
-		if _, err := s.cfg.Store.GetWorker(ctx, parts[1]); err != nil {
-			return true, err
-		}
-		token, tok, err := IssueToken(ctx, s.cfg.Store, parts[1], time.Time{})
-		if err != nil {
-			return true, err
-		}
-		writeJSON(ctx, http.StatusCreated, map[string]any{"worker_id": parts[1], "token": token, "id": tok.ID})
-		return true, nil
-	case parts[0] == "workers" && n == 3 && parts[2] == "activity" && (method == fasthttp.MethodPut || method == fasthttp.MethodPost):
-		if err := c.mayActAs(parts[1]); err != nil {
-			return true, err
-		}
-		var b struct {
+func (s *Server) listWorkers(ctx *fasthttp.RequestCtx, c caller, _ params) error {
+	ws, err := s.cfg.Store.ListWorkers(ctx)
+	if err != nil {
+		return err
+	}
+	if !c.admin {
+		// A worker sees its colleagues as transfer targets: who and
+		// whether they are there, not their attributes or capacity.
+		type colleague struct {
+			ID       string `json:"id"`
+			Name     string `json:"name"`
 			Activity string `json:"activity"`
 		}
-		if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || b.Activity == "" {
-			return true, errorf(http.StatusBadRequest, "body must be JSON {\"activity\": \"available\"}")
+		out := make([]colleague, len(ws))
+		for i, w := range ws {
+			out[i] = colleague{w.ID, w.Name, w.Activity}
 		}
-		res, err := s.command(ctx, node.CmdActivity, node.CommandArgs{Actor: c.actor(), Worker: parts[1], Activity: b.Activity})
+		writeJSON(ctx, http.StatusOK, map[string]any{"workers": out})
+		return nil
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"workers": nonNil(ws)})
+	return nil
+}
+
+// listQueues answers the active program's queues: transfer targets for workers.
+func (s *Server) listQueues(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+	type queue struct {
+		Name string `json:"name"`
+	}
+	qs := []queue{}
+	for _, q := range s.cfg.Node.Active().Queues {
+		qs = append(qs, queue{q.Name})
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"queues": qs})
+	return nil
+}
+
+func (s *Server) getWorker(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	if err := c.mayActAs(p[0]); err != nil {
+		return err
+	}
+	w, err := s.cfg.Store.GetWorker(ctx, p[0])
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, w)
+	return nil
+}
+
+func (s *Server) updateWorker(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+	var b workerBody
+	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil {
+		return errorf(http.StatusBadRequest, "body must be JSON {\"name\", \"attributes\", \"activity\", \"capacity\"}: %v", err)
+	}
+	if _, err := s.cfg.Store.GetWorker(ctx, p[0]); err != nil {
+		return err
+	}
+	res, err := s.command(ctx, node.CmdPutWorker, node.CommandArgs{Worker: p[0], Name: b.Name, Attributes: b.Attributes, Activity: b.Activity, Capacity: b.Capacity})
+	if err != nil {
+		return err
+	}
+	writeRaw(ctx, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) deleteWorker(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+	if _, err := s.command(ctx, node.CmdDeleteWorker, node.CommandArgs{Worker: p[0]}); err != nil {
+		return err
+	}
+	ctx.SetStatusCode(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) issueWorkerToken(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+	if _, err := s.cfg.Store.GetWorker(ctx, p[0]); err != nil {
+		return err
+	}
+	token, tok, err := IssueToken(ctx, s.cfg.Store, p[0], time.Time{})
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusCreated, map[string]any{"worker_id": p[0], "token": token, "id": tok.ID})
+	return nil
+}
+
+func (s *Server) setActivity(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	if err := c.mayActAs(p[0]); err != nil {
+		return err
+	}
+	var b struct {
+		Activity string `json:"activity"`
+	}
+	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || b.Activity == "" {
+		return errorf(http.StatusBadRequest, "body must be JSON {\"activity\": \"available\"}")
+	}
+	res, err := s.command(ctx, node.CmdActivity, node.CommandArgs{Actor: c.actor(), Worker: p[0], Activity: b.Activity})
+	if err != nil {
+		return err
+	}
+	writeRaw(ctx, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) listReservations(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	if err := c.mayActAs(p[0]); err != nil {
+		return err
+	}
+	rs, err := s.cfg.Store.ListReservations(ctx, store.ReservationFilter{WorkerID: p[0], Status: store.ReservationStatus(ctx.QueryArgs().Peek("status"))})
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"reservations": nonNil(rs)})
+	return nil
+}
+
+func (s *Server) openStream(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	if err := c.mayActAs(p[0]); err != nil {
+		return err
+	}
+	return s.stream(ctx, p[0], c.hash)
+}
+
+// reservationCommand is the handler of POST /v1/reservations/{id}/{verb}:
+// accept or reject.
+func reservationCommand(verb string) handlerFunc {
+	kind := map[string]string{"accept": node.CmdAccept, "reject": node.CmdReject}[verb]
+	return func(s *Server, ctx *fasthttp.RequestCtx, c caller, p params) error {
+		res, err := s.command(ctx, kind, node.CommandArgs{Actor: c.actor(), Reservation: p[0]})
 		if err != nil {
-			return true, err
+			return err
 		}
 		writeRaw(ctx, http.StatusOK, res)
-		return true, nil
-	case parts[0] == "workers" && n == 3 && parts[2] == "reservations" && method == fasthttp.MethodGet:
-		if err := c.mayActAs(parts[1]); err != nil {
-			return true, err
-		}
-		rs, err := s.cfg.Store.ListReservations(ctx, store.ReservationFilter{WorkerID: parts[1], Status: store.ReservationStatus(ctx.QueryArgs().Peek("status"))})
-		if err != nil {
-			return true, err
-		}
-		if rs == nil {
-			rs = []store.Reservation{}
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"reservations": rs})
-		return true, nil
-	case parts[0] == "workers" && n == 3 && parts[2] == "stream" && method == fasthttp.MethodGet:
-		if err := c.mayActAs(parts[1]); err != nil {
-			return true, err
-		}
-		return true, s.stream(ctx, parts[1], c.hash)
-	case parts[0] == "reservations" && n == 3 && method == fasthttp.MethodPost && (parts[2] == "accept" || parts[2] == "reject"):
-		kind := node.CmdAccept
-		if parts[2] == "reject" {
-			kind = node.CmdReject
-		}
-		res, err := s.command(ctx, kind, node.CommandArgs{Actor: c.actor(), Reservation: parts[1]})
-		if err != nil {
-			return true, err
-		}
-		writeRaw(ctx, http.StatusOK, res)
-		return true, nil
-	case parts[0] == "tasks" && n == 2 && method == fasthttp.MethodGet:
-		t, err := s.ownTask(ctx, c, parts[1])
-		if err != nil {
-			return true, err
-		}
-		writeJSON(ctx, http.StatusOK, t)
-		return true, nil
-	case parts[0] == "tasks" && n == 3 && parts[2] == "history" && method == fasthttp.MethodGet:
-		t, err := s.ownTask(ctx, c, parts[1])
-		if err != nil {
-			return true, err
-		}
-		return true, s.history(ctx, t)
-	case parts[0] == "tasks" && n == 3 && parts[2] == "events" && method == fasthttp.MethodGet:
-		if _, err := s.ownTask(ctx, c, parts[1]); err != nil {
-			return true, err
-		}
-		evs, next, err := s.cfg.Store.ListRouterEvents(ctx, store.RouterEventFilter{TaskID: parts[1]}, pageOf(ctx))
-		if err != nil {
-			return true, err
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"events": nonNil(evs), "next": next})
-		return true, nil
-	case parts[0] == "tasks" && n == 3 && parts[2] == "messages" && method == fasthttp.MethodPost:
-		var b struct {
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || strings.TrimSpace(b.Text) == "" {
-			return true, errorf(http.StatusBadRequest, "body must be JSON {\"text\": \"the reply\"}")
-		}
-		id, err := s.cfg.Node.AgentReply(ctx, c.actor(), parts[1], b.Text)
-		if err != nil {
-			return true, commandError(err)
-		}
-		writeJSON(ctx, http.StatusAccepted, map[string]any{"id": id, "status": "queued"})
-		return true, nil
-	case parts[0] == "tasks" && n == 3 && method == fasthttp.MethodPost && (parts[2] == "wrapup" || parts[2] == "complete" || parts[2] == "transfer" || parts[2] == "cancel"):
-		args := node.CommandArgs{Actor: c.actor(), Task: parts[1]}
-		kind := map[string]string{"wrapup": node.CmdWrapUp, "complete": node.CmdComplete, "transfer": node.CmdTransfer, "cancel": node.CmdCancel}[parts[2]]
-		if parts[2] == "transfer" {
+		return nil
+	}
+}
+
+func (s *Server) getTask(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	t, err := s.ownTask(ctx, c, p[0])
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) taskHistory(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	t, err := s.ownTask(ctx, c, p[0])
+	if err != nil {
+		return err
+	}
+	return s.history(ctx, t)
+}
+
+func (s *Server) taskEvents(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	if _, err := s.ownTask(ctx, c, p[0]); err != nil {
+		return err
+	}
+	evs, next, err := s.cfg.Store.ListRouterEvents(ctx, store.RouterEventFilter{TaskID: p[0]}, pageOf(ctx))
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"events": nonNil(evs), "next": next})
+	return nil
+}
+
+func (s *Server) agentReply(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	var b struct {
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || strings.TrimSpace(b.Text) == "" {
+		return errorf(http.StatusBadRequest, "body must be JSON {\"text\": \"the reply\"}")
+	}
+	id, err := s.cfg.Node.AgentReply(ctx, c.actor(), p[0], b.Text)
+	if err != nil {
+		return commandError(err)
+	}
+	writeJSON(ctx, http.StatusAccepted, map[string]any{"id": id, "status": "queued"})
+	return nil
+}
+
+// taskCommand is the handler of POST /v1/tasks/{id}/{verb}: wrapup,
+// complete, transfer or cancel.
+func taskCommand(verb string) handlerFunc {
+	kind := map[string]string{"wrapup": node.CmdWrapUp, "complete": node.CmdComplete, "transfer": node.CmdTransfer, "cancel": node.CmdCancel}[verb]
+	return func(s *Server, ctx *fasthttp.RequestCtx, c caller, p params) error {
+		args := node.CommandArgs{Actor: c.actor(), Task: p[0]}
+		if verb == "transfer" {
 			var b struct {
 				Queue  string `json:"queue"`
 				Worker string `json:"worker"`
 				Mode   string `json:"mode"`
 			}
 			if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || (b.Queue == "") == (b.Worker == "") || (b.Mode != "" && b.Mode != "warm" && b.Mode != "cold") {
-				return true, errorf(http.StatusBadRequest, "body must be JSON {\"queue\": NAME} or {\"worker\": ID}, with \"mode\": \"cold\" (default) or \"warm\"")
+				return errorf(http.StatusBadRequest, "body must be JSON {\"queue\": NAME} or {\"worker\": ID}, with \"mode\": \"cold\" (default) or \"warm\"")
 			}
 			if b.Worker != "" {
 				if err := checkWorkerID(b.Worker); err != nil {
-					return true, err
+					return err
 				}
 			}
 			args.Queue, args.ToWorker, args.Warm = b.Queue, b.Worker, b.Mode == "warm"
 		}
 		res, err := s.command(ctx, kind, args)
 		if err != nil {
-			return true, err
+			return err
 		}
 		writeRaw(ctx, http.StatusOK, res)
-		return true, nil
-	case parts[0] == "conversations" && n == 3 && parts[2] == "close" && method == fasthttp.MethodPost:
-		// An admin, or the agent holding the conversation's task, resolves it.
-		if !c.admin {
-			conv, err := s.cfg.Store.GetConversation(ctx, parts[1])
-			if err != nil {
-				return true, err
-			}
-			if !s.holdsConversation(ctx, c.worker, conv.ID) {
-				return true, errorf(http.StatusForbidden, "worker %q holds no task of conversation %q", c.worker, conv.ID)
-			}
-		}
-		if err := s.cfg.Node.CloseConversation(ctx, parts[1]); err != nil {
-			return true, err
-		}
-		conv, err := s.cfg.Store.GetConversation(ctx, parts[1])
-		if err != nil {
-			return true, err
-		}
-		writeJSON(ctx, http.StatusOK, conv)
-		return true, nil
-	case parts[0] == "router" && n == 2 && parts[1] == "stats" && method == fasthttp.MethodGet:
-		if err := requireAdmin(c); err != nil {
-			return true, err
-		}
-		res, err := s.command(ctx, node.CmdStats, node.CommandArgs{})
-		if err != nil {
-			return true, err
-		}
-		writeRaw(ctx, http.StatusOK, res)
-		return true, nil
-	case parts[0] == "router" && n == 2 && parts[1] == "events" && method == fasthttp.MethodGet:
-		if err := requireAdmin(c); err != nil {
-			return true, err
-		}
-		f := store.RouterEventFilter{WorkerID: string(ctx.QueryArgs().Peek("worker")), TaskID: string(ctx.QueryArgs().Peek("task"))}
-		evs, next, err := s.cfg.Store.ListRouterEvents(ctx, f, pageOf(ctx))
-		if err != nil {
-			return true, err
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"events": nonNil(evs), "next": next})
-		return true, nil
+		return nil
 	}
-	return false, nil
+}
+
+// closeConversation resolves a conversation: an admin any, the agent
+// holding its task that one.
+func (s *Server) closeConversation(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	if !c.admin {
+		conv, err := s.cfg.Store.GetConversation(ctx, p[0])
+		if err != nil {
+			return err
+		}
+		if !s.holdsConversation(ctx, c.worker, conv.ID) {
+			return errorf(http.StatusForbidden, "worker %q holds no task of conversation %q", c.worker, conv.ID)
+		}
+	}
+	if err := s.cfg.Node.CloseConversation(ctx, p[0]); err != nil {
+		return err
+	}
+	return s.getConversation(ctx, c, p)
+}
+
+func (s *Server) routerStats(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+	res, err := s.command(ctx, node.CmdStats, node.CommandArgs{})
+	if err != nil {
+		return err
+	}
+	writeRaw(ctx, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) routerEvents(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+	f := store.RouterEventFilter{WorkerID: string(ctx.QueryArgs().Peek("worker")), TaskID: string(ctx.QueryArgs().Peek("task"))}
+	evs, next, err := s.cfg.Store.ListRouterEvents(ctx, f, pageOf(ctx))
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"events": nonNil(evs), "next": next})
+	return nil
 }
 
 func nonNil[T any](v []T) []T {
@@ -392,10 +396,7 @@ func writeRaw(ctx *fasthttp.RequestCtx, status int, body json.RawMessage) {
 	ctx.SetBody(append(body, '\n'))
 }
 
-func (s *Server) createWorker(ctx *fasthttp.RequestCtx, c caller) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
+func (s *Server) createWorker(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
 	var b workerBody
 	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || b.ID == "" {
 		return errorf(http.StatusBadRequest, "body must be JSON {\"id\", \"name\", \"attributes\", \"activity\", \"capacity\"} with an id")

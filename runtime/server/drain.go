@@ -12,6 +12,7 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
@@ -26,13 +27,6 @@ import (
 // agents' streams (told to go away) to finish. After that a request gets
 // 503, and only requests still running when the drain timeout ends see
 // their context canceled.
-
-// Drainer is implemented by a connector instance that holds requests open
-// (the webchat's long-polls): Drain, called when the drain begins, answers
-// them, and any that still arrive, without waiting.
-type Drainer interface {
-	Drain()
-}
 
 // DefaultDrainTimeout is how long a shutdown waits for the requests in
 // flight when Config.DrainTimeout is zero: some seconds under the 30 s
@@ -148,7 +142,7 @@ func (s *Server) shutdown(srv *fasthttp.Server, ln net.Listener, errc <-chan err
 	s.gate.beginDrain()
 	_ = ln.Close() // refuse new connections; srv.Serve returns
 	for _, in := range s.cfg.Instances {
-		if d, ok := in.Conn.(Drainer); ok {
+		if d, ok := in.Conn.(connectors.Drainer); ok {
 			d.Drain()
 		}
 	}

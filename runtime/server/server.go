@@ -25,25 +25,25 @@ import (
 
 	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/httpsurface"
 	"github.com/switchboard-dev/switchboard/diag"
 	"github.com/switchboard-dev/switchboard/runtime/metrics"
 	"github.com/switchboard-dev/switchboard/runtime/node"
-	"github.com/switchboard-dev/switchboard/runtime/server/desktop"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
 // Limits on request bodies.
 const (
-	MaxWebhookBody = 1 << 20  // 1 MiB: larger webhooks get 413
-	MaxProgramBody = 16 << 20 // a deployed program's sources
+	// MaxWebhookBody is the webhook body limit of a connector whose spec
+	// sets none (Spec.MaxBodyBytes): larger webhooks get 413.
+	MaxWebhookBody = connectors.DefaultMaxBodyBytes
+	// MaxProgramBody bounds a deployed program's sources, and any body.
+	MaxProgramBody = connectors.MaxBodyBytesLimit
 )
 
-// Instance is one configured connector instance.
-type Instance struct {
-	Connector string
-	Name      string
-	Conn      connectors.Connector
-}
+// Instance is one configured connector instance; its Spec, when set,
+// gives its body limit.
+type Instance = connectors.Instance
 
 // Config configures a Server.
 type Config struct {
@@ -67,6 +67,7 @@ type Config struct {
 // Server routes requests.
 type Server struct {
 	cfg       Config
+	table     table
 	instances map[string]Instance // "connector/instance"
 	log       *slog.Logger
 	metrics   *metrics.Registry
@@ -92,6 +93,7 @@ func New(cfg Config) *Server {
 	for _, in := range cfg.Instances {
 		s.instances[in.Connector+"/"+in.Name] = in
 	}
+	s.buildTable()
 	s.messagesIn = s.metrics.Counter("switchboard_messages_in_total", "Inbound messages accepted, by channel.", "channel")
 	s.messagesOut = s.metrics.Counter("switchboard_replies_inline_total", "Replies answered inline in a webhook response, by channel.", "channel")
 	s.errors = s.metrics.Counter("switchboard_http_errors_total", "Requests answered with an error, by status.", "status")
@@ -114,14 +116,14 @@ func New(cfg Config) *Server {
 }
 
 // Handler returns the fasthttp handler.
-func (s *Server) Handler() fasthttp.RequestHandler { return s.route }
+func (s *Server) Handler() fasthttp.RequestHandler { return s.dispatch }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: it stops
 // accepting connections and answers the requests in flight, for at most
 // the drain timeout, before it returns (see drain.go).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &fasthttp.Server{
-		Handler:      s.route,
+		Handler:      s.dispatch,
 		ErrorHandler: s.parseError,
 		// Errors reading a request are logged without its bytes: they
 		// hold bearer tokens and webhook secrets.
@@ -200,106 +202,18 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func (s *Server) route(ctx *fasthttp.RequestCtx) {
-	path := string(ctx.Path())
-	method := string(ctx.Method())
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	if !s.enter(ctx) {
-		return
-	}
-	defer s.gate.release()
-	if s.connectorPages(ctx, path, parts) { // webchat: see PageServer
-		return
-	}
-	var err error
-	switch {
-	case path == "/healthz":
-		writeJSON(ctx, http.StatusOK, map[string]string{"status": "ok"})
-		return
-	case path == "/readyz":
-		err = s.ready(ctx)
-	case s.cfg.DemoBot && strings.HasPrefix(path, DemoBotPath):
-		demoBot(ctx)
-		return
-	case path == "/metrics":
-		ctx.SetContentType("text/plain; version=0.0.4")
-		s.metrics.Write(ctx)
-		return
-	case path == desktop.Prefix || strings.HasPrefix(path, desktop.Prefix+"/"): // the agent desktop: static, no token
-		desktop.Serve(ctx)
-		return
-	case len(parts) == 4 && parts[0] == "v1" && parts[1] == "webhooks":
-		if method != fasthttp.MethodPost && method != fasthttp.MethodGet {
-			err = errorf(http.StatusMethodNotAllowed, "webhooks take POST (or GET for verification)")
-			break
-		}
-		err = s.webhook(ctx, parts[2], parts[3])
-	case len(parts) >= 2 && parts[0] == "v1":
-		var c caller
-		if c, err = s.authenticate(ctx); err != nil {
-			break
-		}
-		var handled bool
-		if handled, err = s.agentRoute(ctx, c, method, parts[1:]); handled {
-			break
-		}
-		if err = requireAdmin(c); err == nil {
-			err = s.adminRoute(ctx, method, parts[1:])
-		}
-	default:
-		err = errorf(http.StatusNotFound, "no route for %s %s", method, path)
-	}
-	if err != nil {
-		s.fail(ctx, err)
-	}
+func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+	writeJSON(ctx, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
-// ---- begin webchat: pages served by connector instances ----------------
-
-// PageServer is implemented by a connector instance that serves a page and
-// endpoints of its own under /webchat/{instance} (the webchat connector:
-// its widget, session, WebSocket and long-poll routes). The connector
-// answers every method itself.
-type PageServer interface {
-	// ServePage answers a request under /webchat/{instance}; rest is the
-	// path after the instance's name, with its leading slash: "" for
-	// /webchat/{instance} itself, "/" for the page, "/ws", "/session", …
-	ServePage(ctx *fasthttp.RequestCtx, rest string)
+func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+	ctx.SetContentType("text/plain; version=0.0.4")
+	s.metrics.Write(ctx)
+	return nil
 }
 
-// WebhookCORS is implemented by a connector instance whose webhook is
-// called by browsers, possibly from other origins (the webchat widget
-// embedded on another site). It is called before the webhook request is
-// handled: it sets the CORS response headers, and answers a preflight
-// (OPTIONS) itself, in which case it returns true.
-type WebhookCORS interface {
-	WebhookCORS(ctx *fasthttp.RequestCtx) (answered bool)
-}
-
-// connectorPages routes /webchat/{instance}/… to the webchat instance of
-// that name, and lets a WebhookCORS instance see its webhook's requests
-// first. It reports whether it answered the request.
-func (s *Server) connectorPages(ctx *fasthttp.RequestCtx, path string, parts []string) bool {
-	switch {
-	case len(parts) >= 2 && parts[0] == "webchat" && parts[1] != "":
-		page, ok := s.instances["webchat/"+parts[1]].Conn.(PageServer)
-		if !ok {
-			s.fail(ctx, errorf(http.StatusNotFound, "no webchat instance %q", parts[1]))
-			return true
-		}
-		page.ServePage(ctx, strings.TrimPrefix(path, "/webchat/"+parts[1]))
-		return true
-	case len(parts) == 4 && parts[0] == "v1" && parts[1] == "webhooks":
-		if c, ok := s.instances[parts[2]+"/"+parts[3]].Conn.(WebhookCORS); ok {
-			return c.WebhookCORS(ctx)
-		}
-	}
-	return false
-}
-
-// ---- end webchat ---------------------------------------------------------
-
-func (s *Server) ready(ctx *fasthttp.RequestCtx) error {
+func (s *Server) ready(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
 	if s.gate.current() != serving {
 		return errorf(http.StatusServiceUnavailable, "draining: the server is shutting down")
 	}
@@ -314,14 +228,18 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) error {
 
 // webhook verifies and parses a platform's request, records every message
 // it carries and answers only once all of them are durably committed.
-func (s *Server) webhook(ctx *fasthttp.RequestCtx, connector, instance string) error {
+func (s *Server) webhook(ctx *fasthttp.RequestCtx, _ caller, p params) error {
 	start := time.Now()
+	connector, instance := p[0], p[1]
 	in, ok := s.instances[connector+"/"+instance]
 	if !ok {
 		return errorf(http.StatusNotFound, "no connector instance %s/%s", connector, instance)
 	}
-	if len(ctx.Request.Body()) > MaxWebhookBody {
-		return errorf(http.StatusRequestEntityTooLarge, "body is %d bytes; webhooks take at most %d", len(ctx.Request.Body()), MaxWebhookBody)
+	if c, ok := in.Conn.(httpsurface.WebhookCORS); ok && c.WebhookCORS(ctx) {
+		return nil
+	}
+	if limit := in.BodyLimit(); int64(len(ctx.Request.Body())) > limit {
+		return errorf(http.StatusRequestEntityTooLarge, "body is %d bytes; %s webhooks take at most %d", len(ctx.Request.Body()), connector, limit)
 	}
 	req := s.request(ctx)
 	msgs, err := in.Conn.Receive(ctx, req)
@@ -354,6 +272,21 @@ func (s *Server) webhook(ctx *fasthttp.RequestCtx, connector, instance string) e
 	return nil
 }
 
+// webhookPreflight answers a browser's CORS preflight of a webhook, for
+// the instances that browsers call (httpsurface.WebhookCORS).
+func (s *Server) webhookPreflight(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+	in, ok := s.instances[p[0]+"/"+p[1]]
+	if !ok {
+		return errorf(http.StatusNotFound, "no connector instance %s/%s", p[0], p[1])
+	}
+	c, ok := in.Conn.(httpsurface.WebhookCORS)
+	if !ok || !c.WebhookCORS(ctx) {
+		ctx.Response.Header.Set("Allow", "GET, POST")
+		return errorf(http.StatusMethodNotAllowed, "webhooks take POST (or GET for verification)")
+	}
+	return nil
+}
+
 // request adapts a fasthttp request to the connectors' transport-neutral one.
 func (s *Server) request(ctx *fasthttp.RequestCtx) *connectors.Request {
 	header := http.Header{}
@@ -383,99 +316,103 @@ type deployRequest struct {
 	Files map[string]string `json:"files"` // file name → source
 }
 
-func (s *Server) adminRoute(ctx *fasthttp.RequestCtx, method string, parts []string) error {
-	page := store.Page{After: string(ctx.QueryArgs().Peek("after")), Limit: ctx.QueryArgs().GetUintOrZero("limit")}
-	switch {
-	case parts[0] == "programs" && len(parts) == 1 && method == fasthttp.MethodPost:
-		return s.deploy(ctx)
-	case parts[0] == "programs" && len(parts) == 1 && method == fasthttp.MethodGet:
-		progs, err := s.cfg.Store.ListPrograms(ctx)
-		if err != nil {
-			return err
-		}
-		out := make([]map[string]any, len(progs))
-		for i, p := range progs {
-			out[i] = map[string]any{"version": p.Version, "active": p.Active, "created_at": p.CreatedAt}
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"programs": out})
-		return nil
-	case parts[0] == "conversations" && len(parts) == 1 && method == fasthttp.MethodGet:
-		f := store.ConversationFilter{ContactID: string(ctx.QueryArgs().Peek("contact")), Status: store.ConversationStatus(ctx.QueryArgs().Peek("status"))}
-		convs, next, err := s.cfg.Store.ListConversations(ctx, f, page)
-		if err != nil {
-			return err
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"conversations": convs, "next": next})
-		return nil
-	case parts[0] == "contacts" && len(parts) == 2 && method == fasthttp.MethodGet:
-		c, err := s.cfg.Store.GetContact(ctx, parts[1])
-		if err != nil {
-			return err
-		}
-		writeJSON(ctx, http.StatusOK, c)
-		return nil
-	case parts[0] == "contacts" && len(parts) == 3 && parts[2] == "link" && method == fasthttp.MethodPost:
-		var req struct {
-			Contact string `json:"contact"`
-		}
-		if err := json.Unmarshal(ctx.Request.Body(), &req); err != nil || req.Contact == "" {
-			return errorf(http.StatusBadRequest, "body must be JSON {\"contact\": \"ID of the contact to merge into this one\"}")
-		}
-		if err := s.cfg.Store.LinkContacts(ctx, parts[1], req.Contact); err != nil {
-			return err
-		}
-		c, err := s.cfg.Store.GetContact(ctx, parts[1])
-		if err != nil {
-			return err
-		}
-		writeJSON(ctx, http.StatusOK, c)
-		return nil
-	case parts[0] == "conversations" && len(parts) == 2 && method == fasthttp.MethodGet:
-		c, err := s.cfg.Store.GetConversation(ctx, parts[1])
-		if err != nil {
-			return err
-		}
-		writeJSON(ctx, http.StatusOK, c)
-		return nil
-	case parts[0] == "conversations" && len(parts) == 3 && parts[2] == "messages" && method == fasthttp.MethodGet:
-		msgs, next, err := s.cfg.Store.ListMessages(ctx, parts[1], page)
-		if err != nil {
-			return err
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"messages": msgs, "next": next})
-		return nil
-	case parts[0] == "executions" && len(parts) == 2 && method == fasthttp.MethodGet:
-		x, err := s.cfg.Store.GetExecution(ctx, parts[1])
-		if err != nil {
-			return err
-		}
-		writeJSON(ctx, http.StatusOK, x)
-		return nil
-	case parts[0] == "dead-letters" && len(parts) == 1 && method == fasthttp.MethodGet:
-		effects, next, err := s.cfg.Store.ListDeadLetters(ctx, page)
-		if err != nil {
-			return err
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"dead_letters": effects, "next": next})
-		return nil
-	case parts[0] == "tasks" && len(parts) == 1 && method == fasthttp.MethodGet:
-		status := store.TaskStatus(ctx.QueryArgs().Peek("status"))
-		if status == "" {
-			status = store.TaskWaiting
-		}
-		tasks, next, err := s.cfg.Store.ListTasks(ctx, status, page)
-		if err != nil {
-			return err
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"tasks": tasks, "next": next})
-		return nil
+func (s *Server) listPrograms(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+	progs, err := s.cfg.Store.ListPrograms(ctx)
+	if err != nil {
+		return err
 	}
-	return errorf(http.StatusNotFound, "no route for %s %s", method, ctx.Path())
+	out := make([]map[string]any, len(progs))
+	for i, p := range progs {
+		out[i] = map[string]any{"version": p.Version, "active": p.Active, "created_at": p.CreatedAt}
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"programs": out})
+	return nil
+}
+
+func (s *Server) listConversations(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+	f := store.ConversationFilter{ContactID: string(ctx.QueryArgs().Peek("contact")), Status: store.ConversationStatus(ctx.QueryArgs().Peek("status"))}
+	convs, next, err := s.cfg.Store.ListConversations(ctx, f, pageOf(ctx))
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"conversations": convs, "next": next})
+	return nil
+}
+
+func (s *Server) getContact(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+	c, err := s.cfg.Store.GetContact(ctx, p[0])
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) linkContacts(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	var req struct {
+		Contact string `json:"contact"`
+	}
+	if err := json.Unmarshal(ctx.Request.Body(), &req); err != nil || req.Contact == "" {
+		return errorf(http.StatusBadRequest, "body must be JSON {\"contact\": \"ID of the contact to merge into this one\"}")
+	}
+	if err := s.cfg.Store.LinkContacts(ctx, p[0], req.Contact); err != nil {
+		return err
+	}
+	return s.getContact(ctx, c, p)
+}
+
+func (s *Server) getConversation(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+	c, err := s.cfg.Store.GetConversation(ctx, p[0])
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) listMessages(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+	msgs, next, err := s.cfg.Store.ListMessages(ctx, p[0], pageOf(ctx))
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"messages": msgs, "next": next})
+	return nil
+}
+
+func (s *Server) getExecution(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+	x, err := s.cfg.Store.GetExecution(ctx, p[0])
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, x)
+	return nil
+}
+
+func (s *Server) listDeadLetters(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+	effects, next, err := s.cfg.Store.ListDeadLetters(ctx, pageOf(ctx))
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"dead_letters": effects, "next": next})
+	return nil
+}
+
+func (s *Server) listTasks(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+	status := store.TaskStatus(ctx.QueryArgs().Peek("status"))
+	if status == "" {
+		status = store.TaskWaiting
+	}
+	tasks, next, err := s.cfg.Store.ListTasks(ctx, status, pageOf(ctx))
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"tasks": tasks, "next": next})
+	return nil
 }
 
 // deploy compiles the uploaded sources; a program that compiles becomes the
 // active one, one that does not is refused with its diagnostics.
-func (s *Server) deploy(ctx *fasthttp.RequestCtx) error {
+func (s *Server) deploy(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
 	var req deployRequest
 	if err := json.Unmarshal(ctx.Request.Body(), &req); err != nil {
 		return errorf(http.StatusBadRequest, "body must be JSON {\"files\": {\"name.flow\": \"source\"}}: %v", err)

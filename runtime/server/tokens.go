@@ -127,90 +127,87 @@ type tokenBody struct {
 
 const tokenBodyHelp = `body must be JSON {"role": "admin"} or {"role": "worker", "worker": ID}, with an optional "expires_in" ("720h", "30d") or "expires_at" (RFC 3339)`
 
-// tokenRoute serves /v1/tokens; ok is false when the path is not one of its.
-func (s *Server) tokenRoute(ctx *fasthttp.RequestCtx, c caller, method string, parts []string) (bool, error) {
-	n := len(parts)
-	switch {
-	case n == 1 && method == fasthttp.MethodGet:
-		// An admin sees every token (or one worker's: ?worker=ID), a worker its own.
-		toks, err := s.cfg.Store.ListTokens(ctx)
-		if err != nil {
-			return true, err
-		}
-		worker := string(ctx.QueryArgs().Peek("worker"))
-		if !c.admin {
-			worker = c.worker
-		}
-		now := time.Now()
-		out := []TokenView{}
-		for _, t := range toks {
-			if worker == "" || (t.Role == store.RoleWorker && t.Subject == worker) {
-				out = append(out, ViewToken(t, now))
-			}
-		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"tokens": out})
-		return true, nil
-	case n == 1 && method == fasthttp.MethodPost:
-		if err := requireAdmin(c); err != nil {
-			return true, err
-		}
-		var b tokenBody
-		dec := json.NewDecoder(bytes.NewReader(ctx.Request.Body()))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&b); err != nil {
-			return true, errorf(http.StatusBadRequest, "%s: %v", tokenBodyHelp, err)
-		}
-		if b.Role == "" && b.Worker != "" {
-			b.Role = store.RoleWorker
-		}
-		switch {
-		case b.Role == store.RoleAdmin && b.Worker != "":
-			return true, errorf(http.StatusBadRequest, "an admin token names no worker: %s", tokenBodyHelp)
-		case b.Role == store.RoleWorker && b.Worker == "":
-			return true, errorf(http.StatusBadRequest, "a worker token names its worker: %s", tokenBodyHelp)
-		case b.Role != store.RoleAdmin && b.Role != store.RoleWorker:
-			return true, errorf(http.StatusBadRequest, "%s", tokenBodyHelp)
-		case b.Worker != "":
-			if err := checkWorkerID(b.Worker); err != nil {
-				return true, err
-			}
-		}
-		now := time.Now()
-		expires, err := TokenExpiry(b.ExpiresIn, b.ExpiresAt, now)
-		if err != nil {
-			return true, errorf(http.StatusBadRequest, "%v", err)
-		}
-		secret, tok, err := IssueToken(ctx, s.cfg.Store, b.Worker, expires)
-		if errors.Is(err, store.ErrNotFound) {
-			return true, errorf(http.StatusNotFound, "no worker %q", b.Worker)
-		}
-		if err != nil {
-			return true, err
-		}
-		writeJSON(ctx, http.StatusCreated, struct {
-			TokenView
-			Token string `json:"token"`
-		}{ViewToken(tok, now), secret})
-		return true, nil
-	case n == 2 && method == fasthttp.MethodDelete:
-		if !c.admin {
-			// A worker revokes its own tokens; another's is not found, so
-			// ids cannot be probed.
-			if !s.ownsToken(ctx, c.worker, parts[1]) {
-				return true, errorf(http.StatusNotFound, "no token %q", parts[1])
-			}
-		}
-		if err := s.cfg.Store.DeleteToken(ctx, parts[1]); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return true, errorf(http.StatusNotFound, "no token %q", parts[1])
-			}
-			return true, err
-		}
-		s.used.forget(parts[1])
-		ctx.SetStatusCode(http.StatusNoContent)
-		return true, nil
+// listTokens answers every token to an admin (or one worker's:
+// ?worker=ID), its own to a worker.
+func (s *Server) listTokens(ctx *fasthttp.RequestCtx, c caller, _ params) error {
+	toks, err := s.cfg.Store.ListTokens(ctx)
+	if err != nil {
+		return err
 	}
-	return false, nil
+	worker := string(ctx.QueryArgs().Peek("worker"))
+	if !c.admin {
+		worker = c.worker
+	}
+	now := time.Now()
+	out := []TokenView{}
+	for _, t := range toks {
+		if worker == "" || (t.Role == store.RoleWorker && t.Subject == worker) {
+			out = append(out, ViewToken(t, now))
+		}
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"tokens": out})
+	return nil
+}
+
+func (s *Server) createToken(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+	var b tokenBody
+	dec := json.NewDecoder(bytes.NewReader(ctx.Request.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return errorf(http.StatusBadRequest, "%s: %v", tokenBodyHelp, err)
+	}
+	if b.Role == "" && b.Worker != "" {
+		b.Role = store.RoleWorker
+	}
+	switch {
+	case b.Role == store.RoleAdmin && b.Worker != "":
+		return errorf(http.StatusBadRequest, "an admin token names no worker: %s", tokenBodyHelp)
+	case b.Role == store.RoleWorker && b.Worker == "":
+		return errorf(http.StatusBadRequest, "a worker token names its worker: %s", tokenBodyHelp)
+	case b.Role != store.RoleAdmin && b.Role != store.RoleWorker:
+		return errorf(http.StatusBadRequest, "%s", tokenBodyHelp)
+	case b.Worker != "":
+		if err := checkWorkerID(b.Worker); err != nil {
+			return err
+		}
+	}
+	now := time.Now()
+	expires, err := TokenExpiry(b.ExpiresIn, b.ExpiresAt, now)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
+	secret, tok, err := IssueToken(ctx, s.cfg.Store, b.Worker, expires)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, "no worker %q", b.Worker)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, http.StatusCreated, struct {
+		TokenView
+		Token string `json:"token"`
+	}{ViewToken(tok, now), secret})
+	return nil
+}
+
+func (s *Server) revokeToken(ctx *fasthttp.RequestCtx, c caller, p params) error {
+	id := p[0]
+	if !c.admin {
+		// A worker revokes its own tokens; another's is not found, so
+		// ids cannot be probed.
+		if !s.ownsToken(ctx, c.worker, id) {
+			return errorf(http.StatusNotFound, "no token %q", id)
+		}
+	}
+	if err := s.cfg.Store.DeleteToken(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errorf(http.StatusNotFound, "no token %q", id)
+		}
+		return err
+	}
+	s.used.forget(id)
+	ctx.SetStatusCode(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) ownsToken(ctx context.Context, worker, id string) bool {
@@ -224,18 +221,6 @@ func (s *Server) ownsToken(ctx context.Context, worker, id string) bool {
 		}
 	}
 	return false
-}
-
-// isStream reports whether the request opens a worker's stream, the one
-// route that takes its token from the query: browsers open WebSockets
-// without headers. Everywhere else a token in the URL would end up in
-// proxies' and servers' access logs.
-func isStream(ctx *fasthttp.RequestCtx) bool {
-	if !ctx.IsGet() {
-		return false
-	}
-	parts := strings.Split(strings.Trim(string(ctx.Path()), "/"), "/")
-	return len(parts) == 4 && parts[0] == "v1" && parts[1] == "workers" && parts[3] == "stream"
 }
 
 // tokenGone says why the token with that hash no longer authenticates, or

@@ -65,7 +65,7 @@ func TestRuntime(t *testing.T) {
 	if status, _, _ := do("GET", "/webchat/default/widget.js", nil, ""); status != 200 {
 		t.Errorf("widget.js: %d", status)
 	}
-	if status, _, body := do("GET", "/webchat/nope/", nil, ""); status != 404 || !strings.Contains(body, `no webchat instance`) {
+	if status, _, body := do("GET", "/webchat/nope/", nil, ""); status != 404 || !strings.Contains(body, `no route for GET /webchat/nope/`) {
 		t.Errorf("unknown instance: %d %s", status, body)
 	}
 
