@@ -30,21 +30,11 @@ func (p *Program) Disassemble() string {
 		}
 		for i, s := range f.States {
 			fmt.Fprintf(&b, "  %d %s: %s", i, s.Name, s.Kind)
-			if s.Target != "" {
-				fmt.Fprintf(&b, " %s", s.Target)
-			}
-			if s.Text != nil {
-				fmt.Fprintf(&b, " %s", s.Text.Source)
-			}
-			if s.Method != "" {
-				fmt.Fprintf(&b, " %s %s", s.Method, s.URL.Source)
-			}
-			if s.Timeout != 0 {
-				fmt.Fprintf(&b, " timeout=%s", s.Timeout)
-			}
+			head, lines := s.Op.disasm()
+			b.WriteString(head)
 			b.WriteByte('\n')
-			for _, a := range s.Assign {
-				fmt.Fprintf(&b, "      %s = %s\n", a.Name, a.Value.Source)
+			for _, l := range lines {
+				fmt.Fprintf(&b, "      %s\n", l)
 			}
 			for _, g := range s.Guards {
 				fmt.Fprintf(&b, "      if %s -> %s\n", g.Cond.Source, targetName(f, g.Target))

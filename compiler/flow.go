@@ -30,8 +30,9 @@ type varDraft struct {
 // compiled (they need to know which steps run before this one).
 type stepDraft struct {
 	node     *lang.Step
-	spec     *kindSpec
+	spec     *KindSpec
 	state    *State
+	target   string // the ArgName argument, once compiled
 	props    map[string]propLine
 	outcomes map[Outcome]lang.Token // outcome → target name token
 	guards   []guardDraft
@@ -141,7 +142,7 @@ func (c *compiler) unknownFlowLine(l *lang.Line, fd *flowDraft) bool {
 	head := l.Head.Tokens
 	key := head[0]
 	// `name kind …` and `name: -> x` are steps written wrong.
-	if key.Kind == lang.Ident && len(head) > 1 && head[1].Kind == lang.Ident && kindSpecs[head[1].Text] != nil {
+	if key.Kind == lang.Ident && len(head) > 1 && head[1].Kind == lang.Ident && isKind(head[1].Text) {
 		c.diags.Errorf("E0107", key.Span, "expected `:` after step name %s", diag.Quote(key.Text)).
 			WithHint("a step is `%s: %s …`", key.Text, head[1].Text)
 		return true
@@ -227,8 +228,11 @@ func (c *compiler) claimName(fd *flowDraft, name lang.Token) bool {
 
 func (c *compiler) declareStep(fd *flowDraft, s *lang.Step) {
 	name := lang.Token{Kind: lang.Ident, Text: s.Name.Value, Span: s.Name.Span()}
-	spec := kindSpecs[s.Kind.Value]
-	if spec == nil {
+	kind, known := KindNamed(s.Kind.Value)
+	var spec *KindSpec
+	if known {
+		spec = kind.Spec()
+	} else {
 		d := c.diags.Errorf("E0212", s.Kind.Span(), "unknown step kind %s", diag.Quote(s.Kind.Value))
 		if sug := diag.Suggest(s.Kind.Value, kindNamesList()); sug != "" {
 			d.WithHint("did you mean %s?", diag.Quote(sug))
@@ -243,21 +247,19 @@ func (c *compiler) declareStep(fd *flowDraft, s *lang.Step) {
 	for i := range st.Next {
 		st.Next[i] = NoTarget
 	}
-	if spec != nil {
-		st.Kind = spec.kind
-	}
+	st.Kind = kind
 	fd.flow.index[st.Name] = len(fd.flow.States)
 	fd.flow.States = append(fd.flow.States, st)
 	fd.steps = append(fd.steps, &stepDraft{node: s, spec: spec, state: st, props: map[string]propLine{}, outcomes: map[Outcome]lang.Token{}})
 }
 
 func sortedKinds() []string {
-	out := make([]string, 0, numKinds)
-	for _, n := range kindNames {
-		out = append(out, n)
-	}
+	out := kindNamesList()
+	sortStrings(out)
 	return out
 }
+
+func isKind(name string) bool { _, ok := KindNamed(name); return ok }
 
 func contains(xs []string, x string) bool {
 	for _, y := range xs {

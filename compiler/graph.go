@@ -82,7 +82,7 @@ func (c *compiler) spinCycles(fd *flowDraft) {
 	}
 	var stack []int
 	next := 0
-	instant := func(i int) bool { return fd.steps[i].spec != nil && !fd.steps[i].state.Kind.Waits() }
+	instant := func(i int) bool { return fd.steps[i].spec != nil && !fd.steps[i].spec.Waits }
 	var strong func(v int)
 	strong = func(v int) {
 		index[v], low[v] = next, next
@@ -166,7 +166,7 @@ func (c *compiler) checkSubflowRecursion(drafts []*flowDraft, byName map[string]
 	calls := map[string][]*stepDraft{}
 	for _, fd := range drafts {
 		for _, sd := range fd.steps {
-			if sd.spec != nil && sd.spec.kind == KindSubflow && sd.state.Target != "" {
+			if sd.spec != nil && sd.state.Kind == KindSubflow && sd.target != "" {
 				calls[fd.flow.Name] = append(calls[fd.flow.Name], sd)
 			}
 		}
@@ -175,12 +175,12 @@ func (c *compiler) checkSubflowRecursion(drafts []*flowDraft, byName map[string]
 		for _, sd := range calls[fd.flow.Name] {
 			// Does sd's target lead back to fd?
 			seen := map[string]bool{}
-			stack := []string{sd.state.Target}
+			stack := []string{sd.target}
 			for len(stack) > 0 {
 				f := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
 				if f == fd.flow.Name {
-					c.diags.Errorf("E0502", sd.node.Name.Span(), "subflow %s leads back to flow %s", diag.Quote(sd.state.Target), diag.Quote(fd.flow.Name)).
+					c.diags.Errorf("E0502", sd.node.Name.Span(), "subflow %s leads back to flow %s", diag.Quote(sd.target), diag.Quote(fd.flow.Name)).
 						WithHint("subflows cannot call themselves, directly or through others")
 					break
 				}
@@ -189,7 +189,7 @@ func (c *compiler) checkSubflowRecursion(drafts []*flowDraft, byName map[string]
 				}
 				seen[f] = true
 				for _, call := range calls[f] {
-					stack = append(stack, call.state.Target)
+					stack = append(stack, call.target)
 				}
 			}
 		}

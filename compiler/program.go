@@ -101,34 +101,6 @@ type Var struct {
 	Span diag.Span
 }
 
-// Kind is a step kind.
-type Kind uint8
-
-// Step kinds.
-const (
-	KindSend Kind = iota
-	KindAsk
-	KindSwitch
-	KindSet
-	KindHTTP
-	KindFunction
-	KindEnqueue
-	KindSubflow
-	KindWait
-	KindSay
-	KindPlay
-	KindGather
-	KindRecord
-	KindDial
-	KindHangup
-	numKinds
-)
-
-var kindNames = [numKinds]string{"send", "ask", "switch", "set", "http", "function", "enqueue", "subflow",
-	"wait", "say", "play", "gather", "record", "dial", "hangup"}
-
-func (k Kind) String() string { return kindNames[k] }
-
 // Outcome names a transition out of a state.
 type Outcome uint8
 
@@ -171,58 +143,16 @@ type Guard struct {
 	Span   diag.Span
 }
 
-// State is one step of a flow. Which fields are set depends on Kind; the
-// per-kind table in docs/LANGUAGE.md lists them.
+// State is one step of a flow: what every kind has (its outcomes'
+// targets, its guards) and the kind's own payload.
 type State struct {
 	Name   string
 	Kind   Kind
 	Span   diag.Span
 	Next   [NumOutcomes]int32 // target per outcome: a state index, NoTarget or End
 	Guards []Guard            // switch conditions; ask guards on reply; gather guards on digits/speech
-
-	Text    *Expr         // send/ask/say text, play URL, dial number, gather prompt
-	To      *Expr         // send/ask: recipient address (default: the conversation's contact)
-	Channel *Expr         // send/ask: channel override; enqueue: task channel
-	Media   *Expr         // send/ask: media URL or list of URLs
-	Timeout time.Duration // ask, http, function, enqueue, gather, record, dial; wait's duration
-	Assign  []Assign      // set
-
-	Method  string // http: GET, POST, PUT, PATCH, DELETE
-	URL     *Expr  // http
-	Headers *Expr  // http: map
-	Body    *Expr  // http: json value, form map or raw body
-	BodyAs  string // http: "json", "form" or "body"
-
-	Target     string // function name, workflow (enqueue) or flow (subflow)
-	Args       *Expr  // function args, subflow inputs
-	Attributes *Expr  // enqueue
-	Priority   *Expr  // enqueue
-
-	Voice, Language, Loop *Expr // say/play
-	Digits                *Expr // gather: number of digits
-	FinishOn              *Expr // gather
-	Speech                *Expr // gather: listen for speech (bool)
-	ListensForSpeech      bool  // gather: a speech outcome or a guard on speech asks for it
-	MaxLength             time.Duration
-	Record                *Expr // record: transcribe the recording; dial: record the call
-	CallerID              *Expr // dial
-}
-
-// Assign is one `name = EXPR` of a set step.
-type Assign struct {
-	Name  string
-	Value *Expr
-	Span  diag.Span
-}
-
-// Waits reports whether the state stops the execution until an event
-// arrives (a reply, a timer, an effect's result).
-func (k Kind) Waits() bool {
-	switch k {
-	case KindAsk, KindHTTP, KindFunction, KindEnqueue, KindSubflow, KindWait, KindGather, KindRecord, KindDial:
-		return true
-	}
-	return false
+	// Op is the kind's payload: *SendOp for send, *HTTPOp for http, ….
+	Op Op
 }
 
 // Expr is a compiled expression with the source it came from. Strings with

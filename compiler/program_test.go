@@ -49,14 +49,14 @@ flow greet {
 			t.Errorf("guard on %q = %v, want %v", tt.text, got, tt.want)
 		}
 	}
-	got, err := f.States[f.StateIndex("number")].Text.Eval(env("42"))
+	got, err := f.States[f.StateIndex("number")].Op.(*compiler.SendOp).Text.Eval(env("42"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "You sent 42, try 2 of three"; got != want {
 		t.Errorf("number text = %q, want %q", got, want)
 	}
-	got, err = f.States[f.StateIndex("hello")].Text.Eval(env("hi"))
+	got, err = f.States[f.StateIndex("hello")].Op.(*compiler.SendOp).Text.Eval(env("hi"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +77,8 @@ flow f {
 }`)
 	f := prog.Flow("f")
 	a, b := f.States[0], f.States[1]
-	if a.Kind != compiler.KindAsk || a.Timeout != 5*time.Minute {
-		t.Fatalf("state 0 = %v timeout %v", a.Kind, a.Timeout)
+	if op, ok := a.Op.(*compiler.AskOp); a.Kind != compiler.KindAsk || !ok || op.Timeout != 5*time.Minute {
+		t.Fatalf("state 0 = %v %#v", a.Kind, a.Op)
 	}
 	if a.Next[compiler.OutTimeout] != 1 || a.Next[compiler.OutReply] != 1 || a.Guards[0].Target != compiler.End {
 		t.Errorf("ask transitions = %v, guard -> %d", a.Next, a.Guards[0].Target)

@@ -131,24 +131,6 @@ func (f FlowCoverage) Percent() float64 {
 	return 100 * float64(f.StepsHit+f.BranchesHit) / float64(total)
 }
 
-// kindOutcomes are the outcomes a step of each kind can take.
-var kindOutcomes = map[compiler.Kind][]compiler.Outcome{
-	compiler.KindSend:     {compiler.OutNext, compiler.OutFailed},
-	compiler.KindAsk:      {compiler.OutReply, compiler.OutTimeout},
-	compiler.KindSwitch:   {compiler.OutDefault},
-	compiler.KindSet:      {compiler.OutNext},
-	compiler.KindHTTP:     {compiler.OutOK, compiler.OutError},
-	compiler.KindFunction: {compiler.OutOK, compiler.OutError},
-	compiler.KindEnqueue:  {compiler.OutCompleted, compiler.OutTimeout, compiler.OutCanceled, compiler.OutFailed},
-	compiler.KindSubflow:  {compiler.OutDone, compiler.OutError},
-	compiler.KindWait:     {compiler.OutNext},
-	compiler.KindSay:      {compiler.OutNext},
-	compiler.KindPlay:     {compiler.OutNext},
-	compiler.KindGather:   {compiler.OutKeypress, compiler.OutSpeech, compiler.OutTimeout},
-	compiler.KindRecord:   {compiler.OutRecorded, compiler.OutFailed},
-	compiler.KindDial:     {compiler.OutAnswered, compiler.OutNoAnswer, compiler.OutBusy, compiler.OutFailed},
-}
-
 // branches lists the outcomes of a step that count for coverage: its
 // guards, the outcomes it handles, and the outcomes that can happen
 // unhandled (they end the execution): an enqueue's task outcomes, a
@@ -158,14 +140,14 @@ func branches(st *compiler.State) []string {
 	for i := range st.Guards {
 		out = append(out, guardKey(i))
 	}
-	for j, o := range kindOutcomes[st.Kind] {
+	for j, o := range st.Kind.Outcomes() {
 		handled := st.Next[o] != compiler.NoTarget
 		possible := j == 0 || st.Kind == compiler.KindEnqueue && o != compiler.OutTimeout || st.Kind == compiler.KindDial
 		if st.Kind == compiler.KindSend && o == compiler.OutFailed && !handled {
 			possible = false
 		}
 		if st.Kind == compiler.KindGather {
-			possible = o == compiler.OutTimeout || handled || o == compiler.OutSpeech && st.ListensForSpeech
+			possible = o == compiler.OutTimeout || handled || o == compiler.OutSpeech && st.Op.(*compiler.GatherOp).ListensForSpeech
 		}
 		if handled || possible {
 			out = append(out, o.String())

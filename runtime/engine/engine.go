@@ -1,13 +1,10 @@
 package engine
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"math"
-	"net/url"
-	"slices"
 	"strconv"
 	"time"
 
@@ -255,126 +252,37 @@ func (r *run) resume() bool {
 		}
 		return take(compiler.OutTimeout)
 	case EventInbound:
-		if w.Kind != WaitReply || r.ev.Message == nil {
+		e := executorOf(st.Kind)
+		if w.Kind != WaitReply || r.ev.Message == nil || e == nil || e.inbound == nil {
 			return false
 		}
 		r.cancelWait()
 		r.customerWrote()
-		fr.Outputs[st.Name] = &Output{Ask: &compiler.AskOutput{Reply: *r.ev.Message}}
-		env := r.env(map[string]any{compiler.NameReply: *r.ev.Message})
-		for i, g := range st.Guards {
-			ok, err := r.truth(g.Cond, env)
-			if err != nil {
-				r.fail(err)
-				return true
-			}
-			if ok {
-				r.pending, r.havePending, r.guard, r.guardIndex = compiler.OutReply, true, g.Target, i
-				return true
-			}
-		}
-		return take(compiler.OutReply)
+		e.inbound(r, st, fr, *r.ev.Message)
+		return true
 	case EventTask:
-		if w.Kind != WaitTask || r.ev.Task == nil || r.ev.Task.ID != w.Task {
+		e := executorOf(st.Kind)
+		if w.Kind != WaitTask || r.ev.Task == nil || r.ev.Task.ID != w.Task || e == nil || e.task == nil {
 			return false
 		}
 		w.Task = "" // it ended: nothing to cancel
 		r.cancelWait()
-		t := r.ev.Task
-		out := fr.Outputs[st.Name]
-		if out == nil || out.Enqueue == nil {
-			out = &Output{Enqueue: &compiler.EnqueueOutput{Task: compiler.TaskInfo{ID: t.ID}}}
-		}
-		info := out.Enqueue.Task
-		info.Queue, info.Worker = t.Queue, t.Worker
-		fr.Outputs[st.Name] = &Output{Enqueue: &compiler.EnqueueOutput{Task: info}}
-		switch t.Outcome {
-		case compiler.OutCompleted, compiler.OutCanceled, compiler.OutFailed:
-			return take(t.Outcome)
-		}
-		return take(compiler.OutFailed)
+		return take(e.task(r, st, fr, r.ev.Task))
 	case EventResult:
+		e := executorOf(st.Kind)
 		if r.ev.WaitID != w.ID || r.ev.Result == nil || w.Kind == WaitReply || w.Kind == WaitTask || w.Kind == WaitTimer {
 			return false
 		}
 		r.cancelWait()
 		r.guard = -1
-		r.pending = r.result(st, fr, *r.ev.Result) // may pick a guard's target
+		r.pending = compiler.OutNext
+		if e != nil && e.result != nil {
+			r.pending = e.result(r, st, fr, *r.ev.Result) // may pick a guard's target
+		}
 		r.havePending = true
 		return true
 	}
 	return false
-}
-
-// result stores what an effect produced and picks the outcome it leads to.
-func (r *run) result(st *compiler.State, fr *Frame, res Result) compiler.Outcome {
-	switch st.Kind {
-	case compiler.KindSend:
-		if res.Err != "" {
-			return compiler.OutFailed
-		}
-		return compiler.OutNext
-	case compiler.KindHTTP:
-		out := &compiler.HTTPOutput{Status: res.Status, Body: res.Body, Headers: res.Headers}
-		var v any
-		if res.Body != "" && json.Unmarshal([]byte(res.Body), &v) == nil {
-			out.JSON = v
-		}
-		fr.Outputs[st.Name] = &Output{HTTP: out}
-		failed := res.Err != "" || res.Status < 200 || res.Status > 299
-		r.countFailure(fr, st, failed)
-		if failed {
-			return compiler.OutError
-		}
-		return compiler.OutOK
-	case compiler.KindFunction:
-		fr.Outputs[st.Name] = &Output{Function: &compiler.FunctionOutput{Result: res.Value}}
-		r.countFailure(fr, st, res.Err != "")
-		if res.Err != "" {
-			return compiler.OutError
-		}
-		return compiler.OutOK
-	case compiler.KindGather:
-		fr.Outputs[st.Name] = &Output{Gather: &compiler.GatherOutput{Digits: res.Digits, Speech: res.Speech, Confidence: res.Confidence}}
-		if res.Digits == "" && res.Speech == "" {
-			return compiler.OutTimeout
-		}
-		r.customerWrote() // keys pressed or words said are the caller's answer
-		env := r.env(map[string]any{compiler.NameDigits: res.Digits, compiler.NameSpeech: res.Speech})
-		for i, g := range st.Guards {
-			ok, err := r.truth(g.Cond, env)
-			if err != nil {
-				r.fail(err)
-				return compiler.OutTimeout
-			}
-			if ok {
-				r.guard, r.guardIndex = g.Target, i
-				return compiler.OutKeypress
-			}
-		}
-		if res.Digits != "" {
-			return compiler.OutKeypress
-		}
-		return compiler.OutSpeech
-	case compiler.KindRecord:
-		fr.Outputs[st.Name] = &Output{Record: &compiler.RecordOutput{URL: res.RecordingURL, Duration: res.Duration, Transcript: res.Transcript}}
-		if res.Err != "" || res.RecordingURL == "" {
-			return compiler.OutFailed
-		}
-		return compiler.OutRecorded
-	case compiler.KindDial:
-		fr.Outputs[st.Name] = &Output{Dial: &compiler.DialOutput{Status: res.DialStatus, Duration: res.Duration}}
-		switch res.DialStatus {
-		case "answered", "completed":
-			return compiler.OutAnswered
-		case "no_answer", "no-answer":
-			return compiler.OutNoAnswer
-		case "busy":
-			return compiler.OutBusy
-		}
-		return compiler.OutFailed
-	}
-	return compiler.OutNext
 }
 
 // customerWrote starts the step budget and the backoffs over: what runs
@@ -507,7 +415,7 @@ func (r *run) finishFrame() {
 	}
 	r.x.Frames = r.x.Frames[:len(r.x.Frames)-1]
 	caller := r.frame()
-	caller.Outputs[r.state().Name] = &Output{Subflow: &compiler.SubflowOutput{Outputs: outputs}}
+	caller.Outputs[r.state().Name] = output(r.state(), compiler.SubflowOutput{Outputs: outputs})
 	r.pending, r.havePending, r.guard = compiler.OutDone, true, -1
 }
 
@@ -516,7 +424,7 @@ func (r *run) finishFrame() {
 // otherwise the execution fails.
 func (r *run) stepError(err error) {
 	st := r.state()
-	if (st.Kind == compiler.KindHTTP || st.Kind == compiler.KindFunction) && st.Next[compiler.OutError] != compiler.NoTarget {
+	if st.Kind.Spec().CatchesErrors && st.Next[compiler.OutError] != compiler.NoTarget {
 		r.pending, r.havePending, r.guard = compiler.OutError, true, -1
 		return
 	}
@@ -524,7 +432,7 @@ func (r *run) stepError(err error) {
 	for len(r.x.Frames) > 1 {
 		r.x.Frames = r.x.Frames[:len(r.x.Frames)-1]
 		if caller := r.state(); caller.Next[compiler.OutError] != compiler.NoTarget {
-			r.frame().Outputs[caller.Name] = &Output{Subflow: &compiler.SubflowOutput{Outputs: map[string]any{"error": msg}}}
+			r.frame().Outputs[caller.Name] = output(caller, compiler.SubflowOutput{Outputs: map[string]any{"error": msg}})
 			r.pending, r.havePending, r.guard = compiler.OutError, true, -1
 			return
 		}
@@ -697,26 +605,6 @@ func (r *run) evalBool(e *compiler.Expr) (bool, error) {
 		return false, fmt.Errorf("%s: expected a bool, got %T", e.Span, v)
 	}
 	return b, nil
-}
-
-func stringMap(m map[string]any) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = compiler.Stringify(v)
-	}
-	return out
-}
-
-func formBody(m map[string]any) string {
-	vals := url.Values{}
-	keys := slices.Sorted(maps.Keys(m))
-	for _, k := range keys {
-		vals.Set(k, compiler.Stringify(m[k]))
-	}
-	return vals.Encode()
 }
 
 func toInt(f float64) int {

@@ -69,41 +69,6 @@ type Frame struct {
 	Outputs map[string]*Output `json:"outputs,omitempty"` // what the steps that ran left behind
 }
 
-// Output is what a step left behind, typed by its kind.
-type Output struct {
-	Ask      *compiler.AskOutput      `json:"ask,omitempty"`
-	HTTP     *compiler.HTTPOutput     `json:"http,omitempty"`
-	Function *compiler.FunctionOutput `json:"function,omitempty"`
-	Enqueue  *compiler.EnqueueOutput  `json:"enqueue,omitempty"`
-	Subflow  *compiler.SubflowOutput  `json:"subflow,omitempty"`
-	Gather   *compiler.GatherOutput   `json:"gather,omitempty"`
-	Record   *compiler.RecordOutput   `json:"record,omitempty"`
-	Dial     *compiler.DialOutput     `json:"dial,omitempty"`
-}
-
-// value is the output as expressions see it.
-func (o *Output) value() any {
-	switch {
-	case o.Ask != nil:
-		return *o.Ask
-	case o.HTTP != nil:
-		return *o.HTTP
-	case o.Function != nil:
-		return *o.Function
-	case o.Enqueue != nil:
-		return *o.Enqueue
-	case o.Subflow != nil:
-		return *o.Subflow
-	case o.Gather != nil:
-		return *o.Gather
-	case o.Record != nil:
-		return *o.Record
-	case o.Dial != nil:
-		return *o.Dial
-	}
-	return nil
-}
-
 // WaitKind says what a waiting execution needs to go on.
 type WaitKind string
 
