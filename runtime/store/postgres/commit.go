@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/switchboard-dev/switchboard/runtime/store"
+	"github.com/switchboard-dev/switchboard/runtime/store/sqlstore"
 )
 
 // Commit applies a batch in one transaction.
@@ -114,7 +115,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 	if m := u.Inbound; m != nil {
 		add(opInbound, m.ID, `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
 			VALUES ($1, $2, 'in', $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-			m.ID, m.ConversationID, m.Connector, m.Instance, nullable(m.PlatformMessageID), m.Text, []byte(m.Payload), createdAt(m.CreatedAt, at))
+			m.ID, m.ConversationID, m.Connector, m.Instance, sqlstore.Nullable(m.PlatformMessageID), m.Text, []byte(m.Payload), createdAt(m.CreatedAt, at))
 	}
 	if w := u.Execution; w != nil {
 		e := w.Execution
@@ -130,7 +131,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 	for _, m := range u.Messages {
 		add(opPlain, m.ID, `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-			m.ID, m.ConversationID, string(m.Direction), m.Connector, m.Instance, nullable(m.PlatformMessageID), m.Text, []byte(m.Payload), createdAt(m.CreatedAt, at))
+			m.ID, m.ConversationID, string(m.Direction), m.Connector, m.Instance, sqlstore.Nullable(m.PlatformMessageID), m.Text, []byte(m.Payload), createdAt(m.CreatedAt, at))
 	}
 	for _, e := range u.Effects {
 		due := at
@@ -139,7 +140,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 		}
 		add(opPlain, e.ID, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $7) ON CONFLICT DO NOTHING`,
-			e.ID, nullable(e.ExecutionID), e.Kind, e.Key(), []byte(e.Payload), due, at)
+			e.ID, sqlstore.Nullable(e.ExecutionID), e.Kind, e.Key(), []byte(e.Payload), due, at)
 	}
 	for _, r := range u.CompleteEffects {
 		add(opPlain, r.ID, `UPDATE effects SET status = 'done', result = $1, lease_owner = '', lease_until = NULL, updated_at = $2
@@ -152,7 +153,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 		add(opPlain, t.ID, `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (id) DO UPDATE SET execution_id = excluded.execution_id, fire_at = excluded.fire_at,
 				payload = excluded.payload, lease_owner = '', lease_until = NULL`,
-			t.ID, nullable(t.ExecutionID), store.Micro(t.FireAt), []byte(t.Payload), at)
+			t.ID, sqlstore.Nullable(t.ExecutionID), store.Micro(t.FireAt), []byte(t.Payload), at)
 	}
 	for _, t := range u.Tasks {
 		attrs, err := store.Object(t.Attributes)
@@ -164,7 +165,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 			status = store.TaskWaiting
 		}
 		add(opTaskInsert, t.ID, `INSERT INTO tasks (`+taskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT DO NOTHING`,
-			t.ID, t.ConversationID, t.ContactID, nullable(t.ExecutionID), t.Workflow, string(attrs), t.Priority, string(status), t.Channel, at)
+			t.ID, t.ConversationID, t.ContactID, sqlstore.Nullable(t.ExecutionID), t.Workflow, string(attrs), t.Priority, string(status), t.Channel, at)
 	}
 	for _, t := range u.TaskUpdates {
 		var attrs any

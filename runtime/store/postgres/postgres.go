@@ -23,15 +23,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/switchboard-dev/switchboard/internal/fanout"
 	"github.com/switchboard-dev/switchboard/runtime/store"
+	"github.com/switchboard-dev/switchboard/runtime/store/sqlstore"
 )
 
 func init() {
@@ -50,6 +49,8 @@ const DefaultMaxConns = 32
 
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
+	*sqlstore.DB // the queries both stores share
+
 	url  string
 	pool *pgxpool.Pool
 
@@ -92,6 +93,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s := &Store{url: url, pool: pool}
+	s.DB = sqlstore.New(s.sqlConfig())
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -181,13 +183,6 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// querier is what read helpers need: the pool or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
-
 func pgCode(err error) string {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -206,30 +201,6 @@ func unitFault(err error) bool {
 }
 
 const uniqueViolation = "23505"
-
-func notFound(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrNotFound
-	}
-	return err
-}
-
-func fromTS(t pgtype.Timestamptz) time.Time {
-	if !t.Valid {
-		return time.Time{}
-	}
-	return t.Time.UTC()
-}
-
-// nullable returns nil (SQL NULL) for "".
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func fromText(t pgtype.Text) string { return t.String }
 
 // URL returns the connection string the store was opened with.
 func (s *Store) URL() string { return s.url }

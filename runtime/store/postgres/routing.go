@@ -4,138 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/switchboard-dev/switchboard/runtime/store"
+	"github.com/switchboard-dev/switchboard/runtime/store/sqlstore"
 )
-
-// ---- workers ----
-
-const workerCols = `id, name, attributes, activity, capacity, created_at, updated_at`
-
-func scanWorker(sc pgx.Row) (store.Worker, error) {
-	var w store.Worker
-	var attrs, capacity string
-	var created, updated pgtype.Timestamptz
-	if err := sc.Scan(&w.ID, &w.Name, &attrs, &w.Activity, &capacity, &created, &updated); err != nil {
-		return w, notFound(err)
-	}
-	w.Attributes = json.RawMessage(attrs)
-	if err := json.Unmarshal([]byte(capacity), &w.Capacity); err != nil {
-		return w, fmt.Errorf("postgres: worker %s capacity: %w", w.ID, err)
-	}
-	w.CreatedAt, w.UpdatedAt = fromTS(created), fromTS(updated)
-	return w, nil
-}
-
-func (s *Store) GetWorker(ctx context.Context, id string) (store.Worker, error) {
-	return scanWorker(s.pool.QueryRow(ctx, `SELECT `+workerCols+` FROM workers WHERE id = $1`, id))
-}
-
-func (s *Store) ListWorkers(ctx context.Context) ([]store.Worker, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+workerCols+` FROM workers ORDER BY seq`)
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, scanWorker)
-}
-
-// ---- the leader's inbox ----
-
-const commandCols = `seq, kind, args, status, result, error, created_at`
-
-func scanCommand(sc pgx.Row) (store.Command, error) {
-	var c store.Command
-	var args string
-	var result pgtype.Text
-	var created pgtype.Timestamptz
-	if err := sc.Scan(&c.Seq, &c.Kind, &args, &c.Status, &result, &c.Error, &created); err != nil {
-		return c, notFound(err)
-	}
-	c.Args = json.RawMessage(args)
-	if result.Valid {
-		c.Result = json.RawMessage(result.String)
-	}
-	c.CreatedAt = fromTS(created)
-	return c, nil
-}
-
-func (s *Store) SubmitCommand(ctx context.Context, c store.Command) (int64, error) {
-	if c.Kind == "" {
-		return 0, fmt.Errorf("%w: a command needs a kind", store.ErrInvalid)
-	}
-	args, err := store.Object(c.Args)
-	if err != nil {
-		return 0, err
-	}
-	var seq int64
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO router_commands (kind, args, created_at) VALUES ($1, $2, $3) RETURNING seq`,
-			c.Kind, string(args), store.Now(c.CreatedAt)).Scan(&seq); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, store.TopicRouter)
-		return err
-	})
-	return seq, err
-}
-
-func (s *Store) GetCommand(ctx context.Context, seq int64) (store.Command, error) {
-	return scanCommand(s.pool.QueryRow(ctx, `SELECT `+commandCols+` FROM router_commands WHERE seq = $1`, seq))
-}
-
-// lastWorkerCol is the worker who last completed a task for the task's contact.
-const lastWorkerCol = `coalesce((SELECT p.worker_id FROM tasks p WHERE p.contact_id = tasks.contact_id AND p.status = 'completed'
-	AND p.worker_id <> '' ORDER BY p.seq DESC LIMIT 1), '')`
-
-// scanNewTask reads taskReadCols then lastWorkerCol.
-func scanNewTask(sc pgx.Row) (store.NewTask, error) {
-	var last string
-	t, err := scanTask(appendScanner{sc, &last})
-	return store.NewTask{Task: t, LastWorker: last}, err
-}
-
-// appendScanner scans one more column into extra.
-type appendScanner struct {
-	sc    pgx.Row
-	extra any
-}
-
-func (a appendScanner) Scan(dest ...any) error { return a.sc.Scan(append(dest, a.extra)...) }
-
-func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error) {
-	if limit <= 0 {
-		limit = store.DefaultPageLimit
-	}
-	var in store.Inbox
-	rows, err := s.pool.Query(ctx, `SELECT `+commandCols+` FROM router_commands WHERE status = 'pending' ORDER BY seq LIMIT $1`, limit)
-	if err != nil {
-		return in, err
-	}
-	if in.Commands, err = collect(rows, scanCommand); err != nil {
-		return in, err
-	}
-	if rows, err = s.pool.Query(ctx, `SELECT `+taskReadCols+`, `+lastWorkerCol+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT $1`, limit); err != nil {
-		return in, err
-	}
-	if in.NewTasks, err = collect(rows, scanNewTask); err != nil {
-		return in, err
-	}
-	if rows, err = s.pool.Query(ctx, `SELECT `+taskReadCols+` FROM tasks
-		WHERE routed = 1 AND status IN ('completed', 'canceled') ORDER BY seq LIMIT $1`, limit); err != nil {
-		return in, err
-	}
-	in.Closed, err = collect(rows, scanTask)
-	return in, err
-}
 
 func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error {
 	at := store.Now(rw.At)
@@ -192,12 +69,12 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 		queueEvents(&b, rw.Events, at)
 		for _, tm := range rw.Timers {
 			b.Queue(`INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (id) DO NOTHING`, tm.ID, nullable(tm.ExecutionID), store.Micro(tm.FireAt), []byte(tm.Payload), at)
+				ON CONFLICT (id) DO NOTHING`, tm.ID, sqlstore.Nullable(tm.ExecutionID), store.Micro(tm.FireAt), []byte(tm.Payload), at)
 		}
 		for _, e := range rw.Effects {
 			b.Queue(`INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6) ON CONFLICT DO NOTHING`,
-				e.ID, nullable(e.ExecutionID), e.Kind, e.Key(), []byte(e.Payload), at)
+				e.ID, sqlstore.Nullable(e.ExecutionID), e.Kind, e.Key(), []byte(e.Payload), at)
 		}
 		for _, c := range rw.Commands {
 			var result any
@@ -240,80 +117,6 @@ func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEve
 		b.Queue(`SELECT pg_notify($1, $2)`, store.TopicEvents, store.About(events, nil))
 		return tx.SendBatch(ctx, &b).Close()
 	})
-}
-
-func (s *Store) LastWorker(ctx context.Context, contactID string) (string, error) {
-	var w string
-	err := s.pool.QueryRow(ctx, `SELECT worker_id FROM tasks WHERE contact_id = $1 AND status = 'completed' AND worker_id <> ''
-		ORDER BY seq DESC LIMIT 1`, contactID).Scan(&w)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
-	return w, err
-}
-
-// ---- reservations and events ----
-
-const reservationCols = `id, task_id, worker_id, status, created_at, updated_at`
-
-func scanReservation(sc pgx.Row) (store.Reservation, error) {
-	var r store.Reservation
-	var created, updated pgtype.Timestamptz
-	if err := sc.Scan(&r.ID, &r.TaskID, &r.WorkerID, &r.Status, &created, &updated); err != nil {
-		return r, notFound(err)
-	}
-	r.CreatedAt, r.UpdatedAt = fromTS(created), fromTS(updated)
-	return r, nil
-}
-
-func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservation, error) {
-	return scanReservation(s.pool.QueryRow(ctx, `SELECT `+reservationCols+` FROM reservations WHERE id = $1`, id))
-}
-
-// equal returns the conditions column = $n for the pairs (column, value)
-// whose value is not empty, and their arguments.
-func equal(pairs ...string) (where []string, args []any) {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i+1] != "" {
-			args = append(args, pairs[i+1])
-			where = append(where, pairs[i]+" = $"+strconv.Itoa(len(args)))
-		}
-	}
-	return where, args
-}
-
-func (s *Store) ListReservations(ctx context.Context, f store.ReservationFilter) ([]store.Reservation, error) {
-	where, args := equal("worker_id", f.WorkerID, "task_id", f.TaskID, "status", string(f.Status))
-	q := `SELECT ` + reservationCols + ` FROM reservations`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	rows, err := s.pool.Query(ctx, q+` ORDER BY seq LIMIT 10000`, args...)
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, scanReservation)
-}
-
-const routerEventCols = `seq, type, at, task_id, reservation_id, worker_id, queue, data`
-
-func scanRouterEvent(sc pgx.Row) (store.RouterEvent, error) {
-	var e store.RouterEvent
-	var at pgtype.Timestamptz
-	var data pgtype.Text
-	if err := sc.Scan(&e.Seq, &e.Type, &at, &e.TaskID, &e.ReservationID, &e.WorkerID, &e.Queue, &data); err != nil {
-		return e, notFound(err)
-	}
-	e.Time = fromTS(at)
-	if data.Valid {
-		e.Data = json.RawMessage(data.String)
-	}
-	return e, nil
-}
-
-func (s *Store) ListRouterEvents(ctx context.Context, f store.RouterEventFilter, page store.Page) ([]store.RouterEvent, string, error) {
-	where, args := equal("worker_id", f.WorkerID, "task_id", f.TaskID)
-	return list(ctx, s.pool, "router_events", routerEventCols, where, args, page, scanRouterEvent)
 }
 
 // ---- leadership ----

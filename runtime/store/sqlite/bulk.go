@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/runtime/store"
+	"github.com/switchboard-dev/switchboard/runtime/store/sqlstore"
 )
 
 // The bulk path of Commit: the rows of every unit of a batch written with
@@ -284,8 +285,8 @@ func planBulk(units []*store.Unit, res []store.UnitResult, now time.Time) *bulkP
 			if !once('m', m.ID, i) || !inTime(convs, m.ConversationID, i) {
 				return nil
 			}
-			p.inbound = append(p.inbound, m.ID, m.ConversationID, m.Connector, m.Instance, nullable(m.PlatformMessageID),
-				m.Text, blob(m.Payload), createdAt(m.CreatedAt, t))
+			p.inbound = append(p.inbound, m.ID, m.ConversationID, m.Connector, m.Instance, sqlstore.Nullable(m.PlatformMessageID),
+				m.Text, sqlstore.Payload(m.Payload), createdAt(m.CreatedAt, t))
 			p.nInbound++
 		}
 		if w := u.Execution; w != nil {
@@ -294,11 +295,11 @@ func planBulk(units []*store.Unit, res []store.UnitResult, now time.Time) *bulkP
 				return nil
 			}
 			if w.Expected == 0 {
-				p.executions = append(p.executions, e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, blob(e.Payload), t, t)
+				p.executions = append(p.executions, e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, t)
 				p.nExecutions++
 			} else {
 				p.updates = append(p.updates, update{kind: updExecution, q: qUpdateExecution, must: true,
-					args: []any{e.Flow, e.ProgramVersion, e.Status, blob(e.Payload), t, e.ID, w.Expected}})
+					args: []any{e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, e.ID, w.Expected}})
 			}
 		}
 		for _, m := range u.Messages {
@@ -306,20 +307,20 @@ func planBulk(units []*store.Unit, res []store.UnitResult, now time.Time) *bulkP
 				return nil
 			}
 			p.messages = append(p.messages, m.ID, m.ConversationID, m.Direction, m.Connector, m.Instance,
-				nullable(m.PlatformMessageID), m.Text, blob(m.Payload), createdAt(m.CreatedAt, t))
+				sqlstore.Nullable(m.PlatformMessageID), m.Text, sqlstore.Payload(m.Payload), createdAt(m.CreatedAt, t))
 		}
 		for _, e := range u.Effects {
 			if !once('e', e.ID, i) || !inTime(execs, e.ExecutionID, i) {
 				return nil
 			}
 			key, due := effectDefaults(e, t)
-			p.effects = append(p.effects, e.ID, nullable(e.ExecutionID), e.Kind, key, blob(e.Payload), due, t, t)
+			p.effects = append(p.effects, e.ID, sqlstore.Nullable(e.ExecutionID), e.Kind, key, sqlstore.Payload(e.Payload), due, t, t)
 		}
 		for _, r := range u.CompleteEffects {
 			if !once('e', r.ID, i) {
 				return nil
 			}
-			p.updates = append(p.updates, update{kind: updCompleteEffect, q: qCompleteEffect, args: []any{blob(r.Result), t, r.ID}})
+			p.updates = append(p.updates, update{kind: updCompleteEffect, q: qCompleteEffect, args: []any{sqlstore.Payload(r.Result), t, r.ID}})
 		}
 		for _, id := range u.DeleteTimers {
 			if !once('t', id, i) {
@@ -331,7 +332,7 @@ func planBulk(units []*store.Unit, res []store.UnitResult, now time.Time) *bulkP
 			if !once('t', tm.ID, i) || !inTime(execs, tm.ExecutionID, i) {
 				return nil
 			}
-			p.timers = append(p.timers, tm.ID, nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), blob(tm.Payload), t)
+			p.timers = append(p.timers, tm.ID, sqlstore.Nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), sqlstore.Payload(tm.Payload), t)
 		}
 		for _, tk := range u.Tasks {
 			if !once('k', tk.ID, i) || !inTime(convs, tk.ConversationID, i) || !inTime(contacts, tk.ContactID, i) ||

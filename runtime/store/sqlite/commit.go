@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/runtime/store"
+	"github.com/switchboard-dev/switchboard/runtime/store/sqlstore"
 )
 
 // Commit applies the batch in one write transaction: one fsync, the
@@ -172,7 +173,7 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		// re-used message id, the same message again).
 		n, err := x.exec(ctx, `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
 			VALUES (?, ?, 'in', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			m.ID, m.ConversationID, m.Connector, m.Instance, nullable(m.PlatformMessageID), m.Text, blob(m.Payload), createdAt(m.CreatedAt, t))
+			m.ID, m.ConversationID, m.Connector, m.Instance, sqlstore.Nullable(m.PlatformMessageID), m.Text, sqlstore.Payload(m.Payload), createdAt(m.CreatedAt, t))
 		if err != nil {
 			return ok, err
 		}
@@ -187,7 +188,7 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		var err error
 		if w.Expected == 0 {
 			n, err = x.exec(ctx, `INSERT INTO executions (`+executionCols+`) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING`,
-				e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, blob(e.Payload), t, t)
+				e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, t)
 			if err == nil && n == 0 {
 				var one int
 				if x.QueryRowContext(ctx, `SELECT 1 FROM executions WHERE id = ?`, e.ID).Scan(&one) == nil {
@@ -198,7 +199,7 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		} else {
 			n, err = x.exec(ctx, `UPDATE executions SET flow = ?, program_version = ?, status = ?, payload = ?, version = version + 1, updated_at = ?
 				WHERE id = ? AND version = ?`,
-				e.Flow, e.ProgramVersion, e.Status, blob(e.Payload), t, e.ID, w.Expected)
+				e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, e.ID, w.Expected)
 			if isUnique(err) {
 				return conflict(store.ReasonLiveExecution), nil
 			}
@@ -215,7 +216,7 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 	for _, m := range u.Messages {
 		if _, err := x.exec(ctx, `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-			m.ID, m.ConversationID, m.Direction, m.Connector, m.Instance, nullable(m.PlatformMessageID), m.Text, blob(m.Payload), createdAt(m.CreatedAt, t)); err != nil {
+			m.ID, m.ConversationID, m.Direction, m.Connector, m.Instance, sqlstore.Nullable(m.PlatformMessageID), m.Text, sqlstore.Payload(m.Payload), createdAt(m.CreatedAt, t)); err != nil {
 			return ok, err
 		}
 	}
@@ -224,13 +225,13 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		key, due := effectDefaults(e, t)
 		if _, err := x.exec(ctx, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
-			e.ID, nullable(e.ExecutionID), e.Kind, key, blob(e.Payload), due, t, t); err != nil {
+			e.ID, sqlstore.Nullable(e.ExecutionID), e.Kind, key, sqlstore.Payload(e.Payload), due, t, t); err != nil {
 			return ok, err
 		}
 	}
 	for _, r := range u.CompleteEffects {
 		if _, err := x.exec(ctx, `UPDATE effects SET status = 'done', result = ?, lease_owner = '', lease_until = 0, updated_at = ?
-			WHERE id = ? AND status <> 'done'`, blob(r.Result), t, r.ID); err != nil {
+			WHERE id = ? AND status <> 'done'`, sqlstore.Payload(r.Result), t, r.ID); err != nil {
 			return ok, err
 		}
 	}
@@ -244,7 +245,7 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		if _, err := x.exec(ctx, `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET execution_id = excluded.execution_id, fire_at = excluded.fire_at,
 				payload = excluded.payload, lease_owner = '', lease_until = 0`,
-			tm.ID, nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), blob(tm.Payload), t); err != nil {
+			tm.ID, sqlstore.Nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), sqlstore.Payload(tm.Payload), t); err != nil {
 			return ok, err
 		}
 	}
@@ -325,5 +326,5 @@ func taskArgs(tk store.Task, t int64) ([]any, error) {
 	if status == "" {
 		status = store.TaskWaiting
 	}
-	return []any{tk.ID, tk.ConversationID, tk.ContactID, nullable(tk.ExecutionID), tk.Workflow, string(attrs), tk.Priority, status, tk.Channel, t, t}, nil
+	return []any{tk.ID, tk.ConversationID, tk.ContactID, sqlstore.Nullable(tk.ExecutionID), tk.Workflow, string(attrs), tk.Priority, status, tk.Channel, t, t}, nil
 }

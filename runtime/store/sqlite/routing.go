@@ -6,143 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/runtime/store"
+	"github.com/switchboard-dev/switchboard/runtime/store/sqlstore"
 )
-
-// ---- workers ----
-
-const workerCols = `id, name, attributes, activity, capacity, created_at, updated_at`
-
-func scanWorker(sc interface{ Scan(...any) error }) (store.Worker, error) {
-	var w store.Worker
-	var attrs, capacity string
-	var created, updated int64
-	if err := sc.Scan(&w.ID, &w.Name, &attrs, &w.Activity, &capacity, &created, &updated); err != nil {
-		return w, notFound(err)
-	}
-	w.Attributes = json.RawMessage(attrs)
-	if err := json.Unmarshal([]byte(capacity), &w.Capacity); err != nil {
-		return w, fmt.Errorf("sqlite: worker %s capacity: %w", w.ID, err)
-	}
-	w.CreatedAt, w.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return w, nil
-}
-
-func (s *Store) GetWorker(ctx context.Context, id string) (store.Worker, error) {
-	return scanWorker(s.rs.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE id = ?`, id))
-}
-
-func (s *Store) ListWorkers(ctx context.Context) ([]store.Worker, error) {
-	return queryAll(ctx, s.rs, scanWorker, `SELECT `+workerCols+` FROM workers ORDER BY seq`)
-}
-
-// ---- the leader's inbox ----
-
-const commandCols = `seq, kind, args, status, result, error, created_at`
-
-func scanCommand(sc interface{ Scan(...any) error }) (store.Command, error) {
-	var c store.Command
-	var args string
-	var result sql.NullString
-	var created int64
-	if err := sc.Scan(&c.Seq, &c.Kind, &args, &c.Status, &result, &c.Error, &created); err != nil {
-		return c, notFound(err)
-	}
-	c.Args = json.RawMessage(args)
-	if result.Valid {
-		c.Result = json.RawMessage(result.String)
-	}
-	c.CreatedAt = fromMicros(created)
-	return c, nil
-}
-
-func (s *Store) SubmitCommand(ctx context.Context, c store.Command) (int64, error) {
-	if c.Kind == "" {
-		return 0, fmt.Errorf("%w: a command needs a kind", store.ErrInvalid)
-	}
-	args, err := store.Object(c.Args)
-	if err != nil {
-		return 0, err
-	}
-	var seq int64
-	err = s.w.tx(ctx, func(x *wtx) error {
-		res, err := x.ExecContext(ctx, `INSERT INTO router_commands (kind, args, created_at) VALUES (?, ?, ?)`,
-			c.Kind, string(args), micros(store.Now(c.CreatedAt)))
-		if err != nil {
-			return err
-		}
-		seq, err = res.LastInsertId()
-		return err
-	})
-	if err == nil {
-		hubOf(s.path).Notify(store.TopicRouter, "")
-	}
-	return seq, err
-}
-
-func (s *Store) GetCommand(ctx context.Context, seq int64) (store.Command, error) {
-	return scanCommand(s.rs.QueryRowContext(ctx, `SELECT `+commandCols+` FROM router_commands WHERE seq = ?`, seq))
-}
-
-// lastWorkerCol is the worker who last completed a task for the task's contact.
-const lastWorkerCol = `coalesce((SELECT p.worker_id FROM tasks p WHERE p.contact_id = tasks.contact_id AND p.status = 'completed'
-	AND p.worker_id <> '' ORDER BY p.seq DESC LIMIT 1), '')`
-
-// scanNewTask reads taskReadCols then lastWorkerCol.
-func scanNewTask(sc interface{ Scan(...any) error }) (store.NewTask, error) {
-	var last string
-	t, err := scanTask(appendScanner{sc, &last})
-	return store.NewTask{Task: t, LastWorker: last}, err
-}
-
-// appendScanner scans one more column into extra.
-type appendScanner struct {
-	sc    interface{ Scan(...any) error }
-	extra any
-}
-
-func (a appendScanner) Scan(dest ...any) error { return a.sc.Scan(append(dest, a.extra)...) }
-
-func queryAll[T any](ctx context.Context, q querier, scan func(interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-func (s *Store) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error) {
-	if limit <= 0 {
-		limit = store.DefaultPageLimit
-	}
-	var in store.Inbox
-	var err error
-	if in.Commands, err = queryAll(ctx, s.rs, scanCommand,
-		`SELECT `+commandCols+` FROM router_commands WHERE status = 'pending' ORDER BY seq LIMIT ?`, limit); err != nil {
-		return in, err
-	}
-	if in.NewTasks, err = queryAll(ctx, s.rs, scanNewTask,
-		`SELECT `+taskReadCols+`, `+lastWorkerCol+` FROM tasks WHERE routed = 0 ORDER BY seq LIMIT ?`, limit); err != nil {
-		return in, err
-	}
-	in.Closed, err = queryAll(ctx, s.rs, scanTask,
-		`SELECT `+taskReadCols+` FROM tasks WHERE routed = 1 AND status IN ('completed', 'canceled') ORDER BY seq LIMIT ?`, limit)
-	return in, err
-}
 
 func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error {
 	err := s.w.carry(ctx, func(ctx context.Context, x *wtx) error { return applyRouting(ctx, x, rw) })
@@ -215,14 +85,14 @@ func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
 	for _, tm := range rw.Timers {
 		if _, err := x.ExecContext(ctx, `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO NOTHING`,
-			tm.ID, nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), blob(tm.Payload), at); err != nil {
+			tm.ID, sqlstore.Nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), sqlstore.Payload(tm.Payload), at); err != nil {
 			return err
 		}
 	}
 	for _, e := range rw.Effects {
 		if _, err := x.ExecContext(ctx, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
-			e.ID, nullable(e.ExecutionID), e.Kind, e.Key(), blob(e.Payload), at, at, at); err != nil {
+			e.ID, sqlstore.Nullable(e.ExecutionID), e.Kind, e.Key(), sqlstore.Payload(e.Payload), at, at, at); err != nil {
 			return err
 		}
 	}
@@ -334,79 +204,6 @@ func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEve
 		hubOf(s.path).Notify(store.TopicEvents, store.About(events, nil))
 	}
 	return err
-}
-
-func (s *Store) LastWorker(ctx context.Context, contactID string) (string, error) {
-	var w string
-	err := s.rs.QueryRowContext(ctx, `SELECT worker_id FROM tasks WHERE contact_id = ? AND status = 'completed' AND worker_id <> ''
-		ORDER BY seq DESC LIMIT 1`, contactID).Scan(&w)
-	if err == sql.ErrNoRows {
-		return "", nil
-	}
-	return w, err
-}
-
-// ---- reservations and events ----
-
-const reservationCols = `id, task_id, worker_id, status, created_at, updated_at`
-
-func scanReservation(sc interface{ Scan(...any) error }) (store.Reservation, error) {
-	var r store.Reservation
-	var created, updated int64
-	if err := sc.Scan(&r.ID, &r.TaskID, &r.WorkerID, &r.Status, &created, &updated); err != nil {
-		return r, notFound(err)
-	}
-	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return r, nil
-}
-
-func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservation, error) {
-	return scanReservation(s.rs.QueryRowContext(ctx, `SELECT `+reservationCols+` FROM reservations WHERE id = ?`, id))
-}
-
-// equal returns the conditions column = value for the pairs (column,
-// value) whose value is not empty, and their arguments.
-func equal(pairs ...string) (where []string, args []any) {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i+1] != "" {
-			where, args = append(where, pairs[i]+" = ?"), append(args, pairs[i+1])
-		}
-	}
-	return where, args
-}
-
-func (s *Store) ListReservations(ctx context.Context, f store.ReservationFilter) ([]store.Reservation, error) {
-	where, args := equal("worker_id", f.WorkerID, "task_id", f.TaskID, "status", string(f.Status))
-	q := `SELECT ` + reservationCols + ` FROM reservations`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	return queryAll(ctx, s.rs, scanReservation, q+` ORDER BY seq LIMIT 10000`, args...)
-}
-
-const routerEventCols = `seq, type, at, task_id, reservation_id, worker_id, queue, data`
-
-func scanRouterEvent(sc interface{ Scan(...any) error }) (store.RouterEvent, error) {
-	var e store.RouterEvent
-	var at int64
-	var data sql.NullString
-	if err := sc.Scan(&e.Seq, &e.Type, &at, &e.TaskID, &e.ReservationID, &e.WorkerID, &e.Queue, &data); err != nil {
-		return e, notFound(err)
-	}
-	e.Time = fromMicros(at)
-	if data.Valid {
-		e.Data = json.RawMessage(data.String)
-	}
-	return e, nil
-}
-
-func (s *Store) ListRouterEvents(ctx context.Context, f store.RouterEventFilter, page store.Page) ([]store.RouterEvent, string, error) {
-	where, args := equal("worker_id", f.WorkerID, "task_id", f.TaskID)
-	// list selects cols then seq; the event's own seq is the first column.
-	return list(ctx, s.r, "router_events", routerEventCols, where, args, page,
-		func(sc interface{ Scan(...any) error }) (store.RouterEvent, error) {
-			return scanRouterEvent(sc)
-		})
 }
 
 // ---- leadership and wake-ups ----

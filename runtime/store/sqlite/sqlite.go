@@ -32,6 +32,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/runtime/store"
 	"github.com/switchboard-dev/switchboard/runtime/store/sqlite/walvfs"
+	"github.com/switchboard-dev/switchboard/runtime/store/sqlstore"
 	sqlite "modernc.org/sqlite"
 )
 
@@ -61,6 +62,8 @@ const readers = 4
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
+	*sqlstore.DB // the queries both stores share
+
 	path string
 	w    *writer
 	r    *sql.DB    // read-only pool
@@ -144,6 +147,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 	s.r, s.rs = rdb, &readStmts{db: rdb}
+	s.DB = sqlstore.New(s.sqlConfig())
 	if w.ckpt, err = startCheckpointer(path + "?" + common); err != nil {
 		s.Close()
 		return nil, err
@@ -486,34 +490,4 @@ func micros(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixMicro()
-}
-
-func fromMicros(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
-}
-
-// nullable returns nil (SQL NULL) for "".
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// blob returns nil (SQL NULL) for a nil payload, so it reads back as nil.
-func blob(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return []byte(b)
-}
-
-func notFound(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
-	}
-	return err
 }
