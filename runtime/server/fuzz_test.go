@@ -7,46 +7,32 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-dev/switchboard/runtime/server"
 )
 
-// apiRoutes are the admin and agent API routes that read a body, an id or a
-// query; {id} is replaced by the fuzzer's id.
-var apiRoutes = []struct{ method, path string }{
-	{"POST", "/v1/programs"},
-	{"GET", "/v1/programs"},
-	{"POST", "/v1/workers"},
-	{"GET", "/v1/workers"},
-	{"GET", "/v1/workers/{id}"},
-	{"PATCH", "/v1/workers/{id}"},
-	{"DELETE", "/v1/workers/{id}"},
-	{"POST", "/v1/workers/{id}/tokens"},
-	{"PUT", "/v1/workers/{id}/activity"},
-	{"GET", "/v1/workers/{id}/reservations"},
-	{"POST", "/v1/reservations/{id}/accept"},
-	{"POST", "/v1/reservations/{id}/reject"},
-	{"GET", "/v1/tasks"},
-	{"GET", "/v1/tasks/{id}"},
-	{"GET", "/v1/tasks/{id}/history"},
-	{"GET", "/v1/tasks/{id}/events"},
-	{"POST", "/v1/tasks/{id}/messages"},
-	{"POST", "/v1/tasks/{id}/wrapup"},
-	{"POST", "/v1/tasks/{id}/complete"},
-	{"POST", "/v1/tasks/{id}/transfer"},
-	{"POST", "/v1/tasks/{id}/cancel"},
-	{"GET", "/v1/conversations"},
-	{"GET", "/v1/conversations/{id}"},
-	{"GET", "/v1/conversations/{id}/messages"},
-	{"POST", "/v1/conversations/{id}/close"},
-	{"GET", "/v1/contacts/{id}"},
-	{"POST", "/v1/contacts/{id}/link"},
-	{"GET", "/v1/executions/{id}"},
-	{"GET", "/v1/dead-letters"},
-	{"GET", "/v1/router/stats"},
-	{"GET", "/v1/router/events"},
-	{"GET", "/v1/queues"},
-	{"GET", "/v1/tokens"},
-	{"POST", "/v1/tokens"},
-	{"DELETE", "/v1/tokens/{id}"},
+// apiRoutes are the admin and agent API routes, from the server's route
+// table: every /v1/ route but the webhooks. Their parameters are replaced
+// by the fuzzer's id.
+var apiRoutes = func() (out []struct{ method, path string }) {
+	for _, r := range server.New(server.Config{}).Routes() {
+		method, path, _ := strings.Cut(r, " ")
+		if strings.HasPrefix(path, "/v1/") && !strings.HasPrefix(path, "/v1/webhooks/") {
+			out = append(out, struct{ method, path string }{method, path})
+		}
+	}
+	return out
+}()
+
+// withID puts id in place of every {name} of path.
+func withID(path, id string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") {
+			segs[i] = id
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // FuzzAdminAPI sends the admin API arbitrary bodies, ids and queries on
@@ -62,8 +48,8 @@ func FuzzAdminAPI(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, route uint8, id, query string, body []byte) {
 		rt := apiRoutes[int(route)%len(apiRoutes)]
-		path := strings.ReplaceAll(rt.path, "{id}", url.PathEscape(id))
-		if id == "" && strings.Contains(rt.path, "{id}") {
+		path := withID(rt.path, url.PathEscape(id))
+		if id == "" && strings.Contains(rt.path, "{") {
 			return // a different route, not a malformed request to this one
 		}
 		if len(path)+len(query) > 2048 {

@@ -61,8 +61,7 @@ func apiRoutes() []route {
 		{method: "GET", pattern: "/healthz", handle: (*Server).healthz},
 		{method: "GET", pattern: "/readyz", handle: (*Server).ready},
 		{method: "GET", pattern: "/metrics", handle: (*Server).serveMetrics},
-		{method: "GET", pattern: desktop.Prefix, handle: serveDesktop},
-		{method: "HEAD", pattern: desktop.Prefix, handle: serveDesktop},
+		// {file...} matches /agent too, which the desktop redirects to /agent/.
 		{method: "GET", pattern: desktop.Prefix + "/{file...}", handle: serveDesktop},
 		{method: "HEAD", pattern: desktop.Prefix + "/{file...}", handle: serveDesktop},
 
