@@ -115,6 +115,8 @@ type compiler struct {
 	used      map[string]bool                 // identifiers read by any expression
 	usedDecls map[string]bool                 // "queue:x", "hours:x", "workflow:x", "flow:x"
 	hoursEnv  map[string]any
+
+	low lowering // reused by compileStep
 }
 
 func lineStarts(src []byte) []int {

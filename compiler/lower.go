@@ -47,8 +47,17 @@ func (l *lowering) argName() (lang.Token, bool) { return l.name, l.named }
 // then lets its kind lower them to the state's payload.
 func (c *compiler) compileStep(fd *flowDraft, sd *stepDraft, sc, guardScope *scope, flows map[string]*flowDraft) {
 	st, spec, s := sd.state, sd.spec, sd.node
-	l := &lowering{c: c, fd: fd, sd: sd, st: st, spec: spec, sc: sc, flows: flows,
-		exprs: map[string]*Expr{}, durs: map[string]time.Duration{}, bare: map[string]bool{}}
+	// One lowering per compiler, its maps cleared for each step: a
+	// compile lowers thousands of steps, and no kind keeps them.
+	l := &c.low
+	if l.exprs == nil {
+		l.exprs, l.durs, l.bare = map[string]*Expr{}, map[string]time.Duration{}, map[string]bool{}
+	}
+	clear(l.exprs)
+	clear(l.durs)
+	clear(l.bare)
+	*l = lowering{c: c, fd: fd, sd: sd, st: st, spec: spec, sc: sc, flows: flows,
+		exprs: l.exprs, durs: l.durs, bare: l.bare, order: l.order[:0]}
 	if s.Args != nil {
 		l.args = s.Args.Tokens
 	}
@@ -69,7 +78,9 @@ func (c *compiler) compileStep(fd *flowDraft, sd *stepDraft, sc, guardScope *sco
 		st.Guards[i].Cond = c.compileRun(g.cond, guardScope, TypeBool, "a condition")
 		c.markUsed(st.Guards[i].Cond)
 	}
-	l.order = keys(sd.props)
+	for name := range sd.props {
+		l.order = append(l.order, name)
+	}
 	sort.Slice(l.order, func(i, j int) bool {
 		return sd.props[l.order[i]].key.Span.Start.Offset < sd.props[l.order[j]].key.Span.Start.Offset
 	})
