@@ -82,6 +82,9 @@ func (o *Output) value() any { return o.Value }
 
 // MarshalJSON encodes the output as one field named by its kind.
 func (o *Output) MarshalJSON() ([]byte, error) {
+	if o.Kind == "" {
+		return []byte("{}"), nil
+	}
 	return json.Marshal(map[string]any{o.Kind: o.Value})
 }
 
@@ -91,7 +94,7 @@ func (o *Output) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
-	if len(m) != 1 {
+	if len(m) > 1 {
 		return fmt.Errorf("engine: an output has one field, the step's kind; got %d", len(m))
 	}
 	for name, raw := range m {

@@ -20,3 +20,29 @@ func TestEveryKindHasAnExecutor(t *testing.T) {
 		}
 	}
 }
+
+// An output encodes as {"KIND": value} and decodes to the kind's output
+// type, which is what expressions read; an unknown kind is an error, not a
+// silently empty output.
+func TestOutputJSON(t *testing.T) {
+	in := &Output{Kind: "http", Value: compiler.HTTPOutput{Status: 201, Body: "x"}}
+	b, err := in.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"http":{"status":201,"body":"x"}}`; string(b) != want {
+		t.Errorf("encoded %s, want %s", b, want)
+	}
+	var out Output
+	if err := out.UnmarshalJSON(b); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := out.value().(compiler.HTTPOutput); !ok || got.Status != 201 || out.Kind != "http" {
+		t.Errorf("decoded %#v", out)
+	}
+	for _, bad := range []string{`{"sned":{}}`, `{"send":{}}`, `{"http":{},"ask":{}}`, `{"http":{"status":"x"}}`} {
+		if err := new(Output).UnmarshalJSON([]byte(bad)); err == nil {
+			t.Errorf("%s decoded without error", bad)
+		}
+	}
+}
