@@ -1,118 +1,56 @@
 package custom
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/hmacsig"
 )
+
+// The connector signs and verifies with Switchboard's signature scheme
+// v1, which the router's event webhook uses too (internal/hmacsig). The
+// names below are the scheme's, kept here for receivers of the
+// connector's deliveries, who import this package.
 
 // The headers of the signature scheme, on inbound webhooks and on
 // outbound deliveries alike.
 const (
 	// HeaderTimestamp carries the time of signing in unix seconds.
-	HeaderTimestamp = "X-Switchboard-Timestamp"
+	HeaderTimestamp = hmacsig.HeaderTimestamp
 	// HeaderSignature carries one or more comma-separated "v1=<hex>"
 	// signatures; values of other schemes are ignored.
-	HeaderSignature = "X-Switchboard-Signature"
+	HeaderSignature = hmacsig.HeaderSignature
 )
 
-// maxTimestampDigits bounds the timestamp header: 12 digits reach the
-// year 33658.
-const maxTimestampDigits = 12
+// Verification failures. Verify's errors wrap one of them.
+var (
+	ErrNoTimestamp  = hmacsig.ErrNoTimestamp
+	ErrBadTimestamp = hmacsig.ErrBadTimestamp
+	ErrNoSignature  = hmacsig.ErrNoSignature
+	ErrBadSignature = hmacsig.ErrBadSignature
+	ErrStale        = hmacsig.ErrStale
+)
 
 // Sign returns the X-Switchboard-Signature value for body signed with
 // secret at timestamp (unix seconds): "v1=" followed by the lower-case hex
 // HMAC-SHA256, keyed with secret, of the decimal timestamp, a ".", and the
 // body's bytes.
 func Sign(secret string, timestamp int64, body []byte) string {
-	return "v1=" + hex.EncodeToString(mac(secret, strconv.FormatInt(timestamp, 10), body))
+	return hmacsig.Sign(secret, timestamp, body)
 }
 
 // SignHeader sets the timestamp and signature headers on h for body,
 // signed with secret at now.
 func SignHeader(h http.Header, secret string, now time.Time, body []byte) {
-	ts := now.Unix()
-	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	h.Set(HeaderSignature, Sign(secret, ts, body))
+	hmacsig.SignHeader(h, secret, now, body)
 }
-
-func mac(secret, timestamp string, body []byte) []byte {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return m.Sum(nil)
-}
-
-// Verification failures. Verify's errors wrap one of them.
-var (
-	ErrNoTimestamp  = errors.New("missing " + HeaderTimestamp + " header")
-	ErrBadTimestamp = errors.New("malformed " + HeaderTimestamp + " header (want unix seconds)")
-	ErrNoSignature  = errors.New("missing v1 signature in " + HeaderSignature + " header")
-	ErrBadSignature = errors.New("signature mismatch")
-	ErrStale        = errors.New("timestamp outside the tolerance")
-)
 
 // Verify checks a request or delivery signed with secret: header must
 // carry a timestamp and at least one "v1=" signature that matches
 // HMAC-SHA256(secret, timestamp + "." + body), compared in constant time,
 // and the timestamp must be within tolerance of now (either way; a
-// tolerance of zero or less skips that check). The timestamp is signed
-// exactly as sent. Receivers of this connector's outbound deliveries can
-// use Verify as it is.
+// tolerance of zero or less skips that check). Receivers of this
+// connector's outbound deliveries can use Verify as it is.
 func Verify(header http.Header, body []byte, secret string, now time.Time, tolerance time.Duration) error {
-	tss := header.Values(HeaderTimestamp)
-	if len(tss) == 0 || tss[0] == "" {
-		return ErrNoTimestamp
-	}
-	ts := tss[0]
-	if len(tss) > 1 || !digits(ts) {
-		return ErrBadTimestamp
-	}
-	want := mac(secret, ts, body)
-	seen, ok := false, false
-	for _, line := range header.Values(HeaderSignature) {
-		for part := range strings.SplitSeq(line, ",") {
-			scheme, value, found := strings.Cut(strings.TrimSpace(part), "=")
-			if !found || scheme != "v1" {
-				continue
-			}
-			seen = true
-			got, err := hex.DecodeString(value)
-			if err == nil && hmac.Equal(got, want) {
-				ok = true
-			}
-		}
-	}
-	if !seen {
-		return ErrNoSignature
-	}
-	if !ok {
-		return ErrBadSignature
-	}
-	if tolerance > 0 {
-		sec, _ := strconv.ParseInt(ts, 10, 64) // digits() bounds it
-		if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-			return fmt.Errorf("%w of %s: the timestamp is %s off the server's clock", ErrStale, tolerance, d.Round(time.Second).Abs())
-		}
-	}
-	return nil
-}
-
-func digits(s string) bool {
-	if len(s) == 0 || len(s) > maxTimestampDigits {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return hmacsig.Verify(header, body, secret, now, tolerance)
 }
