@@ -45,6 +45,30 @@ func TestKindTable(t *testing.T) {
 			at[k.String()] = len(doc)
 		}
 	}
+	// Each kind's section names its properties and outcomes.
+	for _, k := range kinds {
+		from := at[k.String()]
+		if from >= len(doc) {
+			continue
+		}
+		to := len(doc)
+		if next := strings.Index(doc[from+1:], "\n#"); next >= 0 {
+			to = from + 1 + next
+		}
+		section := doc[from:to]
+		names := []string{}
+		for _, p := range k.Spec().Props {
+			names = append(names, p.Name)
+		}
+		for _, o := range k.Outcomes() {
+			names = append(names, o.String())
+		}
+		for _, n := range names {
+			if !strings.Contains(section, "`"+n) && !strings.Contains(section, "**"+n+"**") && !strings.Contains(section, "/"+n) {
+				t.Errorf("the section of %s in %s does not name %s", k, path, n)
+			}
+		}
+	}
 	sortByPos := func(i, j int) bool { return at[kinds[i].String()] < at[kinds[j].String()] }
 	sortSlice(kinds, sortByPos)
 	var rows strings.Builder
