@@ -12,6 +12,11 @@ import (
 // decoder, the checker, the disassembly, the docs table and the tools read
 // the spec; the engine runs the Op with an executor registered under the
 // kind's name (runtime/engine/kind_NAME.go).
+//
+// A new kind is those two files, its section in docs/LANGUAGE.md (whose
+// summary row FLOW_UPDATE=1 go test ./compiler writes) and its tests. Only
+// a new outcome name (the Outcome list, which states index) or a new
+// effect (the engine's Effect, and what performs it) reaches further.
 
 // StepKind is a step kind. Its lowering is unexported, so only this
 // package's kinds exist: the engine has an executor for each.
