@@ -40,6 +40,13 @@ func (b *lockedBuffer) String() string {
 // the given flags; it returns the address once /healthz answers.
 func serveFlows(t *testing.T, src string, flags ...string) string {
 	t.Helper()
+	addr, _ := serveOutput(t, src, flags...)
+	return addr
+}
+
+// serveOutput is serveFlows that returns serve's output too.
+func serveOutput(t *testing.T, src string, flags ...string) (string, *lockedBuffer) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "t.flow"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -74,12 +81,12 @@ func serveFlows(t *testing.T, src string, flags ...string) string {
 		}
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()
-			return addr
+			return addr, out
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("serve did not start:\n%s", out)
-	return ""
+	return "", nil
 }
 
 // TestServeEnv checks what a flow can read as env: the variables --env
