@@ -199,34 +199,15 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	if _, ok := env["BOT_URL"]; !ok {
 		env["BOT_URL"] = base + server.DemoBotPath
 	}
-	hookSecret, err := fromEnv(o.eventWebhookSecret)
+	nf, err := parseNodeFlags(o)
 	if err != nil {
-		return usagef(cmd, "--event-webhook-secret %v", err)
-	}
-	if o.eventWebhook != "" && !strings.HasPrefix(o.eventWebhook, "http") {
-		return usagef(cmd, "--event-webhook %q: want an http(s) URL", o.eventWebhook)
-	}
-	activities := map[string]bool{"available": true, "break": false, "busy": false, "away": false, "offline": false}
-	for _, a := range o.activities {
-		name, kind, _ := strings.Cut(a, "=")
-		if name == "" || (kind != "available" && kind != "unavailable") {
-			return usagef(cmd, "--activity %q: want NAME=available or NAME=unavailable", a)
-		}
-		activities[name] = kind == "available"
-	}
-	functionURLs := map[string]string{}
-	for _, f := range o.functions {
-		name, u, ok := strings.Cut(f, "=")
-		if !ok || name == "" || !strings.HasPrefix(u, "http") {
-			return usagef(cmd, "--function %q: want NAME=URL", f)
-		}
-		functionURLs[name] = u
+		return usagef(cmd, "%v", err)
 	}
 	reg := &metrics.Registry{}
 	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources, Channels: channels, Env: env, Logger: log,
-		FunctionURLs: functionURLs, Metrics: reg, StepBudget: o.stepBudget,
-		EventWebhook: node.EventWebhook{URL: o.eventWebhook, Secret: hookSecret},
-		Routing: node.RoutingConfig{ReservationTimeout: o.reservationTimeout, WrapUp: o.wrapUp, Activities: activities,
+		FunctionURLs: nf.functionURLs, Metrics: reg, StepBudget: o.stepBudget,
+		EventWebhook: node.EventWebhook{URL: o.eventWebhook, Secret: nf.hookSecret},
+		Routing: node.RoutingConfig{ReservationTimeout: o.reservationTimeout, WrapUp: o.wrapUp, Activities: nf.activities,
 			MissedLimit: o.missedOffers}})
 	if err != nil {
 		return err
@@ -239,21 +220,7 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 		DrainTimeout: o.drainTimeout})
 
 	fmt.Fprintf(stdout, "switchboard %s serving %s (program %s, %d flows) on %s\n", version(), dir, prog.Version, len(prog.Flows), base)
-	fmt.Fprintf(stdout, "  store:     %s\n", o.storeURL)
-	for _, in := range instances {
-		if h, ok := in.Conn.(connectors.HomePage); ok {
-			url, note := h.HomePage()
-			fmt.Fprintf(stdout, "  %-10s %s   %s\n", in.Connector+":", url, note)
-			continue
-		}
-		fmt.Fprintf(stdout, "  webhook:   %s%s\n", base, connectors.WebhookPath(in.Connector, in.Name))
-	}
-	fmt.Fprintf(stdout, "  agents:    %s/agent/   (the agent desktop; workers are created with the admin API)\n", base)
-	fmt.Fprintf(stdout, "  admin API: %s/v1/… (docs/API.md)\n", base)
-	fmt.Fprintf(stdout, "  metrics:   %s/metrics   health: %s/healthz\n", base, base)
-	if token != "" {
-		fmt.Fprintf(stdout, "\nAdmin token (shown once, only its hash is stored):\n  %s\nTry: curl -H 'Authorization: Bearer %s' %s/v1/programs\n\n", token, token, base)
-	}
+	printURLs(stdout, base, o.storeURL, instances, token)
 	if len(list) > 0 {
 		_ = diag.Write(stderr, list, files, diag.Options{})
 	}
@@ -290,6 +257,61 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	closeConns()
 	fmt.Fprintln(stdout, "switchboard stopped")
 	return err
+}
+
+// printURLs tells where everything is: each connector instance's page
+// (connectors.HomePage) or else its webhook, the desktop, the API.
+func printURLs(stdout io.Writer, base, storeURL string, instances []server.Instance, token string) {
+	fmt.Fprintf(stdout, "  store:     %s\n", storeURL)
+	for _, in := range instances {
+		if h, ok := in.Conn.(connectors.HomePage); ok {
+			url, note := h.HomePage()
+			fmt.Fprintf(stdout, "  %-10s %s   %s\n", in.Connector+":", url, note)
+			continue
+		}
+		fmt.Fprintf(stdout, "  webhook:   %s%s\n", base, connectors.WebhookPath(in.Connector, in.Name))
+	}
+	fmt.Fprintf(stdout, "  agents:    %s/agent/   (the agent desktop; workers are created with the admin API)\n", base)
+	fmt.Fprintf(stdout, "  admin API: %s/v1/… (docs/API.md)\n", base)
+	fmt.Fprintf(stdout, "  metrics:   %s/metrics   health: %s/healthz\n", base, base)
+	if token != "" {
+		fmt.Fprintf(stdout, "\nAdmin token (shown once, only its hash is stored):\n  %s\nTry: curl -H 'Authorization: Bearer %s' %s/v1/programs\n\n", token, token, base)
+	}
+}
+
+// nodeFlags are the flags that configure the node, read.
+type nodeFlags struct {
+	activities   map[string]bool
+	functionURLs map[string]string
+	hookSecret   string
+}
+
+// parseNodeFlags reads --activity, --function and the event webhook's flags.
+func parseNodeFlags(o serveOptions) (nodeFlags, error) {
+	nf := nodeFlags{activities: map[string]bool{"available": true, "break": false, "busy": false, "away": false, "offline": false},
+		functionURLs: map[string]string{}}
+	var err error
+	if nf.hookSecret, err = fromEnv(o.eventWebhookSecret); err != nil {
+		return nf, fmt.Errorf("--event-webhook-secret %v", err)
+	}
+	if o.eventWebhook != "" && !strings.HasPrefix(o.eventWebhook, "http") {
+		return nf, fmt.Errorf("--event-webhook %q: want an http(s) URL", o.eventWebhook)
+	}
+	for _, a := range o.activities {
+		name, kind, _ := strings.Cut(a, "=")
+		if name == "" || (kind != "available" && kind != "unavailable") {
+			return nf, fmt.Errorf("--activity %q: want NAME=available or NAME=unavailable", a)
+		}
+		nf.activities[name] = kind == "available"
+	}
+	for _, f := range o.functions {
+		name, u, ok := strings.Cut(f, "=")
+		if !ok || name == "" || !strings.HasPrefix(u, "http") {
+			return nf, fmt.Errorf("--function %q: want NAME=URL", f)
+		}
+		nf.functionURLs[name] = u
+	}
+	return nf, nil
 }
 
 func localAddr(a net.Addr) string {

@@ -14,6 +14,14 @@
 // connectors/connectortest is the conformance kit every connector's tests
 // run.
 //
+// Besides its webhook, a connector declares what else the runtime does for
+// it, and the runtime names no connector: in its Spec the body limit
+// (MaxBodyBytes) and whether serve starts an instance by default
+// (QuickStart); on its instances the optional interfaces InlineResponder,
+// ChannelLister, Drainer, HomePage and Closer here, and in
+// connectors/httpsurface (which may use fasthttp) the pages it serves
+// under /{connector}/{instance} and the CORS of its webhook.
+//
 // The life of an inbound message:
 //
 //  1. The server reads the body (at most Spec.MaxBodyBytes, else 413) and

@@ -1,9 +1,11 @@
 // Package server is the runtime's HTTP face, on fasthttp: the connectors'
-// webhooks, the admin API (deploy programs, look up conversations,
-// messages, executions, tasks and dead letters), health checks and
-// Prometheus metrics. Every error is a JSON object {"error": "..."} with
-// the status that says what went wrong: 400 malformed, 401 bad signature or
-// token, 404, 413 too large, 422 a program that does not compile.
+// webhooks and pages, the admin and agent API (deploy programs, look up
+// conversations, messages, executions, tasks and dead letters; workers,
+// tokens, reservations), health checks and Prometheus metrics. Every path
+// is a row of one route table (routes.go). Every error is a JSON object
+// {"error": "..."} with the status that says what went wrong: 400
+// malformed, 401 bad signature or token, 403, 404, 405 (with Allow), 413
+// too large, 422 a program that does not compile.
 package server
 
 import (
