@@ -179,6 +179,15 @@ const (
 	ReasonContactMerged      = "contact was merged into another one"
 )
 
+// CommittedResult is the result of the unit once it committed.
+func (u *Unit) CommittedResult() UnitResult {
+	r := UnitResult{Outcome: Committed}
+	if u.Execution != nil {
+		r.ExecutionVersion = u.Execution.Expected + 1
+	}
+	return r
+}
+
 // Validate checks what every implementation requires of a unit before it
 // touches the database; a unit that fails it is reported Failed.
 func (u *Unit) Validate() error {

@@ -106,7 +106,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 		// this conversation (no unique index: see the migration); the share
 		// lock on the contact orders us with LinkContacts.
 		add(opPlain, c.ID, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, conversationLockKey(c.ContactID, c.Channel, c.Instance))
-		add(opConvInsert, c.ContactID, `INSERT INTO conversations (`+conversationCols+`)
+		add(opConvInsert, c.ContactID, `INSERT INTO conversations (`+sqlstore.ConversationCols+`)
 			SELECT $1, k.id, $3, $4, 'open', '{}', $5, $5 FROM contacts k
 			WHERE k.id = $2 AND k.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM conversations o
 				WHERE o.contact_id = $2 AND o.channel = $3 AND o.instance = $4 AND o.status = 'open')
@@ -120,7 +120,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 	if w := u.Execution; w != nil {
 		e := w.Execution
 		if w.Expected == 0 {
-			add(opExecInsert, e.ID, `INSERT INTO executions (`+executionCols+`) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) ON CONFLICT DO NOTHING`,
+			add(opExecInsert, e.ID, `INSERT INTO executions (`+sqlstore.ExecutionCols+`) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) ON CONFLICT DO NOTHING`,
 				e.ID, e.ConversationID, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at)
 		} else {
 			add(opExecUpdate, e.ID, `UPDATE executions SET flow = $1, program_version = $2, status = $3, payload = $4, version = version + 1, updated_at = $5
@@ -156,25 +156,17 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 			t.ID, sqlstore.Nullable(t.ExecutionID), store.Micro(t.FireAt), []byte(t.Payload), at)
 	}
 	for _, t := range u.Tasks {
-		attrs, err := store.Object(t.Attributes)
+		args, err := sqlstore.TaskArgs(t, at)
 		if err != nil {
 			return nil, err
 		}
-		status := t.Status
-		if status == "" {
-			status = store.TaskWaiting
-		}
-		add(opTaskInsert, t.ID, `INSERT INTO tasks (`+taskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT DO NOTHING`,
-			t.ID, t.ConversationID, t.ContactID, sqlstore.Nullable(t.ExecutionID), t.Workflow, string(attrs), t.Priority, string(status), t.Channel, at)
+		add(opTaskInsert, t.ID, `INSERT INTO tasks (`+sqlstore.TaskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+			args...)
 	}
 	for _, t := range u.TaskUpdates {
-		var attrs any
-		if t.Attributes != nil {
-			a, err := store.Object(t.Attributes)
-			if err != nil {
-				return nil, err
-			}
-			attrs = string(a)
+		attrs, err := sqlstore.OptionalObject(t.Attributes)
+		if err != nil {
+			return nil, err
 		}
 		add(opTaskUpdate, t.ID, `UPDATE tasks SET status = $1, attributes = coalesce($2::jsonb, attributes), updated_at = $3 WHERE id = $4`,
 			string(t.Status), attrs, at, t.ID)
@@ -230,14 +222,6 @@ func judge(o op, tag pgconn.CommandTag, err error) (*store.UnitResult, error) {
 		return &store.UnitResult{Outcome: store.Failed, Err: fmt.Errorf("conversation %s: %w", o.ref, store.ErrNotFound)}, nil
 	}
 	return nil, nil
-}
-
-func committed(u *store.Unit) store.UnitResult {
-	r := store.UnitResult{Outcome: store.Committed}
-	if u.Execution != nil {
-		r.ExecutionVersion = u.Execution.Expected + 1
-	}
-	return r
 }
 
 type dedupeKey struct{ connector, instance, id string }
@@ -436,7 +420,7 @@ func (s *Store) fastCommit(ctx context.Context, conn *pgx.Conn, b *store.Batch, 
 		if c := u.Conversation; c != nil {
 			openConv[convKey{c.ContactID, c.Channel, c.Instance}] = true
 		}
-		planned[i] = committed(u)
+		planned[i] = u.CommittedResult()
 		for _, o := range ops[i] {
 			write.Queue(o.sql, o.args...)
 			queued = append(queued, o)
@@ -531,7 +515,7 @@ func (s *Store) slowCommit(ctx context.Context, conn *pgx.Conn, b *store.Batch, 
 			outcome = &store.UnitResult{Outcome: store.Failed, Err: err}
 		}
 		if outcome == nil {
-			res[i] = committed(u)
+			res[i] = u.CommittedResult()
 			finish = []string{`RELEASE SAVEPOINT unit`}
 			continue
 		}

@@ -17,10 +17,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -130,57 +126,24 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// migrate applies the embedded migrations not yet recorded in
-// schema_migrations. Each runs in its own transaction holding an advisory
-// lock, so runtime nodes starting together apply each migration once.
+// migrate applies the embedded migrations not yet recorded. Each runs in
+// its own transaction holding an advisory lock, so runtime nodes starting
+// together apply each migration once.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	const lock = `SELECT pg_advisory_xact_lock(hashtextextended('switchboard migrations ' || current_schema(), 0))`
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, lock); err != nil {
+	m := sqlstore.Migrator{
+		Dialect: dialect,
+		Scripts: migrations,
+		Tx:      s.sqlConfig().Tx,
+		Lock:    `SELECT pg_advisory_xact_lock(hashtextextended('switchboard migrations ' || current_schema(), 0))`,
+		Table: `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+		// No arguments: the simple protocol, which runs a multi-statement script.
+		Script: func(ctx context.Context, q sqlstore.Querier, script string) error {
+			_, err := q.Exec(ctx, script)
 			return err
-		}
-		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		},
 	}
-	for _, name := range names {
-		base := path.Base(name)
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("postgres: migration %s: bad name", base)
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, lock); err != nil {
-				return err
-			}
-			var done bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, v).Scan(&done); err != nil || done {
-				return err
-			}
-			// No arguments: the simple protocol, which runs a multi-statement script.
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, v, base)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", base, err)
-		}
-	}
-	return nil
+	return m.Migrate(ctx)
 }
 
 func pgCode(err error) string {

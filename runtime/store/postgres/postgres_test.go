@@ -69,3 +69,7 @@ func TestPoolSize(t *testing.T) {
 		t.Fatalf("MaxConns %d with pool_max_conns=7", got)
 	}
 }
+
+func BenchmarkInboundReads(b *testing.B) {
+	storetest.BenchInboundReads(b, func(b *testing.B) store.Store { return open(b) })
+}

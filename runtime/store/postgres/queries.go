@@ -42,14 +42,6 @@ var dialect = sqlstore.Dialect{
 		RETURNING ` + sqlstore.Prefixed("t.", sqlstore.TimerCols),
 }
 
-// The columns the commit path inserts, as the shared reads read them.
-const (
-	conversationCols = sqlstore.ConversationCols
-	executionCols    = sqlstore.ExecutionCols
-	taskCols         = sqlstore.TaskCols
-	workerCols       = sqlstore.WorkerCols
-)
-
 func (s *Store) sqlConfig() sqlstore.Config {
 	pool := pgxQ{s.pool}
 	return sqlstore.Config{

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -29,32 +28,12 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 				return store.ErrFenced
 			}
 		}
+		head, tail, err := s.RoutingStmts(rw, at)
+		if err != nil {
+			return err
+		}
 		var b pgx.Batch
-		for _, id := range rw.DeleteWorkers {
-			// The worker first: a token being created for it (CreateToken
-			// locks the row) is then either refused or seen by the next
-			// statement, which runs on a newer snapshot.
-			b.Queue(`DELETE FROM workers WHERE id = $1`, id)
-			b.Queue(`DELETE FROM api_tokens WHERE role = 'worker' AND subject = $1`, id)
-		}
-		for _, w := range rw.Workers {
-			attrs, err := store.Object(w.Attributes)
-			if err != nil {
-				return err
-			}
-			capacity, err := json.Marshal(w.Capacity)
-			if err != nil {
-				return err
-			}
-			created := at
-			if !w.CreatedAt.IsZero() {
-				created = store.Micro(w.CreatedAt)
-			}
-			b.Queue(`INSERT INTO workers (`+workerCols+`, incarnation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				ON CONFLICT (id) DO UPDATE SET name = excluded.name, attributes = excluded.attributes,
-					activity = excluded.activity, capacity = excluded.capacity, updated_at = excluded.updated_at`,
-				w.ID, w.Name, string(attrs), w.Activity, string(capacity), created, at, store.NewID())
-		}
+		queueAll(&b, head)
 		for _, t := range rw.Tasks {
 			b.Queue(`UPDATE tasks SET
 					status = CASE WHEN status IN ('completed', 'canceled') THEN status ELSE $1 END,
@@ -67,23 +46,7 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 				r.ID, r.TaskID, r.WorkerID, string(r.Status), at)
 		}
 		queueEvents(&b, rw.Events, at)
-		for _, tm := range rw.Timers {
-			b.Queue(`INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (id) DO NOTHING`, tm.ID, sqlstore.Nullable(tm.ExecutionID), store.Micro(tm.FireAt), []byte(tm.Payload), at)
-		}
-		for _, e := range rw.Effects {
-			b.Queue(`INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6) ON CONFLICT DO NOTHING`,
-				e.ID, sqlstore.Nullable(e.ExecutionID), e.Kind, e.Key(), []byte(e.Payload), at)
-		}
-		for _, c := range rw.Commands {
-			var result any
-			if c.Result != nil {
-				result = string(c.Result)
-			}
-			b.Queue(`UPDATE router_commands SET status = $1, result = $2, error = $3 WHERE seq = $4`,
-				string(c.Status), result, c.Error, c.Seq)
-		}
+		queueAll(&b, tail)
 		if len(rw.Events)+len(rw.Commands) > 0 {
 			// Delivered at commit, to the streams of the workers it names.
 			b.Queue(`SELECT pg_notify($1, $2)`, store.TopicEvents, store.About(rw.Events, rw.Commands))
@@ -97,16 +60,14 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 
 func queueEvents(b *pgx.Batch, events []store.RouterEvent, at time.Time) {
 	for _, e := range events {
-		t := at
-		if !e.Time.IsZero() {
-			t = store.Micro(e.Time)
-		}
-		var data any
-		if e.Data != nil {
-			data = string(e.Data)
-		}
 		b.Queue(`INSERT INTO router_events (type, at, task_id, reservation_id, worker_id, queue, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.Type, t, e.TaskID, e.ReservationID, e.WorkerID, e.Queue, data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.Type, sqlstore.EventTime(e, at), e.TaskID, e.ReservationID, e.WorkerID, e.Queue, sqlstore.EventData(e))
+	}
+}
+
+func queueAll(b *pgx.Batch, stmts []sqlstore.Stmt) {
+	for _, st := range stmts {
+		b.Queue(st.SQL, st.Args...)
 	}
 }
 

@@ -80,11 +80,11 @@ var (
 		row: `(?, ?, '{}', ?)`, cols: 3}
 	insAddresses = &insertSpec{head: `INSERT INTO contact_addresses (channel, address, contact_id, created_at) VALUES `,
 		row: `(?, ?, ?, ?)`, cols: 4}
-	insConversations = &insertSpec{head: `INSERT INTO conversations (` + conversationCols + `) VALUES `,
+	insConversations = &insertSpec{head: `INSERT INTO conversations (` + sqlstore.ConversationCols + `) VALUES `,
 		row: `(?, ?, ?, ?, 'open', '{}', ?, ?)`, cols: 6}
 	insInbound = &insertSpec{head: `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at) VALUES `,
 		row: `(?, ?, 'in', ?, ?, ?, ?, ?, ?)`, cols: 8}
-	insExecutions = &insertSpec{head: `INSERT INTO executions (` + executionCols + `) VALUES `,
+	insExecutions = &insertSpec{head: `INSERT INTO executions (` + sqlstore.ExecutionCols + `) VALUES `,
 		row: `(?, ?, ?, ?, ?, ?, 1, ?, ?)`, cols: 8}
 	insMessages = &insertSpec{head: `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at) VALUES `,
 		row: `(?, ?, ?, ?, ?, ?, ?, ?, ?)`, tail: ` ON CONFLICT (id) DO NOTHING`, cols: 9}
@@ -93,8 +93,8 @@ var (
 	insTimers = &insertSpec{head: `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES `,
 		row: `(?, ?, ?, ?, ?)`, tail: ` ON CONFLICT (id) DO UPDATE SET execution_id = excluded.execution_id, fire_at = excluded.fire_at,
 				payload = excluded.payload, lease_owner = '', lease_until = 0`, cols: 5}
-	insTasks = &insertSpec{head: `INSERT INTO tasks (` + taskCols + `) VALUES `,
-		row: placeholders(strings.Count(taskCols, ",") + 1), cols: strings.Count(taskCols, ",") + 1}
+	insTasks = &insertSpec{head: `INSERT INTO tasks (` + sqlstore.TaskCols + `) VALUES `,
+		row: placeholders(strings.Count(sqlstore.TaskCols, ",") + 1), cols: strings.Count(sqlstore.TaskCols, ",") + 1}
 )
 
 func placeholders(n int) string {
@@ -339,7 +339,7 @@ func planBulk(units []*store.Unit, res []store.UnitResult, now time.Time) *bulkP
 				!inTime(execs, tk.ExecutionID, i) {
 				return nil
 			}
-			args, err := taskArgs(tk, t)
+			args, err := sqlstore.TaskArgs(tk, t)
 			if err != nil {
 				return nil // Failed: the unit-by-unit path says so
 			}

@@ -47,7 +47,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) ([]store.UnitResult,
 		if err == nil {
 			for i, u := range b.Units {
 				if res[i].Outcome == 0 {
-					res[i] = committed(u)
+					res[i] = u.CommittedResult()
 				}
 			}
 			return res, nil
@@ -98,15 +98,6 @@ func (s *Store) commitUnits(ctx context.Context, b *store.Batch, res []store.Uni
 	return res, nil
 }
 
-// committed is the result of a unit that committed.
-func committed(u *store.Unit) store.UnitResult {
-	r := store.UnitResult{Outcome: store.Committed}
-	if u.Execution != nil {
-		r.ExecutionVersion = u.Execution.Expected + 1
-	}
-	return r
-}
-
 // unitFault reports whether err is caused by the unit's data, so that only
 // that unit fails and the batch goes on.
 func unitFault(err error) bool {
@@ -144,7 +135,7 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		}
 	}
 	if c := u.Conversation; c != nil {
-		n, err := x.exec(ctx, `INSERT INTO conversations (`+conversationCols+`)
+		n, err := x.exec(ctx, `INSERT INTO conversations (`+sqlstore.ConversationCols+`)
 			SELECT ?, k.id, ?, ?, 'open', '{}', ?, ? FROM contacts k
 			WHERE k.id = ? AND k.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM conversations o
 				WHERE o.contact_id = k.id AND o.channel = ? AND o.instance = ? AND o.status = 'open')`,
@@ -187,7 +178,7 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		var n int64
 		var err error
 		if w.Expected == 0 {
-			n, err = x.exec(ctx, `INSERT INTO executions (`+executionCols+`) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING`,
+			n, err = x.exec(ctx, `INSERT INTO executions (`+sqlstore.ExecutionCols+`) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING`,
 				e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, t)
 			if err == nil && n == 0 {
 				var one int
@@ -251,11 +242,11 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 	}
 
 	for _, tk := range u.Tasks {
-		args, err := taskArgs(tk, t)
+		args, err := sqlstore.TaskArgs(tk, t)
 		if err != nil {
 			return ok, err
 		}
-		n, err := x.exec(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES `+insTasks.row+` ON CONFLICT DO NOTHING`, args...)
+		n, err := x.exec(ctx, `INSERT INTO tasks (`+sqlstore.TaskCols+`) VALUES `+insTasks.row+` ON CONFLICT DO NOTHING`, args...)
 		if err != nil {
 			return ok, err
 		}
@@ -264,13 +255,9 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		}
 	}
 	for _, tu := range u.TaskUpdates {
-		var attrs any
-		if tu.Attributes != nil {
-			a, err := store.Object(tu.Attributes)
-			if err != nil {
-				return ok, err
-			}
-			attrs = string(a)
+		attrs, err := sqlstore.OptionalObject(tu.Attributes)
+		if err != nil {
+			return ok, err
 		}
 		n, err := x.exec(ctx, `UPDATE tasks SET status = ?, attributes = coalesce(?, attributes), updated_at = ? WHERE id = ?`,
 			tu.Status, attrs, t, tu.ID)
@@ -313,18 +300,4 @@ func createdAt(t time.Time, unit int64) int64 {
 		return unit
 	}
 	return micros(store.Micro(t))
-}
-
-// taskArgs are the values of a new task's row, in taskCols order: the one
-// place that lays a task out, for both ways of committing (applyUnit, bulk).
-func taskArgs(tk store.Task, t int64) ([]any, error) {
-	attrs, err := store.Object(tk.Attributes)
-	if err != nil {
-		return nil, err
-	}
-	status := tk.Status
-	if status == "" {
-		status = store.TaskWaiting
-	}
-	return []any{tk.ID, tk.ConversationID, tk.ContactID, sqlstore.Nullable(tk.ExecutionID), tk.Workflow, string(attrs), tk.Priority, status, tk.Channel, t, t}, nil
 }

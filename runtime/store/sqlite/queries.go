@@ -35,14 +35,6 @@ var dialect = sqlstore.Dialect{
 		RETURNING ` + sqlstore.TimerCols,
 }
 
-// The columns the commit path inserts, as the shared reads read them.
-const (
-	conversationCols = sqlstore.ConversationCols
-	executionCols    = sqlstore.ExecutionCols
-	taskCols         = sqlstore.TaskCols
-	workerCols       = sqlstore.WorkerCols
-)
-
 func (s *Store) sqlConfig() sqlstore.Config {
 	write := func(ctx context.Context, fn func(sqlstore.Querier) error) error {
 		return s.w.tx(ctx, func(x *wtx) error { return fn(writeQ{x}) })

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"os"
 	"sync"
@@ -15,7 +14,7 @@ import (
 )
 
 func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error {
-	err := s.w.carry(ctx, func(ctx context.Context, x *wtx) error { return applyRouting(ctx, x, rw) })
+	err := s.w.carry(ctx, func(ctx context.Context, x *wtx) error { return s.applyRouting(ctx, x, rw) })
 	if err == nil && len(rw.Events)+len(rw.Commands) > 0 {
 		hubOf(s.path).Notify(store.TopicEvents, store.About(rw.Events, rw.Commands))
 	}
@@ -23,7 +22,7 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 }
 
 // applyRouting writes one RoutingWrite inside the writer's transaction.
-func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
+func (s *Store) applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
 	if f := rw.Fence; f != nil {
 		var epoch int64
 		err := x.QueryRowContext(ctx, `SELECT epoch FROM leaders WHERE name = ?`, f.Name).Scan(&epoch)
@@ -34,35 +33,15 @@ func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
 			return store.ErrFenced
 		}
 	}
-	at := micros(store.Now(rw.At))
-	for _, id := range rw.DeleteWorkers {
-		if _, err := x.ExecContext(ctx, `DELETE FROM workers WHERE id = ?`, id); err != nil {
-			return err
-		}
-		if _, err := x.ExecContext(ctx, `DELETE FROM api_tokens WHERE role = 'worker' AND subject = ?`, id); err != nil {
-			return err
-		}
+	now := store.Now(rw.At)
+	head, tail, err := s.RoutingStmts(rw, now)
+	if err != nil {
+		return err
 	}
-	for _, w := range rw.Workers {
-		attrs, err := store.Object(w.Attributes)
-		if err != nil {
-			return err
-		}
-		capacity, err := json.Marshal(w.Capacity)
-		if err != nil {
-			return err
-		}
-		created := at
-		if !w.CreatedAt.IsZero() {
-			created = micros(store.Micro(w.CreatedAt))
-		}
-		if _, err := x.ExecContext(ctx, `INSERT INTO workers (`+workerCols+`, incarnation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET name = excluded.name, attributes = excluded.attributes,
-					activity = excluded.activity, capacity = excluded.capacity, updated_at = excluded.updated_at`,
-			w.ID, w.Name, string(attrs), w.Activity, string(store.CleanJSON(capacity)), created, at, store.NewID()); err != nil {
-			return err
-		}
+	if err := execAll(ctx, x, head); err != nil {
+		return err
 	}
+	at := micros(now)
 	// A round touches many tasks and reservations under load: one
 	// statement each for all of them, as the group commit does for units.
 	taskArgs := make([]any, 0, len(rw.Tasks)*updTasks.cols)
@@ -79,30 +58,15 @@ func applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite) error {
 	if _, err := x.insert(ctx, upsReservations, resArgs); err != nil {
 		return err
 	}
-	if err := appendEvents(ctx, x, rw.Events, at); err != nil {
+	if err := appendEvents(ctx, x, rw.Events, now); err != nil {
 		return err
 	}
-	for _, tm := range rw.Timers {
-		if _, err := x.ExecContext(ctx, `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO NOTHING`,
-			tm.ID, sqlstore.Nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), sqlstore.Payload(tm.Payload), at); err != nil {
-			return err
-		}
-	}
-	for _, e := range rw.Effects {
-		if _, err := x.ExecContext(ctx, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
-			e.ID, sqlstore.Nullable(e.ExecutionID), e.Kind, e.Key(), sqlstore.Payload(e.Payload), at, at, at); err != nil {
-			return err
-		}
-	}
-	for _, c := range rw.Commands {
-		var result any
-		if c.Result != nil {
-			result = string(store.CleanJSON(c.Result))
-		}
-		if _, err := x.ExecContext(ctx, `UPDATE router_commands SET status = ?, result = ?, error = ? WHERE seq = ?`,
-			c.Status, result, c.Error, c.Seq); err != nil {
+	return execAll(ctx, x, tail)
+}
+
+func execAll(ctx context.Context, x *wtx, stmts []sqlstore.Stmt) error {
+	for _, st := range stmts {
+		if _, err := x.ExecContext(ctx, st.SQL, st.Args...); err != nil {
 			return err
 		}
 	}
@@ -181,25 +145,17 @@ var (
 		FROM (VALUES `, row: `(?, ?, ?, ?, ?, ?)`, tail: `) AS v WHERE tasks.id = v.column1`, cols: 6}
 )
 
-func appendEvents(ctx context.Context, x *wtx, events []store.RouterEvent, at int64) error {
+func appendEvents(ctx context.Context, x *wtx, events []store.RouterEvent, at time.Time) error {
 	args := make([]any, 0, len(events)*insEvents.cols)
 	for _, e := range events {
-		t := at
-		if !e.Time.IsZero() {
-			t = micros(store.Micro(e.Time))
-		}
-		var data any
-		if e.Data != nil {
-			data = string(store.CleanJSON(e.Data))
-		}
-		args = append(args, e.Type, t, e.TaskID, e.ReservationID, e.WorkerID, e.Queue, data)
+		args = append(args, e.Type, micros(sqlstore.EventTime(e, at)), e.TaskID, e.ReservationID, e.WorkerID, e.Queue, sqlstore.EventData(e))
 	}
 	_, err := x.insert(ctx, insEvents, args)
 	return err
 }
 
 func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEvent) error {
-	err := s.w.tx(ctx, func(x *wtx) error { return appendEvents(ctx, x, events, micros(store.Now(time.Time{}))) })
+	err := s.w.tx(ctx, func(x *wtx) error { return appendEvents(ctx, x, events, store.Now(time.Time{})) })
 	if err == nil {
 		hubOf(s.path).Notify(store.TopicEvents, store.About(events, nil))
 	}

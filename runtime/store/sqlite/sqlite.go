@@ -21,10 +21,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,48 +222,25 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// migrate applies the embedded migrations not yet recorded in
-// schema_migrations, each in its own transaction with its record.
+// migrate applies the embedded migrations not yet recorded.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
+	m := sqlstore.Migrator{
+		Dialect: dialect,
+		Scripts: migrations,
+		Tx: func(ctx context.Context, fn func(sqlstore.Querier) error) error {
+			return s.w.tx(ctx, func(x *wtx) error { return fn(writeQ{x}) })
+		},
+		Table: `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+		// On the writer's connection, in its transaction; not through the
+		// statement cache: a script is many statements.
+		Script: func(ctx context.Context, _ sqlstore.Querier, script string) error {
+			_, err := s.w.conn.ExecContext(ctx, script)
+			return err
+		},
 	}
-	sort.Strings(names)
-	err = s.w.tx(ctx, func(x *wtx) error {
-		_, err := x.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite: open %s: %w", s.path, err)
-	}
-	for _, name := range names {
-		base := filepath.Base(name)
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %s: bad name", base)
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		err = s.w.tx(ctx, func(x *wtx) error {
-			var n int
-			if err := x.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil || n > 0 {
-				return err
-			}
-			// Not through the statement cache: a script is many statements.
-			if _, err := x.w.conn.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("sqlite: migration %s: %w", base, err)
-			}
-			_, err := x.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				v, base, micros(time.Now()))
-			return err
-		})
-		if err != nil {
-			return err
-		}
+	if err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("%w (%s)", err, s.path)
 	}
 	return nil
 }

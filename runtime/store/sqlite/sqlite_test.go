@@ -59,3 +59,7 @@ func TestOpenURL(t *testing.T) {
 func BenchmarkCommitNewContacts(b *testing.B) {
 	storetest.BenchCommitNewContacts(b, func(b *testing.B) store.Store { return open(b) })
 }
+
+func BenchmarkInboundReads(b *testing.B) {
+	storetest.BenchInboundReads(b, func(b *testing.B) store.Store { return open(b) })
+}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -239,5 +240,41 @@ func BenchCommitNewContacts(b *testing.B, open func(b *testing.B) store.Store) {
 			// time to other processes competing for the cores.
 			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/unit")
 		})
+	}
+}
+
+// BenchInboundReads measures the reads an inbound message makes before its
+// unit is committed: its contact by address, the contact's open
+// conversation, the conversation's live execution (a tenth of them wait,
+// the others have ended), and the dedupe lookup of a message not seen
+// before; ns/op is the four together.
+func BenchInboundReads(b *testing.B, open func(b *testing.B) store.Store) {
+	s := open(b)
+	ctx := context.Background()
+	const contacts = 256
+	batch := &store.Batch{}
+	for i := range contacts {
+		batch.Add(NewContactUnit(uint64(i + 1)))
+	}
+	if _, err := s.Commit(ctx, batch); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		u := batch.Units[i%contacts]
+		c, err := s.LookupContact(ctx, u.Contact.Channel, u.Contact.Address)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cv, err := s.LookupConversation(ctx, c.ID, u.Conversation.Channel, u.Conversation.Instance)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.LiveExecution(ctx, cv.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			b.Fatal(err)
+		}
+		if _, err := s.FindMessage(ctx, u.Inbound.Connector, u.Inbound.Instance, "unseen"); !errors.Is(err, store.ErrNotFound) {
+			b.Fatalf("FindMessage of an unseen message: %v", err)
+		}
 	}
 }
