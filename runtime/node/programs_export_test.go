@@ -1,10 +1,6 @@
 package node
 
-import (
-	"maps"
-	"slices"
-	"time"
-)
+import "time"
 
 // SetPruneEvery sets how often nodes started after it check the versions
 // in use, and returns the previous period.
@@ -16,7 +12,5 @@ func SetPruneEvery(d time.Duration) time.Duration {
 
 // HeldVersions returns the versions the node holds compiled, sorted.
 func (n *Node) HeldVersions() []string {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	return slices.Sorted(maps.Keys(n.programs))
+	return n.core.HeldVersions()
 }

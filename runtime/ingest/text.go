@@ -1,4 +1,4 @@
-package node
+package ingest
 
 import (
 	"github.com/switchboard-dev/switchboard/connectors"

@@ -1,9 +1,11 @@
-package node
+package execution
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/compiler"
@@ -13,14 +15,10 @@ import (
 // every deploy adds one, while the executions on an old version end within
 // hours. So the node keeps only the active program and the versions live
 // executions use (store.LiveProgramVersions), checked after each deploy and
-// every pruneEvery. Dropping a version too early is safe, only slower: an
+// periodically (PruneLoop). Dropping a version too early is safe, only slower: an
 // execution on a version the node no longer holds (one that started on the
 // old version while the deploy checked, one run by another node, one
 // stepped after a restart) has it compiled again from its stored sources.
-
-// pruneEvery is how often the node forgets the versions whose last
-// executions ended since a deploy (a variable for the tests).
-var pruneEvery = 5 * time.Minute
 
 // compilation is a version being compiled again: the callers that need it
 // meanwhile wait for this one instead of compiling it each.
@@ -32,17 +30,17 @@ type compilation struct {
 
 // prune drops the compiled programs of the versions no live execution uses,
 // keeping the active one.
-func (n *Node) prune(ctx context.Context) {
-	n.mu.RLock()
-	held := len(n.programs)
-	n.mu.RUnlock()
+func (c *Core) prune(ctx context.Context) {
+	c.mu.RLock()
+	held := len(c.programs)
+	c.mu.RUnlock()
 	if held <= 1 {
 		return
 	}
-	live, err := n.store.LiveProgramVersions(ctx)
+	live, err := c.store.LiveProgramVersions(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			n.log.Warn("finding the program versions in use; keeping them all", "err", err)
+			c.log.Warn("finding the program versions in use; keeping them all", "err", err)
 		}
 		return
 	}
@@ -50,25 +48,26 @@ func (n *Node) prune(ctx context.Context) {
 	for _, v := range live {
 		keep[v] = true
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for v := range n.programs {
-		if !keep[v] && v != n.active.Version {
-			delete(n.programs, v)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for v := range c.programs {
+		if !keep[v] && v != c.active.Version {
+			delete(c.programs, v)
 		}
 	}
 }
 
-// pruneLoop prunes every pruneEvery until ctx ends.
-func (n *Node) pruneLoop(ctx context.Context) {
-	tick := time.NewTicker(pruneEvery)
+// PruneLoop forgets, every period until ctx ends, the versions whose last
+// executions ended since a deploy.
+func (c *Core) PruneLoop(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			n.prune(ctx)
+			c.prune(ctx)
 		}
 	}
 }
@@ -76,43 +75,43 @@ func (n *Node) pruneLoop(ctx context.Context) {
 // recompile returns the program of a version the node does not hold,
 // compiled from the store's copy of its sources, once however many callers
 // ask for it at the same time.
-func (n *Node) recompile(ctx context.Context, version string) (*compiler.Program, error) {
-	n.mu.Lock()
-	if p := n.programs[version]; p != nil {
-		n.mu.Unlock()
+func (c *Core) recompile(ctx context.Context, version string) (*compiler.Program, error) {
+	c.mu.Lock()
+	if p := c.programs[version]; p != nil {
+		c.mu.Unlock()
 		return p, nil
 	}
-	c := n.compiling[version]
-	if c != nil {
-		n.mu.Unlock()
+	pc := c.compiling[version]
+	if pc != nil {
+		c.mu.Unlock()
 		select {
-		case <-c.done:
-			return c.prog, c.err
+		case <-pc.done:
+			return pc.prog, pc.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
-	c = &compilation{done: make(chan struct{})}
-	if n.compiling == nil {
-		n.compiling = map[string]*compilation{}
+	pc = &compilation{done: make(chan struct{})}
+	if c.compiling == nil {
+		c.compiling = map[string]*compilation{}
 	}
-	n.compiling[version] = c
-	n.mu.Unlock()
+	c.compiling[version] = pc
+	c.mu.Unlock()
 
 	// The callers waiting for it may outlive this one's context.
-	c.prog, c.err = n.compileStored(context.WithoutCancel(ctx), version)
-	n.mu.Lock()
-	delete(n.compiling, version)
-	if c.err == nil {
-		n.programs[version] = c.prog
+	pc.prog, pc.err = c.compileStored(context.WithoutCancel(ctx), version)
+	c.mu.Lock()
+	delete(c.compiling, version)
+	if pc.err == nil {
+		c.programs[version] = pc.prog
 	}
-	n.mu.Unlock()
-	close(c.done)
-	return c.prog, c.err
+	c.mu.Unlock()
+	close(pc.done)
+	return pc.prog, pc.err
 }
 
-func (n *Node) compileStored(ctx context.Context, version string) (*compiler.Program, error) {
-	stored, err := n.store.GetProgram(ctx, version)
+func (c *Core) compileStored(ctx context.Context, version string) (*compiler.Program, error) {
+	stored, err := c.store.GetProgram(ctx, version)
 	if err != nil {
 		return nil, fmt.Errorf("node: program %s: %w", version, err)
 	}
@@ -125,4 +124,11 @@ func (n *Node) compileStored(ctx context.Context, version string) (*compiler.Pro
 		return nil, fmt.Errorf("node: program %s no longer compiles: %v", version, diags)
 	}
 	return p, nil
+}
+
+// HeldVersions returns the versions the node holds compiled, sorted.
+func (c *Core) HeldVersions() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return slices.Sorted(maps.Keys(c.programs))
 }

@@ -1,24 +1,116 @@
-package node
+// Package leader is the router's leader: every node competes for one
+// store lease, and the node holding it keeps the router core
+// (runtime/router) in memory, fed from the store's routing inbox (new and
+// canceled tasks, the API's commands). Each round's changes — task and
+// reservation rows, workers, the event log, the flows' task outcomes as
+// timers, the event webhook's deliveries — are written in one fenced
+// transaction, so a deposed leader cannot write.
+package leader
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/compiler"
+	"github.com/switchboard-dev/switchboard/runtime/effect"
 	"github.com/switchboard-dev/switchboard/runtime/engine"
+	"github.com/switchboard-dev/switchboard/runtime/execution"
+	"github.com/switchboard-dev/switchboard/runtime/metrics"
 	"github.com/switchboard-dev/switchboard/runtime/router"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
+// Config configures a Leader.
+type Config struct {
+	Owner   string // lease owner name
+	Routing RoutingConfig
+	// EventWebhook, when its URL is set, receives every change the leader
+	// makes, through the outbox (KindRouterEvents rows).
+	EventWebhook EventWebhook
+	// Retry is how often a node that does not lead tries to take the
+	// leadership: a dead leader is replaced this fast.
+	Retry   time.Duration
+	Logger  *slog.Logger
+	Metrics *metrics.Registry
+}
+
+// Leader competes for the router's leadership and, while it holds it,
+// drives the router core from the store.
+type Leader struct {
+	cfg          Config
+	core         *execution.Core
+	store        store.Store
+	log          *slog.Logger
+	leading      atomic.Bool // this node is the router leader
+	routerEvents *metrics.CounterVec
+}
+
+// New returns a Leader for the node of core; Run makes it compete.
+func New(core *execution.Core, cfg Config) *Leader {
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = &metrics.Registry{}
+	}
+	n := &Leader{cfg: cfg, core: core, store: core.Store(), log: cfg.Logger}
+	n.routerEvents = reg.Counter("switchboard_router_events_total", "Router events applied by this node as leader, by type.", "type")
+	reg.Gauge("switchboard_router_leader", "1 while this node is the router leader.", "owner", func() map[string]float64 {
+		v := 0.0
+		if n.leading.Load() {
+			v = 1
+		}
+		return map[string]float64{n.cfg.Owner: v}
+	})
+	return n
+}
+
+// leaseName is the lease the router leader holds.
+const leaseName = "router"
+
+// Run competes for the router leadership until ctx ends; while it leads,
+// it drives the router from the store's inbox. Every node runs it; one
+// leads at a time, and another takes over within seconds of its death.
+func (n *Leader) Run(ctx context.Context) {
+	leaser, ok := n.store.(store.Leaser)
+	if !ok {
+		n.log.Error("the store cannot elect a router leader; tasks stay waiting")
+		return
+	}
+	for ctx.Err() == nil {
+		lease, ok, err := leaser.TryLead(ctx, leaseName)
+		if err != nil && ctx.Err() == nil {
+			n.log.Error("router leadership", "err", err)
+		}
+		if ok {
+			n.log.Info("router leader", "owner", n.cfg.Owner)
+			n.leading.Store(true)
+			err := n.lead(ctx, lease)
+			n.leading.Store(false)
+			lease.Release()
+			if err != nil && ctx.Err() == nil {
+				n.log.Error("router leader stopped", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(n.cfg.Retry):
+		}
+	}
+}
+
+// Leading reports whether this node is the router leader now.
+func (n *Leader) Leading() bool { return n.leading.Load() }
+
 // leader is the router's state on the leading node.
 type leader struct {
-	n       *Node
+	n       *Leader
 	cfg     RoutingConfig
 	r       *router.Router
 	prog    *compiler.Program
@@ -42,9 +134,13 @@ type liveTask struct {
 	channel string
 	closed  bool // ended; the row says routed = closed
 	byFlow  bool // ended by its flow (no outcome to send back)
+	// A warm transfer's pending offer and the worker it is made to: the
+	// task (worker, res) stays with the transferring worker until it is
+	// accepted, yet the destination answers it.
+	offer, offerTo string
 }
 
-func (n *Node) lead(ctx context.Context, lease store.Lease) error {
+func (n *Leader) lead(ctx context.Context, lease store.Lease) error {
 	notifier, _ := n.store.(store.Notifier)
 	var wake <-chan struct{}
 	if notifier != nil {
@@ -81,7 +177,7 @@ func (n *Node) lead(ctx context.Context, lease store.Lease) error {
 		}
 		next := time.Second // a missed wake-up costs at most this
 		if at, ok := l.r.NextDeadline(); ok {
-			if d := at.Sub(n.cfg.Now()); d < next {
+			if d := at.Sub(n.core.Now()); d < next {
 				next = max(d, time.Millisecond)
 			}
 		}
@@ -92,7 +188,7 @@ func (n *Node) lead(ctx context.Context, lease store.Lease) error {
 		case <-lease.Lost():
 			return errors.New("router leadership lost")
 		case <-wake:
-		case <-n.deployed:
+		case <-n.core.Deployed():
 		case <-poll.C:
 		}
 	}
@@ -125,8 +221,8 @@ func (l *leader) commit(ctx context.Context) error {
 	l.w, l.dirty = nil, nil
 	if hook := l.n.cfg.EventWebhook; hook.URL != "" && len(w.Events) > 0 {
 		id := store.NewID()
-		w.Effects = append(w.Effects, store.Effect{ID: id, Kind: kindRouterEvents, IdempotencyKey: id,
-			Payload: mustJSON(eventDelivery{URL: hook.URL, Events: w.Events})})
+		w.Effects = append(w.Effects, store.Effect{ID: id, Kind: KindRouterEvents, IdempotencyKey: id,
+			Payload: mustJSON(EventDelivery{URL: hook.URL, Events: w.Events})})
 	}
 	if len(w.Tasks)+len(w.Workers)+len(w.Events)+len(w.Commands)+len(w.Reservations)+len(w.Timers)+len(w.DeleteWorkers) == 0 {
 		return nil
@@ -136,8 +232,8 @@ func (l *leader) commit(ctx context.Context) error {
 
 // rebuild loads the workers and open tasks into a new router.
 func (l *leader) rebuild(ctx context.Context) error {
-	now := l.n.cfg.Now()
-	l.prog = l.n.Active()
+	now := l.n.core.Now()
+	l.prog = l.n.core.Active()
 	opts := []router.Option{
 		router.WithActivities(l.cfg.Activities),
 		router.WithReservationTimeout(l.cfg.ReservationTimeout),
@@ -258,10 +354,10 @@ func (l *leader) track(t store.Task) *liveTask {
 // the inbox may hold more.
 func (l *leader) round(ctx context.Context) (bool, error) {
 	const batch = 256
-	if prog := l.n.Active(); prog != l.prog {
+	if prog := l.n.core.Active(); prog != l.prog {
 		l.prog = prog
-		l.begin(l.n.cfg.Now())
-		l.record(ctx, l.r.SetProgram(prog, l.n.cfg.Now()))
+		l.begin(l.n.core.Now())
+		l.record(ctx, l.r.SetProgram(prog, l.n.core.Now()))
 		if err := l.commit(ctx); err != nil {
 			return false, err
 		}
@@ -270,7 +366,7 @@ func (l *leader) round(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	now := l.n.cfg.Now()
+	now := l.n.core.Now()
 	l.begin(now)
 	for _, nt := range in.NewTasks {
 		t := nt.Task
@@ -329,26 +425,34 @@ func (l *leader) round(ctx context.Context) (bool, error) {
 func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (json.RawMessage, *CommandError) {
 	var a CommandArgs
 	if err := json.Unmarshal(c.Args, &a); err != nil {
-		return nil, cmdErr("invalid", "arguments: %v", err)
+		return nil, Refuse("invalid", "arguments: %v", err)
 	}
 	// own checks that the actor holds the reservation or task.
 	ownTask := func(id string) (*liveTask, *CommandError) {
 		t := l.tasks[id]
 		if t == nil {
-			return nil, cmdErr("not_found", "no open task %q", id)
+			return nil, Refuse("not_found", "no open task %q", id)
 		}
 		if a.Actor != "" && t.worker != a.Actor {
-			return nil, cmdErr("forbidden", "task %q is not yours", id)
+			return nil, Refuse("forbidden", "task %q is not yours", id)
 		}
 		return t, nil
 	}
 	ownReservation := func(id string) *CommandError {
 		t := l.tasks[l.resTask[id]]
-		if t == nil || t.res != id {
-			return cmdErr("not_found", "no pending reservation %q", id)
+		holder := ""
+		switch {
+		case t == nil:
+		case t.res == id:
+			holder = t.worker
+		case t.offer == id:
+			holder = t.offerTo
 		}
-		if a.Actor != "" && t.worker != a.Actor {
-			return cmdErr("forbidden", "reservation %q is not yours", id)
+		if holder == "" {
+			return Refuse("not_found", "no pending reservation %q", id)
+		}
+		if a.Actor != "" && holder != a.Actor {
+			return Refuse("forbidden", "reservation %q is not yours", id)
 		}
 		return nil
 	}
@@ -361,7 +465,7 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 		return mustJSON(statsJSON(l.r.Stats(now), l.cum.Snapshot(now))), nil
 	case CmdDeleteWorker:
 		if _, ok := l.workers[a.Worker]; !ok {
-			return nil, cmdErr("not_found", "no worker %q", a.Worker)
+			return nil, Refuse("not_found", "no worker %q", a.Worker)
 		}
 		if evs, err = l.r.RemoveWorker(a.Worker, now); err == nil {
 			delete(l.workers, a.Worker)
@@ -373,10 +477,10 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 		}
 	case CmdActivity:
 		if a.Actor != "" && a.Actor != a.Worker {
-			return nil, cmdErr("forbidden", "a worker sets only its own activity")
+			return nil, Refuse("forbidden", "a worker sets only its own activity")
 		}
 		if _, ok := l.cfg.Activities[a.Activity]; !ok {
-			return nil, cmdErr("invalid", "unknown activity %q (known: %s)", a.Activity, activityNames(l.cfg.Activities))
+			return nil, Refuse("invalid", "unknown activity %q (known: %s)", a.Activity, activityNames(l.cfg.Activities))
 		}
 		evs, err = l.r.SetActivity(a.Worker, a.Activity, now)
 	case CmdAccept, CmdReject:
@@ -390,7 +494,7 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 		}
 	case CmdWrapUp, CmdComplete, CmdTransfer, CmdCancel:
 		if c.Kind == CmdCancel && a.Actor != "" {
-			return nil, cmdErr("forbidden", "only an admin cancels a task")
+			return nil, Refuse("forbidden", "only an admin cancels a task")
 		}
 		if _, ce := ownTask(a.Task); ce != nil {
 			return nil, ce
@@ -406,7 +510,7 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 			evs, err = l.r.Cancel(a.Task, now)
 		}
 	default:
-		return nil, cmdErr("invalid", "unknown command %q", c.Kind)
+		return nil, Refuse("invalid", "unknown command %q", c.Kind)
 	}
 	if err != nil {
 		return nil, routerError(err)
@@ -417,22 +521,22 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 
 func (l *leader) putWorker(a CommandArgs, now time.Time) (json.RawMessage, *CommandError) {
 	if a.Worker == "" {
-		return nil, cmdErr("invalid", "a worker needs an id")
+		return nil, Refuse("invalid", "a worker needs an id")
 	}
 	if a.Attributes != nil {
 		var m map[string]any
 		if json.Unmarshal(a.Attributes, &m) != nil || m == nil {
-			return nil, cmdErr("invalid", "attributes must be a JSON object")
+			return nil, Refuse("invalid", "attributes must be a JSON object")
 		}
 	}
 	for ch, c := range a.Capacity {
 		if c < 0 {
-			return nil, cmdErr("invalid", "capacity of %s is negative", ch)
+			return nil, Refuse("invalid", "capacity of %s is negative", ch)
 		}
 	}
 	if a.Activity != "" {
 		if _, ok := l.cfg.Activities[a.Activity]; !ok {
-			return nil, cmdErr("invalid", "unknown activity %q (known: %s)", a.Activity, activityNames(l.cfg.Activities))
+			return nil, Refuse("invalid", "unknown activity %q (known: %s)", a.Activity, activityNames(l.cfg.Activities))
 		}
 	}
 	w, exists := l.workers[a.Worker]
@@ -527,7 +631,11 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 		case router.ReservationCreated:
 			l.resTask[e.Reservation] = e.Task
 			resRow(store.ReservationPending)
-			if t != nil && t.status != store.TaskAssigned { // else a warm transfer's offer
+			switch {
+			case t == nil:
+			case t.status == store.TaskAssigned: // a warm transfer's offer
+				t.offer, t.offerTo = e.Reservation, e.Worker
+			default:
 				t.status, t.worker, t.res = store.TaskReserved, e.Worker, e.Reservation
 				if e.Queue != "" {
 					t.queue = e.Queue
@@ -537,6 +645,7 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 			resRow(store.ReservationAccepted)
 			if t != nil {
 				t.status, t.worker, t.res = store.TaskAssigned, e.Worker, e.Reservation
+				t.offer, t.offerTo = "", ""
 				if e.Queue != "" {
 					t.queue = e.Queue
 				}
@@ -548,6 +657,9 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 			delete(l.resTask, e.Reservation)
 			if t != nil && t.res == e.Reservation && t.status == store.TaskReserved {
 				t.status, t.worker, t.res = store.TaskWaiting, "", ""
+			}
+			if t != nil && t.offer == e.Reservation {
+				t.offer, t.offerTo = "", ""
 			}
 		case router.ReservationTransferred:
 			resRow(store.ReservationTransferred)
@@ -600,12 +712,12 @@ func (l *leader) outcome(ctx context.Context, t *liveTask, out compiler.Outcome)
 	if t.row.ExecutionID == "" {
 		return
 	}
-	route, tmpl, err := l.n.routeFor(ctx, t.row.ConversationID)
+	route, tmpl, err := l.n.core.RouteFor(ctx, t.row.ConversationID)
 	if err != nil {
 		l.n.log.Error("task outcome: the conversation cannot be loaded", "task", t.row.ID, "err", err)
 		return
 	}
-	payload := mustJSON(TimerPayload{Route: route, Event: tmpl,
+	payload := mustJSON(effect.TimerPayload{Route: route, Event: tmpl,
 		Task: &engine.TaskResult{ID: t.row.ID, Outcome: out, Worker: t.worker, Queue: t.queue}})
 	l.w.Timers = append(l.w.Timers, store.Timer{ID: "task-" + t.row.ID, ExecutionID: t.row.ExecutionID, FireAt: l.w.At, Payload: payload})
 }

@@ -1,7 +1,6 @@
-package node
+package leader
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,17 +61,14 @@ type EventWebhook struct {
 	Secret string
 }
 
-// kindRouterEvents is the outbox kind of an event webhook delivery.
-const kindRouterEvents = "router.events"
+// KindRouterEvents is the outbox kind of an event webhook delivery.
+const KindRouterEvents = "router.events"
 
-// eventDelivery is the payload of a kindRouterEvents effect.
-type eventDelivery struct {
+// EventDelivery is the payload of a KindRouterEvents effect.
+type EventDelivery struct {
 	URL    string              `json:"url"`
 	Events []store.RouterEvent `json:"events"`
 }
-
-// leaderName is the lease the router leader holds.
-const leaderName = "router"
 
 // Router commands: what the API asks the leader to do (store.Command.Kind).
 const (
@@ -114,7 +110,8 @@ type CommandError struct {
 
 func (e *CommandError) Error() string { return e.Msg }
 
-func cmdErr(code, format string, args ...any) *CommandError {
+// Refuse is a CommandError with a formatted message.
+func Refuse(code, format string, args ...any) *CommandError {
 	return &CommandError{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -124,49 +121,15 @@ func routerError(err error) *CommandError {
 	case errors.Is(err, router.ErrUnknownWorker), errors.Is(err, router.ErrUnknownTask),
 		errors.Is(err, router.ErrUnknownReservation), errors.Is(err, router.ErrUnknownWorkflow),
 		errors.Is(err, router.ErrUnknownQueue):
-		return cmdErr("not_found", "%v", err)
+		return Refuse("not_found", "%v", err)
 	case errors.Is(err, router.ErrState), errors.Is(err, router.ErrDuplicate):
-		return cmdErr("conflict", "%v", err)
+		return Refuse("conflict", "%v", err)
 	}
-	return cmdErr("invalid", "%v", err)
+	return Refuse("invalid", "%v", err)
 }
 
 // DefaultCapacity is a worker's capacity when none is given.
 var DefaultCapacity = map[string]int{"chat": 3, "voice": 1, "email": 5}
-
-// RunRouter competes for the router leadership until ctx ends; while it
-// leads, it drives the router from the store's inbox. Every node runs it;
-// one leads at a time, and another takes over within seconds of its death.
-func (n *Node) RunRouter(ctx context.Context) {
-	leaser, ok := n.store.(store.Leaser)
-	if !ok {
-		n.log.Error("the store cannot elect a router leader; tasks stay waiting")
-		return
-	}
-	for ctx.Err() == nil {
-		lease, ok, err := leaser.TryLead(ctx, leaderName)
-		if err != nil && ctx.Err() == nil {
-			n.log.Error("router leadership", "err", err)
-		}
-		if ok {
-			n.log.Info("router leader", "owner", n.cfg.Owner)
-			n.leading.Store(true)
-			err := n.lead(ctx, lease)
-			n.leading.Store(false)
-			lease.Release()
-			if err != nil && ctx.Err() == nil {
-				n.log.Error("router leader stopped", "err", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(n.cfg.LeaderRetry):
-		}
-	}
-}
-
-// Leading reports whether this node is the router leader now.
-func (n *Node) Leading() bool { return n.leading.Load() }
 
 func attrsOf(raw json.RawMessage) map[string]any {
 	m := map[string]any{}

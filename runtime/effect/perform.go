@@ -1,0 +1,116 @@
+package effect
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/runtime/engine"
+)
+
+// Channel delivers a conversation's messages: a configured connector in
+// serve, the test's channel in flow tests. A Channel that is also a
+// connectors.CallPerformer performs voice verbs.
+type Channel interface {
+	Send(ctx context.Context, m *connectors.Outbound) (platformID string, err error)
+}
+
+// IO is what performs effects.
+type IO interface {
+	// Channel returns the channel of the route's connector instance, or
+	// nil when none is configured.
+	Channel(r Route) Channel
+	// HTTP makes an http step's request. Failures are results (Err), not
+	// errors: the flow's error outcome decides what happens.
+	HTTP(ctx context.Context, h *engine.HTTPEffect) engine.Result
+	// Function calls a `function` step's function; failures are results.
+	Function(ctx context.Context, f *engine.FunctionEffect) engine.Result
+}
+
+// Done is what performing an effect gave.
+type Done struct {
+	// Result is the result for the execution when it waits for it (the
+	// effect's WaitID).
+	Result engine.Result
+	// Delivered is set when a send reached the platform, with its id for
+	// the message (PlatformID, possibly empty).
+	Delivered  bool
+	PlatformID string
+	// Err is a delivery that failed: a send or a voice verb. A permanent
+	// one (connectors.IsPermanent) cannot succeed on a retry; the caller
+	// decides whether to retry the others (serve does, with backoff).
+	// When the execution waits, the flow's failure outcome takes it once
+	// no retry is left.
+	Err error
+}
+
+// Perform carries out one effect of the kinds a Book's Perform takes.
+func Perform(ctx context.Context, io IO, r Route, e engine.Effect) Done {
+	switch e.Kind {
+	case engine.EffectSend:
+		ch := io.Channel(r)
+		if ch == nil {
+			return Done{Err: connectors.Permanent(fmt.Errorf("no connector %s/%s is configured", r.Connector, r.Instance))}
+		}
+		out := Outbound(r, e)
+		id, err := ch.Send(ctx, &out)
+		if err != nil {
+			return Done{Err: err}
+		}
+		return Done{Delivered: true, PlatformID: id}
+	case engine.EffectHTTP:
+		return Done{Result: io.HTTP(ctx, e.HTTP)}
+	case engine.EffectFunction:
+		return Done{Result: io.Function(ctx, e.Function)}
+	case engine.EffectVoice:
+		return performCall(ctx, io, r, e)
+	}
+	return Done{Err: connectors.Permanent(fmt.Errorf("%s is not an effect to perform", e.Kind))}
+}
+
+// performCall has the conversation's connector perform a voice verb: a
+// connector's capability, not the runtime's.
+func performCall(ctx context.Context, io IO, r Route, e engine.Effect) Done {
+	ch := io.Channel(r)
+	cp, ok := ch.(connectors.CallPerformer)
+	if !ok {
+		what := "no connector is configured"
+		if ch != nil {
+			what = "the connector does not carry calls"
+		}
+		return Done{Err: connectors.Permanent(fmt.Errorf("no connector performs voice effects on %s/%s (%s: it needs connectors.CallPerformer)",
+			r.Connector, r.Instance, what))}
+	}
+	v := e.Voice
+	res, err := cp.PerformCall(ctx, &connectors.CallAction{Key: e.Key, ConversationID: r.ConversationID, To: r.Address, Verb: v.Verb,
+		Text: v.Text, URL: v.URL, Voice: v.Voice, Language: v.Language, Loop: v.Loop, Digits: v.Digits, FinishOn: v.FinishOn,
+		Speech: v.Speech, Timeout: v.Timeout, MaxLength: v.MaxLength, Transcribe: v.Transcribe, Number: v.Number,
+		CallerID: v.CallerID, Record: v.Record})
+	// A failed verb keeps what it gave (a partial recording): the flow
+	// sees both.
+	return Done{Err: err, Result: engine.Result{Digits: res.Digits, Speech: res.Speech, Confidence: res.Confidence,
+		RecordingURL: res.RecordingURL, Duration: res.Duration, Transcript: res.Transcript, DialStatus: res.DialStatus}}
+}
+
+// ResultFor is the result the waiting execution resumes with: a failure
+// is its Err, for the flow's failure outcome.
+func (d Done) ResultFor() engine.Result {
+	res := d.Result
+	if d.Err != nil {
+		res.Err = d.Err.Error()
+	}
+	return res
+}
+
+// Outbound addresses a send effect: by default to the contact, on the
+// conversation's channel.
+func Outbound(r Route, e engine.Effect) connectors.Outbound {
+	to, channel := e.Send.To, e.Send.Channel
+	if to == "" {
+		to = r.Address
+	}
+	if channel == "" {
+		channel = r.Channel
+	}
+	return connectors.Outbound{Key: e.Key, Channel: channel, To: to, Text: e.Send.Text, Media: e.Send.Media, ConversationID: r.ConversationID}
+}

@@ -1,0 +1,101 @@
+package effect_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/runtime/effect"
+	"github.com/switchboard-dev/switchboard/runtime/engine"
+)
+
+type io struct{ ch effect.Channel }
+
+func (i io) Channel(effect.Route) effect.Channel { return i.ch }
+func (io) HTTP(context.Context, *engine.HTTPEffect) engine.Result {
+	return engine.Result{Status: 204}
+}
+func (io) Function(_ context.Context, f *engine.FunctionEffect) engine.Result {
+	return engine.Result{Value: f.Name}
+}
+
+// texter delivers messages and carries no calls.
+type texter struct{ sent []connectors.Outbound }
+
+func (t *texter) Send(_ context.Context, m *connectors.Outbound) (string, error) {
+	t.sent = append(t.sent, *m)
+	return "p1", nil
+}
+
+// phone also carries calls.
+type phone struct {
+	texter
+	actions []connectors.CallAction
+	err     error
+}
+
+func (p *phone) PerformCall(_ context.Context, a *connectors.CallAction) (connectors.CallResult, error) {
+	p.actions = append(p.actions, *a)
+	return connectors.CallResult{Digits: "42", DialStatus: "busy"}, p.err
+}
+
+var route = effect.Route{ConversationID: "c1", Connector: "custom", Instance: "default", Channel: "sms", Address: "+100"}
+
+func gather() engine.Effect {
+	return engine.Effect{Kind: engine.EffectVoice, Key: "k1", WaitID: "w1",
+		Voice: &engine.VoiceEffect{Verb: "gather", Text: "press", Digits: 2, Timeout: 5 * time.Second}}
+}
+
+func TestVoiceNeedsACallPerformer(t *testing.T) {
+	for name, ch := range map[string]effect.Channel{"texter": &texter{}, "none": nil} {
+		d := effect.Perform(context.Background(), io{ch}, route, gather())
+		if d.Err == nil || !connectors.IsPermanent(d.Err) {
+			t.Fatalf("%s: err %v, want a permanent error", name, d.Err)
+		}
+		if !strings.Contains(d.Err.Error(), "connectors.CallPerformer") || !strings.Contains(d.Err.Error(), "custom/default") {
+			t.Errorf("%s: %q does not name the capability and the connector", name, d.Err)
+		}
+		if got := d.ResultFor().Err; got != d.Err.Error() {
+			t.Errorf("%s: the flow sees %q", name, got)
+		}
+	}
+}
+
+func TestVoiceIsTheConnectorsJob(t *testing.T) {
+	p := &phone{}
+	d := effect.Perform(context.Background(), io{p}, route, gather())
+	if d.Err != nil || d.Result.Digits != "42" {
+		t.Fatalf("got %+v", d)
+	}
+	if len(p.actions) != 1 {
+		t.Fatalf("actions %+v", p.actions)
+	}
+	a := p.actions[0]
+	if a.Verb != "gather" || a.Key != "k1" || a.To != "+100" || a.ConversationID != "c1" || a.Digits != 2 || a.Timeout != 5*time.Second {
+		t.Errorf("action %+v", a)
+	}
+	p.err = connectors.Permanent(errors.New("call ended"))
+	d = effect.Perform(context.Background(), io{p}, route, gather())
+	if r := d.ResultFor(); r.Err != "call ended" || r.DialStatus != "busy" {
+		t.Errorf("a failed verb's result %+v", r)
+	}
+}
+
+func TestSendAddressesTheContact(t *testing.T) {
+	tx := &texter{}
+	e := engine.Effect{Kind: engine.EffectSend, Key: "k2", Send: &engine.SendEffect{Text: "hi"}}
+	d := effect.Perform(context.Background(), io{tx}, route, e)
+	if !d.Delivered || d.PlatformID != "p1" || len(tx.sent) != 1 || tx.sent[0].To != "+100" || tx.sent[0].Channel != "sms" {
+		t.Fatalf("done %+v, sent %+v", d, tx.sent)
+	}
+	d = effect.Perform(context.Background(), io{nil}, route, e)
+	if !connectors.IsPermanent(d.Err) {
+		t.Errorf("a send without a connector: %v", d.Err)
+	}
+	if d := effect.Perform(context.Background(), io{tx}, route, engine.Effect{Kind: engine.EffectHTTP, HTTP: &engine.HTTPEffect{}}); d.Result.Status != 204 {
+		t.Errorf("http: %+v", d)
+	}
+}
