@@ -51,6 +51,8 @@ type setup struct {
 	outboundURL string // the custom connector's deliveries
 	running     bool   // run the outbox workers, the timers and the router
 	eventHook   string // the router's event webhook
+	// reservationTimeout: how long an offer waits (0: the runtime's default)
+	reservationTimeout time.Duration
 }
 
 type running struct {
@@ -82,7 +84,8 @@ func start(t testing.TB, su setup) running {
 	}
 	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources,
 		Channels: map[string]connectors.Connector{"custom/default": conn}, LeaderRetry: 50 * time.Millisecond,
-		EventWebhook: node.EventWebhook{URL: su.eventHook, Secret: secret}, Metrics: reg})
+		EventWebhook: node.EventWebhook{URL: su.eventHook, Secret: secret}, Metrics: reg,
+		Routing: node.RoutingConfig{ReservationTimeout: su.reservationTimeout}})
 	if err != nil {
 		t.Fatal(err)
 	}
