@@ -243,25 +243,6 @@ type execState struct {
 // fastCommit plans the batch from one read and writes it in one pipeline;
 // false means "use the slow path" (nothing was committed).
 func (s *Store) fastCommit(ctx context.Context, conn *pgx.Conn, b *store.Batch, ops [][]op, res []store.UnitResult) (bool, error) {
-	var conns, insts, pmids, execIDs, execConvs []string
-	var addrChans, addrs, convContacts, convChans, convInsts []string
-	for i, u := range b.Units {
-		if ops[i] == nil {
-			continue
-		}
-		if c := u.Contact; c != nil {
-			addrChans, addrs = append(addrChans, c.Channel), append(addrs, c.Address)
-		}
-		if c := u.Conversation; c != nil {
-			convContacts, convChans, convInsts = append(convContacts, c.ContactID), append(convChans, c.Channel), append(convInsts, c.Instance)
-		}
-		if m := u.Inbound; m != nil && m.PlatformMessageID != "" {
-			conns, insts, pmids = append(conns, m.Connector), append(insts, m.Instance), append(pmids, m.PlatformMessageID)
-		}
-		if w := u.Execution; w != nil {
-			execIDs, execConvs = append(execIDs, w.Execution.ID), append(execConvs, w.Execution.ConversationID)
-		}
-	}
 	// BEGIN travels in the read's pipeline: one round trip fewer than
 	// conn.Begin, which matters most when batches are small.
 	open := true
@@ -275,80 +256,10 @@ func (s *Store) fastCommit(ctx context.Context, conn *pgx.Conn, b *store.Batch, 
 	}()
 
 	// Read what the plan needs, in one round trip.
-	seen := map[dedupeKey]bool{}
-	execs := map[string]*execState{}
-	liveBy := map[string]string{} // conversation → live execution id
+	st := newFastState()
 	read := &pgx.Batch{}
 	read.Queue("BEGIN")
-	// Every lookup is a LATERAL probe of a unique index, one per key (the
-	// LIMIT keeps the planner from flattening it into a join). A join or an
-	// OR is planned from statistics, which a young, fast-growing table does
-	// not have yet: it then believes the table tiny and scans a whole index
-	// on every commit, which grows with the table.
-	read.Queue(`SELECT k.connector, k.instance, k.pmid
-		FROM unnest($1::text[], $2::text[], $3::text[]) AS k (connector, instance, pmid)
-		CROSS JOIN LATERAL (SELECT 1 FROM messages m
-			WHERE m.connector = k.connector AND m.instance = k.instance AND m.platform_message_id = k.pmid
-			AND m.direction = 'in' LIMIT 1) AS hit`, conns, insts, pmids).Query(func(rows pgx.Rows) error {
-		var k dedupeKey
-		_, err := pgx.ForEachRow(rows, []any{&k.connector, &k.instance, &k.id}, func() error {
-			seen[k] = true
-			return nil
-		})
-		return err
-	})
-	read.Queue(`SELECT e.id, e.conversation_id, e.version, e.status IN ('running', 'waiting')
-		FROM unnest($1::text[]) AS k (id) CROSS JOIN LATERAL (SELECT * FROM executions WHERE id = k.id LIMIT 1) AS e
-		UNION
-		SELECT e.id, e.conversation_id, e.version, true
-		FROM unnest($2::text[]) AS k (conv) CROSS JOIN LATERAL (SELECT * FROM executions
-			WHERE conversation_id = k.conv AND status IN ('running', 'waiting') LIMIT 1) AS e`, execIDs, execConvs).Query(func(rows pgx.Rows) error {
-		var id string
-		var e execState
-		_, err := pgx.ForEachRow(rows, []any{&id, &e.conv, &e.version, &e.live}, func() error {
-			st := e
-			execs[id] = &st
-			if e.live {
-				liveBy[e.conv] = id
-			}
-			return nil
-		})
-		return err
-	})
-	taken := map[store.Address]bool{}
-	if len(addrs) > 0 {
-		read.Queue(`SELECT k.channel, k.address
-			FROM unnest($1::text[], $2::text[]) AS k (channel, address)
-			CROSS JOIN LATERAL (SELECT 1 FROM contact_addresses a
-				WHERE a.channel = k.channel AND a.address = k.address LIMIT 1) AS hit`, addrChans, addrs).Query(func(rows pgx.Rows) error {
-			var a store.Address
-			_, err := pgx.ForEachRow(rows, []any{&a.Channel, &a.Address}, func() error {
-				taken[a] = true
-				return nil
-			})
-			return err
-		})
-	}
-	contacts := map[string]bool{} // contact id → merged (present: the contact exists)
-	openConv := map[convKey]bool{}
-	if len(convContacts) > 0 {
-		read.Queue(`SELECT c.id, c.merged_into IS NOT NULL, k.channel, k.instance, EXISTS (SELECT 1 FROM conversations o
-				WHERE o.contact_id = k.contact AND o.channel = k.channel AND o.instance = k.instance AND o.status = 'open')
-			FROM unnest($1::text[], $2::text[], $3::text[]) AS k (contact, channel, instance)
-			CROSS JOIN LATERAL (SELECT id, merged_into FROM contacts WHERE id = k.contact LIMIT 1) AS c`,
-			convContacts, convChans, convInsts).Query(func(rows pgx.Rows) error {
-			var k convKey
-			var merged, open bool
-			_, err := pgx.ForEachRow(rows, []any{&k.contact, &merged, &k.channel, &k.instance, &open}, func() error {
-				contacts[k.contact] = merged
-				if open {
-					openConv[k] = true
-				}
-				return nil
-			})
-			return err
-		})
-	}
+	st.queueReads(read, batchKeys(b, ops))
 	if err := conn.SendBatch(ctx, read).Close(); err != nil {
 		return false, err
 	}
@@ -362,70 +273,205 @@ func (s *Store) fastCommit(ctx context.Context, conn *pgx.Conn, b *store.Batch, 
 			planned[i] = res[i] // Failed validation
 			continue
 		}
-		if c := u.Contact; c != nil && taken[store.Address{Channel: c.Channel, Address: c.Address}] {
-			planned[i] = store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonAddressTaken}
+		var commits bool
+		if planned[i], commits = st.plan(u); !commits {
 			continue
 		}
-		if c := u.Conversation; c != nil {
-			merged, known := contacts[c.ContactID]
-			switch {
-			case known && merged:
-				planned[i] = store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonContactMerged}
-				continue
-			case openConv[convKey{c.ContactID, c.Channel, c.Instance}]:
-				planned[i] = store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonConversationExists}
-				continue
-			}
-			// An unknown contact (not created earlier in the batch) fails
-			// its insert, and the slow path reports the unit Failed.
-		}
-		if m := u.Inbound; m != nil && m.PlatformMessageID != "" {
-			k := dedupeKey{m.Connector, m.Instance, m.PlatformMessageID}
-			if seen[k] {
-				planned[i] = store.UnitResult{Outcome: store.Duplicate, Reason: store.ReasonDuplicate}
-				continue
-			}
-		}
-		if w := u.Execution; w != nil {
-			e := w.Execution
-			cur := execs[e.ID]
-			live := e.Status.Live()
-			switch {
-			case w.Expected == 0 && cur != nil, w.Expected > 0 && (cur == nil || cur.version != w.Expected):
-				planned[i] = store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonVersion}
-				continue
-			case live && liveBy[e.ConversationID] != "" && liveBy[e.ConversationID] != e.ID:
-				planned[i] = store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonLiveExecution}
-				continue
-			}
-			if cur == nil {
-				cur = &execState{conv: e.ConversationID}
-				execs[e.ID] = cur
-			}
-			if cur.live && !live {
-				delete(liveBy, cur.conv)
-			}
-			cur.version, cur.live = w.Expected+1, live
-			if live {
-				liveBy[cur.conv] = e.ID
-			}
-		}
-		if m := u.Inbound; m != nil && m.PlatformMessageID != "" {
-			seen[dedupeKey{m.Connector, m.Instance, m.PlatformMessageID}] = true
-		}
-		if c := u.Contact; c != nil {
-			taken[store.Address{Channel: c.Channel, Address: c.Address}] = true
-			contacts[c.ID] = false
-		}
-		if c := u.Conversation; c != nil {
-			openConv[convKey{c.ContactID, c.Channel, c.Instance}] = true
-		}
-		planned[i] = u.CommittedResult()
 		for _, o := range ops[i] {
 			write.Queue(o.sql, o.args...)
 			queued = append(queued, o)
 		}
 	}
+	if ok, err := sendWrites(ctx, conn, write, queued); !ok || err != nil {
+		return false, err
+	}
+	open = false // after COMMIT is sent, even if it fails: the server ends the transaction
+	tag, err := conn.Exec(ctx, "COMMIT")
+	if err != nil {
+		return false, err
+	}
+	if tag.String() != "COMMIT" { // an aborted transaction "commits" as ROLLBACK
+		return false, fmt.Errorf("COMMIT answered %s", tag)
+	}
+	copy(res, planned)
+	return true, nil
+}
+
+// fastKeys are what the fast path looks up for a batch, as arrays.
+type fastKeys struct {
+	conns, insts, pmids, execIDs, execConvs              []string
+	addrChans, addrs, convContacts, convChans, convInsts []string
+}
+
+func batchKeys(b *store.Batch, ops [][]op) *fastKeys {
+	k := &fastKeys{}
+	for i, u := range b.Units {
+		if ops[i] == nil {
+			continue
+		}
+		if c := u.Contact; c != nil {
+			k.addrChans, k.addrs = append(k.addrChans, c.Channel), append(k.addrs, c.Address)
+		}
+		if c := u.Conversation; c != nil {
+			k.convContacts, k.convChans, k.convInsts = append(k.convContacts, c.ContactID), append(k.convChans, c.Channel), append(k.convInsts, c.Instance)
+		}
+		if m := u.Inbound; m != nil && m.PlatformMessageID != "" {
+			k.conns, k.insts, k.pmids = append(k.conns, m.Connector), append(k.insts, m.Instance), append(k.pmids, m.PlatformMessageID)
+		}
+		if w := u.Execution; w != nil {
+			k.execIDs, k.execConvs = append(k.execIDs, w.Execution.ID), append(k.execConvs, w.Execution.ConversationID)
+		}
+	}
+	return k
+}
+
+// fastState is what the database holds of the rows a batch touches, as
+// read before the plan and then updated by each unit the plan commits.
+type fastState struct {
+	seen     map[dedupeKey]bool
+	execs    map[string]*execState
+	liveBy   map[string]string // conversation → live execution id
+	taken    map[store.Address]bool
+	contacts map[string]bool // contact id → merged (present: the contact exists)
+	openConv map[convKey]bool
+}
+
+func newFastState() *fastState {
+	return &fastState{seen: map[dedupeKey]bool{}, execs: map[string]*execState{}, liveBy: map[string]string{},
+		taken: map[store.Address]bool{}, contacts: map[string]bool{}, openConv: map[convKey]bool{}}
+}
+
+// queueReads queues the lookups that fill st.
+func (st *fastState) queueReads(read *pgx.Batch, keys *fastKeys) {
+	// Every lookup is a LATERAL probe of a unique index, one per key (the
+	// LIMIT keeps the planner from flattening it into a join). A join or an
+	// OR is planned from statistics, which a young, fast-growing table does
+	// not have yet: it then believes the table tiny and scans a whole index
+	// on every commit, which grows with the table.
+	read.Queue(`SELECT k.connector, k.instance, k.pmid
+		FROM unnest($1::text[], $2::text[], $3::text[]) AS k (connector, instance, pmid)
+		CROSS JOIN LATERAL (SELECT 1 FROM messages m
+			WHERE m.connector = k.connector AND m.instance = k.instance AND m.platform_message_id = k.pmid
+			AND m.direction = 'in' LIMIT 1) AS hit`, keys.conns, keys.insts, keys.pmids).Query(func(rows pgx.Rows) error {
+		var k dedupeKey
+		_, err := pgx.ForEachRow(rows, []any{&k.connector, &k.instance, &k.id}, func() error {
+			st.seen[k] = true
+			return nil
+		})
+		return err
+	})
+	read.Queue(`SELECT e.id, e.conversation_id, e.version, e.status IN ('running', 'waiting')
+		FROM unnest($1::text[]) AS k (id) CROSS JOIN LATERAL (SELECT * FROM executions WHERE id = k.id LIMIT 1) AS e
+		UNION
+		SELECT e.id, e.conversation_id, e.version, true
+		FROM unnest($2::text[]) AS k (conv) CROSS JOIN LATERAL (SELECT * FROM executions
+			WHERE conversation_id = k.conv AND status IN ('running', 'waiting') LIMIT 1) AS e`, keys.execIDs, keys.execConvs).Query(func(rows pgx.Rows) error {
+		var id string
+		var e execState
+		_, err := pgx.ForEachRow(rows, []any{&id, &e.conv, &e.version, &e.live}, func() error {
+			cp := e
+			st.execs[id] = &cp
+			if e.live {
+				st.liveBy[e.conv] = id
+			}
+			return nil
+		})
+		return err
+	})
+	if len(keys.addrs) > 0 {
+		read.Queue(`SELECT k.channel, k.address
+			FROM unnest($1::text[], $2::text[]) AS k (channel, address)
+			CROSS JOIN LATERAL (SELECT 1 FROM contact_addresses a
+				WHERE a.channel = k.channel AND a.address = k.address LIMIT 1) AS hit`, keys.addrChans, keys.addrs).Query(func(rows pgx.Rows) error {
+			var a store.Address
+			_, err := pgx.ForEachRow(rows, []any{&a.Channel, &a.Address}, func() error {
+				st.taken[a] = true
+				return nil
+			})
+			return err
+		})
+	}
+	if len(keys.convContacts) > 0 {
+		read.Queue(`SELECT c.id, c.merged_into IS NOT NULL, k.channel, k.instance, EXISTS (SELECT 1 FROM conversations o
+				WHERE o.contact_id = k.contact AND o.channel = k.channel AND o.instance = k.instance AND o.status = 'open')
+			FROM unnest($1::text[], $2::text[], $3::text[]) AS k (contact, channel, instance)
+			CROSS JOIN LATERAL (SELECT id, merged_into FROM contacts WHERE id = k.contact LIMIT 1) AS c`,
+			keys.convContacts, keys.convChans, keys.convInsts).Query(func(rows pgx.Rows) error {
+			var k convKey
+			var merged, open bool
+			_, err := pgx.ForEachRow(rows, []any{&k.contact, &merged, &k.channel, &k.instance, &open}, func() error {
+				st.contacts[k.contact] = merged
+				if open {
+					st.openConv[k] = true
+				}
+				return nil
+			})
+			return err
+		})
+	}
+}
+
+// plan decides a unit's outcome as sequential application would, and
+// records what a unit that commits changes.
+func (st *fastState) plan(u *store.Unit) (store.UnitResult, bool) {
+	if c := u.Contact; c != nil && st.taken[store.Address{Channel: c.Channel, Address: c.Address}] {
+		return store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonAddressTaken}, false
+	}
+	if c := u.Conversation; c != nil {
+		merged, known := st.contacts[c.ContactID]
+		switch {
+		case known && merged:
+			return store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonContactMerged}, false
+		case st.openConv[convKey{c.ContactID, c.Channel, c.Instance}]:
+			return store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonConversationExists}, false
+		}
+		// An unknown contact (not created earlier in the batch) fails
+		// its insert, and the slow path reports the unit Failed.
+	}
+	if m := u.Inbound; m != nil && m.PlatformMessageID != "" {
+		k := dedupeKey{m.Connector, m.Instance, m.PlatformMessageID}
+		if st.seen[k] {
+			return store.UnitResult{Outcome: store.Duplicate, Reason: store.ReasonDuplicate}, false
+		}
+	}
+	if w := u.Execution; w != nil {
+		e := w.Execution
+		cur := st.execs[e.ID]
+		live := e.Status.Live()
+		switch {
+		case w.Expected == 0 && cur != nil, w.Expected > 0 && (cur == nil || cur.version != w.Expected):
+			return store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonVersion}, false
+		case live && st.liveBy[e.ConversationID] != "" && st.liveBy[e.ConversationID] != e.ID:
+			return store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonLiveExecution}, false
+		}
+		if cur == nil {
+			cur = &execState{conv: e.ConversationID}
+			st.execs[e.ID] = cur
+		}
+		if cur.live && !live {
+			delete(st.liveBy, cur.conv)
+		}
+		cur.version, cur.live = w.Expected+1, live
+		if live {
+			st.liveBy[cur.conv] = e.ID
+		}
+	}
+	if m := u.Inbound; m != nil && m.PlatformMessageID != "" {
+		st.seen[dedupeKey{m.Connector, m.Instance, m.PlatformMessageID}] = true
+	}
+	if c := u.Contact; c != nil {
+		st.taken[store.Address{Channel: c.Channel, Address: c.Address}] = true
+		st.contacts[c.ID] = false
+	}
+	if c := u.Conversation; c != nil {
+		st.openConv[convKey{c.ContactID, c.Channel, c.Instance}] = true
+	}
+	return u.CommittedResult(), true
+}
+
+// sendWrites sends the planned writes in one pipeline; false: a statement
+// did not do what the plan expected (the slow path decides).
+func sendWrites(ctx context.Context, conn *pgx.Conn, write *pgx.Batch, queued []op) (bool, error) {
 	if len(queued) > 0 {
 		br := conn.SendBatch(ctx, write)
 		for _, o := range queued {
@@ -446,15 +492,6 @@ func (s *Store) fastCommit(ctx context.Context, conn *pgx.Conn, b *store.Batch, 
 			return false, err
 		}
 	}
-	open = false // after COMMIT is sent, even if it fails: the server ends the transaction
-	tag, err := conn.Exec(ctx, "COMMIT")
-	if err != nil {
-		return false, err
-	}
-	if tag.String() != "COMMIT" { // an aborted transaction "commits" as ROLLBACK
-		return false, fmt.Errorf("COMMIT answered %s", tag)
-	}
-	copy(res, planned)
 	return true, nil
 }
 

@@ -116,22 +116,49 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		at = store.Micro(u.At)
 	}
 	t := micros(at)
-	ok := store.UnitResult{Outcome: store.Committed}
+	if r, err := applyIdentity(ctx, x, u, t); r != nil || err != nil {
+		return result(r), err
+	}
+	if r, err := applyInbound(ctx, x, u, t); r != nil || err != nil {
+		return result(r), err
+	}
+	if err := applyOutbox(ctx, x, u, t); err != nil {
+		return store.UnitResult{}, err
+	}
+	if r, err := applyTasks(ctx, x, u, t); r != nil || err != nil {
+		return result(r), err
+	}
+	return u.CommittedResult(), nil
+}
 
+// The parts of applyUnit return the unit's outcome when it is not
+// Committed (stop), else nil.
+
+func stop(r store.UnitResult) *store.UnitResult { return &r }
+
+func result(r *store.UnitResult) store.UnitResult {
+	if r == nil {
+		return store.UnitResult{}
+	}
+	return *r
+}
+
+// applyIdentity creates the unit's contact and conversation.
+func applyIdentity(ctx context.Context, x *wtx, u *store.Unit, t int64) (*store.UnitResult, error) {
 	// The one writer makes each check-and-insert atomic: no other
 	// transaction can claim the address or open the conversation meanwhile.
 	// The checks are in the inserts (one statement each on the common path).
 	if c := u.Contact; c != nil {
 		if _, err := x.ExecContext(ctx, `INSERT INTO contacts (id, name, attributes, created_at) VALUES (?, ?, '{}', ?)`, c.ID, c.Name, t); err != nil {
-			return ok, err
+			return nil, err
 		}
 		n, err := x.exec(ctx, `INSERT INTO contact_addresses (channel, address, contact_id, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`, c.Channel, c.Address, c.ID, t)
 		if err != nil {
-			return ok, err
+			return nil, err
 		}
 		if n == 0 {
-			return conflict(store.ReasonAddressTaken), nil // the contact row goes with the savepoint
+			return stop(conflict(store.ReasonAddressTaken)), nil // the contact row goes with the savepoint
 		}
 	}
 	if c := u.Conversation; c != nil {
@@ -141,7 +168,7 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 				WHERE o.contact_id = k.id AND o.channel = ? AND o.instance = ? AND o.status = 'open')`,
 			c.ID, c.Channel, c.Instance, t, t, c.ContactID, c.Channel, c.Instance)
 		if err != nil {
-			return ok, err
+			return nil, err
 		}
 		if n == 0 {
 			// Why not: the contact is missing, merged, or has that conversation open.
@@ -149,16 +176,20 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 			err := x.QueryRowContext(ctx, `SELECT merged_into FROM contacts WHERE id = ?`, c.ContactID).Scan(&merged)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
-				return ok, fmt.Errorf("contact %s: %w", c.ContactID, store.ErrNotFound)
+				return nil, fmt.Errorf("contact %s: %w", c.ContactID, store.ErrNotFound)
 			case err != nil:
-				return ok, err
+				return nil, err
 			case merged.Valid:
-				return conflict(store.ReasonContactMerged), nil
+				return stop(conflict(store.ReasonContactMerged)), nil
 			}
-			return conflict(store.ReasonConversationExists), nil
+			return stop(conflict(store.ReasonConversationExists)), nil
 		}
 	}
+	return nil, nil
+}
 
+// applyInbound stores the inbound message (once) and the execution.
+func applyInbound(ctx context.Context, x *wtx, u *store.Unit, t int64) (*store.UnitResult, error) {
 	if m := u.Inbound; m != nil {
 		// DO NOTHING without a target covers the dedupe index (and a
 		// re-used message id, the same message again).
@@ -166,10 +197,10 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 			VALUES (?, ?, 'in', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			m.ID, m.ConversationID, m.Connector, m.Instance, sqlstore.Nullable(m.PlatformMessageID), m.Text, sqlstore.Payload(m.Payload), createdAt(m.CreatedAt, t))
 		if err != nil {
-			return ok, err
+			return nil, err
 		}
 		if n == 0 {
-			return store.UnitResult{Outcome: store.Duplicate, Reason: store.ReasonDuplicate}, nil
+			return stop(store.UnitResult{Outcome: store.Duplicate, Reason: store.ReasonDuplicate}), nil
 		}
 	}
 
@@ -183,32 +214,35 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 			if err == nil && n == 0 {
 				var one int
 				if x.QueryRowContext(ctx, `SELECT 1 FROM executions WHERE id = ?`, e.ID).Scan(&one) == nil {
-					return conflict(store.ReasonVersion), nil
+					return stop(conflict(store.ReasonVersion)), nil
 				}
-				return conflict(store.ReasonLiveExecution), nil
+				return stop(conflict(store.ReasonLiveExecution)), nil
 			}
 		} else {
 			n, err = x.exec(ctx, `UPDATE executions SET flow = ?, program_version = ?, status = ?, payload = ?, version = version + 1, updated_at = ?
 				WHERE id = ? AND version = ?`,
 				e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, e.ID, w.Expected)
 			if isUnique(err) {
-				return conflict(store.ReasonLiveExecution), nil
+				return stop(conflict(store.ReasonLiveExecution)), nil
 			}
 			if err == nil && n == 0 {
-				return conflict(store.ReasonVersion), nil
+				return stop(conflict(store.ReasonVersion)), nil
 			}
 		}
 		if err != nil {
-			return ok, err
+			return nil, err
 		}
-		ok.ExecutionVersion = w.Expected + 1
 	}
+	return nil, nil
+}
 
+// applyOutbox stores the replies, effects and timers.
+func applyOutbox(ctx context.Context, x *wtx, u *store.Unit, t int64) error {
 	for _, m := range u.Messages {
 		if _, err := x.exec(ctx, `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			m.ID, m.ConversationID, m.Direction, m.Connector, m.Instance, sqlstore.Nullable(m.PlatformMessageID), m.Text, sqlstore.Payload(m.Payload), createdAt(m.CreatedAt, t)); err != nil {
-			return ok, err
+			return err
 		}
 	}
 
@@ -217,19 +251,19 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 		if _, err := x.exec(ctx, `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
 			e.ID, sqlstore.Nullable(e.ExecutionID), e.Kind, key, sqlstore.Payload(e.Payload), due, t, t); err != nil {
-			return ok, err
+			return err
 		}
 	}
 	for _, r := range u.CompleteEffects {
 		if _, err := x.exec(ctx, `UPDATE effects SET status = 'done', result = ?, lease_owner = '', lease_until = 0, updated_at = ?
 			WHERE id = ? AND status <> 'done'`, sqlstore.Payload(r.Result), t, r.ID); err != nil {
-			return ok, err
+			return err
 		}
 	}
 
 	for _, id := range u.DeleteTimers {
 		if _, err := x.exec(ctx, `DELETE FROM timers WHERE id = ?`, id); err != nil {
-			return ok, err
+			return err
 		}
 	}
 	for _, tm := range u.Timers {
@@ -237,51 +271,55 @@ func applyUnit(ctx context.Context, x *wtx, u *store.Unit, now time.Time) (store
 			ON CONFLICT (id) DO UPDATE SET execution_id = excluded.execution_id, fire_at = excluded.fire_at,
 				payload = excluded.payload, lease_owner = '', lease_until = 0`,
 			tm.ID, sqlstore.Nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), sqlstore.Payload(tm.Payload), t); err != nil {
-			return ok, err
+			return err
 		}
 	}
+	return nil
+}
 
+// applyTasks creates and updates tasks and closes conversations.
+func applyTasks(ctx context.Context, x *wtx, u *store.Unit, t int64) (*store.UnitResult, error) {
 	for _, tk := range u.Tasks {
 		args, err := sqlstore.TaskArgs(tk, t)
 		if err != nil {
-			return ok, err
+			return nil, err
 		}
 		n, err := x.exec(ctx, `INSERT INTO tasks (`+sqlstore.TaskCols+`) VALUES `+insTasks.row+` ON CONFLICT DO NOTHING`, args...)
 		if err != nil {
-			return ok, err
+			return nil, err
 		}
 		if n == 0 {
-			return conflict(store.ReasonOpenTask), nil
+			return stop(conflict(store.ReasonOpenTask)), nil
 		}
 	}
 	for _, tu := range u.TaskUpdates {
 		attrs, err := sqlstore.OptionalObject(tu.Attributes)
 		if err != nil {
-			return ok, err
+			return nil, err
 		}
 		n, err := x.exec(ctx, `UPDATE tasks SET status = ?, attributes = coalesce(?, attributes), updated_at = ? WHERE id = ?`,
 			tu.Status, attrs, t, tu.ID)
 		if isUnique(err) {
-			return conflict(store.ReasonOpenTask), nil
+			return stop(conflict(store.ReasonOpenTask)), nil
 		}
 		if err != nil {
-			return ok, err
+			return nil, err
 		}
 		if n == 0 {
-			return ok, fmt.Errorf("task %s: %w", tu.ID, store.ErrNotFound)
+			return nil, fmt.Errorf("task %s: %w", tu.ID, store.ErrNotFound)
 		}
 	}
 
 	for _, id := range u.CloseConversations {
 		n, err := x.exec(ctx, `UPDATE conversations SET status = 'closed', updated_at = ? WHERE id = ?`, t, id)
 		if err != nil {
-			return ok, err
+			return nil, err
 		}
 		if n == 0 {
-			return ok, fmt.Errorf("conversation %s: %w", id, store.ErrNotFound)
+			return nil, fmt.Errorf("conversation %s: %w", id, store.ErrNotFound)
 		}
 	}
-	return ok, nil
+	return nil, nil
 }
 
 // effectDefaults are a new effect's idempotency key and due time (the
