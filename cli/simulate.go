@@ -155,8 +155,12 @@ type simStop struct {
 	msg  string
 }
 
-// simulator is one session.
+// simulator is one terminal session: the lines it reads drive a
+// flowtest.Session (the engine, the clock, the timers and the requests,
+// answered through the runtime's effect interpreter), and it prints what
+// the flow did.
 type simulator struct {
+	*flowtest.Session
 	prog    *compiler.Program
 	flow    *compiler.Flow
 	out     io.Writer
@@ -164,17 +168,7 @@ type simulator struct {
 	script  string // the script file, "" when interactive
 	echo    bool   // interactive, but the input is not a terminal: echo it
 	line    int    // the script line being played
-	now     time.Time
-	x       *engine.Execution
-	timers  map[string]time.Time
-	request map[string]engine.Effect // by wait id
 	mocks   map[string]*flowtest.Mock
-	contact compiler.Contact
-	conv    compiler.Conversation
-	env     map[string]string
-	budget  int
-	trigger compiler.Message
-	seq     int
 	answers int // requests answered for the current line
 }
 
@@ -224,9 +218,8 @@ func runSimulate(cmd *cobra.Command, opts simOptions) error {
 	if flow.Trigger == compiler.TriggerSubflow {
 		return usagef(cmd, "flow %s is a subflow: simulate the flow that calls it", opts.flow)
 	}
-	s := &simulator{prog: prog, flow: flow, out: stdout, script: opts.script, now: opts.start.UTC(),
-		timers: map[string]time.Time{}, request: map[string]engine.Effect{}, mocks: map[string]*flowtest.Mock{}, env: opts.env,
-		budget: opts.budget}
+	s := &simulator{Session: &flowtest.Session{Prog: prog, Flow: flow.Name, ID: "sim", Now: opts.start.UTC(), Env: opts.env, Budget: opts.budget},
+		prog: prog, flow: flow, out: stdout, script: opts.script, mocks: map[string]*flowtest.Mock{}}
 	if opts.mocks != "" {
 		src, err := os.ReadFile(opts.mocks)
 		if err != nil {
@@ -270,9 +263,9 @@ func runSimulate(cmd *cobra.Command, opts simOptions) error {
 	if ch == "" {
 		ch = flowtest.DefaultChannel(flow)
 	}
-	s.contact = compiler.Contact{ID: flowtest.DefaultContactID, Name: flowtest.DefaultContactName}
-	s.conv = compiler.Conversation{ID: flowtest.DefaultConversationID, Channel: ch}
-	s.trigger = compiler.Message{ID: "message-1", Channel: ch, From: flowtest.DefaultFrom}
+	s.Contact = compiler.Contact{ID: flowtest.DefaultContactID, Name: flowtest.DefaultContactName}
+	s.Conv = compiler.Conversation{ID: flowtest.DefaultConversationID, Channel: ch}
+	s.Trigger = compiler.Message{ID: "message-1", Channel: ch, From: flowtest.DefaultFrom}
 
 	stop := s.session()
 	if stop == nil {
@@ -300,7 +293,7 @@ func (s *simulator) session() (stop *simStop) {
 			stop = st
 		}
 	}()
-	s.printf("simulating flow %s (%s), channel %s, %s\n", s.flow.Name, s.span(s.flow.Span), s.conv.Channel, s.now.Format("Mon 2 Jan 2006 15:04 MST"))
+	s.printf("simulating flow %s (%s), channel %s, %s\n", s.flow.Name, s.span(s.flow.Span), s.Conv.Channel, s.Now.Format("Mon 2 Jan 2006 15:04 MST"))
 	keys := slices.Sorted(maps.Keys(s.mocks))
 	for _, k := range keys {
 		m := s.mocks[k]
@@ -326,17 +319,17 @@ func (s *simulator) session() (stop *simStop) {
 			break
 		}
 		s.command(line)
-		if s.script != "" && s.x != nil && s.x.Status == engine.StatusFailed {
+		if s.script != "" && s.X != nil && s.X.Status == engine.StatusFailed {
 			break // the rest of the script has nothing to act on
 		}
 	}
-	if s.x != nil && s.x.Status == engine.StatusFailed {
+	if s.X != nil && s.X.Status == engine.StatusFailed {
 		return &simStop{code: exitProblems, msg: "the flow failed"}
 	}
 	return nil
 }
 
-func (s *simulator) clock() string { return "[" + s.now.Format("15:04:05") + "]" }
+func (s *simulator) clock() string { return "[" + s.Now.Format("15:04:05") + "]" }
 
 // read returns the next input line; in script mode it echoes it.
 func (s *simulator) read(prompt string) (string, bool) {
@@ -397,18 +390,14 @@ const simHelp = `  TEXT                  the customer writes TEXT
 func (s *simulator) command(line string) {
 	s.answers = 0
 	if !strings.HasPrefix(line, "/") {
-		if s.x == nil {
+		if s.X == nil {
 			s.start(line)
 			return
 		}
 		if !s.live() || !s.waitingFor("a reply from the customer", compiler.KindAsk) {
 			return
 		}
-		s.seq++
-		msg := compiler.Message{ID: "message-" + strconv.Itoa(s.seq+1), Channel: s.trigger.Channel, From: s.trigger.From, Text: line}
-		ev := s.event(engine.EventInbound)
-		ev.Message = &msg
-		s.apply(ev)
+		s.apply(s.MessageEvent(line))
 		return
 	}
 	name, rest, _ := strings.Cut(line[1:], " ")
@@ -419,7 +408,7 @@ func (s *simulator) command(line string) {
 	case "vars":
 		s.printVars(true)
 	case "start":
-		if s.x != nil {
+		if s.X != nil {
 			s.notApplicable("the execution has already started")
 			return
 		}
@@ -433,7 +422,7 @@ func (s *simulator) command(line string) {
 		if !s.started() || !s.live() {
 			return
 		}
-		s.advance(s.now.Add(d))
+		s.advance(s.Now.Add(d))
 		s.status()
 	case "task":
 		f := strings.Fields(rest)
@@ -458,9 +447,9 @@ func (s *simulator) command(line string) {
 			return
 		}
 		if f[0] == "timeout" {
-			at, ok := s.timers[s.x.Wait.Timer]
-			if s.x.Wait.Timer == "" || !ok {
-				st, _ := s.waiting()
+			at, ok := s.Timers[s.X.Wait.Timer]
+			if s.X.Wait.Timer == "" || !ok {
+				st := s.waiting()
 				s.notApplicable("enqueue step %s has no timeout", st.Name)
 				return
 			}
@@ -468,14 +457,14 @@ func (s *simulator) command(line string) {
 			s.status()
 			return
 		}
-		tr := &engine.TaskResult{ID: s.x.Wait.Task, Outcome: outcome}
+		tr := &engine.TaskResult{ID: s.X.Wait.Task, Outcome: outcome}
 		if len(f) > 1 {
 			tr.Queue = f[1]
 		}
 		if len(f) > 2 {
 			tr.Worker = f[2]
 		}
-		ev := s.event(engine.EventTask)
+		ev := s.Event(engine.EventTask)
 		ev.Task = tr
 		s.apply(ev)
 	case "press", "speak", "silence":
@@ -486,66 +475,53 @@ func (s *simulator) command(line string) {
 		if !s.started() || !s.live() || !s.waitingFor("the caller's input (a gather step)", compiler.KindGather) {
 			return
 		}
-		res := engine.Result{}
 		switch name {
 		case "press":
-			res.Digits = rest
+			s.apply(s.Input(rest, ""))
 		case "speak":
-			res.Speech, res.Confidence = rest, 0.9
-		case "silence":
-			if req, ok := s.request[s.x.Wait.ID]; ok && req.Voice != nil {
-				s.now = s.now.Add(req.Voice.Timeout)
-			}
+			s.apply(s.Input("", rest))
+		default: // silence lasts the gather's timeout
+			s.apply(s.Input("", ""))
 		}
-		ev := s.event(engine.EventResult)
-		ev.WaitID, ev.Result = s.x.Wait.ID, &res
-		s.apply(ev)
 	case "cancel":
 		if !s.started() || !s.live() {
 			return
 		}
-		s.apply(s.event(engine.EventCancel))
+		s.apply(s.Event(engine.EventCancel))
 	default:
 		s.usage("unknown command /%s (type /help for the commands)", name)
 	}
 }
 
 func (s *simulator) started() bool {
-	if s.x == nil {
+	if s.X == nil {
 		return s.notApplicable("the execution has not started: write a message (or /start)")
 	}
 	return true
 }
 
 func (s *simulator) live() bool {
-	if s.x.Status == engine.StatusEnded || s.x.Status == engine.StatusFailed {
+	if s.X.Status == engine.StatusEnded || s.X.Status == engine.StatusFailed {
 		return s.notApplicable("the execution has already ended (%s)", s.endText())
 	}
 	return true
 }
 
 func (s *simulator) endText() string {
-	if s.x.Status == engine.StatusFailed {
-		return "failed: " + s.x.Error
+	if s.X.Status == engine.StatusFailed {
+		return "failed: " + s.X.Error
 	}
-	return string(s.x.Status)
+	return string(s.X.Status)
 }
 
 // waiting is the step the execution waits at.
-func (s *simulator) waiting() (*compiler.State, *compiler.Flow) {
-	if s.x == nil || s.x.Wait == nil || len(s.x.Frames) == 0 {
-		return nil, nil
-	}
-	fr := s.x.Frames[len(s.x.Frames)-1]
-	f := s.prog.Flow(fr.Flow)
-	if f == nil || int(fr.State) >= len(f.States) {
-		return nil, nil
-	}
-	return f.States[fr.State], f
+func (s *simulator) waiting() *compiler.State {
+	st, _ := s.Waiting()
+	return st
 }
 
 func (s *simulator) waitingFor(what string, kinds ...compiler.Kind) bool {
-	st, _ := s.waiting()
+	st := s.waiting()
 	if st != nil {
 		for _, k := range kinds {
 			if st.Kind == k {
@@ -557,42 +533,20 @@ func (s *simulator) waitingFor(what string, kinds ...compiler.Kind) bool {
 	return s.notApplicable("the flow is not waiting for %s", what)
 }
 
-func (s *simulator) event(kind engine.EventKind) engine.Event {
-	return engine.Event{Kind: kind, Now: s.now, Contact: s.contact, Conversation: s.conv, Env: s.env, StepBudget: s.budget}
-}
-
-func (s *simulator) start(text string) {
-	msg := s.trigger
-	msg.Text = text
-	ev := s.event(engine.EventStart)
-	ev.Message = &msg
-	s.apply(ev)
-}
+func (s *simulator) start(text string) { s.apply(s.StartEvent(text)) }
 
 // apply sends an event to the engine, prints what it did, answers the
 // request the execution then waits on, and prints where it stands.
 func (s *simulator) apply(ev engine.Event) {
 	for {
-		var (
-			x      *engine.Execution
-			effs   []engine.Effect
-			traced []engine.Visit
-			err    error
-		)
-		before := s.x
-		if before == nil {
-			x, effs, traced, err = engine.StartTraced(s.prog, s.flow.Name, "sim", ev)
-		} else {
-			x, effs, traced, err = engine.StepTraced(s.prog, before, ev)
-		}
+		traced, effs, ignored, err := s.Step(ev)
 		if err != nil {
 			panic(&simStop{code: exitProblems, msg: "the engine refused the event: " + err.Error()})
 		}
-		if before != nil && x == before && len(effs) == 0 {
+		if ignored {
 			s.printf("  (nothing happens: the flow is not waiting for that)\n")
 			return
 		}
-		s.x = x
 		s.show(traced, effs)
 		next, ok := s.answer()
 		if !ok {
@@ -695,32 +649,21 @@ func isDigits(s string) bool {
 
 func (s *simulator) effect(e engine.Effect) {
 	switch e.Kind {
-	case engine.EffectSetTimer:
-		s.timers[e.Timer.ID] = e.Timer.At
-		return
-	case engine.EffectCancelTimer:
-		delete(s.timers, e.Timer.ID)
+	case engine.EffectSetTimer, engine.EffectCancelTimer: // the session keeps the timers
 		return
 	case engine.EffectCancelTask:
 		s.printf("      cancel task %s\n", e.TaskID)
 		return
 	case engine.EffectSend:
-		if e.WaitID != "" {
-			s.request[e.WaitID] = e
-		}
 		s.printf("      < %s\n", indentText(e.Send.Text))
 		return
 	case engine.EffectHTTP, engine.EffectFunction:
-		s.request[e.WaitID] = e
 		s.printf("      %s\n", flowtest.DescribeRequest(e))
 		if !e.NotBefore.IsZero() {
 			s.printf("      (the step's last requests failed: this one waits until %s)\n", e.NotBefore.Format("15:04:05"))
 		}
 		return
 	case engine.EffectVoice:
-		if e.WaitID != "" {
-			s.request[e.WaitID] = e
-		}
 		v := e.Voice
 		switch v.Verb {
 		case "say":
@@ -747,39 +690,35 @@ func (s *simulator) effect(e engine.Effect) {
 func indentText(t string) string { return strings.ReplaceAll(t, "\n", "\n        ") }
 
 // answer answers the request the execution waits on, from a mock or from
-// the user. It returns the result event, or false when the execution
-// waits for something else.
+// the user, through the runtime's effect interpreter (Session.Answer). It
+// returns the result event, or false when the execution waits for
+// something else.
 func (s *simulator) answer() (engine.Event, bool) {
-	st, _ := s.waiting()
-	if st == nil {
-		return engine.Event{}, false
-	}
-	w := s.x.Wait
-	kind := flowtest.MockKind(w.Kind, st.Kind)
+	kind, st, req := s.Due()
 	if kind == "" {
 		return engine.Event{}, false
 	}
-	req := s.request[w.ID]
 	s.answers++
 	if s.answers > maxSimAnswers {
 		panic(&simStop{code: exitProblems, msg: fmt.Sprintf("%d requests answered in a row: the flow loops on them (at step %s, %s)", maxSimAnswers, st.Name, st.Span)})
 	}
-	if req.NotBefore.After(s.now) {
-		s.now = req.NotBefore // a request backing off is made when due
+	io := &flowtest.MockIO{}
+	m := s.mocks[kind+"/"+st.Name]
+	switch {
+	case m != nil:
+		io.Mock = m
+	case kind == "send": // without a mock, sends are delivered
+	default:
+		if req.NotBefore.After(s.Now) {
+			s.Now = req.NotBefore // a request backing off is made when due
+		}
+		res := s.ask(kind, st, req)
+		io.Given = &res
 	}
-	var res engine.Result
-	if m := s.mocks[kind+"/"+st.Name]; m != nil {
-		var elapsed time.Duration
-		res, elapsed = m.Answer(req)
-		s.now = s.now.Add(elapsed)
-		s.printf("    answered by mock %s %s (%s)%s: %s\n", m.Kind, m.Step, s.span(m.Span), tookText(elapsed), describeResult(kind, res))
-	} else if kind == "send" {
-		// Without a mock, sends are delivered.
-	} else {
-		res = s.ask(kind, st, req)
+	ev, elapsed := s.Answer(io)
+	if m != nil {
+		s.printf("    answered by mock %s %s (%s)%s: %s\n", m.Kind, m.Step, s.span(m.Span), tookText(elapsed), describeResult(kind, *ev.Result))
 	}
-	ev := s.event(engine.EventResult)
-	ev.WaitID, ev.Result = w.ID, &res
 	return ev, true
 }
 
@@ -893,38 +832,31 @@ func parseAnswer(kind, line string) (engine.Result, error) {
 
 // advance moves the clock to t, firing the timers due on the way in order.
 func (s *simulator) advance(t time.Time) {
-	for s.x != nil && s.x.Status == engine.StatusWaiting {
-		id, at := flowtest.NextDue(s.timers, t)
+	for {
+		id, at := s.NextTimer(t)
 		if id == "" {
 			break
 		}
-		delete(s.timers, id)
-		if at.After(s.now) {
-			s.now = at
-		}
+		ev := s.Fire(id, at)
 		s.printf("  %s timer fires\n", s.clock())
-		ev := s.event(engine.EventTimer)
-		ev.Timer = id
 		s.applyQuiet(ev)
 	}
-	if t.After(s.now) {
-		s.now = t
+	if t.After(s.Now) {
+		s.Now = t
 	}
-	s.printf("  clock %s\n", s.now.Format("15:04:05"))
+	s.printf("  clock %s\n", s.Now.Format("15:04:05"))
 }
 
 // applyQuiet is apply without the status, for timers fired in a row.
 func (s *simulator) applyQuiet(ev engine.Event) {
 	for {
-		before := s.x
-		x, effs, traced, err := engine.StepTraced(s.prog, before, ev)
+		traced, effs, ignored, err := s.Step(ev)
 		if err != nil {
 			panic(&simStop{code: exitProblems, msg: "the engine refused the event: " + err.Error()})
 		}
-		if x == before && len(effs) == 0 {
+		if ignored {
 			return
 		}
-		s.x = x
 		s.show(traced, effs)
 		next, ok := s.answer()
 		if !ok {
@@ -936,22 +868,22 @@ func (s *simulator) applyQuiet(ev engine.Event) {
 
 // status prints where the execution stands and its variables.
 func (s *simulator) status() {
-	if s.x == nil {
+	if s.X == nil {
 		return
 	}
-	switch s.x.Status {
+	switch s.X.Status {
 	case engine.StatusEnded, engine.StatusFailed:
-		s.printf("  %s\n", s.x.Status) // a failure's reason is in the trace
+		s.printf("  %s\n", s.X.Status) // a failure's reason is in the trace
 	default:
-		st, _ := s.waiting()
+		st := s.waiting()
 		if st != nil {
 			what := map[engine.WaitKind]string{
 				engine.WaitReply: "a reply", engine.WaitTask: "the task", engine.WaitTimer: "the timer",
 				engine.WaitVoice: "the caller", engine.WaitHTTP: "the http response", engine.WaitFunction: "the function's result",
 				engine.WaitSend: "the delivery",
-			}[s.x.Wait.Kind]
+			}[s.X.Wait.Kind]
 			line := fmt.Sprintf("  waiting at %s (%s) for %s", st.Name, st.Kind, what)
-			if at, ok := s.timers[s.x.Wait.Timer]; ok && s.x.Wait.Timer != "" {
+			if at, ok := s.Timers[s.X.Wait.Timer]; ok && s.X.Wait.Timer != "" {
 				line += fmt.Sprintf(", timeout at %s", at.Format("15:04:05"))
 			}
 			s.printf("%s\n", line)
@@ -963,13 +895,13 @@ func (s *simulator) status() {
 // printVars prints the variables of the running flows; all also prints
 // what the steps that ran left behind.
 func (s *simulator) printVars(all bool) {
-	if s.x == nil {
+	if s.X == nil {
 		s.printf("  (the execution has not started)\n")
 		return
 	}
-	for i, fr := range s.x.Frames {
+	for i, fr := range s.X.Frames {
 		prefix := "  vars"
-		if i > 0 || len(s.x.Frames) > 1 {
+		if i > 0 || len(s.X.Frames) > 1 {
 			prefix = "  vars of " + fr.Flow
 		}
 		s.printf("%s: %s\n", prefix, mapText(fr.Vars))

@@ -49,7 +49,7 @@ func (r *runner) setupRouter() {
 		if capacity == nil {
 			capacity = DefaultCapacity
 		}
-		evs, err := r.route.rt.AddWorker(w.ID, w.Attributes, w.Activity, capacity, r.now)
+		evs, err := r.route.rt.AddWorker(w.ID, w.Attributes, w.Activity, capacity, r.Now)
 		if err != nil {
 			f := &Failure{Message: fmt.Sprintf("worker %s: %v", w.ID, err), Line: "worker " + w.ID}
 			r.fail(f)
@@ -68,10 +68,10 @@ func (r *runner) enqueue(e *engine.EnqueueEffect, from *visit) {
 	if _, ok := attrs["last_worker"]; !ok {
 		attrs["last_worker"] = r.route.lastWorker
 	}
-	t := &routed{id: e.TaskID, from: from, at: r.now}
+	t := &routed{id: e.TaskID, from: from, at: r.Now}
 	r.route.tasks[e.TaskID] = t
 	r.route.task = e.TaskID
-	evs, err := r.route.rt.Enqueue(e.TaskID, e.Workflow, attrs, int(e.Priority), e.Channel, r.now)
+	evs, err := r.route.rt.Enqueue(e.TaskID, e.Workflow, attrs, int(e.Priority), e.Channel, r.Now)
 	if err != nil {
 		name, span := r.stepName(from)
 		r.fail(&Failure{Message: "the router refused the task: " + err.Error(), Step: name, StepSpan: span})
@@ -115,14 +115,14 @@ func (r *runner) routerEvents(evs []router.Event) {
 		}
 	}
 	for _, ev := range ended {
-		if r.x == nil || r.x.Wait == nil || r.x.Wait.Kind != engine.WaitTask || r.x.Wait.Task != ev.Task {
+		if r.X == nil || r.X.Wait == nil || r.X.Wait.Kind != engine.WaitTask || r.X.Wait.Task != ev.Task {
 			continue // the flow no longer waits for it (it canceled the task)
 		}
 		out := compiler.OutCompleted
 		if ev.Type == router.TaskCanceled {
 			out = compiler.OutCanceled
 		}
-		e := r.event(engine.EventTask)
+		e := r.Event(engine.EventTask)
 		e.Task = &engine.TaskResult{ID: ev.Task, Outcome: out, Queue: ev.Queue, Worker: ev.Worker}
 		r.apply(e)
 	}
@@ -191,7 +191,7 @@ func shortDuration(d time.Duration) string {
 // tick lets the router escalate the tasks whose target timed out by now.
 func (r *runner) tick() {
 	if r.route != nil {
-		r.routerEvents(r.route.rt.Tick(r.now))
+		r.routerEvents(r.route.rt.Tick(r.Now))
 	}
 }
 
@@ -312,7 +312,7 @@ func (r *runner) agent(s *Step) {
 		if r.route == nil {
 			r.failf("no router: declare the workers with `worker` lines")
 		}
-		evs, err := r.route.rt.SetActivity(s.Name, *s.Text, r.now)
+		evs, err := r.route.rt.SetActivity(s.Name, *s.Text, r.Now)
 		if err != nil {
 			if errors.Is(err, router.ErrUnknownWorker) {
 				r.failf("no worker %q (declare it with a `worker` line)", s.Name)
@@ -341,11 +341,11 @@ func (r *runner) agent(s *Step) {
 		)
 		switch s.Op {
 		case "accept":
-			evs, err = r.route.rt.Accept(t.res, r.now)
+			evs, err = r.route.rt.Accept(t.res, r.Now)
 		case "reject":
-			evs, err = r.route.rt.Reject(t.res, r.now)
+			evs, err = r.route.rt.Reject(t.res, r.Now)
 		default:
-			evs, err = r.route.rt.Timeout(t.res, r.now)
+			evs, err = r.route.rt.Timeout(t.res, r.Now)
 		}
 		if err != nil {
 			r.failf("the router refused: %v", err)
@@ -365,7 +365,7 @@ func (r *runner) complete(t *routed, worker string) {
 		}
 		r.routeFail(t, want)
 	}
-	evs, err := r.route.rt.Complete(t.id, r.now)
+	evs, err := r.route.rt.Complete(t.id, r.Now)
 	if err != nil {
 		r.failf("the router refused: %v", err)
 	}
@@ -390,18 +390,18 @@ func (r *runner) routedTask(s *Step) {
 	case "completed":
 		r.complete(t, "")
 	case "canceled":
-		evs, err := r.route.rt.Cancel(t.id, r.now)
+		evs, err := r.route.rt.Cancel(t.id, r.Now)
 		if err != nil {
 			r.failf("the router refused: %v", err)
 		}
 		r.routerEvents(evs)
 	case "failed":
 		// The flow hears first, then the router drops the task.
-		ev := r.event(engine.EventTask)
+		ev := r.Event(engine.EventTask)
 		ev.Task = &engine.TaskResult{ID: t.id, Outcome: compiler.OutFailed, Queue: t.queue, Worker: t.worker}
 		r.apply(ev)
 		if t.ended == "" {
-			evs, err := r.route.rt.Cancel(t.id, r.now)
+			evs, err := r.route.rt.Cancel(t.id, r.Now)
 			if err != nil {
 				r.failf("the router refused: %v", err)
 			}
@@ -415,7 +415,7 @@ func (r *runner) cancelTask(id string) {
 	if r.route == nil || r.route.tasks[id] == nil || r.route.tasks[id].ended != "" {
 		return
 	}
-	evs, err := r.route.rt.Cancel(id, r.now)
+	evs, err := r.route.rt.Cancel(id, r.Now)
 	if err != nil {
 		r.failf("the router refused to cancel task %s: %v", id, err)
 	}

@@ -84,28 +84,22 @@ type observed struct {
 	from *visit
 }
 
+// runner plays a test's script on a Session: the execution, its clock,
+// timers and requests are the session's; the runner checks what the flow
+// did against the script's expectations.
 type runner struct {
+	*Session
 	prog     *compiler.Program
 	file     string
 	test     *Test
 	cov      *Coverage
 	flow     *compiler.Flow
-	now      time.Time
-	x        *engine.Execution
 	pending  []observed
-	timers   map[string]time.Time
 	mocks    map[string]*Step
-	request  map[string]engine.Effect // by wait id: the request the wait is for
 	cur      *Step
-	contact  compiler.Contact
-	conv     compiler.Conversation
-	env      map[string]string
-	trigger  compiler.Message
-	seq      int
 	answered int                      // requests the mocks answered for the current line
 	lastReq  map[string]engine.Effect // by kind/step: the step's last request
 	route    *routing                 // the router, in tests that route
-	budget   int                      // the engine's step budget (0: its default)
 }
 
 // Run plays one test against the program. cov, when not nil, records the
@@ -117,8 +111,9 @@ func Run(prog *compiler.Program, file string, t *Test, cov *Coverage) Result {
 func run(prog *compiler.Program, file string, t *Test, cov *Coverage, budget int) (res Result) {
 	start := time.Now()
 	res = Result{File: file, Test: t}
-	r := &runner{prog: prog, file: file, test: t, cov: cov, timers: map[string]time.Time{}, mocks: map[string]*Step{}, request: map[string]engine.Effect{},
-		lastReq: map[string]engine.Effect{}, budget: budget}
+	r := &runner{Session: &Session{Prog: prog, Flow: t.Flow, ID: "x", Budget: budget}, prog: prog, file: file, test: t, cov: cov,
+		mocks: map[string]*Step{}, lastReq: map[string]engine.Effect{}}
+	r.Observe = r.observe
 	defer func() {
 		res.Duration = time.Since(start)
 		if p := recover(); p != nil {
@@ -167,9 +162,9 @@ func (r *runner) setup() {
 		}
 		r.fail(&Failure{Message: fmt.Sprintf("the program has no flow %q (it has %s)", t.Flow, strings.Join(names, ", ")), Line: "flow " + t.Flow})
 	}
-	r.now = t.Setup.At
-	if r.now.IsZero() {
-		r.now = DefaultStart
+	r.Now = t.Setup.At
+	if r.Now.IsZero() {
+		r.Now = DefaultStart
 	}
 	ch := t.Setup.Channel
 	if ch == "" {
@@ -182,27 +177,27 @@ func (r *runner) setup() {
 			ch = "webchat"
 		}
 	}
-	r.contact = compiler.Contact{ID: "contact-1", Name: "Test Customer"}
+	r.Contact = compiler.Contact{ID: "contact-1", Name: "Test Customer"}
 	if m := t.Setup.Contact; m != nil {
-		if err := decode(m, &r.contact); err != nil {
+		if err := decode(m, &r.Contact); err != nil {
 			r.failf("contact: %v", err)
 		}
 	}
-	r.conv = compiler.Conversation{ID: "conversation-1", Channel: ch}
+	r.Conv = compiler.Conversation{ID: "conversation-1", Channel: ch}
 	if m := t.Setup.Conversation; m != nil {
-		if err := decode(m, &r.conv); err != nil {
+		if err := decode(m, &r.Conv); err != nil {
 			r.failf("conversation: %v", err)
 		}
 	}
-	r.env = map[string]string{}
+	r.Env = map[string]string{}
 	for k, v := range t.Setup.Env {
-		r.env[k] = compiler.Stringify(v)
+		r.Env[k] = compiler.Stringify(v)
 	}
 	from := t.Setup.From
 	if from == "" {
 		from = "customer-1"
 	}
-	r.trigger = compiler.Message{ID: "message-1", Channel: ch, From: from, Attributes: t.Setup.Attributes}
+	r.Trigger = compiler.Message{ID: "message-1", Channel: ch, From: from, Attributes: t.Setup.Attributes}
 	if t.Routing() {
 		r.setupRouter()
 	}
@@ -216,10 +211,6 @@ func decode(m map[string]any, dst any) error {
 		return err
 	}
 	return json.Unmarshal(b, dst)
-}
-
-func (r *runner) event(kind engine.EventKind) engine.Event {
-	return engine.Event{Kind: kind, Now: r.now, Contact: r.contact, Conversation: r.conv, Env: r.env, StepBudget: r.budget}
 }
 
 func (r *runner) stepName(v *visit) (string, diag.Span) {
@@ -236,122 +227,86 @@ func (r *runner) stepName(v *visit) (string, diag.Span) {
 
 // waiting is the step the execution waits at.
 func (r *runner) waiting() (*compiler.State, *visit) {
-	if r.x == nil || r.x.Wait == nil || len(r.x.Frames) == 0 {
+	st, ref := r.Waiting()
+	if st == nil {
 		return nil, nil
 	}
-	fr := r.x.Frames[len(r.x.Frames)-1]
-	f := r.prog.Flow(fr.Flow)
-	if f == nil || int(fr.State) >= len(f.States) {
-		return nil, nil
-	}
-	return f.States[fr.State], &visit{flow: fr.Flow, state: fr.State}
+	return st, &visit{flow: ref.Flow, state: ref.State}
 }
 
 // apply sends an event to the engine (or starts the execution) and takes
 // in what it did.
 func (r *runner) apply(ev engine.Event) {
-	var (
-		x      *engine.Execution
-		effs   []engine.Effect
-		traced []engine.Visit
-		err    error
-	)
-	before := r.x
-	if before == nil {
-		x, effs, traced, err = engine.StartTraced(r.prog, r.test.Flow, "x", ev)
-	} else {
-		x, effs, traced, err = engine.StepTraced(r.prog, before, ev)
-	}
+	// The engine's own trace: the steps it ran, the outcomes it took and
+	// the step behind each effect.
+	traced, _, ignored, err := r.Step(ev)
 	if err != nil {
 		r.failf("the engine refused the event: %v", err)
 	}
-	if before != nil && x == before && len(effs) == 0 {
-		return // ignored: not what the execution waits for
-	}
-	r.x = x
-	// The engine's own trace: the steps it ran, the outcomes it took and
-	// the step behind each effect.
-	visits := make([]visit, len(traced))
-	for i, v := range traced {
-		visits[i] = visit{flow: v.Flow, state: v.State, branch: v.Branch}
-	}
-	from := make([]*visit, len(effs))
-	for i, e := range effs {
-		if e.From != nil {
-			from[i] = &visit{flow: e.From.Flow, state: e.From.State}
-		}
+	if ignored {
+		return // not what the execution waits for
 	}
 	if r.cov != nil {
-		r.cov.record(visits)
-	}
-	for i, e := range effs {
-		switch e.Kind {
-		case engine.EffectSetTimer:
-			r.timers[e.Timer.ID] = e.Timer.At
-		case engine.EffectCancelTimer:
-			delete(r.timers, e.Timer.ID)
-		case engine.EffectCancelTask:
-			r.cancelTask(e.TaskID)
-		case engine.EffectHTTP, engine.EffectFunction:
-			r.request[e.WaitID] = e
-			if v := from[i]; v != nil {
-				r.lastReq[string(e.Kind)+"/"+r.prog.Flow(v.flow).States[v.state].Name] = e
-			}
-		case engine.EffectVoice:
-			switch e.Voice.Verb {
-			case "gather", "record", "dial":
-				r.request[e.WaitID] = e
-				continue
-			}
-			r.pending = append(r.pending, observed{e, from[i]})
-		default:
-			if e.WaitID != "" {
-				r.request[e.WaitID] = e
-			}
-			r.pending = append(r.pending, observed{e, from[i]})
-			if e.Kind == engine.EffectEnqueue && r.route != nil {
-				r.enqueue(e.Enqueue, from[i])
-			}
+		visits := make([]visit, len(traced))
+		for i, v := range traced {
+			visits[i] = visit{flow: v.Flow, state: v.State, branch: v.Branch}
 		}
+		r.cov.record(visits)
 	}
 	r.settle()
 }
 
-// settle answers the requests the execution waits on from the mocks.
-func (r *runner) settle() {
-	for r.x != nil && r.x.Wait != nil {
-		st, _ := r.waiting()
-		if st == nil {
+// observe takes in one effect the session filed: what the script must
+// expect, the requests `expect http|function` check, and the tasks for
+// the router.
+func (r *runner) observe(e engine.Effect) {
+	var from *visit
+	if e.From != nil {
+		from = &visit{flow: e.From.Flow, state: e.From.State}
+	}
+	switch e.Kind {
+	case engine.EffectSetTimer, engine.EffectCancelTimer:
+	case engine.EffectCancelTask:
+		r.cancelTask(e.TaskID)
+	case engine.EffectHTTP, engine.EffectFunction:
+		if from != nil {
+			r.lastReq[string(e.Kind)+"/"+r.prog.Flow(from.flow).States[from.state].Name] = e
+		}
+	case engine.EffectVoice:
+		switch e.Voice.Verb {
+		case "gather", "record", "dial": // requests: the script or the mocks answer them
 			return
 		}
-		w := r.x.Wait
-		req := r.request[w.ID]
-		var res engine.Result
-		kind := MockKind(w.Kind, st.Kind)
-		if kind == "" {
-			return // a reply, a task, a timer or a gather: the script answers
+		r.pending = append(r.pending, observed{e, from})
+	default:
+		r.pending = append(r.pending, observed{e, from})
+		if e.Kind == engine.EffectEnqueue && r.route != nil {
+			r.enqueue(e.Enqueue, from)
 		}
-		if s := r.mocks[kind+"/"+st.Name]; s != nil {
-			m := &Mock{Kind: kind, Step: st.Name, Value: s.Value}
-			if req.NotBefore.After(r.now) {
-				r.now = req.NotBefore // a request backing off is made when due
-			}
-			var elapsed time.Duration
-			res, elapsed = m.Answer(req)
-			r.now = r.now.Add(elapsed)
-		} else if kind != "send" {
-			return // unanswered: the script must mock it (sends are delivered by default)
-		}
-		r.answered++
-		if r.answered > maxAnswers {
-			name, span := r.stepName(&visit{flow: r.x.Frames[len(r.x.Frames)-1].Flow, state: r.x.Frames[len(r.x.Frames)-1].State})
-			r.fail(&Failure{Message: fmt.Sprintf("the mocks answered %d requests in a row: the flow loops on them", maxAnswers), Step: name, StepSpan: span})
-		}
-		ev := r.event(engine.EventResult)
-		ev.WaitID, ev.Result = w.ID, &res
-		r.apply(ev)
-		return
 	}
+}
+
+// settle answers the request the execution waits on from the mocks,
+// through the runtime's interpreter (Session.Answer).
+func (r *runner) settle() {
+	kind, st, _ := r.Due()
+	if kind == "" {
+		return // a reply, a task, a timer or a gather: the script answers
+	}
+	io := &MockIO{}
+	if s := r.mocks[kind+"/"+st.Name]; s != nil {
+		io.Mock = &Mock{Kind: kind, Step: st.Name, Value: s.Value}
+	} else if kind != "send" {
+		return // unanswered: the script must mock it (sends are delivered by default)
+	}
+	r.answered++
+	if r.answered > maxAnswers {
+		_, v := r.waiting()
+		name, span := r.stepName(v)
+		r.fail(&Failure{Message: fmt.Sprintf("the mocks answered %d requests in a row: the flow loops on them", maxAnswers), Step: name, StepSpan: span})
+	}
+	ev, _ := r.Answer(io)
+	r.apply(ev)
 }
 
 // maxAnswers bounds the requests mocks answer for one script line.
@@ -393,7 +348,7 @@ func (r *runner) checkRequests() {
 	if st == nil {
 		return
 	}
-	req, ok := r.request[r.x.Wait.ID]
+	req, ok := r.Request()
 	if !ok {
 		return
 	}
@@ -415,11 +370,11 @@ func (r *runner) checkRequests() {
 }
 
 func (r *runner) needStarted() {
-	if r.x == nil {
+	if r.X == nil {
 		r.failf("the execution has not started (begin with `say \"...\"` or `start`)")
 	}
-	if r.x.Status == engine.StatusEnded || r.x.Status == engine.StatusFailed {
-		r.fail(&Failure{Message: "the execution has already ended (" + endText(r.x) + ")"})
+	if r.X.Status == engine.StatusEnded || r.X.Status == engine.StatusFailed {
+		r.fail(&Failure{Message: "the execution has already ended (" + endText(r.X) + ")"})
 	}
 }
 
@@ -467,50 +422,38 @@ func (r *runner) step(s *Step) {
 	case "accept", "reject", "timeout", "complete", "activity":
 		r.agent(s)
 	case "start", "say":
-		if r.x == nil {
-			msg := r.trigger
+		if r.X == nil {
+			text := r.Trigger.Text
 			if s.Text != nil {
-				msg.Text = *s.Text
+				text = *s.Text
 			}
-			ev := r.event(engine.EventStart)
-			ev.Message = &msg
-			r.apply(ev)
+			r.apply(r.StartEvent(text))
 			return
 		}
 		if s.Op == "start" {
 			r.failf("the execution has already started")
 		}
 		r.waitFor("a reply from the customer", compiler.KindAsk)
-		r.seq++
-		msg := compiler.Message{ID: "message-" + strconv.Itoa(r.seq+1), Channel: r.trigger.Channel, From: r.trigger.From, Text: *s.Text}
-		ev := r.event(engine.EventInbound)
-		ev.Message = &msg
-		r.apply(ev)
+		r.apply(r.MessageEvent(*s.Text))
 	case "press", "speak", "silence":
 		r.waitFor("the caller's input (a gather step)", compiler.KindGather)
-		res := engine.Result{}
 		switch s.Op {
 		case "press":
-			res.Digits = *s.Text
+			r.apply(r.Input(*s.Text, ""))
 		case "speak":
-			res.Speech, res.Confidence = *s.Text, 0.9
+			r.apply(r.Input("", *s.Text))
+		default: // silence lasts the gather's timeout
+			r.apply(r.Input("", ""))
 		}
-		// Silence lasts the gather's timeout.
-		if req, ok := r.request[r.x.Wait.ID]; ok && s.Op == "silence" && req.Voice != nil {
-			r.now = r.now.Add(req.Voice.Timeout)
-		}
-		ev := r.event(engine.EventResult)
-		ev.WaitID, ev.Result = r.x.Wait.ID, &res
-		r.apply(ev)
 	case "advance":
 		r.needStarted()
-		r.advance(r.now.Add(s.Dur))
+		r.advance(r.Now.Add(s.Dur))
 	case "task":
 		st := r.waitFor("a routed task (an enqueue step)", compiler.KindEnqueue)
 		if s.What == "timeout" {
-			at, ok := r.timers[r.x.Wait.Timer]
-			if r.x.Wait.Timer == "" || !ok {
-				name, span := r.stepName(&visit{flow: r.x.Frames[len(r.x.Frames)-1].Flow, state: r.x.Frames[len(r.x.Frames)-1].State})
+			at, ok := r.Timers[r.X.Wait.Timer]
+			if r.X.Wait.Timer == "" || !ok {
+				name, span := r.stepName(&visit{flow: r.X.Frames[len(r.X.Frames)-1].Flow, state: r.X.Frames[len(r.X.Frames)-1].State})
 				r.fail(&Failure{Message: fmt.Sprintf("enqueue step %s has no timeout", st.Name), Step: name, StepSpan: span})
 			}
 			r.advance(at)
@@ -520,13 +463,13 @@ func (r *runner) step(s *Step) {
 			r.routedTask(s)
 			return
 		}
-		tr := &engine.TaskResult{ID: r.x.Wait.Task, Outcome: outcomeOf(s.What), Queue: str(s.Value["queue"]), Worker: str(s.Value["worker"])}
-		ev := r.event(engine.EventTask)
+		tr := &engine.TaskResult{ID: r.X.Wait.Task, Outcome: outcomeOf(s.What), Queue: str(s.Value["queue"]), Worker: str(s.Value["worker"])}
+		ev := r.Event(engine.EventTask)
 		ev.Task = tr
 		r.apply(ev)
 	case "cancel":
 		r.needStarted()
-		r.apply(r.event(engine.EventCancel))
+		r.apply(r.Event(engine.EventCancel))
 	}
 }
 
@@ -558,17 +501,13 @@ func NextDue(timers map[string]time.Time, t time.Time) (id string, at time.Time)
 // and the router's escalations (first when both are due at once).
 func (r *runner) advance(t time.Time) {
 	for ticks := 0; ; {
-		var id string
-		var at time.Time
-		if r.x != nil && r.x.Status == engine.StatusWaiting {
-			id, at = NextDue(r.timers, t)
-		}
+		id, at := r.NextTimer(t)
 		if due, ok := r.routerDue(t); ok && (id == "" || !due.After(at)) {
-			if due.After(r.now) {
-				r.now = due
+			if due.After(r.Now) {
+				r.Now = due
 			}
 			if ticks++; ticks > maxAnswers {
-				r.failf("the router keeps escalating at %s: its deadlines do not move on", r.now.Format(time.RFC3339))
+				r.failf("the router keeps escalating at %s: its deadlines do not move on", r.Now.Format(time.RFC3339))
 			}
 			r.tick()
 			continue
@@ -576,16 +515,10 @@ func (r *runner) advance(t time.Time) {
 		if id == "" {
 			break
 		}
-		delete(r.timers, id)
-		if at.After(r.now) {
-			r.now = at
-		}
-		ev := r.event(engine.EventTimer)
-		ev.Timer = id
-		r.apply(ev)
+		r.apply(r.Fire(id, at))
 	}
-	if t.After(r.now) {
-		r.now = t
+	if t.After(r.Now) {
+		r.Now = t
 	}
 }
 
@@ -603,14 +536,14 @@ func (r *runner) expect(s *Step) {
 		got := "nothing"
 		var name string
 		var span diag.Span
-		if r.x == nil {
+		if r.X == nil {
 			got = "nothing (the execution has not started)"
-		} else if r.x.Status == engine.StatusWaiting {
+		} else if r.X.Status == engine.StatusWaiting {
 			st, v := r.waiting()
 			name, span = r.stepName(v)
 			got = fmt.Sprintf("nothing: the flow waits at step %s", st.Name)
 		} else {
-			got = "nothing: the execution has " + endText(r.x)
+			got = "nothing: the execution has " + endText(r.X)
 		}
 		r.fail(&Failure{Expected: describeExpect(s), Got: got, Step: name, StepSpan: span})
 	}
