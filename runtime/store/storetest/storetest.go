@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Reopen", testReopen},
 		{"ResolveContact", testResolveContact},
 		{"ResolveContactConcurrent", testResolveContactConcurrent},
+		{"FindOrCreateTwoHandles", testFindOrCreateTwoHandles},
 		{"ContactAttributes", testContactAttributes},
 		{"LinkContacts", testLinkContacts},
 		{"OpenConversation", testOpenConversation},
@@ -254,6 +255,43 @@ func testResolveContactConcurrent(t *testing.T, s store.Store) {
 	c := must[store.Contact](t)(s.GetContact(ctx(t), ids[0]))
 	if len(c.Addresses) != 1 {
 		t.Fatalf("addresses %v", c.Addresses)
+	}
+}
+
+// testFindOrCreateTwoHandles races ResolveContact and OpenConversation on
+// two handles (two nodes, or two processes on one SQLite file): each handle
+// serializes only its own callers, so the loser's transaction must find the
+// winner's row, not make a second one.
+func testFindOrCreateTwoHandles(t *testing.T, s store.Store) {
+	s2 := reopen(t, s)
+	const n = 20
+	contacts, convs := make([]string, 2*n), make([]string, 2*n)
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 2 * n {
+		h := s
+		if i%2 == 1 {
+			h = s2
+		}
+		wg.Go(func() {
+			<-start
+			c, err := h.ResolveContact(ctx(t), "line", "U-two-handles", "")
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			cv, err := h.OpenConversation(ctx(t), c.ID, "line", "default")
+			contacts[i], convs[i], errs[i] = c.ID, cv.ID, err
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range 2 * n {
+		noErr(t, errs[i])
+		if contacts[i] != contacts[0] || convs[i] != convs[0] {
+			t.Fatalf("caller %d got contact %s, conversation %s; caller 0 got %s, %s", i, contacts[i], convs[i], contacts[0], convs[0])
+		}
 	}
 }
 

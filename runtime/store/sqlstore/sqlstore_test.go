@@ -1,0 +1,31 @@
+package sqlstore
+
+import "testing"
+
+func TestNumber(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`SELECT 1`, `SELECT 1`},
+		{`SELECT a FROM t WHERE b = ? AND c IN (?, ?)`, `SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)`},
+		// A ? inside a string literal or a quoted identifier is not a parameter.
+		{`SELECT '?', "a?b" FROM t WHERE x = ? AND y = 'it''s ?'`, `SELECT '?', "a?b" FROM t WHERE x = $1 AND y = 'it''s ?'`},
+		{`VALUES (?, ?), (?, ?)`, `VALUES ($1, $2), ($3, $4)`},
+	} {
+		if got := Number(c.in); got != c.want {
+			t.Errorf("Number(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestRebindCached(t *testing.T) {
+	db := New(Config{Dialect: Dialect{Numbered: true}})
+	q := `SELECT ? , ?`
+	if got := db.sql(q); got != `SELECT $1 , $2` {
+		t.Fatalf("sql(%q) = %q", q, got)
+	}
+	if _, ok := db.rebound.Load(q); !ok {
+		t.Fatal("the numbered query was not kept")
+	}
+	if got := New(Config{}).sql(q); got != q {
+		t.Fatalf("a ? dialect rewrote %q as %q", q, got)
+	}
+}
