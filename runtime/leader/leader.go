@@ -286,8 +286,11 @@ func (l *leader) rebuild(ctx context.Context) error {
 						s.Reservation = rs[len(rs)-1].ID
 					}
 				}
-				if status == store.TaskReserved {
-					// Its offer died with the old leader: rescinded, offered again.
+				if status != store.TaskWaiting {
+					// Its offer died with the old leader: rescinded. A reserved
+					// task is offered again; an assigned task's offer was a warm
+					// transfer's, which the restored router does not know, so
+					// the transfer fails and the task stays with its worker.
 					rs, err := l.n.store.ListReservations(ctx, store.ReservationFilter{TaskID: t.ID, Status: store.ReservationPending})
 					if err != nil {
 						return err
@@ -295,6 +298,10 @@ func (l *leader) rebuild(ctx context.Context) error {
 					for _, r := range rs {
 						l.w.Reservations = append(l.w.Reservations, store.Reservation{ID: r.ID, TaskID: r.TaskID, WorkerID: r.WorkerID, Status: store.ReservationRescinded})
 						l.w.Events = append(l.w.Events, store.RouterEvent{Type: "reservation.rescinded", Time: now, TaskID: r.TaskID, ReservationID: r.ID, WorkerID: r.WorkerID, Queue: t.Queue})
+					}
+					if len(rs) > 0 && s.Worker != "" {
+						l.w.Events = append(l.w.Events, store.RouterEvent{Type: "task.transfer_failed", Time: now, TaskID: t.ID, ReservationID: s.Reservation,
+							WorkerID: s.Worker, Queue: t.Queue, Data: mustJSON(map[string]any{"reason": "router restarted"})})
 					}
 				}
 				snaps = append(snaps, s)
