@@ -1,6 +1,10 @@
 package sqlstore
 
-import "testing"
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
 
 func TestNumber(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
@@ -27,5 +31,22 @@ func TestRebindCached(t *testing.T) {
 	}
 	if got := New(Config{}).sql(q); got != q {
 		t.Fatalf("a ? dialect rewrote %q as %q", q, got)
+	}
+}
+
+// TestNoDriver keeps the shared layer neutral: what a driver knows goes
+// through Dialect and Config, so sqlstore imports neither driver.
+func TestNoDriver(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, driver := range []string{"github.com/jackc/pgx", "modernc.org/sqlite", "github.com/switchboard-dev/switchboard/runtime/store/sqlite",
+			"github.com/switchboard-dev/switchboard/runtime/store/postgres"} {
+			if strings.HasPrefix(dep, driver) {
+				t.Errorf("sqlstore depends on %s", dep)
+			}
+		}
 	}
 }
