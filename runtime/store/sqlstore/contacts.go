@@ -17,7 +17,7 @@ func scanContact(sc Row) (store.Contact, error) {
 	var c store.Contact
 	var attrs string
 	if err := sc.Scan(&c.ID, &c.Name, &attrs, at(&c.CreatedAt)); err != nil {
-		return c, NotFound(err)
+		return c, notFound(err)
 	}
 	c.Attributes = json.RawMessage(attrs)
 	return c, nil
@@ -32,7 +32,7 @@ func (db *DB) canonical(ctx context.Context, q Querier, id string, lock bool) (s
 	}
 	var merged string
 	if err := db.row(ctx, q, query, id).Scan(text(&merged)); err != nil {
-		return "", NotFound(err)
+		return "", notFound(err)
 	}
 	if merged != "" {
 		// LinkContacts re-points older merges, so one hop is enough.
@@ -227,7 +227,7 @@ func scanConversation(sc Row) (store.Conversation, error) {
 	var c store.Conversation
 	var attrs string
 	if err := sc.Scan(&c.ID, &c.ContactID, &c.Channel, &c.Instance, &c.Status, &attrs, at(&c.CreatedAt), at(&c.UpdatedAt)); err != nil {
-		return c, NotFound(err)
+		return c, notFound(err)
 	}
 	c.Attributes = json.RawMessage(attrs)
 	return c, nil

@@ -18,7 +18,7 @@ func scanMessage(sc Row) (store.Message, error) {
 	var m store.Message
 	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.Connector, &m.Instance, text(&m.PlatformMessageID), &m.Text,
 		bytes(&m.Payload), at(&m.CreatedAt)); err != nil {
-		return m, NotFound(err)
+		return m, notFound(err)
 	}
 	return m, nil
 }
@@ -44,7 +44,7 @@ func scanExecution(sc Row) (store.Execution, error) {
 	var e store.Execution
 	if err := sc.Scan(&e.ID, &e.ConversationID, &e.Flow, &e.ProgramVersion, &e.Status, bytes(&e.Payload), &e.Version,
 		at(&e.CreatedAt), at(&e.UpdatedAt)); err != nil {
-		return e, NotFound(err)
+		return e, notFound(err)
 	}
 	return e, nil
 }
@@ -97,7 +97,7 @@ func scanEffect(sc Row) (store.Effect, error) {
 	var e store.Effect
 	if err := sc.Scan(&e.ID, text(&e.ExecutionID), &e.Kind, &e.IdempotencyKey, bytes(&e.Payload), &e.Status, &e.Attempts, at(&e.NextAttemptAt),
 		&e.LeaseOwner, at(&e.LeaseUntil), &e.LastError, bytes(&e.Result), at(&e.CreatedAt)); err != nil {
-		return e, NotFound(err)
+		return e, notFound(err)
 	}
 	return e, nil
 }
@@ -129,7 +129,7 @@ func (db *DB) effectUpdate(ctx context.Context, id, q string, args ...any) error
 			return err
 		}
 		var one int
-		return NotFound(db.row(ctx, x, `SELECT 1 FROM effects WHERE id = ?`, id).Scan(&one))
+		return notFound(db.row(ctx, x, `SELECT 1 FROM effects WHERE id = ?`, id).Scan(&one))
 	})
 }
 
@@ -181,7 +181,7 @@ const TimerCols = `id, execution_id, fire_at, payload, lease_owner, lease_until`
 func scanTimer(sc Row) (store.Timer, error) {
 	var t store.Timer
 	if err := sc.Scan(&t.ID, text(&t.ExecutionID), at(&t.FireAt), bytes(&t.Payload), &t.LeaseOwner, at(&t.LeaseUntil)); err != nil {
-		return t, NotFound(err)
+		return t, notFound(err)
 	}
 	return t, nil
 }
@@ -245,7 +245,7 @@ func scanTask(sc Row) (store.Task, error) {
 	var attrs string
 	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, text(&t.ExecutionID), &t.Workflow, &attrs, &t.Priority, &t.Status, &t.Channel,
 		at(&t.CreatedAt), at(&t.UpdatedAt), &t.Queue, &t.WorkerID); err != nil {
-		return t, NotFound(err)
+		return t, notFound(err)
 	}
 	t.Attributes = json.RawMessage(attrs)
 	return t, nil
@@ -308,7 +308,7 @@ const (
 func scanToken(sc Row) (store.Token, error) {
 	var t store.Token
 	if err := sc.Scan(&t.ID, &t.Hash, &t.Role, &t.Subject, at(&t.CreatedAt), at(&t.ExpiresAt), at(&t.LastUsedAt)); err != nil {
-		return t, NotFound(err)
+		return t, notFound(err)
 	}
 	return t, nil
 }
@@ -377,7 +377,7 @@ func (db *DB) ActivateProgram(ctx context.Context, version string) error {
 func scanProgram(sc Row) (store.Program, error) {
 	var p store.Program
 	if err := sc.Scan(&p.Version, &p.Source, &p.Active, at(&p.CreatedAt)); err != nil {
-		return p, NotFound(err)
+		return p, notFound(err)
 	}
 	return p, nil
 }

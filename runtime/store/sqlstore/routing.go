@@ -20,7 +20,7 @@ func (db *DB) scanWorker(sc Row) (store.Worker, error) {
 	var w store.Worker
 	var attrs, capacity string
 	if err := sc.Scan(&w.ID, &w.Name, &attrs, &w.Activity, &capacity, at(&w.CreatedAt), at(&w.UpdatedAt)); err != nil {
-		return w, NotFound(err)
+		return w, notFound(err)
 	}
 	w.Attributes = json.RawMessage(attrs)
 	if err := json.Unmarshal([]byte(capacity), &w.Capacity); err != nil {
@@ -47,7 +47,7 @@ func scanCommand(sc Row) (store.Command, error) {
 	var args string
 	var result sql.NullString
 	if err := sc.Scan(&c.Seq, &c.Kind, &args, &c.Status, &result, &c.Error, at(&c.CreatedAt)); err != nil {
-		return c, NotFound(err)
+		return c, notFound(err)
 	}
 	c.Args = json.RawMessage(args)
 	if result.Valid {
@@ -124,7 +124,7 @@ const reservationCols = `id, task_id, worker_id, status, created_at, updated_at`
 func scanReservation(sc Row) (store.Reservation, error) {
 	var r store.Reservation
 	if err := sc.Scan(&r.ID, &r.TaskID, &r.WorkerID, &r.Status, at(&r.CreatedAt), at(&r.UpdatedAt)); err != nil {
-		return r, NotFound(err)
+		return r, notFound(err)
 	}
 	return r, nil
 }
@@ -149,7 +149,7 @@ func scanRouterEvent(sc Row) (store.RouterEvent, error) {
 	var e store.RouterEvent
 	var data sql.NullString
 	if err := sc.Scan(&e.Seq, &e.Type, at(&e.Time), &e.TaskID, &e.ReservationID, &e.WorkerID, &e.Queue, &data); err != nil {
-		return e, NotFound(err)
+		return e, notFound(err)
 	}
 	if data.Valid {
 		e.Data = json.RawMessage(data.String)

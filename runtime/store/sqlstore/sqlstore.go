@@ -120,14 +120,14 @@ func (db *DB) sql(query string) string {
 	if q, ok := db.rebound.Load(query); ok {
 		return q.(string)
 	}
-	q := Number(query)
+	q := number(query)
 	db.rebound.Store(query, q)
 	return q
 }
 
-// Number rewrites the ? placeholders of query as $1, $2, …; a ? inside a
+// number rewrites the ? placeholders of query as $1, $2, …; a ? inside a
 // quoted string or identifier stays.
-func Number(query string) string {
+func number(query string) string {
 	var b strings.Builder
 	b.Grow(len(query) + 16)
 	n := 0
@@ -184,9 +184,9 @@ func (db *DB) txNotify(ctx context.Context, topic, payload string, fn func(Queri
 	return err
 }
 
-// NotFound maps a missing row to store.ErrNotFound (pgx's ErrNoRows is
+// notFound maps a missing row to store.ErrNotFound (pgx's ErrNoRows is
 // also sql.ErrNoRows).
-func NotFound(err error) error {
+func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}

@@ -14,8 +14,8 @@ func TestNumber(t *testing.T) {
 		{`SELECT '?', "a?b" FROM t WHERE x = ? AND y = 'it''s ?'`, `SELECT '?', "a?b" FROM t WHERE x = $1 AND y = 'it''s ?'`},
 		{`VALUES (?, ?), (?, ?)`, `VALUES ($1, $2), ($3, $4)`},
 	} {
-		if got := Number(c.in); got != c.want {
-			t.Errorf("Number(%q) = %q, want %q", c.in, got, c.want)
+		if got := number(c.in); got != c.want {
+			t.Errorf("number(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
