@@ -5,9 +5,11 @@
 // differently described by a Dialect.
 //
 // A driver embeds *DB in its Store and keeps what truly differs: how it
-// commits (the group commit), leases, notifications, migrations, the
-// connections, and the few methods where one of them has a statement the
-// other lacks (TouchTokens's array update, ApplyRouting's batches).
+// commits (the group commit), leadership, notifications, its migration
+// scripts, the connections, and the few writes where one of them has a
+// statement the other lacks (TouchTokens's array update, the multi-row
+// statements or pipelines of a leader's round). What both commit paths lay
+// out the same (a task's row, the statements of a round) is here too.
 //
 // The queries are written with ? placeholders; a dialect that numbers its
 // parameters gets them rewritten once per query text (rebind).
@@ -110,7 +112,11 @@ type DB struct {
 }
 
 // New returns the shared methods over a driver's connections.
-func New(c Config) *DB { return &DB{c: c, d: &c.Dialect} }
+func New(c Config) *DB {
+	db := &DB{c: c}
+	db.d = &db.c.Dialect
+	return db
+}
 
 // sql returns query in the dialect's placeholders.
 func (db *DB) sql(query string) string {
