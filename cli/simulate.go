@@ -447,8 +447,8 @@ func (s *simulator) command(line string) {
 			return
 		}
 		if f[0] == "timeout" {
-			at, ok := s.Timers[s.X.Wait.Timer]
-			if s.X.Wait.Timer == "" || !ok {
+			at, ok := s.TimeoutAt()
+			if !ok {
 				st := s.waiting()
 				s.notApplicable("enqueue step %s has no timeout", st.Name)
 				return
@@ -457,16 +457,8 @@ func (s *simulator) command(line string) {
 			s.status()
 			return
 		}
-		tr := &engine.TaskResult{ID: s.X.Wait.Task, Outcome: outcome}
-		if len(f) > 1 {
-			tr.Queue = f[1]
-		}
-		if len(f) > 2 {
-			tr.Worker = f[2]
-		}
-		ev := s.Event(engine.EventTask)
-		ev.Task = tr
-		s.apply(ev)
+		f = append(f, "", "")
+		s.apply(s.TaskEvent(outcome, f[1], f[2]))
 	case "press", "speak", "silence":
 		if name != "silence" && rest == "" {
 			s.usage("/%s needs %s", name, map[string]string{"press": "the digits", "speak": "what the caller says"}[name])
@@ -502,16 +494,9 @@ func (s *simulator) started() bool {
 
 func (s *simulator) live() bool {
 	if s.X.Status == engine.StatusEnded || s.X.Status == engine.StatusFailed {
-		return s.notApplicable("the execution has already ended (%s)", s.endText())
+		return s.notApplicable("the execution has already ended (%s)", s.Ended())
 	}
 	return true
-}
-
-func (s *simulator) endText() string {
-	if s.X.Status == engine.StatusFailed {
-		return "failed: " + s.X.Error
-	}
-	return string(s.X.Status)
 }
 
 // waiting is the step the execution waits at.
@@ -883,7 +868,7 @@ func (s *simulator) status() {
 				engine.WaitSend: "the delivery",
 			}[s.X.Wait.Kind]
 			line := fmt.Sprintf("  waiting at %s (%s) for %s", st.Name, st.Kind, what)
-			if at, ok := s.Timers[s.X.Wait.Timer]; ok && s.X.Wait.Timer != "" {
+			if at, ok := s.TimeoutAt(); ok {
 				line += fmt.Sprintf(", timeout at %s", at.Format("15:04:05"))
 			}
 			s.printf("%s\n", line)

@@ -451,8 +451,8 @@ func (r *runner) step(s *Step) {
 	case "task":
 		st := r.waitFor("a routed task (an enqueue step)", compiler.KindEnqueue)
 		if s.What == "timeout" {
-			at, ok := r.Timers[r.X.Wait.Timer]
-			if r.X.Wait.Timer == "" || !ok {
+			at, ok := r.TimeoutAt()
+			if !ok {
 				name, span := r.stepName(&visit{flow: r.X.Frames[len(r.X.Frames)-1].Flow, state: r.X.Frames[len(r.X.Frames)-1].State})
 				r.fail(&Failure{Message: fmt.Sprintf("enqueue step %s has no timeout", st.Name), Step: name, StepSpan: span})
 			}
@@ -463,10 +463,7 @@ func (r *runner) step(s *Step) {
 			r.routedTask(s)
 			return
 		}
-		tr := &engine.TaskResult{ID: r.X.Wait.Task, Outcome: outcomeOf(s.What), Queue: str(s.Value["queue"]), Worker: str(s.Value["worker"])}
-		ev := r.Event(engine.EventTask)
-		ev.Task = tr
-		r.apply(ev)
+		r.apply(r.TaskEvent(outcomeOf(s.What), str(s.Value["queue"]), str(s.Value["worker"])))
 	case "cancel":
 		r.needStarted()
 		r.apply(r.Event(engine.EventCancel))

@@ -270,3 +270,24 @@ func (m *MockIO) PerformCall(context.Context, *connectors.CallAction) (connector
 	}
 	return out, nil
 }
+
+// TaskEvent ends the routed task the execution waits for, with outcome,
+// as the router would report it.
+func (s *Session) TaskEvent(outcome compiler.Outcome, queue, worker string) engine.Event {
+	ev := s.Event(engine.EventTask)
+	ev.Task = &engine.TaskResult{ID: s.X.Wait.Task, Outcome: outcome, Queue: queue, Worker: worker}
+	return ev
+}
+
+// TimeoutAt returns when the timeout of the step the execution waits at
+// fires; false when the step has none armed.
+func (s *Session) TimeoutAt() (time.Time, bool) {
+	if s.X == nil || s.X.Wait == nil || s.X.Wait.Timer == "" {
+		return time.Time{}, false
+	}
+	at, ok := s.Timers[s.X.Wait.Timer]
+	return at, ok
+}
+
+// Ended says how the execution ended: "ended", or "failed: REASON".
+func (s *Session) Ended() string { return endText(s.X) }
