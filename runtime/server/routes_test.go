@@ -148,6 +148,40 @@ func TestRouteMisses(t *testing.T) {
 	}
 }
 
+// browserHook is a connector instance whose webhook browsers call.
+type browserHook struct{ quiet }
+
+func (browserHook) WebhookCORS(ctx *fasthttp.RequestCtx) bool {
+	ctx.Response.Header.Set("Access-Control-Allow-Origin", "https://shop.example.com")
+	if ctx.IsOptions() {
+		ctx.SetStatusCode(204)
+		return true
+	}
+	return false
+}
+
+// TestWebhookCORS checks that the server lets an instance with
+// httpsurface.WebhookCORS see its webhook's requests first and answer
+// their preflight, and answers an OPTIONS to another instance 405.
+func TestWebhookCORS(t *testing.T) {
+	s := New(Config{Instances: []Instance{{Connector: "widget", Name: "default", Conn: browserHook{}}, {Connector: "plain", Name: "default", Conn: quiet{}}}})
+	status, resp := do(s, "OPTIONS", "/v1/webhooks/widget/default", nil)
+	if status != 204 || string(resp.Header.Peek("Access-Control-Allow-Origin")) == "" {
+		t.Errorf("preflight: %d %s", status, resp.Header.String())
+	}
+	status, resp = do(s, "POST", "/v1/webhooks/widget/default", []byte(`{}`))
+	if status != 200 || string(resp.Header.Peek("Access-Control-Allow-Origin")) == "" {
+		t.Errorf("POST: %d %s", status, resp.Header.String())
+	}
+	status, resp = do(s, "OPTIONS", "/v1/webhooks/plain/default", nil)
+	if status != 405 || string(resp.Header.Peek("Allow")) != "GET, POST" {
+		t.Errorf("OPTIONS to a webhook without CORS: %d %s", status, resp.Header.String())
+	}
+	if status, _ := do(s, "OPTIONS", "/v1/webhooks/nope/default", nil); status != 404 {
+		t.Errorf("OPTIONS to no instance: %d", status)
+	}
+}
+
 // TestPagesNeverShadowTheAPI: a connector named like one of the API's
 // first segments gets no pages, and the API keeps its routes.
 func TestPagesNeverShadowTheAPI(t *testing.T) {
