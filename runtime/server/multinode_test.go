@@ -16,12 +16,11 @@ import (
 )
 
 // relayOf is the connectors' relay over a store's, as serve builds it.
-type relayOf struct{ r store.Relayer }
-
-func (r relayOf) Publish(ctx context.Context, topic string, p []byte) error {
-	return r.r.Publish(ctx, topic, p)
+func relayOf(st store.Store) connectors.Relay {
+	r := connectors.NewBoundLater()
+	r.Bind(st.(store.Relayer))
+	return r
 }
-func (r relayOf) Subscribe(topic string) (<-chan []byte, func()) { return r.r.Receive(topic) }
 
 // TestWebchatAcrossNodes: a visitor whose page is connected to node B
 // writes through node A, whose outbox sends the flow's reply: the echo and
@@ -34,8 +33,8 @@ func TestWebchatAcrossNodes(t *testing.T) {
 	}
 	t.Cleanup(func() { other.Close() })
 	chat := connectors.Config{"secret": "shared-webchat-secret-0123"}
-	a, _ := webchatNode(t, stA, chat, connectors.Resources{Relay: relayOf{stA.(store.Relayer)}}, true)
-	b, _ := webchatNode(t, other, chat, connectors.Resources{Relay: relayOf{other.(store.Relayer)}}, false) // no outbox: every reply is sent by A
+	a, _ := webchatNode(t, stA, chat, connectors.Resources{Relay: relayOf(stA)}, true)
+	b, _ := webchatNode(t, other, chat, connectors.Resources{Relay: relayOf(other)}, false) // no outbox: every reply is sent by A
 
 	resp, err := http.Post(b+"/webchat/default/session", "application/json", nil)
 	if err != nil {
