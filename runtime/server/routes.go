@@ -148,10 +148,14 @@ func (s *Server) buildTable() {
 			continue
 		}
 		if reserved[in.Connector] || strings.ContainsAny(in.Connector+in.Name, "/{}") {
-			s.log.Error("connector pages not served: the path would clash with the API's", "connector", in.Connector, "instance", in.Name)
+			s.log.Error("connector pages not served: their prefix would clash with the API's paths or read as a pattern", "connector", in.Connector, "instance", in.Name)
 			continue
 		}
 		for _, pr := range pages.Routes() {
+			if (pr.Path != "" && pr.Path[0] != '/') || strings.ContainsAny(pr.Path, "{}") || pr.Handler == nil {
+				s.log.Error("connector route not served: want a handler and a literal path, empty or from /", "connector", in.Connector, "path", pr.Path)
+				continue
+			}
 			h := pr.Handler
 			r := route{method: pr.Method, pattern: "/" + in.Connector + "/" + in.Name + pr.Path,
 				handle: func(_ *Server, ctx *fasthttp.RequestCtx, _ caller, _ params) error { h(ctx); return nil }}

@@ -89,7 +89,14 @@ func TestAPIDocumentsEveryRoute(t *testing.T) {
 type pages struct{ quiet }
 
 func (pages) Routes() []httpsurface.Route {
-	return []httpsurface.Route{{Method: "GET", Path: "/", Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("page") }}}
+	page := func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("page") }
+	return []httpsurface.Route{
+		{Method: "GET", Path: "/", Handler: page},
+		// Refused: not under the prefix, a pattern, no handler.
+		{Method: "GET", Path: "x", Handler: page},
+		{Method: "GET", Path: "/{file}", Handler: page},
+		{Method: "GET", Path: "/nil"},
+	}
 }
 
 // quiet is a connector whose webhooks carry no message.
@@ -131,6 +138,8 @@ func TestRouteMisses(t *testing.T) {
 		{"GET", "/v1/workers/ana?access_token=x", 401, "", "access_token is taken only by the worker stream"},
 		{"POST", "/kiosk/lobby/", 405, "GET", "takes GET"},
 		{"GET", "/kiosk/lobby/nope", 404, "", "no route"},
+		{"GET", "/kiosk/lobbyx", 404, "", "no route"},
+		{"GET", "/kiosk/lobby/nil", 404, "", "no route"},
 		{"GET", "/kiosk/elsewhere/", 404, "", "no route"},
 		{"POST", "/demo/bot/reply", 404, "", "no route"}, // the demo bot is off
 	} {
