@@ -19,7 +19,8 @@ type Route struct {
 	Method string
 	// Path is under the instance's prefix /{connector}/{instance}: "" is
 	// the prefix itself, "/" the page below it, "/ws" an endpoint. It is
-	// matched exactly.
+	// matched exactly; a path that holds { or }, or is neither empty nor
+	// starts with /, is not mounted (the server logs it).
 	Path string
 	// Handler answers the request. A GET that upgrades to a WebSocket is
 	// a route like any other: the server counts the socket as work in
