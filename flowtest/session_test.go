@@ -66,8 +66,8 @@ func TestSessionPerformsCallVerbs(t *testing.T) {
 	if s.X.Status != engine.StatusEnded {
 		t.Fatalf("status %s", s.Ended())
 	}
-	want := []string{`say "We could not record you"`, "hangup", "end"}
-	if len(seen) < 3 || !reflect.DeepEqual(seen[len(seen)-3:], want) {
-		t.Errorf("effects %q, want them to end with %q", seen, want)
+	want := []string{"gather", "record", `say "We could not record you"`, "hangup", "end (hangup)"}
+	if !reflect.DeepEqual(seen, want) {
+		t.Errorf("effects %q, want %q", seen, want)
 	}
 }
