@@ -415,58 +415,63 @@ func (p *parser) line(tst *Test) {
 		}
 		p.checkKeys(st, k.Span)
 	case "expect":
-		k := p.ident("what to expect (send, say, play, hangup, enqueue, route, http, function, end or fail)")
-		st.What = k.Text
-		switch k.Text {
-		case "send", "say", "play", "fail":
-			t := p.peek()
-			if t.Is("matches") && t.Kind == lang.Ident {
-				p.next()
-				s, span := p.str("a regular expression")
-				re, err := regexp.Compile(s)
-				if err != nil {
-					p.errorf(span, "bad regular expression: %v", err)
-				}
-				st.Re = re
-			} else if t.Kind == lang.String || t.Kind == lang.RawString {
-				s, _ := p.str("the text")
-				st.Text = &s
-			} else if k.Text != "fail" {
-				p.errorf(t.Span, "expected the text (a quoted string, or `matches` and a regular expression), found %s", describe(t))
-			}
-		case "enqueue":
-			st.Name = p.ident("the workflow's name").Text
-			st.Value = map[string]any{}
-			if p.peek().Is("{") {
-				st.Value = p.mapValue()
-			}
-			for k := range st.Value {
-				if k != "attributes" && k != "priority" && k != "channel" {
-					p.errorf(kw.Span, "expect enqueue: unknown field %q (want attributes, priority, channel)", k)
-				}
-			}
-		case "http", "function":
-			st.Name = p.ident("the step's name").Text
-			st.Value = p.mapValue()
-			allowed := map[string]bool{"method": true, "url": true, "headers": true, "json": true, "body": true}
-			if k.Text == "function" {
-				allowed = map[string]bool{"args": true}
-			}
-			for key := range st.Value {
-				if !allowed[key] {
-					p.errorf(k.Span, "expect %s: unknown field %q", k.Text, key)
-				}
-			}
-		case "route":
-			st.Route = p.route(k)
-		case "hangup", "end":
-		default:
-			p.errorf(k.Span, "cannot expect `%s` (want send, say, play, hangup, enqueue, route, http, function, end or fail)", k.Text)
-		}
+		p.expectation(st, kw)
 	default:
 		p.errorf(kw.Span, "unknown command `%s`", kw.Text)
 	}
 	tst.Steps = append(tst.Steps, st)
+}
+
+// expectation parses the rest of an `expect` line into st.
+func (p *parser) expectation(st *Step, kw lang.Token) {
+	k := p.ident("what to expect (send, say, play, hangup, enqueue, route, http, function, end or fail)")
+	st.What = k.Text
+	switch k.Text {
+	case "send", "say", "play", "fail":
+		t := p.peek()
+		if t.Is("matches") && t.Kind == lang.Ident {
+			p.next()
+			s, span := p.str("a regular expression")
+			re, err := regexp.Compile(s)
+			if err != nil {
+				p.errorf(span, "bad regular expression: %v", err)
+			}
+			st.Re = re
+		} else if t.Kind == lang.String || t.Kind == lang.RawString {
+			s, _ := p.str("the text")
+			st.Text = &s
+		} else if k.Text != "fail" {
+			p.errorf(t.Span, "expected the text (a quoted string, or `matches` and a regular expression), found %s", describe(t))
+		}
+	case "enqueue":
+		st.Name = p.ident("the workflow's name").Text
+		st.Value = map[string]any{}
+		if p.peek().Is("{") {
+			st.Value = p.mapValue()
+		}
+		for k := range st.Value {
+			if k != "attributes" && k != "priority" && k != "channel" {
+				p.errorf(kw.Span, "expect enqueue: unknown field %q (want attributes, priority, channel)", k)
+			}
+		}
+	case "http", "function":
+		st.Name = p.ident("the step's name").Text
+		st.Value = p.mapValue()
+		allowed := map[string]bool{"method": true, "url": true, "headers": true, "json": true, "body": true}
+		if k.Text == "function" {
+			allowed = map[string]bool{"args": true}
+		}
+		for key := range st.Value {
+			if !allowed[key] {
+				p.errorf(k.Span, "expect %s: unknown field %q", k.Text, key)
+			}
+		}
+	case "route":
+		st.Route = p.route(k)
+	case "hangup", "end":
+	default:
+		p.errorf(k.Span, "cannot expect `%s` (want send, say, play, hangup, enqueue, route, http, function, end or fail)", k.Text)
+	}
 }
 
 // name parses a name or a quoted string (worker ids, activities).
