@@ -40,7 +40,9 @@ type Config struct {
 	Store   store.Store
 	Program *compiler.Program // the active program; it is saved if the store lacks it
 	Sources []compiler.Source // the program's sources, saved with it
-	// Channels delivers outbound messages, by "connector/instance".
+	// Channels delivers outbound messages, by "connector/instance"; one
+	// that is also a connectors.CallPerformer performs the voice verbs of
+	// its conversations (without one, they are dead-lettered).
 	Channels  map[string]connectors.Connector
 	Functions map[string]Function
 	Env       map[string]string // what flows read as env
