@@ -12,7 +12,10 @@
 // out the same (a task's row, the statements of a round) is here too.
 //
 // The queries are written with ? placeholders; a dialect that numbers its
-// parameters gets them rewritten once per query text (rebind).
+// parameters gets them rewritten once per query text (rebind). JSON columns
+// (TEXT on SQLite, jsonb on PostgreSQL) are written and read as strings,
+// payloads as bytes; times go through Dialect.Time and are read by at, which
+// takes either encoding.
 package sqlstore
 
 import (
