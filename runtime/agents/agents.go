@@ -41,6 +41,9 @@ type Agents struct {
 
 // New returns the Agents of the node of core.
 func New(core *execution.Core, cfg Config) *Agents {
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{}
+	}
 	return &Agents{cfg: cfg, core: core, store: core.Store()}
 }
 

@@ -31,6 +31,9 @@ type Ingest struct {
 
 // New returns an Ingest stepping the executions of core.
 func New(core *execution.Core, log *slog.Logger) *Ingest {
+	if log == nil {
+		log = slog.Default()
+	}
 	return &Ingest{core: core, store: core.Store(), log: log}
 }
 

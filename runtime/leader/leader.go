@@ -55,6 +55,12 @@ type Leader struct {
 
 // New returns a Leader for the node of core; Run makes it compete.
 func New(core *execution.Core, cfg Config) *Leader {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Retry == 0 {
+		cfg.Retry = 2 * time.Second
+	}
 	reg := cfg.Metrics
 	if reg == nil {
 		reg = &metrics.Registry{}

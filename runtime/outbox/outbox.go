@@ -51,8 +51,8 @@ type Config struct {
 	FunctionURLs map[string]string
 	HTTP         *http.Client
 	// MaxAttempts is how many times an effect is tried before it is dead
-	// lettered; the wait between attempts doubles from RetryBase, up to 5
-	// minutes.
+	// lettered (default 8); the wait between attempts doubles from
+	// RetryBase (default 1s), up to 5 minutes.
 	MaxAttempts int
 	RetryBase   time.Duration
 	// Handlers perform the rows of other kinds, by kind.
@@ -76,6 +76,18 @@ type Outbox struct {
 
 // New returns an Outbox; Run works it.
 func New(core *execution.Core, cfg Config) *Outbox {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{}
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.RetryBase == 0 {
+		cfg.RetryBase = time.Second
+	}
 	reg := cfg.Metrics
 	if reg == nil {
 		reg = &metrics.Registry{}
