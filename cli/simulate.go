@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -738,13 +737,6 @@ func describeResult(kind string, r engine.Result) string {
 	return "delivered"
 }
 
-var askFormat = map[string]string{
-	"http":     `STATUS [JSON body], or "error TEXT"`,
-	"function": `a JSON value, or "error TEXT"`,
-	"record":   `URL [SECONDS], or "error TEXT"`,
-	"dial":     `answered, no_answer, busy or failed`,
-}
-
 // ask reads the answer to a request from the user.
 func (s *simulator) ask(kind string, st *compiler.State, req engine.Effect) engine.Result {
 	what := fmt.Sprintf("no mock answers the %s request of step %s (%s)", kind, st.Name, s.span(st.Span))
@@ -753,66 +745,17 @@ func (s *simulator) ask(kind string, st *compiler.State, req engine.Effect) engi
 	}
 	s.printf("    %s\n", what)
 	for {
-		line, ok := s.read(fmt.Sprintf("    answer with %s: ", askFormat[kind]))
+		line, ok := s.read(fmt.Sprintf("    answer with %s: ", flowtest.AnswerFormat(kind)))
 		if !ok {
 			panic(&simStop{code: exitProblems, msg: "the input ended before the request was answered"})
 		}
-		res, err := parseAnswer(kind, strings.TrimSpace(line))
+		res, err := flowtest.ParseAnswer(kind, strings.TrimSpace(line))
 		if err != nil {
 			s.printf("    ! %v\n", err)
 			continue
 		}
 		return res
 	}
-}
-
-func parseAnswer(kind, line string) (engine.Result, error) {
-	var res engine.Result
-	if rest, ok := strings.CutPrefix(line, "error"); ok && kind != "dial" && (rest == "" || rest[0] == ' ') {
-		res.Err = strings.TrimSpace(rest)
-		if res.Err == "" {
-			res.Err = "error"
-		}
-		return res, nil
-	}
-	switch kind {
-	case "http":
-		code, body, _ := strings.Cut(line, " ")
-		n, err := strconv.Atoi(code)
-		if err != nil || n < 100 || n > 599 {
-			return res, errors.New("start with an HTTP status such as 200")
-		}
-		body = strings.TrimSpace(body)
-		if body != "" && !json.Valid([]byte(body)) {
-			return res, errors.New("the body is not valid JSON")
-		}
-		res.Status, res.Body = n, body
-	case "function":
-		if err := json.Unmarshal([]byte(line), &res.Value); err != nil {
-			return res, errors.New("not a JSON value")
-		}
-	case "record":
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			return res, errors.New("give the recording's URL")
-		}
-		res.RecordingURL = f[0]
-		if len(f) > 1 {
-			d, err := strconv.ParseFloat(f[1], 64)
-			if err != nil {
-				return res, errors.New("the duration is a number of seconds")
-			}
-			res.Duration = d
-		}
-	case "dial":
-		switch line {
-		case "answered", "no_answer", "busy", "failed":
-			res.DialStatus = line
-		default:
-			return res, errors.New("want answered, no_answer, busy or failed")
-		}
-	}
-	return res, nil
 }
 
 // advance moves the clock to t, firing the timers due on the way in order.
