@@ -122,7 +122,7 @@ func (a *Agents) Reply(ctx context.Context, workerID, taskID, text string) (stri
 	if res.Outcome != store.Committed {
 		return "", fmt.Errorf("node: storing the reply: %v", res.Err)
 	}
-	a.core.Wake()
+	a.core.WakeOutbox()
 	return e.Key, nil
 }
 

@@ -33,8 +33,11 @@ type Config struct {
 	Now        func() time.Time
 	Logger     *slog.Logger
 	Metrics    *metrics.Registry
-	// Wake is called when a committed unit holds outbox work or timers.
-	Wake func()
+	// WakeOutbox and WakeTimers are called when a committed unit holds
+	// outbox work or timers: only the loop with new work polls the store
+	// at once, so a commit does not set two writers racing for SQLite's
+	// write lock.
+	WakeOutbox, WakeTimers func()
 }
 
 // Core steps stored executions; it is shared by the runtime's parts.
@@ -68,8 +71,11 @@ func New(cfg Config) *Core {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Wake == nil {
-		cfg.Wake = func() {}
+	if cfg.WakeOutbox == nil {
+		cfg.WakeOutbox = func() {}
+	}
+	if cfg.WakeTimers == nil {
+		cfg.WakeTimers = func() {}
 	}
 	reg := cfg.Metrics
 	if reg == nil {
@@ -174,8 +180,11 @@ func (c *Core) Step(prog *compiler.Program, x *engine.Execution, ev engine.Event
 // Committed wakes whoever has work from a committed unit: the outbox
 // workers and the timers, and the router leader for new or canceled tasks.
 func (c *Core) Committed(ctx context.Context, u *store.Unit) {
-	if len(u.Effects) > 0 || len(u.Timers) > 0 {
-		c.cfg.Wake()
+	if len(u.Effects) > 0 {
+		c.cfg.WakeOutbox()
+	}
+	if len(u.Timers) > 0 {
+		c.cfg.WakeTimers()
 	}
 	if len(u.Tasks) > 0 || len(u.TaskUpdates) > 0 {
 		if notifier, ok := c.store.(store.Notifier); ok {
@@ -186,8 +195,8 @@ func (c *Core) Committed(ctx context.Context, u *store.Unit) {
 	}
 }
 
-// Wake tells the outbox and the timers there is new work.
-func (c *Core) Wake() { c.cfg.Wake() }
+// WakeOutbox tells the outbox there is new work.
+func (c *Core) WakeOutbox() { c.cfg.WakeOutbox() }
 
 // Failure is an execution that failed in a step, with why.
 type Failure struct {

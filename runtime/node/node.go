@@ -87,7 +87,7 @@ type Node struct {
 	agents *agents.Agents
 
 	committer *store.GroupCommitter
-	// New outbox work or timers: one channel each, so both wake.
+	// New outbox work, new timers.
 	outboxWake, timersWake chan struct{}
 }
 
@@ -104,7 +104,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, outboxWake: make(chan struct{}, 1), timersWake: make(chan struct{}, 1)}
 	n.committer = store.NewGroupCommitter(cfg.Store, store.GroupOptions{MaxBatch: cfg.GroupSize})
 	n.core = execution.New(execution.Config{Store: cfg.Store, Committer: n.committer, Env: cfg.Env, StepBudget: cfg.StepBudget,
-		Now: cfg.Now, Logger: cfg.Logger, Metrics: cfg.Metrics, Wake: n.signal})
+		Now: cfg.Now, Logger: cfg.Logger, Metrics: cfg.Metrics,
+		WakeOutbox: func() { signal(n.outboxWake) }, WakeTimers: func() { signal(n.timersWake) }})
 	n.ingest = ingest.New(n.core, cfg.Logger)
 	n.agents = agents.New(n.core, agents.Config{EventWebhook: cfg.EventWebhook, HTTP: cfg.HTTP})
 	n.leader = leader.New(n.core, leader.Config{Owner: cfg.Owner, Routing: cfg.Routing, EventWebhook: cfg.EventWebhook,
@@ -164,12 +165,10 @@ func (n *Node) Deploy(ctx context.Context, prog *compiler.Program, sources []com
 // Active returns the program new conversations start on.
 func (n *Node) Active() *compiler.Program { return n.core.Active() }
 
-func (n *Node) signal() {
-	for _, ch := range []chan struct{}{n.outboxWake, n.timersWake} {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
