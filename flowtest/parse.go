@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/diag"
 	"github.com/switchboard-dev/switchboard/lang"
+	"github.com/switchboard-dev/switchboard/runtime/leader/policy"
 )
 
 // Ext is the extension of test files.
@@ -53,13 +54,12 @@ type Worker struct {
 	ID         string
 	Attributes map[string]any
 	Activity   string         // default "available"
-	Capacity   map[string]int // by task channel; nil: DefaultCapacity
+	Capacity   map[string]int // by task channel; nil: serve's default (policy.DefaultCapacity)
 	Span       diag.Span
 }
 
-// DefaultCapacity is the capacity of a worker line without `capacity`:
-// one task at a time on each task channel.
-var DefaultCapacity = map[string]int{"voice": 1, "chat": 1, "email": 1}
+// Policy is how tests run the router: as serve does by default.
+var Policy = policy.Config{}.WithDefaults()
 
 // Route is what an `expect route` line checks; nil fields are not checked,
 // and "" stands for `none`.
@@ -389,7 +389,9 @@ func (p *parser) line(tst *Test) {
 		}
 	case "activity":
 		st.Name = p.name("the worker's id")
+		at := p.peek()
 		a := p.name("the activity (available, break, offline, busy…)")
+		p.checkActivity(a, at.Span)
 		st.Text = &a
 	case "advance":
 		st.Dur = p.duration()
@@ -509,6 +511,7 @@ func (p *parser) worker(tst *Test, kw lang.Token) {
 				if !ok {
 					p.errorf(kw.Span, "worker %s: activity must be a string", w.ID)
 				}
+				p.checkActivity(a, kw.Span)
 				w.Activity = a
 			case "capacity":
 				c, ok := v.(map[string]any)
@@ -529,6 +532,19 @@ func (p *parser) worker(tst *Test, kw lang.Token) {
 		}
 	}
 	tst.Setup.Workers = append(tst.Setup.Workers, w)
+}
+
+// checkActivity refuses an activity serve would refuse: the router takes
+// an unknown one as unavailable, and the worker would silently never get
+// an offer.
+func (p *parser) checkActivity(a string, span diag.Span) {
+	if err := Policy.CheckActivity(a); err != nil {
+		d := p.diags.Errorf("T0004", span, "%v", err)
+		if !d.DidYouMean(a, slices.Sorted(maps.Keys(Policy.Activities))) {
+			d.WithHint("serve knows these activities (and those its --activity flags add)")
+		}
+		panic(parseError{})
+	}
 }
 
 // route parses the rest of `expect route [queue Q|none] [worker W|none] [priority N]`.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/runtime/engine"
+	"github.com/switchboard-dev/switchboard/runtime/leader/policy"
 	"github.com/switchboard-dev/switchboard/runtime/router"
 )
 
@@ -40,14 +41,14 @@ type routed struct {
 
 // setupRouter builds the router and adds the test's workers.
 func (r *runner) setupRouter() {
-	r.route = &routing{rt: router.New(r.prog), tasks: map[string]*routed{}}
+	r.route = &routing{rt: Policy.New(r.prog), tasks: map[string]*routed{}}
 	if r.test.Setup.LastWorker != "" {
 		r.route.lastWorker = r.test.Setup.LastWorker
 	}
 	for _, w := range r.test.Setup.Workers {
 		capacity := w.Capacity
 		if capacity == nil {
-			capacity = DefaultCapacity
+			capacity = policy.DefaultCapacity
 		}
 		evs, err := r.route.rt.AddWorker(w.ID, w.Attributes, w.Activity, capacity, r.Now)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-dev/switchboard/diag"
 	"github.com/switchboard-dev/switchboard/flowtest"
 )
 
@@ -82,6 +83,23 @@ test "escalation to the agents at priority 9" {
   expect send "Thanks, cid in agents"
   expect end
 }
+test "an offer not answered in 30s goes to the next worker, as serve's reservation timeout" {
+  flow help`+workers+`
+  start
+  expect enqueue help_routing
+  expect route queue agents worker ana
+  advance 29s
+  expect route worker ana
+  activity cid available
+  advance 1s
+  expect route queue agents worker cid
+  accept cid
+  advance 5m
+  expect route worker cid
+  complete cid
+  expect send "Thanks, cid in agents"
+  expect end
+}
 test "a known worker" {
   flow help
   last_worker cid`+workers+`
@@ -132,7 +150,7 @@ test "the customer leaves" {
   expect end
 }
 `)
-	rep := runPassing(t, s, 7)
+	rep := runPassing(t, s, 8)
 	if len(rep) != 1 || rep[0].StepsHit != rep[0].Steps || rep[0].BranchesHit != rep[0].Branches {
 		t.Errorf("coverage %+v", rep)
 	}
@@ -224,6 +242,11 @@ func TestRoutingParseErrors(t *testing.T) {
 		{`expect route priority "high"`, "expect route: priority must be a number"},
 		{"activity ana", "expected the activity"},
 		{"accept ana bob", "unexpected `bob` at the end of the line"},
+		// serve refuses these activities; a test must not silently give the
+		// worker no offers.
+		{`worker ana {activity: "avaliable"}`, "t.flowtest:3:3: error[T0004]: unknown activity \"avaliable\" (known: [\"available\",\"away\",\"break\",\"busy\",\"offline\"])\n  hint: did you mean `available`?"},
+		{`activity ana avaliable`, "t.flowtest:3:16: error[T0004]: unknown activity \"avaliable\""},
+		{`activity ana "lunch"`, "hint: serve knows these activities"},
 	}
 	for _, c := range cases {
 		src := "test \"x\" {\n  flow help\n  " + c.src + "\n}\n"
@@ -232,8 +255,20 @@ func TestRoutingParseErrors(t *testing.T) {
 			t.Errorf("%q: no error", c.src)
 			continue
 		}
-		if got := list.Error(); !strings.Contains(got, c.want) {
+		if got := diagText(list); !strings.Contains(got, c.want) {
 			t.Errorf("%q:\ngot  %s\nwant %s", c.src, got, c.want)
 		}
 	}
+}
+
+// diagText renders diagnostics with their hints, one per line.
+func diagText(list diag.List) string {
+	var b strings.Builder
+	for _, d := range list {
+		b.WriteString(d.Error() + "\n")
+		if d.Hint != "" {
+			b.WriteString("  hint: " + d.Hint + "\n")
+		}
+	}
+	return b.String()
 }

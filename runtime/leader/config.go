@@ -4,56 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"time"
 
+	"github.com/switchboard-dev/switchboard/runtime/leader/policy"
 	"github.com/switchboard-dev/switchboard/runtime/router"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
-// RoutingConfig configures the task router this node runs when it leads.
-type RoutingConfig struct {
-	// Activities: name → available. Default: available (true); break,
-	// busy, away, offline (false).
-	Activities map[string]bool
-	// ReservationTimeout: an offer not accepted in time goes to the next
-	// worker (default 30s).
-	ReservationTimeout time.Duration
-	// WrapUp completes a wrapping task automatically after this long (0:
-	// wrap-up lasts until the agent completes the task).
-	WrapUp time.Duration
-	// MissedLimit consecutive rejected or timed-out offers move a worker to
-	// MissedActivity (defaults 3 and "away"; a negative limit disables it).
-	MissedLimit    int
-	MissedActivity string
-	// StatsWindow is the window of the cumulative statistics (default 1h)
-	// and ServiceLevels their wait-time buckets (default 20s, 60s, 300s).
-	StatsWindow   time.Duration
-	ServiceLevels []time.Duration
-}
-
-func (c RoutingConfig) withDefaults() RoutingConfig {
-	if c.Activities == nil {
-		c.Activities = map[string]bool{"available": true, "break": false, "busy": false, "away": false, "offline": false}
-	}
-	if c.ReservationTimeout == 0 {
-		c.ReservationTimeout = 30 * time.Second
-	}
-	if c.MissedLimit == 0 {
-		c.MissedLimit = 3
-	}
-	if c.MissedActivity == "" {
-		c.MissedActivity = "away"
-	}
-	if c.StatsWindow == 0 {
-		c.StatsWindow = time.Hour
-	}
-	if c.ServiceLevels == nil {
-		c.ServiceLevels = []time.Duration{20 * time.Second, time.Minute, 5 * time.Minute}
-	}
-	return c
-}
+// RoutingConfig configures the task router this node runs when it leads:
+// the runtime's routing policy, shared with the flow test runner.
+type RoutingConfig = policy.Config
 
 // EventWebhook is where the router's events are delivered.
 type EventWebhook struct {
@@ -129,7 +88,7 @@ func routerError(err error) *CommandError {
 }
 
 // DefaultCapacity is a worker's capacity when none is given.
-var DefaultCapacity = map[string]int{"chat": 3, "voice": 1, "email": 5}
+var DefaultCapacity = policy.DefaultCapacity
 
 func attrsOf(raw json.RawMessage) map[string]any {
 	m := map[string]any{}
@@ -146,10 +105,4 @@ func mustJSON(v any) json.RawMessage {
 		panic(err) // only maps and structs of plain values are encoded here
 	}
 	return b
-}
-
-func activityNames(m map[string]bool) string {
-	names := slices.Sorted(maps.Keys(m))
-	b, _ := json.Marshal(names)
-	return string(b)
 }

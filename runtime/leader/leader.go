@@ -155,7 +155,7 @@ func (n *Leader) lead(ctx context.Context, lease store.Lease) error {
 		wake = ch
 	}
 	fence := lease.Fence()
-	l := &leader{n: n, cfg: n.cfg.Routing.withDefaults(), fence: &fence}
+	l := &leader{n: n, cfg: n.cfg.Routing.WithDefaults(), fence: &fence}
 	if err := l.rebuild(ctx); err != nil {
 		return err
 	}
@@ -240,16 +240,7 @@ func (l *leader) commit(ctx context.Context) error {
 func (l *leader) rebuild(ctx context.Context) error {
 	now := l.n.core.Now()
 	l.prog = l.n.core.Active()
-	opts := []router.Option{
-		router.WithActivities(l.cfg.Activities),
-		router.WithReservationTimeout(l.cfg.ReservationTimeout),
-		router.WithWrapUp(l.cfg.WrapUp),
-		router.WithReservationIDs(store.NewID),
-	}
-	if l.cfg.MissedLimit > 0 {
-		opts = append(opts, router.WithMissedLimit(l.cfg.MissedLimit, l.cfg.MissedActivity))
-	}
-	l.r = router.New(l.prog, opts...)
+	l.r = l.cfg.New(l.prog, router.WithReservationIDs(store.NewID))
 	l.tasks, l.resTask, l.workers = map[string]*liveTask{}, map[string]string{}, map[string]store.Worker{}
 	l.cum = router.NewCumulative(l.cfg.StatsWindow, l.cfg.ServiceLevels)
 	if err := l.replayStats(ctx, now); err != nil {
@@ -492,8 +483,8 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 		if a.Actor != "" && a.Actor != a.Worker {
 			return nil, Refuse("forbidden", "a worker sets only its own activity")
 		}
-		if _, ok := l.cfg.Activities[a.Activity]; !ok {
-			return nil, Refuse("invalid", "unknown activity %q (known: %s)", a.Activity, activityNames(l.cfg.Activities))
+		if err := l.cfg.CheckActivity(a.Activity); err != nil {
+			return nil, Refuse("invalid", "%v", err)
 		}
 		evs, err = l.r.SetActivity(a.Worker, a.Activity, now)
 	case CmdAccept, CmdReject:
@@ -548,8 +539,8 @@ func (l *leader) putWorker(a CommandArgs, now time.Time) (json.RawMessage, *Comm
 		}
 	}
 	if a.Activity != "" {
-		if _, ok := l.cfg.Activities[a.Activity]; !ok {
-			return nil, Refuse("invalid", "unknown activity %q (known: %s)", a.Activity, activityNames(l.cfg.Activities))
+		if err := l.cfg.CheckActivity(a.Activity); err != nil {
+			return nil, Refuse("invalid", "%v", err)
 		}
 	}
 	w, exists := l.workers[a.Worker]
