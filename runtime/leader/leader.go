@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/runtime/effect"
 	"github.com/switchboard-dev/switchboard/runtime/engine"
 	"github.com/switchboard-dev/switchboard/runtime/execution"
+	"github.com/switchboard-dev/switchboard/runtime/leader/policy"
 	"github.com/switchboard-dev/switchboard/runtime/metrics"
 	"github.com/switchboard-dev/switchboard/runtime/router"
 	"github.com/switchboard-dev/switchboard/runtime/store"
@@ -121,7 +122,7 @@ type leader struct {
 	r       *router.Router
 	prog    *compiler.Program
 	tasks   map[string]*liveTask
-	resTask map[string]string // reservation → task
+	follow  *policy.Tasks // where each task stands, from the events
 	workers map[string]store.Worker
 	cum     *router.Cumulative
 	fence   *store.Fence // every write is made under this leadership
@@ -132,18 +133,10 @@ type leader struct {
 }
 
 type liveTask struct {
-	row     store.Task
-	status  store.TaskStatus
-	queue   string
-	worker  string
-	res     string
-	channel string
-	closed  bool // ended; the row says routed = closed
-	byFlow  bool // ended by its flow (no outcome to send back)
-	// A warm transfer's pending offer and the worker it is made to: the
-	// task (worker, res) stays with the transferring worker until it is
-	// accepted, yet the destination answers it.
-	offer, offerTo string
+	policy.Task // Closed: ended; the row says routed = closed
+	row         store.Task
+	channel     string
+	byFlow      bool // ended by its flow (no outcome to send back)
 }
 
 func (n *Leader) lead(ctx context.Context, lease store.Lease) error {
@@ -215,12 +208,13 @@ func (l *leader) commit(ctx context.Context) error {
 	for _, id := range ids {
 		t := l.tasks[id]
 		routed := store.RoutedLive
-		if t.closed {
+		if t.Closed {
 			routed = store.RoutedClosed
 		}
-		l.w.Tasks = append(l.w.Tasks, store.TaskRouting{ID: id, Status: t.status, Queue: t.queue, WorkerID: t.worker, Routed: routed})
-		if t.closed {
+		l.w.Tasks = append(l.w.Tasks, store.TaskRouting{ID: id, Status: t.Status, Queue: t.Queue, WorkerID: t.Worker, Routed: routed})
+		if t.Closed {
 			delete(l.tasks, id)
+			l.follow.Forget(id)
 		}
 	}
 	w := l.w
@@ -241,7 +235,7 @@ func (l *leader) rebuild(ctx context.Context) error {
 	now := l.n.core.Now()
 	l.prog = l.n.core.Active()
 	l.r = l.cfg.New(l.prog, router.WithReservationIDs(store.NewID))
-	l.tasks, l.resTask, l.workers = map[string]*liveTask{}, map[string]string{}, map[string]store.Worker{}
+	l.tasks, l.follow, l.workers = map[string]*liveTask{}, policy.NewTasks(), map[string]store.Worker{}
 	l.cum = router.NewCumulative(l.cfg.StatsWindow, l.cfg.ServiceLevels)
 	if err := l.replayStats(ctx, now); err != nil {
 		return err
@@ -345,10 +339,8 @@ func (l *leader) track(t store.Task) *liveTask {
 	if lt := l.tasks[t.ID]; lt != nil {
 		return lt
 	}
-	lt := &liveTask{row: t, status: t.Status, queue: t.Queue, worker: t.WorkerID, channel: t.Channel}
-	if lt.status == "" {
-		lt.status = store.TaskWaiting
-	}
+	lt := &liveTask{Task: policy.Task{ID: t.ID, Status: t.Status, Queue: t.Queue, Worker: t.WorkerID}, row: t, channel: t.Channel}
+	l.follow.Track(&lt.Task)
 	l.tasks[t.ID] = lt
 	l.dirty[t.ID] = true // routed = live from now on
 	return lt
@@ -380,7 +372,7 @@ func (l *leader) round(ctx context.Context) (bool, error) {
 		}
 		lt := l.track(t)
 		if t.Status != store.TaskWaiting { // canceled before the router saw it
-			lt.closed, lt.byFlow = true, true
+			lt.Closed, lt.byFlow = true, true
 			continue
 		}
 		evs, err := l.r.Enqueue(t.ID, t.Workflow, taskAttributes(t, nt.LastWorker), t.Priority, lt.channel, now)
@@ -388,7 +380,7 @@ func (l *leader) round(ctx context.Context) (bool, error) {
 			// A workflow the program lacks (a redeploy removed it): the
 			// flow gets the task's failure at once.
 			l.n.log.Warn("task cannot be routed", "task", t.ID, "err", err)
-			lt.status, lt.closed = store.TaskCanceled, true
+			lt.Status, lt.Closed = store.TaskCanceled, true
 			l.outcome(ctx, lt, compiler.OutFailed)
 			l.w.Events = append(l.w.Events, store.RouterEvent{Type: "task.failed", Time: now, TaskID: t.ID, Data: mustJSON(map[string]any{"reason": err.Error()})})
 			continue
@@ -407,7 +399,7 @@ func (l *leader) round(ctx context.Context) (bool, error) {
 			return false, err
 		}
 		l.record(ctx, evs)
-		lt.status, lt.closed = t.Status, true
+		lt.Status, lt.Closed = t.Status, true
 		l.dirty[t.ID] = true
 	}
 	for _, c := range in.Commands {
@@ -437,21 +429,13 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 		if t == nil {
 			return nil, Refuse("not_found", "no open task %q", id)
 		}
-		if a.Actor != "" && t.worker != a.Actor {
+		if a.Actor != "" && t.Worker != a.Actor {
 			return nil, Refuse("forbidden", "task %q is not yours", id)
 		}
 		return t, nil
 	}
 	ownReservation := func(id string) *CommandError {
-		t := l.tasks[l.resTask[id]]
-		holder := ""
-		switch {
-		case t == nil:
-		case t.res == id:
-			holder = t.worker
-		case t.offer == id:
-			holder = t.offerTo
-		}
+		holder := l.follow.Holder(id)
 		if holder == "" {
 			return Refuse("not_found", "no pending reservation %q", id)
 		}
@@ -627,70 +611,31 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 		resRow := func(status store.ReservationStatus) {
 			l.w.Reservations = append(l.w.Reservations, store.Reservation{ID: e.Reservation, TaskID: e.Task, WorkerID: e.Worker, Status: status})
 		}
+		l.follow.Apply(e)
 		switch e.Type {
-		case router.TaskQueued:
-			if t != nil && t.status != store.TaskAssigned {
-				t.status, t.queue, t.worker, t.res = store.TaskWaiting, e.Queue, "", ""
-			}
 		case router.ReservationCreated:
-			l.resTask[e.Reservation] = e.Task
 			resRow(store.ReservationPending)
-			switch {
-			case t == nil:
-			case t.status == store.TaskAssigned: // a warm transfer's offer
-				t.offer, t.offerTo = e.Reservation, e.Worker
-			default:
-				t.status, t.worker, t.res = store.TaskReserved, e.Worker, e.Reservation
-				if e.Queue != "" {
-					t.queue = e.Queue
-				}
-			}
 		case router.ReservationAccepted:
 			resRow(store.ReservationAccepted)
-			if t != nil {
-				t.status, t.worker, t.res = store.TaskAssigned, e.Worker, e.Reservation
-				t.offer, t.offerTo = "", ""
-				if e.Queue != "" {
-					t.queue = e.Queue
-				}
-			}
 		case router.ReservationRejected, router.ReservationTimeout, router.ReservationCanceled:
 			status := map[router.EventType]store.ReservationStatus{router.ReservationRejected: store.ReservationRejected,
 				router.ReservationTimeout: store.ReservationTimeout, router.ReservationCanceled: store.ReservationCanceled}[e.Type]
 			resRow(status)
-			delete(l.resTask, e.Reservation)
-			if t != nil && t.res == e.Reservation && t.status == store.TaskReserved {
-				t.status, t.worker, t.res = store.TaskWaiting, "", ""
-			}
-			if t != nil && t.offer == e.Reservation {
-				t.offer, t.offerTo = "", ""
-			}
 		case router.ReservationTransferred:
 			resRow(store.ReservationTransferred)
-			delete(l.resTask, e.Reservation)
 		case router.ReservationDone:
 			resRow(store.ReservationCompleted)
-			delete(l.resTask, e.Reservation)
 		case router.TaskWrapping:
 			if t != nil {
-				t.status = store.TaskWrapping
-				l.w.Reservations = append(l.w.Reservations, store.Reservation{ID: t.res, TaskID: e.Task, WorkerID: t.worker, Status: store.ReservationWrapping})
-			}
-		case router.TaskTransferred:
-			if t != nil && e.Reason == "cold" {
-				t.status, t.worker, t.res = store.TaskWaiting, "", ""
+				l.w.Reservations = append(l.w.Reservations, store.Reservation{ID: t.Res, TaskID: e.Task, WorkerID: t.Worker, Status: store.ReservationWrapping})
 			}
 		case router.TaskCompleted:
 			if t != nil {
-				t.status, t.closed = store.TaskCompleted, true
 				l.outcome(ctx, t, compiler.OutCompleted)
 			}
 		case router.TaskCanceled:
-			if t != nil {
-				t.status, t.closed = store.TaskCanceled, true
-				if !t.byFlow {
-					l.outcome(ctx, t, compiler.OutCanceled)
-				}
+			if t != nil && !t.byFlow {
+				l.outcome(ctx, t, compiler.OutCanceled)
 			}
 		case router.WorkerActivity, router.WorkerCapacity, router.WorkerAttributes:
 			if w, ok := l.workers[e.Worker]; ok {
@@ -722,7 +667,7 @@ func (l *leader) outcome(ctx context.Context, t *liveTask, out compiler.Outcome)
 		return
 	}
 	payload := mustJSON(effect.TimerPayload{Route: route, Event: tmpl,
-		Task: &engine.TaskResult{ID: t.row.ID, Outcome: out, Worker: t.worker, Queue: t.queue}})
+		Task: &engine.TaskResult{ID: t.row.ID, Outcome: out, Worker: t.Worker, Queue: t.Queue}})
 	l.w.Timers = append(l.w.Timers, store.Timer{ID: "task-" + t.row.ID, ExecutionID: t.row.ExecutionID, FireAt: l.w.At, Payload: payload})
 }
 
