@@ -1,0 +1,349 @@
+package studio
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// widget is one widget being converted to a step: the step's body lines
+// collect in b until block wraps them under the step's head.
+type widget struct {
+	f      *flowConv
+	s      *state
+	name   string
+	p      map[string]any
+	isCall bool
+	b      strings.Builder
+}
+
+func (w *widget) line(format string, args ...any) {
+	fmt.Fprintf(&w.b, "    "+format+"\n", args...)
+}
+
+// wire writes an outcome only where the widget's event leads somewhere.
+func (w *widget) wire(outcome, event string) {
+	if t := w.f.target(event); t != "" {
+		w.line("%s -> %s", outcome, t)
+	}
+}
+
+func (w *widget) block(head, primary string) string {
+	out := "  " + w.name + ": " + head
+	if w.b.Len() > 0 {
+		out += " {\n" + w.b.String() + "  }"
+	}
+	if primary != "" {
+		out += " -> " + primary
+	}
+	return out + "\n"
+}
+
+// widgetKinds converts the widgets that have a step of their own.
+var widgetKinds = map[string]func(*widget) string{
+	"send-message":            (*widget).sendMessage,
+	"send-and-wait-for-reply": (*widget).sendAndWait,
+	"split-based-on":          (*widget).split,
+	"set-variables":           (*widget).setVariables,
+	"make-http-request":       (*widget).httpRequest,
+	"run-function":            (*widget).runFunction,
+	"run-function-v2":         (*widget).runFunction,
+	"run-subflow":             (*widget).subflow,
+	"send-to-flex":            (*widget).enqueue,
+	"enqueue-call":            (*widget).enqueue,
+	"create-task":             (*widget).enqueue,
+	"say-play":                (*widget).sayPlay,
+	"gather-input-on-call":    (*widget).gather,
+	"record-voicemail":        (*widget).recordVoicemail,
+	"connect-call-to":         (*widget).connectCall,
+}
+
+// unsupportedWidget says why a widget with no equivalent becomes a stub.
+func unsupportedWidget(s *state) (string, bool) {
+	switch s.Type {
+	case "record-call":
+		return "Call Recording has no equivalent: set `record true` on the `dial` step instead", true
+	case "make-outgoing-call-v2", "make-outgoing-call-v1":
+		return "a flow does not place calls", true
+	case "fork-stream":
+		return "media streams are not exposed to flows", true
+	case "capture-payments":
+		return "card data must not pass through flows; hand the call to an agent with `enqueue`, or `dial` a payment line", true
+	case "add-twiml-redirect":
+		return "flows do not run TwiML; call the application with `http` (" + str(s.Properties["url"]) + ")", true
+	case "send-to-auto-pilot", "connect-virtual-agent", "connect-virtual-agent-v2":
+		return "call the bot with `http`, with an `ask` for each turn (see flows/support.flow)", true
+	case "understand", "update-sync-object":
+		return "call the service's API with `http`", true
+	case "create-chat-channel", "add-member-to-chat-channel":
+		return "connectors create conversations; agents join them by accepting tasks", true
+	case "start-conversation", "resume-conversation", "run-conversation-relay":
+		return "a conversation starts with the contact's first message, or with an `api` flow that writes first", true
+	case "trigger":
+		return "a second trigger", true
+	}
+	return "", false
+}
+
+func (w *widget) sendMessage() string {
+	f, s, p := w.f, w.s, w.p
+	if w.isCall {
+		return f.stub(s, "`send-message` in a call flow: a call has no messages (send it on another channel with `channel`)")
+	}
+	f.ignored(s, "from", "service", "channel", "message_type", "attributes")
+	if cs := str(p["content_sid"]); cs != "" {
+		f.todo("content template %s has no equivalent; send its text instead", cs)
+	}
+	if to := str(p["to"]); to != "" && strings.TrimSpace(to) != "{{contact.channel.address}}" {
+		w.line("to %s", f.c2(f.exprOf(to)))
+	}
+	if m := str(p["media_url"]); m != "" {
+		w.line("media %s", f.template(m))
+	}
+	w.wire("failed", "failed")
+	return w.block("send "+f.template(str(p["body"])), orDone(f.target("sent")))
+}
+
+func (w *widget) sendAndWait() string {
+	f, s, p := w.f, w.s, w.p
+	if w.isCall {
+		return f.stub(s, "`send-and-wait-for-reply` in a call flow: use `gather`")
+	}
+	f.ignored(s, "from", "service", "channel", "message_type", "attributes")
+	if m := str(p["media_url"]); m != "" {
+		w.line("media %s", f.template(m))
+	}
+	w.line("timeout %s -> %s", duration(p["timeout"], "1h"), orDone(f.target("timeout")))
+	if t := f.target("deliveryFailure"); t != "" {
+		f.todo("`deliveryFailure` (to %s) has no outcome: the step waits until its timeout", t)
+	}
+	var reply string
+	if f.splitOf[s.Name] != nil {
+		reply = f.guards(s, w.line)
+	} else {
+		reply = orDone(f.target("incomingMessage"))
+	}
+	w.line("reply -> %s", reply)
+	return w.block("ask "+f.template(str(p["body"])), "")
+}
+
+func (w *widget) split() string {
+	for _, l := range w.f.matchLines(w.s) {
+		w.line("%s", l)
+	}
+	w.line("default -> %s", orDone(w.f.target("noMatch")))
+	return w.block("switch", "")
+}
+
+func (w *widget) setVariables() string {
+	f, s, p := w.f, w.s, w.p
+	vars, _ := p["variables"].([]any)
+	var as []string
+	for _, v := range vars {
+		m, _ := v.(map[string]any)
+		key := str(m["key"])
+		if key == "" {
+			continue
+		}
+		val := str(m["value"])
+		e := f.exprOf(val)
+		if truthy(m["parse_as_json"]) {
+			e = "fromJSON(" + f.template(val) + ")"
+		}
+		if !hasLiquid(val) {
+			if n, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil && strings.TrimSpace(val) != "" {
+				_ = n
+				e = quote(val) // Liquid values are strings; keep them so
+			}
+		}
+		as = append(as, f.varName(key)+" = "+parenMap(e))
+	}
+	if len(as) == 0 {
+		f.todo("Set Variables without variables")
+		return f.stub(s, "")
+	}
+	return "  " + w.name + ": set " + strings.Join(as, ", ") + " -> " + orDone(f.target("next")) + "\n"
+}
+
+func (w *widget) httpRequest() string {
+	f, p := w.f, w.p
+	f.http(w.s, w.line, str(p["url"]), strings.ToLower(str(p["method"])), p["parameters"], str(p["content_type"]), str(p["body"]))
+	w.line("error -> %s", orDone(f.target("failed")))
+	return w.block("http", orDone(f.target("success")))
+}
+
+func (w *widget) runFunction() string {
+	f, p := w.f, w.p
+	url := str(p["url"])
+	if url == "" {
+		f.todo("the function has no URL (function %s): call it here", str(p["function_sid"]))
+		url = "https://example.invalid/function"
+	}
+	f.http(w.s, w.line, url, "post", p["parameters"], "application/x-www-form-urlencoded", "")
+	w.line("error -> %s", orDone(f.target("fail")))
+	return w.block("http", orDone(f.target("success")))
+}
+
+func (w *widget) subflow() string {
+	f, p := w.f, w.p
+	sf := f.c.subflow(str(p["flow_sid"]))
+	params, _ := p["parameters"].([]any)
+	var kv []string
+	for _, v := range params {
+		m, _ := v.(map[string]any)
+		k := lowerSnake(str(m["key"]))
+		if k == "" || reserved[k] {
+			k = "in_" + k
+		}
+		sf.inputs[k] = true
+		kv = append(kv, k+": "+f.exprOf(str(m["value"])))
+	}
+	if len(kv) > 0 {
+		w.line("inputs {%s}", strings.Join(kv, ", "))
+	}
+	w.wire("error", "failed")
+	return w.block("subflow "+sf.name, orDone(f.target("completed")))
+}
+
+func (w *widget) enqueue() string {
+	f, s, p := w.f, w.s, w.p
+	wf := str(p["workflow"])
+	if wf == "" {
+		wf = str(p["workflow_sid"])
+	}
+	queue := ""
+	if wf == "" {
+		queue = str(p["queue_name"])
+	}
+	wname := f.c.workflow(s.Name, wf, queue)
+	attrs := str(p["attributes"])
+	if attrs == "" {
+		attrs = str(p["task_attributes"])
+	}
+	if strings.TrimSpace(attrs) != "" {
+		w.line("attributes %s", f.jsonExpr(attrs))
+	}
+	if pr := str(p["priority"]); pr != "" {
+		if _, err := strconv.ParseFloat(pr, 64); err == nil {
+			w.line("priority %s", pr)
+		} else {
+			w.line("priority float(%s)", f.exprOf(pr))
+		}
+	}
+	if to := str(p["timeout"]); to != "" {
+		w.line("timeout %s", duration(to, "1h"))
+	}
+	if s.Type == "enqueue-call" || w.isCall {
+		w.line("channel voice")
+	}
+	if str(p["waitUrl"]) != "" || str(p["wait_url"]) != "" {
+		f.todo("the hold music (wait URL) has no equivalent: play it before the enqueue")
+	}
+	ft, ct := f.target("failedToEnqueue"), f.target("callFailure")
+	if ft == "" {
+		ft = ct
+	} else if ct != "" && ct != ft {
+		f.todo("`callFailure` went to %s; both failures now go to %s", ct, ft)
+	}
+	if ft != "" {
+		w.line("failed -> %s", ft)
+	}
+	return w.block("enqueue "+wname, f.target("callComplete"))
+}
+
+func (w *widget) sayPlay() string {
+	f, p := w.f, w.p
+	if d := str(p["digits"]); d != "" {
+		f.todo("playing digits (%s) has no equivalent", d)
+		return f.stub(w.s, "")
+	}
+	f.voiceProps(p, w.line, true)
+	if pl := str(p["play"]); pl != "" {
+		return w.block("play "+f.template(pl), orDone(f.target("audioComplete")))
+	}
+	return w.block("say "+f.template(str(p["say"])), orDone(f.target("audioComplete")))
+}
+
+func (w *widget) gather() string {
+	f, s, p := w.f, w.s, w.p
+	f.ignored(s, "hints", "speech_model", "profanity_filter", "gather_language", "language", "voice", "loop")
+	pre := ""
+	if pl := str(p["play"]); pl != "" {
+		pre = "  " + f.entry[s.Name] + ": play " + f.template(pl) + " -> " + w.name + "\n"
+	} else if sy := str(p["say"]); sy != "" {
+		w.line("prompt %s", f.template(sy))
+	}
+	if d := str(p["number_of_digits"]); d != "" {
+		if _, err := strconv.Atoi(d); err == nil {
+			w.line("digits %s", d)
+		}
+	}
+	if k := str(p["finish_on_key"]); k != "" && k != "#" {
+		w.line("finish_on %s", quote(k))
+	}
+	if f.target("speech") != "" || strings.Contains(str(p["input"]), "speech") {
+		w.line("speech true")
+	}
+	w.line("timeout %s -> %s", duration(p["timeout"], "5s"), orDone(f.target("timeout")))
+	if sp := f.splitOf[s.Name]; sp != nil {
+		def := f.guards(s, w.line)
+		for _, ev := range []string{"keypress", "speech"} {
+			if s.next[ev] == sp.Name {
+				w.line("%s -> %s", ev, def)
+			} else {
+				w.wire(ev, ev)
+			}
+		}
+	} else {
+		w.wire("keypress", "keypress")
+		w.wire("speech", "speech")
+	}
+	return pre + w.block("gather", "")
+}
+
+func (w *widget) recordVoicemail() string {
+	f, p := w.f, w.p
+	f.ignored(w.s, "finish_on_key", "play_beep", "trim", "transcription_callback_url", "recording_status_callback_url")
+	if v := str(p["max_length"]); v != "" {
+		w.line("max_length %s", duration(v, "1h"))
+	}
+	if v := str(p["timeout"]); v != "" {
+		w.line("timeout %s", duration(v, "5s"))
+	}
+	if truthy(p["transcribe"]) {
+		w.line("transcribe true")
+	}
+	rc, ht := f.target("recordingComplete"), f.target("hangup")
+	if rc == "" {
+		rc = ht
+	} else if ht != "" && ht != rc {
+		f.todo("`hangup` went to %s; a recording ended by a hang-up now goes to %s", ht, rc)
+	}
+	w.wire("failed", "noAudio")
+	return w.block("record", orDone(rc))
+}
+
+func (w *widget) connectCall() string {
+	f, p := w.f, w.p
+	noun := str(p["noun"])
+	if noun != "" && noun != "number" && noun != "number-multi" {
+		f.todo("connecting to a %s (%s) has no equivalent: use `enqueue` to reach an agent", noun, str(p["to"]))
+	}
+	if v := str(p["timeout"]); v != "" {
+		w.line("timeout %s", duration(v, "30s"))
+	}
+	if cid := str(p["caller_id"]); cid != "" && strings.TrimSpace(cid) != "{{flow.channel.address}}" {
+		w.line("caller_id %s", f.exprOf(cid))
+	}
+	if truthy(p["record"]) {
+		w.line("record true")
+	}
+	if t := f.target("hangup"); t != "" {
+		f.todo("`hangup` (to %s) has no equivalent: the execution ends when the caller hangs up", t)
+	}
+	t := orDone(f.target("callCompleted"))
+	for _, o := range []string{"no_answer", "busy", "failed"} {
+		w.line("%s -> %s", o, t)
+	}
+	return w.block("dial "+f.template(str(p["to"])), t)
+}
