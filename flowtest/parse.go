@@ -46,6 +46,7 @@ type Setup struct {
 	At           time.Time      // the clock when the test starts (zero: DefaultStart)
 	Workers      []*Worker      // the router's workers, in declaration order
 	LastWorker   string         // the worker who last completed a task for the contact
+	Router       *policy.Config // a `router` line: serve's routing flags; nil: serve's defaults
 }
 
 // Worker is a `worker` line: an agent added to the test's router before
@@ -58,8 +59,17 @@ type Worker struct {
 	Span       diag.Span
 }
 
-// Policy is how tests run the router: as serve does by default.
+// Policy is how tests run the router without a `router` line: as serve
+// does by default.
 var Policy = policy.Config{}.WithDefaults()
+
+// Policy is how the test runs the router.
+func (t *Test) Policy() policy.Config {
+	if t.Setup.Router != nil {
+		return *t.Setup.Router
+	}
+	return Policy
+}
 
 // Route is what an `expect route` line checks; nil fields are not checked,
 // and "" stands for `none`.
@@ -96,11 +106,11 @@ func orNone(s string) string {
 // Routing reports whether the test plays the router: it declares workers
 // or uses a routing command.
 func (t *Test) Routing() bool {
-	if len(t.Setup.Workers) > 0 || t.Setup.LastWorker != "" {
+	if len(t.Setup.Workers) > 0 || t.Setup.LastWorker != "" || t.Setup.Router != nil {
 		return true
 	}
 	for _, s := range t.Steps {
-		if routerOps[s.Op] || s.Op == "expect" && s.What == "route" {
+		if routerOps[s.Op] || s.Op == "expect" && (s.What == "route" || s.What == "worker") {
 			return true
 		}
 	}
@@ -108,7 +118,8 @@ func (t *Test) Routing() bool {
 }
 
 // routerOps are the commands that play the agents' side through the router.
-var routerOps = map[string]bool{"accept": true, "reject": true, "timeout": true, "complete": true, "activity": true}
+var routerOps = map[string]bool{"accept": true, "reject": true, "timeout": true, "complete": true, "activity": true,
+	"wrapup": true, "transfer": true, "update": true}
 
 // DefaultStart is the clock of a test with no `at` line: a Monday, 10:00 in
 // New York, 15:00 UTC.
@@ -116,15 +127,17 @@ var DefaultStart = time.Date(2026, 1, 5, 15, 0, 0, 0, time.UTC)
 
 // Step is one line of a test's script.
 type Step struct {
-	Op    string  // start, say, press, speak, silence, advance, task, mock, expect, cancel, accept, reject, timeout, complete, activity
-	What  string  // expect: send, say, play, hangup, enqueue, route, end, fail; mock: http, function, send, record, dial; task: the outcome
-	Name  string  // mock: the step; expect enqueue: the workflow; accept…activity: the worker
+	Op    string  // start, say, press, speak, silence, advance, task, mock, expect, cancel, customer, accept, reject, timeout, complete, wrapup, transfer, activity, update
+	What  string  // expect: send, say, play, hangup, enqueue, route, worker, end, fail; mock: http, function, send, record, dial; task: the outcome; transfer: cold, warm
+	Name  string  // mock: the step; expect enqueue: the workflow; customer: the customer; accept…update, expect worker: the worker
 	Text  *string // activity: the activity
 	Route *Route  // expect route
-	Re    *regexp.Regexp
-	Value map[string]any
-	Dur   time.Duration
-	Span  diag.Span
+	// update: the worker's change
+	Change *policy.WorkerChange
+	Re     *regexp.Regexp
+	Value  map[string]any
+	Dur    time.Duration
+	Span   diag.Span
 }
 
 func (s *Step) String() string {
@@ -146,6 +159,13 @@ func (s *Step) String() string {
 	}
 	if s.Route != nil {
 		b.WriteString(" " + s.Route.String())
+	}
+	if s.Op == "transfer" {
+		for _, k := range []string{"queue", "worker"} {
+			if v, ok := s.Value[k]; ok {
+				b.WriteString(" " + k + " " + v.(string))
+			}
+		}
 	}
 	return b.String()
 }
@@ -196,10 +216,11 @@ func Parse(name string, src []byte) (*File, diag.List) {
 }
 
 type parser struct {
-	toks  []lang.Token
-	i     int
-	file  string
-	diags diag.List
+	activities []activityUse // in the test being parsed
+	toks       []lang.Token
+	i          int
+	file       string
+	diags      diag.List
 }
 
 type parseError struct{}
@@ -292,7 +313,7 @@ func (p *parser) test() (tst *Test) {
 			if _, ok := r.(parseError); !ok {
 				panic(r)
 			}
-			tst = nil
+			tst, p.activities = nil, nil
 		}
 	}()
 	kw := p.next()
@@ -315,6 +336,7 @@ func (p *parser) test() (tst *Test) {
 	if tst.Flow == "" {
 		p.diags.Errorf("T0002", kw.Span, "test %q names no flow", name).WithHint("add a line `flow NAME`")
 	}
+	p.checkActivities(tst)
 	return tst
 }
 
@@ -377,22 +399,15 @@ func (p *parser) line(tst *Test) {
 		s, _ := p.str("what the customer " + map[string]string{"say": "writes", "press": "presses", "speak": "says"}[kw.Text])
 		st.Text = &s
 	case "silence", "cancel":
-	case "worker":
-		p.worker(tst, kw)
-		return
-	case "last_worker":
-		tst.Setup.LastWorker = p.name("the worker's id")
-		return
-	case "accept", "reject", "timeout", "complete":
-		if t := p.peek(); t.Kind == lang.Ident || t.Kind == lang.String || t.Kind == lang.RawString {
-			st.Name = p.name("the worker's id")
+	case "customer":
+		st.Name = p.name("the customer's name")
+		if p.peek().Is("{") {
+			st.Value = p.mapValue()
 		}
-	case "activity":
-		st.Name = p.name("the worker's id")
-		at := p.peek()
-		a := p.name("the activity (available, break, offline, busy…)")
-		p.checkActivity(a, at.Span)
-		st.Text = &a
+	case "worker", "last_worker", "router", "accept", "reject", "timeout", "complete", "wrapup", "activity", "update", "transfer":
+		if !p.routingLine(tst, st, kw) {
+			return
+		}
 	case "advance":
 		st.Dur = p.duration()
 	case "task":
@@ -424,9 +439,53 @@ func (p *parser) line(tst *Test) {
 	tst.Steps = append(tst.Steps, st)
 }
 
+// routingLine parses a line of the router's: setup (false) or a step of
+// the script (true).
+func (p *parser) routingLine(tst *Test, st *Step, kw lang.Token) bool {
+	switch kw.Text {
+	case "worker":
+		p.worker(tst, kw)
+		return false
+	case "last_worker":
+		tst.Setup.LastWorker = p.name("the worker's id")
+		return false
+	case "accept", "reject", "timeout", "complete", "wrapup":
+		if t := p.peek(); t.Kind == lang.Ident || t.Kind == lang.String || t.Kind == lang.RawString {
+			st.Name = p.name("the worker's id")
+		}
+	case "activity":
+		st.Name = p.name("the worker's id")
+		at := p.peek()
+		a := p.name("the activity (available, break, offline, busy…)")
+		p.activityUse(a, at.Span)
+		st.Text = &a
+	case "update":
+		st.Name = p.name("the worker's id")
+		st.Change = p.workerFields(st.Name, kw.Span)
+	case "router":
+		if tst.Setup.Router != nil {
+			p.errorf(kw.Span, "a second `router` line (one per test)")
+		}
+		tst.Setup.Router = p.routerLine(kw)
+		return false
+	case "transfer":
+		m := p.ident("`cold` or `warm`")
+		if m.Text != "cold" && m.Text != "warm" {
+			p.errorf(m.Span, "transfer: want `cold` or `warm`, found `%s`", m.Text)
+		}
+		st.What = m.Text
+		k := p.ident("`queue` or `worker`")
+		if k.Text != "queue" && k.Text != "worker" {
+			p.errorf(k.Span, "transfer: want `queue NAME` or `worker ID`, found `%s`", k.Text)
+		}
+		st.Value = map[string]any{k.Text: p.name("the destination " + k.Text)}
+	}
+	return true
+}
+
 // expectation parses the rest of an `expect` line into st.
 func (p *parser) expectation(st *Step, kw lang.Token) {
-	k := p.ident("what to expect (send, say, play, hangup, enqueue, route, http, function, end or fail)")
+	k := p.ident("what to expect (send, say, play, hangup, enqueue, route, worker, http, function, end or fail)")
 	st.What = k.Text
 	switch k.Text {
 	case "send", "say", "play", "fail":
@@ -470,9 +529,22 @@ func (p *parser) expectation(st *Step, kw lang.Token) {
 		}
 	case "route":
 		st.Route = p.route(k)
+	case "worker":
+		st.Name = p.name("the worker's id")
+		st.Value = p.mapValue()
+		for key, v := range st.Value {
+			switch key {
+			case "activity":
+				a, _ := v.(string)
+				p.activityUse(a, k.Span)
+			case "load", "capacity", "attributes":
+			default:
+				p.errorf(k.Span, "expect worker: unknown field %q (want activity, load, capacity, attributes)", key)
+			}
+		}
 	case "hangup", "end":
 	default:
-		p.errorf(k.Span, "cannot expect `%s` (want send, say, play, hangup, enqueue, route, http, function, end or fail)", k.Text)
+		p.errorf(k.Span, "cannot expect `%s` (want send, say, play, hangup, enqueue, route, worker, http, function, end or fail)", k.Text)
 	}
 }
 
@@ -491,60 +563,128 @@ func (p *parser) worker(tst *Test, kw lang.Token) {
 	w := &Worker{ID: p.name("the worker's id"), Activity: "available", Span: kw.Span}
 	for _, o := range tst.Setup.Workers {
 		if o.ID == w.ID {
-			p.errorf(kw.Span, "worker %q is declared twice", w.ID)
+			p.diags.Errorf("T0001", kw.Span, "worker %q is declared twice", w.ID).WithHint("change a worker during the test with `update %s {…}`", w.ID)
+			panic(parseError{})
 		}
 	}
 	if p.peek().Is("{") {
-		m := p.mapValue()
-		keys := slices.Sorted(maps.Keys(m))
-		for _, k := range keys {
-			v := m[k]
-			switch k {
-			case "attributes":
-				a, ok := v.(map[string]any)
-				if !ok {
-					p.errorf(kw.Span, "worker %s: attributes must be a map", w.ID)
-				}
-				w.Attributes = a
-			case "activity":
-				a, ok := v.(string)
-				if !ok {
-					p.errorf(kw.Span, "worker %s: activity must be a string", w.ID)
-				}
-				p.checkActivity(a, kw.Span)
-				w.Activity = a
-			case "capacity":
-				c, ok := v.(map[string]any)
-				if !ok {
-					p.errorf(kw.Span, "worker %s: capacity must be a map of channel to number, as in {chat: 3, voice: 1}", w.ID)
-				}
-				w.Capacity = map[string]int{}
-				for ch, n := range c {
-					f, ok := n.(float64)
-					if !ok || f < 0 || f != float64(int(f)) {
-						p.errorf(kw.Span, "worker %s: capacity %s must be a whole number", w.ID, ch)
-					}
-					w.Capacity[ch] = int(f)
-				}
-			default:
-				p.errorf(kw.Span, "worker %s: unknown field %q (want attributes, activity, capacity)", w.ID, k)
-			}
+		c := p.workerFields(w.ID, kw.Span)
+		w.Attributes, w.Capacity = c.Attributes, c.Capacity
+		if c.Activity != "" {
+			w.Activity = c.Activity
 		}
 	}
 	tst.Setup.Workers = append(tst.Setup.Workers, w)
 }
 
-// checkActivity refuses an activity serve would refuse: the router takes
-// an unknown one as unavailable, and the worker would silently never get
-// an offer.
-func (p *parser) checkActivity(a string, span diag.Span) {
-	if err := Policy.CheckActivity(a); err != nil {
-		d := p.diags.Errorf("T0004", span, "%v", err)
-		if !d.DidYouMean(a, slices.Sorted(maps.Keys(Policy.Activities))) {
-			d.WithHint("serve knows these activities (and those its --activity flags add)")
+// workerFields parses the map of a `worker` or `update` line.
+func (p *parser) workerFields(id string, span diag.Span) *policy.WorkerChange {
+	m := p.mapValue()
+	c := &policy.WorkerChange{}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
+		switch k {
+		case "attributes":
+			a, ok := v.(map[string]any)
+			if !ok {
+				p.errorf(span, "worker %s: attributes must be a map", id)
+			}
+			c.Attributes = a
+		case "activity":
+			a, ok := v.(string)
+			if !ok {
+				p.errorf(span, "worker %s: activity must be a string", id)
+			}
+			p.activityUse(a, span)
+			c.Activity = a
+		case "capacity":
+			m, ok := v.(map[string]any)
+			if !ok {
+				p.errorf(span, "worker %s: capacity must be a map of channel to number, as in {chat: 3, voice: 1}", id)
+			}
+			c.Capacity = map[string]int{}
+			for ch, n := range m {
+				f, ok := n.(float64)
+				if !ok || f < 0 || f != float64(int(f)) {
+					p.errorf(span, "worker %s: capacity %s must be a whole number", id, ch)
+				}
+				c.Capacity[ch] = int(f)
+			}
+		default:
+			p.errorf(span, "worker %s: unknown field %q (want attributes, activity, capacity)", id, k)
 		}
-		panic(parseError{})
 	}
+	return c
+}
+
+// activityUse notes an activity the test names, checked against the
+// test's activities once its `router` line, wherever it is, is known.
+func (p *parser) activityUse(a string, span diag.Span) {
+	p.activities = append(p.activities, activityUse{a, span})
+}
+
+type activityUse struct {
+	name string
+	span diag.Span
+}
+
+// checkActivities refuses the activities serve would refuse: the router
+// takes an unknown one as unavailable, and the worker would silently never
+// get an offer.
+func (p *parser) checkActivities(tst *Test) {
+	pol := tst.Policy()
+	for _, u := range p.activities {
+		if err := pol.CheckActivity(u.name); err != nil {
+			d := p.diags.Errorf("T0004", u.span, "%v", err)
+			if !d.DidYouMean(u.name, slices.Sorted(maps.Keys(pol.Activities))) {
+				d.WithHint("declare it as serve's --activity flag does: `router {activities: {%s: \"unavailable\"}}`", u.name)
+			}
+		}
+	}
+	p.activities = nil
+}
+
+// routerLine parses `router {…}`: serve's routing flags, for this test.
+func (p *parser) routerLine(kw lang.Token) *policy.Config {
+	m := p.mapValue()
+	c := policy.Config{}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
+		switch k {
+		case "reservation_timeout", "wrap_up":
+			d, ok := v.(time.Duration)
+			if !ok || d <= 0 {
+				p.errorf(kw.Span, "router: %s must be a duration such as 30s", k)
+			}
+			if k == "wrap_up" {
+				c.WrapUp = d
+			} else {
+				c.ReservationTimeout = d
+			}
+		case "missed_offers":
+			f, ok := v.(float64)
+			if !ok || f != float64(int(f)) || f == 0 || f < -1 {
+				p.errorf(kw.Span, "router: missed_offers must be a whole number of offers, or -1 (never)")
+			}
+			c.MissedLimit = int(f)
+		case "activities":
+			as, ok := v.(map[string]any)
+			if !ok {
+				p.errorf(kw.Span, "router: activities must be a map, as in {lunch: \"unavailable\"}")
+			}
+			c.Activities = policy.DefaultActivities()
+			for name, kind := range as {
+				if kind != "available" && kind != "unavailable" {
+					p.errorf(kw.Span, "router: activity %s must be \"available\" or \"unavailable\"", name)
+				}
+				c.Activities[name] = kind == "available"
+			}
+		default:
+			p.errorf(kw.Span, "router: unknown field %q (want reservation_timeout, wrap_up, missed_offers, activities)", k)
+		}
+	}
+	c = c.WithDefaults()
+	return &c
 }
 
 // route parses the rest of `expect route [queue Q|none] [worker W|none] [priority N]`.

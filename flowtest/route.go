@@ -3,6 +3,8 @@ package flowtest
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,39 +13,39 @@ import (
 	"github.com/switchboard-dev/switchboard/runtime/engine"
 	"github.com/switchboard-dev/switchboard/runtime/leader/policy"
 	"github.com/switchboard-dev/switchboard/runtime/router"
+	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
 // routing is a test's router: the real router core (runtime/router) built
-// from the program under test, fed the tasks the flow enqueues, with the
-// test playing the agents' side.
+// from the program under test as serve builds it (runtime/leader/policy),
+// fed the tasks the flows enqueue, with the test playing the agents' side.
 type routing struct {
 	rt         *router.Router
-	task       string // the current task: the last one enqueued
+	follow     *policy.Tasks // where each task stands, as the leader follows it
 	tasks      map[string]*routed
-	lastWorker any      // task.last_worker for the next task: a worker id or nil
-	errors     []string // queue expressions that failed on a worker
+	workers    map[string]*router.Event // by id: the worker as its last event left it
+	lastWorker map[string]string        // by contact: task.last_worker for its next task
+	errors     []string                 // queue expressions that failed on a worker
 }
 
 // routed is what the router did with one task, read back from its events.
 type routed struct {
-	id       string
+	*policy.Task
+	conv     *conv     // the conversation whose flow enqueued it
 	from     *visit    // the enqueue step
 	at       time.Time // when it was enqueued
-	queue    string    // the queue it waits in or was offered from
 	known    string    // the known worker it waits for (no queue)
 	unrouted bool      // no target left
-	res      string    // the reservation, if any
-	worker   string    // who holds it
-	accepted bool
-	ended    string // "completed by ana", "canceled"
+	ended    string    // "completed by ana", "canceled"
 	history  []string
 }
 
 // setupRouter builds the router and adds the test's workers.
 func (r *runner) setupRouter() {
-	r.route = &routing{rt: Policy.New(r.prog), tasks: map[string]*routed{}}
+	r.route = &routing{rt: r.test.Policy().New(r.prog), follow: policy.NewTasks(), tasks: map[string]*routed{},
+		workers: map[string]*router.Event{}, lastWorker: map[string]string{}}
 	if r.test.Setup.LastWorker != "" {
-		r.route.lastWorker = r.test.Setup.LastWorker
+		r.route.lastWorker[r.Contact.ID] = r.test.Setup.LastWorker
 	}
 	for _, w := range r.test.Setup.Workers {
 		capacity := w.Capacity
@@ -61,17 +63,20 @@ func (r *runner) setupRouter() {
 
 // enqueue feeds a task the flow created into the router. As the runtime
 // does, it adds `last_worker` to the attributes unless the flow set it.
-func (r *runner) enqueue(e *engine.EnqueueEffect, from *visit) {
+func (r *runner) enqueue(c *conv, e *engine.EnqueueEffect, from *visit) {
 	attrs := make(map[string]any, len(e.Attributes)+1)
 	for k, v := range normalize(e.Attributes).(map[string]any) {
 		attrs[k] = v
 	}
 	if _, ok := attrs["last_worker"]; !ok {
-		attrs["last_worker"] = r.route.lastWorker
+		attrs["last_worker"] = nil
+		if w := r.route.lastWorker[c.Contact.ID]; w != "" {
+			attrs["last_worker"] = w
+		}
 	}
-	t := &routed{id: e.TaskID, from: from, at: r.Now}
+	t := &routed{Task: &policy.Task{ID: e.TaskID}, conv: c, from: from, at: r.Now}
+	r.route.follow.Track(t.Task)
 	r.route.tasks[e.TaskID] = t
-	r.route.task = e.TaskID
 	evs, err := r.route.rt.Enqueue(e.TaskID, e.Workflow, attrs, int(e.Priority), e.Channel, r.Now)
 	if err != nil {
 		name, span := r.stepName(from)
@@ -80,11 +85,23 @@ func (r *runner) enqueue(e *engine.EnqueueEffect, from *visit) {
 	r.routerEvents(evs)
 }
 
-// routerEvents takes in what the router did. When a task the flow waits
-// for ends, the engine gets the task's outcome.
+// routerEvents takes in what the router did. When a task a flow waits for
+// ends, the engine gets the task's outcome in that flow's conversation.
 func (r *runner) routerEvents(evs []router.Event) {
 	var ended []router.Event
 	for _, ev := range evs {
+		r.route.follow.Apply(ev)
+		switch ev.Type {
+		case router.WorkerCreated:
+			w := ev
+			r.route.workers[ev.Worker] = &w
+		case router.WorkerActivity:
+			r.route.workers[ev.Worker].Activity = ev.Activity
+		case router.WorkerCapacity:
+			r.route.workers[ev.Worker].Capacity = ev.Capacity
+		case router.WorkerAttributes:
+			r.route.workers[ev.Worker].Attributes = ev.Attributes
+		}
 		t := r.route.tasks[ev.Task]
 		if t == nil {
 			if ev.Type == router.ExprError && ev.Worker != "" {
@@ -95,20 +112,16 @@ func (r *runner) routerEvents(evs []router.Event) {
 		t.history = append(t.history, describeRouterEvent(ev, t))
 		switch ev.Type {
 		case router.TaskQueued:
-			t.queue, t.known, t.unrouted = ev.Queue, ev.Worker, false
+			if t.Status == store.TaskWaiting {
+				t.known, t.unrouted = ev.Worker, false
+			}
 		case router.TaskEscalated:
 			if strings.HasSuffix(ev.Reason, "no target left") {
-				t.queue, t.known, t.unrouted = "", "", true
+				t.Queue, t.known, t.unrouted = "", "", true
 			}
-		case router.ReservationCreated:
-			t.res, t.worker, t.accepted = ev.Reservation, ev.Worker, false
-		case router.ReservationAccepted:
-			t.accepted = true
-		case router.ReservationRejected, router.ReservationTimeout, router.ReservationCanceled, router.ReservationDone:
-			t.res, t.worker, t.accepted = "", "", false
 		case router.TaskCompleted:
 			t.ended = "completed by " + ev.Worker
-			r.route.lastWorker = ev.Worker
+			r.route.lastWorker[t.conv.Contact.ID] = ev.Worker
 			ended = append(ended, ev)
 		case router.TaskCanceled:
 			t.ended = "canceled"
@@ -116,16 +129,20 @@ func (r *runner) routerEvents(evs []router.Event) {
 		}
 	}
 	for _, ev := range ended {
-		if r.X == nil || r.X.Wait == nil || r.X.Wait.Kind != engine.WaitTask || r.X.Wait.Task != ev.Task {
+		c := r.route.tasks[ev.Task].conv
+		x := c.X
+		if x == nil || x.Wait == nil || x.Wait.Kind != engine.WaitTask || x.Wait.Task != ev.Task {
 			continue // the flow no longer waits for it (it canceled the task)
 		}
 		out := compiler.OutCompleted
 		if ev.Type == router.TaskCanceled {
 			out = compiler.OutCanceled
 		}
-		e := r.Event(engine.EventTask)
-		e.Task = &engine.TaskResult{ID: ev.Task, Outcome: out, Queue: ev.Queue, Worker: ev.Worker}
-		r.apply(e)
+		r.with(c, func() {
+			e := r.Event(engine.EventTask)
+			e.Task = &engine.TaskResult{ID: ev.Task, Outcome: out, Queue: ev.Queue, Worker: ev.Worker}
+			r.apply(e)
+		})
 	}
 }
 
@@ -213,7 +230,7 @@ func (r *runner) current() *routed {
 	if r.route == nil {
 		r.failf("no router: declare the workers with `worker` lines")
 	}
-	t := r.route.tasks[r.route.task]
+	t := r.route.tasks[r.task]
 	if t == nil {
 		r.fail(&Failure{Message: "the flow has enqueued no task yet"})
 	}
@@ -229,20 +246,25 @@ func (r *runner) state(t *routed) string {
 	switch {
 	case t.unrouted:
 		b.WriteString("queue none (no target left)")
-	case t.queue == "" && t.known != "":
+	case t.Queue == "" && t.known != "":
 		b.WriteString("queue none (waits for worker " + t.known + ")")
 	default:
-		b.WriteString("queue " + orNone(t.queue))
+		b.WriteString("queue " + orNone(t.Queue))
 	}
-	switch {
-	case t.worker == "":
-		b.WriteString(", worker none (waiting)")
-	case t.accepted:
-		b.WriteString(", worker " + t.worker + " (accepted)")
+	switch t.Status {
+	case store.TaskReserved:
+		b.WriteString(", worker " + t.Worker + " (offered)")
+	case store.TaskAssigned:
+		b.WriteString(", worker " + t.Worker + " (accepted)")
+	case store.TaskWrapping:
+		b.WriteString(", worker " + t.Worker + " (wrapping up)")
 	default:
-		b.WriteString(", worker " + t.worker + " (offered)")
+		b.WriteString(", worker none (waiting)")
 	}
-	if _, p, ok := r.route.rt.TaskQueue(t.id); ok {
+	if t.OfferTo != "" {
+		b.WriteString(", offered to " + t.OfferTo + " (warm transfer)")
+	}
+	if _, p, ok := r.route.rt.TaskQueue(t.ID); ok {
 		b.WriteString(", priority " + strconv.Itoa(p))
 	}
 	return b.String()
@@ -290,13 +312,13 @@ func (r *runner) expectRoute(s *Step) {
 	want := s.Route
 	ok := t.ended == ""
 	if ok && want.Queue != nil {
-		ok = *want.Queue == t.queue && !(t.queue == "" && t.known == "" && !t.unrouted)
+		ok = *want.Queue == t.Queue && !(t.Queue == "" && t.known == "" && !t.unrouted)
 	}
 	if ok && want.Worker != nil {
-		ok = *want.Worker == t.worker
+		ok = *want.Worker == t.Worker
 	}
 	if ok && want.Priority != nil {
-		_, p, found := r.route.rt.TaskQueue(t.id)
+		_, p, found := r.route.rt.TaskQueue(t.ID)
 		ok = found && float64(p) == *want.Priority
 	}
 	if !ok {
@@ -306,71 +328,125 @@ func (r *runner) expectRoute(s *Step) {
 
 func describeRoute(rt *Route) string { return strings.Join(rt.parts(), ", ") }
 
+// refused fails a line the router refused.
+func (r *runner) refused(err error) {
+	if errors.Is(err, router.ErrUnknownWorker) || errors.Is(err, router.ErrUnknownQueue) {
+		r.failf("the router refused: %v (declare workers with `worker` lines; queues are the program's)", err)
+	}
+	r.failf("the router refused: %v", err)
+}
+
 // agent plays a routing command: the agents' side of the router.
 func (r *runner) agent(s *Step) {
-	rt := r.current
-	if s.Op == "activity" {
+	switch s.Op {
+	case "activity", "update":
 		if r.route == nil {
 			r.failf("no router: declare the workers with `worker` lines")
 		}
-		evs, err := r.route.rt.SetActivity(s.Name, *s.Text, r.Now)
+		if r.route.workers[s.Name] == nil {
+			r.failf("no worker %q (declare it with a `worker` line)", s.Name)
+		}
+		change := s.Change
+		if s.Op == "activity" {
+			change = &policy.WorkerChange{Activity: *s.Text}
+		}
+		evs, err := policy.ChangeWorker(r.route.rt, s.Name, *change, r.Now)
 		if err != nil {
-			if errors.Is(err, router.ErrUnknownWorker) {
-				r.failf("no worker %q (declare it with a `worker` line)", s.Name)
-			}
-			r.failf("the router refused: %v", err)
+			r.refused(err)
 		}
 		r.routerEvents(evs)
 		return
 	}
-	t := rt()
+	t := r.current()
 	if t.ended != "" {
 		r.routeFail(t, "")
 	}
+	var (
+		evs []router.Event
+		err error
+	)
 	switch s.Op {
 	case "accept", "reject", "timeout":
-		if t.worker == "" || t.accepted || s.Name != "" && s.Name != t.worker {
+		// A warm transfer's offer is the one to answer; the task's own
+		// reservation is answered only while it is pending.
+		res, to := t.Offer, t.OfferTo
+		if res == "" && t.Status == store.TaskReserved {
+			res, to = t.Res, t.Worker
+		}
+		if res == "" || s.Name != "" && s.Name != to {
 			want := "a reservation"
 			if s.Name != "" {
 				want += " offered to " + s.Name
 			}
 			r.routeFail(t, want)
 		}
-		var (
-			evs []router.Event
-			err error
-		)
 		switch s.Op {
 		case "accept":
-			evs, err = r.route.rt.Accept(t.res, r.Now)
+			evs, err = r.route.rt.Accept(res, r.Now)
 		case "reject":
-			evs, err = r.route.rt.Reject(t.res, r.Now)
+			evs, err = r.route.rt.Reject(res, r.Now)
 		default:
-			evs, err = r.route.rt.Timeout(t.res, r.Now)
+			evs, err = r.route.rt.Timeout(res, r.Now)
 		}
-		if err != nil {
-			r.failf("the router refused: %v", err)
-		}
-		r.routerEvents(evs)
 	case "complete":
 		r.complete(t, s.Name)
+		return
+	case "wrapup":
+		r.holds(t, s.Name, store.TaskAssigned)
+		evs, err = r.route.rt.WrapUp(t.ID, r.Now)
+	case "transfer":
+		r.holds(t, s.Name, store.TaskAssigned)
+		evs, err = r.route.rt.Transfer(t.ID, router.TransferTarget{Queue: str(s.Value["queue"]), Worker: str(s.Value["worker"])}, s.What == "warm", r.Now)
 	}
+	if err != nil {
+		r.refused(err)
+	}
+	r.routerEvents(evs)
 }
 
-// complete ends the current task as its worker completes it.
-func (r *runner) complete(t *routed, worker string) {
-	if t.worker == "" || !t.accepted || worker != "" && worker != t.worker {
+// holds fails unless the task is in one of the states, held by worker
+// (when given).
+func (r *runner) holds(t *routed, worker string, states ...store.TaskStatus) {
+	if !slices.Contains(states, t.Status) || worker != "" && worker != t.Worker {
 		want := "a task accepted"
 		if worker != "" {
 			want += " by " + worker
 		}
 		r.routeFail(t, want)
 	}
-	evs, err := r.route.rt.Complete(t.id, r.Now)
+}
+
+// complete ends the current task as its worker completes it, accepted or
+// wrapping up.
+func (r *runner) complete(t *routed, worker string) {
+	r.holds(t, worker, store.TaskAssigned, store.TaskWrapping)
+	evs, err := r.route.rt.Complete(t.ID, r.Now)
 	if err != nil {
-		r.failf("the router refused: %v", err)
+		r.refused(err)
 	}
 	r.routerEvents(evs)
+}
+
+// expectWorker checks a worker's activity, load, capacity and attributes.
+func (r *runner) expectWorker(s *Step) {
+	r.tick()
+	if r.route == nil {
+		r.failf("no router: declare the workers with `worker` lines")
+	}
+	w := r.route.workers[s.Name]
+	if w == nil {
+		r.failf("no worker %q (declare it with a `worker` line)", s.Name)
+	}
+	load := map[string]any{}
+	for ch := range w.Capacity {
+		load[ch] = float64(r.route.rt.Load(s.Name, ch))
+	}
+	got := map[string]any{"activity": w.Activity, "load": load, "capacity": normalize(w.Capacity), "attributes": normalize(w.Attributes)}
+	for _, k := range slices.Sorted(maps.Keys(s.Value)) {
+		if why := subset(k, normalize(s.Value[k]), got[k]); why != "" {
+			r.fail(&Failure{Expected: describeExpect(s), Got: "worker " + s.Name + " " + jsonText(got), Message: why})
+		}
+	}
 }
 
 // routedTask plays `task completed|canceled|failed` in a test with a
@@ -381,30 +457,30 @@ func (r *runner) routedTask(s *Step) {
 	if t.ended != "" {
 		r.routeFail(t, "")
 	}
-	if q, ok := s.Value["queue"]; ok && str(q) != t.queue {
+	if q, ok := s.Value["queue"]; ok && str(q) != t.Queue {
 		r.routeFail(t, "queue "+str(q))
 	}
-	if w, ok := s.Value["worker"]; ok && str(w) != t.worker {
+	if w, ok := s.Value["worker"]; ok && str(w) != t.Worker {
 		r.routeFail(t, "worker "+str(w))
 	}
 	switch s.What {
 	case "completed":
 		r.complete(t, "")
 	case "canceled":
-		evs, err := r.route.rt.Cancel(t.id, r.Now)
+		evs, err := r.route.rt.Cancel(t.ID, r.Now)
 		if err != nil {
-			r.failf("the router refused: %v", err)
+			r.refused(err)
 		}
 		r.routerEvents(evs)
 	case "failed":
 		// The flow hears first, then the router drops the task.
 		ev := r.Event(engine.EventTask)
-		ev.Task = &engine.TaskResult{ID: t.id, Outcome: compiler.OutFailed, Queue: t.queue, Worker: t.worker}
+		ev.Task = &engine.TaskResult{ID: t.ID, Outcome: compiler.OutFailed, Queue: t.Queue, Worker: t.Worker}
 		r.apply(ev)
 		if t.ended == "" {
-			evs, err := r.route.rt.Cancel(t.id, r.Now)
+			evs, err := r.route.rt.Cancel(t.ID, r.Now)
 			if err != nil {
-				r.failf("the router refused: %v", err)
+				r.refused(err)
 			}
 			r.routerEvents(evs)
 		}

@@ -246,7 +246,7 @@ func TestRoutingParseErrors(t *testing.T) {
 		// worker no offers.
 		{`worker ana {activity: "avaliable"}`, "t.flowtest:3:3: error[T0004]: unknown activity \"avaliable\" (known: [\"available\",\"away\",\"break\",\"busy\",\"offline\"])\n  hint: did you mean `available`?"},
 		{`activity ana avaliable`, "t.flowtest:3:16: error[T0004]: unknown activity \"avaliable\""},
-		{`activity ana "lunch"`, "hint: serve knows these activities"},
+		{`activity ana "lunch"`, "hint: declare it as serve's --activity flag does: `router {activities: {lunch: \"unavailable\"}}`"},
 	}
 	for _, c := range cases {
 		src := "test \"x\" {\n  flow help\n  " + c.src + "\n}\n"

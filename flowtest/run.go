@@ -84,22 +84,36 @@ type observed struct {
 	from *visit
 }
 
-// runner plays a test's script on a Session: the execution, its clock,
-// timers and requests are the session's; the runner checks what the flow
-// did against the script's expectations.
-type runner struct {
+// conv is one conversation of a test: its session (execution, timers,
+// requests) and what its flow did that the script has not expected yet.
+type conv struct {
 	*Session
+	name    string
+	pending []observed
+	lastReq map[string]engine.Effect // by kind/step: the step's last request
+	task    string                   // the last task its flow enqueued
+}
+
+// mainConv names the test's own conversation, the one the lines before
+// any `customer` line play.
+const mainConv = "main"
+
+// runner plays a test's script on its conversations' sessions, which
+// share the clock, the mocks and the router; the runner checks what the
+// flows did against the script's expectations. The embedded conv is the
+// conversation the script plays now.
+type runner struct {
+	*conv
+	convs    []*conv
 	prog     *compiler.Program
 	file     string
 	test     *Test
 	cov      *Coverage
 	flow     *compiler.Flow
-	pending  []observed
 	mocks    map[string]*Step
 	cur      *Step
-	answered int                      // requests the mocks answered for the current line
-	lastReq  map[string]engine.Effect // by kind/step: the step's last request
-	route    *routing                 // the router, in tests that route
+	answered int      // requests the mocks answered for the current line
+	route    *routing // the router, in tests that route
 }
 
 // Run plays one test against the program. cov, when not nil, records the
@@ -111,9 +125,8 @@ func Run(prog *compiler.Program, file string, t *Test, cov *Coverage) Result {
 func run(prog *compiler.Program, file string, t *Test, cov *Coverage, budget int) (res Result) {
 	start := time.Now()
 	res = Result{File: file, Test: t}
-	r := &runner{Session: &Session{Prog: prog, Flow: t.Flow, ID: "x", Budget: budget}, prog: prog, file: file, test: t, cov: cov,
-		mocks: map[string]*Step{}, lastReq: map[string]engine.Effect{}}
-	r.Observe = r.observe
+	r := &runner{prog: prog, file: file, test: t, cov: cov, mocks: map[string]*Step{}}
+	r.conv = r.newConv(mainConv, &Session{Prog: prog, Flow: t.Flow, ID: "x", Budget: budget})
 	defer func() {
 		res.Duration = time.Since(start)
 		if p := recover(); p != nil {
@@ -131,8 +144,45 @@ func run(prog *compiler.Program, file string, t *Test, cov *Coverage, budget int
 		res.Steps++
 	}
 	r.cur = nil
-	r.checkIdle("the end of the test")
+	for _, c := range r.convs {
+		r.with(c, func() { r.checkIdle("the end of the test") })
+	}
 	return res
+}
+
+func (r *runner) newConv(name string, s *Session) *conv {
+	c := &conv{Session: s, name: name, lastReq: map[string]engine.Effect{}}
+	s.Observe = func(e engine.Effect) { r.observe(c, e) }
+	r.convs = append(r.convs, c)
+	return c
+}
+
+// with plays f on conversation c, on the test's clock.
+func (r *runner) with(c *conv, f func()) {
+	prev := r.conv
+	c.Now, r.conv = prev.Now, c
+	defer func() { prev.Now, r.conv = c.Now, prev }()
+	f()
+}
+
+// customer switches the script to NAME's conversation, started with the
+// test's setup, the customer's own contact, conversation and address.
+func (r *runner) customer(s *Step) {
+	for _, c := range r.convs {
+		if c.name == s.Name {
+			c.Now, r.conv = r.Now, c
+			return
+		}
+	}
+	main := r.convs[0].Session
+	ss := &Session{Prog: r.prog, Flow: main.Flow, ID: "x-" + s.Name, Now: r.Now, Env: main.Env, Budget: main.Budget, Trigger: main.Trigger}
+	ss.Trigger.From = s.Name
+	ss.Contact = compiler.Contact{ID: "contact-" + s.Name, Name: s.Name}
+	if err := decode(s.Value, &ss.Contact); err != nil {
+		r.failf("customer %s: %v", s.Name, err)
+	}
+	ss.Conv = compiler.Conversation{ID: "conversation-" + s.Name, Channel: main.Conv.Channel}
+	r.conv = r.newConv(s.Name, ss)
 }
 
 func (r *runner) fail(f *Failure) {
@@ -259,7 +309,7 @@ func (r *runner) apply(ev engine.Event) {
 // observe takes in one effect the session filed: what the script must
 // expect, the requests `expect http|function` check, and the tasks for
 // the router.
-func (r *runner) observe(e engine.Effect) {
+func (r *runner) observe(c *conv, e engine.Effect) {
 	var from *visit
 	if e.From != nil {
 		from = &visit{flow: e.From.Flow, state: e.From.State}
@@ -270,18 +320,21 @@ func (r *runner) observe(e engine.Effect) {
 		r.cancelTask(e.TaskID)
 	case engine.EffectHTTP, engine.EffectFunction:
 		if from != nil {
-			r.lastReq[string(e.Kind)+"/"+r.prog.Flow(from.flow).States[from.state].Name] = e
+			c.lastReq[string(e.Kind)+"/"+r.prog.Flow(from.flow).States[from.state].Name] = e
 		}
 	case engine.EffectVoice:
 		switch e.Voice.Verb {
 		case "gather", "record", "dial": // requests: the script or the mocks answer them
 			return
 		}
-		r.pending = append(r.pending, observed{e, from})
+		c.pending = append(c.pending, observed{e, from})
 	default:
-		r.pending = append(r.pending, observed{e, from})
-		if e.Kind == engine.EffectEnqueue && r.route != nil {
-			r.enqueue(e.Enqueue, from)
+		c.pending = append(c.pending, observed{e, from})
+		if e.Kind == engine.EffectEnqueue {
+			c.task = e.Enqueue.TaskID
+			if r.route != nil {
+				r.enqueue(c, e.Enqueue, from)
+			}
 		}
 	}
 }
@@ -337,7 +390,11 @@ func (r *runner) checkIdle(before string) {
 	if len(r.pending) > 0 {
 		o := r.pending[0]
 		name, span := r.stepName(o.from)
-		r.fail(&Failure{Message: fmt.Sprintf("unexpected %s before %s (add an `expect` line for it)", describeEffect(o.eff), before), Step: name, StepSpan: span})
+		msg := fmt.Sprintf("unexpected %s before %s (add an `expect` line for it)", describeEffect(o.eff), before)
+		if len(r.convs) > 1 {
+			msg = "customer " + r.name + ": " + msg
+		}
+		r.fail(&Failure{Message: msg, Step: name, StepSpan: span})
 	}
 	r.checkRequests()
 }
@@ -419,7 +476,7 @@ func (r *runner) step(s *Step) {
 	r.checkIdle("`" + s.String() + "`")
 	r.tick()
 	switch s.Op {
-	case "accept", "reject", "timeout", "complete", "activity":
+	case "accept", "reject", "timeout", "complete", "activity", "wrapup", "transfer", "update":
 		r.agent(s)
 	case "start", "say":
 		if r.X == nil {
@@ -446,8 +503,9 @@ func (r *runner) step(s *Step) {
 			r.apply(r.Input("", ""))
 		}
 	case "advance":
-		r.needStarted()
 		r.advance(r.Now.Add(s.Dur))
+	case "customer":
+		r.customer(s)
 	case "task":
 		st := r.waitFor("a routed task (an enqueue step)", compiler.KindEnqueue)
 		if s.What == "timeout" {
@@ -494,11 +552,22 @@ func NextDue(timers map[string]time.Time, t time.Time) (id string, at time.Time)
 	return id, at
 }
 
+// nextTimer returns the armed timer of any conversation that fires first
+// by t (ties go to the conversation that started first).
+func (r *runner) nextTimer(t time.Time) (c *conv, id string, at time.Time) {
+	for _, o := range r.convs {
+		if oid, oat := o.NextTimer(t); oid != "" && (id == "" || oat.Before(at)) {
+			c, id, at = o, oid, oat
+		}
+	}
+	return c, id, at
+}
+
 // advance moves the clock to t, firing the timers due on the way in order,
 // and the router's escalations (first when both are due at once).
 func (r *runner) advance(t time.Time) {
 	for ticks := 0; ; {
-		id, at := r.NextTimer(t)
+		c, id, at := r.nextTimer(t)
 		if due, ok := r.routerDue(t); ok && (id == "" || !due.After(at)) {
 			if due.After(r.Now) {
 				r.Now = due
@@ -512,7 +581,7 @@ func (r *runner) advance(t time.Time) {
 		if id == "" {
 			break
 		}
-		r.apply(r.Fire(id, at))
+		r.with(c, func() { r.apply(c.Fire(id, at)) })
 	}
 	if t.After(r.Now) {
 		r.Now = t
@@ -526,6 +595,10 @@ func (r *runner) expect(s *Step) {
 	}
 	if s.What == "route" {
 		r.expectRoute(s)
+		return
+	}
+	if s.What == "worker" {
+		r.expectWorker(s)
 		return
 	}
 	if len(r.pending) == 0 {
@@ -637,7 +710,7 @@ func jsonText(v any) string {
 
 func describeExpect(s *Step) string {
 	switch s.What {
-	case "enqueue", "http", "function":
+	case "enqueue", "http", "function", "worker":
 		if len(s.Value) > 0 {
 			return s.What + " " + s.Name + " " + jsonText(s.Value)
 		}

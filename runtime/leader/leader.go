@@ -552,26 +552,23 @@ func (l *leader) putWorker(a CommandArgs, now time.Time) (json.RawMessage, *Comm
 		if a.Name != nil {
 			w.Name = *a.Name
 		}
+		change := policy.WorkerChange{Capacity: a.Capacity}
 		if a.Attributes != nil {
-			e, err := l.r.SetAttributes(w.ID, attrsOf(a.Attributes), now)
-			if err != nil {
-				return nil, routerError(err)
-			}
-			w.Attributes, evs = a.Attributes, append(evs, e...)
+			change.Attributes = attrsOf(a.Attributes)
+		}
+		if a.Activity != w.Activity {
+			change.Activity = a.Activity
+		}
+		e, err := policy.ChangeWorker(l.r, w.ID, change, now)
+		if err != nil {
+			return nil, routerError(err)
+		}
+		evs = append(evs, e...)
+		if a.Attributes != nil {
+			w.Attributes = a.Attributes
 		}
 		if a.Capacity != nil {
-			e, err := l.r.SetCapacity(w.ID, a.Capacity, now)
-			if err != nil {
-				return nil, routerError(err)
-			}
-			w.Capacity, evs = a.Capacity, append(evs, e...)
-		}
-		if a.Activity != "" && a.Activity != w.Activity {
-			e, err := l.r.SetActivity(w.ID, a.Activity, now)
-			if err != nil {
-				return nil, routerError(err)
-			}
-			evs = append(evs, e...)
+			w.Capacity = a.Capacity
 		}
 	}
 	w.UpdatedAt = now
