@@ -177,7 +177,22 @@ func describeRouterEvent(ev router.Event, t *routed) string {
 		return "reservation of " + ev.Worker + " canceled"
 	case router.ReservationDone:
 		return "reservation of " + ev.Worker + " completed"
+	case router.ReservationTransferred:
+		return "reservation of " + ev.Worker + " transferred"
+	case router.TaskTransferred:
+		to := "queue " + ev.Queue
+		if ev.ToWorker != "" {
+			to = "worker " + ev.ToWorker
+		}
+		return "transferred " + ev.Reason + " by " + ev.Worker + " to " + to
+	case router.TaskTransferFailed:
+		return "transfer failed (" + ev.Reason + "), stays with " + ev.Worker
+	case router.TaskWrapping:
+		return "wrapping up by " + ev.Worker
 	case router.TaskCompleted:
+		if ev.Reason != "" {
+			return "completed (" + ev.Reason + ")"
+		}
 		return "completed"
 	case router.TaskCanceled:
 		return "canceled"
