@@ -10,9 +10,39 @@ import (
 
 // testRouting covers the router leader's side of the store: workers, the
 // inbox (commands, new tasks, tasks closed by their flow), ApplyRouting and
-// the event log.
+// the event log. Each step starts where the one before left the store, so a
+// failed step ends the test.
 func testRouting(t *testing.T, s store.Store) {
-	// Workers are written by the leader, read by everyone.
+	r := &routingSuite{s: s}
+	for _, step := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"Workers", r.workers},
+		{"Commands", r.commands},
+		{"NewTask", r.newTask},
+		{"Canceled", r.canceled},
+		{"LastWorker", r.lastWorker},
+		{"Events", r.events},
+		{"OutcomeTimer", r.outcomeTimer},
+	} {
+		if !t.Run(step.name, step.run) {
+			return
+		}
+	}
+}
+
+// routingSuite is what testRouting's steps hand on: the contact of the
+// routed tasks and the first of them, whose events the log is read by.
+type routingSuite struct {
+	s    store.Store
+	c    store.Contact
+	task store.Task
+}
+
+// Workers are written by the leader, read by everyone.
+func (rt *routingSuite) workers(t *testing.T) {
+	s := rt.s
 	w1 := store.Worker{ID: "w1", Name: "Ana", Attributes: json.RawMessage(`{"languages":["en","id"]}`), Activity: "available", Capacity: map[string]int{"chat": 3, "voice": 1}}
 	w2 := store.Worker{ID: "w2", Name: "Budi", Activity: "offline", Capacity: map[string]int{"chat": 1}}
 	noErr(t, s.ApplyRouting(ctx(t), &store.RoutingWrite{At: t0, Workers: []store.Worker{w1, w2}}))
@@ -38,9 +68,12 @@ func testRouting(t *testing.T, s store.Store) {
 	noErr(t, s.ApplyRouting(ctx(t), &store.RoutingWrite{DeleteWorkers: []string{"w2"}}))
 	_, err := s.GetWorker(ctx(t), "w2")
 	isErr(t, err, store.ErrNotFound)
+}
 
-	// Commands: pending in order until applied, then with their result.
-	_, err = s.SubmitCommand(ctx(t), store.Command{})
+// Commands: pending in order until applied, then with their result.
+func (rt *routingSuite) commands(t *testing.T) {
+	s := rt.s
+	_, err := s.SubmitCommand(ctx(t), store.Command{})
 	isErr(t, err, store.ErrInvalid)
 	c1 := must[int64](t)(s.SubmitCommand(ctx(t), store.Command{Kind: "accept", Args: json.RawMessage(`{"reservation":"r1"}`)}))
 	c2 := must[int64](t)(s.SubmitCommand(ctx(t), store.Command{Kind: "activity"}))
@@ -64,12 +97,15 @@ func testRouting(t *testing.T, s store.Store) {
 	}
 	_, err = s.GetCommand(ctx(t), c2+100)
 	isErr(t, err, store.ErrNotFound)
+}
 
-	// A flow's new task is in the inbox until the leader takes it.
+// A flow's new task is in the inbox until the leader takes it.
+func (rt *routingSuite) newTask(t *testing.T) {
+	s := rt.s
 	c, cv := conv(t, s, "routing")
 	task := store.Task{ID: store.NewID(), ConversationID: cv.ID, ContactID: c.ID, Workflow: "support", Priority: 5, Channel: "chat"}
 	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Tasks: []store.Task{task}}), store.Committed)
-	in = must[store.Inbox](t)(s.RoutingInbox(ctx(t), 10))
+	in := must[store.Inbox](t)(s.RoutingInbox(ctx(t), 10))
 	if len(in.Commands) != 0 || len(in.NewTasks) != 1 || in.NewTasks[0].ID != task.ID || in.NewTasks[0].Priority != 5 || len(in.Closed) != 0 {
 		t.Fatalf("inbox %+v", in)
 	}
@@ -100,28 +136,35 @@ func testRouting(t *testing.T, s store.Store) {
 	if rs = must[[]store.Reservation](t)(s.ListReservations(ctx(t), store.ReservationFilter{WorkerID: "w2"})); len(rs) != 0 {
 		t.Fatalf("reservations of w2 %+v", rs)
 	}
+	rt.c, rt.task = c, task
+}
 
-	// The flow cancels it (its enqueue timed out): the leader finds it, and
-	// its stale view never reopens the task.
+// The flow cancels it (its enqueue timed out): the leader finds it, and
+// its stale view never reopens the task, which keeps its router channel.
+func (rt *routingSuite) canceled(t *testing.T) {
+	s, task := rt.s, rt.task
 	wantOutcomes(t, commit(t, s, &store.Unit{TaskUpdates: []store.TaskUpdate{{ID: task.ID, Status: store.TaskCanceled}}}), store.Committed)
-	in = must[store.Inbox](t)(s.RoutingInbox(ctx(t), 10))
+	in := must[store.Inbox](t)(s.RoutingInbox(ctx(t), 10))
 	if len(in.Closed) != 1 || in.Closed[0].ID != task.ID || in.Closed[0].Status != store.TaskCanceled {
 		t.Fatalf("inbox closed %+v", in.Closed)
 	}
 	noErr(t, s.ApplyRouting(ctx(t), &store.RoutingWrite{Tasks: []store.TaskRouting{{ID: task.ID, Status: store.TaskAssigned, WorkerID: "w1", Routed: store.RoutedClosed}}}))
-	if gt = must[store.Task](t)(s.GetTask(ctx(t), task.ID)); gt.Status != store.TaskCanceled {
+	gt := must[store.Task](t)(s.GetTask(ctx(t), task.ID))
+	if gt.Status != store.TaskCanceled {
 		t.Fatalf("a canceled task became %q", gt.Status)
 	}
 	if in = must[store.Inbox](t)(s.RoutingInbox(ctx(t), 10)); len(in.Closed) != 0 {
 		t.Fatalf("inbox closed after the leader saw it %+v", in.Closed)
 	}
-
-	// A task completed by w1 makes w1 the contact's last worker, which the
-	// leader reads with the contact's next task; tasks keep their router
-	// channel.
 	if gt.Channel != "chat" {
 		t.Fatalf("task channel %q", gt.Channel)
 	}
+}
+
+// A task completed by w1 makes w1 the contact's last worker, which the
+// leader reads with the contact's next task.
+func (rt *routingSuite) lastWorker(t *testing.T) {
+	s, c := rt.s, rt.c
 	cv2 := must[store.Conversation](t)(s.OpenConversation(ctx(t), c.ID, "sms", "default"))
 	done2 := store.Task{ID: store.NewID(), ConversationID: cv2.ID, ContactID: c.ID, Workflow: "support"}
 	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Tasks: []store.Task{done2}}), store.Committed)
@@ -135,13 +178,16 @@ func testRouting(t *testing.T, s store.Store) {
 	cv3 := must[store.Conversation](t)(s.OpenConversation(ctx(t), c.ID, "whatsapp", "default"))
 	third := store.Task{ID: store.NewID(), ConversationID: cv3.ID, ContactID: c.ID, Workflow: "support", Channel: "voice"}
 	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Tasks: []store.Task{third}}), store.Committed)
-	in = must[store.Inbox](t)(s.RoutingInbox(ctx(t), 10))
+	in := must[store.Inbox](t)(s.RoutingInbox(ctx(t), 10))
 	if len(in.NewTasks) != 1 || in.NewTasks[0].ID != third.ID || in.NewTasks[0].LastWorker != "w1" || in.NewTasks[0].Channel != "voice" {
 		t.Fatalf("new task %+v", in.NewTasks)
 	}
 	noErr(t, s.ApplyRouting(ctx(t), &store.RoutingWrite{Tasks: []store.TaskRouting{{ID: third.ID, Status: store.TaskWaiting, Routed: store.RoutedLive}}}))
+}
 
-	// The event log, by worker and task, paged.
+// The event log, by worker and task, paged.
+func (rt *routingSuite) events(t *testing.T) {
+	s, task := rt.s, rt.task
 	noErr(t, s.AppendRouterEvents(ctx(t), []store.RouterEvent{{Type: "conversation.message", TaskID: task.ID, WorkerID: "w1", Data: json.RawMessage(`{"text":"hi"}`)}}))
 	evs, next := must2[[]store.RouterEvent](t)(s.ListRouterEvents(ctx(t), store.RouterEventFilter{WorkerID: "w1"}, store.Page{Limit: 1}))
 	if len(evs) != 1 || evs[0].Type != "reservation.created" || evs[0].ReservationID != "r1" || next == "" {
@@ -158,8 +204,11 @@ func testRouting(t *testing.T, s store.Store) {
 		t.Fatalf("task events %+v", all)
 	}
 	timeEq(t, "event default time", all[0].Time, t0.Add(2*time.Second))
+}
 
-	// A task's outcome reaches its flow as a timer, written once.
+// A task's outcome reaches its flow as a timer, written once.
+func (rt *routingSuite) outcomeTimer(t *testing.T) {
+	s, task := rt.s, rt.task
 	tm := store.Timer{ID: "task:" + task.ID, FireAt: t0, Payload: json.RawMessage(`{"a":1}`)}
 	noErr(t, s.ApplyRouting(ctx(t), &store.RoutingWrite{Timers: []store.Timer{tm}}))
 	tm.Payload = json.RawMessage(`{"a":2}`)
