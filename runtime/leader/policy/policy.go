@@ -46,6 +46,13 @@ func DefaultActivities() map[string]bool {
 // no timeout is configured.
 const DefaultReservationTimeout = 30 * time.Second
 
+// DefaultMissedLimit is how many offers in a row a worker may reject or
+// let time out before being set DefaultMissedActivity.
+const (
+	DefaultMissedLimit    = 3
+	DefaultMissedActivity = "away"
+)
+
 // DefaultCapacity is a worker's capacity when none is given.
 var DefaultCapacity = map[string]int{"chat": 3, "voice": 1, "email": 5}
 
@@ -58,10 +65,10 @@ func (c Config) WithDefaults() Config {
 		c.ReservationTimeout = DefaultReservationTimeout
 	}
 	if c.MissedLimit == 0 {
-		c.MissedLimit = 3
+		c.MissedLimit = DefaultMissedLimit
 	}
 	if c.MissedActivity == "" {
-		c.MissedActivity = "away"
+		c.MissedActivity = DefaultMissedActivity
 	}
 	if c.StatsWindow == 0 {
 		c.StatsWindow = time.Hour
