@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/connectortest"
+	"github.com/switchboard-dev/switchboard/internal/flowgen"
 	"github.com/switchboard-dev/switchboard/runtime/node"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
@@ -41,30 +42,7 @@ func sizeableProgram(v, flows, steps int) []compiler.Source {
 }
 `, v, v, v)
 	for f := 0; f < flows; f++ {
-		fmt.Fprintf(&b, "flow f%d {\n  trigger message\n  channels sms, whatsapp\n", f)
-		fmt.Fprintf(&b, "  var language: string = contact.attributes.language ?? \"en\"\n  var tries: number = %d\n\n", v)
-		for s := 0; s < steps; s++ {
-			next := fmt.Sprintf("s%d", s+1)
-			if s == steps-1 {
-				next = "done"
-			}
-			switch s % 6 {
-			case 0:
-				fmt.Fprintf(&b, "  s%d: switch {\n    message.text matches \"(?i)agent %d\" -> %s\n    language == \"id\" and tries < %d -> %s\n    default -> %s\n  }\n", s, s, next, s, next, next)
-			case 1:
-				fmt.Fprintf(&b, "  s%d: http {\n    post \"${env.BOT_URL}/reply/%d\"\n    json {text: message.text, conversation: conversation.id, step: %d}\n    timeout 3s\n    ok -> %s\n    error -> %s\n  }\n", s, s, s, next, next)
-			case 2:
-				fmt.Fprintf(&b, "  s%d: send \"Hello ${contact.name}, step %d: ${s%d.json.reply ?? \"n/a\"}\" -> %s\n", s, s, s-1, next)
-			case 3:
-				fmt.Fprintf(&b, "  s%d: ask \"Question %d for ${contact.name}?\" {\n    timeout 5m -> %s\n    reply.text == \"2\" -> %s\n    reply -> %s\n  }\n", s, s, next, next, next)
-			case 4:
-				fmt.Fprintf(&b, "  s%d: set tries = tries + 1, language = s%d.reply.text == \"2\" ? \"id\" : language -> %s\n", s, s-1, next)
-			case 5:
-				fmt.Fprintf(&b, "  s%d: enqueue w%d {\n    attributes {language: language, channel: message.channel}\n    priority %d\n    timeout 10m -> %s\n    completed -> %s\n  }\n", s, f, s%7, next, next)
-			}
-		}
-		fmt.Fprintf(&b, "}\n\nqueue q%d { workers \"en\" in worker.languages }\n", f)
-		fmt.Fprintf(&b, "workflow w%d {\n  default q%d\n}\n\n", f, f)
+		flowgen.Flow(&b, f, steps, flowgen.Options{Channels: "sms, whatsapp", Tries: v})
 	}
 	return []compiler.Source{{Name: "gen.flow", Src: b.Bytes()}}
 }
