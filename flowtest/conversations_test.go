@@ -197,6 +197,10 @@ func TestRoutingScenariosFailing(t *testing.T) {
 		{`customer bob
   start
   customer main`, `customer bob: unexpected enqueue help_routing`},
+		{`customer bob {flow: "nope"}`, `customer bob: the program has no flow "nope"`},
+		{`customer bob
+  customer main
+  customer bob {name: "Bob"}`, "customer bob has already begun"},
 		{`start
   expect enqueue help_routing
   accept
@@ -231,6 +235,8 @@ func TestRoutingScenarioParseErrors(t *testing.T) {
 		{"router {wrap_up: 1m}\n  router {wrap_up: 2m}", "a second `router` line (one per test)"},
 		{"worker ana\n  worker ana", "hint: change a worker during the test with `update ana {…}`"},
 		{"customer {}", "expected the customer's name"},
+		{"customer bob {nmae: \"Bob\"}", `customer bob: unknown field "nmae" (want name, attributes, addresses, flow)`},
+		{"customer bob {flow: other}", "unexpected name `other` in a value"},
 	}
 	for _, c := range cases {
 		src := "test \"x\" {\n  flow help\n  " + c.src + "\n}\n"
@@ -248,4 +254,31 @@ func TestRoutingScenarioParseErrors(t *testing.T) {
 	if _, list := flowtest.Parse("t.flowtest", []byte(src)); list.HasErrors() {
 		t.Errorf("declared activity: %v", list)
 	}
+}
+
+// A customer may play another flow of the program, on that flow's channel.
+func TestCustomerOfAnotherFlow(t *testing.T) {
+	s := loadFiles(t, "help", routeProg+`
+flow notice {
+  channels sms
+  hi: send "Hi ${contact.name} on ${conversation.channel}" -> done
+}
+`, `
+test "two flows" {
+  flow help
+  worker ana {attributes: {team: "help"}}
+  start
+  expect enqueue help_routing
+  customer sue {flow: "notice", name: "Sue"}
+  start
+  expect send "Hi Sue on sms"
+  expect end
+  customer main
+  accept ana
+  complete
+  expect send "Thanks, ana in agents"
+  expect end
+}
+`)
+	runPassing(t, s, 1)
 }

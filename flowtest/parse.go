@@ -404,6 +404,17 @@ func (p *parser) line(tst *Test) {
 		if p.peek().Is("{") {
 			st.Value = p.mapValue()
 		}
+		for k, v := range st.Value {
+			switch k {
+			case "flow":
+				if _, ok := v.(string); !ok {
+					p.errorf(kw.Span, "customer %s: flow must be a flow's name, quoted", st.Name)
+				}
+			case "name", "attributes", "addresses":
+			default:
+				p.errorf(kw.Span, "customer %s: unknown field %q (want name, attributes, addresses, flow)", st.Name, k)
+			}
+		}
 	case "worker", "last_worker", "router", "accept", "reject", "timeout", "complete", "wrapup", "activity", "update", "transfer":
 		if !p.routingLine(tst, st, kw) {
 			return

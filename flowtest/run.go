@@ -170,18 +170,35 @@ func (r *runner) with(c *conv, f func()) {
 func (r *runner) customer(s *Step) {
 	for _, c := range r.convs {
 		if c.name == s.Name {
+			if s.Value != nil {
+				r.failf("customer %s has already begun: give its fields on its first `customer` line", s.Name)
+			}
 			c.Now, r.conv = r.Now, c
 			return
 		}
 	}
 	main := r.convs[0].Session
-	ss := &Session{Prog: r.prog, Flow: main.Flow, ID: "x-" + s.Name, Now: r.Now, Env: main.Env, Budget: main.Budget, Trigger: main.Trigger}
+	contact := maps.Clone(s.Value)
+	flow := main.Flow
+	if f, ok := contact["flow"].(string); ok {
+		if r.prog.Flow(f) == nil {
+			r.failf("customer %s: the program has no flow %q", s.Name, f)
+		}
+		flow = f
+		delete(contact, "flow")
+	}
+	ss := &Session{Prog: r.prog, Flow: flow, ID: "x-" + s.Name, Now: r.Now, Env: main.Env, Budget: main.Budget, Trigger: main.Trigger}
 	ss.Trigger.From = s.Name
 	ss.Contact = compiler.Contact{ID: "contact-" + s.Name, Name: s.Name}
-	if err := decode(s.Value, &ss.Contact); err != nil {
+	if err := decode(contact, &ss.Contact); err != nil {
 		r.failf("customer %s: %v", s.Name, err)
 	}
-	ss.Conv = compiler.Conversation{ID: "conversation-" + s.Name, Channel: main.Conv.Channel}
+	ch := main.Conv.Channel
+	if flow != main.Flow {
+		ch = channelOf(r.prog.Flow(flow), r.test.Setup.Channel)
+	}
+	ss.Trigger.Channel = ch
+	ss.Conv = compiler.Conversation{ID: "conversation-" + s.Name, Channel: ch}
 	r.conv = r.newConv(s.Name, ss)
 }
 
@@ -216,17 +233,7 @@ func (r *runner) setup() {
 	if r.Now.IsZero() {
 		r.Now = DefaultStart
 	}
-	ch := t.Setup.Channel
-	if ch == "" {
-		switch {
-		case r.flow.Trigger == compiler.TriggerCall:
-			ch = "voice"
-		case len(r.flow.Channels) > 0:
-			ch = r.flow.Channels[0]
-		default:
-			ch = "webchat"
-		}
-	}
+	ch := channelOf(r.flow, t.Setup.Channel)
 	r.Contact = compiler.Contact{ID: "contact-1", Name: "Test Customer"}
 	if m := t.Setup.Contact; m != nil {
 		if err := decode(m, &r.Contact); err != nil {
@@ -251,6 +258,20 @@ func (r *runner) setup() {
 	if t.Routing() {
 		r.setupRouter()
 	}
+}
+
+// channelOf is the channel of a conversation of flow f: the test's
+// `channel` line, or the flow's own.
+func channelOf(f *compiler.Flow, set string) string {
+	switch {
+	case set != "":
+		return set
+	case f.Trigger == compiler.TriggerCall:
+		return "voice"
+	case len(f.Channels) > 0:
+		return f.Channels[0]
+	}
+	return "webchat"
 }
 
 // decode fills a struct from a map through JSON (attribute numbers stay
