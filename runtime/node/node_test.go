@@ -285,12 +285,8 @@ flow confirm {
 	}
 }
 
-func TestConcurrentMessagesOneConversation(t *testing.T) {
-	eachStore(t, testConcurrentMessagesOneConversation)
-}
-
-func testConcurrentMessagesOneConversation(t *testing.T, st store.Store) {
-	r := newRigOn(t, st, `
+// countFlow counts the replies to its question in n.
+const countFlow = `
 flow count {
   var n: number = 0
   loop: ask "say something" {
@@ -298,7 +294,14 @@ flow count {
     reply -> bump
   }
   bump: set n = n + 1 -> loop
-}`, nil)
+}`
+
+func TestConcurrentMessagesOneConversation(t *testing.T) {
+	eachStore(t, testConcurrentMessagesOneConversation)
+}
+
+func testConcurrentMessagesOneConversation(t *testing.T, st store.Store) {
+	r := newRigOn(t, st, countFlow, nil)
 	r.receive("m0", "alice", "start", false)
 	var wg sync.WaitGroup
 	for i := 1; i <= 20; i++ {
@@ -333,15 +336,7 @@ flow count {
 // conversation in their units: one wins, the others look up and step.
 func TestConcurrentFirstMessagesOneContact(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
-		r := newRigOn(t, st, `
-flow count {
-  var n: number = 0
-  loop: ask "say something" {
-    timeout 1h -> done
-    reply -> bump
-  }
-  bump: set n = n + 1 -> loop
-}`, nil)
+		r := newRigOn(t, st, countFlow, nil)
 		const n = 16
 		var wg sync.WaitGroup
 		for i := range n {

@@ -56,6 +56,20 @@ func compileSources(t testing.TB, sources []compiler.Source) *compiler.Program {
 	return prog
 }
 
+// nodesOn returns a start that runs a node of the given program on st, its
+// one channel fake, closed when the test ends.
+func nodesOn(t *testing.T, st store.Store, fake *connectortest.Fake) func(sources []compiler.Source) *node.Node {
+	return func(sources []compiler.Source) *node.Node {
+		n, err := node.New(context.Background(), node.Config{Store: st, Program: compileSources(t, sources), Sources: sources,
+			Channels: map[string]connectors.Connector{"fake/default": fake}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+}
+
 func liveHeap() uint64 {
 	runtime.GC()
 	runtime.GC()
@@ -99,15 +113,7 @@ func TestDeploysKeepOnlyProgramsInUse(t *testing.T) {
 		ctx := context.Background()
 		first := sizeableProgram(1, flows, steps)
 		fake := &connectortest.Fake{Channel: "webchat"}
-		start := func(sources []compiler.Source) *node.Node {
-			n, err := node.New(ctx, node.Config{Store: st, Program: compileSources(t, sources), Sources: sources,
-				Channels: map[string]connectors.Connector{"fake/default": fake}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { n.Close() })
-			return n
-		}
+		start := nodesOn(t, st, fake)
 		n := start(first)
 		chatOn := func(n *node.Node) func(id, from, text string) string {
 			return func(id, from, text string) string {
@@ -185,15 +191,7 @@ func TestRecompileOnce(t *testing.T) {
 	ctx := context.Background()
 	st := &countingStore{Store: openSQLite(t)}
 	fake := &connectortest.Fake{Channel: "webchat"}
-	start := func(sources []compiler.Source) *node.Node {
-		n, err := node.New(ctx, node.Config{Store: st, Program: compileSources(t, sources), Sources: sources,
-			Channels: map[string]connectors.Connector{"fake/default": fake}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		return n
-	}
+	start := nodesOn(t, st, fake)
 	old := start(sizeableProgram(1, 2, 12))
 	for i := range waiting {
 		if _, err := old.Receive(ctx, "fake", "default", connectors.Inbound{PlatformID: fmt.Sprint("q", i), Channel: "webchat",

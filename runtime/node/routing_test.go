@@ -38,6 +38,33 @@ func runLeader(n *node.Node) *leaderRun {
 
 func (l *leaderRun) stop() { l.cancel(); <-l.done }
 
+// takeOver starts another node, with its own leader, on st's database: the
+// node that takes over once the first node's leader has stopped.
+func takeOver(t *testing.T, st store.Store) (*rig, store.Store) {
+	t.Helper()
+	reopened, err := st.(store.Reopener).Reopen(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reopened.Close() })
+	b := newRigOn(t, reopened, routedFlow, nil)
+	t.Cleanup(runLeader(b.node).stop)
+	return b, reopened
+}
+
+// leavesPending waits up to ten seconds for reservation id to leave
+// pending, and returns it as it then stands.
+func leavesPending(st store.Store, id string) (store.Reservation, error) {
+	var r store.Reservation
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if r, err = st.GetReservation(context.Background(), id); err != nil || r.Status != store.ReservationPending {
+			break
+		}
+	}
+	return r, err
+}
+
 func command(t *testing.T, n *node.Node, kind string, args node.CommandArgs) json.RawMessage {
 	t.Helper()
 	res, err := n.Command(context.Background(), kind, args, 10*time.Second)
@@ -112,25 +139,13 @@ func TestLeaderTakeover(t *testing.T) {
 		leaderA.stop()
 
 		// Another node on the same database takes over.
-		reopened, err := st.(store.Reopener).Reopen(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer reopened.Close()
-		b := newRigOn(t, reopened, routedFlow, nil)
-		leaderB := runLeader(b.node)
-		defer leaderB.stop()
+		b, reopened := takeOver(t, st)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go b.node.Run(ctx, 2)
 
 		// The new leader's first act: the old leader's offer is rescinded.
-		var rescinded store.Reservation
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if rescinded, err = reopened.GetReservation(context.Background(), offered.ID); err != nil || rescinded.Status != store.ReservationPending {
-				break
-			}
-		}
+		rescinded, err := leavesPending(reopened, offered.ID)
 		if err != nil || rescinded.Status != store.ReservationRescinded {
 			t.Fatalf("the old leader's offer: %+v %v", rescinded, err)
 		}

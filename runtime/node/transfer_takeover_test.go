@@ -36,21 +36,8 @@ func TestLeaderTakeoverDuringWarmTransfer(t *testing.T) {
 		}
 		leaderA.stop()
 
-		reopened, err := st.(store.Reopener).Reopen(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer reopened.Close()
-		b := newRigOn(t, reopened, routedFlow, nil)
-		leaderB := runLeader(b.node)
-		defer leaderB.stop()
-
-		var rescinded store.Reservation
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if rescinded, err = reopened.GetReservation(context.Background(), offer.ID); err != nil || rescinded.Status != store.ReservationPending {
-				break
-			}
-		}
+		b, reopened := takeOver(t, st)
+		rescinded, err := leavesPending(reopened, offer.ID)
 		if err != nil || rescinded.Status != store.ReservationRescinded {
 			t.Fatalf("the warm transfer's offer after the takeover: %+v %v", rescinded, err)
 		}
