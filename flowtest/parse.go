@@ -496,7 +496,7 @@ func (p *parser) routingLine(tst *Test, st *Step, kw lang.Token) bool {
 
 // expectation parses the rest of an `expect` line into st.
 func (p *parser) expectation(st *Step, kw lang.Token) {
-	k := p.ident("what to expect (send, say, play, hangup, enqueue, route, worker, http, function, end or fail)")
+	k := p.ident("what to expect (send, say, play, hangup, enqueue, route, worker, http, function, gather, record, dial, end or fail)")
 	st.What = k.Text
 	switch k.Text {
 	case "send", "say", "play", "fail":
@@ -526,16 +526,12 @@ func (p *parser) expectation(st *Step, kw lang.Token) {
 				p.errorf(kw.Span, "expect enqueue: unknown field %q (want attributes, priority, channel)", k)
 			}
 		}
-	case "http", "function":
+	case "http", "function", "gather", "record", "dial":
 		st.Name = p.ident("the step's name").Text
 		st.Value = p.mapValue()
-		allowed := map[string]bool{"method": true, "url": true, "headers": true, "json": true, "body": true}
-		if k.Text == "function" {
-			allowed = map[string]bool{"args": true}
-		}
 		for key := range st.Value {
-			if !allowed[key] {
-				p.errorf(k.Span, "expect %s: unknown field %q", k.Text, key)
+			if !slices.Contains(requestFields[k.Text], key) {
+				p.errorf(k.Span, "expect %s: unknown field %q (want %s)", k.Text, key, strings.Join(requestFields[k.Text], ", "))
 			}
 		}
 	case "route":
@@ -555,7 +551,7 @@ func (p *parser) expectation(st *Step, kw lang.Token) {
 		}
 	case "hangup", "end":
 	default:
-		p.errorf(k.Span, "cannot expect `%s` (want send, say, play, hangup, enqueue, route, worker, http, function, end or fail)", k.Text)
+		p.errorf(k.Span, "cannot expect `%s` (want send, say, play, hangup, enqueue, route, worker, http, function, gather, record, dial, end or fail)", k.Text)
 	}
 }
 
@@ -740,6 +736,15 @@ func (p *parser) route(k lang.Token) *Route {
 		p.errorf(k.Span, "expect route needs `queue NAME`, `worker NAME` or `priority N` (`none` for no queue or no worker)")
 	}
 	return rt
+}
+
+// requestFields are what `expect http|function|gather|record|dial` check.
+var requestFields = map[string][]string{
+	"http":     {"method", "url", "headers", "json", "body"},
+	"function": {"args"},
+	"gather":   {"prompt", "digits", "finish_on", "speech", "timeout", "voice", "language"},
+	"record":   {"max_length", "transcribe", "timeout"},
+	"dial":     {"number", "caller_id", "timeout", "record"},
 }
 
 var mockFields = map[string][]string{

@@ -346,6 +346,9 @@ func (r *runner) observe(c *conv, e engine.Effect) {
 	case engine.EffectVoice:
 		switch e.Voice.Verb {
 		case "gather", "record", "dial": // requests: the script or the mocks answer them
+			if from != nil {
+				c.lastReq[e.Voice.Verb+"/"+r.prog.Flow(from.flow).States[from.state].Name] = e
+			}
 			return
 		}
 		c.pending = append(c.pending, observed{e, from})
@@ -610,7 +613,7 @@ func (r *runner) advance(t time.Time) {
 }
 
 func (r *runner) expect(s *Step) {
-	if s.What == "http" || s.What == "function" {
+	if requestFields[s.What] != nil {
 		r.expectRequest(s)
 		return
 	}
@@ -722,16 +725,38 @@ func normalize(v any) any {
 }
 
 func jsonText(v any) string {
-	b, err := json.Marshal(normalize(v))
+	b, err := json.Marshal(normalize(spelled(v)))
 	if err != nil {
 		return fmt.Sprint(v)
 	}
 	return string(b)
 }
 
+// spelled writes durations as test files do (30s, 2m), so that what a
+// failure shows reads as the script.
+func spelled(v any) any {
+	switch x := v.(type) {
+	case time.Duration:
+		return shortDuration(x)
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = spelled(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = spelled(e)
+		}
+		return l
+	}
+	return v
+}
+
 func describeExpect(s *Step) string {
 	switch s.What {
-	case "enqueue", "http", "function", "worker":
+	case "enqueue", "http", "function", "worker", "gather", "record", "dial":
 		if len(s.Value) > 0 {
 			return s.What + " " + s.Name + " " + jsonText(s.Value)
 		}
@@ -807,10 +832,12 @@ func (r *runner) expectRequest(s *Step) {
 		}
 	case e.Function != nil:
 		got["args"] = normalize(e.Function.Args)
+	case e.Voice != nil:
+		got = voiceFields(e.Voice)
 	}
 	keys := slices.Sorted(maps.Keys(s.Value))
 	for _, k := range keys {
-		if why := subset(k, normalize(s.Value[k]), got[k]); why != "" {
+		if why := subset(k, normalize(spelled(s.Value[k])), got[k]); why != "" {
 			r.fail(&Failure{Expected: describeExpect(s), Got: describeRequest(e), Message: why})
 		}
 	}
@@ -853,5 +880,21 @@ func describeRequest(e engine.Effect) string {
 	if e.Function != nil {
 		return "function " + e.Function.Name + " " + jsonText(e.Function.Args)
 	}
+	if e.Voice != nil {
+		return e.Voice.Verb + " " + jsonText(voiceFields(e.Voice))
+	}
 	return describeEffect(e)
+}
+
+// voiceFields are what `expect gather|record|dial` read of a voice verb,
+// named as the step's properties are.
+func voiceFields(v *engine.VoiceEffect) map[string]any {
+	all := map[string]any{"prompt": v.Text, "digits": v.Digits, "finish_on": v.FinishOn, "speech": v.Speech,
+		"timeout": v.Timeout, "voice": v.Voice, "language": v.Language, "max_length": v.MaxLength,
+		"transcribe": v.Transcribe, "number": v.Number, "caller_id": v.CallerID, "record": v.Record}
+	got := map[string]any{}
+	for _, k := range requestFields[v.Verb] {
+		got[k] = normalize(spelled(all[k]))
+	}
+	return got
 }
