@@ -68,12 +68,7 @@ func (r *runner) enqueue(c *conv, e *engine.EnqueueEffect, from *visit) {
 	for k, v := range normalize(e.Attributes).(map[string]any) {
 		attrs[k] = v
 	}
-	if _, ok := attrs["last_worker"]; !ok {
-		attrs["last_worker"] = nil
-		if w := r.route.lastWorker[c.Contact.ID]; w != "" {
-			attrs["last_worker"] = w
-		}
-	}
+	policy.TaskAttributes(attrs, r.route.lastWorker[c.Contact.ID])
 	t := &routed{Task: &policy.Task{ID: e.TaskID}, conv: c, from: from, at: r.Now}
 	r.route.follow.Track(t.Task)
 	r.route.tasks[e.TaskID] = t

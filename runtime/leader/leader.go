@@ -319,19 +319,9 @@ func (l *leader) rebuild(ctx context.Context) error {
 	return l.commit(ctx)
 }
 
-// taskAttributes are what the router sees of a task: its attributes, and
-// last_worker (the worker who last completed a task for the contact, or
-// nil) unless the flow set it.
+// taskAttributes are what the router sees of a stored task.
 func taskAttributes(t store.Task, lastWorker string) map[string]any {
-	attrs := attrsOf(t.Attributes)
-	if _, set := attrs["last_worker"]; set {
-		return attrs
-	}
-	attrs["last_worker"] = nil
-	if lastWorker != "" {
-		attrs["last_worker"] = lastWorker
-	}
-	return attrs
+	return policy.TaskAttributes(attrsOf(t.Attributes), lastWorker)
 }
 
 // track starts following a task row.

@@ -118,3 +118,17 @@ func (k *Tasks) Apply(e router.Event) *Task {
 	}
 	return t
 }
+
+// TaskAttributes are what the router sees of a task: the attributes its
+// flow gave it, and last_worker (the worker who last completed a task for
+// the contact, or nil) unless the flow set it. attrs is changed in place.
+func TaskAttributes(attrs map[string]any, lastWorker string) map[string]any {
+	if _, set := attrs["last_worker"]; set {
+		return attrs
+	}
+	attrs["last_worker"] = nil
+	if lastWorker != "" {
+		attrs["last_worker"] = lastWorker
+	}
+	return attrs
+}
