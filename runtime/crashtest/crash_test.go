@@ -150,6 +150,23 @@ func post(client *http.Client, addr, id, from, text string) (reply, bool) {
 	return r, true
 }
 
+// flowDir returns a new program directory holding src as its one flow
+// file, name.
+func flowDir(t *testing.T, name, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// newPlatform starts the platform a server under test delivers to.
+func newPlatform() (*collector, *httptest.Server) {
+	col := &collector{byTo: map[string]map[string]string{}}
+	return col, httptest.NewServer(col)
+}
+
 // collector receives the outbound deliveries, as a platform would: it
 // keeps one per idempotency key.
 type collector struct {
@@ -196,13 +213,9 @@ func TestKillMidLoad(t *testing.T) {
 		t.Skip("builds and runs the server")
 	}
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "crash.flow"), []byte(flow), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := flowDir(t, "crash.flow", flow)
 	db := filepath.Join(dir, "switchboard.db")
-	col := &collector{byTo: map[string]map[string]string{}}
-	platform := httptest.NewServer(col)
+	col, platform := newPlatform()
 	defer platform.Close()
 
 	// Phase 1: load from many contacts at once, and SIGKILL mid-way.

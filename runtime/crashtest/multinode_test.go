@@ -9,9 +9,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -70,12 +68,8 @@ func TestLeaderKilledUnderLoad(t *testing.T) {
 	ctx := context.Background()
 	dsn, db := freshSchema(t, base)
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "support.flow"), []byte(multiFlow), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	col := &collector{byTo: map[string]map[string]string{}}
-	platform := httptest.NewServer(col)
+	dir := flowDir(t, "support.flow", multiFlow)
+	col, platform := newPlatform()
 	defer platform.Close()
 
 	// The store (migrated here, before the nodes start) and one admin

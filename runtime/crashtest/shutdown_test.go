@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,12 +82,8 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 }
 
 func sigtermUnderLoad(t *testing.T, bin, storeURL string) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "shutdown.flow"), []byte(shutdownFlow), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	col := &collector{byTo: map[string]map[string]string{}}
-	platform := httptest.NewServer(col)
+	dir := flowDir(t, "shutdown.flow", shutdownFlow)
+	_, platform := newPlatform()
 	defer platform.Close()
 	srv := startStore(t, bin, dir, storeURL, platform.URL, nil, "--drain-timeout", sdDrain.String())
 	exited := make(chan error, 1)
