@@ -21,6 +21,7 @@ import (
 	_ "github.com/switchboard-dev/switchboard/connectors/all" // every connector registers itself
 	"github.com/switchboard-dev/switchboard/diag"
 	"github.com/switchboard-dev/switchboard/runtime/engine"
+	"github.com/switchboard-dev/switchboard/runtime/leader/policy"
 	"github.com/switchboard-dev/switchboard/runtime/metrics"
 	"github.com/switchboard-dev/switchboard/runtime/node"
 	"github.com/switchboard-dev/switchboard/runtime/server"
@@ -108,10 +109,10 @@ that keeps failing waits longer after each failure before it tries again
 	f.StringArrayVar(&o.functions, "function", nil, "a webhook function: NAME=URL; `function NAME` POSTs its args there (repeatable)")
 	f.StringVar(&o.eventWebhook, "event-webhook", "", "URL that receives the router's event log as signed JSON POSTs")
 	f.StringVar(&o.eventWebhookSecret, "event-webhook-secret", "", "secret signing the event webhook (env:NAME reads the environment)")
-	f.DurationVar(&o.reservationTimeout, "reservation-timeout", 30*time.Second, "how long an agent has to accept an offer before it goes to the next")
+	f.DurationVar(&o.reservationTimeout, "reservation-timeout", policy.DefaultReservationTimeout, "how long an agent has to accept an offer before it goes to the next")
 	f.DurationVar(&o.wrapUp, "wrap-up", 0, "complete a wrapping task automatically after this long (0: when the agent completes it)")
 	f.StringArrayVar(&o.activities, "activity", nil, "a worker activity besides available, break, busy, away, offline: NAME=available or NAME=unavailable (repeatable)")
-	f.IntVar(&o.missedOffers, "missed-offers", 3, "consecutive offers a worker rejects or lets time out before it is set away (-1: never)")
+	f.IntVar(&o.missedOffers, "missed-offers", policy.DefaultMissedLimit, "consecutive offers a worker rejects or lets time out before it is set away (-1: never)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGTERM or SIGINT, how long to wait for the requests in flight before closing")
 	f.StringArrayVar(&o.env, "env", nil, "a variable flows read as env: `NAME` passes the process's NAME, NAME=VALUE sets one (repeatable)")
 	f.IntVar(&o.stepBudget, "step-budget", engine.DefaultStepBudget, "steps an execution may run without a message from the customer before it fails")
@@ -288,7 +289,7 @@ type nodeFlags struct {
 
 // parseNodeFlags reads --activity, --function and the event webhook's flags.
 func parseNodeFlags(o serveOptions) (nodeFlags, error) {
-	nf := nodeFlags{activities: map[string]bool{"available": true, "break": false, "busy": false, "away": false, "offline": false},
+	nf := nodeFlags{activities: policy.DefaultActivities(),
 		functionURLs: map[string]string{}}
 	var err error
 	if nf.hookSecret, err = fromEnv(o.eventWebhookSecret); err != nil {
