@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/switchboard-dev/switchboard/runtime/leader/policy"
 	"github.com/switchboard-dev/switchboard/runtime/router"
@@ -58,6 +59,8 @@ type CommandArgs struct {
 	Queue       string          `json:"queue,omitempty"`
 	ToWorker    string          `json:"to_worker,omitempty"`
 	Warm        bool            `json:"warm,omitempty"`
+	// Timeout bounds a transfer's wait in its destination (0: none).
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // CommandError is a command the leader refused. Code is one of

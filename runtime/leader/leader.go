@@ -483,7 +483,7 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 		case CmdComplete:
 			evs, err = l.r.Complete(a.Task, now)
 		case CmdTransfer:
-			evs, err = l.r.Transfer(a.Task, router.TransferTarget{Queue: a.Queue, Worker: a.ToWorker}, a.Warm, now)
+			evs, err = l.r.Transfer(a.Task, router.TransferTarget{Queue: a.Queue, Worker: a.ToWorker, Timeout: a.Timeout}, a.Warm, now)
 		case CmdCancel:
 			evs, err = l.r.Cancel(a.Task, now)
 		}

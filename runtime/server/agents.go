@@ -319,12 +319,20 @@ func taskCommand(verb string) handlerFunc {
 		args := node.CommandArgs{Actor: c.actor(), Task: p[0]}
 		if verb == "transfer" {
 			var b struct {
-				Queue  string `json:"queue"`
-				Worker string `json:"worker"`
-				Mode   string `json:"mode"`
+				Queue   string `json:"queue"`
+				Worker  string `json:"worker"`
+				Mode    string `json:"mode"`
+				Timeout string `json:"timeout"`
 			}
 			if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || (b.Queue == "") == (b.Worker == "") || (b.Mode != "" && b.Mode != "warm" && b.Mode != "cold") {
-				return errorf(http.StatusBadRequest, "body must be JSON {\"queue\": NAME} or {\"worker\": ID}, with \"mode\": \"cold\" (default) or \"warm\"")
+				return errorf(http.StatusBadRequest, "body must be JSON {\"queue\": NAME} or {\"worker\": ID}, with \"mode\": \"cold\" (default) or \"warm\" and an optional \"timeout\" (\"2m\")")
+			}
+			if b.Timeout != "" {
+				d, err := time.ParseDuration(b.Timeout)
+				if err != nil || d <= 0 {
+					return errorf(http.StatusBadRequest, "timeout %q is not a positive duration such as \"90s\" or \"2m\"", b.Timeout)
+				}
+				args.Timeout = d
 			}
 			if b.Worker != "" {
 				if err := checkWorkerID(b.Worker); err != nil {
