@@ -16,7 +16,9 @@ import (
 	"github.com/switchboard-dev/switchboard/connectors/custom"
 )
 
-const agentFlow = `
+// routeFlow hands customers who ask for a live agent to the english queue;
+// its workflows are the tests' own.
+const routeFlow = `
 flow route {
   start: switch {
     message.text matches "(?i)live agent" -> handoff
@@ -31,7 +33,9 @@ flow route {
   goodbye: send "Sorry, nobody could take your request" -> done
 }
 queue english { workers "en" in worker.languages }
-workflow chat_routing { default english }
+`
+
+const agentFlow = routeFlow + `workflow chat_routing { default english }
 `
 
 // deliveries collects what the custom connector sends, as the platform would.

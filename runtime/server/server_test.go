@@ -128,7 +128,18 @@ type response struct {
 
 func call(t testing.TB, method, url string, body []byte, header http.Header) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	status, _, b := roundTrip(t, method, url, bytes.NewReader(body), header)
+	var m map[string]any
+	if len(b) > 0 && json.Unmarshal(b, &m) != nil {
+		m = map[string]any{"raw": string(b)}
+	}
+	return response{status, m}
+}
+
+// roundTrip sends one request and returns the answer, its body read.
+func roundTrip(t testing.TB, method, url string, body io.Reader, header http.Header) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +152,7 @@ func call(t testing.TB, method, url string, body []byte, header http.Header) res
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if len(b) > 0 && json.Unmarshal(b, &m) != nil {
-		m = map[string]any{"raw": string(b)}
-	}
-	return response{resp.StatusCode, m}
+	return resp.StatusCode, resp.Header, b
 }
 
 func signed(body string, at time.Time) http.Header {

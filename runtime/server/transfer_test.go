@@ -15,22 +15,7 @@ import (
 
 // transferFlow hands customers to the english queue; bahasa is where
 // they are transferred.
-const transferFlow = `
-flow route {
-  start: switch {
-    message.text matches "(?i)live agent" -> handoff
-    default -> answer
-  }
-  answer: send "Thanks, a bot will help you" -> done
-  handoff: enqueue chat_routing {
-    attributes {language: "en"}
-    canceled -> goodbye
-  } -> thanks
-  thanks: send "Thanks for talking to us, ${handoff.task.worker}" -> done
-  goodbye: send "Sorry, nobody could take your request" -> done
-}
-queue english { workers "en" in worker.languages }
-queue bahasa { workers "id" in worker.languages }
+const transferFlow = routeFlow + `queue bahasa { workers "id" in worker.languages }
 workflow chat_routing { default english }
 `
 
@@ -51,6 +36,17 @@ func newXferRig(t *testing.T, reservationTimeout time.Duration) *xferRig {
 	t.Cleanup(platform.Close)
 	sb := start(t, setup{flow: transferFlow, outboundURL: platform.URL, running: true, reservationTimeout: reservationTimeout})
 	return &xferRig{t: t, base: sb.base, out: out, tokens: map[string]string{}, streams: map[string]*agentStream{}}
+}
+
+// anaHoldsAlice is where each transfer starts: ana (english) and budi
+// (bahasa) available, and alice's conversation accepted by ana.
+func anaHoldsAlice(t *testing.T, reservationTimeout time.Duration) (x *xferRig, task, anaRes string) {
+	t.Helper()
+	x = newXferRig(t, reservationTimeout)
+	x.worker("ana", "en")
+	x.worker("budi", "id")
+	task, anaRes = x.handTo("ana", "m1", "alice")
+	return x, task, anaRes
 }
 
 // worker creates an available worker with chat capacity 1 and opens its stream.
@@ -176,10 +172,7 @@ func (x *xferRig) taskEvents(taskID string) []string {
 func TestWarmTransferAccepted(t *testing.T) {
 	for _, by := range []string{"budi", "admin"} {
 		t.Run("accepted by "+by, func(t *testing.T) {
-			x := newXferRig(t, 0)
-			x.worker("ana", "en")
-			x.worker("budi", "id")
-			task, anaRes := x.handTo("ana", "m1", "alice")
+			x, task, anaRes := anaHoldsAlice(t, 0)
 
 			x.do("ana", "POST", "/v1/tasks/"+task+"/transfer", `{"queue":"bahasa","mode":"warm"}`, 200)
 			offer := x.streams["budi"].event("reservation.created")
@@ -251,10 +244,7 @@ func TestWarmTransferAccepted(t *testing.T) {
 func TestWarmTransferToWorkerRejected(t *testing.T) {
 	for _, by := range []string{"budi", "admin"} {
 		t.Run("rejected by "+by, func(t *testing.T) {
-			x := newXferRig(t, 0)
-			x.worker("ana", "en")
-			x.worker("budi", "id")
-			task, anaRes := x.handTo("ana", "m1", "alice")
+			x, task, anaRes := anaHoldsAlice(t, 0)
 
 			x.do("ana", "POST", "/v1/tasks/"+task+"/transfer", `{"worker":"budi","mode":"warm"}`, 200)
 			offer := x.streams["budi"].event("reservation.created")
@@ -313,10 +303,7 @@ func TestWarmTransferToQueueRejected(t *testing.T) {
 // TestWarmTransferTimeout: a destination worker who lets the offer time
 // out fails the transfer as a rejection does; the offer counts as missed.
 func TestWarmTransferTimeout(t *testing.T) {
-	x := newXferRig(t, 2*time.Second)
-	x.worker("ana", "en")
-	x.worker("budi", "id")
-	task, _ := x.handTo("ana", "m1", "alice")
+	x, task, _ := anaHoldsAlice(t, 2*time.Second)
 	x.do("ana", "POST", "/v1/tasks/"+task+"/transfer", `{"worker":"budi","mode":"warm"}`, 200)
 	offer := x.streams["budi"].event("reservation.created")
 	if timedOut := x.streams["budi"].event("reservation.timeout"); timedOut["reservation_id"] != offer["reservation_id"] {
@@ -337,10 +324,7 @@ func TestWarmTransferTimeout(t *testing.T) {
 func TestColdTransfer(t *testing.T) {
 	for _, to := range []string{`{"queue":"bahasa"}`, `{"worker":"budi","mode":"cold"}`} {
 		t.Run(to, func(t *testing.T) {
-			x := newXferRig(t, 0)
-			x.worker("ana", "en")
-			x.worker("budi", "id")
-			task, anaRes := x.handTo("ana", "m1", "alice")
+			x, task, anaRes := anaHoldsAlice(t, 0)
 			x.do("ana", "POST", "/v1/tasks/"+task+"/transfer", to, 200)
 			if ended := x.streams["ana"].event("reservation.transferred"); ended["reservation_id"] != anaRes {
 				t.Fatalf("ana's stream: %v", ended)

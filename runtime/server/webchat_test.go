@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -45,17 +44,8 @@ func TestRuntime(t *testing.T) {
 
 	do := func(method, path string, header http.Header, body string) (int, http.Header, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		for k, v := range header {
-			req.Header[k] = v
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b)
+		status, h, b := roundTrip(t, method, base+path, strings.NewReader(body), header)
+		return status, h, string(b)
 	}
 
 	// The page and the script, through the server's /webchat route.
