@@ -167,13 +167,7 @@ func (f *flowConv) alloc(want string) string {
 }
 
 func (f *flowConv) varName(key string) string {
-	if n, ok := f.vars[key]; ok {
-		return n
-	}
-	n := f.alloc(key)
-	f.vars[key] = n
-	f.varList = append(f.varList, n)
-	return n
+	return f.nameIn(f.vars, &f.varList, key)
 }
 
 func (f *flowConv) inputName(key string) string {
@@ -181,12 +175,18 @@ func (f *flowConv) inputName(key string) string {
 		f.todo("`trigger.parent.parameters.%s` is only defined in a subflow; it became nil", key)
 		return "nil"
 	}
-	if n, ok := f.inputs[key]; ok {
+	return f.nameIn(f.inputs, &f.inList, key)
+}
+
+// nameIn returns key's name in names, allocating it the first time and
+// keeping the order of first use in list.
+func (f *flowConv) nameIn(names map[string]string, list *[]string, key string) string {
+	if n, ok := names[key]; ok {
 		return n
 	}
 	n := f.alloc(key)
-	f.inputs[key] = n
-	f.inList = append(f.inList, n)
+	names[key] = n
+	*list = append(*list, n)
 	return n
 }
 

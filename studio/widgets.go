@@ -85,12 +85,21 @@ func unsupportedWidget(s *state) (string, bool) {
 	return "", false
 }
 
-func (w *widget) sendMessage() string {
-	f, s, p := w.f, w.s, w.p
+// messageInCall stubs a message widget in a call flow (why says what to
+// use instead); elsewhere it reports the keys a message step does without.
+func (w *widget) messageInCall(why string) (string, bool) {
 	if w.isCall {
-		return f.stub(s, "`send-message` in a call flow: a call has no messages (send it on another channel with `channel`)")
+		return w.f.stub(w.s, why), true
 	}
-	f.ignored(s, "from", "service", "channel", "message_type", "attributes")
+	w.f.ignored(w.s, "from", "service", "channel", "message_type", "attributes")
+	return "", false
+}
+
+func (w *widget) sendMessage() string {
+	f, p := w.f, w.p
+	if stub, ok := w.messageInCall("`send-message` in a call flow: a call has no messages (send it on another channel with `channel`)"); ok {
+		return stub
+	}
 	if cs := str(p["content_sid"]); cs != "" {
 		f.todo("content template %s has no equivalent; send its text instead", cs)
 	}
@@ -106,10 +115,9 @@ func (w *widget) sendMessage() string {
 
 func (w *widget) sendAndWait() string {
 	f, s, p := w.f, w.s, w.p
-	if w.isCall {
-		return f.stub(s, "`send-and-wait-for-reply` in a call flow: use `gather`")
+	if stub, ok := w.messageInCall("`send-and-wait-for-reply` in a call flow: use `gather`"); ok {
+		return stub
 	}
-	f.ignored(s, "from", "service", "channel", "message_type", "attributes")
 	if m := str(p["media_url"]); m != "" {
 		w.line("media %s", f.template(m))
 	}
