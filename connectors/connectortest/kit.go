@@ -423,3 +423,25 @@ func testClassify(t *testing.T, h Harness) {
 		}
 	}
 }
+
+// CheckRefusal holds an error of Receive to what a fuzz test expects of a
+// refusal: a *connectors.StatusError, 401 or 415 for any request, and one
+// of parserStatuses (the parser speaking) only for an authentic request,
+// since the parser must never read unauthenticated input.
+func CheckRefusal(t testing.TB, err error, authentic bool, parserStatuses ...int) *connectors.StatusError {
+	t.Helper()
+	var se *connectors.StatusError
+	if !errors.As(err, &se) {
+		t.Fatalf("Receive: %v (%T), want a *connectors.StatusError", err, err)
+	}
+	switch {
+	case se.Status == 401 || se.Status == 415:
+	case slices.Contains(parserStatuses, se.Status):
+		if !authentic {
+			t.Fatalf("%d %q for an unauthenticated request: the parser ran on unauthenticated input", se.Status, se.Reason)
+		}
+	default:
+		t.Fatalf("unexpected status %d: %v", se.Status, err)
+	}
+	return se
+}

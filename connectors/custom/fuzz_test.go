@@ -2,7 +2,6 @@ package custom_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/connectors/custom"
 )
 
@@ -35,19 +35,7 @@ func FuzzCustomReceive(f *testing.F) {
 		in, err := c.Receive(context.Background(), r)
 		authentic := validSignature(ts, sig, body) && fresh(ts)
 		if err != nil {
-			var se *connectors.StatusError
-			if !errors.As(err, &se) {
-				t.Fatalf("Receive: %v (%T), want a *connectors.StatusError", err, err)
-			}
-			switch se.Status {
-			case 401, 415:
-			case 400:
-				if !authentic {
-					t.Fatalf("400 %q for a request without a valid signature: the parser ran on unauthenticated input", se.Reason)
-				}
-			default:
-				t.Fatalf("unexpected status %d: %v", se.Status, err)
-			}
+			connectortest.CheckRefusal(t, err, authentic, 400)
 			return
 		}
 		if !authentic {

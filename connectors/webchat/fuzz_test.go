@@ -5,12 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 )
 
 // FuzzReceive feeds Receive arbitrary bodies, Authorization headers and
@@ -36,19 +36,7 @@ func FuzzReceive(f *testing.F) {
 		in, err := c.Receive(context.Background(), r)
 		visitor, authentic := independentVerify(h.Get("Authorization"))
 		if err != nil {
-			var se *connectors.StatusError
-			if !errors.As(err, &se) {
-				t.Fatalf("Receive: %v (%T), want a *connectors.StatusError", err, err)
-			}
-			switch se.Status {
-			case 401, 415:
-			case 400, 413:
-				if !authentic {
-					t.Fatalf("%d %q for a request without a valid token: the parser ran on unauthenticated input", se.Status, se.Reason)
-				}
-			default:
-				t.Fatalf("unexpected status %d: %v", se.Status, err)
-			}
+			se := connectortest.CheckRefusal(t, err, authentic, 400, 413)
 			if se.Reason == "" {
 				t.Fatal("a refusal without a reason")
 			}
