@@ -189,6 +189,15 @@ func (r *run) emit(e Effect) {
 	r.effects = append(r.effects, e)
 }
 
+// emitAwaited emits e under a new wait of kind: the step waits for e's
+// result.
+func (r *run) emitAwaited(e Effect, kind WaitKind) (compiler.Outcome, int32, bool, error) {
+	e.WaitID = r.nextID()
+	r.emit(e)
+	r.wait(kind, e.WaitID, 0)
+	return 0, -1, true, nil
+}
+
 // wait records what the execution waits for, arming a timeout if d > 0.
 func (r *run) wait(kind WaitKind, id string, timeout time.Duration) {
 	w := &Wait{ID: id, Kind: kind}

@@ -14,11 +14,8 @@ func execFunction(r *run, st *compiler.State) (compiler.Outcome, int32, bool, er
 	if timeout == 0 {
 		timeout = DefaultFunctionTimeout
 	}
-	id := r.nextID()
-	r.emit(Effect{Kind: EffectFunction, Function: &FunctionEffect{Name: op.Name, Args: args, Timeout: timeout}, WaitID: id,
-		NotBefore: r.backoff(st)})
-	r.wait(WaitFunction, id, 0)
-	return 0, -1, true, nil
+	return r.emitAwaited(Effect{Kind: EffectFunction, Function: &FunctionEffect{Name: op.Name, Args: args, Timeout: timeout},
+		NotBefore: r.backoff(st)}, WaitFunction)
 }
 
 func resultFunction(r *run, st *compiler.State, fr *Frame, res Result) compiler.Outcome {

@@ -17,10 +17,7 @@ func execHTTP(r *run, st *compiler.State) (compiler.Outcome, int32, bool, error)
 	if err != nil {
 		return 0, -1, false, err
 	}
-	id := r.nextID()
-	r.emit(Effect{Kind: EffectHTTP, HTTP: h, WaitID: id, NotBefore: r.backoff(st)})
-	r.wait(WaitHTTP, id, 0)
-	return 0, -1, true, nil
+	return r.emitAwaited(Effect{Kind: EffectHTTP, HTTP: h, NotBefore: r.backoff(st)}, WaitHTTP)
 }
 
 func resultHTTP(r *run, st *compiler.State, fr *Frame, res Result) compiler.Outcome {

@@ -19,10 +19,7 @@ func execSend(r *run, st *compiler.State) (compiler.Outcome, int32, bool, error)
 		r.emit(Effect{Kind: EffectSend, Send: send})
 		return compiler.OutNext, -1, false, nil
 	}
-	id := r.nextID()
-	r.emit(Effect{Kind: EffectSend, Send: send, WaitID: id})
-	r.wait(WaitSend, id, 0)
-	return 0, -1, true, nil
+	return r.emitAwaited(Effect{Kind: EffectSend, Send: send}, WaitSend)
 }
 
 func resultSend(_ *run, _ *compiler.State, _ *Frame, res Result) compiler.Outcome {

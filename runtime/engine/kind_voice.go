@@ -133,10 +133,7 @@ func (r *run) voice(v *VoiceEffect, err error, waits bool) (compiler.Outcome, in
 		r.emit(Effect{Kind: EffectVoice, Voice: v})
 		return compiler.OutNext, -1, false, nil
 	}
-	id := r.nextID()
-	r.emit(Effect{Kind: EffectVoice, Voice: v, WaitID: id})
-	r.wait(WaitVoice, id, 0)
-	return 0, -1, true, nil
+	return r.emitAwaited(Effect{Kind: EffectVoice, Voice: v}, WaitVoice)
 }
 
 // strField is a string expression and where its value goes.
