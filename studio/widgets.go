@@ -95,6 +95,20 @@ func (w *widget) messageInCall(why string) (string, bool) {
 	return "", false
 }
 
+// mergedTarget is where two events that become one outcome go: event's
+// target, or other's where event has none. Where both lead to different
+// steps, todo (other's target, then the one kept) says which was dropped.
+func (f *flowConv) mergedTarget(event, other, todo string) string {
+	t, o := f.target(event), f.target(other)
+	if t == "" {
+		return o
+	}
+	if o != "" && o != t {
+		f.todo(todo, o, t)
+	}
+	return t
+}
+
 func (w *widget) sendMessage() string {
 	f, p := w.f, w.p
 	if stub, ok := w.messageInCall("`send-message` in a call flow: a call has no messages (send it on another channel with `channel`)"); ok {
@@ -247,12 +261,7 @@ func (w *widget) enqueue() string {
 	if str(p["waitUrl"]) != "" || str(p["wait_url"]) != "" {
 		f.todo("the hold music (wait URL) has no equivalent: play it before the enqueue")
 	}
-	ft, ct := f.target("failedToEnqueue"), f.target("callFailure")
-	if ft == "" {
-		ft = ct
-	} else if ct != "" && ct != ft {
-		f.todo("`callFailure` went to %s; both failures now go to %s", ct, ft)
-	}
+	ft := f.mergedTarget("failedToEnqueue", "callFailure", "`callFailure` went to %s; both failures now go to %s")
 	if ft != "" {
 		w.line("failed -> %s", ft)
 	}
@@ -321,12 +330,7 @@ func (w *widget) recordVoicemail() string {
 	if truthy(p["transcribe"]) {
 		w.line("transcribe true")
 	}
-	rc, ht := f.target("recordingComplete"), f.target("hangup")
-	if rc == "" {
-		rc = ht
-	} else if ht != "" && ht != rc {
-		f.todo("`hangup` went to %s; a recording ended by a hang-up now goes to %s", ht, rc)
-	}
+	rc := f.mergedTarget("recordingComplete", "hangup", "`hangup` went to %s; a recording ended by a hang-up now goes to %s")
 	w.wire("failed", "noAudio")
 	return w.block("record", orDone(rc))
 }
