@@ -45,7 +45,7 @@ type caller struct {
 // authenticate checks the bearer token (or, on a route that takes
 // queryToken, the access_token query parameter: the worker stream, a
 // WebSocket that browsers open without headers).
-func (s *Server) authenticate(ctx *fasthttp.RequestCtx, queryToken bool) (caller, error) {
+func (s *Server) authenticate(ctx *request, queryToken bool) (caller, error) {
 	secret, ok := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer ")
 	if (!ok || secret == "") && queryToken {
 		secret = string(ctx.QueryArgs().Peek("access_token"))
@@ -114,7 +114,7 @@ func commandError(err error) error {
 	return err
 }
 
-func (s *Server) command(ctx *fasthttp.RequestCtx, kind string, args node.CommandArgs) (json.RawMessage, error) {
+func (s *Server) command(ctx *request, kind string, args node.CommandArgs) (json.RawMessage, error) {
 	res, err := s.cfg.Node.Command(ctx, kind, args, commandTimeout)
 	if err != nil {
 		return nil, commandError(err)
@@ -131,7 +131,7 @@ type workerBody struct {
 	Capacity   map[string]int  `json:"capacity"`
 }
 
-func (s *Server) listWorkers(ctx *fasthttp.RequestCtx, c caller, _ params) error {
+func (s *Server) listWorkers(ctx *request, c caller, _ params) error {
 	ws, err := s.cfg.Store.ListWorkers(ctx)
 	if err != nil {
 		return err
@@ -148,15 +148,15 @@ func (s *Server) listWorkers(ctx *fasthttp.RequestCtx, c caller, _ params) error
 		for i, w := range ws {
 			out[i] = colleague{w.ID, w.Name, w.Activity}
 		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"workers": out})
+		writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"workers": out})
 		return nil
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"workers": nonNil(ws)})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"workers": nonNil(ws)})
 	return nil
 }
 
 // listQueues answers the active program's queues: transfer targets for workers.
-func (s *Server) listQueues(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) listQueues(ctx *request, _ caller, _ params) error {
 	type queue struct {
 		Name string `json:"name"`
 	}
@@ -164,11 +164,11 @@ func (s *Server) listQueues(ctx *fasthttp.RequestCtx, _ caller, _ params) error 
 	for _, q := range s.cfg.Node.Active().Queues {
 		qs = append(qs, queue{q.Name})
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"queues": qs})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"queues": qs})
 	return nil
 }
 
-func (s *Server) getWorker(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) getWorker(ctx *request, c caller, p params) error {
 	if err := c.mayActAs(p[0]); err != nil {
 		return err
 	}
@@ -176,11 +176,11 @@ func (s *Server) getWorker(ctx *fasthttp.RequestCtx, c caller, p params) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, w)
+	writeJSON(ctx.RequestCtx, http.StatusOK, w)
 	return nil
 }
 
-func (s *Server) updateWorker(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+func (s *Server) updateWorker(ctx *request, _ caller, p params) error {
 	var b workerBody
 	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil {
 		return errorf(http.StatusBadRequest, "body must be JSON {\"name\", \"attributes\", \"activity\", \"capacity\"}: %v", err)
@@ -192,11 +192,11 @@ func (s *Server) updateWorker(ctx *fasthttp.RequestCtx, _ caller, p params) erro
 	if err != nil {
 		return err
 	}
-	writeRaw(ctx, http.StatusOK, res)
+	writeRaw(ctx.RequestCtx, http.StatusOK, res)
 	return nil
 }
 
-func (s *Server) deleteWorker(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+func (s *Server) deleteWorker(ctx *request, _ caller, p params) error {
 	if _, err := s.command(ctx, node.CmdDeleteWorker, node.CommandArgs{Worker: p[0]}); err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (s *Server) deleteWorker(ctx *fasthttp.RequestCtx, _ caller, p params) erro
 	return nil
 }
 
-func (s *Server) issueWorkerToken(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+func (s *Server) issueWorkerToken(ctx *request, _ caller, p params) error {
 	if _, err := s.cfg.Store.GetWorker(ctx, p[0]); err != nil {
 		return err
 	}
@@ -212,11 +212,11 @@ func (s *Server) issueWorkerToken(ctx *fasthttp.RequestCtx, _ caller, p params) 
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusCreated, map[string]any{"worker_id": p[0], "token": token, "id": tok.ID})
+	writeJSON(ctx.RequestCtx, http.StatusCreated, map[string]any{"worker_id": p[0], "token": token, "id": tok.ID})
 	return nil
 }
 
-func (s *Server) setActivity(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) setActivity(ctx *request, c caller, p params) error {
 	if err := c.mayActAs(p[0]); err != nil {
 		return err
 	}
@@ -230,11 +230,11 @@ func (s *Server) setActivity(ctx *fasthttp.RequestCtx, c caller, p params) error
 	if err != nil {
 		return err
 	}
-	writeRaw(ctx, http.StatusOK, res)
+	writeRaw(ctx.RequestCtx, http.StatusOK, res)
 	return nil
 }
 
-func (s *Server) listReservations(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) listReservations(ctx *request, c caller, p params) error {
 	if err := c.mayActAs(p[0]); err != nil {
 		return err
 	}
@@ -242,11 +242,11 @@ func (s *Server) listReservations(ctx *fasthttp.RequestCtx, c caller, p params) 
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"reservations": nonNil(rs)})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"reservations": nonNil(rs)})
 	return nil
 }
 
-func (s *Server) openStream(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) openStream(ctx *request, c caller, p params) error {
 	if err := c.mayActAs(p[0]); err != nil {
 		return err
 	}
@@ -257,26 +257,26 @@ func (s *Server) openStream(ctx *fasthttp.RequestCtx, c caller, p params) error 
 // accept or reject.
 func reservationCommand(verb string) handlerFunc {
 	kind := map[string]string{"accept": node.CmdAccept, "reject": node.CmdReject}[verb]
-	return func(s *Server, ctx *fasthttp.RequestCtx, c caller, p params) error {
+	return func(s *Server, ctx *request, c caller, p params) error {
 		res, err := s.command(ctx, kind, node.CommandArgs{Actor: c.actor(), Reservation: p[0]})
 		if err != nil {
 			return err
 		}
-		writeRaw(ctx, http.StatusOK, res)
+		writeRaw(ctx.RequestCtx, http.StatusOK, res)
 		return nil
 	}
 }
 
-func (s *Server) getTask(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) getTask(ctx *request, c caller, p params) error {
 	t, err := s.ownTask(ctx, c, p[0])
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, t)
+	writeJSON(ctx.RequestCtx, http.StatusOK, t)
 	return nil
 }
 
-func (s *Server) taskHistory(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) taskHistory(ctx *request, c caller, p params) error {
 	t, err := s.ownTask(ctx, c, p[0])
 	if err != nil {
 		return err
@@ -284,7 +284,7 @@ func (s *Server) taskHistory(ctx *fasthttp.RequestCtx, c caller, p params) error
 	return s.history(ctx, t)
 }
 
-func (s *Server) taskEvents(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) taskEvents(ctx *request, c caller, p params) error {
 	if _, err := s.ownTask(ctx, c, p[0]); err != nil {
 		return err
 	}
@@ -292,11 +292,11 @@ func (s *Server) taskEvents(ctx *fasthttp.RequestCtx, c caller, p params) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"events": nonNil(evs), "next": next})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"events": nonNil(evs), "next": next})
 	return nil
 }
 
-func (s *Server) agentReply(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) agentReply(ctx *request, c caller, p params) error {
 	var b struct {
 		Text string `json:"text"`
 	}
@@ -307,7 +307,7 @@ func (s *Server) agentReply(ctx *fasthttp.RequestCtx, c caller, p params) error 
 	if err != nil {
 		return commandError(err)
 	}
-	writeJSON(ctx, http.StatusAccepted, map[string]any{"id": id, "status": "queued"})
+	writeJSON(ctx.RequestCtx, http.StatusAccepted, map[string]any{"id": id, "status": "queued"})
 	return nil
 }
 
@@ -315,7 +315,7 @@ func (s *Server) agentReply(ctx *fasthttp.RequestCtx, c caller, p params) error 
 // complete, transfer or cancel.
 func taskCommand(verb string) handlerFunc {
 	kind := map[string]string{"wrapup": node.CmdWrapUp, "complete": node.CmdComplete, "transfer": node.CmdTransfer, "cancel": node.CmdCancel}[verb]
-	return func(s *Server, ctx *fasthttp.RequestCtx, c caller, p params) error {
+	return func(s *Server, ctx *request, c caller, p params) error {
 		args := node.CommandArgs{Actor: c.actor(), Task: p[0]}
 		if verb == "transfer" {
 			var b struct {
@@ -345,14 +345,14 @@ func taskCommand(verb string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		writeRaw(ctx, http.StatusOK, res)
+		writeRaw(ctx.RequestCtx, http.StatusOK, res)
 		return nil
 	}
 }
 
 // closeConversation resolves a conversation: an admin any, the agent
 // holding its task that one.
-func (s *Server) closeConversation(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) closeConversation(ctx *request, c caller, p params) error {
 	if !c.admin {
 		conv, err := s.cfg.Store.GetConversation(ctx, p[0])
 		if err != nil {
@@ -368,22 +368,22 @@ func (s *Server) closeConversation(ctx *fasthttp.RequestCtx, c caller, p params)
 	return s.getConversation(ctx, c, p)
 }
 
-func (s *Server) routerStats(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) routerStats(ctx *request, _ caller, _ params) error {
 	res, err := s.command(ctx, node.CmdStats, node.CommandArgs{})
 	if err != nil {
 		return err
 	}
-	writeRaw(ctx, http.StatusOK, res)
+	writeRaw(ctx.RequestCtx, http.StatusOK, res)
 	return nil
 }
 
-func (s *Server) routerEvents(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) routerEvents(ctx *request, _ caller, _ params) error {
 	f := store.RouterEventFilter{WorkerID: string(ctx.QueryArgs().Peek("worker")), TaskID: string(ctx.QueryArgs().Peek("task"))}
 	evs, next, err := s.cfg.Store.ListRouterEvents(ctx, f, pageOf(ctx))
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"events": nonNil(evs), "next": next})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"events": nonNil(evs), "next": next})
 	return nil
 }
 
@@ -394,7 +394,7 @@ func nonNil[T any](v []T) []T {
 	return v
 }
 
-func pageOf(ctx *fasthttp.RequestCtx) store.Page {
+func pageOf(ctx *request) store.Page {
 	return store.Page{After: string(ctx.QueryArgs().Peek("after")), Limit: ctx.QueryArgs().GetUintOrZero("limit")}
 }
 
@@ -404,7 +404,7 @@ func writeRaw(ctx *fasthttp.RequestCtx, status int, body json.RawMessage) {
 	ctx.SetBody(append(body, '\n'))
 }
 
-func (s *Server) createWorker(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) createWorker(ctx *request, _ caller, _ params) error {
 	var b workerBody
 	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || b.ID == "" {
 		return errorf(http.StatusBadRequest, "body must be JSON {\"id\", \"name\", \"attributes\", \"activity\", \"capacity\"} with an id")
@@ -426,7 +426,7 @@ func (s *Server) createWorker(ctx *fasthttp.RequestCtx, _ caller, _ params) erro
 	var out map[string]any
 	_ = json.Unmarshal(res, &out)
 	out["token"], out["token_id"] = token, tok.ID
-	writeJSON(ctx, http.StatusCreated, out)
+	writeJSON(ctx.RequestCtx, http.StatusCreated, out)
 	return nil
 }
 
@@ -469,7 +469,7 @@ func (s *Server) holdsConversation(ctx context.Context, worker, conversationID s
 
 // history answers the contact's conversations on every channel with their
 // latest messages, oldest first.
-func (s *Server) history(ctx *fasthttp.RequestCtx, t store.Task) error {
+func (s *Server) history(ctx *request, t store.Task) error {
 	contact, err := s.cfg.Store.GetContact(ctx, t.ContactID)
 	if err != nil {
 		return err
@@ -493,7 +493,7 @@ func (s *Server) history(ctx *fasthttp.RequestCtx, t store.Task) error {
 		}
 		out = append(out, convHistory{Conversation: convs[i], Messages: nonNil(msgs)})
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"task": t, "contact": contact, "conversations": out})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"task": t, "contact": contact, "conversations": out})
 	return nil
 }
 
@@ -511,12 +511,12 @@ const streamPoll = time.Second
 // with its open reservations, then every event of the log that names the
 // worker (offers, cancellations, its conversations' customer messages), in
 // order. ?after=SEQ resumes after an event already seen.
-func (s *Server) stream(ctx *fasthttp.RequestCtx, worker, tokenHash string) error {
+func (s *Server) stream(ctx *request, worker, tokenHash string) error {
 	w, err := s.cfg.Store.GetWorker(ctx, worker)
 	if err != nil {
 		return err
 	}
-	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+	if !websocket.FastHTTPIsWebSocketUpgrade(ctx.RequestCtx) {
 		return errorf(http.StatusBadRequest, "want a WebSocket upgrade")
 	}
 	after := string(ctx.QueryArgs().Peek("after"))
@@ -555,7 +555,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, worker, tokenHash string) erro
 		withTasks = append(withTasks, or)
 	}
 	hello := map[string]any{"type": "hello", "worker": w, "reservations": withTasks, "after": after}
-	return agentUpgrader.Upgrade(ctx, func(conn *websocket.Conn) { s.runStream(conn, worker, after, hello, tokenHash) })
+	return agentUpgrader.Upgrade(ctx.RequestCtx, func(conn *websocket.Conn) { s.runStream(conn, worker, after, hello, tokenHash) })
 }
 
 func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map[string]any, tokenHash string) {

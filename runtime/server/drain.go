@@ -16,11 +16,12 @@ import (
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
-// Graceful shutdown. A fasthttp RequestCtx is the context handlers pass to
-// the store and the node, and fasthttp closes its Done for every request
-// at once when it shuts down: a webhook whose message was being committed
-// then fails, answered 500 though its message may be stored. So Serve
-// shuts fasthttp down only once nothing is in flight: first it closes the
+// Graceful shutdown. Canceling the work of every request at once when the
+// signal comes would fail a webhook whose message is being committed,
+// answered 500 though its message may be stored. So handlers' work runs
+// under the server's life (see request), not fasthttp's RequestCtx, which
+// fasthttp cancels for all at once, and Serve ends that life only once
+// nothing is in flight: first it closes the
 // listener (new connections are refused) and waits, at most the drain
 // timeout, for the requests being served, the ones that still arrive on
 // connections already open (each answered with Connection: close) and the
@@ -150,8 +151,9 @@ func (s *Server) shutdown(srv *fasthttp.Server, ln net.Listener, errc <-chan err
 	if left > 0 {
 		s.log.Warn("drain timeout: canceling the requests still in flight", "requests", left, "drain_timeout", timeout)
 	}
-	// Closes the idle keep-alive connections and cancels the contexts of
-	// the requests the drain timeout left running.
+	// Cancels the work of the requests the drain timeout left running, and
+	// closes the idle keep-alive connections.
+	s.endLife()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.ShutdownWithContext(ctx); err != nil && !errors.Is(err, net.ErrClosed) {

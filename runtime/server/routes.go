@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -40,7 +42,23 @@ const maxParams = 3
 type params [maxParams]string
 
 // handlerFunc serves a matched route. c is the zero caller on public routes.
-type handlerFunc func(s *Server, ctx *fasthttp.RequestCtx, c caller, p params) error
+type handlerFunc func(s *Server, ctx *request, c caller, p params) error
+
+// request is a request being served: fasthttp's RequestCtx to read and
+// answer it, and, as the context.Context its work runs under, the server's
+// life rather than the RequestCtx. fasthttp reuses a RequestCtx for the
+// next request as soon as the handler returns, while store drivers and
+// derived contexts watch the context they were given from goroutines of
+// their own, which may look at it a moment later.
+type request struct {
+	*fasthttp.RequestCtx
+	life context.Context
+}
+
+func (r *request) Deadline() (time.Time, bool) { return r.life.Deadline() }
+func (r *request) Done() <-chan struct{}       { return r.life.Done() }
+func (r *request) Err() error                  { return r.life.Err() }
+func (r *request) Value(key any) any           { return r.life.Value(key) }
 
 // route is one row of the table.
 type route struct {
@@ -113,13 +131,13 @@ func apiRoutes() []route {
 }
 
 // demoBotRoute is the demo bot's row, in the table when Config.DemoBot is set.
-var demoBotRoute = route{method: "POST", pattern: DemoBotPath + "/reply", handle: func(_ *Server, ctx *fasthttp.RequestCtx, _ caller, _ params) error {
-	demoBot(ctx)
+var demoBotRoute = route{method: "POST", pattern: DemoBotPath + "/reply", handle: func(_ *Server, ctx *request, _ caller, _ params) error {
+	demoBot(ctx.RequestCtx)
 	return nil
 }}
 
-func serveDesktop(_ *Server, ctx *fasthttp.RequestCtx, _ caller, _ params) error {
-	desktop.Serve(ctx)
+func serveDesktop(_ *Server, ctx *request, _ caller, _ params) error {
+	desktop.Serve(ctx.RequestCtx)
 	return nil
 }
 
@@ -158,7 +176,7 @@ func (s *Server) buildTable() {
 			}
 			h := pr.Handler
 			r := route{method: pr.Method, pattern: "/" + in.Connector + "/" + in.Name + pr.Path,
-				handle: func(_ *Server, ctx *fasthttp.RequestCtx, _ caller, _ params) error { h(ctx); return nil }}
+				handle: func(_ *Server, ctx *request, _ caller, _ params) error { h(ctx.RequestCtx); return nil }}
 			if err := s.table.add(r); err != nil {
 				s.log.Error("connector route not served", "connector", in.Connector, "instance", in.Name, "err", err)
 			}
@@ -315,16 +333,17 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) {
 		s.fail(ctx, errorf(http.StatusMethodNotAllowed, "%s takes %s, not %s", path, n.allow, method))
 		return
 	}
+	rq := &request{RequestCtx: ctx, life: s.life}
 	var c caller
 	var err error
 	if r.access != public {
-		c, err = s.authenticate(ctx, r.queryToken)
+		c, err = s.authenticate(rq, r.queryToken)
 		if err == nil && r.access == adminOnly {
 			err = requireAdmin(c)
 		}
 	}
 	if err == nil {
-		err = r.handle(s, ctx, c, p)
+		err = r.handle(s, rq, c, p)
 	}
 	if err != nil {
 		s.fail(ctx, err)

@@ -75,6 +75,10 @@ type Server struct {
 	metrics   *metrics.Registry
 	gate      *gate // requests in flight, for the drain at shutdown
 	used      tokenUse
+	// life is the context requests' work runs under: canceled when the
+	// drain timeout leaves requests running (see request).
+	life    context.Context
+	endLife context.CancelFunc
 
 	messagesIn  *metrics.CounterVec
 	messagesOut *metrics.CounterVec
@@ -89,6 +93,7 @@ func New(cfg Config) *Server {
 		reg = &metrics.Registry{}
 	}
 	s := &Server{cfg: cfg, instances: map[string]Instance{}, log: cfg.Logger, metrics: reg, gate: newGate()}
+	s.life, s.endLife = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -204,18 +209,18 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
-	writeJSON(ctx, http.StatusOK, map[string]string{"status": "ok"})
+func (s *Server) healthz(ctx *request, _ caller, _ params) error {
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
 }
 
-func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) serveMetrics(ctx *request, _ caller, _ params) error {
 	ctx.SetContentType("text/plain; version=0.0.4")
 	s.metrics.Write(ctx)
 	return nil
 }
 
-func (s *Server) ready(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) ready(ctx *request, _ caller, _ params) error {
 	if s.gate.current() != serving {
 		return errorf(http.StatusServiceUnavailable, "draining: the server is shutting down")
 	}
@@ -224,26 +229,26 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
 	if err := s.cfg.Store.Ping(c); err != nil {
 		return errorf(http.StatusServiceUnavailable, "store not ready: %v", err)
 	}
-	writeJSON(ctx, http.StatusOK, map[string]string{"status": "ready", "program": s.cfg.Node.Active().Version})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]string{"status": "ready", "program": s.cfg.Node.Active().Version})
 	return nil
 }
 
 // webhook verifies and parses a platform's request, records every message
 // it carries and answers only once all of them are durably committed.
-func (s *Server) webhook(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+func (s *Server) webhook(ctx *request, _ caller, p params) error {
 	start := time.Now()
 	connector, instance := p[0], p[1]
 	in, ok := s.instances[connector+"/"+instance]
 	if !ok {
 		return errorf(http.StatusNotFound, "no connector instance %s/%s", connector, instance)
 	}
-	if c, ok := in.Conn.(httpsurface.WebhookCORS); ok && c.WebhookCORS(ctx) {
+	if c, ok := in.Conn.(httpsurface.WebhookCORS); ok && c.WebhookCORS(ctx.RequestCtx) {
 		return nil
 	}
 	if limit := in.BodyLimit(); int64(len(ctx.Request.Body())) > limit {
 		return errorf(http.StatusRequestEntityTooLarge, "body is %d bytes; %s webhooks take at most %d", len(ctx.Request.Body()), connector, limit)
 	}
-	req := s.request(ctx)
+	req := s.request(ctx.RequestCtx)
 	msgs, err := in.Conn.Receive(ctx, req)
 	if err != nil {
 		return err
@@ -270,19 +275,19 @@ func (s *Server) webhook(ctx *fasthttp.RequestCtx, _ caller, p params) error {
 		ctx.SetBody(body)
 		return nil
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"accepted": len(msgs)})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"accepted": len(msgs)})
 	return nil
 }
 
 // webhookPreflight answers a browser's CORS preflight of a webhook, for
 // the instances that browsers call (httpsurface.WebhookCORS).
-func (s *Server) webhookPreflight(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+func (s *Server) webhookPreflight(ctx *request, _ caller, p params) error {
 	in, ok := s.instances[p[0]+"/"+p[1]]
 	if !ok {
 		return errorf(http.StatusNotFound, "no connector instance %s/%s", p[0], p[1])
 	}
 	c, ok := in.Conn.(httpsurface.WebhookCORS)
-	if !ok || !c.WebhookCORS(ctx) {
+	if !ok || !c.WebhookCORS(ctx.RequestCtx) {
 		ctx.Response.Header.Set("Allow", "GET, POST")
 		return errorf(http.StatusMethodNotAllowed, "webhooks take POST (or GET for verification)")
 	}
@@ -318,7 +323,7 @@ type deployRequest struct {
 	Files map[string]string `json:"files"` // file name → source
 }
 
-func (s *Server) listPrograms(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) listPrograms(ctx *request, _ caller, _ params) error {
 	progs, err := s.cfg.Store.ListPrograms(ctx)
 	if err != nil {
 		return err
@@ -327,30 +332,30 @@ func (s *Server) listPrograms(ctx *fasthttp.RequestCtx, _ caller, _ params) erro
 	for i, p := range progs {
 		out[i] = map[string]any{"version": p.Version, "active": p.Active, "created_at": p.CreatedAt}
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"programs": out})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"programs": out})
 	return nil
 }
 
-func (s *Server) listConversations(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) listConversations(ctx *request, _ caller, _ params) error {
 	f := store.ConversationFilter{ContactID: string(ctx.QueryArgs().Peek("contact")), Status: store.ConversationStatus(ctx.QueryArgs().Peek("status"))}
 	convs, next, err := s.cfg.Store.ListConversations(ctx, f, pageOf(ctx))
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"conversations": convs, "next": next})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"conversations": convs, "next": next})
 	return nil
 }
 
-func (s *Server) getContact(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+func (s *Server) getContact(ctx *request, _ caller, p params) error {
 	c, err := s.cfg.Store.GetContact(ctx, p[0])
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, c)
+	writeJSON(ctx.RequestCtx, http.StatusOK, c)
 	return nil
 }
 
-func (s *Server) linkContacts(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) linkContacts(ctx *request, c caller, p params) error {
 	var req struct {
 		Contact string `json:"contact"`
 	}
@@ -363,43 +368,43 @@ func (s *Server) linkContacts(ctx *fasthttp.RequestCtx, c caller, p params) erro
 	return s.getContact(ctx, c, p)
 }
 
-func (s *Server) getConversation(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+func (s *Server) getConversation(ctx *request, _ caller, p params) error {
 	c, err := s.cfg.Store.GetConversation(ctx, p[0])
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, c)
+	writeJSON(ctx.RequestCtx, http.StatusOK, c)
 	return nil
 }
 
-func (s *Server) listMessages(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+func (s *Server) listMessages(ctx *request, _ caller, p params) error {
 	msgs, next, err := s.cfg.Store.ListMessages(ctx, p[0], pageOf(ctx))
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"messages": msgs, "next": next})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"messages": msgs, "next": next})
 	return nil
 }
 
-func (s *Server) getExecution(ctx *fasthttp.RequestCtx, _ caller, p params) error {
+func (s *Server) getExecution(ctx *request, _ caller, p params) error {
 	x, err := s.cfg.Store.GetExecution(ctx, p[0])
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, x)
+	writeJSON(ctx.RequestCtx, http.StatusOK, x)
 	return nil
 }
 
-func (s *Server) listDeadLetters(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) listDeadLetters(ctx *request, _ caller, _ params) error {
 	effects, next, err := s.cfg.Store.ListDeadLetters(ctx, pageOf(ctx))
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"dead_letters": effects, "next": next})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"dead_letters": effects, "next": next})
 	return nil
 }
 
-func (s *Server) listTasks(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) listTasks(ctx *request, _ caller, _ params) error {
 	status := store.TaskStatus(ctx.QueryArgs().Peek("status"))
 	if status == "" {
 		status = store.TaskWaiting
@@ -408,13 +413,13 @@ func (s *Server) listTasks(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"tasks": tasks, "next": next})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"tasks": tasks, "next": next})
 	return nil
 }
 
 // deploy compiles the uploaded sources; a program that compiles becomes the
 // active one, one that does not is refused with its diagnostics.
-func (s *Server) deploy(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) deploy(ctx *request, _ caller, _ params) error {
 	var req deployRequest
 	if err := json.Unmarshal(ctx.Request.Body(), &req); err != nil {
 		return errorf(http.StatusBadRequest, "body must be JSON {\"files\": {\"name.flow\": \"source\"}}: %v", err)
@@ -434,6 +439,6 @@ func (s *Server) deploy(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
 	if err := s.cfg.Node.Deploy(ctx, prog, sources); err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusCreated, map[string]any{"version": prog.Version, "diagnostics": diag.JSONValue(diags, diag.Options{})})
+	writeJSON(ctx.RequestCtx, http.StatusCreated, map[string]any{"version": prog.Version, "diagnostics": diag.JSONValue(diags, diag.Options{})})
 	return nil
 }

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
 
@@ -129,7 +127,7 @@ const tokenBodyHelp = `body must be JSON {"role": "admin"} or {"role": "worker",
 
 // listTokens answers every token to an admin (or one worker's:
 // ?worker=ID), its own to a worker.
-func (s *Server) listTokens(ctx *fasthttp.RequestCtx, c caller, _ params) error {
+func (s *Server) listTokens(ctx *request, c caller, _ params) error {
 	toks, err := s.cfg.Store.ListTokens(ctx)
 	if err != nil {
 		return err
@@ -145,11 +143,11 @@ func (s *Server) listTokens(ctx *fasthttp.RequestCtx, c caller, _ params) error 
 			out = append(out, ViewToken(t, now))
 		}
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"tokens": out})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"tokens": out})
 	return nil
 }
 
-func (s *Server) createToken(ctx *fasthttp.RequestCtx, _ caller, _ params) error {
+func (s *Server) createToken(ctx *request, _ caller, _ params) error {
 	var b tokenBody
 	dec := json.NewDecoder(bytes.NewReader(ctx.Request.Body()))
 	dec.DisallowUnknownFields()
@@ -183,14 +181,14 @@ func (s *Server) createToken(ctx *fasthttp.RequestCtx, _ caller, _ params) error
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusCreated, struct {
+	writeJSON(ctx.RequestCtx, http.StatusCreated, struct {
 		TokenView
 		Token string `json:"token"`
 	}{ViewToken(tok, now), secret})
 	return nil
 }
 
-func (s *Server) revokeToken(ctx *fasthttp.RequestCtx, c caller, p params) error {
+func (s *Server) revokeToken(ctx *request, c caller, p params) error {
 	id := p[0]
 	if !c.admin {
 		// A worker revokes its own tokens; another's is not found, so
