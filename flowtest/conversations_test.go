@@ -208,15 +208,7 @@ func TestRoutingScenariosFailing(t *testing.T) {
   wrapup`, `expected a task accepted, got queue agents, worker ana (wrapping up)`},
 	}
 	for _, c := range cases {
-		s := loadRoute(t, "test \"t\" {\n  flow help"+workers+"  "+c.script+"\n}\n")
-		res := s.Run(flowtest.Options{})
-		if len(res) != 1 || res[0].Failure == nil {
-			t.Errorf("%s: passed, want a failure", c.script)
-			continue
-		}
-		if got := res[0].Failure.Summary(); !strings.Contains(got, c.want) {
-			t.Errorf("%s:\ngot  %s\nwant %s", c.script, got, c.want)
-		}
+		wantFailure(t, loadRoute(t, "test \"t\" {\n  flow help"+workers+"  "+c.script+"\n}\n"), c.script, c.want)
 	}
 }
 

@@ -204,15 +204,21 @@ func TestFailing(t *testing.T) {
   say "hello?"`, `the execution has already ended (ended)`},
 	}
 	for _, c := range cases {
-		s := load(t, "test \"t\" {\n  flow greet\n  "+c.script+"\n}\n")
-		res := s.Run(flowtest.Options{})
-		if len(res) != 1 || res[0].Failure == nil {
-			t.Errorf("%s: passed, want a failure", c.script)
-			continue
-		}
-		if got := res[0].Failure.Summary(); !strings.Contains(got, c.want) {
-			t.Errorf("%s:\ngot  %s\nwant %s", c.script, got, c.want)
-		}
+		wantFailure(t, load(t, "test \"t\" {\n  flow greet\n  "+c.script+"\n}\n"), c.script, c.want)
+	}
+}
+
+// wantFailure runs the suite's one test and checks that it fails with a
+// summary containing want; what names the case in the errors.
+func wantFailure(t *testing.T, s *flowtest.Suite, what, want string) {
+	t.Helper()
+	res := s.Run(flowtest.Options{})
+	if len(res) != 1 || res[0].Failure == nil {
+		t.Errorf("%s: passed, want a failure", what)
+		return
+	}
+	if got := res[0].Failure.Summary(); !strings.Contains(got, want) {
+		t.Errorf("%s:\ngot  %s\nwant %s", what, got, want)
 	}
 }
 

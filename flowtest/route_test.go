@@ -198,15 +198,7 @@ func TestRoutingFailing(t *testing.T) {
   accept`, `unexpected enqueue help_routing {attributes: {"vip":false}, priority: 0, channel: "chat"} before ` + "`accept`"},
 	}
 	for _, c := range cases {
-		s := loadRoute(t, "test \"t\" {\n  flow help"+workers+"  "+c.script+"\n}\n")
-		res := s.Run(flowtest.Options{})
-		if len(res) != 1 || res[0].Failure == nil {
-			t.Errorf("%s: passed, want a failure", c.script)
-			continue
-		}
-		if got := res[0].Failure.Summary(); !strings.Contains(got, c.want) {
-			t.Errorf("%s:\ngot  %s\nwant %s", c.script, got, c.want)
-		}
+		wantFailure(t, loadRoute(t, "test \"t\" {\n  flow help"+workers+"  "+c.script+"\n}\n"), c.script, c.want)
 	}
 }
 

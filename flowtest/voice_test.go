@@ -48,15 +48,7 @@ func TestExpectVoiceRequests(t *testing.T) {
 		{`expect record menu {transcribe: true}`, `got no record request from step menu so far`},
 	}
 	for _, c := range cases {
-		s := loadFiles(t, "line", dialFlow, head+c.line+"\n}\n")
-		res := s.Run(flowtest.Options{})
-		if len(res) != 1 || res[0].Failure == nil {
-			t.Errorf("%s: passed, want a failure", c.line)
-			continue
-		}
-		if got := res[0].Failure.Summary(); !strings.Contains(got, c.want) {
-			t.Errorf("%s:\ngot  %s\nwant %s", c.line, got, c.want)
-		}
+		wantFailure(t, loadFiles(t, "line", dialFlow, head+c.line+"\n}\n"), c.line, c.want)
 	}
 	_, list := flowtest.Parse("t.flowtest", []byte("test \"x\" {\n  flow line\n  expect dial sales {caller: 1}\n}\n"))
 	if got := diagText(list); !strings.Contains(got, `expect dial: unknown field "caller" (want number, caller_id, timeout, record)`) {
