@@ -474,26 +474,22 @@ func fromEnv(v string) (string, error) {
 	return v, nil
 }
 
-// ensureAdminToken creates an admin token when the store has none and
+// ensureAdminToken creates an admin token when the store has none that
+// still works (expired ones do not count: nobody could use the API) and
 // returns it; "" when one exists already.
 func ensureAdminToken(ctx context.Context, st store.Store) (string, error) {
 	tokens, err := st.ListTokens(ctx)
 	if err != nil {
 		return "", err
 	}
+	now := time.Now()
 	for _, t := range tokens {
-		if t.Role == store.RoleAdmin {
+		if t.Role == store.RoleAdmin && !t.Expired(now) {
 			return "", nil
 		}
 	}
-	token, err := server.NewToken("sbk_")
-	if err != nil {
-		return "", err
-	}
-	if err := st.CreateToken(ctx, store.Token{Hash: server.HashToken(token), Role: store.RoleAdmin, Subject: "admin"}); err != nil {
-		return "", err
-	}
-	return token, nil
+	token, _, err := server.IssueToken(ctx, st, "", time.Time{})
+	return token, err
 }
 
 // watch redeploys the flows when their files change. A program that does
