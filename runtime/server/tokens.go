@@ -274,9 +274,17 @@ func (s *Server) tokenUsed(tok store.Token, now time.Time) {
 		u.pending = map[string]time.Time{}
 	}
 	u.written[tok.ID], u.pending[tok.ID] = now, now
+	// The flush counts as work in flight, so a shutdown writes it before
+	// it closes the store; the request calling this holds the gate, so
+	// hold fails only once the drain has given up on waiting.
 	if !u.flushing {
-		u.flushing = true
-		go s.flushTokenUse()
+		if _, ok := s.gate.hold(false); ok {
+			u.flushing = true
+			go func() {
+				defer s.gate.release()
+				s.flushTokenUse()
+			}()
+		}
 	}
 }
 
