@@ -19,7 +19,7 @@
 // (MaxBodyBytes) and whether serve starts an instance by default
 // (QuickStart); on its instances the optional interfaces InlineResponder,
 // ChannelLister, Drainer, HomePage and Closer here, and in
-// connectors/httpsurface (which may use fasthttp) the pages it serves
+// internal/httpsurface (which may use fasthttp) the pages it serves
 // under /{connector}/{instance} and the CORS of its webhook.
 //
 // The life of an inbound message:

@@ -28,7 +28,7 @@
 // # Routes
 //
 // The instance declares its routes under /webchat/{instance} (Routes, see
-// connectors/httpsurface), which the runtime server mounts, and receives
+// internal/httpsurface), which the runtime server mounts, and receives
 // /v1/webhooks/webchat/{instance} in Receive, as every connector does. For
 // the default instance:
 //

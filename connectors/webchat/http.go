@@ -19,7 +19,7 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
 
-	"github.com/switchboard-dev/switchboard/connectors/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/httpsurface"
 )
 
 //go:embed static

@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard-dev/switchboard/connectors"
-	"github.com/switchboard-dev/switchboard/connectors/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/httpsurface"
 )
 
 // Name is the connector's registered name, and its channel.

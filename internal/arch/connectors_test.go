@@ -26,7 +26,7 @@ func TestSignatureIsALeaf(t *testing.T) {
 
 // connectorNeutral are the packages under connectors/ that the runtime may
 // import: the registry and its interfaces, not a connector.
-var connectorNeutral = []string{module + "/connectors", module + "/connectors/httpsurface"}
+var connectorNeutral = []string{module + "/connectors", module + "/internal/httpsurface"}
 
 // TestConnectorsSeeNoRuntime checks every package under connectors/: none
 // depends on the runtime or the CLI.
@@ -60,7 +60,7 @@ func TestRuntimeNamesNoConnector(t *testing.T) {
 // the names of the registered connectors, in string literals and imports:
 // what a connector serves, starts by default or prints at start, it
 // declares (its Spec and the interfaces of connectors and
-// connectors/httpsurface), and connectors/all is the registry's list.
+// internal/httpsurface), and connectors/all is the registry's list.
 func TestServeNamesNoConnector(t *testing.T) {
 	var names []string
 	for _, s := range connectors.Default().Specs() {

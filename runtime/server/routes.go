@@ -10,7 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/switchboard-dev/switchboard/connectors/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/httpsurface"
 	"github.com/switchboard-dev/switchboard/runtime/server/desktop"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-dev/switchboard/connectors"
-	"github.com/switchboard-dev/switchboard/connectors/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/httpsurface"
 )
 
 // docRoute is an endpoint line of docs/API.md: a method and a path at the

@@ -27,8 +27,8 @@ import (
 
 	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/connectors"
-	"github.com/switchboard-dev/switchboard/connectors/httpsurface"
 	"github.com/switchboard-dev/switchboard/diag"
+	"github.com/switchboard-dev/switchboard/internal/httpsurface"
 	"github.com/switchboard-dev/switchboard/runtime/metrics"
 	"github.com/switchboard-dev/switchboard/runtime/node"
 	"github.com/switchboard-dev/switchboard/runtime/store"
