@@ -75,6 +75,21 @@ type Inbound struct {
 	Attributes map[string]any // anything else the connector exposes, as message.attributes
 	// At is the platform's timestamp for the message; zero if it has none.
 	At time.Time
+	// Thread is the platform's id of the session the message belongs to,
+	// when it has one: a phone call's id. The conversation's later verbs
+	// carry it back (CallAction.Call).
+	Thread string
+	// Phone is the sender's phone number in E.164 (+14155550100) when the
+	// channel addresses people by it (SMS, calls, WhatsApp through a
+	// number): the runtime makes one contact of the senders with the same
+	// number on every such channel.
+	Phone string
+	// Call, when set, is a call's progress rather than something the
+	// customer said (see CallEvent); Status, when set, is a report on an
+	// outbound message. Either still has PlatformID (its dedupe key) and
+	// From.
+	Call   *CallEvent
+	Status *DeliveryStatus
 }
 
 // Outbound is one message to deliver.
@@ -97,6 +112,15 @@ type Outbound struct {
 type Reaction struct {
 	Replies  []Outbound     // messages to send back, in order
 	Enqueued []EnqueuedTask // tasks handed to the router
+	// Calls are the verbs of a call the flow decided, in order; the last
+	// may wait (its WaitID set).
+	Calls []CallVerb
+	// Holding, when set, is the task a caller now waits for: the
+	// connector keeps the caller on hold until the task's agent is
+	// connected (PerformCall's connect) or the flow moves on.
+	Holding string
+	// Hangup: the call is over for the runtime; end it.
+	Hangup bool
 }
 
 // EnqueuedTask is a task a flow created for the router.

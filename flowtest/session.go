@@ -259,8 +259,9 @@ func (m *MockIO) Send(context.Context, *connectors.Outbound) (string, error) {
 	return "", nil
 }
 
-// PerformCall performs a voice verb: the caller's input, the recording or
-// the dialled party's answer come from the mock or the given result.
+// PerformCall performs a script of voice verbs: the caller's input, the
+// recording or the dialled party's answer to its last come from the mock
+// or the given result.
 func (m *MockIO) PerformCall(context.Context, *connectors.CallAction) (connectors.CallResult, error) {
 	res := m.answer()
 	out := connectors.CallResult{Digits: res.Digits, Speech: res.Speech, Confidence: res.Confidence, RecordingURL: res.RecordingURL,

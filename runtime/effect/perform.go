@@ -42,6 +42,10 @@ type Done struct {
 	// When the execution waits, the flow's failure outcome takes it once
 	// no retry is left.
 	Err error
+	// Pending: the platform took the effect, and its outcome for the
+	// waiting execution comes back later as an event of the conversation
+	// (a call's verb, a message's delivery report).
+	Pending bool
 }
 
 // Perform carries out one effect of the kinds a Book's Perform takes.
@@ -63,14 +67,14 @@ func Perform(ctx context.Context, io IO, r Route, e engine.Effect) Done {
 	case engine.EffectFunction:
 		return Done{Result: io.Function(ctx, e.Function)}
 	case engine.EffectVoice:
-		return performCall(ctx, io, r, e)
+		return performCall(ctx, io, r, []engine.Effect{e})
 	}
 	return Done{Err: connectors.Permanent(fmt.Errorf("%s is not an effect to perform", e.Kind))}
 }
 
-// performCall has the conversation's connector perform a voice verb: a
-// connector's capability, not the runtime's.
-func performCall(ctx context.Context, io IO, r Route, e engine.Effect) Done {
+// performCall has the conversation's connector perform a script of voice
+// verbs: a connector's capability, not the runtime's.
+func performCall(ctx context.Context, io IO, r Route, script []engine.Effect) Done {
 	ch := io.Channel(r)
 	cp, ok := ch.(connectors.CallPerformer)
 	if !ok {
@@ -81,15 +85,30 @@ func performCall(ctx context.Context, io IO, r Route, e engine.Effect) Done {
 		return Done{Err: connectors.Permanent(fmt.Errorf("no connector performs voice effects on %s/%s (%s: it needs connectors.CallPerformer)",
 			r.Connector, r.Instance, what))}
 	}
-	v := e.Voice
-	res, err := cp.PerformCall(ctx, &connectors.CallAction{Key: e.Key, ConversationID: r.ConversationID, To: r.Address, Verb: v.Verb,
-		Text: v.Text, URL: v.URL, Voice: v.Voice, Language: v.Language, Loop: v.Loop, Digits: v.Digits, FinishOn: v.FinishOn,
-		Speech: v.Speech, Timeout: v.Timeout, MaxLength: v.MaxLength, Transcribe: v.Transcribe, Number: v.Number,
-		CallerID: v.CallerID, Record: v.Record})
+	a := &connectors.CallAction{Key: script[0].Key, ConversationID: r.ConversationID, Call: r.Thread, To: r.Address}
+	for _, e := range script {
+		a.Verbs = append(a.Verbs, CallVerb(e))
+	}
+	res, err := cp.PerformCall(ctx, a)
 	// A failed verb keeps what it gave (a partial recording): the flow
 	// sees both.
-	return Done{Err: err, Result: engine.Result{Digits: res.Digits, Speech: res.Speech, Confidence: res.Confidence,
-		RecordingURL: res.RecordingURL, Duration: res.Duration, Transcript: res.Transcript, DialStatus: res.DialStatus}}
+	return Done{Err: err, Pending: res.Pending && err == nil, Result: engine.Result{Digits: res.Digits, Speech: res.Speech,
+		Confidence: res.Confidence, RecordingURL: res.RecordingURL, Duration: res.Duration, Transcript: res.Transcript, DialStatus: res.DialStatus}}
+}
+
+// PerformScript performs a voice effect and the ones its step emitted
+// right after it (OutboxPayload.Script) as one script: a call does one
+// thing at a time, so the verbs of a step must reach it together.
+func PerformScript(ctx context.Context, io IO, r Route, e engine.Effect, rest []engine.Effect) Done {
+	return performCall(ctx, io, r, append([]engine.Effect{e}, rest...))
+}
+
+// CallVerb is a voice effect as the connectors take it.
+func CallVerb(e engine.Effect) connectors.CallVerb {
+	v := e.Voice
+	return connectors.CallVerb{Verb: v.Verb, WaitID: e.WaitID, Text: v.Text, URL: v.URL, Voice: v.Voice, Language: v.Language,
+		Loop: v.Loop, Digits: v.Digits, FinishOn: v.FinishOn, Speech: v.Speech, Timeout: v.Timeout, MaxLength: v.MaxLength,
+		Transcribe: v.Transcribe, Number: v.Number, CallerID: v.CallerID, Record: v.Record}
 }
 
 // ResultFor is the result the waiting execution resumes with: a failure

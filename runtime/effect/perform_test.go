@@ -42,7 +42,7 @@ func (p *phone) PerformCall(_ context.Context, a *connectors.CallAction) (connec
 	return connectors.CallResult{Digits: "42", DialStatus: "busy"}, p.err
 }
 
-var route = effect.Route{ConversationID: "c1", Connector: "custom", Instance: "default", Channel: "sms", Address: "+100"}
+var route = effect.Route{ConversationID: "c1", Connector: "custom", Instance: "default", Channel: "sms", Address: "+100", Thread: "CA1"}
 
 func gather() engine.Effect {
 	return engine.Effect{Kind: engine.EffectVoice, Key: "k1", WaitID: "w1",
@@ -74,8 +74,11 @@ func TestVoiceIsTheConnectorsJob(t *testing.T) {
 		t.Fatalf("actions %+v", p.actions)
 	}
 	a := p.actions[0]
-	if a.Verb != "gather" || a.Key != "k1" || a.To != "+100" || a.ConversationID != "c1" || a.Digits != 2 || a.Timeout != 5*time.Second {
-		t.Errorf("action %+v", a)
+	if len(a.Verbs) != 1 || a.Key != "k1" || a.To != "+100" || a.ConversationID != "c1" || a.Call != "CA1" {
+		t.Fatalf("action %+v", a)
+	}
+	if v := a.Verbs[0]; v.Verb != "gather" || v.WaitID != "w1" || v.Digits != 2 || v.Timeout != 5*time.Second {
+		t.Errorf("verb %+v", v)
 	}
 	p.err = connectors.Permanent(errors.New("call ended"))
 	d = effect.Perform(context.Background(), io{p}, route, gather())

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/compiler"
+	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/runtime/engine"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 )
@@ -20,16 +21,31 @@ type Route struct {
 	Instance       string `json:"instance"`
 	Channel        string `json:"channel"`
 	Address        string `json:"address"` // the contact's address on the channel
+	// Thread is the platform's session of the conversation (a call's id),
+	// from its latest inbound message.
+	Thread string `json:"thread,omitempty"`
 }
 
 // OutboxPayload is what an outbox row holds.
 type OutboxPayload struct {
 	Route  Route         `json:"route"`
 	Effect engine.Effect `json:"effect"`
-	Event  EventTemplate `json:"event"` // the context a result event needs
+	// Script holds the voice effects the step emitted right after Effect
+	// (a voice effect too): the call performs them together.
+	Script []engine.Effect `json:"script,omitempty"`
+	Event  EventTemplate   `json:"event"` // the context a result event needs
 	// Agent is set on a live agent's reply: the stored message names the
 	// worker, and the worker's stream hears whether it was delivered.
 	Agent *AgentReplyOf `json:"agent,omitempty"`
+}
+
+// WaitID is the wait the row's result answers: its effect's, or the
+// last of its script's.
+func (p OutboxPayload) WaitID() string {
+	if n := len(p.Script); n > 0 {
+		return p.Script[n-1].WaitID
+	}
+	return p.Effect.WaitID
 }
 
 // AgentReplyOf names the worker and task of an agent's reply.
@@ -61,6 +77,8 @@ type InlineReply struct {
 	Key       string            `json:"key"`
 	InReplyTo string            `json:"in_reply_to"`
 	Send      engine.SendEffect `json:"send"`
+	// Call is set instead of Send on a call's verb.
+	Call *connectors.CallVerb `json:"call,omitempty"`
 }
 
 // Step is one engine step to record: the execution after it, the version
@@ -77,6 +95,10 @@ type Step struct {
 	// queued, and recorded as outbound messages answering InReplyTo.
 	Inline    bool
 	InReplyTo string
+	// InlineCalls is set when the connector answers the webhook with the
+	// call's verbs (TwiML): every voice effect is then returned as a
+	// reply, its wait answered by the call's next callback.
+	InlineCalls bool
 }
 
 // Plan turns one engine step into the store unit that records it, durably:
@@ -103,6 +125,11 @@ type planner struct {
 	s       Step
 	u       *store.Unit
 	replies []engine.Effect
+	// script is the payload of the step's last outbox row when it is a
+	// voice effect, at index scriptRow: the voice effects right after it
+	// join its script.
+	script    *OutboxPayload
+	scriptRow int
 }
 
 func (p *planner) SetTimer(e engine.Effect) error {
@@ -145,7 +172,16 @@ func (p *planner) Perform(e engine.Effect) error {
 			Connector: r.Connector, Instance: r.Instance, Text: e.Send.Text, Payload: body})
 		return nil
 	}
-	op, err := json.Marshal(OutboxPayload{Route: r, Effect: e, Event: p.s.Event})
+	if e.Kind == engine.EffectVoice {
+		return p.voice(e)
+	}
+	p.script = nil
+	return p.queue(e, OutboxPayload{Route: r, Effect: e, Event: p.s.Event})
+}
+
+// queue adds an outbox row performing e.
+func (p *planner) queue(e engine.Effect, payload OutboxPayload) error {
+	op, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("effect: encoding effect: %w", err)
 	}
@@ -153,4 +189,30 @@ func (p *planner) Perform(e engine.Effect) error {
 	p.u.Effects = append(p.u.Effects, store.Effect{ID: store.NewID(), ExecutionID: p.s.Execution.ID, Kind: string(e.Kind),
 		IdempotencyKey: e.Key, Payload: op, NextAttemptAt: e.NotBefore})
 	return nil
+}
+
+// voice answers a call's verb inline, or queues it with the step's other
+// verbs as one script.
+func (p *planner) voice(e engine.Effect) error {
+	r := p.s.Route
+	if p.s.InlineCalls {
+		p.replies = append(p.replies, e)
+		v := CallVerb(e)
+		body, _ := json.Marshal(InlineReply{Key: e.Key, InReplyTo: p.s.InReplyTo, Call: &v})
+		p.u.Messages = append(p.u.Messages, store.Message{ID: store.NewID(), ConversationID: r.ConversationID, Direction: store.Outbound,
+			Connector: r.Connector, Instance: r.Instance, Text: v.Text, Payload: body})
+		return nil
+	}
+	if p.script != nil {
+		p.script.Script = append(p.script.Script, e)
+		op, err := json.Marshal(p.script)
+		if err != nil {
+			return fmt.Errorf("effect: encoding effect: %w", err)
+		}
+		p.u.Effects[p.scriptRow].Payload = op
+		return nil
+	}
+	p.script = &OutboxPayload{Route: r, Effect: e, Event: p.s.Event}
+	p.scriptRow = len(p.u.Effects)
+	return p.queue(e, *p.script)
 }

@@ -159,7 +159,13 @@ func (o *Outbox) perform(ctx context.Context, row store.Effect) {
 	e := p.Effect
 	began := time.Now()
 	defer func() { o.effectRun.Observe(time.Since(began).Seconds()) }()
-	done := effect.Perform(ctx, o.io, p.Route, e)
+	var done effect.Done
+	if e.Kind == engine.EffectVoice {
+		done = effect.PerformScript(ctx, o.io, p.Route, e, p.Script)
+		e.WaitID = p.WaitID()
+	} else {
+		done = effect.Perform(ctx, o.io, p.Route, e)
+	}
 	if done.Err != nil {
 		o.failed.Inc(string(e.Kind))
 		if !connectors.IsPermanent(done.Err) && row.Attempts < o.cfg.MaxAttempts {
@@ -186,7 +192,7 @@ func (o *Outbox) perform(ctx context.Context, row store.Effect) {
 			u.Messages = append(u.Messages, *sent)
 		}
 	}
-	if e.WaitID == "" {
+	if e.WaitID == "" || done.Pending { // a pending outcome comes back as an event of the conversation
 		unit := &store.Unit{At: o.core.Now()}
 		complete(unit)
 		if _, err := o.core.Submit(ctx, unit); err != nil {

@@ -36,7 +36,9 @@ type phone struct {
 func (p *phone) PerformCall(_ context.Context, a *connectors.CallAction) (connectors.CallResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.said = append(p.said, a.Verb+" "+a.Text)
+	for _, v := range a.Verbs {
+		p.said = append(p.said, v.Verb+" "+v.Text)
+	}
 	return connectors.CallResult{}, nil
 }
 
