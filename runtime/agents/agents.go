@@ -30,6 +30,11 @@ type Config struct {
 	// EventWebhook is where DeliverEvents POSTs the router's events.
 	EventWebhook leader.EventWebhook
 	HTTP         *http.Client
+	// Call performs a call's script through the conversation's connector
+	// (the outbox's Call); RingTimeout is how long an agent's phone rings
+	// (0: the connector's default).
+	Call        func(ctx context.Context, r effect.Route, a connectors.CallAction) (connectors.CallResult, error)
+	RingTimeout time.Duration
 }
 
 // Agents acts on the conversations of core for agents and admins.

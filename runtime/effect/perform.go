@@ -61,7 +61,11 @@ func Perform(ctx context.Context, io IO, r Route, e engine.Effect) Done {
 		if err != nil {
 			return Done{Err: err}
 		}
-		return Done{Delivered: true, PlatformID: id}
+		// A platform that reports on deliveries later decides the outcome
+		// of a send the flow waits for.
+		dr, reports := ch.(connectors.DeliveryReporter)
+		pending := e.WaitID != "" && id != "" && reports && dr.ReportsDelivery()
+		return Done{Delivered: true, PlatformID: id, Pending: pending}
 	case engine.EffectHTTP:
 		return Done{Result: io.HTTP(ctx, e.HTTP)}
 	case engine.EffectFunction:

@@ -48,6 +48,17 @@ func (p OutboxPayload) WaitID() string {
 	return p.Effect.WaitID
 }
 
+// SentRecord is how a delivered send is stored with its message: the
+// send, the agent whose reply it is, and the wait of an execution that
+// waits for the platform's report on it (connectors.DeliveryReporter).
+type SentRecord struct {
+	*engine.SendEffect
+	Agent     string `json:"agent,omitempty"`
+	Task      string `json:"task,omitempty"`
+	Execution string `json:"execution,omitempty"`
+	Wait      string `json:"wait,omitempty"`
+}
+
 // AgentReplyOf names the worker and task of an agent's reply.
 type AgentReplyOf struct {
 	Worker string `json:"worker"`

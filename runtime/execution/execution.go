@@ -328,6 +328,9 @@ func (c *Core) RouteFor(ctx context.Context, conversationID string) (effect.Rout
 	for _, m := range msgs {
 		if m.Direction == store.Inbound {
 			route.Connector, route.Instance = m.Connector, m.Instance
+			var in struct{ Thread string }
+			_ = json.Unmarshal(m.Payload, &in) // the connectors.Inbound it came as
+			route.Thread = in.Thread
 			break
 		}
 	}

@@ -27,14 +27,27 @@ type Ingest struct {
 	core  *execution.Core
 	store store.Store
 	log   *slog.Logger
+	ctl   Control
 }
 
-// New returns an Ingest stepping the executions of core.
-func New(core *execution.Core, log *slog.Logger) *Ingest {
+// Control is what a call's progress asks of the rest of the runtime: the
+// router's commands and the end of a conversation (runtime/agents).
+type Control interface {
+	// WrapUp moves an assigned task to wrapping (the call with its agent is over).
+	WrapUp(ctx context.Context, taskID string) error
+	// Bounce offers an assigned task to the next agent: its agent could not be reached.
+	Bounce(ctx context.Context, taskID, reason string) error
+	// CloseConversation cancels the conversation's execution, with its task, and closes it.
+	CloseConversation(ctx context.Context, conversationID string) error
+}
+
+// New returns an Ingest stepping the executions of core; ctl serves the
+// calls' progress (nil: calls end with their conversation untouched).
+func New(core *execution.Core, log *slog.Logger, ctl Control) *Ingest {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Ingest{core: core, store: core.Store(), log: log}
+	return &Ingest{core: core, store: core.Store(), log: log, ctl: ctl}
 }
 
 // Reaction is what the flow did while handling an inbound message, for
@@ -42,6 +55,11 @@ func New(core *execution.Core, log *slog.Logger) *Ingest {
 type Reaction struct {
 	Replies  []connectors.Outbound
 	Enqueued []engine.EnqueueEffect
+	// Calls, Holding and Hangup are a call's next verbs, the task (or other
+	// wait) it now holds for, and whether it is over (connectors.Reaction).
+	Calls   []connectors.CallVerb
+	Holding string
+	Hangup  bool
 }
 
 // Receive records an inbound message and steps its conversation's flow,
@@ -56,8 +74,16 @@ type Reaction struct {
 // looks them up again.
 func (g *Ingest) Receive(ctx context.Context, connector, instance string, in connectors.Inbound, inline bool) (*Reaction, error) {
 	in = cleanInbound(in)
+	switch {
+	case in.Status != nil:
+		return &Reaction{}, g.delivery(ctx, connector, instance, in)
+	case in.Call != nil && in.Call.Kind != connectors.CallResultEvent:
+		return g.callEvent(ctx, connector, instance, in)
+	}
 	payload, _ := json.Marshal(in)
-	m := &inbound{connector: connector, instance: instance, in: in, inline: inline, payload: payload, id: store.NewID()}
+	// A call's webhooks are answered with its verbs (TwiML).
+	calls := inline && (in.Channel == connectors.ChannelVoice || in.Call != nil)
+	m := &inbound{connector: connector, instance: instance, in: in, inline: inline, calls: calls, payload: payload, id: store.NewID()}
 	m.msg = &compiler.Message{ID: m.id, Channel: in.Channel, From: in.From, To: in.To, Text: in.Text, Media: in.Media, Attributes: in.Attributes}
 	lastConv := ""
 	for attempt := 0; attempt < execution.MaxConflicts; attempt++ {
@@ -74,7 +100,7 @@ func (g *Ingest) Receive(ctx context.Context, connector, instance string, in con
 type inbound struct {
 	connector, instance string
 	in                  connectors.Inbound
-	inline              bool
+	inline, calls       bool
 	payload             []byte
 	id                  string
 	msg                 *compiler.Message
@@ -101,7 +127,8 @@ func (g *Ingest) receiveOnce(ctx context.Context, m *inbound, first bool) (r *Re
 	in := m.in
 	msg := &store.Message{ID: m.id, ConversationID: p.conv.ID, Direction: store.Inbound, Connector: m.connector,
 		Instance: m.instance, PlatformMessageID: in.PlatformID, Text: in.Text, Payload: m.payload}
-	route := effect.Route{ConversationID: p.conv.ID, ContactID: p.contact.ID, Connector: m.connector, Instance: m.instance, Channel: in.Channel, Address: in.From}
+	route := effect.Route{ConversationID: p.conv.ID, ContactID: p.contact.ID, Connector: m.connector, Instance: m.instance, Channel: in.Channel,
+		Address: in.From, Thread: in.Thread}
 	tmpl := effect.EventTemplate{Contact: execution.ContactOf(p.contact), Conversation: execution.ConversationOf(p.conv)}
 	defer g.core.Lock(p.conv.ID)()
 
@@ -123,13 +150,20 @@ func (g *Ingest) receiveOnce(ctx context.Context, m *inbound, first bool) (r *Re
 		if s.agentTask != "" && len(unit.TaskUpdates) == 0 {
 			g.toAgent(ctx, s.agentTask, msg)
 		}
-		return reaction(s.replies, unit, route), p.conv.ID, true, nil
+		r := reaction(s.replies, unit, route)
+		if m.calls {
+			callReaction(r, s.replies, s.x)
+		}
+		return r, p.conv.ID, true, nil
 	case store.Duplicate: // a concurrent delivery of the same message won
 		first, err := g.store.FindMessage(ctx, m.connector, m.instance, in.PlatformID)
 		if err != nil {
 			return &Reaction{}, "", true, nil
 		}
 		r, err := g.replay(ctx, first, m.inline)
+		if err == nil && m.calls {
+			err = g.replayHold(ctx, r, first.ConversationID)
+		}
 		return r, "", true, err
 	case store.Conflict: // the execution moved, or the contact or conversation was created meanwhile
 		return nil, p.conv.ID, false, nil
@@ -157,6 +191,9 @@ func (g *Ingest) party(ctx context.Context, m *inbound, first bool, now time.Tim
 			m.checked = true
 			if first, err := g.store.FindMessage(ctx, m.connector, m.instance, in.PlatformID); err == nil {
 				r, err := g.replay(ctx, first, m.inline) // delivered before: answer as the first time
+				if err == nil && m.calls {
+					err = g.replayHold(ctx, r, first.ConversationID)
+				}
 				return p, r, err
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return p, nil, err
@@ -184,6 +221,7 @@ type stepped struct {
 	replies   []engine.Effect
 	agentTask string            // the execution waits for this routed task: the message goes to its agent
 	fails     execution.Failure // the execution fails in this unit
+	x         *engine.Execution // the execution after the step; nil when none ran
 }
 
 // step starts the conversation's flow or steps its live execution with
@@ -192,7 +230,7 @@ func (g *Ingest) step(ctx context.Context, m *inbound, p party, route effect.Rou
 	s := stepped{unit: &store.Unit{At: now}}
 	ev := g.core.Event(now, tmpl)
 	ev.Message = m.msg
-	plan := effect.Step{Route: route, Event: tmpl, At: now, Inline: m.inline, InReplyTo: m.id}
+	plan := effect.Step{Route: route, Event: tmpl, At: now, Inline: m.inline, InlineCalls: m.calls, InReplyTo: m.id}
 	live := store.Execution{}
 	err := store.ErrNotFound // a new conversation has no execution
 	if p.newConv == nil {
@@ -200,8 +238,15 @@ func (g *Ingest) step(ctx context.Context, m *inbound, p party, route effect.Rou
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		if m.in.Call != nil { // a call's callback after its flow ended
+			return s, nil
+		}
 		prog := g.core.Active()
-		f := pickFlow(prog, compiler.TriggerMessage, m.in.Channel)
+		trigger := compiler.TriggerMessage
+		if m.in.Channel == connectors.ChannelVoice {
+			trigger = compiler.TriggerCall
+		}
+		f := pickFlow(prog, trigger, m.in.Channel)
 		if f == nil {
 			return s, nil
 		}
@@ -218,6 +263,9 @@ func (g *Ingest) step(ctx context.Context, m *inbound, p party, route effect.Rou
 			s.agentTask = x.Wait.Task
 		}
 		ev.Kind = engine.EventInbound
+		if c := m.in.Call; c != nil { // a call's verb ended: its outcome is the result the execution waits for
+			ev.Kind, ev.WaitID, ev.Result = engine.EventResult, c.WaitID, callResult(c.Result)
+		}
 		plan.Execution, plan.Effects, err = g.core.Step(prog, x, ev)
 		if err != nil {
 			return s, err
@@ -230,7 +278,7 @@ func (g *Ingest) step(ctx context.Context, m *inbound, p party, route effect.Rou
 	if err != nil {
 		return s, err
 	}
-	s.fails = execution.FailureOf(plan.Execution, plan.Effects)
+	s.fails, s.x = execution.FailureOf(plan.Execution, plan.Effects), plan.Execution
 	s.unit, s.replies, err = effect.Plan(plan)
 	return s, err
 }
@@ -263,6 +311,10 @@ func (g *Ingest) replay(ctx context.Context, first store.Message, inline bool) (
 		if m.Direction != store.Outbound || json.Unmarshal(m.Payload, &ir) != nil || ir.InReplyTo != first.ID {
 			continue
 		}
+		if ir.Call != nil {
+			r.Calls = append(r.Calls, *ir.Call)
+			continue
+		}
 		out := connectors.Outbound{Key: ir.Key, Channel: ir.Send.Channel, To: ir.Send.To, Text: ir.Send.Text,
 			Media: ir.Send.Media, ConversationID: first.ConversationID}
 		r.Replies = append(r.Replies, out)
@@ -273,7 +325,9 @@ func (g *Ingest) replay(ctx context.Context, first store.Message, inline bool) (
 func reaction(replies []engine.Effect, u *store.Unit, route effect.Route) *Reaction {
 	r := &Reaction{}
 	for _, e := range replies {
-		r.Replies = append(r.Replies, effect.Outbound(route, e))
+		if e.Kind == engine.EffectSend {
+			r.Replies = append(r.Replies, effect.Outbound(route, e))
+		}
 	}
 	for _, t := range u.Tasks {
 		var attrs map[string]any

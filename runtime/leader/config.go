@@ -41,6 +41,7 @@ const (
 	CmdComplete     = "task.complete"
 	CmdTransfer     = "task.transfer"
 	CmdCancel       = "task.cancel"
+	CmdBounce       = "task.bounce" // the task's worker could not be reached: offer it to the next
 	CmdStats        = "router.stats"
 )
 
@@ -61,6 +62,22 @@ type CommandArgs struct {
 	Warm        bool            `json:"warm,omitempty"`
 	// Timeout bounds a transfer's wait in its destination (0: none).
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// Reason says why a task bounced.
+	Reason string `json:"reason,omitempty"`
+}
+
+// KindCallConnect is the outbox kind that puts a caller through to the
+// agent who accepted the call's task.
+const KindCallConnect = "call.connect"
+
+// CallConnect is the payload of a KindCallConnect effect.
+type CallConnect struct {
+	Task         string `json:"task"`
+	Conversation string `json:"conversation"`
+	Worker       string `json:"worker"`
+	// ContactURI is the worker's contact_uri attribute: where its phone
+	// rings (E.164, sip: or client:); empty when it has none.
+	ContactURI string `json:"contact_uri,omitempty"`
 }
 
 // CommandError is a command the leader refused. Code is one of

@@ -227,7 +227,13 @@ func (l *leader) commit(ctx context.Context) error {
 	if len(w.Tasks)+len(w.Workers)+len(w.Events)+len(w.Commands)+len(w.Reservations)+len(w.Timers)+len(w.DeleteWorkers) == 0 {
 		return nil
 	}
-	return l.n.store.ApplyRouting(ctx, w)
+	if err := l.n.store.ApplyRouting(ctx, w); err != nil {
+		return err
+	}
+	if len(w.Effects) > 0 {
+		l.n.core.WakeOutbox() // a caller waits for its agent's connection
+	}
+	return nil
 }
 
 // rebuild loads the workers and open tasks into a new router.
@@ -470,8 +476,8 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 		} else {
 			evs, err = l.r.Reject(a.Reservation, now)
 		}
-	case CmdWrapUp, CmdComplete, CmdTransfer, CmdCancel:
-		if c.Kind == CmdCancel && a.Actor != "" {
+	case CmdWrapUp, CmdComplete, CmdTransfer, CmdCancel, CmdBounce:
+		if (c.Kind == CmdCancel || c.Kind == CmdBounce) && a.Actor != "" {
 			return nil, Refuse("forbidden", "only an admin cancels a task")
 		}
 		if _, ce := ownTask(a.Task); ce != nil {
@@ -486,6 +492,8 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 			evs, err = l.r.Transfer(a.Task, router.TransferTarget{Queue: a.Queue, Worker: a.ToWorker, Timeout: a.Timeout}, a.Warm, now)
 		case CmdCancel:
 			evs, err = l.r.Cancel(a.Task, now)
+		case CmdBounce:
+			evs, err = l.r.Bounce(a.Task, a.Reason, now)
 		}
 	default:
 		return nil, Refuse("invalid", "unknown command %q", c.Kind)
@@ -604,6 +612,9 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 			resRow(store.ReservationPending)
 		case router.ReservationAccepted:
 			resRow(store.ReservationAccepted)
+			if t != nil && t.channel == "voice" {
+				l.connect(t, e.Worker)
+			}
 		case router.ReservationRejected, router.ReservationTimeout, router.ReservationCanceled:
 			status := map[router.EventType]store.ReservationStatus{router.ReservationRejected: store.ReservationRejected,
 				router.ReservationTimeout: store.ReservationTimeout, router.ReservationCanceled: store.ReservationCanceled}[e.Type]
@@ -640,6 +651,17 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 		}
 	}
 	return logged
+}
+
+// connect has the outbox put the caller of a voice task through to the
+// worker who accepted it, in the round's transaction.
+func (l *leader) connect(t *liveTask, worker string) {
+	var attrs map[string]any
+	_ = json.Unmarshal(l.workers[worker].Attributes, &attrs)
+	uri, _ := attrs["contact_uri"].(string)
+	id := store.NewID()
+	l.w.Effects = append(l.w.Effects, store.Effect{ID: id, Kind: KindCallConnect, IdempotencyKey: id,
+		Payload: mustJSON(CallConnect{Task: t.row.ID, Conversation: t.row.ConversationID, Worker: worker, ContactURI: uri})})
 }
 
 // outcome resumes the task's flow at the matching outcome: a timer due now,

@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/runtime/agents"
+	"github.com/switchboard-dev/switchboard/runtime/effect"
 	"github.com/switchboard-dev/switchboard/runtime/execution"
 	"github.com/switchboard-dev/switchboard/runtime/ingest"
 	"github.com/switchboard-dev/switchboard/runtime/leader"
@@ -106,13 +107,16 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.core = execution.New(execution.Config{Store: cfg.Store, Committer: n.committer, Env: cfg.Env, StepBudget: cfg.StepBudget,
 		Now: cfg.Now, Logger: cfg.Logger, Metrics: cfg.Metrics,
 		WakeOutbox: func() { signal(n.outboxWake) }, WakeTimers: func() { signal(n.timersWake) }})
-	n.ingest = ingest.New(n.core, cfg.Logger)
-	n.agents = agents.New(n.core, agents.Config{EventWebhook: cfg.EventWebhook, HTTP: cfg.HTTP})
+	n.agents = agents.New(n.core, agents.Config{EventWebhook: cfg.EventWebhook, HTTP: cfg.HTTP,
+		Call: func(ctx context.Context, r effect.Route, a connectors.CallAction) (connectors.CallResult, error) {
+			return n.outbox.Call(ctx, r, a)
+		}})
+	n.ingest = ingest.New(n.core, cfg.Logger, n.agents)
 	n.leader = leader.New(n.core, leader.Config{Owner: cfg.Owner, Routing: cfg.Routing, EventWebhook: cfg.EventWebhook,
 		Retry: cfg.LeaderRetry, Logger: cfg.Logger, Metrics: cfg.Metrics})
 	n.outbox = outbox.New(n.core, outbox.Config{Owner: cfg.Owner, Channels: cfg.Channels, Functions: cfg.Functions,
 		FunctionURLs: cfg.FunctionURLs, HTTP: cfg.HTTP, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
-		Handlers: map[string]outbox.Handler{leader.KindRouterEvents: n.agents.DeliverEvents}, Logger: cfg.Logger, Metrics: cfg.Metrics})
+		Handlers: map[string]outbox.Handler{leader.KindRouterEvents: n.agents.DeliverEvents, leader.KindCallConnect: n.agents.Connect}, Logger: cfg.Logger, Metrics: cfg.Metrics})
 	if err := n.core.Deploy(ctx, cfg.Program, cfg.Sources); err != nil {
 		return nil, err
 	}
@@ -213,6 +217,11 @@ func (n *Node) Leading() bool { return n.leader.Leading() }
 // result (at most timeout): the leader may be another node.
 func (n *Node) Command(ctx context.Context, kind string, args CommandArgs, timeout time.Duration) (json.RawMessage, error) {
 	return n.agents.Command(ctx, kind, args, timeout)
+}
+
+// Hangup ends the call of a voice task the agent holds (see agents.Hangup).
+func (n *Node) Hangup(ctx context.Context, workerID, taskID string) error {
+	return n.agents.Hangup(ctx, workerID, taskID)
 }
 
 // AgentReply sends an agent's message to the customer of a task the agent

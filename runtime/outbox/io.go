@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/runtime/effect"
 	"github.com/switchboard-dev/switchboard/runtime/engine"
 )
@@ -100,4 +101,14 @@ func (s serveIO) webhookFunction(ctx context.Context, url string, f *engine.Func
 		}
 	}
 	return engine.Result{Value: v}
+}
+
+// Call has the connector of r perform a script on its call: the runtime's
+// own verbs (an agent's connection) go through it.
+func (o *Outbox) Call(ctx context.Context, r effect.Route, a connectors.CallAction) (connectors.CallResult, error) {
+	cp, ok := o.io.Channel(r).(connectors.CallPerformer)
+	if !ok {
+		return connectors.CallResult{}, connectors.Permanent(fmt.Errorf("connector %s/%s does not carry calls", r.Connector, r.Instance))
+	}
+	return cp.PerformCall(ctx, &a)
 }

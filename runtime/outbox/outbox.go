@@ -183,7 +183,7 @@ func (o *Outbox) perform(ctx context.Context, row store.Effect) {
 	res := done.ResultFor() // a failure goes to the flow's failure outcome
 	var sent *store.Message
 	if done.Delivered {
-		sent = o.delivered(p, done.PlatformID)
+		sent = o.delivered(p, row.ExecutionID, done.PlatformID, done.Pending)
 	}
 	result, _ := json.Marshal(res)
 	complete := func(u *store.Unit) {
@@ -215,19 +215,18 @@ func (o *Outbox) perform(ctx context.Context, row store.Effect) {
 }
 
 // delivered is the stored message of a delivered send; an agent's reply
-// names its agent.
-func (o *Outbox) delivered(p effect.OutboxPayload, platformID string) *store.Message {
+// names its agent, and a send whose report the flow waits for its wait.
+func (o *Outbox) delivered(p effect.OutboxPayload, executionID, platformID string, pending bool) *store.Message {
 	e := p.Effect
 	o.sent.Inc(effect.Outbound(p.Route, e).Channel)
-	var body []byte
+	rec := effect.SentRecord{SendEffect: e.Send}
 	if p.Agent != nil {
-		body, _ = json.Marshal(struct {
-			*engine.SendEffect
-			Agent string `json:"agent"`
-		}{e.Send, p.Agent.Worker})
-	} else {
-		body, _ = json.Marshal(e.Send)
+		rec.Agent, rec.Task = p.Agent.Worker, p.Agent.Task
 	}
+	if pending {
+		rec.Execution, rec.Wait = executionID, e.WaitID
+	}
+	body, _ := json.Marshal(rec)
 	return &store.Message{ID: store.NewID(), ConversationID: p.Route.ConversationID, Direction: store.Outbound,
 		Connector: p.Route.Connector, Instance: p.Route.Instance, PlatformMessageID: platformID, Text: e.Send.Text, Payload: body}
 }

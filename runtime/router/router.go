@@ -849,7 +849,25 @@ func (r *Router) Reject(resID string, now time.Time) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.decline(res, ReservationRejected, now)
+	r.decline(res, ReservationRejected, "", now)
+	return r.flush(), nil
+}
+
+// Bounce ends the accepted reservation of an assigned task whose worker
+// could not be reached (the agent's phone did not answer the call): like a
+// rejection, the task waits for the next eligible worker, never this one.
+func (r *Router) Bounce(taskID, reason string, now time.Time) ([]Event, error) {
+	t := r.tasks[taskID]
+	if t == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownTask, taskID)
+	}
+	if t.state != stateAssigned || t.res == nil {
+		return nil, fmt.Errorf("%w: task %q is not assigned", ErrState, taskID)
+	}
+	if t.xfer != nil {
+		r.failTransfer(t, "worker unreachable", now)
+	}
+	r.decline(t.res, ReservationRejected, reason, now)
 	return r.flush(), nil
 }
 
@@ -860,13 +878,15 @@ func (r *Router) Timeout(resID string, now time.Time) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.decline(res, ReservationTimeout, now)
+	r.decline(res, ReservationTimeout, "", now)
 	return r.flush(), nil
 }
 
-func (r *Router) decline(res *reservation, typ EventType, now time.Time) {
+func (r *Router) decline(res *reservation, typ EventType, reason string, now time.Time) {
 	t, w, l := res.task, res.worker, res.lane
-	r.emit(r.resEvent(typ, res, now))
+	e := r.resEvent(typ, res, now)
+	e.Reason = reason
+	r.emit(e)
 	if t.rejected == nil {
 		t.rejected = map[*worker]bool{}
 	}
@@ -1028,7 +1048,7 @@ func (r *Router) Tick(now time.Time) []Event {
 			continue
 		}
 		if tm.res != nil {
-			r.decline(tm.res, ReservationTimeout, now)
+			r.decline(tm.res, ReservationTimeout, "", now)
 			continue
 		}
 		t := tm.t

@@ -61,6 +61,34 @@ func TestLifecycle(t *testing.T) {
 			want: []EventType{ReservationAccepted},
 		},
 		{
+			name: "bounce of an unreachable worker goes to the next worker, never back",
+			run: func(t *testing.T, r *Router, c check) []Event {
+				c.ok(r.AddWorker("a", en(), "available", map[string]int{"voice": 1}, at(0)))
+				c.ok(r.AddWorker("b", en(), "available", map[string]int{"voice": 1}, at(1)))
+				evs := c.ok(r.Enqueue("t1", "support", nil, 0, "voice", at(2)))
+				c.ok(r.Accept(resOf(evs, "t1"), at(3)))
+				if _, err := r.Bounce("t2", "no_answer", at(4)); !errors.Is(err, ErrUnknownTask) {
+					t.Fatalf("bounce of an unknown task: %v", err)
+				}
+				evs = c.ok(r.Bounce("t1", "no_answer", at(4)))
+				if evs[0].Type != ReservationRejected || evs[0].Worker != "a" || evs[0].Reason != "no_answer" {
+					t.Fatalf("bounce event %+v", evs[0])
+				}
+				if got := offers(evs); !slices.Equal(got, []string{"t1→b"}) {
+					t.Fatalf("after bounce %v", got)
+				}
+				if _, err := r.Bounce("t1", "no_answer", at(5)); !errors.Is(err, ErrState) {
+					t.Fatalf("bounce of a reserved task: %v", err)
+				}
+				return evs
+			},
+			want: []EventType{ReservationRejected, ReservationCreated},
+			after: func(t *testing.T, r *Router) {
+				wantInt(t, "a's load", r.Load("a", "voice"), 0)
+				wantInt(t, "b's load", r.Load("b", "voice"), 1)
+			},
+		},
+		{
 			name: "reject goes to the next worker, never back",
 			run: func(t *testing.T, r *Router, c check) []Event {
 				c.ok(r.AddWorker("a", en(), "available", map[string]int{"chat": 1}, at(0)))

@@ -9,6 +9,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -262,6 +263,9 @@ func (s *Server) webhook(ctx *request, _ caller, p params) error {
 		}
 		s.messagesIn.Inc(m.Channel)
 		reaction.Replies = append(reaction.Replies, r.Replies...)
+		reaction.Calls = append(reaction.Calls, r.Calls...)
+		reaction.Holding = cmp.Or(r.Holding, reaction.Holding)
+		reaction.Hangup = reaction.Hangup || r.Hangup
 		s.messagesOut.Add(m.Channel, uint64(len(r.Replies)))
 		for _, t := range r.Enqueued {
 			reaction.Enqueued = append(reaction.Enqueued, connectors.EnqueuedTask{TaskID: t.TaskID, Workflow: t.Workflow, Priority: t.Priority, Attributes: t.Attributes})

@@ -144,6 +144,9 @@ type Store interface {
 
 	// FindMessage returns the inbound message with that dedupe key.
 	FindMessage(ctx context.Context, connector, instance, platformMessageID string) (Message, error)
+	// FindSent returns the outbound message the platform knows by that id
+	// (its delivery reports name it).
+	FindSent(ctx context.Context, connector, instance, platformMessageID string) (Message, error)
 	// ListMessages pages through a conversation's messages in commit order.
 	ListMessages(ctx context.Context, conversationID string, page Page) ([]Message, string, error)
 

@@ -91,7 +91,9 @@ func (k *Tasks) Apply(e router.Event) *Task {
 		}
 	case router.ReservationRejected, router.ReservationTimeout, router.ReservationCanceled:
 		delete(k.resTask, e.Reservation)
-		if t != nil && t.Res == e.Reservation && t.Status == store.TaskReserved {
+		// An assigned task's reservation ends this way when its worker could
+		// not be reached (Router.Bounce).
+		if t != nil && t.Res == e.Reservation && (t.Status == store.TaskReserved || t.Status == store.TaskAssigned) {
 			t.Status, t.Worker, t.Res = store.TaskWaiting, "", ""
 		}
 		if t != nil && t.Offer == e.Reservation {

@@ -31,6 +31,14 @@ func (db *DB) FindMessage(ctx context.Context, connector, instance, platformMess
 		WHERE connector = ? AND instance = ? AND platform_message_id = ? AND direction = 'in'`, connector, instance, platformMessageID))
 }
 
+func (db *DB) FindSent(ctx context.Context, connector, instance, platformMessageID string) (store.Message, error) {
+	if platformMessageID == "" {
+		return store.Message{}, store.ErrNotFound
+	}
+	return scanMessage(db.row(ctx, db.c.Reads, `SELECT `+messageCols+` FROM messages
+		WHERE connector = ? AND instance = ? AND platform_message_id = ? AND direction = 'out'`, connector, instance, platformMessageID))
+}
+
 func (db *DB) ListMessages(ctx context.Context, conversationID string, page store.Page) ([]store.Message, string, error) {
 	return list(ctx, db, "messages", messageCols, []string{"conversation_id = ?"}, []any{conversationID}, page, scanMessage)
 }
