@@ -303,7 +303,8 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 	case "connect-call-to":
 		switch at(2) {
 		case "DialCallStatus":
-			return st + ".status"
+			// Twilio's values: completed, busy, no-answer, failed.
+			return "(" + st + `.status == "answered" ? "completed" : replace(` + st + `.status ?? "", "_", "-"))`
 		case "DialCallDuration":
 			return st + ".duration"
 		}
@@ -321,6 +322,11 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 		if at(2) != "" {
 			return rest(f.varName(at(2)), 3)
 		}
+	case "add-twiml-redirect":
+		if at(2) != "" {
+			f.todo("`{{%s}}` was passed back by the TwiML on its return URL; it is read from the JSON the application answers", s)
+			return rest(st+".json", 2)
+		}
 	case "send-to-flex", "enqueue-call", "create-task":
 		if strings.EqualFold(at(2), "sid") {
 			return st + ".task?.id"
@@ -331,7 +337,8 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 }
 
 // voiceKinds are only allowed in call flows.
-var voiceKinds = map[string]bool{"say-play": true, "gather-input-on-call": true, "record-voicemail": true, "connect-call-to": true, "enqueue-call": true}
+var voiceKinds = map[string]bool{"say-play": true, "gather-input-on-call": true, "record-voicemail": true, "connect-call-to": true, "enqueue-call": true,
+	"add-twiml-redirect": true}
 
 func (f *flowConv) render() string {
 	var body strings.Builder
@@ -409,22 +416,6 @@ func (f *flowConv) ignored(s *state, keys ...string) {
 	}
 }
 
-func (f *flowConv) voiceProps(p map[string]any, line func(string, ...any), say bool) {
-	if say && str(p["play"]) == "" {
-		if v := str(p["voice"]); v != "" {
-			line("voice %s", quote(v))
-		}
-		if v := str(p["language"]); v != "" {
-			line("language %s", quote(v))
-		}
-	}
-	if v := str(p["loop"]); v != "" && v != "1" && v != "0" {
-		if _, err := strconv.Atoi(v); err == nil {
-			line("loop %s", v)
-		}
-	}
-}
-
 // stub is a step standing for a widget without equivalent: a switch whose
 // default takes the first wired transition and keeps the others reachable
 // through guards that are never true.
@@ -441,6 +432,11 @@ func (f *flowConv) stub(s *state, why string) string {
 			continue
 		}
 		tg := f.goTo(n)
+		if tg == f.step[s.Name] {
+			// A switch that leads to itself would loop without waiting.
+			f.todo("the `%s` transition back to this widget was dropped", t.Event)
+			continue
+		}
 		if def == "" {
 			def = tg
 			seen[tg] = true

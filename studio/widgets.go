@@ -56,21 +56,24 @@ var widgetKinds = map[string]func(*widget) string{
 	"gather-input-on-call":    (*widget).gather,
 	"record-voicemail":        (*widget).recordVoicemail,
 	"connect-call-to":         (*widget).connectCall,
+	"add-twiml-redirect":      (*widget).twimlRedirect,
 }
 
 // unsupportedWidget says why a widget with no equivalent becomes a stub.
 func unsupportedWidget(s *state) (string, bool) {
 	switch s.Type {
 	case "record-call":
-		return "Call Recording has no equivalent: set `record true` on the `dial` step instead", true
+		if truthy(s.Properties["record_call"]) {
+			return "starting the call's recording has no equivalent (only a `dial` step records, with `record true`): the call is not recorded", true
+		}
+		return "stopping the call's recording has no equivalent: only a `dial` step records, and its recording ends with the dialed call", true
 	case "make-outgoing-call-v2", "make-outgoing-call-v1":
 		return "a flow does not place calls", true
 	case "fork-stream":
-		return "media streams are not exposed to flows", true
+		return "media streams are not exposed to flows; dropped: " + dropped(s, "stream_action", "stream_url", "stream_name", "stream_track", "stream_transport_type", "stream_connector"), true
 	case "capture-payments":
-		return "card data must not pass through flows; hand the call to an agent with `enqueue`, or `dial` a payment line", true
-	case "add-twiml-redirect":
-		return "flows do not run TwiML; call the application with `http` (" + str(s.Properties["url"]) + ")", true
+		return "card data must not pass through flows, so no payment is taken (dropped: " + dropped(s, "payment_connector", "payment_amount", "currency", "payment_method", "payment_token_type") +
+			"); hand the call to an agent with `enqueue`, or `dial` a payment line", true
 	case "send-to-auto-pilot", "connect-virtual-agent", "connect-virtual-agent-v2":
 		return "call the bot with `http`, with an `ask` for each turn (see flows/support.flow)", true
 	case "understand", "update-sync-object":
@@ -83,6 +86,21 @@ func unsupportedWidget(s *state) (string, bool) {
 		return "a second trigger", true
 	}
 	return "", false
+}
+
+// dropped lists the settings of a widget that a stub leaves out, as
+// key=value, for its warning.
+func dropped(s *state, keys ...string) string {
+	var kv []string
+	for _, k := range keys {
+		if v := str(s.Properties[k]); v != "" {
+			kv = append(kv, k+"="+v)
+		}
+	}
+	if len(kv) == 0 {
+		return "its settings"
+	}
+	return strings.Join(kv, ", ")
 }
 
 // messageInCall stubs a message widget in a call flow (why says what to
@@ -266,96 +284,4 @@ func (w *widget) enqueue() string {
 		w.line("failed -> %s", ft)
 	}
 	return w.block("enqueue "+wname, f.target("callComplete"))
-}
-
-func (w *widget) sayPlay() string {
-	f, p := w.f, w.p
-	if d := str(p["digits"]); d != "" {
-		f.todo("playing digits (%s) has no equivalent", d)
-		return f.stub(w.s, "")
-	}
-	f.voiceProps(p, w.line, true)
-	if pl := str(p["play"]); pl != "" {
-		return w.block("play "+f.template(pl), orDone(f.target("audioComplete")))
-	}
-	return w.block("say "+f.template(str(p["say"])), orDone(f.target("audioComplete")))
-}
-
-func (w *widget) gather() string {
-	f, s, p := w.f, w.s, w.p
-	f.ignored(s, "hints", "speech_model", "profanity_filter", "gather_language", "language", "voice", "loop")
-	pre := ""
-	if pl := str(p["play"]); pl != "" {
-		pre = "  " + f.entry[s.Name] + ": play " + f.template(pl) + " -> " + w.name + "\n"
-	} else if sy := str(p["say"]); sy != "" {
-		w.line("prompt %s", f.template(sy))
-	}
-	if d := str(p["number_of_digits"]); d != "" {
-		if _, err := strconv.Atoi(d); err == nil {
-			w.line("digits %s", d)
-		}
-	}
-	if k := str(p["finish_on_key"]); k != "" && k != "#" {
-		w.line("finish_on %s", quote(k))
-	}
-	if f.target("speech") != "" || strings.Contains(str(p["input"]), "speech") {
-		w.line("speech true")
-	}
-	w.line("timeout %s -> %s", duration(p["timeout"], "5s"), orDone(f.target("timeout")))
-	if sp := f.splitOf[s.Name]; sp != nil {
-		def := f.guards(s, w.line)
-		for _, ev := range []string{"keypress", "speech"} {
-			if s.next[ev] == sp.Name {
-				w.line("%s -> %s", ev, def)
-			} else {
-				w.wire(ev, ev)
-			}
-		}
-	} else {
-		w.wire("keypress", "keypress")
-		w.wire("speech", "speech")
-	}
-	return pre + w.block("gather", "")
-}
-
-func (w *widget) recordVoicemail() string {
-	f, p := w.f, w.p
-	f.ignored(w.s, "finish_on_key", "play_beep", "trim", "transcription_callback_url", "recording_status_callback_url")
-	if v := str(p["max_length"]); v != "" {
-		w.line("max_length %s", duration(v, "1h"))
-	}
-	if v := str(p["timeout"]); v != "" {
-		w.line("timeout %s", duration(v, "5s"))
-	}
-	if truthy(p["transcribe"]) {
-		w.line("transcribe true")
-	}
-	rc := f.mergedTarget("recordingComplete", "hangup", "`hangup` went to %s; a recording ended by a hang-up now goes to %s")
-	w.wire("failed", "noAudio")
-	return w.block("record", orDone(rc))
-}
-
-func (w *widget) connectCall() string {
-	f, p := w.f, w.p
-	noun := str(p["noun"])
-	if noun != "" && noun != "number" && noun != "number-multi" {
-		f.todo("connecting to a %s (%s) has no equivalent: use `enqueue` to reach an agent", noun, str(p["to"]))
-	}
-	if v := str(p["timeout"]); v != "" {
-		w.line("timeout %s", duration(v, "30s"))
-	}
-	if cid := str(p["caller_id"]); cid != "" && strings.TrimSpace(cid) != "{{flow.channel.address}}" {
-		w.line("caller_id %s", f.exprOf(cid))
-	}
-	if truthy(p["record"]) {
-		w.line("record true")
-	}
-	if t := f.target("hangup"); t != "" {
-		f.todo("`hangup` (to %s) has no equivalent: the execution ends when the caller hangs up", t)
-	}
-	t := orDone(f.target("callCompleted"))
-	for _, o := range []string{"no_answer", "busy", "failed"} {
-		w.line("%s -> %s", o, t)
-	}
-	return w.block("dial "+f.template(str(p["to"])), t)
 }

@@ -1,0 +1,290 @@
+package studio
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The voice widgets. Each becomes the call step that does what the TwiML
+// verb Studio would print does; settings the step has no property for are
+// reported, never dropped silently.
+
+// loopForever stands for Studio's loop 0, which TwiML repeats until the
+// caller hangs up.
+const loopForever = 1000
+
+// loop writes the loop property of a say or play.
+func (w *widget) loop(v any) {
+	s := strings.TrimSpace(str(v))
+	switch {
+	case s == "" || s == "1":
+	case s == "0":
+		w.f.todo("`loop` 0 repeats until the caller hangs up; it became `loop %d`", loopForever)
+		w.line("loop %d", loopForever)
+	case hasLiquid(s):
+		w.line("loop %s", num(w.f.exprOf(s)))
+	default:
+		if n, err := strconv.Atoi(s); err == nil && n > 1 {
+			w.line("loop %d", n)
+		} else {
+			w.f.todo("`loop` %q is not a number of repetitions; it was left out", s)
+		}
+	}
+}
+
+// speech writes the voice and language of a say.
+func (w *widget) speech(p map[string]any) {
+	if v := str(p["voice"]); v != "" {
+		w.line("voice %s", w.f.template(v))
+	}
+	if v := str(p["language"]); v != "" {
+		w.line("language %s", w.f.template(v))
+	}
+}
+
+func (w *widget) sayPlay() string {
+	f, p := w.f, w.p
+	if d := str(p["digits"]); d != "" {
+		f.todo("sending the digits %s as DTMF tones has no equivalent: no tones are sent", d)
+		return f.stub(w.s, "")
+	}
+	next := orDone(f.target("audioComplete"))
+	if pl := str(p["play"]); pl != "" {
+		w.loop(p["loop"])
+		return w.block("play "+f.template(pl), next)
+	}
+	w.speech(p)
+	w.loop(p["loop"])
+	return w.block("say "+f.template(str(p["say"])), next)
+}
+
+// gatherPrompt writes a say prompt as the gather's own, which the caller
+// can interrupt; a played one becomes a play step in front of the gather,
+// so that the gather's loops (a timeout back to it) play it again.
+func (w *widget) gatherPrompt() string {
+	f, s, p := w.f, w.s, w.p
+	if pl := str(p["play"]); pl != "" {
+		f.todo("the played prompt is a `play` step before the gather: keys pressed while it plays are not collected")
+		pw := &widget{f: f, s: s, name: f.entry[s.Name], p: p, isCall: w.isCall}
+		pw.loop(p["loop"])
+		return pw.block("play "+f.template(pl), w.name)
+	}
+	if sy := str(p["say"]); sy != "" {
+		w.line("prompt %s", f.template(sy))
+		var lost []string
+		for _, k := range []string{"voice", "language"} {
+			if v := str(p[k]); v != "" {
+				lost = append(lost, k+" "+v)
+			}
+		}
+		if l := strings.TrimSpace(str(p["loop"])); l != "" && l != "1" {
+			lost = append(lost, "loop "+l)
+		}
+		if len(lost) > 0 {
+			f.todo("the prompt's %s: a gather's prompt has no voice, language or loop, left out", strings.Join(lost, ", "))
+		}
+	}
+	return ""
+}
+
+func (w *widget) gather() string {
+	f, s, p := w.f, w.s, w.p
+	pre := w.gatherPrompt()
+	if d := strings.TrimSpace(str(p["number_of_digits"])); d != "" {
+		if n, err := strconv.Atoi(d); err == nil && n > 0 {
+			w.line("digits %d", n)
+		} else if hasLiquid(d) {
+			w.line("digits %s", num(f.exprOf(d)))
+		} else {
+			f.todo("`number_of_digits` %q is not a number; it was left out", d)
+		}
+	}
+	_, hasKey := p["finish_on_key"]
+	switch k := str(p["finish_on_key"]); {
+	case p["stop_gather"] != nil && !truthy(p["stop_gather"]):
+		f.todo("stop_gather false (no key ends the input) has no equivalent: `#` ends it")
+	case hasKey && k == "":
+		f.todo("an empty finish_on_key (no key ends the input) has no equivalent: `#` ends it")
+	case k != "" && k != "#":
+		w.line("finish_on %s", f.template(k))
+	}
+	listens := f.target("speech") != ""
+	if listens {
+		w.line("speech true")
+		f.ignored(s, "hints", "speech_model")
+		if l := str(p["gather_language"]); l != "" && !strings.EqualFold(l, "en-US") && !strings.EqualFold(l, "en") {
+			f.todo("gather_language %s: speech is recognised in the connector's default language", l)
+		}
+		if t := str(p["speech_timeout"]); t != "" && t != "auto" {
+			f.todo("speech_timeout %s: no equivalent, speech ends when the caller pauses", t)
+		}
+	}
+	w.line("timeout %s -> %s", duration(p["timeout"], "5s"), orDone(f.target("timeout")))
+	if sp := f.splitOf[s.Name]; sp != nil {
+		def := f.guards(s, w.line)
+		for _, ev := range []string{"keypress", "speech"} {
+			if s.next[ev] == sp.Name {
+				w.line("%s -> %s", ev, def)
+			} else {
+				w.wire(ev, ev)
+			}
+		}
+	} else {
+		w.wire("keypress", "keypress")
+		w.wire("speech", "speech")
+	}
+	return pre + w.block("gather", "")
+}
+
+func (w *widget) recordVoicemail() string {
+	f, p := w.f, w.p
+	f.ignored(w.s, "transcription_callback_url", "recording_status_callback_url")
+	if k := str(p["finish_on_key"]); k != "" && k != "#" {
+		f.todo("finish_on_key %s: no equivalent, the recording ends on silence, its maximum length or a hang-up", k)
+	}
+	if b := p["play_beep"]; b != nil && !truthy(b) {
+		f.todo("play_beep false: no equivalent, the caller hears the beep")
+	}
+	if t := str(p["trim"]); t == "do-not-trim" {
+		f.todo("trim do-not-trim: no equivalent, silence at the start and end may be trimmed")
+	}
+	if v := str(p["max_length"]); v != "" {
+		w.line("max_length %s", duration(v, "1h"))
+	}
+	if v := str(p["timeout"]); v != "" {
+		w.line("timeout %s", duration(v, "5s"))
+	}
+	if truthy(p["transcribe"]) {
+		w.line("transcribe true")
+	}
+	rc := f.mergedTarget("recordingComplete", "hangup", "`hangup` went to %s; a recording ended by a hang-up now goes to %s")
+	w.wire("failed", "noAudio")
+	return w.block("record", orDone(rc))
+}
+
+// dialAddress returns the addresses a Connect Call To dials, in turn, as
+// expressions; nil where its noun has no equivalent.
+func (w *widget) dialAddress(noun string) []string {
+	f, p := w.f, w.p
+	to := strings.TrimSpace(str(p["to"]))
+	switch noun {
+	case "", "number":
+		return []string{f.exprOf(to)}
+	case "number-multi":
+		var out []string
+		for _, n := range strings.Split(to, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				out = append(out, f.exprOf(n))
+			}
+		}
+		if len(out) > 1 {
+			f.todo("Studio rings the %d numbers together and connects the first to answer; here they are rung one after the other, each for the timeout", len(out))
+		}
+		return out
+	case "client":
+		f.todo("the Voice SDK client is dialed as the address `client:%s`, as Twilio writes a client's From and To; check that the voice connector connects it", strings.TrimPrefix(to, "client:"))
+		if !strings.HasPrefix(to, "client:") {
+			to = "client:" + to
+		}
+		return []string{f.template(to)}
+	case "sip":
+		if e := strings.TrimSpace(str(p["sip_endpoint"])); e != "" {
+			to = e
+		}
+		if str(p["sip_username"]) != "" || str(p["sip_password"]) != "" {
+			f.todo("the SIP endpoint's username and password have no equivalent: the endpoint must accept the call without them")
+		}
+		f.todo("the SIP endpoint is dialed as its address %s; check that the voice connector connects sip: addresses", to)
+		if !strings.HasPrefix(strings.ToLower(to), "sip:") && !hasLiquid(to) {
+			to = "sip:" + to
+		}
+		return []string{f.template(to)}
+	}
+	return nil
+}
+
+func (w *widget) connectCall() string {
+	f, s, p := w.f, w.s, w.p
+	noun := str(p["noun"])
+	numbers := w.dialAddress(noun)
+	if numbers == nil {
+		why := fmt.Sprintf("connecting the call to a %s (%s) has no equivalent: use `enqueue` to reach an agent", noun, str(p["to"]))
+		return f.stub(s, why)
+	}
+	if v := str(p["timeout"]); v != "" {
+		w.line("timeout %s", duration(v, "30s"))
+	}
+	if cid := str(p["caller_id"]); cid != "" && strings.TrimSpace(cid) != "{{flow.channel.address}}" {
+		w.line("caller_id %s", f.exprOf(cid))
+	}
+	if truthy(p["record"]) {
+		w.line("record true")
+	}
+	if v := str(p["time_limit"]); v != "" {
+		f.todo("time_limit %s: no equivalent, the connected call is not cut off", v)
+	}
+	if t := f.target("hangup"); t != "" {
+		f.todo("`hangup` (to %s) has no equivalent: the execution ends when the caller hangs up", t)
+	}
+	t := orDone(f.target("callCompleted"))
+	// The numbers after the first get steps of their own, each taken when
+	// the one before is not answered.
+	names := []string{w.name}
+	for i := 2; i <= len(numbers); i++ {
+		names = append(names, f.alloc(s.Name+"_"+strconv.Itoa(i)))
+	}
+	props := w.b.String()
+	var out strings.Builder
+	for i, n := range numbers {
+		next := t
+		if i+1 < len(names) {
+			next = names[i+1]
+		}
+		dw := &widget{f: f, s: s, name: names[i], p: p, isCall: w.isCall}
+		dw.b.WriteString(props)
+		for _, o := range []string{"no_answer", "busy", "failed"} {
+			dw.line("%s -> %s", o, next)
+		}
+		out.WriteString(dw.block("dial "+n, t))
+	}
+	return out.String()
+}
+
+// twimlRedirect: Studio hands the call to the TwiML at the URL and goes on
+// at `return` when that TwiML redirects back. A flow cannot hand its call
+// over, so the application is asked over HTTP with the call's parameters,
+// and the step waits for the answer as the widget waits for the return.
+func (w *widget) twimlRedirect() string {
+	f, p := w.f, w.p
+	url := str(p["url"])
+	method := strings.ToLower(str(p["method"]))
+	if method == "" {
+		method = "post"
+	}
+	if method == "get" {
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		u := f.template(url)
+		w.line(`get %s`, u[:len(u)-1]+sep+`CallSid=${message.id}&From=${replace(message.from, "+", "%2B")}&To=${replace(message.to, "+", "%2B")}"`)
+	} else {
+		w.line("%s %s", method, f.template(url))
+		w.line("form {CallSid: message.id, From: message.from, To: message.to}")
+	}
+	timeout := strings.TrimSpace(str(p["timeout"]))
+	if timeout != "" && timeout != "0" {
+		w.line("timeout %s", duration(timeout, "4h"))
+	}
+	var why strings.Builder
+	fmt.Fprintf(&why, "flows do not run TwiML, so the call is not redirected: the application at %s is sent the call's CallSid, From and To (%s) and the flow waits for its answer. ", url, strings.ToUpper(method))
+	why.WriteString("`return` is a 2xx answer, `fail` and `timeout` any other answer or none in time")
+	if timeout == "0" {
+		why.WriteString("; Studio's timeout 0 (the call does not come back) has no equivalent, the flow goes on")
+	}
+	f.todo("%s", why.String())
+	fail := f.mergedTarget("fail", "timeout", "`timeout` went to %s; both the failure and the timeout now go to %s")
+	w.line("error -> %s", orDone(fail))
+	return w.block("http", orDone(f.target("return")))
+}
