@@ -183,7 +183,8 @@ func (w *widget) dialAddress(noun string) []string {
 		}
 		return out
 	case "client":
-		f.todo("the Voice SDK client is dialed as the address `client:%s`, as Twilio writes a client's From and To; check that the voice connector connects it", strings.TrimPrefix(to, "client:"))
+		// The address a client's calls carry in From and To, which the
+		// Twilio voice connector dials with <Client>.
 		if !strings.HasPrefix(to, "client:") {
 			to = "client:" + to
 		}
@@ -195,7 +196,6 @@ func (w *widget) dialAddress(noun string) []string {
 		if str(p["sip_username"]) != "" || str(p["sip_password"]) != "" {
 			f.todo("the SIP endpoint's username and password have no equivalent: the endpoint must accept the call without them")
 		}
-		f.todo("the SIP endpoint is dialed as its address %s; check that the voice connector connects sip: addresses", to)
 		if !strings.HasPrefix(strings.ToLower(to), "sip:") && !hasLiquid(to) {
 			to = "sip:" + to
 		}

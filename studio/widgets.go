@@ -270,11 +270,24 @@ func (w *widget) enqueue() string {
 			w.line("priority float(%s)", f.exprOf(pr))
 		}
 	}
+	// A call leaves the queue through the Enqueue's action URL whatever
+	// ended its wait, and Studio then takes callComplete.
+	left := ""
+	if w.isCall {
+		left = f.target("callComplete")
+	}
 	if to := str(p["timeout"]); to != "" {
-		w.line("timeout %s", duration(to, "1h"))
+		if left != "" {
+			w.line("timeout %s -> %s", duration(to, "1h"), left)
+		} else {
+			w.line("timeout %s", duration(to, "1h"))
+		}
 	}
 	if s.Type == "enqueue-call" || w.isCall {
 		w.line("channel voice")
+	}
+	if left != "" {
+		w.line("canceled -> %s", left)
 	}
 	if str(p["waitUrl"]) != "" || str(p["wait_url"]) != "" {
 		f.todo("the hold music (wait URL) has no equivalent: play it before the enqueue")
