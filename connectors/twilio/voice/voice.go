@@ -227,7 +227,9 @@ func (c *connector) answer(re connectors.Reaction) []twiml.Element {
 	}
 	switch {
 	case re.Hangup:
-		els = append(els, twiml.VoiceHangup{})
+		if len(els) == 0 || els[len(els)-1].GetName() != "Hangup" {
+			els = append(els, twiml.VoiceHangup{})
+		}
 	case re.Holding != "":
 		els = append(els, r.hold(re.Holding)...)
 	case len(re.Calls) == 0 && len(re.Replies) == 0:

@@ -197,7 +197,11 @@ func TestReceiveRefusals(t *testing.T) {
 		status int
 		reason string
 	}{
-		{"unsigned", func() *connectors.Request { r := post("", call, authToken); r.Header.Del("X-Twilio-Signature"); return r }, 401, "X-Twilio-Signature"},
+		{"unsigned", func() *connectors.Request {
+			r := post("", call, authToken)
+			r.Header.Del("X-Twilio-Signature")
+			return r
+		}, 401, "X-Twilio-Signature"},
 		{"wrong token", func() *connectors.Request { return post("", call, "another-token") }, 401, "X-Twilio-Signature"},
 		{"tampered body", func() *connectors.Request {
 			r := post("", call, authToken)
