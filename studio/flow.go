@@ -303,8 +303,7 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 	case "connect-call-to":
 		switch at(2) {
 		case "DialCallStatus":
-			// Twilio's values: completed, busy, no-answer, failed.
-			return "(" + st + `.status == "answered" ? "completed" : replace(` + st + `.status ?? "", "_", "-"))`
+			return dialStatus(st)
 		case "DialCallDuration":
 			return st + ".duration"
 		}
@@ -690,9 +689,17 @@ func normTime(v string) string {
 	return v
 }
 
+// dialStatus is a dial step's status as Twilio's DialCallStatus spells
+// it: completed, busy, no-answer or failed.
+func dialStatus(step string) string {
+	return "(" + step + `.status == "answered" ? "completed" : replace(` + step + `.status ?? "", "_", "-"))`
+}
+
+var dialStatusRe = regexp.MustCompile(`^\((\w+)\.status == "answered" \? "completed" : replace\((\w+)\.status \?\? "", "_", "-"\)\)$`)
+
 // isStringExpr tells expressions known to be strings.
 func isStringExpr(e string) bool {
-	if strings.HasPrefix(e, `"`) {
+	if strings.HasPrefix(e, `"`) || dialStatusRe.MatchString(e) {
 		return true
 	}
 	for _, fn := range []string{"upper(", "lower(", "trim(", "replace("} {

@@ -109,7 +109,7 @@ func (w *widget) gather() string {
 	case k != "" && k != "#":
 		w.line("finish_on %s", f.template(k))
 	}
-	listens := f.target("speech") != ""
+	listens := s.next["speech"] != ""
 	if listens {
 		w.line("speech true")
 		f.ignored(s, "hints", "speech_model")
