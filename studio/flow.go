@@ -336,8 +336,7 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 }
 
 // voiceKinds are only allowed in call flows.
-var voiceKinds = map[string]bool{"say-play": true, "gather-input-on-call": true, "record-voicemail": true, "connect-call-to": true, "enqueue-call": true,
-	"add-twiml-redirect": true}
+var voiceKinds = map[string]bool{"say-play": true, "gather-input-on-call": true, "record-voicemail": true, "connect-call-to": true, "enqueue-call": true}
 
 func (f *flowConv) render() string {
 	var body strings.Builder

@@ -251,10 +251,11 @@ func (w *widget) connectCall() string {
 	return out.String()
 }
 
-// twimlRedirect: Studio hands the call to the TwiML at the URL and goes on
-// at `return` when that TwiML redirects back. A flow cannot hand its call
-// over, so the application is asked over HTTP with the call's parameters,
-// and the step waits for the answer as the widget waits for the return.
+// twimlRedirect: Studio hands the call (or message) to the TwiML at the
+// URL and goes on at `return` when that TwiML redirects back. A flow
+// cannot hand its call over, so the application is asked over HTTP with
+// the parameters Twilio would send it, and the step waits for the answer
+// as the widget waits for the return.
 func (w *widget) twimlRedirect() string {
 	f, p := w.f, w.p
 	url := str(p["url"])
@@ -262,26 +263,50 @@ func (w *widget) twimlRedirect() string {
 	if method == "" {
 		method = "post"
 	}
+	// The parameters Twilio sends with every request for a call's or a
+	// message's TwiML, those a flow knows.
+	params := [][2]string{{"CallSid", "message.id"}, {"From", "message.from"}, {"To", "message.to"}}
+	if !w.isCall {
+		params = [][2]string{{"MessageSid", "message.id"}, {"From", "message.from"}, {"To", "message.to"}, {"Body", "message.text"}}
+	}
+	var names, kv, query []string
+	for _, pr := range params {
+		names = append(names, pr[0])
+		kv = append(kv, pr[0]+": "+pr[1])
+		if pr[0] == "From" || pr[0] == "To" {
+			query = append(query, pr[0]+`=${replace(`+pr[1]+`, "+", "%2B")}`)
+		} else {
+			query = append(query, pr[0]+"=${"+pr[1]+"}")
+		}
+	}
 	if method == "get" {
 		sep := "?"
 		if strings.Contains(url, "?") {
 			sep = "&"
 		}
 		u := f.template(url)
-		w.line(`get %s`, u[:len(u)-1]+sep+`CallSid=${message.id}&From=${replace(message.from, "+", "%2B")}&To=${replace(message.to, "+", "%2B")}"`)
+		w.line("get %s", u[:len(u)-1]+sep+strings.Join(query, "&")+`"`)
+		if hasLiquid(url) {
+			f.todo("the values in the URL are not URL-encoded")
+		}
 	} else {
 		w.line("%s %s", method, f.template(url))
-		w.line("form {CallSid: message.id, From: message.from, To: message.to}")
+		w.line("form {%s}", strings.Join(kv, ", "))
 	}
 	timeout := strings.TrimSpace(str(p["timeout"]))
 	if timeout != "" && timeout != "0" {
 		w.line("timeout %s", duration(timeout, "4h"))
 	}
 	var why strings.Builder
-	fmt.Fprintf(&why, "flows do not run TwiML, so the call is not redirected: the application at %s is sent the call's CallSid, From and To (%s) and the flow waits for its answer. ", url, strings.ToUpper(method))
+	what := "call"
+	if !w.isCall {
+		what = "message"
+	}
+	fmt.Fprintf(&why, "flows do not run TwiML, so the %s is not redirected: the application at %s is sent the %s's %s (%s) and the flow waits for its answer. ",
+		what, url, what, strings.Join(names, ", "), strings.ToUpper(method))
 	why.WriteString("`return` is a 2xx answer, `fail` and `timeout` any other answer or none in time")
 	if timeout == "0" {
-		why.WriteString("; Studio's timeout 0 (the call does not come back) has no equivalent, the flow goes on")
+		fmt.Fprintf(&why, "; Studio's timeout 0 (the %s does not come back) has no equivalent, the flow goes on", what)
 	}
 	f.todo("%s", why.String())
 	fail := f.mergedTarget("fail", "timeout", "`timeout` went to %s; both the failure and the timeout now go to %s")
