@@ -102,6 +102,7 @@ func TestLiquid(t *testing.T) {
 		{Name: "vm", Type: "record-voicemail"},
 		{Name: "fn", Type: "run-function"},
 		{Name: "sub", Type: "run-subflow", Properties: map[string]any{"flow_sid": "FW1"}},
+		{Name: "office", Type: "connect-call-to"},
 	}
 	tests := []struct{ in, want string }{
 		{"plain text", `"plain text"`},
@@ -122,6 +123,13 @@ func TestLiquid(t *testing.T) {
 		{"{{widgets.fn.parsed.score}}", `"${fn.json?.score}"`},
 		{"{{widgets.menu.Digits}}{{widgets.menu.SpeechResult}}", `"${menu.digits}${menu.speech}"`},
 		{"{{widgets.vm.RecordingUrl}}", `"${vm.url}"`},
+		{"{{widgets.vm.RecordingDuration}}s: {{widgets.vm.TranscriptionText}}", `"${vm.duration}s: ${vm.transcript}"`},
+		{"{{widgets.menu.Confidence}}", `"${menu.confidence}"`},
+		{"{{trigger.call.From}} called {{trigger.call.To}} ({{trigger.call.CallSid}})", `"${message.from} called ${message.to} (${message.id})"`},
+		{"{{trigger.call.CallStatus}}", `"${message.attributes?.CallStatus}"`},
+		{"{{widgets.office.DialCallStatus}}", `"${(office.status == "answered" ? "completed" : replace(office.status ?? "", "_", "-"))}"`},
+		{"{{widgets.office.DialCallStatus | upcase}}", `"${upper((office.status == "answered" ? "completed" : replace(office.status ?? "", "_", "-")))}"`},
+		{"{{widgets.office.DialCallDuration}}", `"${office.duration}"`},
 		{"{{widgets.sub.verified}}", `"${sub.outputs.verified}"`},
 		{"{{trigger.message.Body | upcase}}", `"${upper(message.text)}"`},
 		{"{{flow.variables.n | downcase}}", `"${lower(string(n ?? ""))}"`},
@@ -152,8 +160,15 @@ func TestLiquid(t *testing.T) {
 
 func TestLiquidTodo(t *testing.T) {
 	c := &conv{byName: map[string]*state{}, globalNames: map[string]bool{}, subflows: map[string]*subflowStub{}}
-	for _, in := range []string{"{{x | capitalize}}", "{% for i in (1..2) %}x{% endfor %}", "{{flow.flow_sid}}", "{{widgets.nope.Body}}", "{% if a %}x"} {
-		f := newFlowConv(c, "f", "message", nil)
+	states := []*state{
+		{Name: "office", Type: "connect-call-to"},
+		{Name: "vm", Type: "record-voicemail"},
+		{Name: "queue", Type: "enqueue-call"},
+		{Name: "app", Type: "add-twiml-redirect"},
+	}
+	for _, in := range []string{"{{x | capitalize}}", "{% for i in (1..2) %}x{% endfor %}", "{{flow.flow_sid}}", "{{widgets.nope.Body}}", "{% if a %}x",
+		"{{widgets.office.DialCallSid}}", "{{widgets.vm.RecordingSid}}", "{{widgets.queue.QueueResult}}", "{{widgets.app.choice}}"} {
+		f := newFlowConv(c, "f", "call", states)
 		f.template(in)
 		if len(f.todos) == 0 {
 			t.Errorf("template(%q): no TODO", in)
