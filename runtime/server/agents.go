@@ -311,6 +311,17 @@ func (s *Server) agentReply(ctx *request, c caller, p params) error {
 	return nil
 }
 
+// hangup ends the phone call of a voice task: the worker's own, or any
+// for an admin. It answers once the hang-up is queued for the call's
+// connector; the call's end then wraps the task up (task.wrapping).
+func (s *Server) hangup(ctx *request, c caller, p params) error {
+	if err := s.cfg.Node.Hangup(ctx, c.actor(), p[0]); err != nil {
+		return commandError(err)
+	}
+	writeJSON(ctx.RequestCtx, http.StatusAccepted, map[string]any{"task_id": p[0], "status": "hanging_up"})
+	return nil
+}
+
 // taskCommand is the handler of POST /v1/tasks/{id}/{verb}: wrapup,
 // complete, transfer or cancel.
 func taskCommand(verb string) handlerFunc {

@@ -120,6 +120,7 @@ func apiRoutes() []route {
 		{method: "GET", pattern: "/v1/tasks/{id}/history", access: anyToken, handle: (*Server).taskHistory},
 		{method: "GET", pattern: "/v1/tasks/{id}/events", access: anyToken, handle: (*Server).taskEvents},
 		{method: "POST", pattern: "/v1/tasks/{id}/messages", access: anyToken, handle: (*Server).agentReply},
+		{method: "POST", pattern: "/v1/tasks/{id}/hangup", access: anyToken, handle: (*Server).hangup},
 		{method: "POST", pattern: "/v1/tasks/{id}/wrapup", access: anyToken, handle: taskCommand("wrapup")},
 		{method: "POST", pattern: "/v1/tasks/{id}/complete", access: anyToken, handle: taskCommand("complete")},
 		{method: "POST", pattern: "/v1/tasks/{id}/transfer", access: anyToken, handle: taskCommand("transfer")},

@@ -53,6 +53,8 @@ type setup struct {
 	eventHook   string // the router's event webhook
 	// reservationTimeout: how long an offer waits (0: the runtime's default)
 	reservationTimeout time.Duration
+	// instances are connector instances served beside custom/default.
+	instances []server.Instance
 }
 
 type running struct {
@@ -82,8 +84,14 @@ func start(t testing.TB, su setup) running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	channels := map[string]connectors.Connector{"custom/default": conn}
+	instances := []server.Instance{{Connector: "custom", Name: "default", Conn: conn}}
+	for _, in := range su.instances {
+		channels[in.Connector+"/"+in.Name] = in.Conn
+		instances = append(instances, in)
+	}
 	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources,
-		Channels: map[string]connectors.Connector{"custom/default": conn}, LeaderRetry: 50 * time.Millisecond,
+		Channels: channels, LeaderRetry: 50 * time.Millisecond,
 		EventWebhook: node.EventWebhook{URL: su.eventHook, Secret: secret}, Metrics: reg,
 		Routing: node.RoutingConfig{ReservationTimeout: su.reservationTimeout}})
 	if err != nil {
@@ -93,7 +101,7 @@ func start(t testing.TB, su setup) running {
 		t.Fatal(err)
 	}
 	srv := server.New(server.Config{Node: n, Store: st, DemoBot: true, Metrics: reg,
-		Instances: []server.Instance{{Connector: "custom", Name: "default", Conn: conn}}})
+		Instances: instances})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
