@@ -133,7 +133,7 @@ func status(p url.Values, sid string) ([]connectors.Inbound, error) {
 	channel, customer := address(to)
 	_, ours := address(p.Get("From"))
 	in := connectors.Inbound{PlatformID: sid + "/" + st, Channel: channel, From: customer, To: ours,
-		Status: &connectors.DeliveryStatus{PlatformID: sid, Status: st},
+		Status:     &connectors.DeliveryStatus{PlatformID: sid, Status: st},
 		Attributes: map[string]any{"message_sid": sid, "message_status": st}}
 	in.Phone, _ = twilioapi.E164(customer)
 	for _, a := range [...]attribute{{"AccountSid", "account_sid", 's'}, {"MessagingServiceSid", "messaging_service_sid", 's'}, {"ErrorCode", "error_code", 'i'}} {

@@ -49,7 +49,7 @@ func Split(text string, limit int) []string {
 			continue
 		}
 		parts = append(parts, text[:end])
-		text = text[end:]
+		text = strings.TrimLeftFunc(text[end:], unicode.IsSpace) // a cut just before a space is at a word boundary
 	}
 	return parts
 }
