@@ -258,6 +258,9 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 		}
 		return ""
 	}
+	if e, ok := f.voiceOutput(s, w, p, rest); ok {
+		return e
+	}
 	switch w.Type {
 	case "send-and-wait-for-reply":
 		if at(2) == "inbound" {
@@ -282,31 +285,6 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 		case "status_code":
 			return st + ".status"
 		}
-	case "gather-input-on-call":
-		switch at(2) {
-		case "Digits":
-			return st + ".digits"
-		case "SpeechResult":
-			return st + ".speech"
-		case "Confidence":
-			return st + ".confidence"
-		}
-	case "record-voicemail":
-		switch at(2) {
-		case "RecordingUrl":
-			return st + ".url"
-		case "RecordingDuration":
-			return st + ".duration"
-		case "TranscriptionText":
-			return st + ".transcript"
-		}
-	case "connect-call-to":
-		switch at(2) {
-		case "DialCallStatus":
-			return dialStatus(st)
-		case "DialCallDuration":
-			return st + ".duration"
-		}
 	case "run-subflow":
 		if at(2) != "" {
 			sf := f.c.subflow(str(w.Properties["flow_sid"]))
@@ -320,11 +298,6 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 	case "set-variables":
 		if at(2) != "" {
 			return rest(f.varName(at(2)), 3)
-		}
-	case "add-twiml-redirect":
-		if at(2) != "" {
-			f.todo("`{{%s}}` was passed back by the TwiML on its return URL; it is read from the JSON the application answers", s)
-			return rest(st+".json", 2)
 		}
 	case "send-to-flex", "enqueue-call", "create-task":
 		if strings.EqualFold(at(2), "sid") {

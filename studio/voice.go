@@ -313,3 +313,32 @@ func (w *widget) twimlRedirect() string {
 	w.line("error -> %s", orDone(fail))
 	return w.block("http", orDone(f.target("return")))
 }
+
+// voiceOutputs are the outputs of the voice widgets that their steps have:
+// widget type, then Studio's key, then the step's output.
+var voiceOutputs = map[string]map[string]string{
+	"gather-input-on-call": {"Digits": "digits", "SpeechResult": "speech", "Confidence": "confidence"},
+	"record-voicemail":     {"RecordingUrl": "url", "RecordingDuration": "duration", "TranscriptionText": "transcript"},
+	"connect-call-to":      {"DialCallDuration": "duration"},
+}
+
+// voiceOutput converts {{widgets.W.…}} (s, split in p) of a voice widget
+// w; ok is false for other widgets and keys without equivalent.
+func (f *flowConv) voiceOutput(s string, w *state, p []string, rest func(string, int) string) (e string, ok bool) {
+	st := f.step[w.Name]
+	key := ""
+	if len(p) > 2 {
+		key = p[2]
+	}
+	switch {
+	case w.Type == "connect-call-to" && key == "DialCallStatus":
+		return dialStatus(st), true
+	case w.Type == "add-twiml-redirect" && key != "":
+		f.todo("`{{%s}}` was passed back by the TwiML on its return URL; it is read from the JSON the application answers", s)
+		return rest(st+".json", 2), true
+	}
+	if out, ok := voiceOutputs[w.Type][key]; ok {
+		return st + "." + out, true
+	}
+	return "", false
+}
