@@ -178,14 +178,15 @@ func (c *connector) Receive(_ context.Context, r *connectors.Request) ([]connect
 }
 
 // callbackQuery is the query of the URL Twilio called: the callback's
-// kind and ids that the rendered TwiML put there.
+// kind and ids that the rendered TwiML put there. It is read from the
+// same raw query that the signature covered, when the request has one.
 func callbackQuery(r *connectors.Request) url.Values {
-	if r.Query != nil {
+	if r.URL == "" {
 		return r.Query
 	}
-	_, q, _ := strings.Cut(r.URL, "?")
-	q, _, _ = strings.Cut(q, "#")
-	v, _ := url.ParseQuery(q)
+	_, raw, _ := strings.Cut(r.URL, "?")
+	raw, _, _ = strings.Cut(raw, "#")
+	v, _ := url.ParseQuery(raw)
 	return v
 }
 

@@ -324,3 +324,19 @@ func TestSendUnsupported(t *testing.T) {
 		t.Errorf("Send = %v, want a permanent ErrUnsupported", err)
 	}
 }
+
+// TestQueryFromSignedURL: the callback's query is read from the URL the
+// signature covers, never from a parsed query that disagrees with it.
+func TestQueryFromSignedURL(t *testing.T) {
+	c := newConnector(t, nil, connectors.Resources{})
+	body := "AccountSid=" + accountSID + "&CallSid=" + callSID + "&CallStatus=in-progress&Digits=4&From=%2B14155550100"
+	r := post("on=result&wait=W1", body, authToken)
+	r.Query = url.Values{"on": {"hold"}, "task": {"WT6"}, "at": {"x"}}
+	in, err := c.Receive(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in) != 1 || in[0].Call == nil || in[0].Call.Kind != connectors.CallResultEvent || in[0].Call.WaitID != "W1" {
+		t.Errorf("Receive = %+v, want the signed URL's result for W1", in)
+	}
+}
