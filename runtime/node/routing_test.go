@@ -78,10 +78,16 @@ func command(t *testing.T, n *node.Node, kind string, args node.CommandArgs) jso
 // the statuses and returns it.
 func taskOf(t *testing.T, st store.Store, from string, statuses ...store.TaskStatus) store.Task {
 	t.Helper()
+	return taskOn(t, st, "webchat", from, statuses...)
+}
+
+// taskOn is taskOf for a customer on channel.
+func taskOn(t *testing.T, st store.Store, channel, from string, statuses ...store.TaskStatus) store.Task {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	var last store.Task
 	for time.Now().Before(deadline) {
-		c, err := st.LookupContact(context.Background(), "webchat", from)
+		c, err := st.LookupContact(context.Background(), channel, from)
 		if err == nil {
 			for _, status := range []store.TaskStatus{store.TaskWaiting, store.TaskReserved, store.TaskAssigned, store.TaskWrapping, store.TaskCompleted, store.TaskCanceled} {
 				tasks, _, _ := st.ListTasks(context.Background(), status, store.Page{Limit: store.MaxPageLimit})

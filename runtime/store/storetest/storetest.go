@@ -440,8 +440,23 @@ func testCommitUnit(t *testing.T, s store.Store) {
 	timeEq(t, "message CreatedAt", m.CreatedAt, t0)
 	_, err := s.FindMessage(ctx(t), "webchat", "other", "m-1")
 	isErr(t, err, store.ErrNotFound)
+	// An inbound message is not a sent one, and a sent one is found by the
+	// platform's id for it.
+	_, err = s.FindSent(ctx(t), "webchat", "default", "m-1")
+	isErr(t, err, store.ErrNotFound)
+	sent := store.Message{ID: store.NewID(), ConversationID: cv.ID, Direction: store.Outbound, Connector: "webchat", Instance: "default",
+		PlatformMessageID: "m-1", Text: "sent", Payload: json.RawMessage(`{"wait":"w1"}`)}
+	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Messages: []store.Message{sent}}), store.Committed)
+	if got := must[store.Message](t)(s.FindSent(ctx(t), "webchat", "default", "m-1")); got.ID != sent.ID || !bytes.Equal(got.Payload, sent.Payload) {
+		t.Fatalf("sent message %+v", got)
+	}
+	if got := must[store.Message](t)(s.FindMessage(ctx(t), "webchat", "default", "m-1")); got.ID != m.ID {
+		t.Fatalf("the inbound message under the same platform id: %+v", got)
+	}
+	_, err = s.FindSent(ctx(t), "webchat", "default", "")
+	isErr(t, err, store.ErrNotFound)
 	ms := must[[]store.Message](t)(dropCursor(s.ListMessages(ctx(t), cv.ID, store.Page{})))
-	if len(ms) != 2 || ms[0].Direction != store.Inbound || ms[1].Direction != store.Outbound || ms[1].Payload != nil {
+	if len(ms) != 3 || ms[0].Direction != store.Inbound || ms[1].Direction != store.Outbound || ms[1].Payload != nil {
 		t.Fatalf("messages %+v", ms)
 	}
 
