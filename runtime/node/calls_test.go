@@ -27,8 +27,10 @@ type phone struct {
 
 func newPhone() *phone { return &phone{changed: make(chan struct{}, 64)} }
 
-func (p *phone) Receive(context.Context, *connectors.Request) ([]connectors.Inbound, error) { return nil, nil }
-func (p *phone) Send(context.Context, *connectors.Outbound) (string, error)                  { return "", nil }
+func (p *phone) Receive(context.Context, *connectors.Request) ([]connectors.Inbound, error) {
+	return nil, nil
+}
+func (p *phone) Send(context.Context, *connectors.Outbound) (string, error) { return "", nil }
 
 func (p *phone) PerformCall(_ context.Context, a *connectors.CallAction) (connectors.CallResult, error) {
 	p.mu.Lock()
