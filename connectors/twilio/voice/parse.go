@@ -37,6 +37,16 @@ var dialStatus = map[string]string{
 	"canceled":  "failed",
 }
 
+// dialOutcome is a DialCallStatus as a dial's outcome. A status Twilio
+// may add later is a failure to reach the number, rather than a refusal
+// of the callback that would cut the caller off.
+func dialOutcome(s string) string {
+	if o, ok := dialStatus[s]; ok {
+		return o
+	}
+	return "failed"
+}
+
 // queueStatus maps the QueueResult of an <Enqueue> action to a
 // DialStatus where one fits; the value itself is in the attributes.
 var queueStatus = map[string]string{
@@ -167,14 +177,11 @@ func result(in connectors.Inbound, p, q url.Values) (connectors.Inbound, error) 
 			attrs["finished_on_key"] = d // a key, or "hangup"
 		}
 		if s := p.Get("DialCallStatus"); s != "" { // a dial with record: its status is the result
-			res.DialStatus = dialStatus[s]
+			res.DialStatus = dialOutcome(s)
 		}
 	case p.Has("DialCallStatus"):
 		s := p.Get("DialCallStatus")
-		res.DialStatus = dialStatus[s]
-		if res.DialStatus == "" {
-			return in, badRequest("parameter %q: unknown status %q", "DialCallStatus", s)
-		}
+		res.DialStatus = dialOutcome(s)
 		if res.Duration, err = number(p, "DialCallDuration"); err != nil {
 			return in, err
 		}
@@ -212,10 +219,10 @@ func agent(in connectors.Inbound, p, q url.Values) (connectors.Inbound, error) {
 		return in, badRequest("callback query parameter %q is not a worker id", "worker")
 	}
 	s := p.Get("DialCallStatus")
-	status := dialStatus[s]
-	if status == "" {
-		return in, badRequest("parameter %q: missing or unknown status %q", "DialCallStatus", s)
+	if s == "" {
+		return in, badRequest("missing parameter %q", "DialCallStatus")
 	}
+	status := dialOutcome(s)
 	d, err := number(p, "DialCallDuration")
 	if err != nil {
 		return in, err

@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"unicode/utf8"
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/twilio/twilioapi"
 )
 
-// MaxTwimlBytes is the longest TwiML Twilio takes in a call update's
-// Twiml parameter.
-const MaxTwimlBytes = 4000
+// MaxTwimlChars is the longest TwiML, in characters, that Twilio takes
+// in a call update's Twiml parameter.
+const MaxTwimlChars = 4000
 
 // Twilio's error codes for a call that can no longer be changed.
 const (
@@ -46,8 +47,8 @@ func (c *connector) PerformCall(ctx context.Context, a *connectors.CallAction) (
 			return connectors.CallResult{}, connectors.Permanent(fmt.Errorf("twilio voice: %w", err))
 		}
 		doc := document(els)
-		if len(doc) > MaxTwimlBytes {
-			return connectors.CallResult{}, connectors.Permanent(fmt.Errorf("twilio voice: the script's TwiML is %d bytes, Twilio takes at most %d in a call update", len(doc), MaxTwimlBytes))
+		if n := utf8.RuneCount(doc); n > MaxTwimlChars {
+			return connectors.CallResult{}, connectors.Permanent(fmt.Errorf("twilio voice: the script's TwiML is %d characters, Twilio takes at most %d in a call update", n, MaxTwimlChars))
 		}
 		form.Set("Twiml", string(doc))
 	}
