@@ -11,6 +11,11 @@
   const API = new URL("../v1/", location.href);
   const ACTIVITIES = ["available", "break", "away", "offline"];
   const BACKOFF_MIN = 500, BACKOFF_MAX = 15000;
+  // RING_WINDOW: no event says when the agent picks up, only when the
+  // phone was not answered (a bounce, after the connector's ring timeout,
+  // 20 s by default) or the call ended. A call not bounced within this
+  // window is taken as answered.
+  const RING_WINDOW = 30000;
 
   const $ = (id) => document.getElementById(id);
   const enc = encodeURIComponent;
@@ -26,7 +31,7 @@
   const colleagues = new Map(); // worker id → {name, activity} (GET /v1/workers), for the transfer form
   let selected = "";
   let lastSeq = "";        // the last stream event seen, to resume after
-  let socket = null, socketGen = 0, backoff = 0, retryTimer = 0, noticeTimer = 0;
+  let socket = null, socketGen = 0, backoff = 0, retryTimer = 0, noticeTimer = 0, callTimer = 0;
 
   // ---- DOM helpers ---------------------------------------------------------
 
@@ -148,6 +153,7 @@
     me = null;
     offers.clear();
     tasks.clear();
+    tickCalls();
     details.clear();
     selected = "";
     lastSeq = "";
@@ -287,17 +293,22 @@
     const open = new Set();
     for (const r of hello.reservations || []) {
       open.add(r.id);
+      const info = r.task ? { queue: r.task.queue, workflow: r.task.workflow, channel: r.task.channel } : {};
       if (r.status === "pending") {
-        if (!offers.has(r.id)) offers.set(r.id, { id: r.id, task: r.task_id, at: r.created_at });
+        if (!offers.has(r.id)) offers.set(r.id, Object.assign({ id: r.id, task: r.task_id, at: r.created_at }, info));
         loadDetails(r.task_id);
       } else {
-        ensureTask(r.task_id, r.id, r.status === "wrapping" ? "wrapping" : "assigned", {});
+        // An accepted reservation last changed when it was accepted: the
+        // call began then. A wrapping call's end is not known.
+        info.acceptedAt = r.status === "accepted" ? Date.parse(r.updated_at) : NaN;
+        ensureTask(r.task_id, r.id, r.status === "wrapping" ? "wrapping" : "assigned", info);
       }
     }
     for (const id of [...offers.keys()]) if (!open.has(id)) offers.delete(id);
     for (const [id, t] of [...tasks]) if (!open.has(t.res)) dropTask(id);
     if (!selected && tasks.size) selected = tasks.keys().next().value;
     if (selected) refreshHistory(selected);
+    tickCalls();
   }
 
   function onEvent(e) {
@@ -315,9 +326,17 @@
         break;
       }
       case "reservation.accepted":
-        acceptedLocally(e.reservation_id, e.task_id, { queue: e.queue, workflow: d.workflow, channel: d.channel });
+        acceptedLocally(e.reservation_id, e.task_id, { queue: e.queue, workflow: d.workflow, channel: d.channel, acceptedAt: Date.parse(e.time) });
         break;
       case "reservation.rejected":
+        offers.delete(e.reservation_id);
+        // An accepted call whose agent's phone did not take it goes on to
+        // the next agent.
+        if (tasks.has(e.task_id) && tasks.get(e.task_id).res === e.reservation_id) {
+          notice(bounceNotice(d.reason));
+          dropTask(e.task_id);
+        }
+        break;
       case "reservation.rescinded":
         offers.delete(e.reservation_id);
         break;
@@ -341,13 +360,14 @@
         if (tasks.has(e.task_id) && tasks.get(e.task_id).res === e.reservation_id) dropTask(e.task_id);
         break;
       case "task.wrapping":
-        if (tasks.has(e.task_id)) tasks.get(e.task_id).status = "wrapping";
+        if (tasks.has(e.task_id)) callEnded(tasks.get(e.task_id), Date.parse(e.time));
         break;
       case "agent.reply.delivered":
         // The platform took it: the conversation's history now holds it.
         if (e.task_id === selected) refreshHistory(selected);
         break;
       case "agent.reply.failed":
+        replyFailed(e.task_id, d);
         showError("A reply to " + taskLabel(e.task_id) + " could not be delivered" + (d.error ? ": " + d.error : "") + ".");
         break;
       case "task.completed":
@@ -388,7 +408,9 @@
     let t = tasks.get(id);
     if (!t) {
       t = { id, res, status, queue: info.queue, workflow: info.workflow, channel: info.channel,
-        live: [], local: [], unread: 0, draft: "", busy: false };
+        live: [], local: [], unread: 0, draft: "", busy: false,
+        failed: new Map(), // stored message id → why the platform did not deliver it
+        acceptedAt: info.acceptedAt, endedAt: NaN, hangingUp: false };
       tasks.set(id, t);
       loadDetails(id);
     } else {
@@ -398,6 +420,7 @@
     if (info.queue) t.queue = info.queue;
     if (info.workflow) t.workflow = info.workflow;
     if (info.channel) t.channel = info.channel;
+    if (info.acceptedAt >= 0 && !(t.acceptedAt >= 0)) t.acceptedAt = info.acceptedAt;
     return t;
   }
 
@@ -405,8 +428,46 @@
     const o = offers.get(resID);
     offers.delete(resID);
     const t = ensureTask(taskID, resID, "assigned", {
-      queue: info.queue || (o && o.queue), workflow: info.workflow || (o && o.workflow), channel: info.channel || (o && o.channel) });
-    if (!selected) select(t.id);
+      queue: info.queue || (o && o.queue), workflow: info.workflow || (o && o.workflow), channel: info.channel || (o && o.channel),
+      acceptedAt: info.acceptedAt >= 0 ? info.acceptedAt : Date.now() });
+    // A call needs the agent now: it is shown, whatever else was open.
+    if (!selected || (info.here && isVoice(t.id))) select(t.id);
+    tickCalls();
+    return t;
+  }
+
+  // callEnded: the call of a task is over (task.wrapping); so is a chat.
+  function callEnded(t, at) {
+    t.status = "wrapping";
+    t.hangingUp = false;
+    if (!(t.endedAt >= 0)) t.endedAt = at >= 0 ? at : Date.now();
+  }
+
+  function bounceNotice(reason) {
+    switch (reason) {
+      case "no_answer": return "You did not answer the call: it went to the next agent.";
+      case "no_contact_uri": return "Your phone could not be rung (you have no contact_uri): the call went to the next agent.";
+      case "busy": return "Your phone was busy: the call went to the next agent.";
+      default: return "Your phone could not take the call" + (reason ? " (" + reason + ")" : "") + ": it went to the next agent.";
+    }
+  }
+
+  // replyFailed marks a reply the platform did not deliver: one still
+  // queued here (reply_id, from the outbox) or one the history holds
+  // (message_id, reported by the platform after it took it).
+  function replyFailed(taskID, d) {
+    const t = tasks.get(taskID);
+    if (!t) return;
+    const why = d.error || "not delivered";
+    const local = t.local.find((r) => (d.reply_id && r.id === d.reply_id));
+    if (local) {
+      local.state = "failed";
+      local.error = why;
+    }
+    if (d.message_id) {
+      t.failed.set(d.message_id, why);
+      if (!historyIDs(taskID).has(d.message_id)) refreshHistory(taskID);
+    }
   }
 
   function dropTask(id) {
@@ -419,6 +480,7 @@
       const next = tasks.keys().next();
       if (!next.done) select(next.value);
     }
+    tickCalls();
   }
 
   function addIncoming(taskID, m) {
@@ -531,6 +593,89 @@
     return fallback || "";
   }
 
+  // isVoice: the task is a phone call (its routing channel is voice).
+  function isVoice(taskID) {
+    const t = tasks.get(taskID);
+    if (t && t.channel) return t.channel === "voice";
+    for (const o of offers.values()) if (o.task === taskID && o.channel) return o.channel === "voice";
+    const h = details.get(taskID);
+    return !!(h && h.task && h.task.channel === "voice");
+  }
+
+  // taskAttributes are the attributes the flow gave the task.
+  function taskAttributes(taskID) {
+    const h = details.get(taskID);
+    const a = h && h.task && h.task.attributes;
+    return a && typeof a === "object" && !Array.isArray(a) ? a : {};
+  }
+
+  // callerOf is the caller's number: the task's caller attribute (flows
+  // set it from message.from), else the contact's voice address.
+  function callerOf(taskID) {
+    const a = taskAttributes(taskID);
+    if (typeof a.caller === "string" && a.caller) return a.caller;
+    const h = details.get(taskID);
+    const addr = ((h && h.contact && h.contact.addresses) || []).find((x) => x.channel === "voice");
+    return addr ? addr.address : "";
+  }
+
+  // attributeFacts are dt/dd pairs of the task's attributes but the caller.
+  function attributeFacts(taskID) {
+    const out = [];
+    for (const [k, v] of Object.entries(taskAttributes(taskID))) {
+      if (k === "caller" || v === null || v === "") continue;
+      const text = typeof v === "object" ? JSON.stringify(v) : String(v);
+      out.push(el("dt", { text: k.replace(/_/g, " ") }), el("dd", { "data-attribute": k, text }));
+    }
+    return out;
+  }
+
+  function duration(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const two = (n) => String(n).padStart(2, "0");
+    const hms = s >= 3600 ? [Math.floor(s / 3600), two(Math.floor(s / 60) % 60), two(s % 60)] : [two(Math.floor(s / 60)), two(s % 60)];
+    return hms.join(":");
+  }
+
+  // callPhase is where a voice task's call is: ringing the agent's phone,
+  // connected, hanging up or ended.
+  function callPhase(t) {
+    if (t.status === "wrapping") return "ended";
+    if (t.hangingUp) return "hangingup";
+    return Date.now() - t.acceptedAt < RING_WINDOW ? "ringing" : "connected";
+  }
+
+  // callTime is the call's duration so far (or in all, once ended); "" when unknown.
+  function callTime(t) {
+    if (!(t.acceptedAt >= 0)) return "";
+    const end = t.status === "wrapping" ? t.endedAt : Date.now();
+    return end >= 0 ? duration(end - t.acceptedAt) : "";
+  }
+
+  // tickCalls keeps the call timers running while a call is live.
+  function tickCalls() {
+    const live = [...tasks.values()].some((t) => t.status !== "wrapping" && isVoice(t.id));
+    if (live && !callTimer) {
+      callTimer = setInterval(() => { renderTasks(); renderCall(tasks.get(selected)); tickCalls(); }, 1000);
+    } else if (!live && callTimer) {
+      clearInterval(callTimer);
+      callTimer = 0;
+    }
+  }
+
+  const SVG = "http://www.w3.org/2000/svg";
+  function phoneIcon() {
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", "M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25c1.1.37 2.3.57 3.6.57a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z");
+    svg.append(path);
+    return svg;
+  }
+
   function lastCustomerText(taskID) {
     const h = details.get(taskID);
     if (!h || !h.task) return "";
@@ -563,12 +708,35 @@
     try {
       await call("POST", "reservations/" + enc(resID) + "/" + verb);
       clearError();
-      if (verb === "accept") acceptedLocally(resID, o.task, {});
-      else offers.delete(resID);
+      if (verb === "accept") {
+        const t = acceptedLocally(resID, o.task, { here: true });
+        render();
+        // The offer's buttons are gone: the call's own control takes the focus.
+        if (isVoice(t.id) && selected === t.id) $("hangup").focus();
+        return;
+      }
+      offers.delete(resID);
     } catch (e) {
       o.busy = false;
       if (e.status === 404) offers.delete(resID); // withdrawn meanwhile
       if (e.status !== 401) showError(verb === "accept" ? "Accepting the offer failed" : "Rejecting the offer failed", e);
+    }
+    render();
+  }
+
+  // hangUp ends the call of the task shown; the call's end (task.wrapping)
+  // then brings the wrap-up controls.
+  async function hangUp() {
+    const t = tasks.get(selected);
+    if (!t || t.hangingUp || t.status === "wrapping") return;
+    t.hangingUp = true;
+    render();
+    try {
+      await call("POST", "tasks/" + enc(t.id) + "/hangup");
+      clearError();
+    } catch (e) {
+      t.hangingUp = false;
+      if (e.status !== 401) showError("Hanging up failed", e);
     }
     render();
   }
@@ -615,7 +783,7 @@
     try {
       await call("POST", "tasks/" + enc(t.id) + "/" + verb, body);
       clearError();
-      if (verb === "wrapup") t.status = "wrapping";
+      if (verb === "wrapup") callEnded(t, Date.now());
       if (verb === "complete") dropTask(t.id);
       if (done) done();
     } catch (e) {
@@ -645,6 +813,7 @@
   // ---- rendering -----------------------------------------------------------
 
   function render() {
+    tickCalls();
     if (!session) return;
     renderMe();
     renderOffers();
@@ -656,7 +825,8 @@
 
   function renderMe() {
     const name = me && me.name ? me.name + " (" + session.worker + ")" : session.worker;
-    const cap = me && me.capacity && me.capacity.chat !== undefined ? " · chat " + tasks.size + "/" + me.capacity.chat : "";
+    const chats = [...tasks.keys()].filter((id) => !isVoice(id)).length;
+    const cap = me && me.capacity && me.capacity.chat !== undefined ? " · chat " + chats + "/" + me.capacity.chat : "";
     $("who").textContent = name + cap;
     const sel = $("activity");
     const act = (me && me.activity) || "";
@@ -690,11 +860,10 @@
     $("offers-empty").hidden = items.length > 0;
     keyed($("offers"), items, (o) => o.id, (o) => {
       const li = el("li", { class: "offer", dataTestid: "offer", "data-reservation": o.id, "data-task": o.task },
-        el("h3", { class: "offer-title" }),
-        el("dl", { class: "facts" },
-          el("dt", { text: "Workflow" }), el("dd", { "data-field": "workflow" }),
-          el("dt", { text: "Channel" }), el("dd", { "data-field": "channel" }),
-          el("dt", { text: "Queue" }), el("dd", { "data-field": "queue" })),
+        el("h3", { class: "offer-title" }, el("span", { class: "offer-icon" }, phoneIcon()), el("span", { class: "offer-text" })),
+        el("p", { class: "caller" }, el("span", { class: "caller-label", text: "Caller" }), " ",
+          el("strong", { class: "caller-number", dataTestid: "caller" })),
+        el("dl", { class: "facts" }),
         el("p", { class: "preview" }),
         el("div", { class: "buttons" },
           el("button", { type: "button", class: "primary", dataTestid: "accept", text: "Accept", onclick: () => answerOffer(o.id, "accept") }),
@@ -704,16 +873,29 @@
     }, (li, o) => {
       const h = details.get(o.task);
       const t = (h && h.task) || {};
-      const who = contactName(o.task);
-      li.querySelector(".offer-title").textContent = who ? "Request from " + who : "New request";
-      li.querySelector('[data-field="workflow"]').textContent = o.workflow || t.workflow || "—";
-      li.querySelector('[data-field="channel"]').textContent = conversationChannel(o.task, o.channel) || "—";
-      li.querySelector('[data-field="queue"]').textContent = o.queue || t.queue || "—";
-      const preview = lastCustomerText(o.task);
+      const voice = isVoice(o.task);
+      const who = voice ? callerOf(o.task) : contactName(o.task);
+      const title = voice ? "Incoming call" : who ? "Request from " + who : "New request";
+      li.classList.toggle("voice", voice);
+      li.dataset.channel = voice ? "voice" : "";
+      li.querySelector(".offer-icon").hidden = !voice;
+      li.querySelector(".offer-text").textContent = title;
+      li.querySelector(".caller").hidden = !voice || !who;
+      li.querySelector(".caller-number").textContent = who;
+      const facts = [
+        el("dt", { text: "Workflow" }), el("dd", { "data-field": "workflow", text: o.workflow || t.workflow || "—" }),
+        el("dt", { text: "Channel" }), el("dd", { "data-field": "channel", text: conversationChannel(o.task, o.channel) || "—" }),
+        el("dt", { text: "Queue" }), el("dd", { "data-field": "queue", text: o.queue || t.queue || "—" }),
+      ];
+      if (voice) facts.push(...attributeFacts(o.task));
+      li.querySelector(".facts").replaceChildren(...facts);
+      const preview = voice ? "" : lastCustomerText(o.task);
       li.querySelector(".preview").textContent = preview ? "“" + preview + "”" : "";
       li.querySelector(".preview").hidden = !preview;
       for (const b of li.querySelectorAll("button")) b.disabled = !!o.busy;
-      li.setAttribute("aria-label", li.querySelector(".offer-title").textContent);
+      li.querySelector('[data-testid="accept"]').setAttribute("aria-label", voice ? "Accept the call" + (who ? " from " + who : "") : "Accept");
+      li.querySelector('[data-testid="reject"]').setAttribute("aria-label", voice ? "Reject the call" + (who ? " from " + who : "") : "Reject");
+      li.setAttribute("aria-label", voice && who ? title + " from " + who : title);
     });
   }
 
@@ -723,22 +905,37 @@
     $("tasks-empty").hidden = items.length > 0;
     keyed($("tasks"), items, (t) => t.id, (t) => el("li", {},
       el("button", { type: "button", class: "task", dataTestid: "task", "data-task": t.id, onclick: () => select(t.id) },
-        el("span", { class: "task-name" }),
+        el("span", { class: "task-name" }, el("span", { class: "task-icon" }, phoneIcon()), el("span", { class: "task-who" })),
         el("span", { class: "task-meta" }),
         el("span", { class: "badge", dataTestid: "unread" }))),
     (li, t) => {
       const b = li.firstChild;
-      const name = contactName(t.id) || "Task " + t.id.slice(-6);
-      b.querySelector(".task-name").textContent = name;
-      b.querySelector(".task-meta").textContent = [t.queue, t.status === "wrapping" ? "wrapping up" : ""].filter(Boolean).join(" · ");
+      const voice = isVoice(t.id);
+      const name = (voice && callerOf(t.id)) || contactName(t.id) || "Task " + t.id.slice(-6);
+      b.querySelector(".task-icon").hidden = !voice;
+      b.querySelector(".task-who").textContent = name;
+      const state = voice ? callState(t) : t.status === "wrapping" ? "wrapping up" : "";
+      b.querySelector(".task-meta").textContent = [t.queue, state].filter(Boolean).join(" · ");
       const badge = b.querySelector(".badge");
       badge.textContent = t.unread ? String(t.unread) : "";
       badge.hidden = !t.unread;
       badge.setAttribute("aria-label", t.unread + " unread");
       b.dataset.status = t.status;
+      b.dataset.channel = voice ? "voice" : "";
       b.setAttribute("aria-current", t.id === selected ? "true" : "false");
-      b.setAttribute("aria-label", name + (t.unread ? ", " + t.unread + " unread" : "") + (t.status === "wrapping" ? ", wrapping up" : ""));
+      b.setAttribute("aria-label", (voice ? "Call with " : "") + name + (t.unread ? ", " + t.unread + " unread" : "") + (state ? ", " + state : ""));
     });
+  }
+
+  // callState is a call's line in the conversation list.
+  function callState(t) {
+    const time = callTime(t);
+    switch (callPhase(t)) {
+      case "ringing": return "ringing";
+      case "ended": return "call ended" + (time ? " " + time : "") + ", wrapping up";
+      case "hangingup": return "hanging up";
+      default: return "call " + time;
+    }
   }
 
   function renderConversation() {
@@ -749,9 +946,12 @@
     const conv = $("conv");
     conv.dataset.task = t.id;
     conv.dataset.status = t.status;
+    const voice = isVoice(t.id);
+    conv.dataset.channel = voice ? "voice" : "";
     const h = details.get(t.id);
     const task = (h && h.task) || {};
-    $("conv-title").textContent = contactName(t.id) || "Task " + t.id;
+    const who = (voice && callerOf(t.id)) || contactName(t.id);
+    $("conv-title").textContent = who || "Task " + t.id;
     $("conv-meta").textContent = [
       "Workflow " + (t.workflow || task.workflow || "—"),
       "queue " + (t.queue || task.queue || "—"),
@@ -760,8 +960,42 @@
     ].join(" · ");
     $("wrapup").hidden = t.status === "wrapping";
     for (const id of ["wrapup", "complete", "transfer"]) $(id).disabled = t.busy;
+    // Replies are for messaging: a call is talked, not typed.
+    $("reply-form").hidden = voice;
+    renderCall(t);
     renderTargets();
     renderThread(t, h);
+  }
+
+  // renderCall shows the call of the voice task shown: its state, timer
+  // and Hang up; nothing for a messaging task.
+  function renderCall(t) {
+    const panel = $("call");
+    const voice = !!t && isVoice(t.id);
+    panel.hidden = !voice;
+    if (!voice) return;
+    const phase = callPhase(t);
+    panel.dataset.phase = phase;
+    const who = callerOf(t.id) || contactName(t.id);
+    $("call-title").textContent = who ? "Call with " + who : "Phone call";
+    const status = {
+      ringing: "Ringing your phone…",
+      connected: "On the call",
+      hangingup: "Hanging up…",
+      ended: "Call ended: wrap up, then complete",
+    }[phase];
+    if ($("call-status").textContent !== status) $("call-status").textContent = status;
+    const time = callTime(t);
+    $("call-timer").textContent = time;
+    $("call-timer").hidden = !time;
+    const hang = $("hangup");
+    const wasFocused = document.activeElement === hang;
+    hang.hidden = phase === "ended";
+    hang.disabled = phase === "hangingup" || t.busy;
+    // The call is over: the focus goes on to what comes next.
+    if (wasFocused && hang.hidden) $("complete").focus();
+    $("call-facts").replaceChildren(...attributeFacts(t.id));
+    $("call-facts").hidden = !$("call-facts").childElementCount;
   }
 
   function message(dir, who, text, at, extra) {
@@ -789,9 +1023,16 @@
         c.channel + (c.instance && c.instance !== "default" ? "/" + c.instance : "") + " · " +
         new Date(c.created_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) + (isCurrent ? " · this conversation" : "")));
       for (const m of c.messages || []) {
-        items.push(m.direction === "in"
-          ? message("in", customer, m.text, m.created_at, { "data-message": m.id })
-          : message("out", "Sent", m.text, m.created_at, { "data-message": m.id }));
+        if (m.direction === "in") {
+          // A call's webhooks are stored as its messages, most without words.
+          const text = m.text || (c.channel === "voice" ? "Phone call" : "");
+          items.push(message("in", customer, text, m.created_at, { "data-message": m.id }));
+          continue;
+        }
+        const why = t.failed.get(m.id);
+        const li = message("out", "Sent", m.text, m.created_at, { "data-message": m.id, "data-state": why === undefined ? false : "failed" });
+        if (why !== undefined) li.append(el("span", { class: "msg-state", dataTestid: "message-state", text: "not delivered: " + why }));
+        items.push(li);
       }
       // New messages go with their conversation.
       for (const m of t.live) if (m.conv === c.id) items.push(liveMessage(m));
@@ -800,7 +1041,7 @@
     for (const m of t.live) if (!shown.has(m.conv)) items.push(liveMessage(m));
     for (const r of t.local) {
       const li = message("out", "You", r.text, r.at, { "data-state": r.state });
-      li.append(el("span", { class: "msg-state", text: { sending: "sending…", queued: "queued", failed: "not sent: " + (r.error || "") }[r.state] }));
+      li.append(el("span", { class: "msg-state", dataTestid: "message-state", text: { sending: "sending…", queued: "queued", failed: "not sent: " + (r.error || "") }[r.state] }));
       items.push(li);
     }
     thread.replaceChildren(...items);
@@ -859,6 +1100,7 @@
     $("reply-text").addEventListener("keyup", () => { sentByEnter = false; });
     $("wrapup").addEventListener("click", () => taskAction("wrapup"));
     $("complete").addEventListener("click", () => taskAction("complete"));
+    $("hangup").addEventListener("click", hangUp);
     $("transfer-form").addEventListener("submit", (ev) => { ev.preventDefault(); transfer(); });
     $("transfer-kind").addEventListener("change", () => { renderTargets(); loadTargets(); });
     window.addEventListener("online", () => { if (session && !socket) connect(); });
