@@ -23,6 +23,11 @@ import (
 // flows triggered by a call.
 const ChannelVoice = "voice"
 
+// PhoneChannels are the channels whose addresses are phone numbers
+// (Inbound.Phone): a sender with the same number on any of them is one
+// contact unless the runtime is told to keep them apart.
+var PhoneChannels = []string{"sms", "whatsapp", ChannelVoice}
+
 // CallPerformer is implemented by connectors that carry phone calls.
 // PerformCall hands a script of verbs to the call a.Call: it replaces
 // whatever the call was doing (the hold music, a prompt). It returns with

@@ -28,7 +28,14 @@ type Ingest struct {
 	store store.Store
 	log   *slog.Logger
 	ctl   Control
+	// linkPhones makes one contact of the senders with the same phone
+	// number on every phone channel (connectors.Inbound.Phone).
+	linkPhones bool
 }
+
+// SeparatePhones keeps the senders with one phone number on SMS, WhatsApp
+// and calls apart, as contacts of their own.
+func (g *Ingest) SeparatePhones() { g.linkPhones = false }
 
 // Control is what a call's progress asks of the rest of the runtime: the
 // router's commands and the end of a conversation (runtime/agents).
@@ -47,7 +54,7 @@ func New(core *execution.Core, log *slog.Logger, ctl Control) *Ingest {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Ingest{core: core, store: core.Store(), log: log, ctl: ctl}
+	return &Ingest{core: core, store: core.Store(), log: log, ctl: ctl, linkPhones: true}
 }
 
 // Reaction is what the flow did while handling an inbound message, for
@@ -177,6 +184,9 @@ func (g *Ingest) receiveOnce(ctx context.Context, m *inbound, first bool) (r *Re
 func (g *Ingest) party(ctx context.Context, m *inbound, first bool, now time.Time) (p party, replay *Reaction, err error) {
 	in := m.in
 	p.contact, err = g.lookupContact(ctx, in.Channel, in.From, first)
+	if errors.Is(err, store.ErrNotFound) && in.Phone != "" && g.linkPhones {
+		p.contact, err = g.samePhone(ctx, in, first)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// A new contact: it has no conversation, no execution, and no

@@ -76,6 +76,9 @@ type Config struct {
 	// StepBudget is how many steps an execution may run without a message
 	// from the customer before it fails (default engine.DefaultStepBudget).
 	StepBudget int
+	// SeparatePhoneContacts keeps senders with the same phone number on
+	// SMS, WhatsApp and calls as separate contacts (by default they are one).
+	SeparatePhoneContacts bool
 }
 
 // Node is one runtime node.
@@ -112,6 +115,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 			return n.outbox.Call(ctx, r, a)
 		}})
 	n.ingest = ingest.New(n.core, cfg.Logger, n.agents)
+	if cfg.SeparatePhoneContacts {
+		n.ingest.SeparatePhones()
+	}
 	n.leader = leader.New(n.core, leader.Config{Owner: cfg.Owner, Routing: cfg.Routing, EventWebhook: cfg.EventWebhook,
 		Retry: cfg.LeaderRetry, Logger: cfg.Logger, Metrics: cfg.Metrics})
 	n.outbox = outbox.New(n.core, outbox.Config{Owner: cfg.Owner, Channels: cfg.Channels, Functions: cfg.Functions,
