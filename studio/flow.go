@@ -402,12 +402,12 @@ func (f *flowConv) stub(s *state, why string) string {
 		if n == "" {
 			continue
 		}
-		tg := f.goTo(n)
-		if tg == f.step[s.Name] {
-			// A switch that leads to itself would loop without waiting.
-			f.todo("the `%s` transition back to this widget was dropped", t.Event)
+		if f.leadsBack(n, s.Name) {
+			// The switch would be part of a loop that never waits.
+			f.todo("the `%s` transition (to %s) was dropped: it leads back to this widget through steps that do not wait", t.Event, n)
 			continue
 		}
+		tg := f.goTo(n)
 		if def == "" {
 			def = tg
 			seen[tg] = true

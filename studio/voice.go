@@ -50,12 +50,20 @@ func (w *widget) sayPlay() string {
 		return f.stub(w.s, "")
 	}
 	next := orDone(f.target("audioComplete"))
+	loop := func() { w.loop(p["loop"]) }
+	if w.s.next["audioComplete"] == w.s.Name {
+		// Studio says it again each time it ends, until the caller hangs
+		// up; a step that leads to itself would loop without waiting.
+		f.todo("`audioComplete` leads back to this widget: it became `loop %d`", loopForever)
+		loop = func() { w.line("loop %d", loopForever) }
+		next = "done"
+	}
 	if pl := str(p["play"]); pl != "" {
-		w.loop(p["loop"])
+		loop()
 		return w.block("play "+f.template(pl), next)
 	}
 	w.speech(p)
-	w.loop(p["loop"])
+	loop()
 	return w.block("say "+f.template(str(p["say"])), next)
 }
 
@@ -180,6 +188,9 @@ func (w *widget) dialAddress(noun string) []string {
 		}
 		if len(out) > 1 {
 			f.todo("Studio rings the %d numbers together and connects the first to answer; here they are rung one after the other, each for the timeout", len(out))
+		}
+		if len(out) == 0 {
+			return []string{f.exprOf(to)}
 		}
 		return out
 	case "client":
@@ -341,4 +352,52 @@ func (f *flowConv) voiceOutput(s string, w *state, p []string, rest func(string,
 		return st + "." + out, true
 	}
 	return "", false
+}
+
+// waits reports whether the step widget s becomes waits for an event (a
+// reply, an answer, the caller): a loop through it is allowed.
+func (f *flowConv) waits(s *state) bool {
+	call := f.trigger == "call"
+	if voiceKinds[s.Type] && !call {
+		return false // a stub
+	}
+	switch s.Type {
+	case "send-and-wait-for-reply":
+		return !call
+	case "connect-call-to":
+		switch str(s.Properties["noun"]) {
+		case "", "number", "number-multi", "client", "sip":
+			return true
+		}
+		return false
+	case "gather-input-on-call", "record-voicemail", "enqueue-call", "add-twiml-redirect",
+		"make-http-request", "run-function", "run-function-v2", "run-subflow", "send-to-flex", "create-task":
+		return true
+	}
+	return false
+}
+
+// leadsBack reports whether widget to is reached from widget from through
+// widgets whose steps do not wait (from itself included).
+func (f *flowConv) leadsBack(from, to string) bool {
+	seen := map[string]bool{}
+	stack := []string{from}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n == to {
+			return true
+		}
+		s := f.inFlow[n]
+		if seen[n] || s == nil || s.Type == "trigger" || f.waits(s) {
+			continue
+		}
+		seen[n] = true
+		for _, t := range s.Transitions {
+			if nx := str(t.Next); nx != "" {
+				stack = append(stack, nx)
+			}
+		}
+	}
+	return false
 }
