@@ -320,7 +320,7 @@
         if (e.worker_id && session && e.worker_id !== session.worker) break;
         if (!offers.has(e.reservation_id)) {
           offers.set(e.reservation_id, { id: e.reservation_id, task: e.task_id, queue: e.queue, workflow: d.workflow, channel: d.channel, priority: d.priority, at: e.time });
-          notice("New offer" + (e.queue ? " from queue " + e.queue : "") + ".");
+          notice((d.channel === "voice" ? "Incoming call" : "New offer") + (e.queue ? " from queue " + e.queue : "") + ".");
         }
         loadDetails(e.task_id);
         break;
@@ -942,7 +942,10 @@
     const t = tasks.get(selected);
     $("conv").hidden = !t;
     $("conv-empty").hidden = !!t;
-    if (!t) return;
+    if (!t) {
+      renderCall(null);
+      return;
+    }
     const conv = $("conv");
     conv.dataset.task = t.id;
     conv.dataset.status = t.status;
