@@ -137,6 +137,8 @@ type RecordOutput struct {
 	URL        string  `expr:"url" json:"url"`
 	Duration   float64 `expr:"duration" json:"duration"` // seconds
 	Transcript string  `expr:"transcript" json:"transcript"`
+	ID         string  `expr:"id" json:"id,omitempty"`   // the platform's id of the recording
+	Key        string  `expr:"key" json:"key,omitempty"` // the key the caller pressed to end it
 }
 
 // RecordOp is a record step's recording.

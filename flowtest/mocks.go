@@ -120,6 +120,8 @@ func (m *Mock) Answer(req engine.Effect) (res engine.Result, elapsed time.Durati
 		res.RecordingURL = str(m.Value["url"])
 		res.Duration = num(m.Value["duration"])
 		res.Transcript = str(m.Value["transcript"])
+		res.RecordingID = str(m.Value["id"])
+		res.Digits = str(m.Value["key"])
 		res.Err = str(m.Value["error"])
 	case "dial":
 		res.DialStatus = "answered"

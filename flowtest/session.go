@@ -264,7 +264,7 @@ func (m *MockIO) Send(context.Context, *connectors.Outbound) (string, error) {
 // or the given result.
 func (m *MockIO) PerformCall(context.Context, *connectors.CallAction) (connectors.CallResult, error) {
 	res := m.answer()
-	out := connectors.CallResult{Digits: res.Digits, Speech: res.Speech, Confidence: res.Confidence, RecordingURL: res.RecordingURL,
+	out := connectors.CallResult{Digits: res.Digits, Speech: res.Speech, Confidence: res.Confidence, RecordingURL: res.RecordingURL, RecordingID: res.RecordingID,
 		Duration: res.Duration, Transcript: res.Transcript, DialStatus: res.DialStatus}
 	if res.Err != "" {
 		return out, connectors.Permanent(errors.New(res.Err))

@@ -87,7 +87,8 @@ func execRecord(r *run, st *compiler.State) (compiler.Outcome, int32, bool, erro
 }
 
 func resultRecord(_ *run, st *compiler.State, fr *Frame, res Result) compiler.Outcome {
-	fr.Outputs[st.Name] = output(st, compiler.RecordOutput{URL: res.RecordingURL, Duration: res.Duration, Transcript: res.Transcript})
+	fr.Outputs[st.Name] = output(st, compiler.RecordOutput{URL: res.RecordingURL, Duration: res.Duration, Transcript: res.Transcript,
+		ID: res.RecordingID, Key: res.Digits})
 	if res.Err != "" || res.RecordingURL == "" {
 		return compiler.OutFailed
 	}

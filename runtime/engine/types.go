@@ -140,8 +140,9 @@ type Result struct {
 	Digits     string  `json:"digits,omitempty"`
 	Speech     string  `json:"speech,omitempty"`
 	Confidence float64 `json:"confidence,omitempty"`
-	// record
+	// record (Digits: the key that ended it)
 	RecordingURL string  `json:"recording_url,omitempty"`
+	RecordingID  string  `json:"recording_id,omitempty"`
 	Duration     float64 `json:"duration,omitempty"` // seconds, record and dial
 	Transcript   string  `json:"transcript,omitempty"`
 	// dial: answered, no_answer, busy or failed

@@ -20,8 +20,11 @@ import (
 // steps no flow but the router and the conversation.
 
 // callReaction completes the answer to a call's webhook: the verbs the
-// step decided, else what the call now waits for, or its end.
-func callReaction(r *Reaction, replies []engine.Effect, x *engine.Execution) {
+// step decided, else what the call now waits for, or its end. liveTask
+// says whether a task is a live call's (the "voice" channel): a caller
+// holds for such a task only; a task for later (a voicemail's call-back)
+// lets the call end while the flow waits for it.
+func callReaction(r *Reaction, replies []engine.Effect, x *engine.Execution, liveTask func(id string) bool) {
 	for _, e := range replies {
 		if e.Kind == engine.EffectVoice {
 			r.Calls = append(r.Calls, effect.CallVerb(e))
@@ -31,21 +34,43 @@ func callReaction(r *Reaction, replies []engine.Effect, x *engine.Execution) {
 	case x == nil || x.Status == engine.StatusEnded || x.Status == engine.StatusFailed:
 		r.Hangup = len(r.Calls) == 0
 	case len(r.Calls) > 0 && r.Calls[len(r.Calls)-1].WaitID != "":
-	case x.Wait != nil:
-		// A task, or a request the flow makes before it speaks again: the
-		// caller holds until the agent is connected or the next verbs
-		// replace the hold (CallPerformer).
-		r.Holding = x.Wait.ID
-		if x.Wait.Task != "" {
+	case x.Wait != nil && x.Wait.Task != "":
+		if liveTask(x.Wait.Task) {
 			r.Holding = x.Wait.Task
+		} else {
+			r.Hangup = true
 		}
+	case x.Wait != nil:
+		// A request the flow makes before it speaks again: the caller
+		// holds until the next verbs replace the hold (CallPerformer).
+		r.Holding = x.Wait.ID
+	}
+}
+
+// unitTasks tells whether the tasks a unit creates are live calls'.
+func unitTasks(u *store.Unit) func(string) bool {
+	return func(id string) bool {
+		for _, t := range u.Tasks {
+			if t.ID == id {
+				return t.Channel == connectors.ChannelVoice
+			}
+		}
+		return true // created earlier: the call holds for it
+	}
+}
+
+// storedTasks tells whether a stored task is a live call's.
+func (g *Ingest) storedTasks(ctx context.Context) func(string) bool {
+	return func(id string) bool {
+		t, err := g.store.GetTask(ctx, id)
+		return err != nil || t.Channel == connectors.ChannelVoice
 	}
 }
 
 // callResult is a verb's outcome as the engine takes it.
 func callResult(c connectors.CallResult) *engine.Result {
 	return &engine.Result{Digits: c.Digits, Speech: c.Speech, Confidence: c.Confidence, RecordingURL: c.RecordingURL,
-		Duration: c.Duration, Transcript: c.Transcript, DialStatus: c.DialStatus}
+		RecordingID: c.RecordingID, Duration: c.Duration, Transcript: c.Transcript, DialStatus: c.DialStatus}
 }
 
 // replayHold completes a redelivered call webhook's answer when its verbs
@@ -58,7 +83,7 @@ func (g *Ingest) replayHold(ctx context.Context, r *Reaction, conversationID str
 	if err != nil {
 		return err
 	}
-	callReaction(r, nil, x)
+	callReaction(r, nil, x, g.storedTasks(ctx))
 	return nil
 }
 
@@ -101,7 +126,7 @@ func (g *Ingest) callEvent(ctx context.Context, connector, instance string, in c
 	r := &Reaction{}
 	switch c.Kind {
 	case connectors.CallHoldEvent:
-		callReaction(r, nil, x)
+		callReaction(r, nil, x, g.storedTasks(ctx))
 	case connectors.CallAgentEvent:
 		err = g.agentLeg(ctx, c, r, x)
 	case connectors.CallEndedEvent:
@@ -126,13 +151,14 @@ func (g *Ingest) agentLeg(ctx context.Context, c *connectors.CallEvent, r *React
 	if err := g.ctl.Bounce(ctx, c.Task, c.Status); err != nil {
 		return err
 	}
-	callReaction(r, nil, x)
+	callReaction(r, nil, x, g.storedTasks(ctx))
 	return nil
 }
 
 // callEnded: a caller who hangs up while an agent has the call leaves the
-// task to wrap up, and the flow goes on at the task's end; otherwise the
-// flow, its task and the conversation end.
+// task to wrap up, and the flow goes on at the task's end; a task for
+// later (a call-back) goes on without the call; otherwise the flow, its
+// task and the conversation end.
 func (g *Ingest) callEnded(ctx context.Context, conversationID string, x *engine.Execution) error {
 	if g.ctl == nil {
 		return errors.New("ingest: no way to end the call's conversation")
@@ -142,10 +168,12 @@ func (g *Ingest) callEnded(ctx context.Context, conversationID string, x *engine
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		switch t.Status {
-		case store.TaskAssigned:
+		switch {
+		case err == nil && t.Channel != connectors.ChannelVoice:
+			return nil
+		case t.Status == store.TaskAssigned:
 			return g.ctl.WrapUp(ctx, t.ID)
-		case store.TaskWrapping:
+		case t.Status == store.TaskWrapping:
 			return nil
 		}
 	}

@@ -159,7 +159,7 @@ func (g *Ingest) receiveOnce(ctx context.Context, m *inbound, first bool) (r *Re
 		}
 		r := reaction(s.replies, unit, route)
 		if m.calls {
-			callReaction(r, s.replies, s.x)
+			callReaction(r, s.replies, s.x, unitTasks(unit))
 		}
 		return r, p.conv.ID, true, nil
 	case store.Duplicate: // a concurrent delivery of the same message won
