@@ -103,6 +103,9 @@ func TestAgentDesktopCalls(t *testing.T) {
 	}
 	b.do("the timer runs", deskUntil(deskCallTimer+` >= "00:01"`))
 	b.screenshot("call-ringing")
+	// A reload finds the call where it was: timed from its acceptance.
+	b.do("reload", chromedp.Reload(), deskUntil(`document.querySelector('[data-testid="connection"]').dataset.state === "online"`),
+		deskUntil(`!`+deskCall+`.hidden && `+deskCallTimer+` >= "00:01" && `+deskReplyForm+`.hidden`))
 	if r := call(t, "GET", base+"/v1/tasks/"+callTask, nil, bearer(admin)); r.body["status"] != "assigned" || r.body["worker_id"] != "ana" {
 		t.Fatalf("the call's task after accepting: %v", r.body)
 	}
