@@ -91,7 +91,7 @@ func TestAgentDesktopCalls(t *testing.T) {
 		deskUntil(`!`+deskCall+`.hidden && `+deskCallStatus+` === "Ringing your phone…"`),
 		deskUntil(`/^\d\d:\d\d$/.test(`+deskCallTimer+`)`),
 		deskUntil(`!`+deskHangup+`.hidden && `+deskHangup+`.textContent === "Hang up"`),
-		deskUntil(deskReplyForm+`.hidden`))
+		deskUntil(deskReplyForm+`.hidden && document.getElementById("wrapup").hidden`))
 	if c := rig.phone.waitVerb(t, "CA200", connectors.VerbConnect); c.Verbs[0].Number != rig.anaPhone {
 		t.Fatalf("the call was put through to %q, want ana's phone %s", c.Verbs[0].Number, rig.anaPhone)
 	}

@@ -961,7 +961,8 @@
       "channel " + (conversationChannel(t.id, t.channel) || "—"),
       t.status === "wrapping" ? "wrapping up" : "assigned",
     ].join(" · ");
-    $("wrapup").hidden = t.status === "wrapping";
+    // A live call wraps up when it ends: Hang up, not Wrap up, ends it.
+    $("wrapup").hidden = t.status === "wrapping" || voice;
     for (const id of ["wrapup", "complete", "transfer"]) $(id).disabled = t.busy;
     // Replies are for messaging: a call is talked, not typed.
     $("reply-form").hidden = voice;
