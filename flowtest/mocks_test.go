@@ -25,7 +25,7 @@ test "two" {
   mock http bot {json: {reply: "late"}, latency: 4s}
   mock function lookup {error: "boom", latency: 1s}
   mock dial sales {}
-  mock record vm {url: "http://rec.test/1", duration: 30, transcript: "hello"}
+  mock record vm {url: "http://rec.test/1", duration: 30, transcript: "hello", id: "RE1", key: "#"}
   mock send hello {error: "blocked"}
 }
 `)
@@ -58,7 +58,7 @@ test "two" {
 		{mocks[2], httpReq, engine.Result{Err: "timeout"}, 3 * time.Second}, // latency over the step's timeout
 		{mocks[3], fnReq, engine.Result{Err: "boom"}, time.Second},
 		{mocks[4], engine.Effect{}, engine.Result{DialStatus: "answered"}, 0},
-		{mocks[5], engine.Effect{}, engine.Result{RecordingURL: "http://rec.test/1", Duration: 30, Transcript: "hello"}, 0},
+		{mocks[5], engine.Effect{}, engine.Result{RecordingURL: "http://rec.test/1", Duration: 30, Transcript: "hello", RecordingID: "RE1", Digits: "#"}, 0},
 		{mocks[6], engine.Effect{}, engine.Result{Err: "blocked"}, 0},
 	}
 	for _, c := range cases {

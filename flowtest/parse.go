@@ -751,7 +751,7 @@ var mockFields = map[string][]string{
 	"http":     {"status", "json", "body", "headers", "error", "latency"},
 	"function": {"value", "error", "latency"},
 	"send":     {"error"},
-	"record":   {"url", "duration", "transcript", "error"},
+	"record":   {"url", "duration", "transcript", "id", "key", "error"},
 	"dial":     {"status", "duration"},
 }
 
