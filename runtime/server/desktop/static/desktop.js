@@ -923,7 +923,10 @@
       b.dataset.status = t.status;
       b.dataset.channel = voice ? "voice" : "";
       b.setAttribute("aria-current", t.id === selected ? "true" : "false");
-      b.setAttribute("aria-label", (voice ? "Call with " : "") + name + (t.unread ? ", " + t.unread + " unread" : "") + (state ? ", " + state : ""));
+      // The label leaves the running time out: a focused button is not re-read every second.
+      const said = voice ? { ringing: "ringing", connected: "on the call", hangingup: "hanging up", ended: "call ended, wrapping up" }[callPhase(t)] : state;
+      const label = (voice ? "Call with " : "") + name + (t.unread ? ", " + t.unread + " unread" : "") + (said ? ", " + said : "");
+      if (b.getAttribute("aria-label") !== label) b.setAttribute("aria-label", label);
     });
   }
 
