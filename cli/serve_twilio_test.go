@@ -1,0 +1,394 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/connectors/twilio/twiliofake"
+)
+
+// The Twilio connectors end to end: `switchboard serve` runs the shipped
+// flows (flows/) with the twilio and twilio_voice connectors pointed at a
+// fake of Twilio's REST API. A phone call goes through the IVR to a live
+// agent, and the support flow answers over SMS and WhatsApp; every webhook
+// is signed as Twilio signs it, at the public URL serve was given.
+
+// twilioRig is a running serve with the two Twilio connectors.
+type twilioRig struct {
+	t     *testing.T
+	base  string // serve's public URL
+	fake  *twiliofake.Fake
+	admin string
+	http  *http.Client
+	sms   int // messages sent to the twilio connector so far
+}
+
+var adminTokenLine = regexp.MustCompile(`(?m)^Admin token \(shown once.*\n\s+(\S+)`)
+
+func startTwilio(t *testing.T) *twilioRig {
+	t.Helper()
+	fake := twiliofake.New(t)
+	dir := t.TempDir()
+	flows, err := filepath.Glob("../flows/*.flow")
+	if err != nil || len(flows) == 0 {
+		t.Fatalf("the shipped flows: %v %v", flows, err)
+	}
+	for _, f := range flows {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Base(f) == "ivr.flow" {
+			// The office is open whenever the test runs, so the call reaches the menu.
+			src = regexp.MustCompile(`(?s)hours office_hours \{.*?\n\}`).ReplaceAll(src,
+				[]byte("hours office_hours {\n  timezone \"UTC\"\n  mon-sun 00:00-24:00\n}"))
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+	t.Setenv("TWILIO_TEST_TOKEN", fake.AuthToken)
+	account := "account_sid=" + fake.AccountSID + ",auth_token=env:TWILIO_TEST_TOKEN,api_base_url=" + fake.URL
+	cmd := New()
+	out := &lockedBuffer{}
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	cmd.SetArgs([]string{"serve", "--addr", addr, "--public-url", base, "--store", "sqlite:" + filepath.Join(dir, "sb.db"),
+		"--connector", "twilio/default,from=+15550100000,whatsapp_from=whatsapp:+15550100000," + account,
+		"--connector", "twilio_voice/default," + account,
+		"--env", "ASSETS_URL=https://assets.test", "--env", "SALES_NUMBER=+15559990000", "--env", "TICKETS_URL=https://tickets.test",
+		"--reservation-timeout", "1m", dir})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("serve: %v\n%s", err, out)
+		}
+	})
+	r := &twilioRig{t: t, base: base, fake: fake, http: &http.Client{Timeout: 20 * time.Second}}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := adminTokenLine.FindStringSubmatch(out.String()); m != nil {
+			if resp, err := http.Get(base + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					r.admin = m[1]
+					return r
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("serve did not start:\n%s", out)
+	return nil
+}
+
+// webhook posts params to fullURL signed as Twilio signs them and returns
+// the answer's body (TwiML).
+func (r *twilioRig) webhook(fullURL string, params url.Values) string {
+	r.t.Helper()
+	req := twiliofake.Webhook(r.fake.AuthToken, fullURL, params)
+	hreq, err := http.NewRequest(http.MethodPost, fullURL, bytes.NewReader(req.Body))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	hreq.Header = req.Header
+	resp, err := r.http.Do(hreq)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
+		r.t.Fatalf("%s answered %d %s: %s", fullURL, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	return string(body)
+}
+
+// api calls the admin or agent API with token and decodes the answer.
+func (r *twilioRig) api(method, path, token string, body any, want int) map[string]any {
+	r.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, r.base+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.http.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		r.t.Fatalf("%s %s: %d %s (want %d)", method, path, resp.StatusCode, raw, want)
+	}
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
+
+// worker creates a worker and returns its token.
+func (r *twilioRig) worker(id string, attrs map[string]any, capacity map[string]int) string {
+	res := r.api("POST", "/v1/workers", r.admin, map[string]any{"id": id, "attributes": attrs, "activity": "available", "capacity": capacity}, http.StatusCreated)
+	return res["token"].(string)
+}
+
+// accept waits for the worker's pending reservation and accepts it; it
+// returns the task's id.
+func (r *twilioRig) accept(worker, token string) string {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		res := r.api("GET", "/v1/workers/"+worker+"/reservations", token, nil, http.StatusOK)
+		list, _ := res["reservations"].([]any)
+		for _, x := range list {
+			rv := x.(map[string]any)
+			if rv["status"] == "pending" {
+				r.api("POST", "/v1/reservations/"+rv["id"].(string)+"/accept", token, nil, http.StatusOK)
+				return rv["task_id"].(string)
+			}
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	r.t.Fatalf("%s was never offered a task", worker)
+	return ""
+}
+
+// taskStatus waits until the task has the status.
+func (r *twilioRig) taskStatus(id, status string) map[string]any {
+	r.t.Helper()
+	var last map[string]any
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		last = r.api("GET", "/v1/tasks/"+id, r.admin, nil, http.StatusOK)
+		if task, _ := last["task"].(map[string]any); task != nil && task["status"] == status {
+			return task
+		}
+		if last["status"] == status {
+			return last
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	r.t.Fatalf("task %s never became %s: %v", id, status, last)
+	return nil
+}
+
+// request waits for the fake's first request to path after skip of them.
+func (r *twilioRig) request(path string, skip int) twiliofake.Request {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		n := 0
+		for _, q := range r.fake.Requests() {
+			if q.Path == path {
+				if n == skip {
+					return q
+				}
+				n++
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.t.Fatalf("the fake never got request %d to %s: %+v", skip+1, path, r.fake.Requests())
+	return twiliofake.Request{}
+}
+
+var (
+	actionAttr = regexp.MustCompile(`action="([^"]+)"`)
+	redirectEl = regexp.MustCompile(`<Redirect[^>]*>([^<]+)</Redirect>`)
+)
+
+// action is the last action URL of a TwiML answer: where Twilio posts
+// the outcome of its waiting verb.
+func action(t *testing.T, twiml string, re *regexp.Regexp) string {
+	t.Helper()
+	m := re.FindAllStringSubmatch(twiml, -1)
+	if m == nil {
+		t.Fatalf("no %v in %s", re, twiml)
+	}
+	return html.UnescapeString(m[len(m)-1][1])
+}
+
+func contains(t *testing.T, what, got string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Fatalf("%s lacks %q:\n%s", what, w, got)
+		}
+	}
+}
+
+func TestTwilioCallToAnAgent(t *testing.T) {
+	r := startTwilio(t)
+	hook := r.base + "/v1/webhooks/twilio_voice/default"
+	call := func(extra url.Values) url.Values {
+		v := url.Values{"CallSid": {"CA" + strings.Repeat("1", 32)}, "AccountSid": {r.fake.AccountSID}, "From": {"+15551230001"},
+			"To": {"+15550100000"}, "CallStatus": {"in-progress"}, "Direction": {"inbound"}, "ApiVersion": {"2010-04-01"}}
+		for k, vs := range extra {
+			v[k] = vs
+		}
+		return v
+	}
+
+	// The call comes in: the chime and the menu.
+	twiml := r.webhook(hook, call(url.Values{"CallStatus": {"ringing"}}))
+	contains(t, "the call's answer", twiml, "<Play>https://assets.test/chime.mp3</Play>", "<Gather", `numDigits="1"`, "For support, press 2")
+	// Support, then an account number: the caller is queued and holds.
+	twiml = r.webhook(action(t, twiml, actionAttr), call(url.Values{"Digits": {"2"}}))
+	contains(t, "the account prompt", twiml, "<Gather", `finishOnKey="#"`, "account number")
+	twiml = r.webhook(action(t, twiml, actionAttr), call(url.Values{"Digits": {"12345"}, "FinishedOnKey": {"#"}}))
+	contains(t, "the hold", twiml, "<Play>", "<Redirect")
+	hold := action(t, twiml, redirectEl)
+	contains(t, "the hold's next loop", r.webhook(hold, call(nil)), "<Play>", "<Redirect")
+
+	// Ana accepts over the agent API: the caller's call is updated to ring her phone.
+	ana := r.worker("ana", map[string]any{"phone": true, "languages": []string{"en"}, "contact_uri": "+15559990001"}, map[string]int{"voice": 1})
+	task := r.accept("ana", ana)
+	callPath := r.fake.CallPath("CA" + strings.Repeat("1", 32))
+	update := r.request(callPath, 0)
+	if update.Method != http.MethodPost || update.User != r.fake.AccountSID || update.Pass != r.fake.AuthToken {
+		t.Fatalf("the call update %+v", update)
+	}
+	dial := update.Form.Get("Twiml")
+	contains(t, "the call update", dial, "<Dial", `answerOnBridge="true"`, "<Number>+15559990001</Number>", "on=agent", "task="+task)
+
+	// They talk; Ana hangs up: the call ends, the task wraps up.
+	twiml = r.webhook(action(t, dial, actionAttr), call(url.Values{"DialCallStatus": {"completed"}, "DialCallSid": {"CA" + strings.Repeat("2", 32)},
+		"DialCallDuration": {"184"}}))
+	contains(t, "the answer after the talk", twiml, "<Hangup")
+	r.taskStatus(task, "wrapping")
+	r.webhook(hook+"?on=status", call(url.Values{"CallStatus": {"completed"}, "CallDuration": {"230"}}))
+	r.api("POST", "/v1/tasks/"+task+"/complete", ana, nil, http.StatusOK)
+	got := r.taskStatus(task, "completed")
+
+	// The flow's completed outcome ended it.
+	conv := r.api("GET", "/v1/conversations?contact="+got["contact_id"].(string), r.admin, nil, http.StatusOK)
+	list, _ := conv["conversations"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("conversations %v", conv)
+	}
+	msgs := r.api("GET", "/v1/conversations/"+list[0].(map[string]any)["id"].(string)+"/messages", r.admin, nil, http.StatusOK)
+	raw, _ := json.Marshal(msgs)
+	contains(t, "the call's transcript", string(raw), "For support, press 2", `"12345"`)
+	// The caller's number names one contact on every channel.
+	r.smsConversation(url.Values{"From": {"+15551230001"}}, "hello")
+	c := r.api("GET", "/v1/contacts/"+got["contact_id"].(string), r.admin, nil, http.StatusOK)
+	raw, _ = json.Marshal(c)
+	contains(t, "the caller's contact", string(raw), `"voice"`, `"sms"`)
+}
+
+// smsConversation posts one inbound message to the twilio connector and
+// returns the TwiML answer.
+func (r *twilioRig) smsConversation(extra url.Values, body string) string {
+	r.t.Helper()
+	r.sms++
+	v := url.Values{"MessageSid": {fmt.Sprintf("SM%032d", r.sms)}, "AccountSid": {r.fake.AccountSID},
+		"To": {"+15550100000"}, "Body": {body}, "NumMedia": {"0"}, "NumSegments": {"1"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"}}
+	for k, vs := range extra {
+		v[k] = vs
+	}
+	return r.webhook(r.base+"/v1/webhooks/twilio/default", v)
+}
+
+// TestTwilioMessagingToAnAgent: the support flow over SMS and over
+// WhatsApp through Twilio: the language question answered in TwiML, the
+// hand-off to an agent, the agent's reply sent through the Messages API,
+// and a failed delivery reported to the agent.
+func TestTwilioMessagingToAnAgent(t *testing.T) {
+	r := startTwilio(t)
+	agent := r.worker("ana", map[string]any{"languages": []string{"en"}, "department": "support"}, map[string]int{"chat": 2})
+	for i, tc := range []struct{ from, to string }{
+		{"+15551230002", "+15551230002"},
+		{"whatsapp:+15551230003", "whatsapp:+15551230003"},
+	} {
+		extra := url.Values{"From": {tc.from}}
+		if strings.HasPrefix(tc.from, "whatsapp:") {
+			extra["To"] = []string{"whatsapp:+15550100000"}
+			extra["ProfileName"] = []string{"Budi"}
+			extra["WaId"] = []string{strings.TrimPrefix(tc.from, "whatsapp:+")}
+		}
+		twiml := r.smsConversation(extra, "I want a live agent")
+		contains(t, "the language question", twiml, "<Message>Reply 1 for English, 2 for Bahasa Indonesia</Message>")
+		twiml = r.smsConversation(extra, "1")
+		if strings.Contains(twiml, "<Message>") {
+			t.Fatalf("the hand-off answered %s", twiml)
+		}
+		task := r.accept("ana", agent)
+		reply := r.api("POST", "/v1/tasks/"+task+"/messages", agent, map[string]any{"text": "Hi, Ana here. How can I help?"}, http.StatusAccepted)
+		sent := r.request(r.fake.MessagesPath(), i)
+		if sent.User != r.fake.AccountSID || sent.Form.Get("To") != tc.to || sent.Form.Get("Body") != "Hi, Ana here. How can I help?" ||
+			sent.Form.Get("StatusCallback") != r.base+"/v1/webhooks/twilio/default" {
+			t.Fatalf("the agent's reply through the Messages API: %+v (reply %v)", sent, reply)
+		}
+		if wantFrom := map[bool]string{false: "+15550100000", true: "whatsapp:+15550100000"}[i == 1]; sent.Form.Get("From") != wantFrom {
+			t.Fatalf("sent from %q, want %q", sent.Form.Get("From"), wantFrom)
+		}
+		// Twilio reports the reply undelivered: the agent's task hears it.
+		sid := twiliofake.SID("SM", r.sentSID(i))
+		r.webhook(r.base+"/v1/webhooks/twilio/default", url.Values{"MessageSid": {sid}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"},
+			"AccountSid": {r.fake.AccountSID}, "From": {sent.Form.Get("From")}, "To": {tc.to}, "ApiVersion": {"2010-04-01"}})
+		r.waitEvent(task, "agent.reply.failed", "30003")
+		r.api("POST", "/v1/tasks/"+task+"/complete", agent, nil, http.StatusOK)
+		r.taskStatus(task, "completed")
+	}
+}
+
+// sentSID is the number in the sid the fake gave the i-th message sent.
+func (r *twilioRig) sentSID(i int) int {
+	n := 0
+	for _, q := range r.fake.Requests() {
+		if q.Path == r.fake.MessagesPath() {
+			n++
+			if n == i+1 {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// waitEvent waits for an event of the task's log whose JSON mentions want.
+func (r *twilioRig) waitEvent(task, typ, want string) {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var last []byte
+	for time.Now().Before(deadline) {
+		evs := r.api("GET", "/v1/tasks/"+task+"/events", r.admin, nil, http.StatusOK)
+		list, _ := evs["events"].([]any)
+		for _, e := range list {
+			raw, _ := json.Marshal(e)
+			if e.(map[string]any)["type"] == typ && strings.Contains(string(raw), want) {
+				return
+			}
+		}
+		last, _ = json.Marshal(evs)
+		time.Sleep(30 * time.Millisecond)
+	}
+	r.t.Fatalf("task %s never had a %s event with %q: %s", task, typ, want, last)
+}
