@@ -6,6 +6,9 @@
 #   sqlite      switchboard serve bench/flows, custom connector, SQLite store (fresh file, WAL,
 #               synchronous=FULL as the store configures it)
 #   postgres    the same on PostgreSQL (a fresh database on 127.0.0.1:5432, or $SWITCHBOARD_BENCH_POSTGRES)
+#   voice       switchboard serve flows/ with a twilio_voice instance, SQLite: every request a new phone
+#               call (a signed Twilio webhook) answered with the IVR's TwiML (bench/loadgen -twilio-voice);
+#               not in the default set
 #
 # one after the other, each with the same connections and durations; the peers with their own
 # loadgen (../shared/peers/loadgen), Switchboard with bench/loadgen (signed custom-connector
@@ -13,12 +16,12 @@
 # the server (and PostgreSQL), the load generator and the rest of the machine used, and a summary
 # table with the ratios; writes it all to $OUT.
 #
-#   bench/run.sh [ceiling] [nodered] [sqlite] [postgres]       (default: all four)
+#   bench/run.sh [ceiling] [nodered] [sqlite] [postgres] [voice]       (default: the first four)
 #
 # Env: CONNS=64 DURATION=10s WARMUP=2s RUNS=3 CONTACTS=0 (0: a new contact per message)
 #      WORK=/tmp/switchboard-bench.XXXXXX (binaries, databases, results)  OUT=$WORK/results
 #      PEERS_DIR=<repo>/../shared/peers  NODERED_DIR=/tmp/nodered
-#      SB_PORT=18700 SB_PG_PORT=18701 CEILING_PORT=18900 NODERED_PORT=18800
+#      SB_PORT=18700 SB_PG_PORT=18701 SB_VOICE_PORT=18702 CEILING_PORT=18900 NODERED_PORT=18800
 #      SWITCHBOARD_BENCH_POSTGRES=postgres://… (used as is; default: createdb a fresh database
 #      on 127.0.0.1:5432 as $PGUSER, default postgres, and drop it at the end)
 #      PIN=1: servers on CPU 0, load generators on CPU 1 (PostgreSQL itself is not pinned)
@@ -33,13 +36,13 @@ peers="${PEERS_DIR:-$root/../shared/peers}"
 conns="${CONNS:-64}" duration="${DURATION:-10s}" warmup="${WARMUP:-2s}" runs="${RUNS:-3}" contacts="${CONTACTS:-0}"
 work="${WORK:-$(mktemp -d /tmp/switchboard-bench.XXXXXX)}"
 bin="$work/bin" out="${OUT:-$work/results}"
-sb_port="${SB_PORT:-18700}" sb_pg_port="${SB_PG_PORT:-18701}"
+sb_port="${SB_PORT:-18700}" sb_pg_port="${SB_PG_PORT:-18701}" sb_voice_port="${SB_VOICE_PORT:-18702}"
 ceiling_port="${CEILING_PORT:-18900}" nodered_port="${NODERED_PORT:-18800}"
 nodered_dir="${NODERED_DIR:-/tmp/nodered}"
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(ceiling nodered sqlite postgres)
 for t in "${targets[@]}"; do
-    case "$t" in ceiling | nodered | sqlite | postgres) ;; *) echo "unknown target $t (ceiling|nodered|sqlite|postgres)" >&2; exit 2 ;; esac
+    case "$t" in ceiling | nodered | sqlite | postgres | voice) ;; *) echo "unknown target $t (ceiling|nodered|sqlite|postgres|voice)" >&2; exit 2 ;; esac
 done
 
 server_cpu=() loadgen_cpu=()
@@ -50,6 +53,8 @@ fi
 # The custom connector instance's secret: new for every run, passed by environment.
 SWITCHBOARD_BENCH_SECRET="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 export SWITCHBOARD_BENCH_SECRET
+# The twilio_voice instance's auth token (the voice target).
+SWITCHBOARD_BENCH_TWILIO_TOKEN="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 
 # ---- cleanup: every pid we started, and the database we created ----
 pids=()
@@ -242,6 +247,28 @@ for target in "${targets[@]}"; do
             echo "switchboard (SQLite) did not start; log:" >&2
             tail -n 20 "$out/sqlite.log" >&2
             status_of+=("sqlite: did not start")
+            failed=1
+        fi
+        ;;
+    voice)
+        echo "== Switchboard, phone calls (twilio_voice, flows/ivr.flow), SQLite store"
+        mkdir -p "$work/voice"
+        rm -f "$work/voice"/switchboard.db*
+        SBTWILIO="$SWITCHBOARD_BENCH_TWILIO_TOKEN" "${server_cpu[@]}" "$bin/switchboard" serve --addr "127.0.0.1:$sb_voice_port" \
+            --store "sqlite:$work/voice/switchboard.db" --public-url "http://127.0.0.1:$sb_voice_port" --env ASSETS_URL=https://assets.test \
+            --connector 'twilio_voice/default,account_sid=AC00000000000000000000000000000000,auth_token=env:SBTWILIO' \
+            "$root/flows" >"$out/voice.log" 2>&1 &
+        sb_pid=$!
+        pids+=("$sb_pid")
+        if wait_http "http://127.0.0.1:$sb_voice_port/readyz" "$sb_pid"; then
+            head -2 "$out/voice.log"
+            SWITCHBOARD_BENCH_TWILIO_TOKEN="$SWITCHBOARD_BENCH_TWILIO_TOKEN" \
+                measure voice "SQLite, calls" "$bin/loadgen" "http://127.0.0.1:$sb_voice_port/v1/webhooks/twilio_voice/default" "$sb_pid"
+            stop_pid "$sb_pid"
+        else
+            echo "switchboard (voice) did not start; log:" >&2
+            tail -n 20 "$out/voice.log" >&2
+            status_of+=("voice: did not start")
             failed=1
         fi
         ;;

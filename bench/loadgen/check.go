@@ -14,11 +14,12 @@ const (
 	reactReply    reaction = iota // one reply: autoReplyText, to the sender (the flow ran and ended)
 	reactEnqueue                  // one task to supportWorkflow (the flow ran and now waits for it)
 	reactAbsorbed                 // neither: the message joined a conversation that waits for its task
+	reactCall                     // calls mode: the IVR answered a new call
 	reactions
 )
 
 func (r reaction) String() string {
-	return [...]string{"reply", "enqueue", "absorbed"}[r]
+	return [...]string{"reply", "enqueue", "absorbed", "call"}[r]
 }
 
 // answer is the part of the custom connector's inline answer the checker reads.

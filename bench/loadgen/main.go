@@ -57,7 +57,10 @@ type config struct {
 	msgs     []message
 	runID    string     // makes this invocation's message ids and contacts unique
 	contacts []*contact // nil: every message from a new contact
-	next     atomic.Uint64
+	// voiceToken, when set, is the auth token of a twilio_voice instance: calls mode (calls.go).
+	voiceToken string
+	callers    atomic.Uint64 // the callers' numbers so far
+	next       atomic.Uint64
 }
 
 func (cfg *config) client() *fasthttp.HostClient {
@@ -113,6 +116,23 @@ func (s *sender) nextMessage() (id, newFrom []byte) {
 	s.id = strconv.AppendInt(s.id[:s.idLen], s.serial, 10)
 	s.from = append(append(s.from[:0], "u-"...), s.id...)
 	return s.id, s.from
+}
+
+// send sends m (or, in calls mode, a new call) and waits for the answer (s.resp).
+func (s *sender) send(m message, id, from []byte) error {
+	if s.cfg.voiceToken != "" {
+		return s.doCall(id)
+	}
+	return s.do(m, id, from)
+}
+
+// check checks the answer to what send sent.
+func (s *sender) check(st contactState, m message, from []byte) (reaction, contactState, error) {
+	if s.cfg.voiceToken != "" {
+		got, err := checkCall(s.resp.StatusCode(), s.resp.Header.ContentType(), s.resp.Body())
+		return got, contactIdle, err
+	}
+	return check(st, m, s.resp.StatusCode(), s.resp.Body(), string(from))
 }
 
 // do sends m from from with message id id and waits for the answer (s.resp).
@@ -196,14 +216,14 @@ func run(cfg *config, runIdx int) runResult {
 					}
 					return
 				}
-				err := s.do(m, id, from)
+				err := s.send(m, id, from)
 				done := time.Now()
 				res.sent++
 				kind, got := errKind(-1), reaction(-1)
 				if err != nil {
 					kind, state = errTransport, contactUnknown
 				} else {
-					got, state, err = check(state, m, s.resp.StatusCode(), s.resp.Body(), string(from))
+					got, state, err = s.check(state, m, from)
 					if err != nil {
 						got, kind = -1, errBody
 						if s.resp.StatusCode() != fasthttp.StatusOK {
@@ -272,9 +292,9 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func (r runResult) line(label string) string {
-	return fmt.Sprintf("%-7s %10.1f msg/s  p50 %.3fms  p90 %.3fms  p99 %.3fms  max %.3fms  messages %d (reply %d, enqueue %d, absorbed %d)  errors %d (transport %d, status %d, body %d)",
+	return fmt.Sprintf("%-7s %10.1f msg/s  p50 %.3fms  p90 %.3fms  p99 %.3fms  max %.3fms  messages %d (reply %d, enqueue %d, absorbed %d, call %d)  errors %d (transport %d, status %d, body %d)",
 		label, r.rps, millis(r.p50), millis(r.p90), millis(r.p99), millis(r.max), r.messages,
-		r.reactions[reactReply], r.reactions[reactEnqueue], r.reactions[reactAbsorbed],
+		r.reactions[reactReply], r.reactions[reactEnqueue], r.reactions[reactAbsorbed], r.reactions[reactCall],
 		r.errorCount(), r.errs[errTransport], r.errs[errStatus], r.errs[errBody])
 }
 
@@ -290,10 +310,10 @@ func preflight(cfg *config) error {
 	defer s.release()
 	send := func(m message, from []byte, st contactState) (contactState, error) {
 		id, _ := s.nextMessage()
-		if err := s.do(m, id, from); err != nil {
+		if err := s.send(m, id, from); err != nil {
 			return st, fmt.Errorf("preflight %q: %w", m.text, err)
 		}
-		_, next, err := check(st, m, s.resp.StatusCode(), s.resp.Body(), string(from))
+		_, next, err := s.check(st, m, from)
 		if err != nil {
 			return st, fmt.Errorf("preflight: %w", err)
 		}
@@ -438,6 +458,7 @@ func main() {
 		timeout   = flag.Duration("timeout", 5*time.Second, "per-request timeout")
 		name      = flag.String("name", "", "label printed with the results")
 		jsonOut   = flag.String("json", "", "also write a JSON summary to this file")
+		voice     = flag.String("twilio-voice", os.Getenv("SWITCHBOARD_BENCH_TWILIO_TOKEN"), "calls mode: -url is a twilio_voice instance serving flows/ivr.flow with this auth token; every request is a new call")
 	)
 	flag.Parse()
 	u, err := url.Parse(*target)
@@ -445,7 +466,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "loadgen: -url must be an http:// URL, got %q\n", *target)
 		os.Exit(2)
 	}
-	if *secret == "" {
+	if *secret == "" && *voice == "" {
 		fmt.Fprintln(os.Stderr, "loadgen: need -secret (or $SWITCHBOARD_BENCH_SECRET): the custom connector instance's secret")
 		os.Exit(2)
 	}
@@ -455,8 +476,11 @@ func main() {
 	}
 	wall := time.Now()
 	cfg := &config{target: u, secret: *secret, conns: *conns, duration: *duration, warmup: *warmup, timeout: *timeout,
-		msgs: buildMessages(100, *liveShare), runID: newRunID()}
+		msgs: buildMessages(100, *liveShare), runID: newRunID(), voiceToken: *voice}
 	who := "a new contact per message"
+	if *voice != "" {
+		who = "every request a new call from a new number"
+	}
 	if *contacts > 0 {
 		cfg.contacts = newContacts(*contacts, cfg.runID)
 		who = fmt.Sprintf("%d contacts", *contacts)

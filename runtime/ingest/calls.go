@@ -100,19 +100,35 @@ func (g *Ingest) liveCall(ctx context.Context, conversationID string) (*engine.E
 	return x, err
 }
 
-// callConversation finds the open conversation of a call's callback.
-func (g *Ingest) callConversation(ctx context.Context, instance string, in connectors.Inbound) (store.Conversation, error) {
-	contact, err := g.store.LookupContact(ctx, in.Channel, in.From)
+// callConversation finds the open conversation of a call's callback by the
+// call's id: the call's first webhook is stored with it as its PlatformID.
+// A caller may be on two calls at once (a PBX's lines share one number),
+// and each call is a conversation of its own.
+func (g *Ingest) callConversation(ctx context.Context, connector, instance string, in connectors.Inbound) (store.Conversation, error) {
+	if in.Thread == "" {
+		return store.Conversation{}, connectors.Errorf(400, "a call's callback without the call's id")
+	}
+	first, err := g.store.FindMessage(ctx, connector, instance, in.Thread)
 	if err != nil {
 		return store.Conversation{}, err
 	}
-	return g.store.LookupConversation(ctx, contact.ID, in.Channel, instance)
+	conv, err := g.store.GetConversation(ctx, first.ConversationID)
+	if err == nil && conv.Status != store.ConversationOpen {
+		err = store.ErrNotFound
+	}
+	return conv, err
+}
+
+// callStart reports whether in begins a call: it opens a conversation of
+// its own, whatever else its caller has open.
+func callStart(in connectors.Inbound) bool {
+	return in.Channel == connectors.ChannelVoice && in.Call == nil
 }
 
 // callEvent applies a call's progress other than a verb's outcome.
 func (g *Ingest) callEvent(ctx context.Context, connector, instance string, in connectors.Inbound) (*Reaction, error) {
 	c := in.Call
-	conv, err := g.callConversation(ctx, instance, in)
+	conv, err := g.callConversation(ctx, connector, instance, in)
 	if errors.Is(err, store.ErrNotFound) { // a call the runtime no longer follows
 		return &Reaction{Hangup: c.Kind != connectors.CallEndedEvent}, nil
 	}

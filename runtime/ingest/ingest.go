@@ -188,6 +188,8 @@ func (g *Ingest) party(ctx context.Context, m *inbound, first bool, now time.Tim
 		p.contact, err = g.samePhone(ctx, in, first)
 	}
 	switch {
+	case errors.Is(err, store.ErrNotFound) && in.Call != nil:
+		return p, &Reaction{Hangup: true}, nil // a callback of a call never seen
 	case errors.Is(err, store.ErrNotFound):
 		// A new contact: it has no conversation, no execution, and no
 		// stored message (the unit's Inbound dedupe still guards that).
@@ -211,14 +213,24 @@ func (g *Ingest) party(ctx context.Context, m *inbound, first bool, now time.Tim
 		}
 	}
 	if p.newContact == nil {
-		p.conv, err = g.store.LookupConversation(ctx, p.contact.ID, in.Channel, m.instance)
+		switch {
+		case in.Call != nil: // a call's callback: its own call's conversation
+			p.conv, err = g.callConversation(ctx, m.connector, m.instance, in)
+			if errors.Is(err, store.ErrNotFound) {
+				return p, &Reaction{Hangup: true}, nil // a call no longer followed
+			}
+		case callStart(in):
+			err = store.ErrNotFound
+		default:
+			p.conv, err = g.store.LookupConversation(ctx, p.contact.ID, in.Channel, m.instance)
+		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return p, nil, err
 		}
 	}
 	if p.newContact != nil || err != nil { // no open conversation: the unit opens one
 		at := store.Micro(now)
-		p.newConv = &store.NewConversation{ID: store.NewID(), ContactID: p.contact.ID, Channel: in.Channel, Instance: m.instance}
+		p.newConv = &store.NewConversation{ID: store.NewID(), ContactID: p.contact.ID, Channel: in.Channel, Instance: m.instance, Beside: callStart(in)}
 		p.conv = store.Conversation{ID: p.newConv.ID, ContactID: p.contact.ID, Channel: in.Channel, Instance: m.instance,
 			Status: store.ConversationOpen, Attributes: json.RawMessage("{}"), CreatedAt: at, UpdatedAt: at}
 	}

@@ -126,7 +126,13 @@ func newCallRig(t *testing.T, st store.Store) *callRig {
 // call delivers one of the call's webhooks as the phone connector parses it.
 func (r *callRig) call(id string, ev *connectors.CallEvent, text string) *node.Reaction {
 	r.t.Helper()
-	in := connectors.Inbound{PlatformID: id, Channel: connectors.ChannelVoice, From: r.from, To: "+15550100", Thread: "CA1", Text: text, Call: ev}
+	return r.callOn("CA1", id, ev, text)
+}
+
+// callOn is call for the call sid.
+func (r *callRig) callOn(sid, id string, ev *connectors.CallEvent, text string) *node.Reaction {
+	r.t.Helper()
+	in := connectors.Inbound{PlatformID: id, Channel: connectors.ChannelVoice, From: r.from, To: "+15550100", Thread: sid, Text: text, Call: ev}
 	re, err := r.node.Receive(context.Background(), "phone", "default", in, true)
 	if err != nil {
 		r.t.Fatal(err)
@@ -355,4 +361,36 @@ flow notify {
 			t.Fatalf("after the failure report: %q", texts(got))
 		}
 	})
+}
+
+// TestTwoCallsFromOneNumber: a PBX's lines share one caller id; each call
+// is a conversation of its own, and a callback reaches its own call.
+func TestTwoCallsFromOneNumber(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) { twoCalls(t, newCallRig(t, st)) })
+}
+
+func twoCalls(t *testing.T, r *callRig) {
+	first := r.callOn("CA1", "CA1", nil, "")
+	second := r.callOn("CA2", "CA2", nil, "")
+	if len(first.Calls) != 1 || len(second.Calls) != 1 || first.Calls[0].WaitID == "" {
+		t.Fatalf("the two calls' answers %+v %+v", first, second)
+	}
+	// The second call's caller presses 2 (not an option: goodbye); the first one's presses 1 (queued).
+	w2 := second.Calls[0].WaitID
+	re := r.callOn("CA2", "CA2/result/"+w2, &connectors.CallEvent{Kind: connectors.CallResultEvent, WaitID: w2, Result: connectors.CallResult{Digits: "2"}}, "2")
+	if got := verbs(connectors.CallAction{Verbs: re.Calls}); !slices.Equal(got, []string{"say", "hangup"}) {
+		t.Fatalf("the second call after 2: %+v", re)
+	}
+	w1 := first.Calls[0].WaitID
+	re = r.callOn("CA1", "CA1/result/"+w1, &connectors.CallEvent{Kind: connectors.CallResultEvent, WaitID: w1, Result: connectors.CallResult{Digits: "1"}}, "1")
+	if re.Holding == "" {
+		t.Fatalf("the first call after 1: %+v", re)
+	}
+	// A callback of a call nobody follows is told to hang up.
+	if re := r.callOn("CA9", "CA9/hold/1", &connectors.CallEvent{Kind: connectors.CallHoldEvent, Task: "x"}, ""); !re.Hangup {
+		t.Fatalf("an unknown call's callback %+v", re)
+	}
+	if re := r.callOn("CA9", "CA9/result/w", &connectors.CallEvent{Kind: connectors.CallResultEvent, WaitID: "w"}, ""); !re.Hangup {
+		t.Fatalf("an unknown call's result %+v", re)
+	}
 }

@@ -81,6 +81,10 @@ type NewConversation struct {
 	ContactID string
 	Channel   string
 	Instance  string
+	// Beside opens it whatever else the contact has open on (Channel,
+	// Instance): each phone call is a conversation of its own, and one
+	// number may be on two calls at once.
+	Beside bool
 }
 
 // ExecutionWrite is an execution to store and the version it was read at.

@@ -108,9 +108,9 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 		add(opPlain, c.ID, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, conversationLockKey(c.ContactID, c.Channel, c.Instance))
 		add(opConvInsert, c.ContactID, `INSERT INTO conversations (`+sqlstore.ConversationCols+`)
 			SELECT $1, k.id, $3, $4, 'open', '{}', $5, $5 FROM contacts k
-			WHERE k.id = $2 AND k.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM conversations o
-				WHERE o.contact_id = $2 AND o.channel = $3 AND o.instance = $4 AND o.status = 'open')
-			FOR SHARE OF k`, c.ID, c.ContactID, c.Channel, c.Instance, at)
+			WHERE k.id = $2 AND k.merged_into IS NULL AND ($6 OR NOT EXISTS (SELECT 1 FROM conversations o
+				WHERE o.contact_id = $2 AND o.channel = $3 AND o.instance = $4 AND o.status = 'open'))
+			FOR SHARE OF k`, c.ID, c.ContactID, c.Channel, c.Instance, at, c.Beside)
 	}
 	if m := u.Inbound; m != nil {
 		add(opInbound, m.ID, `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
@@ -422,7 +422,7 @@ func (st *fastState) plan(u *store.Unit) (store.UnitResult, bool) {
 		switch {
 		case known && merged:
 			return store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonContactMerged}, false
-		case st.openConv[convKey{c.ContactID, c.Channel, c.Instance}]:
+		case st.openConv[convKey{c.ContactID, c.Channel, c.Instance}] && !c.Beside:
 			return store.UnitResult{Outcome: store.Conflict, Reason: store.ReasonConversationExists}, false
 		}
 		// An unknown contact (not created earlier in the batch) fails

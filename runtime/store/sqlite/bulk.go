@@ -299,7 +299,7 @@ func (b *bulkPlanner) identity(u *store.Unit, i int, t int64) bool {
 	}
 	if c := u.Conversation; c != nil {
 		k := convKey{c.ContactID, c.Channel, c.Instance}
-		if b.newConvs[k] || !inTime(b.contacts, c.ContactID, i) {
+		if c.Beside || b.newConvs[k] || !inTime(b.contacts, c.ContactID, i) { // Beside: the unit-by-unit path
 			return false
 		}
 		b.newConvs[k] = true

@@ -162,11 +162,11 @@ func applyIdentity(ctx context.Context, x *wtx, u *store.Unit, t int64) (*store.
 		}
 	}
 	if c := u.Conversation; c != nil {
-		n, err := x.exec(ctx, `INSERT INTO conversations (`+sqlstore.ConversationCols+`)
+		q := `INSERT INTO conversations (` + sqlstore.ConversationCols + `)
 			SELECT ?, k.id, ?, ?, 'open', '{}', ?, ? FROM contacts k
-			WHERE k.id = ? AND k.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM conversations o
-				WHERE o.contact_id = k.id AND o.channel = ? AND o.instance = ? AND o.status = 'open')`,
-			c.ID, c.Channel, c.Instance, t, t, c.ContactID, c.Channel, c.Instance)
+			WHERE k.id = ? AND k.merged_into IS NULL AND (? OR NOT EXISTS (SELECT 1 FROM conversations o
+				WHERE o.contact_id = k.id AND o.channel = ? AND o.instance = ? AND o.status = 'open'))`
+		n, err := x.exec(ctx, q, c.ID, c.Channel, c.Instance, t, t, c.ContactID, c.Beside, c.Channel, c.Instance)
 		if err != nil {
 			return nil, err
 		}

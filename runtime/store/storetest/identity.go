@@ -177,6 +177,19 @@ func testCommitIdentityConflicts(t *testing.T, s store.Store) {
 	// Once closed, a new one can be opened.
 	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, CloseConversations: []string{v1.Conversation.ID}}), store.Committed)
 	wantOutcomes(t, commit(t, s, mk("default")), store.Committed)
+	// A conversation opened Beside (a phone call) joins the open ones, in
+	// one batch as in two.
+	b1, b2, b3 := mk("default"), mk("default"), mk("default")
+	for _, u := range []*store.Unit{b1, b2, b3} {
+		u.Conversation.Beside = true
+	}
+	wantOutcomes(t, commit(t, s, b1, b2), store.Committed, store.Committed)
+	wantOutcomes(t, commit(t, s, b3), store.Committed)
+	for _, u := range []*store.Unit{b1, b2, b3} {
+		if got := must[store.Conversation](t)(s.GetConversation(ctx(t), u.Conversation.ID)); got.Status != store.ConversationOpen {
+			t.Fatalf("conversation opened beside the others: %+v", got)
+		}
+	}
 }
 
 func testCommitIdentityConcurrent(t *testing.T, s store.Store) {
