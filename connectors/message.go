@@ -78,18 +78,18 @@ type Inbound struct {
 	// Thread is the platform's id of the session the message belongs to,
 	// when it has one: a phone call's id. The conversation's later verbs
 	// carry it back (CallAction.Call).
-	Thread string
+	Thread string `json:",omitempty"`
 	// Phone is the sender's phone number in E.164 (+14155550100) when the
 	// channel addresses people by it (SMS, calls, WhatsApp through a
 	// number): the runtime makes one contact of the senders with the same
 	// number on every such channel.
-	Phone string
+	Phone string `json:",omitempty"`
 	// Call, when set, is a call's progress rather than something the
 	// customer said (see CallEvent); Status, when set, is a report on an
 	// outbound message. Either still has PlatformID (its dedupe key) and
 	// From.
-	Call   *CallEvent
-	Status *DeliveryStatus
+	Call   *CallEvent      `json:",omitempty"`
+	Status *DeliveryStatus `json:",omitempty"`
 }
 
 // Outbound is one message to deliver.
