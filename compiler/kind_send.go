@@ -11,6 +11,9 @@ var KindSend = registerKind(sendKind{&KindSpec{
 		{Name: "to", Kind: PropExpr, Want: TypeString, Doc: "the recipient's address; default: the contact's address in this conversation"},
 		{Name: "channel", Kind: PropChannel, Want: TypeString, Doc: "send on another channel"},
 		{Name: "media", Kind: PropExpr, Want: TypeAny, Doc: "a URL or a list of URLs to attach"},
+		{Name: "template", Kind: PropExpr, Want: TypeString, Doc: "an approved template to send instead of the text where the channel has templates (WhatsApp: Twilio's ContentSid `HX…`)"},
+		{Name: "template_language", Kind: PropExpr, Want: TypeString, Doc: "the template's language, where the platform needs it"},
+		{Name: "variables", Kind: PropExpr, Want: TypeMap, Doc: "the template's variables, a map (`{\"1\": contact.name}`)"},
 	},
 	Outcomes: []OutcomeSpec{
 		{Outcome: OutNext, Primary: true, Doc: "the message was handed to the channel"},
@@ -26,10 +29,14 @@ type SendOp struct {
 	To      *Expr // default: the conversation's contact
 	Channel *Expr // default: the conversation's channel
 	Media   *Expr // a URL or a list of URLs
+	// Template, TemplateLanguage and Variables name an approved template
+	// sent in place of the text where the channel has templates.
+	Template, TemplateLanguage, Variables *Expr
 }
 
 func (sendKind) lower(l *lowering) Op {
-	return &SendOp{Text: l.arg, To: l.expr("to"), Channel: l.expr("channel"), Media: l.expr("media")}
+	return &SendOp{Text: l.arg, To: l.expr("to"), Channel: l.expr("channel"), Media: l.expr("media"),
+		Template: l.expr("template"), TemplateLanguage: l.expr("template_language"), Variables: l.expr("variables")}
 }
 
 func (o *SendOp) disasm() (string, []string) { return head("", o.Text, "", nil, 0), nil }

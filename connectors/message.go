@@ -105,6 +105,17 @@ type Outbound struct {
 	Media          []string
 	ConversationID string
 	Attributes     map[string]any
+	// Template, when set, is an approved template the platform sends in
+	// place of Text (WhatsApp outside its 24-hour window); a connector
+	// whose channel has no templates sends Text.
+	Template *Template
+}
+
+// Template is an approved message template and its variables.
+type Template struct {
+	Name      string // the platform's id or name: Twilio's ContentSid (HX…), Meta's template name
+	Language  string // the template's language, where the platform needs it
+	Variables map[string]string
 }
 
 // Reaction is what the flow decided while handling one webhook, for

@@ -515,6 +515,14 @@ func (p *parser) expectation(st *Step, kw lang.Token) {
 		} else if k.Text != "fail" {
 			p.errorf(t.Span, "expected the text (a quoted string, or `matches` and a regular expression), found %s", describe(t))
 		}
+		if k.Text == "send" && p.peek().Is("{") {
+			st.Value = p.mapValue()
+			for k := range st.Value {
+				if k != "template" && k != "variables" {
+					p.errorf(kw.Span, "expect send: unknown field %q (want template, variables)", k)
+				}
+			}
+		}
 	case "enqueue":
 		st.Name = p.ident("the workflow's name").Text
 		st.Value = map[string]any{}

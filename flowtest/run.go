@@ -661,6 +661,16 @@ func (r *runner) expect(s *Step) {
 			mismatch("")
 		}
 		text(e.Send.Text)
+		if want, ok := s.Value["template"]; ok {
+			if t := e.Send.Template; t == nil || t.Name != want {
+				mismatch("the message is not that template")
+			}
+		}
+		if want, ok := s.Value["variables"]; ok && e.Send.Template != nil {
+			if got := normalize(e.Send.Template.Variables); !reflect.DeepEqual(normalize(want), got) {
+				mismatch(fmt.Sprintf("the template's variables are %s, want %s", jsonText(got), jsonText(want)))
+			}
+		}
 	case "say", "play", "hangup":
 		if e.Kind != engine.EffectVoice || e.Voice.Verb != s.What {
 			mismatch("")

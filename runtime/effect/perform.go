@@ -135,5 +135,9 @@ func Outbound(r Route, e engine.Effect) connectors.Outbound {
 	if channel == "" {
 		channel = r.Channel
 	}
-	return connectors.Outbound{Key: e.Key, Channel: channel, To: to, Text: e.Send.Text, Media: e.Send.Media, ConversationID: r.ConversationID}
+	out := connectors.Outbound{Key: e.Key, Channel: channel, To: to, Text: e.Send.Text, Media: e.Send.Media, ConversationID: r.ConversationID}
+	if t := e.Send.Template; t != nil {
+		out.Template = &connectors.Template{Name: t.Name, Language: t.Language, Variables: t.Variables}
+	}
+	return out
 }

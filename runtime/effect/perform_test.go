@@ -102,3 +102,19 @@ func TestSendAddressesTheContact(t *testing.T) {
 		t.Errorf("http: %+v", d)
 	}
 }
+
+// A template cannot be answered inline (TwiML has none): Plan queues it,
+// and Outbound carries it to the connector.
+func TestTemplateIsNeverInline(t *testing.T) {
+	tpl := &engine.Template{Name: "HX1", Variables: map[string]string{"1": "Ana"}}
+	e := engine.Effect{Kind: engine.EffectSend, Key: "k1", Send: &engine.SendEffect{Text: "hi", Template: tpl}}
+	x := &engine.Execution{ID: "x1", Status: engine.StatusEnded}
+	u, replies, err := effect.Plan(effect.Step{Execution: x, Effects: []engine.Effect{e}, Route: route, Inline: true, InReplyTo: "m1"})
+	if err != nil || len(replies) != 0 || len(u.Effects) != 1 {
+		t.Fatalf("replies %+v, effects %+v, %v", replies, u.Effects, err)
+	}
+	out := effect.Outbound(route, e)
+	if out.Template == nil || out.Template.Name != "HX1" || out.Template.Variables["1"] != "Ana" {
+		t.Fatalf("outbound %+v", out)
+	}
+}

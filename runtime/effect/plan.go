@@ -176,7 +176,8 @@ func (p *planner) End(engine.Effect) error { return nil }
 // Perform queues the effect in the outbox, or answers inline.
 func (p *planner) Perform(e engine.Effect) error {
 	r := p.s.Route
-	if p.s.Inline && e.Kind == engine.EffectSend && e.WaitID == "" {
+	// A template cannot go in a webhook's answer (TwiML has none): it is sent.
+	if p.s.Inline && e.Kind == engine.EffectSend && e.WaitID == "" && e.Send.Template == nil {
 		p.replies = append(p.replies, e)
 		body, _ := json.Marshal(InlineReply{Key: e.Key, InReplyTo: p.s.InReplyTo, Send: *e.Send})
 		p.u.Messages = append(p.u.Messages, store.Message{ID: store.NewID(), ConversationID: r.ConversationID, Direction: store.Outbound,

@@ -60,5 +60,29 @@ func (r *run) sendEffect(op *compiler.SendOp) (*SendEffect, error) {
 	default:
 		return nil, fmt.Errorf("%s: media must be a URL or a list of URLs, got %T", op.Media.Span, media)
 	}
-	return s, nil
+	return s, r.template(op, s)
+}
+
+// template adds the step's template, when it names one.
+func (r *run) template(op *compiler.SendOp, s *SendEffect) error {
+	name, err := r.evalString(op.Template)
+	if err != nil || name == "" {
+		return err
+	}
+	t := &Template{Name: name}
+	if t.Language, err = r.evalString(op.TemplateLanguage); err != nil {
+		return err
+	}
+	vars, err := r.evalMap(op.Variables)
+	if err != nil {
+		return err
+	}
+	for k, v := range vars {
+		if t.Variables == nil {
+			t.Variables = map[string]string{}
+		}
+		t.Variables[k] = compiler.Stringify(v)
+	}
+	s.Template = t
+	return nil
 }

@@ -214,10 +214,19 @@ type Visit struct {
 
 // SendEffect sends a message in the conversation.
 type SendEffect struct {
-	Channel string   `json:"channel,omitempty"` // empty: the conversation's channel
-	To      string   `json:"to,omitempty"`      // empty: the conversation's contact
-	Text    string   `json:"text"`
-	Media   []string `json:"media,omitempty"`
+	Channel  string    `json:"channel,omitempty"` // empty: the conversation's channel
+	To       string    `json:"to,omitempty"`      // empty: the conversation's contact
+	Text     string    `json:"text"`
+	Media    []string  `json:"media,omitempty"`
+	Template *Template `json:"template,omitempty"`
+}
+
+// Template is an approved message template, sent in place of the text
+// where the channel has templates (WhatsApp outside its 24-hour window).
+type Template struct {
+	Name      string            `json:"name"` // the platform's id or name (Twilio's ContentSid)
+	Language  string            `json:"language,omitempty"`
+	Variables map[string]string `json:"variables,omitempty"`
 }
 
 // HTTPEffect is an HTTP request.

@@ -93,6 +93,15 @@ func (c *connector) forms(m *connectors.Outbound) ([]url.Values, error) {
 	if c.callbacks {
 		base.Set("StatusCallback", c.webhookURL)
 	}
+	if t := m.Template; t != nil && t.Name != "" { // a flow's `send … { template "HX…" }`
+		form := base
+		form.Set("ContentSid", t.Name)
+		if len(t.Variables) > 0 {
+			vars, _ := json.Marshal(t.Variables)
+			form.Set("ContentVariables", string(vars))
+		}
+		return []url.Values{form}, nil
+	}
 	if sid, _ := m.Attributes["content_sid"].(string); sid != "" {
 		form := base
 		form.Set("ContentSid", sid)
