@@ -357,6 +357,15 @@ func TestTwilioMessagingToAnAgent(t *testing.T) {
 		r.api("POST", "/v1/tasks/"+task+"/complete", agent, nil, http.StatusOK)
 		r.taskStatus(task, "completed")
 	}
+	// STOP: Twilio opts the customer out and answers itself; the flow stays silent.
+	before := len(r.fake.Requests())
+	if twiml := r.smsConversation(url.Values{"From": {"+15551230009"}, "OptOutType": {"STOP"}}, "STOP"); strings.Contains(twiml, "<Message>") {
+		t.Fatalf("a STOP was answered: %s", twiml)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := r.fake.Requests()[before:]; len(got) != 0 {
+		t.Fatalf("a STOP made requests to Twilio: %+v", got)
+	}
 }
 
 // sentSID is the number in the sid the fake gave the i-th message sent.
