@@ -104,3 +104,21 @@ func TestRequestMediaType(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		v    string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false}, {"2", 2 * time.Second, true}, {" 30 ", 30 * time.Second, true}, {"-1", 0, false}, {"soon", 0, false},
+		{"999999", connectors.MaxRetryAfter, true}, {now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
+	}
+	for _, c := range cases {
+		if got, ok := connectors.ParseRetryAfter(c.v, now); got != c.want || ok != c.ok {
+			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", c.v, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -8,16 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/switchboard-dev/switchboard/connectors"
 )
 
-// maxRetryAfter caps the delay a Retry-After header can ask for.
-const maxRetryAfter = time.Hour
 
 // Outbound is the JSON body of an outbound delivery.
 type Outbound struct {
@@ -68,7 +64,7 @@ func (c *connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 		return platformID(answer), nil
 	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
 		err := fmt.Errorf("custom: outbound_url answered %s%s", resp.Status, excerpt(answer))
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
+		if d, ok := connectors.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
 			err = connectors.RetryAfter(err, d)
 		}
 		return "", err
@@ -114,18 +110,3 @@ func excerpt(body []byte) string {
 	return ": " + strings.Join(strings.Fields(s), " ")
 }
 
-// retryAfter parses a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	var d time.Duration
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		d = time.Duration(min(n, int(maxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = max(t.Sub(now), 0)
-	} else {
-		return 0, false
-	}
-	return min(d, maxRetryAfter), true
-}

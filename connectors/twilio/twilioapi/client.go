@@ -20,7 +20,7 @@ import (
 const DefaultBaseURL = "https://api.twilio.com"
 
 // MaxRetryAfter caps the delay a Retry-After header can ask for.
-const MaxRetryAfter = time.Hour
+const MaxRetryAfter = connectors.MaxRetryAfter
 
 // maxAnswer caps how much of an answer's body is read.
 const maxAnswer = 64 << 10
@@ -140,7 +140,7 @@ func (c *Client) Post(ctx context.Context, path string, form url.Values, v any) 
 	if !apiErr.Temporary() {
 		return connectors.Permanent(apiErr)
 	}
-	if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
+	if d, ok := connectors.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
 		return connectors.RetryAfter(apiErr, d)
 	}
 	return apiErr
@@ -213,20 +213,3 @@ func excerpt(body []byte) string {
 	return s
 }
 
-// retryAfter parses a Retry-After header: seconds or an HTTP date, capped
-// at MaxRetryAfter.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	var d time.Duration
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		d = time.Duration(min(n, int(MaxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = max(t.Sub(now), 0)
-	} else {
-		return 0, false
-	}
-	return min(d, MaxRetryAfter), true
-}
