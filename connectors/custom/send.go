@@ -14,7 +14,6 @@ import (
 	"github.com/switchboard-dev/switchboard/connectors"
 )
 
-
 // Outbound is the JSON body of an outbound delivery.
 type Outbound struct {
 	ID           string         `json:"id"` // the idempotency key, also in the Idempotency-Key header
@@ -109,4 +108,3 @@ func excerpt(body []byte) string {
 	}
 	return ": " + strings.Join(strings.Fields(s), " ")
 }
-

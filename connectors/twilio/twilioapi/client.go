@@ -212,4 +212,3 @@ func excerpt(body []byte) string {
 	}
 	return s
 }
-
