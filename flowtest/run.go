@@ -661,15 +661,8 @@ func (r *runner) expect(s *Step) {
 			mismatch("")
 		}
 		text(e.Send.Text)
-		if want, ok := s.Value["template"]; ok {
-			if t := e.Send.Template; t == nil || t.Name != want {
-				mismatch("the message is not that template")
-			}
-		}
-		if want, ok := s.Value["variables"]; ok && e.Send.Template != nil {
-			if got := normalize(e.Send.Template.Variables); !reflect.DeepEqual(normalize(want), got) {
-				mismatch(fmt.Sprintf("the template's variables are %s, want %s", jsonText(got), jsonText(want)))
-			}
+		if why := templateMismatch(s, e.Send.Template); why != "" {
+			mismatch(why)
 		}
 	case "say", "play", "hangup":
 		if e.Kind != engine.EffectVoice || e.Voice.Verb != s.What {
@@ -720,6 +713,20 @@ func (r *runner) expect(s *Step) {
 		}
 	}
 	r.pending = r.pending[1:]
+}
+
+// templateMismatch says how a sent template differs from the `expect
+// send`'s template and variables; "" when it does not.
+func templateMismatch(s *Step, t *engine.Template) string {
+	if want, ok := s.Value["template"]; ok && (t == nil || t.Name != want) {
+		return "the message is not that template"
+	}
+	if want, ok := s.Value["variables"]; ok && t != nil {
+		if got := normalize(t.Variables); !reflect.DeepEqual(normalize(want), got) {
+			return fmt.Sprintf("the template's variables are %s, want %s", jsonText(got), jsonText(want))
+		}
+	}
+	return ""
 }
 
 func normalize(v any) any {
