@@ -130,6 +130,9 @@ type Reaction struct {
 	// connector keeps the caller on hold until the task's agent is
 	// connected (PerformCall's connect) or the flow moves on.
 	Holding string
+	// Position is the held caller's place among the calls waiting for an
+	// agent in the same workflow, 1 first; 0 when unknown.
+	Position int
 	// Hangup: the call is over for the runtime; end it.
 	Hangup bool
 }

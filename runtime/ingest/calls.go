@@ -67,6 +67,17 @@ func (g *Ingest) storedTasks(ctx context.Context) func(string) bool {
 	}
 }
 
+// position tells a held caller its place in line, when it holds for a
+// task; a failed lookup only leaves the announcement out.
+func (g *Ingest) position(ctx context.Context, r *Reaction) {
+	if r.Holding == "" {
+		return
+	}
+	if n, err := g.store.TaskPosition(ctx, r.Holding); err == nil {
+		r.Position = n
+	}
+}
+
 // callResult is a verb's outcome as the engine takes it.
 func callResult(c connectors.CallResult) *engine.Result {
 	return &engine.Result{Digits: c.Digits, Speech: c.Speech, Confidence: c.Confidence, RecordingURL: c.RecordingURL,
@@ -143,6 +154,7 @@ func (g *Ingest) callEvent(ctx context.Context, connector, instance string, in c
 	switch c.Kind {
 	case connectors.CallHoldEvent:
 		callReaction(r, nil, x, g.storedTasks(ctx))
+		g.position(ctx, r)
 	case connectors.CallAgentEvent:
 		err = g.agentLeg(ctx, c, r, x)
 	case connectors.CallEndedEvent:

@@ -64,9 +64,10 @@ type Reaction struct {
 	Enqueued []engine.EnqueueEffect
 	// Calls, Holding and Hangup are a call's next verbs, the task (or other
 	// wait) it now holds for, and whether it is over (connectors.Reaction).
-	Calls   []connectors.CallVerb
-	Holding string
-	Hangup  bool
+	Calls    []connectors.CallVerb
+	Holding  string
+	Position int
+	Hangup   bool
 }
 
 // Receive records an inbound message and steps its conversation's flow,
@@ -160,6 +161,7 @@ func (g *Ingest) receiveOnce(ctx context.Context, m *inbound, first bool) (r *Re
 		r := reaction(s.replies, unit, route)
 		if m.calls {
 			callReaction(r, s.replies, s.x, unitTasks(unit))
+			g.position(ctx, r)
 		}
 		return r, p.conv.ID, true, nil
 	case store.Duplicate: // a concurrent delivery of the same message won

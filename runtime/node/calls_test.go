@@ -158,7 +158,7 @@ func (r *callRig) queued() (store.Task, *node.Reaction) {
 	wait := re.Calls[0].WaitID
 	re = r.call("CA1/result/"+wait, &connectors.CallEvent{Kind: connectors.CallResultEvent, WaitID: wait, Result: connectors.CallResult{Digits: "1"}}, "1")
 	tk := taskOn(r.t, r.store, "voice", r.from, store.TaskWaiting, store.TaskReserved)
-	if re.Holding != tk.ID || len(re.Calls) != 0 || re.Hangup {
+	if re.Holding != tk.ID || re.Position != 1 || len(re.Calls) != 0 || re.Hangup {
 		r.t.Fatalf("after the menu %+v, task %s", re, tk.ID)
 	}
 	if tk.Channel != "voice" {
@@ -383,8 +383,18 @@ func twoCalls(t *testing.T, r *callRig) {
 	}
 	w1 := first.Calls[0].WaitID
 	re = r.callOn("CA1", "CA1/result/"+w1, &connectors.CallEvent{Kind: connectors.CallResultEvent, WaitID: w1, Result: connectors.CallResult{Digits: "1"}}, "1")
-	if re.Holding == "" {
+	if re.Holding == "" || re.Position != 1 {
 		t.Fatalf("the first call after 1: %+v", re)
+	}
+	// Another caller behind it is second in line.
+	r.from = "+15550002"
+	w3 := r.callOn("CA3", "CA3", nil, "").Calls[0].WaitID
+	re = r.callOn("CA3", "CA3/result/"+w3, &connectors.CallEvent{Kind: connectors.CallResultEvent, WaitID: w3, Result: connectors.CallResult{Digits: "1"}}, "1")
+	if re.Holding == "" || re.Position != 2 {
+		t.Fatalf("the second caller in line: %+v", re)
+	}
+	if re := r.callOn("CA3", "CA3/hold/1", &connectors.CallEvent{Kind: connectors.CallHoldEvent, Task: re.Holding}, ""); re.Position != 2 {
+		t.Fatalf("the second caller's next hold loop: %+v", re)
 	}
 	// A callback of a call nobody follows is told to hang up.
 	if re := r.callOn("CA9", "CA9/hold/1", &connectors.CallEvent{Kind: connectors.CallHoldEvent, Task: "x"}, ""); !re.Hangup {

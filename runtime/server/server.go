@@ -265,6 +265,7 @@ func (s *Server) webhook(ctx *request, _ caller, p params) error {
 		reaction.Replies = append(reaction.Replies, r.Replies...)
 		reaction.Calls = append(reaction.Calls, r.Calls...)
 		reaction.Holding = cmp.Or(r.Holding, reaction.Holding)
+		reaction.Position = cmp.Or(r.Position, reaction.Position)
 		reaction.Hangup = reaction.Hangup || r.Hangup
 		s.messagesOut.Add(m.Channel, uint64(len(r.Replies)))
 		for _, t := range r.Enqueued {

@@ -197,6 +197,10 @@ type Store interface {
 	NextTimerAt(ctx context.Context) (t time.Time, ok bool, err error)
 
 	GetTask(ctx context.Context, id string) (Task, error)
+	// TaskPosition is a waiting task's place among the waiting tasks of its
+	// workflow and channel, in the order they were created: 1 is the next.
+	// 0 when the task waits no longer; ErrNotFound when there is none.
+	TaskPosition(ctx context.Context, id string) (int, error)
 	// ListTasks pages through tasks with that status ("" for all), oldest first.
 	ListTasks(ctx context.Context, status TaskStatus, page Page) ([]Task, string, error)
 

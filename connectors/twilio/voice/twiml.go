@@ -35,8 +35,10 @@ type renderer struct {
 	language    string // default language of say and speech recognition
 	holdMusic   string
 	holdMessage string
-	ringTimeout time.Duration
-	now         func() time.Time
+	// positionMessage announces a held caller's place, {position} in it.
+	positionMessage string
+	ringTimeout     time.Duration
+	now             func() time.Time
 }
 
 // action returns the webhook URL with a callback's query. url.Values
@@ -111,7 +113,7 @@ func (r *renderer) verb(v connectors.CallVerb) ([]twiml.Element, error) {
 		if v.Task == "" {
 			return nil, fmt.Errorf("no task to hold for")
 		}
-		return r.hold(v.Task), nil
+		return r.hold(v.Task, 0), nil
 	case "hangup":
 		return []twiml.Element{twiml.VoiceHangup{}}, nil
 	}
@@ -267,9 +269,12 @@ func callerID(s string) string {
 // parameter, the time of rendering in milliseconds, makes each loop's
 // callback its own event: holds are not deduplicated, while Twilio's
 // retry of the same request keeps the same URL and so the same key.
-func (r *renderer) hold(task string) []twiml.Element {
+func (r *renderer) hold(task string, position int) []twiml.Element {
 	at := strconv.FormatInt(r.now().UnixMilli(), 36)
-	out := make([]twiml.Element, 0, 3)
+	out := make([]twiml.Element, 0, 4)
+	if position > 0 && r.positionMessage != "" {
+		out = append(out, r.say(strings.ReplaceAll(r.positionMessage, "{position}", strconv.Itoa(position)), "", "", 0))
+	}
 	if r.holdMessage != "" {
 		out = append(out, r.say(r.holdMessage, "", "", 0))
 	}

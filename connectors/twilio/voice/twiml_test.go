@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/twilio/voice"
 )
 
 // goldenTwiML holds the TwiML answer of every case of TestRespondGolden,
@@ -44,6 +45,7 @@ var respondCases = []struct {
 	{"hangup.xml", callIn, connectors.Reaction{Calls: []connectors.CallVerb{{Verb: "say", Text: "Goodbye."}, {Verb: "hangup"}}}},
 	{"hangup-flag.xml", callIn, connectors.Reaction{Calls: []connectors.CallVerb{{Verb: "say", Text: "Goodbye."}}, Hangup: true}},
 	{"hold.xml", callIn, connectors.Reaction{Calls: []connectors.CallVerb{{Verb: "say", Text: "All our agents are busy."}}, Holding: "WT1"}},
+	{"hold-position.xml", callIn, connectors.Reaction{Holding: "WT1", Position: 3}},
 	{"connect.xml", callIn, connectors.Reaction{Calls: []connectors.CallVerb{{Verb: connectors.VerbConnect, Number: "+14155550111", Task: "WT1", Worker: "ana"}}}},
 	{"connect-client.xml", callIn, connectors.Reaction{Calls: []connectors.CallVerb{{Verb: connectors.VerbConnect, Number: "client:ben",
 		Task: "WT1", Worker: "ben", Timeout: 30 * time.Second}}}},
@@ -102,5 +104,33 @@ func TestRespondAfterReceive(t *testing.T) {
 	want := `<Redirect method="POST">` + webhook + `?at=`
 	if !bytes.Contains(body, []byte(want)) || !bytes.Contains(body, []byte("on=hold&amp;task=WT9</Redirect>")) {
 		t.Errorf("hold answer %s\ndoes not redirect to the webhook with on=hold", body)
+	}
+}
+
+// TestHoldAnnouncements: the place in line and the hold message say what
+// the instance configures, or nothing for "-".
+func TestHoldAnnouncements(t *testing.T) {
+	cases := []struct {
+		cfg       connectors.Config
+		want, not []string
+	}{
+		{nil, []string{">You are caller number 2.</Say>", ">" + voice.DefaultHoldMessage + "</Say>"}, nil},
+		{connectors.Config{"position_message": "{position} callers are ahead of you, counting you."},
+			[]string{">2 callers are ahead of you, counting you.</Say>"}, []string{"caller number"}},
+		{connectors.Config{"position_message": "-", "hold_message": "-"}, []string{"<Play>"}, []string{"<Say"}},
+	}
+	for _, c := range cases {
+		conn := newConnector(t, c.cfg, connectors.Resources{})
+		_, _, body := conn.(connectors.InlineResponder).Respond(callIn, connectors.Reaction{Holding: "WT9", Position: 2})
+		for _, w := range c.want {
+			if !bytes.Contains(body, []byte(w)) {
+				t.Errorf("%v: %s lacks %s", c.cfg, body, w)
+			}
+		}
+		for _, n := range c.not {
+			if bytes.Contains(body, []byte(n)) {
+				t.Errorf("%v: %s has %s", c.cfg, body, n)
+			}
+		}
 	}
 }

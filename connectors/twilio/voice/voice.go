@@ -42,7 +42,9 @@ const Name = "twilio_voice"
 const (
 	DefaultHoldMusic   = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
 	DefaultHoldMessage = "Please stay on the line. An agent will be with you shortly."
-	DefaultRingTimeout = 20 * time.Second
+	// DefaultPositionMessage announces a held caller's place in line.
+	DefaultPositionMessage = "You are caller number {position}."
+	DefaultRingTimeout     = 20 * time.Second
 )
 
 // MaxBodyBytes caps a webhook's body: Twilio's voice requests are a few
@@ -77,7 +79,10 @@ func Spec() *connectors.Spec {
 			{Name: "hold_music", Type: connectors.TypeURL, Default: DefaultHoldMusic, Example: "https://example.com/hold.mp3",
 				Description: "The audio a caller waiting for an agent hears, looped."},
 			{Name: "hold_message", Default: DefaultHoldMessage, Example: "Thanks for waiting, an agent will be with you soon.",
-				Description: "What a caller waiting for an agent is told before each loop of the hold music."},
+				Description: "What a caller waiting for an agent is told before each loop of the hold music; `-`: nothing."},
+			{Name: "position_message", Default: DefaultPositionMessage, Example: "There are {position} callers ahead of you, including you.",
+				Description: "What a caller waiting for an agent is told first in each loop of the hold music, `{position}` replaced by " +
+					"its place among the calls waiting in the same workflow (1: next); `-`: nothing."},
 			{Name: "voice", Example: "Polly.Joanna",
 				Description: "The default voice of `say` (Twilio's `voice` attribute). Default: Twilio's."},
 			{Name: "language", Example: "en-US",
@@ -138,9 +143,21 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	c.api = twilioapi.New(twilioapi.Config{AccountSID: account, AuthToken: c.authToken, APIKeySID: cfg.String("api_key_sid"),
 		APIKeySecret: cfg.String("api_key_secret"), BaseURL: cmp(cfg.String("api_base_url"), twilioapi.DefaultBaseURL)}, res.HTTPClient)
 	c.render = renderer{webhook: webhook, voice: cfg.String("voice"), language: cfg.String("language"),
-		holdMusic: cmp(cfg.String("hold_music"), DefaultHoldMusic), holdMessage: cmp(cfg.String("hold_message"), DefaultHoldMessage),
-		ringTimeout: ring, now: now}
+		holdMusic: cmp(cfg.String("hold_music"), DefaultHoldMusic), holdMessage: spoken(cfg.String("hold_message"), DefaultHoldMessage),
+		positionMessage: spoken(cfg.String("position_message"), DefaultPositionMessage),
+		ringTimeout:     ring, now: now}
 	return c, nil
+}
+
+// spoken is a configured announcement: def when unset, none for "-".
+func spoken(v, def string) string {
+	switch v {
+	case "":
+		return def
+	case "-":
+		return ""
+	}
+	return v
 }
 
 // webhookURL is the URL Twilio calls, as configured or from the server's
@@ -232,7 +249,7 @@ func (c *connector) answer(re connectors.Reaction) []twiml.Element {
 			els = append(els, twiml.VoiceHangup{})
 		}
 	case re.Holding != "":
-		els = append(els, r.hold(re.Holding)...)
+		els = append(els, r.hold(re.Holding, re.Position)...)
 	case len(re.Calls) == 0 && len(re.Replies) == 0:
 		els = append(els, twiml.VoiceHangup{})
 	}

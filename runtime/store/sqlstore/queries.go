@@ -263,6 +263,14 @@ func (db *DB) GetTask(ctx context.Context, id string) (store.Task, error) {
 	return scanTask(db.row(ctx, db.c.Scans, `SELECT `+taskReadCols+` FROM tasks WHERE id = ?`, id))
 }
 
+func (db *DB) TaskPosition(ctx context.Context, id string) (int, error) {
+	var n int
+	err := db.row(ctx, db.c.Reads, `SELECT CASE WHEN me.status = 'waiting' THEN (SELECT COUNT(*) FROM tasks t
+			WHERE t.status = 'waiting' AND t.seq <= me.seq AND t.workflow = me.workflow AND t.channel = me.channel) ELSE 0 END
+		FROM tasks me WHERE me.id = ?`, id).Scan(&n)
+	return n, notFound(err)
+}
+
 func (db *DB) ListTasks(ctx context.Context, status store.TaskStatus, page store.Page) ([]store.Task, string, error) {
 	var where []string
 	var args []any

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CommitForwardReferences", testCommitForwardReferences},
 		{"CommitSharedRows", testCommitSharedRows},
 		{"Tasks", testTasks},
+		{"TaskPosition", testTaskPosition},
 		{"Routing", testRouting},
 		{"Leadership", testLeadership},
 		{"Notify", testNotify},
@@ -642,6 +643,33 @@ func testCommitOrder(t *testing.T, s store.Store) {
 		t.Fatalf("timers %+v, want T only", ts)
 	}
 	timeEq(t, "T.FireAt", ts[0].FireAt, t0.Add(2*time.Hour))
+}
+
+func testTaskPosition(t *testing.T, s store.Store) {
+	mk := func(name, workflow, channel string) store.Task {
+		c, cv := conv(t, s, name)
+		tk := store.Task{ID: store.NewID(), ConversationID: cv.ID, ContactID: c.ID, Workflow: workflow, Channel: channel}
+		wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Tasks: []store.Task{tk}}), store.Committed)
+		return tk
+	}
+	a, b := mk("pos-a", "voice_routing", "voice"), mk("pos-b", "voice_routing", "voice")
+	other, chat := mk("pos-c", "callbacks", "voice"), mk("pos-d", "voice_routing", "chat")
+	want := func(tk store.Task, n int) {
+		t.Helper()
+		if got := must[int](t)(s.TaskPosition(ctx(t), tk.ID)); got != n {
+			t.Fatalf("position of %s: %d, want %d", tk.ConversationID, got, n)
+		}
+	}
+	want(a, 1)
+	want(b, 2)
+	want(other, 1)
+	want(chat, 1)
+	// The first is taken: the second is next, and the first waits no longer.
+	noErr(t, s.ApplyRouting(ctx(t), &store.RoutingWrite{Tasks: []store.TaskRouting{{ID: a.ID, Status: store.TaskReserved, WorkerID: "w1", Routed: store.RoutedLive}}}))
+	want(a, 0)
+	want(b, 1)
+	_, err := s.TaskPosition(ctx(t), "missing")
+	isErr(t, err, store.ErrNotFound)
 }
 
 func testTasks(t *testing.T, s store.Store) {
