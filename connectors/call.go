@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -41,6 +42,11 @@ var PhoneChannels = []string{"sms", "whatsapp", ChannelVoice}
 type CallPerformer interface {
 	PerformCall(ctx context.Context, a *CallAction) (CallResult, error)
 }
+
+// ErrCallEnded marks (errors.Is) a PerformCall error saying that the call
+// is over: the runtime then ends its flow and conversation, as when the
+// platform reports the call's end.
+var ErrCallEnded = errors.New("the call has ended")
 
 // CallAction is a script of verbs for the call of ConversationID.
 type CallAction struct {

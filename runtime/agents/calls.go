@@ -71,6 +71,10 @@ func (a *Agents) Connect(ctx context.Context, row store.Effect) error {
 	_, err = a.cfg.Call(ctx, route, connectors.CallAction{Key: row.IdempotencyKey, ConversationID: c.Conversation, Call: route.Thread,
 		To: route.Address, Verbs: []connectors.CallVerb{{Verb: connectors.VerbConnect, Number: c.ContactURI, Task: c.Task, Worker: c.Worker,
 			Timeout: a.cfg.RingTimeout}}})
+	if errors.Is(err, connectors.ErrCallEnded) {
+		// The caller hung up before the agent's phone rang: the task is withdrawn with the call.
+		return a.CloseConversation(ctx, c.Conversation)
+	}
 	return err
 }
 

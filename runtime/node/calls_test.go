@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ type phone struct {
 	mu      sync.Mutex
 	scripts []connectors.CallAction
 	changed chan struct{}
+	fail    error // when set, every script fails with it (after it is recorded)
 }
 
 func newPhone() *phone { return &phone{changed: make(chan struct{}, 64)} }
@@ -35,10 +37,20 @@ func (p *phone) Send(context.Context, *connectors.Outbound) (string, error) { re
 func (p *phone) PerformCall(_ context.Context, a *connectors.CallAction) (connectors.CallResult, error) {
 	p.mu.Lock()
 	p.scripts = append(p.scripts, *a)
+	fail := p.fail
 	p.mu.Unlock()
 	p.changed <- struct{}{}
+	if fail != nil {
+		return connectors.CallResult{}, fail
+	}
 	last := a.Verbs[len(a.Verbs)-1]
 	return connectors.CallResult{Pending: last.WaitID != "" || last.Verb == connectors.VerbConnect}, nil
+}
+
+func (p *phone) failWith(err error) {
+	p.mu.Lock()
+	p.fail = err
+	p.mu.Unlock()
 }
 
 // script waits for the n-th script (from 1) the call was given.
@@ -403,4 +415,48 @@ func twoCalls(t *testing.T, r *callRig) {
 	if re := r.callOn("CA9", "CA9/result/w", &connectors.CallEvent{Kind: connectors.CallResultEvent, WaitID: "w"}, ""); !re.Hangup {
 		t.Fatalf("an unknown call's result %+v", re)
 	}
+}
+
+// TestScriptsToAnEndedCall: a call whose end was never reported is found
+// over when its next verbs, or its agent's connection, reach it: its flow,
+// task and conversation end then.
+func TestScriptsToAnEndedCall(t *testing.T) {
+	ended := connectors.Permanent(fmt.Errorf("call CA1 is no longer in progress: %w", connectors.ErrCallEnded))
+	t.Run("verbs", func(t *testing.T) {
+		r := newCallRig(t, openSQLite(t))
+		r.run()
+		tk, _ := r.queued()
+		r.phone.failWith(ended)
+		r.clock.advance(11 * time.Minute) // the enqueue's timeout: the voicemail's verbs
+		r.phone.script(t, 1)
+		r.conversationEnds(t, tk.ConversationID)
+	})
+	t.Run("connect", func(t *testing.T) {
+		r := newCallRig(t, openSQLite(t))
+		r.run()
+		l := runLeader(r.node)
+		defer l.stop()
+		tk, _ := r.queued()
+		r.phone.failWith(ended)
+		r.worker("ana", "+15559001")
+		command(t, r.node, node.CmdAccept, node.CommandArgs{Actor: "ana", Reservation: pending(t, r.store, tk.ID).ID})
+		r.phone.script(t, 1)
+		r.conversationEnds(t, tk.ConversationID)
+		taskOn(t, r.store, "voice", r.from, store.TaskCanceled)
+	})
+}
+
+// conversationEnds waits until the conversation is closed with no flow running.
+func (r *callRig) conversationEnds(t *testing.T, id string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		conv, err := r.store.GetConversation(context.Background(), id)
+		_, lerr := r.store.LiveExecution(context.Background(), id)
+		if err == nil && conv.Status == store.ConversationClosed && errors.Is(lerr, store.ErrNotFound) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("conversation %s is still open or its flow runs", id)
 }

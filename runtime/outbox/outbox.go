@@ -10,6 +10,7 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -163,6 +164,10 @@ func (o *Outbox) perform(ctx context.Context, row store.Effect) {
 	if e.Kind == engine.EffectVoice {
 		done = effect.PerformScript(ctx, o.io, p.Route, e, p.Script)
 		e.WaitID = p.WaitID()
+		if errors.Is(done.Err, connectors.ErrCallEnded) && row.ExecutionID != "" {
+			o.callEnded(ctx, row, p)
+			return
+		}
 	} else {
 		done = effect.Perform(ctx, o.io, p.Route, e)
 	}
@@ -211,6 +216,20 @@ func (o *Outbox) perform(ctx context.Context, row store.Effect) {
 		func(ev *engine.Event) { ev.Kind, ev.WaitID, ev.Result = engine.EventResult, waitID, &res }, complete)
 	if err != nil && ctx.Err() == nil {
 		o.log.Error("recording effect result", "effect", row.ID, "err", err)
+	}
+}
+
+// callEnded ends the flow and the conversation of a call that turned out
+// to be over when its next verbs reached it (the platform's report of its
+// end was lost, or not configured), with the row's completion.
+func (o *Outbox) callEnded(ctx context.Context, row store.Effect, p effect.OutboxPayload) {
+	err := o.core.Resume(ctx, row.ExecutionID, p.Route, p.Event, func(ev *engine.Event) { ev.Kind = engine.EventCancel },
+		func(u *store.Unit) {
+			u.CompleteEffects = append(u.CompleteEffects, store.EffectResult{ID: row.ID})
+			u.CloseConversations = append(u.CloseConversations, p.Route.ConversationID)
+		})
+	if err != nil && ctx.Err() == nil {
+		o.log.Error("ending the flow of an ended call", "effect", row.ID, "err", err)
 	}
 }
 

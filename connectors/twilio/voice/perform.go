@@ -65,7 +65,7 @@ func (c *connector) PerformCall(ctx context.Context, a *connectors.CallAction) (
 func callError(call string, err error) error {
 	var apiErr *twilioapi.APIError
 	if errors.As(err, &apiErr) && (apiErr.Code == errCallNotInProgress || apiErr.Code == errNotFound || apiErr.Status == 404) {
-		return connectors.Permanent(fmt.Errorf("twilio voice: call %s is no longer in progress: %w", call, err))
+		return connectors.Permanent(fmt.Errorf("twilio voice: call %s is no longer in progress: %w (%w)", call, connectors.ErrCallEnded, err))
 	}
 	return fmt.Errorf("twilio voice: updating call %s: %w", call, err)
 }

@@ -147,6 +147,9 @@ func TestPerformCallErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.mention) {
 				t.Errorf("%v: want it to mention %q", err, tc.mention)
 			}
+			if ended := tc.code == 21220 || tc.code == 20404; errors.Is(err, connectors.ErrCallEnded) != ended {
+				t.Errorf("errors.Is(%v, ErrCallEnded) = %v, want %v", err, !ended, ended)
+			}
 			if res.Pending {
 				t.Error("a failed script is not pending")
 			}
