@@ -90,6 +90,10 @@ type Inbound struct {
 	// From.
 	Call   *CallEvent      `json:",omitempty"`
 	Status *DeliveryStatus `json:",omitempty"`
+	// Choice is the ID of the choice the customer tapped (a button's or a
+	// list row's payload), when the platform reports one; Text is then its
+	// title.
+	Choice string `json:",omitempty"`
 }
 
 // Outbound is one message to deliver.
@@ -109,6 +113,12 @@ type Outbound struct {
 	// place of Text (WhatsApp outside its 24-hour window); a connector
 	// whose channel has no templates sends Text.
 	Template *Template
+	// Choices are options offered with the message, in order; Menu, when
+	// set, asks for a list opened by a button with that label (a longer
+	// menu) rather than buttons or quick replies. A ChoiceRenderer renders
+	// them; to any other connector they arrive folded into Text.
+	Choices []Choice
+	Menu    string
 }
 
 // Template is an approved message template and its variables.
