@@ -60,6 +60,16 @@ type InlineResponder interface {
 	Respond(in []Inbound, reaction Reaction) (status int, contentType string, body []byte)
 }
 
+// Handshaker is implemented by connectors whose platform verifies the
+// webhook with a request of its own before it sends any (Meta's GET with
+// hub.mode=subscribe, hub.verify_token and hub.challenge). The server asks
+// it first for every webhook request: when handled, its answer is the
+// response (the challenge echoed, or 403 for a wrong verify token) and
+// Receive is not called. It does no I/O.
+type Handshaker interface {
+	Handshake(r *Request) (status int, contentType string, body []byte, handled bool)
+}
+
 // ChannelLister is implemented by connectors whose channel names depend on
 // their configuration (the custom connector's `channel` field). Channels
 // returns every name its Inbound messages may carry in Channel. The

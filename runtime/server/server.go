@@ -250,6 +250,14 @@ func (s *Server) webhook(ctx *request, _ caller, p params) error {
 		return errorf(http.StatusRequestEntityTooLarge, "body is %d bytes; %s webhooks take at most %d", len(ctx.Request.Body()), connector, limit)
 	}
 	req := s.request(ctx.RequestCtx)
+	if h, ok := in.Conn.(connectors.Handshaker); ok {
+		if status, contentType, body, handled := h.Handshake(req); handled {
+			ctx.SetStatusCode(status)
+			ctx.SetContentType(contentType)
+			ctx.SetBody(body)
+			return nil
+		}
+	}
 	msgs, err := in.Conn.Receive(ctx, req)
 	if err != nil {
 		return err
