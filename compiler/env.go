@@ -18,6 +18,9 @@ type Message struct {
 	Text       string         `expr:"text" json:"text"`
 	Media      []string       `expr:"media" json:"media,omitempty"`
 	Attributes map[string]any `expr:"attributes" json:"attributes,omitempty"`
+	// Choice is the id of the offered choice the message picked: tapped,
+	// or typed as its title or number (see the ask step); "" for none.
+	Choice string `expr:"choice" json:"choice,omitempty"`
 }
 
 // Contact is the customer, one identity across channels.

@@ -16,6 +16,7 @@ var KindAsk = registerKind(askKind{&KindSpec{
 		{Name: "to", Kind: PropExpr, Want: TypeString, Doc: "as in send"},
 		{Name: "channel", Kind: PropChannel, Want: TypeString, Doc: "as in send"},
 		{Name: "media", Kind: PropExpr, Want: TypeAny, Doc: "as in send"},
+		choicesProp, menuProp,
 	},
 	Outcomes: []OutcomeSpec{
 		{Outcome: OutReply, Primary: true, Required: true, Doc: "a reply that no guard took"},
@@ -42,6 +43,7 @@ type AskOp struct {
 
 func (askKind) lower(l *lowering) Op {
 	op := &AskOp{SendOp: SendOp{Text: l.arg, To: l.expr("to"), Channel: l.expr("channel"), Media: l.expr("media")}, Timeout: l.dur("timeout")}
+	op.lowerChoices(l)
 	if op.Timeout == 0 {
 		if _, ok := l.sd.outcomes[OutTimeout]; ok {
 			l.c.diags.Errorf("E0305", l.sd.node.Name.Span(), "ask step %s has a timeout outcome but no duration", diag.Quote(l.st.Name))
@@ -58,4 +60,6 @@ func (askKind) checkFlow(c *compiler, fd *flowDraft, sd *stepDraft) {
 	}
 }
 
-func (o *AskOp) disasm() (string, []string) { return head("", o.Text, "", nil, o.Timeout), nil }
+func (o *AskOp) disasm() (string, []string) {
+	return head("", o.Text, "", nil, o.Timeout), o.choiceLines()
+}

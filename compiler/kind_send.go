@@ -14,6 +14,7 @@ var KindSend = registerKind(sendKind{&KindSpec{
 		{Name: "template", Kind: PropExpr, Want: TypeString, Doc: "an approved template to send instead of the text where the channel has templates (WhatsApp: Twilio's ContentSid `HX…`)"},
 		{Name: "template_language", Kind: PropExpr, Want: TypeString, Doc: "the template's language, where the platform needs it"},
 		{Name: "variables", Kind: PropExpr, Want: TypeMap, Doc: "the template's variables, a map (`{\"1\": contact.name}`)"},
+		choicesProp, menuProp,
 	},
 	Outcomes: []OutcomeSpec{
 		{Outcome: OutNext, Primary: true, Doc: "the message was handed to the channel"},
@@ -32,14 +33,50 @@ type SendOp struct {
 	// Template, TemplateLanguage and Variables name an approved template
 	// sent in place of the text where the channel has templates.
 	Template, TemplateLanguage, Variables *Expr
+	// Choices are options offered with the message (a list of strings or
+	// of maps {id, title, description}); Menu, a string, asks for them as
+	// a list opened by a button with that label.
+	Choices, Menu *Expr
+}
+
+// The properties that offer choices, the same on send and ask.
+var (
+	choicesProp = Prop{Name: "choices", Kind: PropExpr, Want: TypeList,
+		Doc: "options offered with the message: a list of strings, or of maps `{id, title, description}`"}
+	menuProp = Prop{Name: "menu", Kind: PropExpr, Want: TypeString,
+		Doc: "show the choices as a list opened by a button with this label, where the channel has lists"}
+)
+
+// lowerChoices fills the op's choices, checking a literal list.
+func (o *SendOp) lowerChoices(l *lowering) {
+	o.Choices, o.Menu = l.expr("choices"), l.expr("menu")
+	if o.Menu != nil && !l.has("choices") {
+		l.c.diags.Errorf("E0318", l.sd.props["menu"].key.Span, "`menu` needs `choices`").
+			WithHint("`menu` labels the button that opens the list of choices")
+	}
+	l.checkChoices(o.Choices)
 }
 
 func (sendKind) lower(l *lowering) Op {
-	return &SendOp{Text: l.arg, To: l.expr("to"), Channel: l.expr("channel"), Media: l.expr("media"),
+	op := &SendOp{Text: l.arg, To: l.expr("to"), Channel: l.expr("channel"), Media: l.expr("media"),
 		Template: l.expr("template"), TemplateLanguage: l.expr("template_language"), Variables: l.expr("variables")}
+	op.lowerChoices(l)
+	return op
 }
 
-func (o *SendOp) disasm() (string, []string) { return head("", o.Text, "", nil, 0), nil }
+func (o *SendOp) disasm() (string, []string) { return head("", o.Text, "", nil, 0), o.choiceLines() }
+
+// choiceLines are the disassembly's lines for the offered choices.
+func (o *SendOp) choiceLines() []string {
+	var lines []string
+	if o.Choices != nil {
+		lines = append(lines, "choices "+o.Choices.Source)
+	}
+	if o.Menu != nil {
+		lines = append(lines, "menu "+o.Menu.Source)
+	}
+	return lines
+}
 
 // head renders a state's arguments as the disassembly always has: target,
 // text, method and URL, timeout, each when set.
