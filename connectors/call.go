@@ -133,6 +133,10 @@ const (
 	CallEndedEvent  CallEventKind = "ended"  // the call is over (the caller hung up)
 	CallAgentEvent  CallEventKind = "agent"  // the agent's leg ended (not answered, or after the talk)
 	CallHoldEvent   CallEventKind = "hold"   // the caller on hold asks what to do next
+	// CallAnsweredEvent: the agent of Task picked up its phone; the caller
+	// is being put through. Its answer is for the agent's leg: nothing to
+	// play, so the two are connected at once.
+	CallAnsweredEvent CallEventKind = "answered"
 )
 
 // DeliveryStatus is a platform's report on an outbound message, as an

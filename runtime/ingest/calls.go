@@ -159,6 +159,8 @@ func (g *Ingest) callEvent(ctx context.Context, connector, instance string, in c
 		err = g.agentLeg(ctx, c, r, x)
 	case connectors.CallEndedEvent:
 		err = g.callEnded(ctx, conv.ID, x)
+	case connectors.CallAnsweredEvent:
+		err = g.agentAnswered(ctx, conv.ID, c)
 	default:
 		err = connectors.Errorf(400, "unknown call event %q", c.Kind)
 	}
@@ -181,6 +183,13 @@ func (g *Ingest) agentLeg(ctx context.Context, c *connectors.CallEvent, r *React
 	}
 	callReaction(r, nil, x, g.storedTasks(ctx))
 	return nil
+}
+
+// agentAnswered tells the agent's desktop that its phone picked up: the
+// call's time with the agent starts now.
+func (g *Ingest) agentAnswered(ctx context.Context, conversationID string, c *connectors.CallEvent) error {
+	data, _ := json.Marshal(map[string]any{"conversation_id": conversationID})
+	return g.store.AppendRouterEvents(ctx, []store.RouterEvent{{Type: "call.answered", TaskID: c.Task, WorkerID: c.Worker, Data: data}})
 }
 
 // callEnded: a caller who hangs up while an agent has the call leaves the

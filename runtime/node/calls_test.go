@@ -226,6 +226,15 @@ func TestCallToAnAgent(t *testing.T) {
 			t.Fatalf("the second connection %+v", a)
 		}
 
+		// The agent picks up: its desktop hears it.
+		if re := r.call("CA2/answered", &connectors.CallEvent{Kind: connectors.CallAnsweredEvent, Task: tk.ID, Worker: res2.WorkerID}, ""); re.Hangup || re.Holding != "" || len(re.Calls) != 0 {
+			t.Fatalf("the answer to the agent's pick-up %+v", re)
+		}
+		evs, _, err := st.ListRouterEvents(context.Background(), store.RouterEventFilter{TaskID: tk.ID}, store.Page{Limit: 100})
+		if err != nil || !slices.ContainsFunc(evs, func(e store.RouterEvent) bool { return e.Type == "call.answered" && e.WorkerID == res2.WorkerID }) {
+			t.Fatalf("no call.answered for %s in %+v (%v)", res2.WorkerID, evs, err)
+		}
+
 		// They talk; the agent hangs up: the task wraps up and the call ends.
 		re = r.call("CA1/agent/2", &connectors.CallEvent{Kind: connectors.CallAgentEvent, Task: tk.ID, Worker: res2.WorkerID, Status: "answered", Duration: 95}, "")
 		if !re.Hangup {

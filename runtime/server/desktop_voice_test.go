@@ -103,6 +103,9 @@ func TestAgentDesktopCalls(t *testing.T) {
 	}
 	b.do("the timer runs", deskUntil(deskCallTimer+` >= "00:01"`))
 	b.screenshot("call-ringing")
+	// Ana picks up: the call is on, timed from now.
+	rig.answered(t, "CA200", caller, callTask, "ana")
+	b.do("the agent picks up", deskUntil(deskCallStatus+` === "On the call"`), deskUntil(deskCallTimer+` < "00:02"`))
 	// A reload finds the call where it was: timed from its acceptance.
 	b.do("reload", chromedp.Reload(), deskUntil(`document.querySelector('[data-testid="connection"]').dataset.state === "online"`),
 		deskUntil(`!`+deskCall+`.hidden && `+deskCallTimer+` >= "00:01" && `+deskReplyForm+`.hidden`))

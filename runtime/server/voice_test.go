@@ -160,8 +160,19 @@ func (rig *voiceRig) ring(t testing.TB, callID, from string) {
 // calls back: answered (the talk is over) or no_answer.
 func (rig *voiceRig) agentLeg(t testing.TB, callID, from, taskID, worker, status string) {
 	t.Helper()
-	body, _ := json.Marshal(connectortest.FakeMessage{ID: callID + "-agent-" + status, From: from,
-		Attributes: map[string]any{"call": callID, "call_event": "agent", "task": taskID, "worker": worker, "status": status}})
+	rig.callEvent(t, callID, from, "agent", taskID, worker, status)
+}
+
+// answered is the agent's phone picking up the call put through to it.
+func (rig *voiceRig) answered(t testing.TB, callID, from, taskID, worker string) {
+	t.Helper()
+	rig.callEvent(t, callID, from, string(connectors.CallAnsweredEvent), taskID, worker, "")
+}
+
+func (rig *voiceRig) callEvent(t testing.TB, callID, from, kind, taskID, worker, status string) {
+	t.Helper()
+	body, _ := json.Marshal(connectortest.FakeMessage{ID: callID + "-" + kind + "-" + status, From: from,
+		Attributes: map[string]any{"call": callID, "call_event": kind, "task": taskID, "worker": worker, "status": status}})
 	if r := call(t, "POST", rig.base+"/v1/webhooks/phone/default", body, http.Header{"Content-Type": {"application/json"}}); r.status != 200 {
 		t.Fatalf("agent leg of %s: %d %v", callID, r.status, r.body)
 	}

@@ -52,8 +52,14 @@ func FuzzVoiceReceive(f *testing.F) {
 			t.Fatalf("accepted a request without a valid signature: %q %q", query, body)
 		}
 		for i, m := range in {
-			if m.PlatformID == "" || m.From == "" || m.Channel != connectors.ChannelVoice || m.Thread != form.Get("CallSid") ||
-				!strings.HasPrefix(m.PlatformID, m.Thread) {
+			// The thread is the caller's call: the request's own, or its
+			// parent when the request is the agent's leg picking up.
+			thread := form.Get("CallSid")
+			if m.Call != nil && m.Call.Kind == connectors.CallAnsweredEvent {
+				thread = form.Get("ParentCallSid")
+			}
+			if m.PlatformID == "" || m.From == "" || m.Channel != connectors.ChannelVoice || m.Thread != thread ||
+				!strings.HasPrefix(m.PlatformID, form.Get("CallSid")) {
 				t.Fatalf("message %d: %+v", i, m)
 			}
 		}

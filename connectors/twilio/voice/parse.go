@@ -104,6 +104,8 @@ func parse(p, q url.Values) ([]connectors.Inbound, error) {
 		return one(agent(in, p, q))
 	case onHold:
 		return one(hold(in, q))
+	case onAnswered:
+		return one(answered(in, p, q))
 	}
 	return nil, badRequest("unknown callback on=%q in the webhook URL's query", on)
 }
@@ -256,6 +258,28 @@ func hold(in connectors.Inbound, q url.Values) (connectors.Inbound, error) {
 	in.PlatformID += "/hold/" + task + "/" + at
 	in.Call = &connectors.CallEvent{Kind: connectors.CallHoldEvent, Task: task}
 	in.Attributes = map[string]any{"call_sid": in.Thread}
+	return in, nil
+}
+
+// answered is the agent's leg picking up: its CallSid is the agent's leg,
+// ParentCallSid the caller's call (the conversation's thread).
+func answered(in connectors.Inbound, p, q url.Values) (connectors.Inbound, error) {
+	task, err := id(q, "task", "callback query parameter")
+	if err != nil {
+		return in, err
+	}
+	parent, err := id(p, "ParentCallSid", "parameter")
+	if err != nil {
+		return in, err
+	}
+	worker := q.Get("worker")
+	if strings.ContainsAny(worker, "/\x00") || len(worker) > maxIDBytes {
+		return in, badRequest("callback query parameter %q is not a worker id", "worker")
+	}
+	leg := in.PlatformID
+	in.PlatformID, in.Thread = leg+"/answered", parent
+	in.Call = &connectors.CallEvent{Kind: connectors.CallAnsweredEvent, Task: task, Worker: worker}
+	in.Attributes = map[string]any{"call_sid": parent, "agent_call_sid": leg}
 	return in, nil
 }
 

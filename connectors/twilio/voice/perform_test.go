@@ -39,7 +39,8 @@ func TestPerformCall(t *testing.T) {
 	}{
 		{"connect", []connectors.CallVerb{{Verb: connectors.VerbConnect, Number: "+14155550111", Task: "WT1", Worker: "ana"}},
 			map[string]string{"Twiml": `<?xml version="1.0" encoding="UTF-8"?><Response><Dial action="` + webhook +
-				`?at=` + at + `&amp;on=agent&amp;task=WT1&amp;worker=ana" answerOnBridge="true" method="POST" timeout="20"><Number>+14155550111</Number></Dial></Response>`},
+				`?at=` + at + `&amp;on=agent&amp;task=WT1&amp;worker=ana" answerOnBridge="true" method="POST" timeout="20"><Number method="POST" url="` + webhook +
+				`?on=answered&amp;task=WT1&amp;worker=ana">+14155550111</Number></Dial></Response>`},
 			true},
 		{"timeout on hold", []connectors.CallVerb{{Verb: "say", Text: "Sorry, nobody is free."}, {Verb: "record", WaitID: "W9", MaxLength: time.Minute}},
 			map[string]string{"Twiml": `<?xml version="1.0" encoding="UTF-8"?><Response><Say>Sorry, nobody is free.</Say><Record action="` + webhook +

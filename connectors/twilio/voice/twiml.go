@@ -25,6 +25,10 @@ const (
 	onAgent  = "agent"  // the action of the Dial that connects the caller to an agent
 	onHold   = "hold"   // the Redirect that ends one loop of the hold music
 	onStatus = "status" // the number's call status callback
+	// onAnswered is the url of the agent's number, sip address or client:
+	// Twilio requests it on the agent's leg when the agent picks up, before
+	// the caller is put through.
+	onAnswered = "answered"
 )
 
 // renderer turns call verbs into TwiML elements of twilio-go's twiml
@@ -210,7 +214,11 @@ func (r *renderer) connect(v connectors.CallVerb) (twiml.VoiceDial, error) {
 	if v.Task == "" {
 		return twiml.VoiceDial{}, fmt.Errorf("no task to connect")
 	}
-	noun, err := dialNoun(v.Number)
+	answered := url.Values{"on": {onAnswered}, "task": {v.Task}}
+	if v.Worker != "" {
+		answered.Set("worker", v.Worker)
+	}
+	noun, err := dialNoun(v.Number, r.action(answered))
 	if err != nil {
 		return twiml.VoiceDial{}, fmt.Errorf("agent %q: contact_uri: %w", v.Worker, err)
 	}
@@ -229,7 +237,27 @@ func (r *renderer) connect(v connectors.CallVerb) (twiml.VoiceDial, error) {
 
 // dialNoun is the noun of a Dial for an address: <Sip> for sip:,
 // <Client> for client:NAME, else <Number> for a phone number in E.164.
-func dialNoun(addr string) (twiml.Element, error) {
+// answered, when set, is the url Twilio requests when the party picks up.
+func dialNoun(addr string, answered ...string) (twiml.Element, error) {
+	n, err := dialNounOf(addr)
+	if err != nil || len(answered) == 0 {
+		return n, err
+	}
+	switch n := n.(type) {
+	case twiml.VoiceSip:
+		n.Url, n.Method = answered[0], "POST"
+		return n, nil
+	case twiml.VoiceClient:
+		n.Url, n.Method = answered[0], "POST"
+		return n, nil
+	case twiml.VoiceNumber:
+		n.Url, n.Method = answered[0], "POST"
+		return n, nil
+	}
+	return n, nil
+}
+
+func dialNounOf(addr string) (twiml.Element, error) {
 	addr = strings.TrimSpace(addr)
 	scheme, rest, _ := strings.Cut(addr, ":")
 	switch strings.ToLower(scheme) {

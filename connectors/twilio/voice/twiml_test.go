@@ -134,3 +134,15 @@ func TestHoldAnnouncements(t *testing.T) {
 		}
 	}
 }
+
+// TestRespondToAnsweredAgent: the agent who picked up hears nothing
+// before the caller is put through; an empty answer connects them at once.
+func TestRespondToAnsweredAgent(t *testing.T) {
+	c := newConnector(t, nil, connectors.Resources{})
+	in := []connectors.Inbound{{PlatformID: "CA2/answered", Channel: "voice", From: "+14155550100", Thread: callSID,
+		Call: &connectors.CallEvent{Kind: connectors.CallAnsweredEvent, Task: "WT1", Worker: "ana"}}}
+	_, _, body := c.(connectors.InlineResponder).Respond(in, connectors.Reaction{})
+	if want := `<?xml version="1.0" encoding="UTF-8"?><Response/>`; string(body) != want {
+		t.Errorf("answer %s, want %s", body, want)
+	}
+}

@@ -220,7 +220,9 @@ func (c *connector) Send(context.Context, *connectors.Outbound) (string, error) 
 // A verb that cannot be rendered is left out and logged: the answer
 // cannot fail, and Twilio would reject a document with it.
 func (c *connector) Respond(in []connectors.Inbound, re connectors.Reaction) (int, string, []byte) {
-	if len(in) == 0 || (in[0].Call != nil && in[0].Call.Kind == connectors.CallEndedEvent) {
+	// The end of a call has nobody to answer; an agent who picked up hears
+	// nothing before the caller is put through.
+	if len(in) == 0 || (in[0].Call != nil && (in[0].Call.Kind == connectors.CallEndedEvent || in[0].Call.Kind == connectors.CallAnsweredEvent)) {
 		return http.StatusOK, "text/xml", document(nil)
 	}
 	return http.StatusOK, "text/xml", document(c.answer(re))

@@ -11,10 +11,10 @@
   const API = new URL("../v1/", location.href);
   const ACTIVITIES = ["available", "break", "away", "offline"];
   const BACKOFF_MIN = 500, BACKOFF_MAX = 15000;
-  // RING_WINDOW: no event says when the agent picks up, only when the
-  // phone was not answered (a bounce, after the connector's ring timeout,
-  // 20 s by default) or the call ended. A call not bounced within this
-  // window is taken as answered.
+  // RING_WINDOW: the connector reports the agent picking up (call.answered);
+  // where that report is missing (a reload, a connector without it), a call
+  // not bounced within this window (the ring timeout is 20 s by default) is
+  // taken as answered.
   const RING_WINDOW = 30000;
 
   const $ = (id) => document.getElementById(id);
@@ -362,6 +362,14 @@
       case "task.wrapping":
         if (tasks.has(e.task_id)) callEnded(tasks.get(e.task_id), Date.parse(e.time));
         break;
+      case "call.answered":
+        // The agent's phone picked up: the call's time starts now.
+        if (tasks.has(e.task_id)) {
+          tasks.get(e.task_id).answeredAt = Date.parse(e.time);
+          renderTasks();
+          renderCall(tasks.get(selected));
+        }
+        break;
       case "agent.reply.delivered":
         // The platform took it: the conversation's history now holds it.
         if (e.task_id === selected) refreshHistory(selected);
@@ -410,7 +418,7 @@
       t = { id, res, status, queue: info.queue, workflow: info.workflow, channel: info.channel,
         live: [], local: [], unread: 0, draft: "", busy: false,
         failed: new Map(), // stored message id → why the platform did not deliver it
-        acceptedAt: info.acceptedAt, endedAt: NaN, hangingUp: false };
+        acceptedAt: info.acceptedAt, answeredAt: NaN, endedAt: NaN, hangingUp: false };
       tasks.set(id, t);
       loadDetails(id);
     } else {
@@ -642,14 +650,16 @@
   function callPhase(t) {
     if (t.status === "wrapping") return "ended";
     if (t.hangingUp) return "hangingup";
+    if (t.answeredAt >= 0) return "connected";
     return Date.now() - t.acceptedAt < RING_WINDOW ? "ringing" : "connected";
   }
 
   // callTime is the call's duration so far (or in all, once ended); "" when unknown.
   function callTime(t) {
-    if (!(t.acceptedAt >= 0)) return "";
+    const from = t.answeredAt >= 0 ? t.answeredAt : t.acceptedAt;
+    if (!(from >= 0)) return "";
     const end = t.status === "wrapping" ? t.endedAt : Date.now();
-    return end >= 0 ? duration(end - t.acceptedAt) : "";
+    return end >= 0 ? duration(end - from) : "";
   }
 
   // tickCalls keeps the call timers running while a call is live.
