@@ -267,7 +267,11 @@ func (r *run) resume() bool {
 		}
 		r.cancelWait()
 		r.customerWrote()
-		e.inbound(r, st, fr, *r.ev.Message)
+		msg := *r.ev.Message
+		// A reply picks among the choices its question offered, and only
+		// among those: a tap on an older message's button picks nothing.
+		msg.Choice = PickChoice(w.Choices, msg.Choice, msg.Text)
+		e.inbound(r, st, fr, msg)
 		return true
 	case EventTask:
 		e := executorOf(st.Kind)

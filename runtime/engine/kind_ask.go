@@ -12,6 +12,7 @@ func execAsk(r *run, st *compiler.State) (compiler.Outcome, int32, bool, error) 
 	}
 	r.emit(Effect{Kind: EffectSend, Send: send})
 	r.wait(WaitReply, r.nextID(), op.Timeout)
+	r.x.Wait.Choices = send.Choices
 	return 0, -1, true, nil
 }
 

@@ -60,6 +60,9 @@ func (r *run) sendEffect(op *compiler.SendOp) (*SendEffect, error) {
 	default:
 		return nil, fmt.Errorf("%s: media must be a URL or a list of URLs, got %T", op.Media.Span, media)
 	}
+	if err := r.choices(op, s); err != nil {
+		return nil, err
+	}
 	return s, r.template(op, s)
 }
 

@@ -89,6 +89,9 @@ type Wait struct {
 	Kind  WaitKind `json:"kind"`
 	Timer string   `json:"timer,omitempty"` // the armed timeout, if any
 	Task  string   `json:"task,omitempty"`  // the routed task, for enqueue
+	// Choices are the options an ask offered: its reply is matched
+	// against them, after a restart too.
+	Choices []Choice `json:"choices,omitempty"`
 }
 
 // EventKind names an event.
@@ -219,6 +222,18 @@ type SendEffect struct {
 	Text     string    `json:"text"`
 	Media    []string  `json:"media,omitempty"`
 	Template *Template `json:"template,omitempty"`
+	// Choices are options offered with the message, in order; Menu, when
+	// set, asks for them as a list opened by a button with that label.
+	Choices []Choice `json:"choices,omitempty"`
+	Menu    string   `json:"menu,omitempty"`
+}
+
+// Choice is an option offered with a message: the customer taps it, or
+// types its title or number. ID is what the flow tests (reply.choice).
+type Choice struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
 }
 
 // Template is an approved message template, sent in place of the text
