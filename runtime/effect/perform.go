@@ -57,6 +57,7 @@ func Perform(ctx context.Context, io IO, r Route, e engine.Effect) Done {
 			return Done{Err: connectors.Permanent(fmt.Errorf("no connector %s/%s is configured", r.Connector, r.Instance))}
 		}
 		out := Outbound(r, e)
+		FoldChoices(ch, &out)
 		id, err := ch.Send(ctx, &out)
 		if err != nil {
 			return Done{Err: err}
@@ -139,5 +140,35 @@ func Outbound(r Route, e engine.Effect) connectors.Outbound {
 	if t := e.Send.Template; t != nil {
 		out.Template = &connectors.Template{Name: t.Name, Language: t.Language, Variables: t.Variables}
 	}
+	out.Choices, out.Menu = Choices(e.Send.Choices), e.Send.Menu
 	return out
+}
+
+// Choices are a send's choices as the connectors take them.
+func Choices(cs []engine.Choice) []connectors.Choice {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]connectors.Choice, len(cs))
+	for i, c := range cs {
+		out[i] = connectors.Choice{ID: c.ID, Title: c.Title, Description: c.Description}
+	}
+	return out
+}
+
+// FoldChoices readies out for conn, the connector about to send it: a
+// connector that renders choices on out's channel (a
+// connectors.ChoiceRenderer) gets them as they are; any other gets them
+// folded into the text as a numbered menu (connectors.MenuText), so the
+// customer sees them everywhere. Every path that hands an Outbound to a
+// connector (the outbox's sends, the inline replies) goes through it.
+func FoldChoices(conn any, out *connectors.Outbound) {
+	if len(out.Choices) == 0 {
+		return
+	}
+	if cr, ok := conn.(connectors.ChoiceRenderer); ok && cr.RendersChoices(out.Channel) {
+		return
+	}
+	out.Text = connectors.MenuText(out.Text, out.Choices)
+	out.Choices, out.Menu = nil, ""
 }

@@ -92,7 +92,8 @@ func (g *Ingest) Receive(ctx context.Context, connector, instance string, in con
 	// A call's webhooks are answered with its verbs (TwiML).
 	calls := inline && (in.Channel == connectors.ChannelVoice || in.Call != nil)
 	m := &inbound{connector: connector, instance: instance, in: in, inline: inline, calls: calls, payload: payload, id: store.NewID()}
-	m.msg = &compiler.Message{ID: m.id, Channel: in.Channel, From: in.From, To: in.To, Text: in.Text, Media: in.Media, Attributes: in.Attributes}
+	m.msg = &compiler.Message{ID: m.id, Channel: in.Channel, From: in.From, To: in.To, Text: in.Text, Media: in.Media, Attributes: in.Attributes,
+		Choice: in.Choice}
 	lastConv := ""
 	for attempt := 0; attempt < execution.MaxConflicts; attempt++ {
 		r, convID, done, err := g.receiveOnce(ctx, m, attempt == 0)
@@ -340,7 +341,7 @@ func (g *Ingest) replay(ctx context.Context, first store.Message, inline bool) (
 			continue
 		}
 		out := connectors.Outbound{Key: ir.Key, Channel: ir.Send.Channel, To: ir.Send.To, Text: ir.Send.Text,
-			Media: ir.Send.Media, ConversationID: first.ConversationID}
+			Media: ir.Send.Media, ConversationID: first.ConversationID, Choices: effect.Choices(ir.Send.Choices), Menu: ir.Send.Menu}
 		r.Replies = append(r.Replies, out)
 	}
 	return r, nil

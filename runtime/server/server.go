@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/diag"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+	"github.com/switchboard-dev/switchboard/runtime/effect"
 	"github.com/switchboard-dev/switchboard/runtime/metrics"
 	"github.com/switchboard-dev/switchboard/runtime/node"
 	"github.com/switchboard-dev/switchboard/runtime/store"
@@ -282,6 +283,9 @@ func (s *Server) webhook(ctx *request, _ caller, p params) error {
 	}
 	s.latency.Observe(time.Since(start).Seconds())
 	if inline {
+		for i := range reaction.Replies {
+			effect.FoldChoices(in.Conn, &reaction.Replies[i])
+		}
 		status, contentType, body := responder.Respond(msgs, reaction)
 		ctx.SetStatusCode(status)
 		ctx.SetContentType(contentType)
