@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/connectortest"
@@ -18,7 +19,8 @@ import (
 // before auth, so the fuzzer also reaches the parser. Properties: Receive
 // never panics; every accepted request carries a valid token (checked
 // independently of the signer) and gives one message from that token's
-// visitor; every refusal is a *StatusError, and a 400 or 413 (the parser
+// visitor, with a choice id of at most MaxChoiceBytes without control
+// characters; every refusal is a *StatusError, and a 400 or 413 (the parser
 // speaking) only ever answers a request with a valid token. The seed
 // corpus is testdata/fuzz/FuzzReceive.
 func FuzzReceive(f *testing.F) {
@@ -50,7 +52,8 @@ func FuzzReceive(f *testing.F) {
 		}
 		m := in[0]
 		id, ok := strings.CutPrefix(m.PlatformID, visitor+":")
-		if !ok || id == "" || len(id) > MaxIDBytes || m.From != visitor || m.Channel != Name || strings.TrimSpace(m.Text) == "" || len(m.Text) > MaxTextBytes {
+		if !ok || id == "" || len(id) > MaxIDBytes || m.From != visitor || m.Channel != Name || strings.TrimSpace(m.Text) == "" || len(m.Text) > MaxTextBytes ||
+			len(m.Choice) > MaxChoiceBytes || strings.ContainsFunc(m.Choice, unicode.IsControl) {
 			t.Fatalf("message %+v", m)
 		}
 	})

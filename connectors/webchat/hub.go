@@ -7,6 +7,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/connectors"
 )
 
 // Message is one entry of a visitor's mailbox, as the widget receives it
@@ -26,6 +28,14 @@ type Message struct {
 	Text  string    `json:"text"`
 	Media []string  `json:"media,omitempty"`
 	At    time.Time `json:"at"`
+	// Choices are a reply's options, shown as buttons under it, or, when
+	// Menu is set, as a list that a button labelled Menu opens. Pages
+	// that predate them ignore both and show the text alone.
+	Choices []connectors.Choice `json:"choices,omitempty"`
+	Menu    string              `json:"menu,omitempty"`
+	// Choice is the id of the choice a visitor's message picked (Text is
+	// then its title), so every tab shows the question answered.
+	Choice string `json:"choice,omitempty"`
 
 	key string // idempotency key: "in:" + client id, "out:" + Outbound.Key
 }

@@ -30,15 +30,18 @@ const (
 
 // Limits. A request beyond the inbound ones is answered 400.
 const (
-	MaxIDBytes   = 128      // the widget's message id
-	MaxNameBytes = 128      // the visitor's display name
-	MaxTextBytes = 8 << 10  // a message's text
-	MaxBodyBytes = 32 << 10 // an inbound webhook's body (Spec.MaxBodyBytes)
-	MinSecretLen = 16       // a configured secret's length, in bytes
-	MailboxSize  = 200      // messages kept per visitor for the REST fallback and reloads
-	MaxVisitors  = 100_000  // mailboxes kept in memory
-	MailboxIdle  = 24 * time.Hour
-	LongPollWait = 25 * time.Second // how long GET messages waits for a message
+	MaxIDBytes   = 128     // the widget's message id
+	MaxNameBytes = 128     // the visitor's display name
+	MaxTextBytes = 8 << 10 // a message's text
+	// MaxChoiceBytes bounds a choice's id: the one a visitor's message
+	// picks, and so the ones Send offers.
+	MaxChoiceBytes = 256
+	MaxBodyBytes   = 32 << 10 // an inbound webhook's body (Spec.MaxBodyBytes)
+	MinSecretLen   = 16       // a configured secret's length, in bytes
+	MailboxSize    = 200      // messages kept per visitor for the REST fallback and reloads
+	MaxVisitors    = 100_000  // mailboxes kept in memory
+	MailboxIdle    = 24 * time.Hour
+	LongPollWait   = 25 * time.Second // how long GET messages waits for a message
 )
 
 // MaxSocketsPerVisitor caps a visitor's open WebSockets (tabs); the next
@@ -97,12 +100,13 @@ type Connector struct {
 }
 
 var (
-	_ connectors.Connector    = (*Connector)(nil)
-	_ connectors.Closer       = (*Connector)(nil)
-	_ connectors.Drainer      = (*Connector)(nil)
-	_ connectors.HomePage     = (*Connector)(nil)
-	_ httpsurface.Pages       = (*Connector)(nil)
-	_ httpsurface.WebhookCORS = (*Connector)(nil)
+	_ connectors.Connector      = (*Connector)(nil)
+	_ connectors.Closer         = (*Connector)(nil)
+	_ connectors.Drainer        = (*Connector)(nil)
+	_ connectors.HomePage       = (*Connector)(nil)
+	_ connectors.ChoiceRenderer = (*Connector)(nil)
+	_ httpsurface.Pages         = (*Connector)(nil)
+	_ httpsurface.WebhookCORS   = (*Connector)(nil)
 )
 
 // New builds a webchat instance; it is the registered
@@ -166,12 +170,18 @@ func (c *Connector) NewVisitor() (visitor, token string) {
 // for this instance.
 func (c *Connector) Visitor(token string) (string, bool) { return c.signer.verify(token) }
 
-// inboundBody is what the widget POSTs to the webhook.
+// inboundBody is what the widget POSTs to the webhook. Choice is the id
+// of the choice a visitor tapped; Text is then its title.
 type inboundBody struct {
-	ID   *string `json:"id"`
-	Text *string `json:"text"`
-	Name string  `json:"name"`
+	ID     *string `json:"id"`
+	Text   *string `json:"text"`
+	Name   string  `json:"name"`
+	Choice *string `json:"choice"`
 }
+
+// RendersChoices reports that the page shows a reply's choices itself, as
+// buttons or as a list, on the webchat channel.
+func (c *Connector) RendersChoices(channel string) bool { return channel == Name }
 
 // Receive checks the visitor's bearer token (401), the content type (415)
 // and the body (400, naming the field), and returns the one message the
@@ -196,10 +206,14 @@ func (c *Connector) Receive(_ context.Context, r *connectors.Request) ([]connect
 		return nil, connectors.Errorf(http.StatusBadRequest, "%w", err)
 	}
 	at := c.now().UTC()
+	var choice string
+	if m.Choice != nil {
+		choice = *m.Choice
+	}
 	in := connectors.Inbound{PlatformID: visitor + ":" + *m.ID, Channel: Name, From: visitor, To: c.instance,
-		FromName: m.Name, Text: *m.Text, At: at}
+		FromName: m.Name, Text: *m.Text, At: at, Choice: choice}
 	// Echo to the visitor's mailbox; a redelivery (same id) is not echoed twice.
-	_, _, _ = c.deliver(visitor, Message{ID: *m.ID, From: FromVisitor, Text: *m.Text, At: at, key: "in:" + *m.ID})
+	_, _, _ = c.deliver(visitor, Message{ID: *m.ID, From: FromVisitor, Text: *m.Text, At: at, Choice: choice, key: "in:" + *m.ID})
 	return []connectors.Inbound{in}, nil
 }
 
@@ -216,7 +230,7 @@ func (c *Connector) bearer(auth string) (string, error) {
 	return visitor, nil
 }
 
-// parseBody decodes {"id", "text", "name"} strictly.
+// parseBody decodes {"id", "text", "name", "choice"} strictly.
 func parseBody(body []byte) (*inboundBody, error) {
 	var m inboundBody
 	d := json.NewDecoder(bytes.NewReader(body))
@@ -241,7 +255,50 @@ func parseBody(body []byte) (*inboundBody, error) {
 	case len(m.Name) > MaxNameBytes:
 		return nil, fmt.Errorf(`field "name" is longer than %d bytes`, MaxNameBytes)
 	}
+	if m.Choice != nil {
+		if err := checkChoiceID(*m.Choice); err != nil {
+			return nil, fmt.Errorf(`field "choice" %w`, err)
+		}
+	}
 	return &m, nil
+}
+
+// checkChoiceID tells what is wrong with a choice's id, the same for one
+// Send offers and one a visitor's message picks, so that every offered
+// choice can come back.
+func checkChoiceID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("is empty")
+	case len(id) > MaxChoiceBytes:
+		return fmt.Errorf("is longer than %d bytes", MaxChoiceBytes)
+	case !utf8.ValidString(id):
+		return errors.New("is not valid UTF-8")
+	}
+	for _, r := range id {
+		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return errors.New("must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// checkChoices refuses choices the page could not offer or send back.
+func checkChoices(choices []connectors.Choice) error {
+	seen := make(map[string]int, len(choices))
+	for i, ch := range choices {
+		if err := checkChoiceID(ch.ID); err != nil {
+			return fmt.Errorf("choices[%d]: id %w", i, err)
+		}
+		if strings.TrimSpace(ch.Title) == "" {
+			return fmt.Errorf("choices[%d] (%q) has no title", i, ch.ID)
+		}
+		if j, ok := seen[ch.ID]; ok {
+			return fmt.Errorf("choices[%d]: id %q is also choices[%d]'s", i, ch.ID, j)
+		}
+		seen[ch.ID] = i
+	}
+	return nil
 }
 
 // printable reports whether s is valid UTF-8 without spaces or control
@@ -285,7 +342,8 @@ func jsonError(err error) error {
 
 // Send delivers a reply to the visitor m.To: to each of the visitor's
 // open WebSockets, and into the visitor's mailbox for the REST fallback
-// and for a reload. A visitor with no open socket still gets it (from the
+// and for a reload. Its Choices (and Menu) go with it, for the page to
+// show; Menu without Choices is ignored. A visitor with no open socket still gets it (from the
 // mailbox). Send is idempotent on m.Key while the message is in the
 // mailbox: a retry returns the first delivery's id and delivers nothing.
 // The platform id is "{visitor}:{epoch}:{seq}".
@@ -306,7 +364,13 @@ func (c *Connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 			return "", connectors.Permanent(fmt.Errorf("webchat: media[%d] is not an absolute http or https URL", i))
 		}
 	}
+	if err := checkChoices(m.Choices); err != nil {
+		return "", connectors.Permanent(fmt.Errorf("webchat: %w", err))
+	}
 	msg := Message{From: FromAgent, Text: m.Text, Media: append([]string(nil), m.Media...), At: c.now().UTC(), key: "out:" + m.Key}
+	if len(m.Choices) > 0 {
+		msg.Choices, msg.Menu = append([]connectors.Choice(nil), m.Choices...), m.Menu
+	}
 	stored, epoch, err := c.deliver(m.To, msg)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", connectors.ErrNotConnected, err)

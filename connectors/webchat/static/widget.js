@@ -14,7 +14,12 @@
  *   POST session {"token"}          -> {"visitor", "token", "title", "greeting"}
  *   GET  ws?token&after&epoch       -> WebSocket: {"type":"hello"}, then {"type":"message"} frames
  *   GET  messages?after&epoch       -> {"epoch", "last", "reset", "messages"} (long-poll)
- *   POST /v1/webhooks/webchat/{instance} {"id", "text"} with Authorization: Bearer token
+ *   POST /v1/webhooks/webchat/{instance} {"id", "text", "choice"?} with Authorization: Bearer token
+ *
+ * A reply may carry "choices" ([{"id", "title", "description"?}]) and a
+ * "menu" label: they show as buttons under it, or as a list behind a
+ * button with that label. A tap sends the title as the visitor's text
+ * with the choice's id as "choice".
  */
 (function () {
   "use strict";
@@ -273,10 +278,14 @@
     }
     li.setAttribute("data-seq", String(m.seq));
     nodes[key] = li;
+    if (m.from !== "visitor") makeChoices(li, m);
+    else if (m.choice) li.setAttribute("data-choice", m.choice);
     var stick = nearBottom() || m.from === "visitor";
     place(li, epochIndex(epoch) * 1e9 + m.seq);
+    settle();
     if (!fromCache) {
-      state.transcript.push({ epoch: epoch, seq: m.seq, id: m.id || "", from: m.from, text: m.text, media: m.media || [], at: m.at });
+      state.transcript.push({ epoch: epoch, seq: m.seq, id: m.id || "", from: m.from, text: m.text, media: m.media || [], at: m.at,
+        choices: m.choices || [], menu: m.menu || "", choice: m.choice || "" });
       if (state.transcript.length > MAX_CACHED * 2) state.transcript = state.transcript.slice(-MAX_CACHED);
       if (m.from !== "visitor" && !open) { unread++; updateBadge(); }
     }
@@ -306,6 +315,136 @@
     state.epochs = [];
     state.epoch = "";
     state.last = 0;
+  }
+
+  // ---- choices ------------------------------------------------------------
+
+  // A reply's choices are buttons under it or, when it has a menu label, a
+  // menu that a button with that label opens. They belong to the question:
+  // once a visitor's message follows it (a tap, or an answer typed
+  // instead), they are disabled, on a reload too.
+  var menus = 0;
+
+  function activeElement() {
+    return shadow.activeElement !== undefined ? shadow.activeElement : document.activeElement;
+  }
+
+  function choiceButton(li, c, cls) {
+    var b = el("button", { type: "button", "class": cls, "data-choice": c.id });
+    b.appendChild(el("span", { "class": "sbwc-choice-title" }, c.title));
+    if (c.description) b.appendChild(el("span", { "class": "sbwc-choice-desc" }, c.description));
+    b.addEventListener("click", function () { pick(li, c); });
+    return b;
+  }
+
+  function makeChoices(li, m) {
+    var list = (Array.isArray(m.choices) ? m.choices : []).filter(function (c) {
+      return c && typeof c.id === "string" && c.id && typeof c.title === "string";
+    });
+    if (!list.length) return;
+    li.classList.add("sbwc-asks");
+    var box;
+    if (typeof m.menu === "string" && m.menu) {
+      box = el("div", { "class": "sbwc-choices sbwc-choices-menu" });
+      box.appendChild(makeMenu(li, m.menu, list));
+    } else {
+      box = el("div", { "class": "sbwc-choices", role: "group", "aria-label": "Choices" });
+      list.forEach(function (c) { box.appendChild(choiceButton(li, c, "sbwc-choice")); });
+    }
+    li.insertBefore(box, li.querySelector(".sbwc-meta"));
+  }
+
+  // makeMenu follows the menu button pattern of the WAI-ARIA practices:
+  // Enter, Space or an arrow key on the button opens the menu and focuses
+  // an item; arrows, Home and End move; Escape closes it and gives the
+  // focus back to the button; Tab or a click elsewhere closes it.
+  function makeMenu(li, label, list) {
+    var id = uid + "-menu-" + (++menus);
+    var frag = document.createDocumentFragment();
+    var toggle = el("button", { type: "button", "class": "sbwc-menu-toggle", id: id + "-button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": id }, label);
+    var menu = el("ul", { "class": "sbwc-menu", id: id, role: "menu", "aria-labelledby": id + "-button", hidden: "" });
+    list.forEach(function (c) {
+      var item = el("li", { role: "none" });
+      var b = choiceButton(li, c, "sbwc-menu-item");
+      b.setAttribute("role", "menuitem");
+      b.tabIndex = -1;
+      item.appendChild(b);
+      menu.appendChild(item);
+    });
+    function items() { return Array.prototype.slice.call(menu.querySelectorAll("button:not([disabled])")); }
+    function focusItem(i) {
+      var all = items();
+      if (all.length) all[(i + all.length) % all.length].focus();
+    }
+    function setMenuOpen(v, focus) {
+      menu.hidden = !v;
+      toggle.setAttribute("aria-expanded", String(v));
+      if (v) { focusItem(focus); scrollDown(false); }
+    }
+    toggle.addEventListener("click", function () { setMenuOpen(menu.hidden, 0); });
+    toggle.addEventListener("keydown", function (e) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        setMenuOpen(true, e.key === "ArrowDown" ? 0 : -1);
+      }
+    });
+    menu.addEventListener("keydown", function (e) {
+      var i = items().indexOf(activeElement());
+      if (e.key === "ArrowDown") focusItem(i + 1);
+      else if (e.key === "ArrowUp") focusItem(i - 1);
+      else if (e.key === "Home") focusItem(0);
+      else if (e.key === "End") focusItem(-1);
+      else if (e.key === "Escape") { e.stopPropagation(); setMenuOpen(false); toggle.focus(); }
+      else if (e.key === "Tab") { setMenuOpen(false); return; }
+      else return;
+      e.preventDefault();
+    });
+    menu.addEventListener("focusout", function (e) {
+      if (!e.relatedTarget || (!menu.contains(e.relatedTarget) && e.relatedTarget !== toggle)) setMenuOpen(false);
+    });
+    frag.appendChild(toggle);
+    frag.appendChild(menu);
+    return frag;
+  }
+
+  // pick sends a tapped choice as the visitor's message.
+  function pick(li, c) {
+    if (li.hasAttribute("data-answered")) return;
+    var had = li.contains(activeElement());
+    answer(li, true, c.id);
+    submitText(c.title, c.id);
+    if (had) input.focus(); // the button it was on is disabled now
+  }
+
+  // answer disables a question's choices, or enables them again, marking
+  // the one a tap picked.
+  function answer(li, answered, choice) {
+    if (answered === li.hasAttribute("data-answered") && li.getAttribute("data-picked") === (choice || null)) return;
+    if (answered) li.setAttribute("data-answered", "");
+    else li.removeAttribute("data-answered");
+    if (choice) li.setAttribute("data-picked", choice);
+    else li.removeAttribute("data-picked");
+    var menu = li.querySelector(".sbwc-menu");
+    if (menu && answered) {
+      menu.hidden = true;
+      li.querySelector(".sbwc-menu-toggle").setAttribute("aria-expanded", "false");
+    }
+    Array.prototype.forEach.call(li.querySelectorAll(".sbwc-choices button"), function (b) {
+      b.disabled = answered;
+      var picked = answered && !!choice && b.getAttribute("data-choice") === choice;
+      b.classList.toggle("sbwc-picked", picked);
+      if (b.classList.contains("sbwc-choice")) b.setAttribute("aria-pressed", String(picked));
+    });
+  }
+
+  // settle makes every question's choices enabled exactly when no
+  // visitor's message follows it.
+  function settle() {
+    var next = null; // the visitor's message nearest after n
+    for (var n = log.lastElementChild; n; n = n.previousElementSibling) {
+      if (n.classList.contains("sbwc-visitor")) next = n;
+      else if (n.classList.contains("sbwc-asks")) answer(n, !!next, next && next.getAttribute("data-choice"));
+    }
   }
 
   // ---- session ------------------------------------------------------------
@@ -467,11 +606,15 @@
     return "c_" + Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
   }
 
-  function send(text) {
+  // send shows and posts a visitor's message; choice is the id of the
+  // choice it picks, if it was a tap.
+  function send(text, choice) {
     var id = randomID();
     var li = makeItem("visitor", text, null, new Date().toISOString());
+    if (choice) li.setAttribute("data-choice", choice);
     nodes["c:" + id] = li;
     log.appendChild(li);
+    settle();
     setItemState(li, "sending");
     scrollDown(true);
     post(id, text, li, false);
@@ -482,7 +625,7 @@
     fetch(webhookURL, {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: "Bearer " + state.token },
-      body: JSON.stringify({ id: id, text: text })
+      body: JSON.stringify(li.hasAttribute("data-choice") ? { id: id, text: text, choice: li.getAttribute("data-choice") } : { id: id, text: text })
     }).then(function (r) {
       if (r.status === 401 && !renewed) return session().then(function () { post(id, text, li, true); });
       if (!r.ok) throw new Error("send: HTTP " + r.status);
@@ -497,12 +640,15 @@
     if (!text) return;
     input.value = "";
     grow();
+    submitText(text, "");
+  }
+  function submitText(text, choice) {
     if (!started) start();
     if (!state.token) {
-      session().then(function () { send(text); }, function () { input.value = text; });
+      session().then(function () { send(text, choice); }, function () { if (!choice) input.value = text; });
       return;
     }
-    send(text);
+    send(text, choice);
   }
   form.addEventListener("submit", function (e) {
     e.preventDefault();
