@@ -127,9 +127,9 @@ var DefaultStart = time.Date(2026, 1, 5, 15, 0, 0, 0, time.UTC)
 
 // Step is one line of a test's script.
 type Step struct {
-	Op    string  // start, say, press, speak, silence, advance, task, mock, expect, cancel, customer, accept, reject, timeout, complete, wrapup, transfer, activity, update
+	Op    string  // start, say, tap, press, speak, silence, advance, task, mock, expect, cancel, customer, accept, reject, timeout, complete, wrapup, transfer, activity, update
 	What  string  // expect: send, say, play, hangup, enqueue, route, worker, end, fail; mock: http, function, send, record, dial; task: the outcome; transfer: cold, warm
-	Name  string  // mock: the step; expect enqueue: the workflow; customer: the customer; accept…update, expect worker: the worker
+	Name  string  // mock: the step; tap: the choice's id; expect enqueue: the workflow; customer: the customer; accept…update, expect worker: the worker
 	Text  *string // activity: the activity
 	Route *Route  // expect route
 	// update: the worker's change
@@ -146,7 +146,9 @@ func (s *Step) String() string {
 	if s.What != "" {
 		b.WriteString(" " + s.What)
 	}
-	if s.Name != "" {
+	if s.Op == "tap" {
+		b.WriteString(" " + strconv.Quote(s.Name))
+	} else if s.Name != "" {
 		b.WriteString(" " + s.Name)
 	}
 	if s.Re != nil {
@@ -398,6 +400,12 @@ func (p *parser) line(tst *Test) {
 	case "say", "press", "speak":
 		s, _ := p.str("what the customer " + map[string]string{"say": "writes", "press": "presses", "speak": "says"}[kw.Text])
 		st.Text = &s
+	case "tap":
+		s, span := p.str("the id of the choice the customer taps")
+		if s == "" {
+			p.errorf(span, "tap needs the id of an offered choice")
+		}
+		st.Name = s
 	case "silence", "cancel":
 	case "customer":
 		st.Name = p.name("the customer's name")
@@ -518,8 +526,13 @@ func (p *parser) expectation(st *Step, kw lang.Token) {
 		if k.Text == "send" && p.peek().Is("{") {
 			st.Value = p.mapValue()
 			for k := range st.Value {
-				if k != "template" && k != "variables" {
-					p.errorf(kw.Span, "expect send: unknown field %q (want template, variables)", k)
+				if k != "template" && k != "variables" && k != "choices" {
+					p.errorf(kw.Span, "expect send: unknown field %q (want template, variables, choices)", k)
+				}
+			}
+			if c, ok := st.Value["choices"]; ok {
+				if _, err := expectedChoices(c); err != nil {
+					p.errorf(kw.Span, "expect send: %v", err)
 				}
 			}
 		}

@@ -516,6 +516,9 @@ func (r *runner) step(s *Step) {
 		}
 		r.waitFor("a reply from the customer", compiler.KindAsk)
 		r.apply(r.MessageEvent(*s.Text))
+	case "tap":
+		r.waitFor("a reply from the customer", compiler.KindAsk)
+		r.apply(r.TapEvent(r.offered(s.Name)))
 	case "press", "speak", "silence":
 		r.waitFor("the caller's input (a gather step)", compiler.KindGather)
 		switch s.Op {
@@ -662,6 +665,9 @@ func (r *runner) expect(s *Step) {
 		}
 		text(e.Send.Text)
 		if why := templateMismatch(s, e.Send.Template); why != "" {
+			mismatch(why)
+		}
+		if why := choicesMismatch(s, e.Send.Choices); why != "" {
 			mismatch(why)
 		}
 	case "say", "play", "hangup":

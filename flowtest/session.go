@@ -64,6 +64,15 @@ func (s *Session) MessageEvent(text string) engine.Event {
 	return ev
 }
 
+// TapEvent is the customer tapping an offered choice: a message whose
+// Choice is its id and whose text is its title, as the platforms report
+// a button.
+func (s *Session) TapEvent(c engine.Choice) engine.Event {
+	ev := s.MessageEvent(c.Title)
+	ev.Message.Choice = c.ID
+	return ev
+}
+
 // Step applies ev to the execution, or starts it when there is none, and
 // files the effects. ignored reports an event the execution did not take
 // (not what it waits for).

@@ -35,7 +35,7 @@ func TestExpectSendTemplate(t *testing.T) {
 		wantFailure(t, loadFiles(t, "remind", templateFlow, head+c.line+"\n}\n"), c.line, c.want)
 	}
 	_, list := flowtest.Parse("t.flowtest", []byte("test \"x\" {\n  flow remind\n  expect send \"x\" {body: 1}\n}\n"))
-	if got := diagText(list); !strings.Contains(got, `expect send: unknown field "body" (want template, variables)`) {
+	if got := diagText(list); !strings.Contains(got, `expect send: unknown field "body" (want template, variables, choices)`) {
 		t.Errorf("parse: %s", got)
 	}
 }
