@@ -334,7 +334,8 @@ func TestTwilioMessagingToAnAgent(t *testing.T) {
 			extra["WaId"] = []string{strings.TrimPrefix(tc.from, "whatsapp:+")}
 		}
 		twiml := r.smsConversation(extra, "I want a live agent")
-		contains(t, "the language question", twiml, "<Message>Reply 1 for English, 2 for Bahasa Indonesia</Message>")
+		// Twilio's messages have no buttons: the choices arrive as a numbered menu.
+		contains(t, "the language question", twiml, "<Message>Which language do you prefer?\n1. English\n2. Bahasa Indonesia</Message>")
 		twiml = r.smsConversation(extra, "1")
 		if strings.Contains(twiml, "<Message>") {
 			t.Fatalf("the hand-off answered %s", twiml)
