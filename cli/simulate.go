@@ -36,7 +36,9 @@ func newSimulateCmd() *cobra.Command {
 		Short: "Chat with a flow in the terminal",
 		Long: `Simulate runs the flow called FLOW of the program in dir (default: the
 current directory) with the engine the server runs, and lets you play the
-customer: each line you type is a message. Commands start with a slash:
+customer: each line you type is a message. Choices offered with a message
+are listed under it, numbered: type a number or a title to pick one.
+Commands start with a slash:
 
   /start [TEXT]        start the execution (call and API flows start at once)
   /advance DURATION    move the clock (30s, 5m, 1h30m); due timers fire
@@ -640,6 +642,14 @@ func (s *simulator) effect(e engine.Effect) {
 		return
 	case engine.EffectSend:
 		s.printf("      < %s\n", indentText(e.Send.Text))
+		if e.Send.Menu != "" {
+			s.printf("        [%s]\n", e.Send.Menu)
+		}
+		// Numbered as a channel without buttons shows them: a number or a
+		// title typed in reply picks one.
+		for i, c := range e.Send.Choices {
+			s.printf("        %d. %s\n", i+1, c.Title)
+		}
 		return
 	case engine.EffectHTTP, engine.EffectFunction:
 		s.printf("      %s\n", flowtest.DescribeRequest(e))
