@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/internal/browsertest"
@@ -164,4 +166,163 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("embedded visitor %q", v)
 	}
 	b.screenshot("embedded-open")
+}
+
+// shadow is a JavaScript expression for the widget's first element that
+// matches the CSS selector sel.
+func shadow(sel string) string {
+	return widget + `.shadowRoot.querySelector(` + browsertest.JS(sel) + `)`
+}
+
+// focused is the class or role of the element focused in the widget.
+func (b *browser) focused() string {
+	b.t.Helper()
+	return eval[string](b, `(e => e ? (e.getAttribute("data-choice") || e.className) : "")(`+widget+`.shadowRoot.activeElement)`)
+}
+
+// buttons lists the choice buttons of the widget's last reply with
+// choices: "title" for an enabled one, "(title)" disabled, "[title]"
+// disabled and the one picked.
+func (b *browser) buttons() string {
+	b.t.Helper()
+	return strings.Join(eval[[]string](b, `[...[...`+widget+`.shadowRoot.querySelectorAll(".sbwc-asks")].pop().querySelectorAll(".sbwc-choices button:not(.sbwc-menu-toggle)")].map(e =>
+		(t => !e.disabled ? t : e.classList.contains("sbwc-picked") ? "[" + t + "]" : "(" + t + ")")(e.querySelector(".sbwc-choice-title").textContent))`), " ")
+}
+
+// TestBrowserChoices drives the choices of replies in headless Chromium on
+// a narrow screen: buttons that wrap, a tap that is sent as the visitor's
+// message with its choice and disables the buttons, an answer typed
+// instead, a menu used with the keyboard, and a reload that keeps the
+// questions answered.
+func TestBrowserChoices(t *testing.T) {
+	ts := startServer(t, nil)
+	ctx := browsertest.Start(t, "headless browser test", 360, 720)
+	b := &browser{t: t, ctx: ctx}
+	lastChoice := func() string {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		return ts.received[len(ts.received)-1].Choice
+	}
+	send := func(m *connectors.Outbound) {
+		t.Helper()
+		if _, err := ts.c.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enabled := func(n int) chromedp.Action[chromedp.Void] {
+		return until(`[...[...` + widget + `.shadowRoot.querySelectorAll(".sbwc-asks")].pop()?.querySelectorAll(".sbwc-choices button") ?? []].filter(e => !e.disabled).length === ` + strconv.Itoa(n))
+	}
+
+	b.do("open the page", chromedp.Navigate(ts.url+"/webchat/default/"), status("online"))
+	visitor := eval[string](b, widget+`.dataset.visitor`)
+
+	// Two choices: two buttons under the question.
+	send(languages("q1", visitor))
+	b.do("the buttons", sees("Which language?"), enabled(2))
+	if got := b.buttons(); got != "English Español" {
+		t.Errorf("buttons %q", got)
+	}
+	if d := eval[string](b, shadow(`[data-choice="es"] .sbwc-choice-desc`)+`.textContent`); d != "Atención en español" {
+		t.Errorf("description %q", d)
+	}
+	if g := eval[string](b, shadow(".sbwc-choices")+`.getAttribute("role")`); g != "group" {
+		t.Errorf("the buttons' container has role %q", g)
+	}
+	b.screenshot("choices")
+
+	// A tap: the visitor's message is the title, the flow gets the id, the
+	// buttons are disabled with the pick marked.
+	b.do("tap Español", chromedp.Click(chromedp.JSPath(shadow(`.sbwc-choice[data-choice="es"]`))), sees("echo: Español"), enabled(0))
+	want := "< Which language?|> Español|< echo: Español"
+	if got := b.transcript(); got != want {
+		t.Errorf("transcript %q, want %q", got, want)
+	}
+	if got := b.buttons(); got != "(English) [Español]" {
+		t.Errorf("buttons after the tap %q", got)
+	}
+	if c := lastChoice(); c != "es" {
+		t.Errorf("the flow got choice %q, want es", c)
+	}
+	if f := b.focused(); f != "sbwc-input" {
+		t.Errorf("focus after the tap on %q, want the input", f)
+	}
+	b.screenshot("choices-picked")
+
+	// An answer typed instead of a tap answers the question too.
+	send(&connectors.Outbound{Key: "q2", To: visitor, Text: "Anything else?", Choices: []connectors.Choice{{ID: "yes", Title: "Yes"}, {ID: "no", Title: "No"}}})
+	b.do("the second question", sees("Anything else?"), enabled(2), typeText("Where is my parcel?"), sees("echo: Where is my parcel?"), enabled(0))
+	if got := b.buttons(); got != "(Yes) (No)" {
+		t.Errorf("buttons after a typed answer %q", got)
+	}
+	if c := lastChoice(); c != "" {
+		t.Errorf("typed text came with choice %q", c)
+	}
+
+	// Many choices wrap onto more lines within the message.
+	send(&connectors.Outbound{Key: "q3", To: visitor, Text: "Which size?", Choices: []connectors.Choice{
+		{ID: "xs", Title: "Extra small"}, {ID: "s", Title: "Small"}, {ID: "m", Title: "Medium"},
+		{ID: "l", Title: "Large"}, {ID: "xl", Title: "Extra large"}}})
+	b.do("the sizes", sees("Which size?"), enabled(5))
+	rows := eval[int](b, `new Set([...`+widget+`.shadowRoot.querySelectorAll(".sbwc-asks:last-of-type .sbwc-choice")].map(e => e.offsetTop)).size`)
+	overflow := eval[bool](b, `(e => e.scrollWidth > e.clientWidth)([...`+widget+`.shadowRoot.querySelectorAll(".sbwc-choices")].pop())`)
+	if rows < 2 || overflow {
+		t.Errorf("five buttons on a 360 px screen: %d rows, overflowing %v", rows, overflow)
+	}
+	b.screenshot("choices-wrapped")
+	b.do("pick a size", chromedp.Click(chromedp.JSPath(shadow(`.sbwc-choice[data-choice="m"]`))), sees("echo: Medium"), enabled(0))
+
+	// A menu: a button with its label opens the list; arrows move, Escape
+	// closes it back onto the button, Enter picks.
+	send(&connectors.Outbound{Key: "q4", To: visitor, Text: "What is it about?", Menu: "Choose a topic", Choices: []connectors.Choice{
+		{ID: "order", Title: "An order", Description: "Where it is, changing it"}, {ID: "refund", Title: "A refund"}, {ID: "other", Title: "Something else"}}})
+	b.do("the menu", sees("What is it about?"), enabled(4))
+	toggle := shadow(".sbwc-menu-toggle")
+	if l, e, h := eval[string](b, toggle+`.textContent`), eval[string](b, toggle+`.getAttribute("aria-expanded")`), eval[bool](b, shadow(".sbwc-menu")+`.hidden`); l != "Choose a topic" || e != "false" || !h {
+		t.Errorf("menu button %q, aria-expanded %s, list hidden %v", l, e, h)
+	}
+	b.do("open it", chromedp.Click(chromedp.JSPath(toggle)), until("!"+shadow(".sbwc-menu")+".hidden"))
+	if e, role := eval[string](b, toggle+`.getAttribute("aria-expanded")`), eval[string](b, shadow(".sbwc-menu")+`.getAttribute("role")`); e != "true" || role != "menu" {
+		t.Errorf("open menu: aria-expanded %s, role %q", e, role)
+	}
+	if items := eval[[]string](b, `[...`+widget+`.shadowRoot.querySelectorAll('.sbwc-menu [role="menuitem"] .sbwc-choice-title')].map(e => e.textContent)`); strings.Join(items, "|") != "An order|A refund|Something else" {
+		t.Errorf("menu items %q", items)
+	}
+	if f := b.focused(); f != "order" {
+		t.Errorf("focus on %q when the menu opens, want its first item", f)
+	}
+	b.screenshot("menu-open")
+	b.do("arrow down", chromedp.KeyEvent(kb.ArrowDown))
+	if f := b.focused(); f != "refund" {
+		t.Errorf("focus on %q after ArrowDown, want refund", f)
+	}
+	b.do("escape", chromedp.KeyEvent(kb.Escape), until(shadow(".sbwc-menu")+".hidden"))
+	if f := b.focused(); f != "sbwc-menu-toggle" {
+		t.Errorf("focus on %q after Escape, want the menu button", f)
+	}
+	b.do("open with the keyboard and pick", chromedp.KeyEvent(kb.ArrowDown), until("!"+shadow(".sbwc-menu")+".hidden"),
+		chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Enter), sees("echo: A refund"), enabled(0))
+	if c := lastChoice(); c != "refund" {
+		t.Errorf("the flow got choice %q from the menu, want refund", c)
+	}
+	if h := eval[bool](b, shadow(".sbwc-menu")+`.hidden`); !h {
+		t.Error("the menu stays open after the pick")
+	}
+	want += "|< Anything else?|> Where is my parcel?|< echo: Where is my parcel?|< Which size?|> Medium|< echo: Medium" +
+		"|< What is it about?|> A refund|< echo: A refund"
+	if got := b.transcript(); got != want {
+		t.Errorf("transcript %q, want %q", got, want)
+	}
+
+	// A reload shows the questions answered, and an open one open.
+	send(languages("q5", visitor))
+	b.do("the last question", enabled(2), chromedp.Reload(), status("online"), sees("echo: A refund"), enabled(2))
+	if got := b.transcript(); got != want+"|< Which language?" {
+		t.Errorf("transcript after a reload %q", got)
+	}
+	if n := eval[int](b, `[...`+widget+`.shadowRoot.querySelectorAll(".sbwc-choices button:enabled")].length`); n != 2 {
+		t.Errorf("after a reload %d buttons are enabled, want the last question's 2", n)
+	}
+	if p := eval[[]string](b, `[...`+widget+`.shadowRoot.querySelectorAll(".sbwc-picked")].map(e => e.dataset.choice)`); strings.Join(p, " ") != "es m refund" {
+		t.Errorf("picks after a reload %q", p)
+	}
 }

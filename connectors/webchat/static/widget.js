@@ -379,7 +379,11 @@
     function setMenuOpen(v, focus) {
       menu.hidden = !v;
       toggle.setAttribute("aria-expanded", String(v));
-      if (v) { focusItem(focus); scrollDown(false); }
+      if (!v) return;
+      // The whole list in view, not just the item focused.
+      var r = menu.getBoundingClientRect(), lr = log.getBoundingClientRect();
+      if (r.bottom > lr.bottom) log.scrollTop += Math.min(r.bottom - lr.bottom + 8, r.top - lr.top - 8);
+      focusItem(focus);
     }
     toggle.addEventListener("click", function () { setMenuOpen(menu.hidden, 0); });
     toggle.addEventListener("keydown", function (e) {
