@@ -158,13 +158,45 @@ func (w *widget) sendAndWait() string {
 		f.todo("`deliveryFailure` (to %s) has no outcome: the step waits until its timeout", t)
 	}
 	var reply string
-	if f.splitOf[s.Name] != nil {
+	if sp := f.splitOf[s.Name]; sp != nil {
+		if cs := menuChoices(sp); cs != "" {
+			w.line("choices %s", cs)
+		}
 		reply = f.guards(s, w.line)
 	} else {
 		reply = orDone(f.target("incomingMessage"))
 	}
 	w.line("reply -> %s", reply)
 	return w.block("ask "+f.template(str(p["body"])), "")
+}
+
+// menuChoices is the choices list of a menu: a split on the reply whose
+// every branch tests it equal to a constant ("1", "sales"). The constants
+// become choices (id and title alike), so a channel with buttons shows
+// them and a tap sends the constant the guards test. "" when the split is
+// no such menu.
+func menuChoices(sp *state) string {
+	var items []string
+	seen := map[string]bool{}
+	for _, t := range sp.Transitions {
+		if t.Event != "match" {
+			continue
+		}
+		for _, cd := range t.Conditions {
+			v := str(cd.Value)
+			if cd.Type != "equal_to" || strings.TrimSpace(v) != v || v == "" || strings.ContainsAny(v, "{}$") {
+				return ""
+			}
+			if !seen[v] {
+				seen[v] = true
+				items = append(items, strconv.Quote(v))
+			}
+		}
+	}
+	if len(items) < 2 {
+		return ""
+	}
+	return "[" + strings.Join(items, ", ") + "]"
 }
 
 func (w *widget) split() string {
