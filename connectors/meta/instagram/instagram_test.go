@@ -1,0 +1,57 @@
+package instagram_test
+
+import (
+	"testing"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/meta/graphfake"
+	"github.com/switchboard-dev/switchboard/connectors/meta/instagram"
+	"github.com/switchboard-dev/switchboard/connectors/meta/messaging/messagingtest"
+)
+
+const (
+	igID     = "17841405822304914"
+	pageID   = "104729681234567"
+	secret   = "b7e2d94f1a3c6e8d0f2b4a6c8e1d3f5a"
+	verify   = "switchboard-verify-ig-3Hx9"
+	hook     = "https://switchboard.example.com/v1/webhooks/instagram/default"
+	payloads = "../../../testdata/connectors/instagram"
+)
+
+// config is a working instagram_login configuration against api; extra
+// fields override it ("" deletes).
+func config(api string, extra connectors.Config) connectors.Config {
+	cfg := connectors.Config{"ig_id": igID, "access_token": graphfake.Token, "app_secret": secret,
+		"verify_token": verify, "graph_url": api}
+	for k, v := range extra {
+		if v == "" {
+			delete(cfg, k)
+		} else {
+			cfg[k] = v
+		}
+	}
+	return cfg
+}
+
+// newConnector builds an instance with a registry of its own.
+func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources) connectors.Connector {
+	t.Helper()
+	reg := connectors.NewRegistry()
+	reg.MustRegister(instagram.Spec(), instagram.New)
+	c, err := reg.New(instagram.Name, cfg, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestReceivePayloads runs the recorded webhooks through both APIs'
+// instances: they take the same events.
+func TestReceivePayloads(t *testing.T) {
+	for _, api := range []connectors.Config{nil, {"api": instagram.APIFacebookLogin, "page_id": pageID}} {
+		t.Run(api.String("api"), func(t *testing.T) {
+			c := newConnector(t, config("http://127.0.0.1:1", api), connectors.Resources{})
+			messagingtest.RunPayloads(t, c, payloads, secret, hook, instagram.Channel)
+		})
+	}
+}

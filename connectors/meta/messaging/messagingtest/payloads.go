@@ -1,0 +1,125 @@
+// Package messagingtest is the tests the Messenger and Instagram
+// connectors share, run by each with its own configuration: the recorded
+// webhooks of testdata/connectors/{messenger,instagram} against their
+// expected Inbound messages, the hub.challenge handshake, the
+// X-Hub-Signature-256 vectors, the exact Send API requests against
+// connectors/meta/graphfake, the conformance kit (connectors/connectortest)
+// and the fuzzing of Receive. Only tests import it.
+package messagingtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/meta/graphfake"
+)
+
+// UpdateEnv names the environment variable that makes RunPayloads write
+// what Receive gives into the want sections instead of comparing.
+const UpdateEnv = "META_UPDATE"
+
+// Payload is one recorded webhook: a txtar file whose comment says what
+// it is, with a body section (the JSON exactly as Meta sends it) and a
+// want section (the Inbound messages Receive gives, as JSON).
+type Payload struct {
+	File, Name string
+	Body       []byte
+	Want       json.RawMessage
+	archive    *txtar.Archive
+}
+
+// Load reads the payloads of dir.
+func Load(t testing.TB, dir string) []Payload {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no payloads in %s: %v", dir, err)
+	}
+	var out []Payload
+	for _, f := range files {
+		ar, err := txtar.ParseFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := Payload{File: f, Name: strings.TrimSuffix(filepath.Base(f), ".txtar"), archive: ar}
+		for _, sec := range ar.Files {
+			switch sec.Name {
+			case "body":
+				p.Body = bytes.TrimSuffix(sec.Data, []byte("\n"))
+			case "want":
+				p.Want = sec.Data
+			default:
+				t.Fatalf("%s: unknown section %q", f, sec.Name)
+			}
+		}
+		if len(p.Body) == 0 || p.Want == nil || len(bytes.TrimSpace(ar.Comment)) == 0 {
+			t.Fatalf("%s: needs a comment, a body and a want", f)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// Find returns the payload called name.
+func Find(t testing.TB, payloads []Payload, name string) Payload {
+	t.Helper()
+	for _, p := range payloads {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("no payload %q", name)
+	return Payload{}
+}
+
+// RunPayloads signs every payload of dir with secret, as Meta would post
+// it to hook, and compares what c.Receive gives with its want section.
+// Every message must be on channel, with a PlatformID and a From.
+func RunPayloads(t *testing.T, c connectors.Connector, dir, secret, hook, channel string) {
+	update := os.Getenv(UpdateEnv) != ""
+	for _, p := range Load(t, dir) {
+		t.Run(p.Name, func(t *testing.T) {
+			got, err := c.Receive(context.Background(), graphfake.Webhook(secret, hook, p.Body))
+			if err != nil {
+				t.Fatalf("Receive: %v", err)
+			}
+			if got == nil {
+				got = []connectors.Inbound{}
+			}
+			gj, _ := json.MarshalIndent(got, "", " ")
+			gj = append(gj, '\n')
+			if update {
+				for i := range p.archive.Files {
+					if p.archive.Files[i].Name == "want" {
+						p.archive.Files[i].Data = gj
+					}
+				}
+				if err := os.WriteFile(p.File, txtar.Format(p.archive), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var want []connectors.Inbound
+			if err := json.Unmarshal(p.Want, &want); err != nil {
+				t.Fatalf("want: %v", err)
+			}
+			wj, _ := json.MarshalIndent(want, "", " ")
+			if !bytes.Equal(bytes.TrimSpace(gj), bytes.TrimSpace(wj)) {
+				t.Errorf("Receive gave\n%s\nwant\n%s", gj, wj)
+			}
+			for _, m := range got {
+				if m.PlatformID == "" || m.From == "" || m.Channel != channel {
+					t.Errorf("message breaks the contract: %+v", m)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,260 @@
+package messaging
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+)
+
+// Limits of the Send API's quick replies, the same on both channels.
+const (
+	MaxQuickReplies      = 13
+	MaxQuickReplyTitle   = 20   // characters; Meta truncates a longer title
+	MaxQuickReplyPayload = 1000 // characters
+)
+
+// The messaging_type values and the tag Requests uses.
+const (
+	TypeResponse   = "RESPONSE"
+	TypeMessageTag = "MESSAGE_TAG"
+	TagHumanAgent  = "HUMAN_AGENT"
+)
+
+// SendRequest is the body of POST /{id}/messages.
+type SendRequest struct {
+	Recipient     Recipient   `json:"recipient"`
+	MessagingType string      `json:"messaging_type,omitempty"`
+	Tag           string      `json:"tag,omitempty"`
+	Message       SendMessage `json:"message"`
+}
+
+// Recipient addresses a customer by their Page- or Instagram-scoped id,
+// or a chat plugin guest by their user_ref.
+type Recipient struct {
+	ID      string `json:"id,omitempty"`
+	UserRef string `json:"user_ref,omitempty"`
+}
+
+// SendMessage is a text or one attachment, with quick replies.
+type SendMessage struct {
+	Text         string       `json:"text,omitempty"`
+	Attachment   *Attachment  `json:"attachment,omitempty"`
+	QuickReplies []QuickReply `json:"quick_replies,omitempty"`
+}
+
+// Attachment is a file sent by URL: Meta fetches it.
+type Attachment struct {
+	Type    string            `json:"type"` // image, video, audio or file
+	Payload AttachmentPayload `json:"payload"`
+}
+
+// AttachmentPayload is an attachment's URL.
+type AttachmentPayload struct {
+	URL string `json:"url"`
+}
+
+// QuickReply is a button under a message; tapped, it comes back as a
+// message whose quick_reply.payload is Payload and whose text is Title.
+type QuickReply struct {
+	ContentType string `json:"content_type"` // text
+	Title       string `json:"title"`
+	Payload     string `json:"payload"`
+}
+
+// SendResponse is the Send API's answer.
+type SendResponse struct {
+	RecipientID string `json:"recipient_id"`
+	MessageID   string `json:"message_id"`
+}
+
+// TextLimit is how long one message's text may be on a channel, in
+// UTF-16 code units (Messenger counts characters: an emoji outside the
+// Basic Multilingual Plane is two) or in UTF-8 bytes (Instagram).
+type TextLimit struct {
+	Max   int
+	Bytes bool
+}
+
+// size is what r counts against the limit.
+func (l TextLimit) size(r rune) int {
+	if l.Bytes {
+		return utf8.RuneLen(r)
+	}
+	return utf16.RuneLen(r)
+}
+
+// Style is how Requests renders a message for one instance.
+type Style struct {
+	Limit TextLimit
+	// HumanAgent sends agent replies with the HUMAN_AGENT tag (see
+	// AgentReply).
+	HumanAgent bool
+}
+
+// AgentReply reports whether m is a live agent's reply: its attribute
+// "agent" is set and not false. A message without the attribute counts as
+// one, so that an instance configured for the tag uses it for every
+// reply when the sender does not say which are agents'.
+func AgentReply(m *connectors.Outbound) bool {
+	v, ok := m.Attributes["agent"]
+	if !ok {
+		return true
+	}
+	switch v := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return v
+	case string:
+		return v != "" && v != "false"
+	}
+	return true
+}
+
+// Requests renders m as the Send API bodies that carry it, in order: one
+// message per media URL, then the text, cut into parts within s.Limit,
+// the choices as quick replies on the last message, or as a numbered menu
+// in the text when they do not fit quick replies. A Template is not
+// rendered: these channels have none, so its Text is sent.
+func Requests(m *connectors.Outbound, s Style) ([]SendRequest, error) {
+	if m.To == "" {
+		return nil, errors.New("outbound message has no recipient")
+	}
+	base := SendRequest{Recipient: recipient(m.To), MessagingType: TypeResponse}
+	if s.HumanAgent && AgentReply(m) {
+		base.MessagingType, base.Tag = TypeMessageTag, TagHumanAgent
+	}
+	text := m.Text
+	replies, ok := QuickReplies(m.Choices)
+	if !ok {
+		text, replies = connectors.MenuText(text, m.Choices), nil
+	}
+	if text == "" && len(m.Media) == 0 && len(replies) > 0 {
+		// Quick replies need a message to hang under.
+		text, replies = connectors.MenuText("", m.Choices), nil
+	}
+	var out []SendRequest
+	for _, u := range m.Media {
+		kind, err := AttachmentType(u)
+		if err != nil {
+			return nil, err
+		}
+		r := base
+		r.Message = SendMessage{Attachment: &Attachment{Type: kind, Payload: AttachmentPayload{URL: u}}}
+		out = append(out, r)
+	}
+	for _, part := range Split(text, s.Limit) {
+		r := base
+		r.Message = SendMessage{Text: part}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("outbound message has no text or media")
+	}
+	out[len(out)-1].Message.QuickReplies = replies
+	return out, nil
+}
+
+func recipient(to string) Recipient {
+	if ref, ok := strings.CutPrefix(to, UserRefPrefix); ok {
+		return Recipient{UserRef: ref}
+	}
+	return Recipient{ID: to}
+}
+
+// QuickReplies renders choices as quick replies; false when they do not
+// fit: more than MaxQuickReplies, a title empty or longer than
+// MaxQuickReplyTitle characters (Meta would cut it), an id empty or
+// longer than MaxQuickReplyPayload.
+func QuickReplies(choices []connectors.Choice) ([]QuickReply, bool) {
+	if len(choices) == 0 {
+		return nil, true
+	}
+	if len(choices) > MaxQuickReplies {
+		return nil, false
+	}
+	out := make([]QuickReply, len(choices))
+	for i, c := range choices {
+		if n := utf8.RuneCountInString(c.Title); n == 0 || n > MaxQuickReplyTitle {
+			return nil, false
+		}
+		if n := utf8.RuneCountInString(c.ID); n == 0 || n > MaxQuickReplyPayload {
+			return nil, false
+		}
+		out[i] = QuickReply{ContentType: "text", Title: c.Title, Payload: c.ID}
+	}
+	return out, true
+}
+
+// attachmentTypes maps a URL's file extension to the Send API's
+// attachment type; any other extension is sent as a file.
+var attachmentTypes = map[string]string{
+	".jpg": "image", ".jpeg": "image", ".png": "image", ".gif": "image", ".webp": "image", ".bmp": "image",
+	".mp4": "video", ".mov": "video", ".m4v": "video", ".3gp": "video", ".webm": "video",
+	".mp3": "audio", ".m4a": "audio", ".aac": "audio", ".ogg": "audio", ".oga": "audio", ".wav": "audio", ".opus": "audio",
+}
+
+// AttachmentType is the type of the attachment at u, by the extension of
+// its path; u must be an absolute http or https URL, which Meta fetches.
+func AttachmentType(u string) (string, error) {
+	pu, err := url.Parse(u)
+	if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+		return "", fmt.Errorf("media %q: want an absolute http or https URL that Meta can fetch", u)
+	}
+	if t, ok := attachmentTypes[strings.ToLower(path.Ext(pu.Path))]; ok {
+		return t, nil
+	}
+	return "file", nil
+}
+
+// Split cuts text into parts within limit: each part as long as fits,
+// ending at its last white space when that lies in its second half, else
+// cut between two characters. White space at a cut is dropped; "" is no
+// part.
+func Split(text string, limit TextLimit) []string {
+	if limit.Max <= 0 {
+		if text == "" {
+			return nil
+		}
+		return []string{text}
+	}
+	var parts []string
+	for text = strings.TrimSpace(text); text != ""; {
+		size, end := 0, len(text)
+		for i, r := range text {
+			if size += limit.size(r); size > limit.Max {
+				end = i
+				break
+			}
+		}
+		if end == len(text) {
+			parts = append(parts, text)
+			break
+		}
+		if end == 0 { // one character beyond the limit: it goes alone
+			_, end = utf8.DecodeRuneInString(text)
+		}
+		cut := end
+		if sp := strings.LastIndexFunc(text[:end], unicode.IsSpace); sp > end/2 {
+			cut = sp
+		}
+		parts = append(parts, strings.TrimRightFunc(text[:cut], unicode.IsSpace))
+		text = strings.TrimLeftFunc(text[cut:], unicode.IsSpace)
+	}
+	return parts
+}
+
+// digest is a short stable key of s.
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}

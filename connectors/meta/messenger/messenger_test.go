@@ -1,0 +1,50 @@
+package messenger_test
+
+import (
+	"testing"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/meta/graphfake"
+	"github.com/switchboard-dev/switchboard/connectors/meta/messaging/messagingtest"
+	"github.com/switchboard-dev/switchboard/connectors/meta/messenger"
+)
+
+const (
+	pageID   = "104729681234567"
+	secret   = "6f3b1e9a2c7d4f8e0a5b3c1d9e7f2a4b"
+	verify   = "switchboard-verify-7Qm2"
+	hook     = "https://switchboard.example.com/v1/webhooks/messenger/default"
+	payloads = "../../../testdata/connectors/messenger"
+)
+
+// config is a working configuration against api; extra fields override
+// it ("" deletes).
+func config(api string, extra connectors.Config) connectors.Config {
+	cfg := connectors.Config{"page_id": pageID, "page_access_token": graphfake.Token, "app_secret": secret,
+		"verify_token": verify, "graph_url": api}
+	for k, v := range extra {
+		if v == "" {
+			delete(cfg, k)
+		} else {
+			cfg[k] = v
+		}
+	}
+	return cfg
+}
+
+// newConnector builds an instance with a registry of its own.
+func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources) connectors.Connector {
+	t.Helper()
+	reg := connectors.NewRegistry()
+	reg.MustRegister(messenger.Spec(), messenger.New)
+	c, err := reg.New(messenger.Name, cfg, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestReceivePayloads(t *testing.T) {
+	c := newConnector(t, config("http://127.0.0.1:1", nil), connectors.Resources{})
+	messagingtest.RunPayloads(t, c, payloads, secret, hook, messenger.Channel)
+}
