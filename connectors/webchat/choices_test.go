@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,15 +73,26 @@ func TestSendChoices(t *testing.T) {
 		t.Errorf("the mailbox shares the caller's choices: %+v", p.Messages[0].Choices)
 	}
 
+	// Ids a tap could not send back: the choices are a numbered menu in
+	// the text, answered by number or title.
+	for i, id := range []string{strings.Repeat("x", MaxChoiceBytes+1), "e\nn", "e\xffn"} {
+		m := &connectors.Outbound{Key: "menu-" + strconv.Itoa(i), To: visitor, Text: "Which language?", Menu: "Languages",
+			Choices: []connectors.Choice{{ID: "es", Title: "Español"}, {ID: id, Title: "English"}}}
+		if _, err := c.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := c.hub.poll(context.Background(), visitor, 0, "", 0)
+		if got := p.Messages[len(p.Messages)-1]; got.Text != "Which language?\n1. Español\n2. English" || got.Choices != nil || got.Menu != "" {
+			t.Errorf("choice id %q: %+v", id, got)
+		}
+	}
+
 	for _, tc := range []struct {
 		name    string
 		choices []connectors.Choice
 		want    string
 	}{
-		{"no id", []connectors.Choice{{Title: "English"}}, "choices[0]: id is empty"},
-		{"long id", []connectors.Choice{{ID: "en", Title: "English"}, {ID: strings.Repeat("x", MaxChoiceBytes+1), Title: "X"}}, "choices[1]: id is longer than 256 bytes"},
-		{"control character", []connectors.Choice{{ID: "e\nn", Title: "English"}}, "choices[0]: id must not contain control characters"},
-		{"invalid UTF-8", []connectors.Choice{{ID: "e\xffn", Title: "English"}}, "choices[0]: id is not valid UTF-8"},
+		{"no id", []connectors.Choice{{ID: "en", Title: "English"}, {Title: "Español"}}, "choices[1] has no id"},
 		{"no title", []connectors.Choice{{ID: "en", Title: " "}}, `choices[0] ("en") has no title`},
 		{"twice", []connectors.Choice{{ID: "en", Title: "English"}, {ID: "en", Title: "Inglés"}}, `choices[1]: id "en" is also choices[0]'s`},
 	} {

@@ -283,12 +283,13 @@ func checkChoiceID(id string) error {
 	return nil
 }
 
-// checkChoices refuses choices the page could not offer or send back.
+// checkChoices refuses choices that break the Outbound contract: one
+// without an id or a title, an id offered twice.
 func checkChoices(choices []connectors.Choice) error {
 	seen := make(map[string]int, len(choices))
 	for i, ch := range choices {
-		if err := checkChoiceID(ch.ID); err != nil {
-			return fmt.Errorf("choices[%d]: id %w", i, err)
+		if ch.ID == "" {
+			return fmt.Errorf("choices[%d] has no id", i)
 		}
 		if strings.TrimSpace(ch.Title) == "" {
 			return fmt.Errorf("choices[%d] (%q) has no title", i, ch.ID)
@@ -299,6 +300,18 @@ func checkChoices(choices []connectors.Choice) error {
 		seen[ch.ID] = i
 	}
 	return nil
+}
+
+// tappable reports whether the page can send back every choice's id (see
+// checkChoiceID); choices it cannot are offered as a numbered menu in the
+// text instead, which the customer answers by number or title.
+func tappable(choices []connectors.Choice) bool {
+	for _, ch := range choices {
+		if checkChoiceID(ch.ID) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // printable reports whether s is valid UTF-8 without spaces or control
@@ -343,7 +356,9 @@ func jsonError(err error) error {
 // Send delivers a reply to the visitor m.To: to each of the visitor's
 // open WebSockets, and into the visitor's mailbox for the REST fallback
 // and for a reload. Its Choices (and Menu) go with it, for the page to
-// show; Menu without Choices is ignored. A visitor with no open socket still gets it (from the
+// show; Menu without Choices is ignored. Choices whose ids a tap could not
+// send back (longer than MaxChoiceBytes, control characters) become a
+// numbered menu in the text, as on a channel without buttons. A visitor with no open socket still gets it (from the
 // mailbox). Send is idempotent on m.Key while the message is in the
 // mailbox: a retry returns the first delivery's id and delivers nothing.
 // The platform id is "{visitor}:{epoch}:{seq}".
@@ -368,8 +383,12 @@ func (c *Connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 		return "", connectors.Permanent(fmt.Errorf("webchat: %w", err))
 	}
 	msg := Message{From: FromAgent, Text: m.Text, Media: append([]string(nil), m.Media...), At: c.now().UTC(), key: "out:" + m.Key}
-	if len(m.Choices) > 0 {
+	switch {
+	case len(m.Choices) == 0:
+	case tappable(m.Choices):
 		msg.Choices, msg.Menu = append([]connectors.Choice(nil), m.Choices...), m.Menu
+	default:
+		msg.Text = connectors.MenuText(m.Text, m.Choices)
 	}
 	stored, epoch, err := c.deliver(m.To, msg)
 	if err != nil {
