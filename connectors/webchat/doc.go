@@ -39,7 +39,7 @@
 //	POST /webchat/default/session      {"token": "…"} (optional) → {"visitor", "token", "title", "greeting"}
 //	GET  /webchat/default/ws?token=T&after=SEQ&epoch=E     WebSocket of live messages
 //	GET  /webchat/default/messages?after=SEQ&epoch=E       long-poll (Authorization: Bearer T, or ?token=T)
-//	POST /v1/webhooks/webchat/default  {"id": "…", "text": "…", "name": "…"} (Authorization: Bearer T)
+//	POST /v1/webhooks/webchat/default  {"id": "…", "text": "…", "name": "…", "choice": "…"} (Authorization: Bearer T)
 //
 // # Visitors
 //
@@ -57,9 +57,11 @@
 // visitor's token. Receive checks the token (constant time; 401), the
 // content type (415 unless application/json), and the body (400 naming
 // the field: "id" required, printable, at most 128 bytes; "text" required,
-// at most 8 KiB; "name" optional; nothing else). It returns one message:
-// PlatformID "{visitor}:{id}" (so a retried POST is stored once), From the
-// visitor id, To the instance name, FromName the name. The server answers
+// at most 8 KiB; "name" optional; "choice" optional, a string of at most
+// MaxChoiceBytes without control characters; nothing else). It returns
+// one message: PlatformID "{visitor}:{id}" (so a retried POST is stored
+// once), From the visitor id, To the instance name, FromName the name,
+// Choice the choice. The server answers
 // {"accepted": 1} once the message is durably stored; the widget then
 // marks it sent. Receive also echoes the message into the visitor's
 // mailbox, so the visitor's other tabs show it and a reload finds it.
@@ -92,7 +94,8 @@
 //
 // then the messages after ?after=SEQ as frames
 //
-//	{"type": "message", "epoch": "E", "last": N, "message": {"seq": 7, "id": "c_…", "from": "visitor"|"agent", "text": "…", "media": […], "at": "…"}}
+//	{"type": "message", "epoch": "E", "last": N, "message": {"seq": 7, "id": "c_…", "from": "visitor"|"agent", "text": "…", "media": […], "at": "…",
+//	  "choices": [{"id", "title", "description"}], "menu": "…", "choice": "…"}}
 //
 // then every new message as it arrives, and {"type": "ping"} every 30 s.
 // reset says that the client's epoch (or position) is not the mailbox's:
@@ -103,6 +106,19 @@
 // with the messages after ?after=SEQ at once if there are any, and
 // otherwise waits up to LongPollWait (or ?wait=SECONDS) for one, so a
 // client without WebSocket still gets replies within a moment.
+//
+// # Choices
+//
+// The connector is a connectors.ChoiceRenderer: a reply's Choices and
+// Menu go into its Message (choices, menu), and so to the sockets, the
+// long-polls, the relay and the page's stored transcript alike; pages
+// that predate them ignore the fields. The widget shows the choices as
+// buttons under the reply, or with a menu label as an ARIA menu button
+// that opens them as a list. A tap posts the title as the text and the
+// id as "choice" (Inbound.Choice, and Message.Choice on the echo). A
+// reply's buttons are disabled once a visitor's message follows it.
+// Choices with an id a tap could not send back are folded into the text
+// as a numbered menu (connectors.MenuText) instead.
 //
 // # The widget
 //

@@ -7,7 +7,8 @@ import (
 )
 
 // TestDocs checks that docs/CONNECTORS.md's webchat section documents
-// every config field with its default, the routes and the limits.
+// every config field with its default, the routes, the limits and the
+// fields of choices.
 func TestDocs(t *testing.T) {
 	data, err := os.ReadFile("../../docs/CONNECTORS.md")
 	if err != nil {
@@ -31,7 +32,8 @@ func TestDocs(t *testing.T) {
 	}
 	for _, want := range []string{"/webchat/default/", "widget.js", "/webchat/default/session", "/webchat/default/ws?token=T&after=SEQ&epoch=E",
 		"/webchat/default/messages?after=SEQ&epoch=E", "/v1/webhooks/webchat/default", "at most 128 bytes", "at most 8 KiB",
-		"last 200 messages", "after 25 seconds", "16 sockets", `{"accepted": 1}`} {
+		"last 200 messages", "after 25 seconds", "16 sockets", `{"accepted": 1}`,
+		"| `choice` | string |", "at most 256 bytes", `"choice": "es"`, `"menu": "Choose a topic"`, `"description":`} {
 		if !strings.Contains(section, want) {
 			t.Errorf("the webchat section does not mention %q", want)
 		}
