@@ -48,10 +48,45 @@ func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources)
 // TestReceivePayloads runs the recorded webhooks through both APIs'
 // instances: they take the same events.
 func TestReceivePayloads(t *testing.T) {
-	for _, api := range []connectors.Config{nil, {"api": instagram.APIFacebookLogin, "page_id": pageID}} {
+	for _, api := range []connectors.Config{{"api": instagram.APIInstagramLogin}, {"api": instagram.APIFacebookLogin, "page_id": pageID}} {
 		t.Run(api.String("api"), func(t *testing.T) {
 			c := newConnector(t, config("http://127.0.0.1:1", api), connectors.Resources{})
 			messagingtest.RunPayloads(t, c, payloads, secret, hook, instagram.Channel)
+		})
+	}
+}
+
+// fakeConnector builds an instance against the fake Graph API.
+func fakeConnector(t testing.TB, f *graphfake.Fake, extra connectors.Config) connectors.Connector {
+	res := connectors.Resources{HTTPClient: f.Client()}
+	return newConnector(t, config(f.URL, extra), res)
+}
+
+// TestSend runs the Send cases on both APIs: the same bodies, to the
+// account's endpoint with Instagram Login, to the Page's with Facebook
+// Login.
+func TestSend(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		api  connectors.Config
+		path string
+	}{
+		{instagram.APIInstagramLogin, nil, igID + "/messages"},
+		{instagram.APIFacebookLogin, connectors.Config{"api": instagram.APIFacebookLogin, "page_id": pageID}, pageID + "/messages"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			newConn := func(t testing.TB, f *graphfake.Fake, extra connectors.Config) connectors.Connector {
+				cfg := connectors.Config{}
+				for k, v := range tc.api {
+					cfg[k] = v
+				}
+				for k, v := range extra {
+					cfg[k] = v
+				}
+				return fakeConnector(t, f, cfg)
+			}
+			messagingtest.RunSend(t, messagingtest.Send{New: newConn, Path: graphfake.Path(tc.path),
+				Channel: instagram.Channel, To: "1284659371024863", Limit: instagram.MaxText, Bytes: true})
 		})
 	}
 }

@@ -48,3 +48,14 @@ func TestReceivePayloads(t *testing.T) {
 	c := newConnector(t, config("http://127.0.0.1:1", nil), connectors.Resources{})
 	messagingtest.RunPayloads(t, c, payloads, secret, hook, messenger.Channel)
 }
+
+// fakeConnector builds an instance against the fake Graph API.
+func fakeConnector(t testing.TB, f *graphfake.Fake, extra connectors.Config) connectors.Connector {
+	res := connectors.Resources{HTTPClient: f.Client()}
+	return newConnector(t, config(f.URL, extra), res)
+}
+
+func TestSend(t *testing.T) {
+	messagingtest.RunSend(t, messagingtest.Send{New: fakeConnector, Path: graphfake.Path(pageID + "/messages"),
+		Channel: messenger.Channel, To: "6783451209876543", Limit: messenger.MaxText})
+}
