@@ -192,10 +192,12 @@ func (b *browser) buttons() string {
 // TestBrowserChoices drives the choices of replies in headless Chromium on
 // a narrow screen: buttons that wrap, a tap that is sent as the visitor's
 // message with its choice and disables the buttons, an answer typed
-// instead, a menu used with the keyboard, and a reload that keeps the
-// questions answered.
+// instead, a menu used with the keyboard, a reload that keeps the
+// questions answered, and a menu in the widget embedded on another site.
 func TestBrowserChoices(t *testing.T) {
-	ts := startServer(t, nil)
+	ln := listen(t)
+	shop := "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
+	ts := startServerOn(t, ln, connectors.Config{"secret": testSecret, "allowed_origins": shop})
 	ctx := browsertest.Start(t, "headless browser test", 360, 720)
 	b := &browser{t: t, ctx: ctx}
 	lastChoice := func() string {
@@ -325,4 +327,23 @@ func TestBrowserChoices(t *testing.T) {
 	if p := eval[[]string](b, `[...`+widget+`.shadowRoot.querySelectorAll(".sbwc-picked")].map(e => e.dataset.choice)`); strings.Join(p, " ") != "es m refund" {
 		t.Errorf("picks after a reload %q", p)
 	}
+
+	// Embedded: Escape closes the menu, not the chat; a click on an item
+	// picks it.
+	b.do("open the shop's chat", chromedp.Navigate(shop+"/host.html"), until(shadow(".sbwc-launcher")),
+		chromedp.Click(chromedp.JSPath(shadow(".sbwc-launcher"))), status("online"), typeText("Hi"), sees("echo: Hi"))
+	shopper := eval[string](b, widget+`.dataset.visitor`)
+	send(&connectors.Outbound{Key: "q6", To: shopper, Text: "What is it about?", Menu: "Choose a topic", Choices: []connectors.Choice{
+		{ID: "order", Title: "An order"}, {ID: "refund", Title: "A refund"}}})
+	b.do("open the menu", enabled(3), chromedp.Click(chromedp.JSPath(toggle)), until("!"+shadow(".sbwc-menu")+".hidden"),
+		chromedp.KeyEvent(kb.Escape), until(shadow(".sbwc-menu")+".hidden"))
+	if e := eval[string](b, shadow(".sbwc-launcher")+`.getAttribute("aria-expanded")`); e != "true" {
+		t.Error("Escape in the menu closed the chat")
+	}
+	b.do("pick with the mouse", chromedp.Click(chromedp.JSPath(toggle)), until("!"+shadow(".sbwc-menu")+".hidden"),
+		chromedp.Click(chromedp.JSPath(shadow(`.sbwc-menu-item[data-choice="order"]`))), sees("echo: An order"), enabled(0))
+	if c := lastChoice(); c != "order" {
+		t.Errorf("the embedded widget sent choice %q, want order", c)
+	}
+	b.screenshot("embedded-menu")
 }

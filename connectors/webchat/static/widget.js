@@ -414,16 +414,15 @@
   // pick sends a tapped choice as the visitor's message.
   function pick(li, c) {
     if (li.hasAttribute("data-answered")) return;
-    var had = li.contains(activeElement());
     answer(li, true, c.id);
     submitText(c.title, c.id);
-    if (had) input.focus(); // the button it was on is disabled now
   }
 
   // answer disables a question's choices, or enables them again, marking
   // the one a tap picked.
   function answer(li, answered, choice) {
     if (answered === li.hasAttribute("data-answered") && li.getAttribute("data-picked") === (choice || null)) return;
+    var had = answered && li.contains(activeElement()); // a button about to be disabled loses the focus
     if (answered) li.setAttribute("data-answered", "");
     else li.removeAttribute("data-answered");
     if (choice) li.setAttribute("data-picked", choice);
@@ -439,6 +438,7 @@
       b.classList.toggle("sbwc-picked", picked);
       if (b.classList.contains("sbwc-choice")) b.setAttribute("aria-pressed", String(picked));
     });
+    if (had) input.focus();
   }
 
   // settle makes every question's choices enabled exactly when no
