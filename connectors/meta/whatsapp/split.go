@@ -38,6 +38,9 @@ func Split(text string, limit int) []string {
 			parts = append(parts, text)
 			break
 		}
+		if r, _ := utf8.DecodeRuneInString(text[end:]); unicode.IsSpace(r) {
+			lastSpace, spaceEnd = end, end // the limit falls on a word boundary
+		}
 		if lastSpace > 0 {
 			if part := strings.TrimRightFunc(text[:lastSpace], unicode.IsSpace); part != "" {
 				parts = append(parts, part)
