@@ -276,7 +276,7 @@ func TestTwilioCallToAnAgent(t *testing.T) {
 		t.Fatalf("the call update %+v", update)
 	}
 	dial := update.Form.Get("Twiml")
-	contains(t, "the call update", dial, "<Dial", `answerOnBridge="true"`, "<Number>+15559990001</Number>", "on=agent", "task="+task)
+	contains(t, "the call update", dial, "<Dial", `answerOnBridge="true"`, ">+15559990001</Number>", "on=answered", "on=agent", "task="+task)
 
 	// They talk; Ana hangs up: the call ends, the task wraps up.
 	twiml = r.webhook(action(t, dial, actionAttr), call(url.Values{"DialCallStatus": {"completed"}, "DialCallSid": {"CA" + strings.Repeat("2", 32)},
