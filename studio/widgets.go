@@ -174,10 +174,12 @@ func (w *widget) sendAndWait() string {
 // every branch tests it equal to a constant ("1", "sales"). The constants
 // become choices (id and title alike), so a channel with buttons shows
 // them and a tap sends the constant the guards test. "" when the split is
-// no such menu.
+// no such menu, or a menu of numbers only ("Reply 1 for…"): its prompt
+// already lists the options, and buttons titled "1" and "2" would say less.
 func menuChoices(sp *state) string {
 	var items []string
 	seen := map[string]bool{}
+	numbers := true
 	for _, t := range sp.Transitions {
 		if t.Event != "match" {
 			continue
@@ -191,9 +193,12 @@ func menuChoices(sp *state) string {
 				seen[v] = true
 				items = append(items, strconv.Quote(v))
 			}
+			if _, err := strconv.Atoi(v); err != nil {
+				numbers = false
+			}
 		}
 	}
-	if len(items) < 2 {
+	if len(items) < 2 || numbers {
 		return ""
 	}
 	return "[" + strings.Join(items, ", ") + "]"
