@@ -161,7 +161,7 @@ func (p *Parser) Parse(body []byte) ([]connectors.Inbound, error) {
 			where := at + ".messaging[" + strconv.Itoa(j) + "]"
 			var ev event
 			if err := json.Unmarshal(raw, &ev); err != nil {
-				p.Log.Warn("skipped an event that does not decode", "event", where, "error", jsonError(where, err))
+				p.Log.Warn("skipped an event that does not decode", "event", where, "error", decodeError(where, err))
 				continue
 			}
 			in, err := p.event(&ev, raw)
@@ -354,17 +354,22 @@ func fields(raw json.RawMessage) []string {
 
 // jsonError says where in the body a decoding error is, as a 400.
 func jsonError(what string, err error) error {
+	return connectors.Errorf(http.StatusBadRequest, "%w", decodeError(what, err))
+}
+
+// decodeError says where in the JSON a decoding error is.
+func decodeError(what string, err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return connectors.Errorf(http.StatusBadRequest, "%s is not JSON: %v at byte %d", what, se, se.Offset)
+		return fmt.Errorf("%s is not JSON: %v at byte %d", what, se, se.Offset)
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
 			field = "the body"
 		}
-		return connectors.Errorf(http.StatusBadRequest, "%s: %s at byte %d is a JSON %s, want %s", what, field, te.Offset, te.Value, te.Type)
+		return fmt.Errorf("%s: %s is a JSON %s (read up to byte %d), want %s", what, field, te.Value, te.Offset, te.Type)
 	}
-	return connectors.Errorf(http.StatusBadRequest, "%s: %v", what, err)
+	return fmt.Errorf("%s: %w", what, err)
 }

@@ -135,7 +135,9 @@ func runBodies(t *testing.T, h Send) {
 }
 
 func runErrors(t *testing.T, h Send) {
-	meta := func(code, subcode int, msg string) string { return graphfake.ErrorJSON(code, subcode, msg, "OAuthException") }
+	meta := func(code, subcode int, msg string) string {
+		return graphfake.ErrorJSON(code, subcode, msg, "OAuthException")
+	}
 	for _, tc := range []struct {
 		name      string
 		extra     connectors.Config
