@@ -6,6 +6,7 @@ package all
 
 import (
 	_ "github.com/switchboard-dev/switchboard/connectors/custom"           // generic signed JSON
+	_ "github.com/switchboard-dev/switchboard/connectors/meta/whatsapp"    // WhatsApp through Meta's Cloud API
 	_ "github.com/switchboard-dev/switchboard/connectors/twilio/messaging" // SMS, MMS and WhatsApp through Twilio
 	_ "github.com/switchboard-dev/switchboard/connectors/twilio/voice"     // phone calls to a Twilio number
 	_ "github.com/switchboard-dev/switchboard/connectors/webchat"          // the website chat widget
