@@ -1,0 +1,134 @@
+package messaging
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+)
+
+func TestSplit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		text  string
+		limit TextLimit
+		want  []string
+	}{
+		{"empty", "", TextLimit{Max: 10}, nil},
+		{"white space only", " \n ", TextLimit{Max: 10}, nil},
+		{"within the limit", "hello there", TextLimit{Max: 11}, []string{"hello there"}},
+		{"at the last space", "hello there world", TextLimit{Max: 12}, []string{"hello there", "world"}},
+		{"a line break is a space", "first line\nsecond", TextLimit{Max: 12}, []string{"first line", "second"}},
+		{"no space in the second half: cut", "abcdefghij klm", TextLimit{Max: 8}, []string{"abcdefgh", "ij klm"}},
+		{"a word longer than the limit", "abcdefghijkl", TextLimit{Max: 5}, []string{"abcde", "fghij", "kl"}},
+		{"an emoji counts two UTF-16 units", "ab😀cd", TextLimit{Max: 4}, []string{"ab😀", "cd"}},
+		{"bytes: é is two", "éééé ab", TextLimit{Max: 8, Bytes: true}, []string{"éééé", "ab"}},
+		{"bytes: never inside a character", "ééé", TextLimit{Max: 3, Bytes: true}, []string{"é", "é", "é"}},
+		{"a character beyond the limit goes alone", "😀😀", TextLimit{Max: 1}, []string{"😀", "😀"}},
+		{"no limit", "anything at all", TextLimit{}, []string{"anything at all"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Split(tc.text, tc.limit)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Split(%q, %+v) = %q, want %q", tc.text, tc.limit, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestQuickReplies(t *testing.T) {
+	choices := func(n int, title string) []connectors.Choice {
+		out := make([]connectors.Choice, n)
+		for i := range out {
+			out[i] = connectors.Choice{ID: fmt.Sprint("c", i), Title: title}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		choices []connectors.Choice
+		ok      bool
+	}{
+		{"none", nil, true},
+		{"13", choices(13, "Yes"), true},
+		{"14", choices(14, "Yes"), false},
+		{"a title of 20 characters", choices(2, "Ñandú de la Pampa 20"), true},
+		{"a title of 21", choices(2, "Talk to a human agent"), false},
+		{"an empty title", choices(2, ""), false},
+		{"an empty id", []connectors.Choice{{Title: "Yes"}}, false},
+		{"an id of 1001 characters", []connectors.Choice{{ID: strings.Repeat("x", 1001), Title: "Yes"}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			qr, ok := QuickReplies(tc.choices)
+			if ok != tc.ok || (ok && len(qr) != len(tc.choices)) {
+				t.Errorf("QuickReplies = %d, %v; want ok %v", len(qr), ok, tc.ok)
+			}
+		})
+	}
+}
+
+func TestAttachmentType(t *testing.T) {
+	for _, tc := range []struct{ url, want, err string }{
+		{"https://cdn.example.com/a/photo.JPG?size=large", "image", ""},
+		{"https://cdn.example.com/clip.mp4", "video", ""},
+		{"http://cdn.example.com/voice.ogg", "audio", ""},
+		{"https://cdn.example.com/invoice.pdf", "file", ""},
+		{"https://cdn.example.com/download?id=7", "file", ""},
+		{"ftp://cdn.example.com/a.png", "", "absolute http or https URL"},
+		{"/relative.png", "", "absolute http or https URL"},
+	} {
+		got, err := AttachmentType(tc.url)
+		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("AttachmentType(%q) = %q, %v; want %q, %q", tc.url, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestAgentReply(t *testing.T) {
+	for _, tc := range []struct {
+		attrs map[string]any
+		want  bool
+	}{
+		{nil, true}, {map[string]any{"other": 1}, true}, {map[string]any{"agent": "w-ana"}, true}, {map[string]any{"agent": true}, true},
+		{map[string]any{"agent": ""}, false}, {map[string]any{"agent": false}, false}, {map[string]any{"agent": "false"}, false},
+		{map[string]any{"agent": nil}, false},
+	} {
+		if got := AgentReply(&connectors.Outbound{Attributes: tc.attrs}); got != tc.want {
+			t.Errorf("AgentReply(%v) = %v, want %v", tc.attrs, got, tc.want)
+		}
+	}
+}
+
+func TestLedger(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	l := newLedger(func() time.Time { return now })
+	l.record("a#0", "u1", "m1", now)
+	l.record("a#1", "u1", "m2", now.Add(time.Second))
+	l.record("b#0", "u2", "m3", now.Add(time.Second))
+	if got := l.Covered("u1", now, StatusDelivered); !reflect.DeepEqual(got, []string{"m1"}) {
+		t.Errorf("delivered up to now = %v, want m1", got)
+	}
+	if got := l.Covered("u1", now.Add(time.Minute), StatusRead); !reflect.DeepEqual(got, []string{"m1", "m2"}) {
+		t.Errorf("read = %v, want m1 m2", got)
+	}
+	if got := l.Covered("u1", now.Add(time.Minute), StatusDelivered); len(got) != 0 {
+		t.Errorf("delivered after read = %v, want none: read implies delivered", got)
+	}
+	if mid, ok := l.accepted("a#1"); !ok || mid != "m2" {
+		t.Errorf("accepted(a#1) = %q %v", mid, ok)
+	}
+	now = now.Add(LedgerTTL + time.Hour)
+	l.record("c#0", "u3", "m4", now)
+	if _, ok := l.accepted("a#0"); ok {
+		t.Error("a part older than LedgerTTL is still remembered")
+	}
+	if got := l.Covered("u2", now, StatusRead); len(got) != 0 {
+		t.Errorf("an expired message is reported: %v", got)
+	}
+	if _, ok := l.accepted("c#0"); !ok {
+		t.Error("the new part is forgotten")
+	}
+}
