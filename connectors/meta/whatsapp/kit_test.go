@@ -46,8 +46,10 @@ func TestConformance(t *testing.T) {
 				io.WriteString(w, graphfake.WhatsAppSendJSON(msg.To, reply.ID))
 			})
 		},
-		Request: func(t testing.TB, _ time.Time) *connectors.Request { return graphfake.Webhook(appSecret, webhook, text) },
-		Unsign:  func(r *connectors.Request) { r.Header.Del(graph.HeaderSignature) },
+		Request: func(t testing.TB, _ time.Time) *connectors.Request {
+			return graphfake.Webhook(appSecret, webhook, text)
+		},
+		Unsign: func(r *connectors.Request) { r.Header.Del(graph.HeaderSignature) },
 		Malformed: func(t testing.TB, _ time.Time) *connectors.Request {
 			return graphfake.Webhook(appSecret, webhook, text[:len(text)-3])
 		},
