@@ -40,9 +40,10 @@ type Config struct {
 
 // Client calls the Graph API. It is safe for concurrent use.
 type Client struct {
-	cfg Config
-	hc  *http.Client
-	now func() time.Time
+	cfg    Config
+	api    *http.Client // follows no redirect
+	follow *http.Client // for downloads
+	now    func() time.Time
 }
 
 // New returns a client for cfg that makes its requests with hc (nil: a
@@ -58,11 +59,13 @@ func New(cfg Config, hc *http.Client) *Client {
 	if cfg.Version == "" {
 		cfg.Version = DefaultVersion
 	}
-	c := http.Client{Timeout: 30 * time.Second}
+	follow := http.Client{Timeout: 30 * time.Second}
 	if hc != nil {
-		c = *hc
+		follow = *hc
 	}
-	return &Client{cfg: cfg, hc: &c, now: time.Now}
+	api := follow
+	api.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{cfg: cfg, api: &api, follow: &follow, now: time.Now}
 }
 
 // URL is the full URL of path under the client's version:
@@ -167,17 +170,17 @@ func (c *Client) Download(ctx context.Context, url string, max int64) (data []by
 }
 
 // do sends req with the bearer token. Redirects are followed only when
-// follow is set, and then without the token when they leave the host.
+// follow is set, and then without the token when they leave the host
+// (net/http drops Authorization on a redirect to another domain).
 func (c *Client) do(req *http.Request, follow bool) (*http.Response, error) {
 	if c.cfg.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
 	}
 	req.Header.Set("User-Agent", "Switchboard")
-	hc := *c.hc
-	if !follow {
-		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if follow {
+		return c.follow.Do(req)
 	}
-	return hc.Do(req)
+	return c.api.Do(req)
 }
 
 func (c *Client) netError(ctx context.Context, method, path string, err error) error {
