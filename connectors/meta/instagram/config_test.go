@@ -28,7 +28,6 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func TestConfig(t *testing.T) {
-	fb := connectors.Config{"api": instagram.APIFacebookLogin, "page_id": pageID}
 	for _, tc := range []struct {
 		name    string
 		cfg     connectors.Config
@@ -36,7 +35,7 @@ func TestConfig(t *testing.T) {
 		url     string // where a send goes
 	}{
 		{"instagram_login by default", connectors.Config{"graph_url": ""}, "", "https://graph.instagram.com/v23.0/" + igID + "/messages"},
-		{"facebook_login", merge(fb, connectors.Config{"graph_url": ""}), "", "https://graph.facebook.com/v23.0/" + pageID + "/messages"},
+		{"facebook_login", connectors.Config{"api": instagram.APIFacebookLogin, "page_id": pageID, "graph_url": ""}, "", "https://graph.facebook.com/v23.0/" + pageID + "/messages"},
 		{"another version and host", connectors.Config{"graph_url": "https://graph.example.com/", "graph_version": "v24.0"}, "",
 			"https://graph.example.com/v24.0/" + igID + "/messages"},
 		{"facebook_login without page_id", connectors.Config{"api": instagram.APIFacebookLogin}, `"page_id": required`, ""},
@@ -45,7 +44,7 @@ func TestConfig(t *testing.T) {
 		{"no ig_id", connectors.Config{"ig_id": ""}, `"ig_id": required`, ""},
 		{"an ig_id that is a name", connectors.Config{"ig_id": "@acme"}, "must be the Instagram account's numeric id", ""},
 		{"no access token", connectors.Config{"access_token": ""}, `"access_token": required`, ""},
-		{"no app secret", merge(fb, connectors.Config{"app_secret": ""}), `"app_secret": required`, ""},
+		{"no app secret", connectors.Config{"api": instagram.APIFacebookLogin, "page_id": pageID, "app_secret": ""}, `"app_secret": required`, ""},
 		{"no verify token", connectors.Config{"verify_token": ""}, `"verify_token": required`, ""},
 		{"graph version", connectors.Config{"graph_version": "latest"}, `like "v23.0"`, ""},
 	} {
@@ -77,16 +76,4 @@ func TestConfig(t *testing.T) {
 			}
 		})
 	}
-}
-
-// merge returns a's fields overridden by b's.
-func merge(a, b connectors.Config) connectors.Config {
-	out := connectors.Config{}
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
 }

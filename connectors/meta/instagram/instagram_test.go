@@ -23,26 +23,13 @@ const (
 func config(api string, extra connectors.Config) connectors.Config {
 	cfg := connectors.Config{"ig_id": igID, "access_token": graphfake.Token, "app_secret": secret,
 		"verify_token": verify, "graph_url": api}
-	for k, v := range extra {
-		if v == "" {
-			delete(cfg, k)
-		} else {
-			cfg[k] = v
-		}
-	}
-	return cfg
+	return messagingtest.Merge(cfg, extra)
 }
 
 // newConnector builds an instance with a registry of its own.
 func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources) connectors.Connector {
 	t.Helper()
-	reg := connectors.NewRegistry()
-	reg.MustRegister(instagram.Spec(), instagram.New)
-	c, err := reg.New(instagram.Name, cfg, res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return messagingtest.Instance(t, instagram.Spec(), instagram.New, cfg, res)
 }
 
 // TestReceivePayloads runs the recorded webhooks through both APIs'
@@ -76,14 +63,7 @@ func TestSend(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			newConn := func(t testing.TB, f *graphfake.Fake, extra connectors.Config) connectors.Connector {
-				cfg := connectors.Config{}
-				for k, v := range tc.api {
-					cfg[k] = v
-				}
-				for k, v := range extra {
-					cfg[k] = v
-				}
-				return fakeConnector(t, f, cfg)
+				return fakeConnector(t, f, messagingtest.Merge(tc.api, extra))
 			}
 			messagingtest.RunSend(t, messagingtest.Send{New: newConn, Path: graphfake.Path(tc.path),
 				Channel: instagram.Channel, To: "1284659371024863", Limit: instagram.MaxText, Bytes: true})

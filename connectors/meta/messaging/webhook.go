@@ -164,7 +164,11 @@ func (p *Parser) Parse(body []byte) ([]connectors.Inbound, error) {
 				p.Log.Warn("skipped an event that does not decode", "event", where, "error", decodeError(where, err))
 				continue
 			}
-			in, err := p.event(&ev, raw)
+			in, err := p.event(&ev)
+			if errors.Is(err, errOtherKind) {
+				p.Log.Info("skipped an event of a kind this connector does not take", "event", where, "fields", fields(raw))
+				continue
+			}
 			if err != nil {
 				p.Log.Warn("skipped an event", "event", where, "reason", err)
 				continue
@@ -175,8 +179,12 @@ func (p *Parser) Parse(body []byte) ([]connectors.Inbound, error) {
 	return out, nil
 }
 
+// errOtherKind is an event of none of the kinds Parse takes: an opt-in, a
+// referral, a hand-over, a message edit.
+var errOtherKind = errors.New("an event of another kind")
+
 // event converts one event; nil, nil for one that is no message (an echo).
-func (p *Parser) event(ev *event, raw json.RawMessage) ([]connectors.Inbound, error) {
+func (p *Parser) event(ev *event) ([]connectors.Inbound, error) {
 	from := ev.Sender.ID
 	if from == "" && ev.Sender.UserRef != "" {
 		from = UserRefPrefix + ev.Sender.UserRef
@@ -197,7 +205,7 @@ func (p *Parser) event(ev *event, raw json.RawMessage) ([]connectors.Inbound, er
 	case ev.Read != nil:
 		return p.receipt(ev, from, ev.Read, StatusRead), nil
 	}
-	return nil, fmt.Errorf("an event of a kind this connector does not take, with fields %v", fields(raw))
+	return nil, errOtherKind
 }
 
 // UserRefPrefix starts the From of a chat plugin's guest, who has a
@@ -314,8 +322,11 @@ func (p *Parser) receipt(ev *event, from string, w *watermark, status string) []
 	if w.Mid != "" {
 		mids = append(mids, w.Mid)
 	}
-	at := time.UnixMilli(w.Watermark).UTC()
-	if w.Watermark <= 0 {
+	var at time.Time
+	switch {
+	case w.Watermark > 0:
+		at = time.UnixMilli(w.Watermark).UTC()
+	case ev.Timestamp > 0:
 		at = time.UnixMilli(ev.Timestamp).UTC()
 	}
 	if len(mids) == 0 && w.Watermark > 0 && p.Receipts != nil {

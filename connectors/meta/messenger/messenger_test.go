@@ -22,26 +22,13 @@ const (
 func config(api string, extra connectors.Config) connectors.Config {
 	cfg := connectors.Config{"page_id": pageID, "page_access_token": graphfake.Token, "app_secret": secret,
 		"verify_token": verify, "graph_url": api}
-	for k, v := range extra {
-		if v == "" {
-			delete(cfg, k)
-		} else {
-			cfg[k] = v
-		}
-	}
-	return cfg
+	return messagingtest.Merge(cfg, extra)
 }
 
 // newConnector builds an instance with a registry of its own.
 func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources) connectors.Connector {
 	t.Helper()
-	reg := connectors.NewRegistry()
-	reg.MustRegister(messenger.Spec(), messenger.New)
-	c, err := reg.New(messenger.Name, cfg, res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return messagingtest.Instance(t, messenger.Spec(), messenger.New, cfg, res)
 }
 
 func TestReceivePayloads(t *testing.T) {

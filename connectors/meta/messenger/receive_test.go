@@ -87,7 +87,7 @@ func TestReceiveSkips(t *testing.T) {
 		t.Errorf("Receive = %+v, want the guest's message alone", in)
 	}
 	for _, want := range []string{"entry[0].messaging[0]", "no sender.id", "entry[0].messaging[1]", "a message without mid",
-		"entry[0].messaging[2]", "timestamp is a JSON string", "a reaction without mid", "fields [optin recipient sender timestamp]"} {
+		"entry[0].messaging[2]", "timestamp is a JSON string", "a reaction without mid", "fields=\"[optin recipient sender timestamp]\""} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("the log does not say %q:\n%s", want, log.String())
 		}

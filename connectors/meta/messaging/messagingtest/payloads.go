@@ -123,3 +123,33 @@ func RunPayloads(t *testing.T, c connectors.Connector, dir, secret, hook, channe
 		})
 	}
 }
+
+// Merge returns base with the fields of extra set over it; an empty value
+// in extra deletes the field.
+func Merge(base, extra connectors.Config) connectors.Config {
+	out := connectors.Config{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range extra {
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Instance builds an instance of the connector of spec with a registry
+// of its own, as the runtime would.
+func Instance(t testing.TB, spec *connectors.Spec, ctor connectors.Constructor, cfg connectors.Config, res connectors.Resources) connectors.Connector {
+	t.Helper()
+	reg := connectors.NewRegistry()
+	reg.MustRegister(spec, ctor)
+	c, err := reg.New(spec.Name, cfg, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
