@@ -49,18 +49,10 @@ func TestConfig(t *testing.T) {
 		{"graph version", connectors.Config{"graph_version": "latest"}, `like "v23.0"`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := connectors.NewRegistry()
-			reg.MustRegister(instagram.Spec(), instagram.New)
 			rec := &recorder{}
-			c, err := reg.New(instagram.Name, config("http://127.0.0.1:1", tc.cfg), connectors.Resources{HTTPClient: &http.Client{Transport: rec}})
-			if tc.problem != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.problem) {
-					t.Fatalf("err = %v, want %q", err, tc.problem)
-				}
+			c := ig.Configured(t, tc.cfg, connectors.Resources{HTTPClient: &http.Client{Transport: rec}}, tc.problem)
+			if c == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if _, err := c.Send(context.Background(), &connectors.Outbound{Key: "k", Channel: instagram.Channel, To: "1284659371024863", Text: "hi"}); err != nil {
 				t.Fatal(err)

@@ -10,43 +10,41 @@ import (
 )
 
 const (
-	igID     = "17841405822304914"
-	pageID   = "104729681234567"
-	secret   = "b7e2d94f1a3c6e8d0f2b4a6c8e1d3f5a"
-	verify   = "switchboard-verify-ig-3Hx9"
-	hook     = "https://switchboard.example.com/v1/webhooks/instagram/default"
-	payloads = "../../../testdata/connectors/instagram"
+	igID   = "17841405822304914"
+	pageID = "104729681234567"
+	igsid  = "1284659371024863"
+	secret = "b7e2d94f1a3c6e8d0f2b4a6c8e1d3f5a"
 )
 
-// config is a working instagram_login configuration against api; extra
-// fields override it ("" deletes).
-func config(api string, extra connectors.Config) connectors.Config {
-	cfg := connectors.Config{"ig_id": igID, "access_token": graphfake.Token, "app_secret": secret,
-		"verify_token": verify, "graph_url": api}
-	return messagingtest.Merge(cfg, extra)
-}
-
-// newConnector builds an instance with a registry of its own.
-func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources) connectors.Connector {
-	t.Helper()
-	return messagingtest.Instance(t, instagram.Spec(), instagram.New, cfg, res)
-}
-
-// TestReceivePayloads runs the recorded webhooks through both APIs'
-// instances: they take the same events.
-func TestReceivePayloads(t *testing.T) {
-	for _, api := range []connectors.Config{{"api": instagram.APIInstagramLogin}, {"api": instagram.APIFacebookLogin, "page_id": pageID}} {
-		t.Run(api.String("api"), func(t *testing.T) {
-			c := newConnector(t, config("http://127.0.0.1:1", api), connectors.Resources{})
-			messagingtest.RunPayloads(t, c, payloads, secret, hook, instagram.Channel)
-		})
+// ig is the connector with Instagram Login; fb the same with Facebook
+// Login, through the Page.
+var (
+	ig = messagingtest.Connector{
+		Spec: instagram.Spec(), Ctor: instagram.New,
+		Config: func(api string, extra connectors.Config) connectors.Config {
+			return messagingtest.Merge(connectors.Config{"ig_id": igID, "access_token": graphfake.Token, "app_secret": secret,
+				"verify_token": "switchboard-verify-ig-3Hx9", "graph_url": api}, extra)
+		},
+		Payloads: "../../../testdata/connectors/instagram", Secret: secret, Verify: "switchboard-verify-ig-3Hx9",
+		Hook: "https://switchboard.example.com/v1/webhooks/instagram/default", To: igsid,
 	}
+	fb = facebookLogin()
+)
+
+func facebookLogin() messagingtest.Connector {
+	k := ig
+	k.Config = func(api string, extra connectors.Config) connectors.Config {
+		return ig.Config(api, messagingtest.Merge(connectors.Config{"api": instagram.APIFacebookLogin, "page_id": pageID}, extra))
+	}
+	return k
 }
 
-// fakeConnector builds an instance against the fake Graph API.
-func fakeConnector(t testing.TB, f *graphfake.Fake, extra connectors.Config) connectors.Connector {
-	res := connectors.Resources{HTTPClient: f.Client()}
-	return newConnector(t, config(f.URL, extra), res)
+// TestReceive: the recorded payloads, the handshake, the signature
+// vectors and the conformance kit, through both APIs: they take the same
+// events.
+func TestReceive(t *testing.T) {
+	t.Run(instagram.APIInstagramLogin, ig.RunReceive)
+	t.Run(instagram.APIFacebookLogin, fb.RunReceive)
 }
 
 // TestSend runs the Send cases on both APIs: the same bodies, to the
@@ -55,18 +53,28 @@ func fakeConnector(t testing.TB, f *graphfake.Fake, extra connectors.Config) con
 func TestSend(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		api  connectors.Config
+		k    messagingtest.Connector
 		path string
 	}{
-		{instagram.APIInstagramLogin, nil, igID + "/messages"},
-		{instagram.APIFacebookLogin, connectors.Config{"api": instagram.APIFacebookLogin, "page_id": pageID}, pageID + "/messages"},
+		{instagram.APIInstagramLogin, ig, igID + "/messages"},
+		{instagram.APIFacebookLogin, fb, pageID + "/messages"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			newConn := func(t testing.TB, f *graphfake.Fake, extra connectors.Config) connectors.Connector {
-				return fakeConnector(t, f, messagingtest.Merge(tc.api, extra))
-			}
-			messagingtest.RunSend(t, messagingtest.Send{New: newConn, Path: graphfake.Path(tc.path),
-				Channel: instagram.Channel, To: "1284659371024863", Limit: instagram.MaxText, Bytes: true})
+			messagingtest.RunSend(t, messagingtest.Send{
+				New: func(t testing.TB, f *graphfake.Fake, extra connectors.Config) connectors.Connector {
+					return tc.k.New(t, tc.k.Config(f.URL, extra), connectors.Resources{HTTPClient: f.Client()})
+				},
+				Path: graphfake.Path(tc.path), Channel: instagram.Channel, To: igsid, Limit: instagram.MaxText, Bytes: true})
 		})
 	}
 }
+
+// FuzzInstagramReceive: see messagingtest.Fuzz. Seeds: the recorded
+// payloads and testdata/fuzz/FuzzInstagramReceive.
+func FuzzInstagramReceive(f *testing.F) { ig.Fuzz(f) }
+
+// BenchmarkReceive measures verifying and parsing one Direct message as
+// Meta posts it; BenchmarkReceiveBatched an entry of a message and a read
+// receipt.
+func BenchmarkReceive(b *testing.B)        { ig.Bench(b, "text") }
+func BenchmarkReceiveBatched(b *testing.B) { ig.Bench(b, "batched") }

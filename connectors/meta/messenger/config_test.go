@@ -1,7 +1,6 @@
 package messenger_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/switchboard-dev/switchboard/connectors"
@@ -28,17 +27,9 @@ func TestConfig(t *testing.T) {
 		{"unknown field", connectors.Config{"page_token": "x"}, `unknown field`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := connectors.NewRegistry()
-			reg.MustRegister(messenger.Spec(), messenger.New)
-			c, err := reg.New(messenger.Name, config("http://127.0.0.1:1", tc.cfg), connectors.Resources{})
-			if tc.problem != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.problem) {
-					t.Fatalf("err = %v, want %q", err, tc.problem)
-				}
+			c := meta.Configured(t, tc.cfg, connectors.Resources{}, tc.problem)
+			if c == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !c.(connectors.DeliveryReporter).ReportsDelivery() {
 				t.Error("ReportsDelivery is false: Messenger reports deliveries and reads")

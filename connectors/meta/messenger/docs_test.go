@@ -14,7 +14,7 @@ import (
 func TestDocs(t *testing.T) {
 	section := messagingtest.DocSection(t, "../../../docs/CONNECTORS.md", "## Messenger: the `messenger` connector")
 	messagingtest.CheckFields(t, section, messenger.Spec())
-	for _, dir := range []string{payloads, "../../../testdata/connectors/instagram"} {
+	for _, dir := range []string{meta.Payloads, "../../../testdata/connectors/instagram"} {
 		for _, k := range messagingtest.AttributeKeys(t, messagingtest.Load(t, dir)) {
 			if k != "reply_to_story_id" && k != "reply_to_story_url" { // Instagram's, in its section
 				messagingtest.CheckMentions(t, section, "`"+k+"`")

@@ -11,35 +11,12 @@ import (
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/meta/graphfake"
-	"github.com/switchboard-dev/switchboard/connectors/meta/messaging/messagingtest"
 	"github.com/switchboard-dev/switchboard/connectors/meta/messenger"
 )
 
-func TestHandshake(t *testing.T) {
-	c := newConnector(t, config("http://127.0.0.1:1", nil), connectors.Resources{})
-	messagingtest.RunHandshake(t, c, hook, verify)
-}
-
-func TestSignatureVectors(t *testing.T) {
-	newConn := func(t testing.TB, appSecret string) connectors.Connector {
-		return newConnector(t, config("http://127.0.0.1:1", connectors.Config{"app_secret": appSecret}), connectors.Resources{})
-	}
-	messagingtest.RunVectors(t, newConn, hook, payloads+"/signatures.json", "../graph/testdata/vectors.json")
-}
-
-func TestConformance(t *testing.T) {
-	messagingtest.Conformance(t, messagingtest.Kit{
-		New: func(t testing.TB, apiURL string, res connectors.Resources) connectors.Connector {
-			return newConnector(t, config(apiURL, nil), res)
-		},
-		Body: messagingtest.Find(t, messagingtest.Load(t, payloads), "text").Body, Secret: secret, Hook: hook,
-		Channel: messenger.Channel, To: "6783451209876543",
-	})
-}
-
 // TestReceiveRefusals: what Meta must not send again as is.
 func TestReceiveRefusals(t *testing.T) {
-	c := newConnector(t, config("http://127.0.0.1:1", nil), connectors.Resources{})
+	c := meta.Offline(t)
 	for _, tc := range []struct {
 		name   string
 		body   string
@@ -71,7 +48,7 @@ func TestReceiveRefusals(t *testing.T) {
 // left out, and the others of the notification are taken.
 func TestReceiveSkips(t *testing.T) {
 	var log strings.Builder
-	c := newConnector(t, config("http://127.0.0.1:1", nil), connectors.Resources{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	c := meta.New(t, meta.Config("http://127.0.0.1:1", nil), connectors.Resources{Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	body := `{"object":"page","entry":[{"id":"104729681234567","time":1796634903517,"messaging":[` +
 		`{"recipient":{"id":"104729681234567"},"timestamp":1796634903000,"message":{"mid":"m_1","text":"no sender"}},` +
 		`{"sender":{"id":"6783451209876543"},"recipient":{"id":"104729681234567"},"timestamp":1796634903000,"message":{"text":"no mid"}},` +
@@ -100,8 +77,7 @@ func TestReceiveSkips(t *testing.T) {
 func TestReadWatermark(t *testing.T) {
 	f := graphfake.New(t)
 	now := time.UnixMilli(1796635300000).UTC()
-	c := newConnector(t, config(f.URL, nil), connectors.Resources{HTTPClient: f.Client(), Now: func() time.Time { return now }})
-	const psid = "6783451209876543"
+	c := meta.New(t, meta.Config(f.URL, nil), connectors.Resources{HTTPClient: f.Client(), Now: func() time.Time { return now }})
 	var mids []string
 	for i, text := range []string{"first", "second"} {
 		mid, err := c.Send(context.Background(), &connectors.Outbound{Key: "k" + text, Channel: messenger.Channel, To: psid, Text: text})
