@@ -248,19 +248,25 @@ func (f *Fake) defaultAnswer(r Request, authorized bool, seq int) Answer {
 		return Answer{Status: http.StatusOK, Body: MediaJSON(f.URL, parts[1], m)}
 	case len(parts) == 3 && parts[2] == "messages" && r.Method == http.MethodPost:
 		var body struct {
-			Product   string `json:"messaging_product"`
-			To        string `json:"to"`
-			Recipient struct {
-				ID string `json:"id"`
-			} `json:"recipient"`
+			Product   string          `json:"messaging_product"`
+			To        string          `json:"to"`
+			Recipient json.RawMessage `json:"recipient"` // WhatsApp: a BSUID string; Messenger: {"id": PSID}
 		}
 		if json.Unmarshal(r.Body, &body) != nil {
 			return Answer{Status: http.StatusBadRequest, Body: ErrorJSON(100, 0, "(#100) Invalid parameter", "OAuthException")}
 		}
 		if body.Product == "whatsapp" {
+			var bsuid string
+			if body.To == "" && json.Unmarshal(body.Recipient, &bsuid) == nil {
+				return Answer{Status: http.StatusOK, Body: WhatsAppSendUserJSON(bsuid, WAMID(seq))}
+			}
 			return Answer{Status: http.StatusOK, Body: WhatsAppSendJSON(body.To, WAMID(seq))}
 		}
-		return Answer{Status: http.StatusOK, Body: MessengerSendJSON(body.Recipient.ID, MID(seq))}
+		var psid struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(body.Recipient, &psid)
+		return Answer{Status: http.StatusOK, Body: MessengerSendJSON(psid.ID, MID(seq))}
 	}
 	return Answer{Status: http.StatusBadRequest, Body: ErrorJSON(100, 33,
 		"Unsupported "+strings.ToLower(r.Method)+" request. Object with ID '"+parts[len(parts)-1]+"' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
@@ -304,6 +310,18 @@ func WhatsAppSendJSON(to, wamid string) string {
 	b, _ := json.Marshal(map[string]any{
 		"messaging_product": "whatsapp",
 		"contacts":          []any{map[string]string{"input": to, "wa_id": strings.TrimPrefix(to, "+")}},
+		"messages":          []any{map[string]string{"id": wamid}},
+	})
+	return string(b)
+}
+
+// WhatsAppSendUserJSON is the Cloud API's answer to a send to a
+// business-scoped user id (the "recipient" field): the contact carries
+// user_id, not wa_id.
+func WhatsAppSendUserJSON(bsuid, wamid string) string {
+	b, _ := json.Marshal(map[string]any{
+		"messaging_product": "whatsapp",
+		"contacts":          []any{map[string]string{"input": bsuid, "user_id": bsuid}},
 		"messages":          []any{map[string]string{"id": wamid}},
 	})
 	return string(b)

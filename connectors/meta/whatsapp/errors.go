@@ -39,6 +39,7 @@ var errorText = map[int]string{
 	132012: "a template variable is in the wrong format",
 	132015: "the template is paused for low quality",
 	132016: "the template is disabled for low quality",
+	131062: "this message cannot go to a business-scoped user id: send it to the customer's phone number",
 	368:    "the number is temporarily blocked for policy violations",
 	190:    "the access token is invalid or expired",
 }

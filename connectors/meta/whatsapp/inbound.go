@@ -110,6 +110,7 @@ type status struct {
 	Status       string       `json:"status"`
 	Timestamp    string       `json:"timestamp"`
 	RecipientID  string       `json:"recipient_id"`
+	RecipientBSU string       `json:"recipient_user_id"` // a send to a business-scoped user id
 	Errors       []errorEntry `json:"errors"`
 	Conversation *struct {
 		ID     string `json:"id"`
@@ -298,11 +299,15 @@ func (m *message) media() *mediaObject {
 
 // status turns one status into an Inbound reporting on a sent message.
 func (c *connector) status(v *changeValue, s *status) (connectors.Inbound, bool) {
-	if !reported[s.Status] || s.ID == "" || s.RecipientID == "" {
+	from := s.RecipientID
+	if from == "" {
+		from = s.RecipientBSU
+	}
+	if !reported[s.Status] || s.ID == "" || from == "" {
 		c.log.Info("status not reported to flows", "status", s.Status, "id", s.ID)
 		return connectors.Inbound{}, false
 	}
-	in := connectors.Inbound{PlatformID: s.ID + "/" + s.Status, Channel: Channel, From: s.RecipientID,
+	in := connectors.Inbound{PlatformID: s.ID + "/" + s.Status, Channel: Channel, From: from,
 		To: address(v.Metadata.DisplayPhoneNumber), At: unixTime(s.Timestamp),
 		Status:     &connectors.DeliveryStatus{PlatformID: s.ID, Status: s.Status},
 		Attributes: map[string]any{"message_id": s.ID, "message_status": s.Status, "phone_number_id": v.Metadata.PhoneNumberID}}
@@ -310,6 +315,7 @@ func (c *connector) status(v *changeValue, s *status) (connectors.Inbound, bool)
 		in.Phone = "+" + s.RecipientID
 		in.Attributes["wa_id"] = s.RecipientID
 	}
+	setString(in.Attributes, "user_id", s.RecipientBSU)
 	if s.Conversation != nil {
 		setString(in.Attributes, "conversation_id", s.Conversation.ID)
 		setString(in.Attributes, "conversation_origin", s.Conversation.Origin.Type)

@@ -35,7 +35,8 @@ const (
 type outMessage struct {
 	Product       string       `json:"messaging_product"`
 	RecipientType string       `json:"recipient_type"`
-	To            string       `json:"to"`
+	To            string       `json:"to,omitempty"`
+	Recipient     string       `json:"recipient,omitempty"` // a business-scoped user id, for a customer known by no number
 	Type          string       `json:"type"`
 	Text          *outText     `json:"text,omitempty"`
 	Image         *outMedia    `json:"image,omitempty"`
@@ -164,6 +165,9 @@ func messages(m *connectors.Outbound) ([]outMessage, error) {
 		return nil, errors.New("outbound message has no recipient")
 	}
 	base := outMessage{Product: "whatsapp", RecipientType: "individual", To: to}
+	if !digits(strings.TrimPrefix(to, "+")) {
+		base.To, base.Recipient = "", to
+	}
 	if m.Template != nil && m.Template.Name != "" {
 		t, err := template(m.Template)
 		if err != nil {

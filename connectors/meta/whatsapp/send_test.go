@@ -85,6 +85,8 @@ func TestSendBodies(t *testing.T) {
 			[]string{`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+16505551234","type":"text","text":{"preview_url":false,"body":"Pick\n1. Option 1\n2. Option 2"}}`}},
 		{"the same id twice as a text menu", connectors.Outbound{Text: "Pick", Choices: []connectors.Choice{{ID: "a", Title: "Yes"}, {ID: "a", Title: "No"}}},
 			[]string{`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+16505551234","type":"text","text":{"preview_url":false,"body":"Pick\n1. Yes\n2. No"}}`}},
+		{"a customer known by a business-scoped user id", connectors.Outbound{To: "US.13491208655302741918", Text: "Hi"},
+			[]string{`{"messaging_product":"whatsapp","recipient_type":"individual","recipient":"US.13491208655302741918","type":"text","text":{"preview_url":false,"body":"Hi"}}`}},
 		{"media then buttons", connectors.Outbound{Text: "Is this your order?", Media: []string{"https://cdn.example.com/o.png"}, Choices: []connectors.Choice{{ID: "yes", Title: "Yes"}, {ID: "no", Title: "No"}}},
 			[]string{
 				`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+16505551234","type":"image","image":{"link":"https://cdn.example.com/o.png"}}`,
@@ -94,7 +96,10 @@ func TestSendBodies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := tt.m
-			m.Key, m.Channel, m.To = "effect-1", "whatsapp", "+16505551234"
+			m.Key, m.Channel = "effect-1", "whatsapp"
+			if m.To == "" {
+				m.To = "+16505551234"
+			}
 			id, reqs := sendOne(t, &m)
 			if len(reqs) != len(tt.want) {
 				t.Fatalf("%d requests, want %d", len(reqs), len(tt.want))
