@@ -157,7 +157,10 @@ func Requests(m *connectors.Outbound, s Style) ([]SendRequest, error) {
 		r.Message = SendMessage{Text: part}
 		out = append(out, r)
 	}
-	if len(out) == 0 {
+	switch {
+	case len(out) == 0 && m.Template != nil:
+		return nil, fmt.Errorf("template %q: this channel has no templates, and the message has no text to send instead", m.Template.Name)
+	case len(out) == 0:
 		return nil, errors.New("outbound message has no text or media")
 	}
 	out[len(out)-1].Message.QuickReplies = replies

@@ -169,6 +169,8 @@ func runErrors(t *testing.T, h Send) {
 		{"no key", nil, connectors.Outbound{Key: "-"}, 0, "", nil, true, "no key", 0},
 		{"media that is no URL", nil, connectors.Outbound{Media: []string{"label.png"}}, 0, "", nil, true, "absolute http or https URL", 0},
 		{"nothing to send", nil, connectors.Outbound{Text: "-"}, 0, "", nil, true, "no text or media", 0},
+		{"a template without text", nil, connectors.Outbound{Text: "-", Template: &connectors.Template{Name: "order_shipped"}}, 0, "", nil, true,
+			`template "order_shipped": this channel has no templates`, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := graphfake.New(t)
