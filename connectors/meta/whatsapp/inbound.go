@@ -202,7 +202,9 @@ func (c *connector) message(v *changeValue, m *message) (in connectors.Inbound, 
 		FromName: ct.Profile.Name, At: unixTime(m.Timestamp), Attributes: map[string]any{"message_type": m.Type,
 			"phone_number_id": v.Metadata.PhoneNumberID}}
 	if digits(from) {
-		in.Phone = "+" + from
+		// A number in E.164, as the other phone channels write it: the
+		// sender is then one contact with its calls and texts.
+		in.From, in.Phone = "+"+from, "+"+from
 		in.Attributes["wa_id"] = from
 	}
 	setString(in.Attributes, "user_id", ct.UserID)
@@ -312,7 +314,7 @@ func (c *connector) status(v *changeValue, s *status) (connectors.Inbound, bool)
 		Status:     &connectors.DeliveryStatus{PlatformID: s.ID, Status: s.Status},
 		Attributes: map[string]any{"message_id": s.ID, "message_status": s.Status, "phone_number_id": v.Metadata.PhoneNumberID}}
 	if digits(s.RecipientID) {
-		in.Phone = "+" + s.RecipientID
+		in.From, in.Phone = "+"+s.RecipientID, "+"+s.RecipientID
 		in.Attributes["wa_id"] = s.RecipientID
 	}
 	setString(in.Attributes, "user_id", s.RecipientBSU)
