@@ -119,6 +119,10 @@ type Outbound struct {
 	// them; to any other connector they arrive folded into Text.
 	Choices []Choice
 	Menu    string
+	// Agent is the worker whose reply this is; empty for a flow's message.
+	// Some platforms treat a person's replies apart (Meta's HUMAN_AGENT
+	// tag, allowed for a week after the customer's last message).
+	Agent string
 }
 
 // Template is an approved message template and its variables.

@@ -52,21 +52,7 @@ type Done struct {
 func Perform(ctx context.Context, io IO, r Route, e engine.Effect) Done {
 	switch e.Kind {
 	case engine.EffectSend:
-		ch := io.Channel(r)
-		if ch == nil {
-			return Done{Err: connectors.Permanent(fmt.Errorf("no connector %s/%s is configured", r.Connector, r.Instance))}
-		}
-		out := Outbound(r, e)
-		FoldChoices(ch, &out)
-		id, err := ch.Send(ctx, &out)
-		if err != nil {
-			return Done{Err: err}
-		}
-		// A platform that reports on deliveries later decides the outcome
-		// of a send the flow waits for.
-		dr, reports := ch.(connectors.DeliveryReporter)
-		pending := e.WaitID != "" && id != "" && reports && dr.ReportsDelivery()
-		return Done{Delivered: true, PlatformID: id, Pending: pending}
+		return send(ctx, io, r, e, "")
 	case engine.EffectHTTP:
 		return Done{Result: io.HTTP(ctx, e.HTTP)}
 	case engine.EffectFunction:
@@ -75,6 +61,32 @@ func Perform(ctx context.Context, io IO, r Route, e engine.Effect) Done {
 		return performCall(ctx, io, r, []engine.Effect{e})
 	}
 	return Done{Err: connectors.Permanent(fmt.Errorf("%s is not an effect to perform", e.Kind))}
+}
+
+// PerformReply delivers a live agent's reply: a send whose Outbound names
+// the agent (connectors.Outbound.Agent), for platforms that treat a
+// person's replies apart (Meta's HUMAN_AGENT tag).
+func PerformReply(ctx context.Context, io IO, r Route, e engine.Effect, agent string) Done {
+	return send(ctx, io, r, e, agent)
+}
+
+func send(ctx context.Context, io IO, r Route, e engine.Effect, agent string) Done {
+	ch := io.Channel(r)
+	if ch == nil {
+		return Done{Err: connectors.Permanent(fmt.Errorf("no connector %s/%s is configured", r.Connector, r.Instance))}
+	}
+	out := Outbound(r, e)
+	out.Agent = agent
+	FoldChoices(ch, &out)
+	id, err := ch.Send(ctx, &out)
+	if err != nil {
+		return Done{Err: err}
+	}
+	// A platform that reports on deliveries later decides the outcome
+	// of a send the flow waits for.
+	dr, reports := ch.(connectors.DeliveryReporter)
+	pending := e.WaitID != "" && id != "" && reports && dr.ReportsDelivery()
+	return Done{Delivered: true, PlatformID: id, Pending: pending}
 }
 
 // performCall has the conversation's connector perform a script of voice

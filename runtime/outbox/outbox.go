@@ -168,6 +168,8 @@ func (o *Outbox) perform(ctx context.Context, row store.Effect) {
 			o.callEnded(ctx, row, p)
 			return
 		}
+	} else if p.Agent != nil {
+		done = effect.PerformReply(ctx, o.io, p.Route, e, p.Agent.Worker)
 	} else {
 		done = effect.Perform(ctx, o.io, p.Route, e)
 	}

@@ -100,25 +100,9 @@ type Style struct {
 	HumanAgent bool
 }
 
-// AgentReply reports whether m is a live agent's reply: its attribute
-// "agent" is set and not false. A message without the attribute counts as
-// one, so that an instance configured for the tag uses it for every
-// reply when the sender does not say which are agents'.
-func AgentReply(m *connectors.Outbound) bool {
-	v, ok := m.Attributes["agent"]
-	if !ok {
-		return true
-	}
-	switch v := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return v
-	case string:
-		return v != "" && v != "false"
-	}
-	return true
-}
+// AgentReply reports whether m is a live agent's reply (Outbound.Agent):
+// only those may carry the HUMAN_AGENT tag.
+func AgentReply(m *connectors.Outbound) bool { return m.Agent != "" }
 
 // Requests renders m as the Send API bodies that carry it, in order: one
 // message per media URL, then the text, cut into parts within s.Limit,
