@@ -263,7 +263,7 @@ func (g *Ingest) delivery(ctx context.Context, connector, instance string, in co
 func (g *Ingest) findSent(ctx context.Context, connector, instance, platformID string) (store.Message, error) {
 	for attempt := 0; ; attempt++ {
 		m, err := g.store.FindSent(ctx, connector, instance, platformID)
-		if !errors.Is(err, store.ErrNotFound) || attempt == 20 {
+		if !errors.Is(err, store.ErrNotFound) || attempt == 5 {
 			return m, err
 		}
 		select {
