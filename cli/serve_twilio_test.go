@@ -1,18 +1,11 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,81 +22,20 @@ import (
 
 // twilioRig is a running serve with the two Twilio connectors.
 type twilioRig struct {
-	t     *testing.T
-	base  string // serve's public URL
-	fake  *twiliofake.Fake
-	admin string
-	http  *http.Client
-	sms   int // messages sent to the twilio connector so far
+	*shipped
+	fake *twiliofake.Fake
+	sms  int // messages sent to the twilio connector so far
 }
-
-var adminTokenLine = regexp.MustCompile(`(?m)^Admin token \(shown once.*\n\s+(\S+)`)
 
 func startTwilio(t *testing.T) *twilioRig {
 	t.Helper()
 	fake := twiliofake.New(t)
-	dir := t.TempDir()
-	flows, err := filepath.Glob("../flows/*.flow")
-	if err != nil || len(flows) == 0 {
-		t.Fatalf("the shipped flows: %v %v", flows, err)
-	}
-	for _, f := range flows {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if filepath.Base(f) == "ivr.flow" {
-			// The office is open whenever the test runs, so the call reaches the menu.
-			src = regexp.MustCompile(`(?s)hours office_hours \{.*?\n\}`).ReplaceAll(src,
-				[]byte("hours office_hours {\n  timezone \"UTC\"\n  mon-sun 00:00-24:00\n}"))
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	base := "http://" + addr
 	t.Setenv("TWILIO_TEST_TOKEN", fake.AuthToken)
 	account := "account_sid=" + fake.AccountSID + ",auth_token=env:TWILIO_TEST_TOKEN,api_base_url=" + fake.URL
-	cmd := New()
-	out := &lockedBuffer{}
-	cmd.SetOut(out)
-	cmd.SetErr(out)
-	cmd.SetArgs([]string{"serve", "--addr", addr, "--public-url", base, "--store", "sqlite:" + filepath.Join(dir, "sb.db"),
-		"--connector", "twilio/default,from=+15550100000,whatsapp_from=whatsapp:+15550100000," + account,
-		"--connector", "twilio_voice/default," + account,
-		"--env", "ASSETS_URL=https://assets.test", "--env", "SALES_NUMBER=+15559990000", "--env", "TICKETS_URL=https://tickets.test",
-		"--reservation-timeout", "1m", dir})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("serve: %v\n%s", err, out)
-		}
-	})
-	r := &twilioRig{t: t, base: base, fake: fake, http: &http.Client{Timeout: 20 * time.Second}}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := adminTokenLine.FindStringSubmatch(out.String()); m != nil {
-			if resp, err := http.Get(base + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					r.admin = m[1]
-					return r
-				}
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("serve did not start:\n%s", out)
-	return nil
+	sh := serveShipped(t,
+		"--connector", "twilio/default,from=+15550100000,whatsapp_from=whatsapp:+15550100000,"+account,
+		"--connector", "twilio_voice/default,"+account)
+	return &twilioRig{shipped: sh, fake: fake}
 }
 
 // webhook posts params to fullURL signed as Twilio signs them and returns
@@ -111,92 +43,11 @@ func startTwilio(t *testing.T) *twilioRig {
 func (r *twilioRig) webhook(fullURL string, params url.Values) string {
 	r.t.Helper()
 	req := twiliofake.Webhook(r.fake.AuthToken, fullURL, params)
-	hreq, err := http.NewRequest(http.MethodPost, fullURL, bytes.NewReader(req.Body))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	hreq.Header = req.Header
-	resp, err := r.http.Do(hreq)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
-		r.t.Fatalf("%s answered %d %s: %s", fullURL, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	status, header, body := r.post(fullURL, req.Header, req.Body)
+	if status != http.StatusOK || !strings.HasPrefix(header.Get("Content-Type"), "text/xml") {
+		r.t.Fatalf("%s answered %d %s: %s", fullURL, status, header.Get("Content-Type"), body)
 	}
 	return string(body)
-}
-
-// api calls the admin or agent API with token and decodes the answer.
-func (r *twilioRig) api(method, path, token string, body any, want int) map[string]any {
-	r.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, r.base+path, rd)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := r.http.Do(req)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		r.t.Fatalf("%s %s: %d %s (want %d)", method, path, resp.StatusCode, raw, want)
-	}
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return out
-}
-
-// worker creates a worker and returns its token.
-func (r *twilioRig) worker(id string, attrs map[string]any, capacity map[string]int) string {
-	res := r.api("POST", "/v1/workers", r.admin, map[string]any{"id": id, "attributes": attrs, "activity": "available", "capacity": capacity}, http.StatusCreated)
-	return res["token"].(string)
-}
-
-// accept waits for the worker's pending reservation and accepts it; it
-// returns the task's id.
-func (r *twilioRig) accept(worker, token string) string {
-	r.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		res := r.api("GET", "/v1/workers/"+worker+"/reservations", token, nil, http.StatusOK)
-		list, _ := res["reservations"].([]any)
-		for _, x := range list {
-			rv := x.(map[string]any)
-			if rv["status"] == "pending" {
-				r.api("POST", "/v1/reservations/"+rv["id"].(string)+"/accept", token, nil, http.StatusOK)
-				return rv["task_id"].(string)
-			}
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
-	r.t.Fatalf("%s was never offered a task", worker)
-	return ""
-}
-
-// taskStatus waits until the task has the status.
-func (r *twilioRig) taskStatus(id, status string) map[string]any {
-	r.t.Helper()
-	var last map[string]any
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		last = r.api("GET", "/v1/tasks/"+id, r.admin, nil, http.StatusOK)
-		if task, _ := last["task"].(map[string]any); task != nil && task["status"] == status {
-			return task
-		}
-		if last["status"] == status {
-			return last
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
-	r.t.Fatalf("task %s never became %s: %v", id, status, last)
-	return nil
 }
 
 // request waits for the fake's first request to path after skip of them.
@@ -381,24 +232,4 @@ func (r *twilioRig) sentSID(i int) int {
 		}
 	}
 	return -1
-}
-
-// waitEvent waits for an event of the task's log whose JSON mentions want.
-func (r *twilioRig) waitEvent(task, typ, want string) {
-	r.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	var last []byte
-	for time.Now().Before(deadline) {
-		evs := r.api("GET", "/v1/tasks/"+task+"/events", r.admin, nil, http.StatusOK)
-		list, _ := evs["events"].([]any)
-		for _, e := range list {
-			raw, _ := json.Marshal(e)
-			if e.(map[string]any)["type"] == typ && strings.Contains(string(raw), want) {
-				return
-			}
-		}
-		last, _ = json.Marshal(evs)
-		time.Sleep(30 * time.Millisecond)
-	}
-	r.t.Fatalf("task %s never had a %s event with %q: %s", task, typ, want, last)
 }
