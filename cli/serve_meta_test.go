@@ -102,13 +102,17 @@ func TestMetaChoicesToATask(t *testing.T) {
 			},
 			`"type":"button"`},
 		{"messenger", graphfake.Path(fbPageID + "/messages"), "6783451209876543",
-			func(n int) string { return pageMessage("page", fbPageID, "6783451209876543", n, `"text":"I want a live agent"`) },
+			func(n int) string {
+				return pageMessage("page", fbPageID, "6783451209876543", n, `"text":"I want a live agent"`)
+			},
 			func(n int) string {
 				return pageMessage("page", fbPageID, "6783451209876543", n, `"text":"Bahasa Indonesia","quick_reply":{"payload":"id"}`)
 			},
 			`"quick_replies"`},
 		{"instagram", graphfake.Path(igID + "/messages"), "1284659371024863",
-			func(n int) string { return pageMessage("instagram", igID, "1284659371024863", n, `"text":"I want a live agent"`) },
+			func(n int) string {
+				return pageMessage("instagram", igID, "1284659371024863", n, `"text":"I want a live agent"`)
+			},
 			func(n int) string {
 				return pageMessage("instagram", igID, "1284659371024863", n, `"text":"Bahasa Indonesia","quick_reply":{"payload":"id"}`)
 			},
