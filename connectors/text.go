@@ -16,24 +16,24 @@ import (
 // platform counts); utf8.RuneLen counts bytes. A size below one counts
 // one.
 //
-// White space at both ends of text is dropped, so text that is only white
-// space, like "", is no part. Each part is as long as fits, then cut:
+// A text within limit is one part, unchanged; text that is only white
+// space, like "", is no part. A longer text is cut into parts each as long
+// as fits, cut:
 //   - just before white space, when the limit falls there;
 //   - else at its last white space, when that white space ends past half
 //     the limit, so that no part is much shorter than it needs to be;
 //   - else between two characters, inside a word longer than half the
 //     limit.
 //
-// The white space at a cut is dropped, so no part starts or ends with
-// white space and none is empty. A character wider than the limit goes
-// alone in a part: the platform, not the split, refuses it. A limit of
-// zero or less is no limit: the text is one part.
+// The white space at a cut is dropped, so no part is empty and only the
+// first and the last keep white space the text starts or ends with. A
+// character wider than the limit goes alone in a part: the platform, not
+// the split, refuses it. A limit of zero or less is no limit.
 func SplitText(text string, limit int, size func(rune) int) []string {
 	if size == nil {
 		size = utf16.RuneLen
 	}
-	text = strings.TrimSpace(text)
-	if text == "" {
+	if strings.TrimSpace(text) == "" {
 		return nil
 	}
 	if limit <= 0 {
@@ -46,16 +46,17 @@ func SplitText(text string, limit int, size func(rune) int) []string {
 			parts = append(parts, text)
 			break
 		}
-		parts = append(parts, strings.TrimRightFunc(text[:cut], unicode.IsSpace))
+		if part := strings.TrimRightFunc(text[:cut], unicode.IsSpace); part != "" { // else white space the text starts with
+			parts = append(parts, part)
+		}
 		text = strings.TrimLeftFunc(text[cut:], unicode.IsSpace)
 	}
 	return parts
 }
 
-// splitPoint returns where SplitText cuts text, which starts with a
-// character that is not white space: end is the byte length of the
-// longest start within limit (at least one character), cut the byte
-// offset of the cut.
+// splitPoint returns where SplitText cuts text: end is the byte length
+// of the longest start within limit (at least one character), cut the
+// byte offset of the cut.
 func splitPoint(text string, limit int, size func(rune) int) (cut, end int) {
 	n, space := 0, -1
 	for end < len(text) {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard-dev/switchboard/connectors"
 )
@@ -24,6 +23,10 @@ const (
 // maxAnswer caps how much of an API answer's body is read (not a
 // download's: Download has its own limit).
 const maxAnswer = 256 << 10
+
+// maxExcerpt caps the start of a body that is not Meta's JSON quoted in
+// an error.
+const maxExcerpt = 200
 
 // Config is what Client needs to call the Graph API.
 type Config struct {
@@ -282,21 +285,6 @@ func answerError(status int, body []byte) *Error {
 		}
 		return e
 	}
-	e.Message = excerpt(body)
+	e.Message = connectors.Excerpt(body, maxExcerpt)
 	return e
-}
-
-// excerpt returns the start of a body that is not Meta's JSON, on one
-// line.
-func excerpt(body []byte) string {
-	const limit = 200
-	s := strings.Join(strings.Fields(string(body)), " ")
-	if len(s) > limit {
-		s = s[:limit]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		s += "…"
-	}
-	return s
 }

@@ -21,7 +21,6 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/connectors"
@@ -94,8 +93,7 @@ type connector struct {
 	log        *slog.Logger
 	sleep      func(context.Context, time.Duration) error
 
-	mu   sync.Mutex
-	sent map[string]sentPart // Outbound.Key + "#" + part → what Twilio accepted
+	sent *connectors.Accepted // Outbound.Key + "#" + part → the sid Twilio gave it
 }
 
 // New builds an instance; it is the registered connectors.Constructor.
@@ -109,11 +107,11 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 			APIKeySID: s.apiKeySID, APIKeySecret: s.apiKeySecret, BaseURL: s.baseURL}, res.HTTPClient),
 		authToken: s.authToken, webhookURL: s.webhookURL, from: s.from, service: s.service, waFrom: s.waFrom,
 		callbacks: s.callbacks, retries: s.retries, now: res.Now, log: res.Logger, sleep: sleep,
-		sent: map[string]sentPart{},
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.sent = connectors.NewAccepted(sentTTL, maxRemembered, c.now)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -31,12 +31,6 @@ const (
 	maxRemembered = 100_000
 )
 
-// sentPart is a part of a message Twilio accepted.
-type sentPart struct {
-	sid string
-	at  time.Time
-}
-
 // Send creates the message with the Messages API: one message per part
 // of a text longer than MaxBody, in order, the media with the first; a
 // WhatsApp template (Attributes "content_sid", and "content_variables")
@@ -56,7 +50,7 @@ func (c *connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 	var sid string
 	for i, form := range forms {
 		key := m.Key + "#" + strconv.Itoa(i)
-		if s, ok := c.accepted(key); ok {
+		if s, ok := c.sent.Get(key); ok {
 			sid = s
 			continue
 		}
@@ -67,7 +61,7 @@ func (c *connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 			}
 			return "", explain(err)
 		}
-		c.remember(key, s)
+		c.sent.Put(key, s)
 		sid = s
 	}
 	return sid, nil
@@ -234,39 +228,6 @@ func explain(err error) error {
 		return fmt.Errorf("%w: %s", err, t)
 	}
 	return err
-}
-
-// accepted returns the sid of a part Twilio already accepted.
-func (c *connector) accepted(key string) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p, ok := c.sent[key]
-	if !ok || c.now().Sub(p.at) > sentTTL {
-		return "", false
-	}
-	return p.sid, true
-}
-
-// remember records an accepted part, forgetting the expired ones when
-// the memory is full.
-func (c *connector) remember(key, sid string) {
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.sent) >= maxRemembered {
-		for k, p := range c.sent {
-			if now.Sub(p.at) > sentTTL {
-				delete(c.sent, k)
-			}
-		}
-		for k := range c.sent { // all fresh: make room anyway
-			if len(c.sent) < maxRemembered {
-				break
-			}
-			delete(c.sent, k)
-		}
-	}
-	c.sent[key] = sentPart{sid: sid, at: now}
 }
 
 // sleep waits d or until ctx ends.

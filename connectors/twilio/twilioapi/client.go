@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard-dev/switchboard/connectors"
 )
@@ -24,6 +23,10 @@ const MaxRetryAfter = connectors.MaxRetryAfter
 
 // maxAnswer caps how much of an answer's body is read.
 const maxAnswer = 64 << 10
+
+// maxExcerpt caps the start of a body that is not Twilio's JSON quoted in
+// an error.
+const maxExcerpt = 200
 
 // Config is what Client needs to call Twilio.
 type Config struct {
@@ -194,21 +197,6 @@ func answerError(resp *http.Response, body []byte) *APIError {
 		e.Message, e.MoreInfo = wire.Message, wire.MoreInfo
 		return e
 	}
-	e.Message = excerpt(body)
+	e.Message = connectors.Excerpt(body, maxExcerpt)
 	return e
-}
-
-// excerpt returns the start of a body that is not Twilio's JSON, on one
-// line.
-func excerpt(body []byte) string {
-	const limit = 200
-	s := strings.Join(strings.Fields(string(body)), " ")
-	if len(s) > limit {
-		s = s[:limit]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		s += "…"
-	}
-	return s
 }
