@@ -135,7 +135,7 @@ func (c *connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 	var id string
 	for i := range msgs {
 		key := m.Key + "#" + strconv.Itoa(i)
-		if prev, ok := c.accepted(key); ok {
+		if prev, ok := c.sent.Get(key); ok {
 			id = prev
 			continue
 		}
@@ -150,7 +150,7 @@ func (c *connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 			return "", connectors.Permanent(errorf("Meta accepted the message without an id"))
 		}
 		id = ans.Messages[0].ID
-		c.remember(key, id)
+		c.sent.Put(key, id)
 	}
 	return id, nil
 }
@@ -196,7 +196,7 @@ func messages(m *connectors.Outbound) ([]outMessage, error) {
 		}
 		text = connectors.MenuText(text, m.Choices)
 	}
-	for _, part := range Split(text, MaxText) {
+	for _, part := range connectors.SplitText(text, MaxText, nil) {
 		msg := base
 		msg.Type, msg.Text = "text", &outText{Body: part}
 		out = append(out, msg)

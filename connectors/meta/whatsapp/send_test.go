@@ -13,7 +13,6 @@ import (
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/meta/graph"
 	"github.com/switchboard-dev/switchboard/connectors/meta/graphfake"
-	"github.com/switchboard-dev/switchboard/connectors/meta/whatsapp"
 )
 
 var messagesPath = graphfake.Path(phoneID + "/messages")
@@ -241,26 +240,5 @@ func TestRendersChoices(t *testing.T) {
 	}
 	if dr, ok := c.(connectors.DeliveryReporter); !ok || !dr.ReportsDelivery() {
 		t.Fatal("want delivery reports")
-	}
-}
-
-func TestSplit(t *testing.T) {
-	tests := []struct {
-		text  string
-		limit int
-		want  []string
-	}{
-		{"", 10, nil},
-		{"short", 10, []string{"short"}},
-		{"hello world again", 11, []string{"hello world", "again"}},
-		{"abcdefghijkl", 5, []string{"abcde", "fghij", "kl"}},
-		{"😀😀😀", 4, []string{"😀😀", "😀"}},
-		{"😀", 1, []string{"😀"}},
-	}
-	for _, tt := range tests {
-		got := whatsapp.Split(tt.text, tt.limit)
-		if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
-			t.Errorf("Split(%q, %d) = %q, want %q", tt.text, tt.limit, got, tt.want)
-		}
 	}
 }

@@ -39,7 +39,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/connectors"
@@ -100,10 +99,8 @@ type connector struct {
 	client      *graph.Client
 	media       *mediaStore
 	log         *slog.Logger
-	now         func() time.Time
 
-	mu   sync.Mutex
-	sent map[string]sentPart // Outbound.Key + "#" + part → what Meta accepted
+	sent *connectors.Accepted // Outbound.Key + "#" + part → the id Meta gave it
 }
 
 var (
@@ -164,7 +161,7 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	mediaKey.Write([]byte("switchboard media links"))
 	c := &connector{
 		phoneID: phoneID, appSecret: cfg.String("app_secret"), verifyToken: cfg.String("verify_token"),
-		client: client, log: log, now: now, sent: map[string]sentPart{},
+		client: client, log: log, sent: connectors.NewAccepted(sentTTL, maxRemembered, now),
 		media: newMediaStore(dir, client, log, mediaKey.Sum(nil),
 			strings.TrimRight(res.PublicURL, "/")+"/"+Name+"/"+instance+mediaRoute),
 	}
@@ -211,45 +208,12 @@ func (c *connector) Close(context.Context) error {
 	return nil
 }
 
-// sentPart is a part of a message Meta accepted.
-type sentPart struct {
-	id string
-	at time.Time
-}
-
 // Limits of the memory of accepted parts, so that the outbox's retry of
 // a message split in parts does not send the accepted ones again.
 const (
 	sentTTL       = 24 * time.Hour
 	maxRemembered = 100_000
 )
-
-func (c *connector) accepted(key string) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p, ok := c.sent[key]
-	if !ok || c.now().Sub(p.at) > sentTTL {
-		return "", false
-	}
-	return p.id, true
-}
-
-func (c *connector) remember(key, id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.sent) >= maxRemembered {
-		now := c.now()
-		for k, p := range c.sent {
-			if now.Sub(p.at) > sentTTL {
-				delete(c.sent, k)
-			}
-		}
-		if len(c.sent) >= maxRemembered {
-			clear(c.sent)
-		}
-	}
-	c.sent[key] = sentPart{id: id, at: c.now()}
-}
 
 // errorf prefixes the connector's name.
 func errorf(format string, args ...any) error { return fmt.Errorf("whatsapp_cloud: "+format, args...) }
