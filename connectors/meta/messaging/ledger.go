@@ -3,6 +3,8 @@ package messaging
 import (
 	"sync"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/connectors"
 )
 
 // Bounds of the ledger's memory.
@@ -20,9 +22,10 @@ const (
 // accepted, and by recipient with their time, so that a watermark receipt
 // can name the messages it covers. It is safe for concurrent use.
 type ledger struct {
+	parts *connectors.Accepted // Outbound.Key + "#" + part → mid
+
 	mu     sync.Mutex
 	now    func() time.Time
-	parts  map[string]string // Outbound.Key + "#" + part → mid
 	sent   map[string][]sentMessage
 	order  []ledgerEntry // insertion order, for expiry
 	expire int           // index in order of the oldest live entry
@@ -35,31 +38,26 @@ type sentMessage struct {
 }
 
 type ledgerEntry struct {
-	key, recipient, mid string
-	at                  time.Time
+	recipient, mid string
+	at             time.Time
 }
 
 func newLedger(now func() time.Time) *ledger {
-	return &ledger{now: now, parts: map[string]string{}, sent: map[string][]sentMessage{}}
+	return &ledger{parts: connectors.NewAccepted(LedgerTTL, ledgerMax, now), now: now, sent: map[string][]sentMessage{}}
 }
 
 // accepted returns the mid of a part Meta already accepted.
-func (l *ledger) accepted(key string) (string, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	mid, ok := l.parts[key]
-	return mid, ok
-}
+func (l *ledger) accepted(key string) (string, bool) { return l.parts.Get(key) }
 
 // record remembers that the part key went to recipient as mid; at is
 // when its request started, never later than Meta's timestamp for it.
 func (l *ledger) record(key, recipient, mid string, at time.Time) {
+	l.parts.Put(key, mid)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.prune()
-	l.parts[key] = mid
 	l.sent[recipient] = append(l.sent[recipient], sentMessage{mid: mid, at: at})
-	l.order = append(l.order, ledgerEntry{key: key, recipient: recipient, mid: mid, at: at})
+	l.order = append(l.order, ledgerEntry{recipient: recipient, mid: mid, at: at})
 }
 
 // Covered returns the messages sent to recipient at or before at that
@@ -87,15 +85,14 @@ func (l *ledger) Covered(recipient string, at time.Time, status string) []string
 	return mids
 }
 
-// prune forgets the entries older than LedgerTTL, and the oldest beyond
-// ledgerMax.
+// prune forgets the messages older than LedgerTTL, and the oldest beyond
+// ledgerMax; l.parts forgets the parts by the same bounds.
 func (l *ledger) prune() {
 	cutoff := l.now().Add(-LedgerTTL)
 	for l.expire < len(l.order) && (l.order[l.expire].at.Before(cutoff) || len(l.order)-l.expire >= ledgerMax) {
 		e := l.order[l.expire]
 		l.order[l.expire] = ledgerEntry{}
 		l.expire++
-		delete(l.parts, e.key)
 		msgs := l.sent[e.recipient]
 		for i, m := range msgs {
 			if m.mid == e.mid {

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"path"
 	"strings"
-	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -78,7 +77,8 @@ type SendResponse struct {
 
 // TextLimit is how long one message's text may be on a channel, in
 // UTF-16 code units (Messenger counts characters: an emoji outside the
-// Basic Multilingual Plane is two) or in UTF-8 bytes (Instagram).
+// Basic Multilingual Plane is two) or in UTF-8 bytes (Instagram); Max 0
+// is no limit. Requests cuts a longer text with connectors.SplitText.
 type TextLimit struct {
 	Max   int
 	Bytes bool
@@ -136,7 +136,8 @@ func Requests(m *connectors.Outbound, s Style) ([]SendRequest, error) {
 		r.Message = SendMessage{Attachment: &Attachment{Type: kind, Payload: AttachmentPayload{URL: u}}}
 		out = append(out, r)
 	}
-	for _, part := range Split(text, s.Limit) {
+	// A blank text would be an empty message, which the Send API refuses.
+	for _, part := range connectors.SplitText(strings.TrimSpace(text), s.Limit.Max, s.Limit.size) {
 		r := base
 		r.Message = SendMessage{Text: part}
 		out = append(out, r)
@@ -201,43 +202,6 @@ func AttachmentType(u string) (string, error) {
 		return t, nil
 	}
 	return "file", nil
-}
-
-// Split cuts text into parts within limit: each part as long as fits,
-// ending at its last white space when that lies in its second half, else
-// cut between two characters. White space at a cut is dropped; "" is no
-// part.
-func Split(text string, limit TextLimit) []string {
-	if limit.Max <= 0 {
-		if text == "" {
-			return nil
-		}
-		return []string{text}
-	}
-	var parts []string
-	for text = strings.TrimSpace(text); text != ""; {
-		size, end := 0, len(text)
-		for i, r := range text {
-			if size += limit.size(r); size > limit.Max {
-				end = i
-				break
-			}
-		}
-		if end == len(text) {
-			parts = append(parts, text)
-			break
-		}
-		if end == 0 { // one character beyond the limit: it goes alone
-			_, end = utf8.DecodeRuneInString(text)
-		}
-		cut := end
-		if sp := strings.LastIndexFunc(text[:end], unicode.IsSpace); sp > end/2 {
-			cut = sp
-		}
-		parts = append(parts, strings.TrimRightFunc(text[:cut], unicode.IsSpace))
-		text = strings.TrimLeftFunc(text[cut:], unicode.IsSpace)
-	}
-	return parts
 }
 
 // digest is a short stable key of s.

@@ -10,32 +10,39 @@ import (
 	"github.com/switchboard-dev/switchboard/connectors"
 )
 
-func TestSplit(t *testing.T) {
+// TestRequestsSplit: the text is cut within the channel's limit,
+// counted as the channel counts, after its ends are trimmed.
+func TestRequestsSplit(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		text  string
 		limit TextLimit
 		want  []string
 	}{
-		{"empty", "", TextLimit{Max: 10}, nil},
-		{"white space only", " \n ", TextLimit{Max: 10}, nil},
-		{"within the limit", "hello there", TextLimit{Max: 11}, []string{"hello there"}},
+		{"within the limit, trimmed", " hello there\n", TextLimit{Max: 11}, []string{"hello there"}},
 		{"at the last space", "hello there world", TextLimit{Max: 12}, []string{"hello there", "world"}},
-		{"a line break is a space", "first line\nsecond", TextLimit{Max: 12}, []string{"first line", "second"}},
-		{"no space in the second half: cut", "abcdefghij klm", TextLimit{Max: 8}, []string{"abcdefgh", "ij klm"}},
-		{"a word longer than the limit", "abcdefghijkl", TextLimit{Max: 5}, []string{"abcde", "fghij", "kl"}},
-		{"an emoji counts two UTF-16 units", "ab😀cd", TextLimit{Max: 4}, []string{"ab😀", "cd"}},
-		{"bytes: é is two", "éééé ab", TextLimit{Max: 8, Bytes: true}, []string{"éééé", "ab"}},
+		{"UTF-16: an emoji counts two", "ab😀cd", TextLimit{Max: 4}, []string{"ab😀", "cd"}},
+		{"UTF-16: é counts one", "éééé ab", TextLimit{Max: 4}, []string{"éééé", "ab"}},
+		{"bytes: é counts two", "éééé ab", TextLimit{Max: 8, Bytes: true}, []string{"éééé", "ab"}},
 		{"bytes: never inside a character", "ééé", TextLimit{Max: 3, Bytes: true}, []string{"é", "é", "é"}},
-		{"a character beyond the limit goes alone", "😀😀", TextLimit{Max: 1}, []string{"😀", "😀"}},
 		{"no limit", "anything at all", TextLimit{}, []string{"anything at all"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Split(tc.text, tc.limit)
+			reqs, err := Requests(&connectors.Outbound{To: "u1", Text: tc.text}, Style{Limit: tc.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range reqs {
+				got = append(got, r.Message.Text)
+			}
 			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("Split(%q, %+v) = %q, want %q", tc.text, tc.limit, got, tc.want)
+				t.Errorf("parts of %q within %+v = %q, want %q", tc.text, tc.limit, got, tc.want)
 			}
 		})
+	}
+	if _, err := Requests(&connectors.Outbound{To: "u1", Text: " \n "}, Style{Limit: TextLimit{Max: 10}}); err == nil {
+		t.Error("a blank text is sent")
 	}
 }
 
