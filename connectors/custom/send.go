@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/switchboard-dev/switchboard/connectors"
 )
@@ -92,19 +90,11 @@ func platformID(body []byte) string {
 	return ""
 }
 
-// excerpt returns the start of an answer's body for an error message.
+// excerpt returns ": " and the start of an answer's body for an error
+// message, or "" when the body is blank.
 func excerpt(body []byte) string {
-	const max = 200
-	s := strings.TrimSpace(string(body))
-	if s == "" {
-		return ""
+	if s := connectors.Excerpt(body, 200); s != "" {
+		return ": " + s
 	}
-	if len(s) > max {
-		s = s[:max]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		s += "…"
-	}
-	return ": " + strings.Join(strings.Fields(s), " ")
+	return ""
 }
