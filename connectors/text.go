@@ -25,8 +25,8 @@ import (
 //   - else between two characters, inside a word longer than half the
 //     limit.
 //
-// The white space at a cut is dropped, so no part is empty and only the
-// first and the last keep white space the text starts or ends with. A
+// The white space at a cut is dropped, so no part is empty, and only the
+// first part may start, and the last end, with white space: the text's. A
 // character wider than the limit goes alone in a part: the platform, not
 // the split, refuses it. A limit of zero or less is no limit.
 func SplitText(text string, limit int, size func(rune) int) []string {
