@@ -119,6 +119,10 @@ type Outbound struct {
 	// them; to any other connector they arrive folded into Text.
 	Choices []Choice
 	Menu    string
+	// Thread is the platform's session the message belongs to (the
+	// conversation's Inbound.Thread: a Slack thread's ts, an email's
+	// Message-ID to answer), when it has one.
+	Thread string
 	// Agent is the worker whose reply this is; empty for a flow's message.
 	// Some platforms treat a person's replies apart (Meta's HUMAN_AGENT
 	// tag, allowed for a week after the customer's last message).

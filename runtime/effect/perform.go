@@ -149,6 +149,9 @@ func Outbound(r Route, e engine.Effect) connectors.Outbound {
 		channel = r.Channel
 	}
 	out := connectors.Outbound{Key: e.Key, Channel: channel, To: to, Text: e.Send.Text, Media: e.Send.Media, ConversationID: r.ConversationID}
+	if channel == r.Channel {
+		out.Thread = r.Thread // the conversation's own session, not another channel's
+	}
 	if t := e.Send.Template; t != nil {
 		out.Template = &connectors.Template{Name: t.Name, Language: t.Language, Variables: t.Variables}
 	}
