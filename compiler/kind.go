@@ -260,4 +260,4 @@ func kindNamesList() []string {
 
 // KnownChannels are the channel names `channels` accepts by default.
 var KnownChannels = []string{"sms", "whatsapp", "webchat", "messenger", "instagram", "line", "telegram",
-	"discord", "email", "voice", "custom"}
+	"discord", "slack", "email", "rcs", "voice", "custom"}
