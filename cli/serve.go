@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-dev/switchboard/runtime/leader/policy"
 	"github.com/switchboard-dev/switchboard/runtime/metrics"
 	"github.com/switchboard-dev/switchboard/runtime/node"
+	"github.com/switchboard-dev/switchboard/runtime/pull"
 	"github.com/switchboard-dev/switchboard/runtime/server"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 	_ "github.com/switchboard-dev/switchboard/runtime/store/postgres" // several nodes on one database
@@ -119,6 +120,46 @@ that keeps failing waits longer after each failure before it tries again
 	f.IntVar(&o.stepBudget, "step-budget", engine.DefaultStepBudget, "steps an execution may run without a message from the customer before it fails")
 	f.BoolVar(&o.separatePhones, "separate-phone-contacts", false, "keep senders with the same phone number on SMS, WhatsApp and calls as separate contacts")
 	return cmd
+}
+
+// startWork runs the node's background work: the outbox's workers and
+// the timers, the competition for the router's leadership, and the
+// connectors that fetch their messages. The returned func stops it all and
+// waits.
+func startWork(st store.Store, n *node.Node, instances []server.Instance, workers int, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { n.Run(ctx, workers) })
+	wg.Go(func() { n.RunRouter(ctx) }) // competes for the router leadership
+	wg.Go(func() { runPullers(ctx, st, n, instances, log) })
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// runPullers runs the instances that fetch their messages (an IMAP
+// mailbox, a Gateway), each on one node at a time, delivering what they
+// fetch as webhooks' messages.
+func runPullers(ctx context.Context, st store.Store, n *node.Node, instances []server.Instance, log *slog.Logger) {
+	var pullers []pull.Instance
+	for _, in := range instances {
+		if p, ok := in.Conn.(connectors.Puller); ok {
+			pullers = append(pullers, pull.Instance{Connector: in.Connector, Name: in.Name, Puller: p})
+		}
+	}
+	if len(pullers) == 0 {
+		return
+	}
+	leaser, ok := st.(store.Leaser)
+	if !ok {
+		log.Error("the store cannot hold leases: connectors that fetch their messages do not run")
+		return
+	}
+	pull.Run(ctx, pull.Config{Leaser: leaser, Logger: log, Deliver: func(ctx context.Context, connector, instance string, in connectors.Inbound) error {
+		_, err := n.Receive(ctx, connector, instance, in, false)
+		return err
+	}}, pullers)
 }
 
 // loadProgram reads and compiles the .flow files of dir. channels are the
@@ -228,17 +269,7 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 		_ = diag.Write(stderr, list, files, diag.Options{})
 	}
 
-	workCtx, stopWork := context.WithCancel(context.Background())
-	workDone := make(chan struct{})
-	routerDone := make(chan struct{})
-	go func() {
-		n.Run(workCtx, o.workers)
-		close(workDone)
-	}()
-	go func() {
-		n.RunRouter(workCtx) // competes for the router leadership
-		close(routerDone)
-	}()
+	stopWork := startWork(st, n, instances, o.workers, log)
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
@@ -253,8 +284,6 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	// submitted), the connectors (their relay reads the store), the store.
 	err = srv.Serve(ctx, ln)
 	stopWork()
-	<-workDone
-	<-routerDone
 	<-watchDone
 	_ = n.Close()
 	closeConns()
