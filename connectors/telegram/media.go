@@ -1,0 +1,248 @@
+package telegram
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/go-telegram/bot"
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+)
+
+// mediaRoute is the instance's route that serves fetched files, under
+// /telegram/{instance}: /media?id={file_id}&sig={hmac}.
+const mediaRoute = "/media"
+
+// Limits of the media fetches.
+const (
+	// MaxMediaBytes is the largest file kept: the Bot API lets bots
+	// download files of at most 20 MB.
+	MaxMediaBytes = 20 << 20
+	// fetchers bounds the downloads under way at once.
+	fetchers = 4
+	// fetchAttempts is how many times a file's fetch is tried after
+	// temporary failures.
+	fetchAttempts = 4
+	// firstFetchBackoff doubles after each failed attempt.
+	firstFetchBackoff = time.Second
+)
+
+// mediaStore fetches files from Telegram into dir and serves them. The
+// Bot API's download URL holds the bot's token, so it never leaves the
+// store.
+type mediaStore struct {
+	dir    string
+	bot    *bot.Bot
+	http   *http.Client
+	log    *slog.Logger
+	key    []byte // signs links: a file_id is no secret to the chat's members
+	base   string // the media route's URL, without query
+	run    func(func(context.Context)) bool
+	slots  chan struct{}
+	mu     sync.Mutex
+	active map[string]bool
+}
+
+func newMediaStore(dir string, b *bot.Bot, client *http.Client, log *slog.Logger, key []byte, base string,
+	run func(func(context.Context)) bool) *mediaStore {
+	return &mediaStore{dir: dir, bot: b, http: client, log: log, key: key, base: base, run: run,
+		slots: make(chan struct{}, fetchers), active: map[string]bool{}}
+}
+
+// validFileID keeps ids that are safe in a link: Telegram's are base64url.
+func validFileID(id string) bool {
+	if id == "" || len(id) > 256 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		b := id[i]
+		if !(b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_' || b == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *mediaStore) sign(id string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(id))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// path names the file by a hash of its id: ids are long.
+func (s *mediaStore) path(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return filepath.Join(s.dir, hex.EncodeToString(h[:16]))
+}
+
+// fetch starts fetching the file in the background, unless it is kept or
+// being fetched, and returns its link on the instance's route; false for
+// an id that cannot be served. It does not block.
+func (s *mediaStore) fetch(id string) (string, bool) {
+	if !validFileID(id) {
+		s.log.Warn("telegram: a file_id that is not base64url, not fetched", "file_id", id)
+		return "", false
+	}
+	link := s.base + "?" + url.Values{"id": {id}, "sig": {s.sign(id)}}.Encode()
+	if _, err := os.Stat(s.path(id)); err == nil {
+		return link, true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.active[id] && s.run(func(ctx context.Context) { s.download(ctx, id) }) {
+		s.active[id] = true
+	}
+	return link, true
+}
+
+func (s *mediaStore) download(ctx context.Context, id string) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.active, id)
+		s.mu.Unlock()
+	}()
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return
+	}
+	wait := firstFetchBackoff
+	for attempt := 1; ; attempt++ {
+		err := s.fetchOnce(ctx, id)
+		if err == nil {
+			return
+		}
+		if connectors.IsPermanent(err) || attempt == fetchAttempts || ctx.Err() != nil {
+			s.log.Error("telegram: file not fetched", "file_id", id, "attempts", attempt, "err", err)
+			return
+		}
+		if d, ok := connectors.RetryDelay(err); ok && d > wait {
+			wait = d
+		}
+		if !sleep(ctx, wait) {
+			return
+		}
+		wait *= 2
+	}
+}
+
+// fetchOnce asks getFile for the file's path (valid for an hour) and
+// downloads it into the directory, atomically.
+func (s *mediaStore) fetchOnce(ctx context.Context, id string) error {
+	f, err := s.bot.GetFile(ctx, &bot.GetFileParams{FileID: id})
+	if err != nil {
+		return classify(err, "")
+	}
+	if f.FilePath == "" {
+		return connectors.Permanent(errorf("file %s: getFile gave no file_path", id))
+	}
+	if f.FileSize > MaxMediaBytes {
+		return connectors.Permanent(errorf("file %s: %d bytes, beyond the Bot API's 20 MB", id, f.FileSize))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.bot.FileDownloadLink(f), nil)
+	if err != nil {
+		return connectors.Permanent(errorf("file %s: %v", id, err))
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		// The error's URL holds the token.
+		return errorf("file %s: download failed", id)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		err := errorf("file %s: download answered %d", id, resp.StatusCode)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+			return connectors.Permanent(err)
+		}
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxMediaBytes+1))
+	if err != nil {
+		return errorf("file %s: download cut short: %v", id, err)
+	}
+	if len(data) > MaxMediaBytes {
+		return connectors.Permanent(errorf("file %s: larger than 20 MB", id))
+	}
+	ct := mime.TypeByExtension(path.Ext(f.FilePath))
+	if ct == "" {
+		ct = http.DetectContentType(data)
+	}
+	if err := writeAtomic(s.path(id)+".type", []byte(ct)); err != nil {
+		return connectors.Permanent(err)
+	}
+	return connectors.Permanent(writeAtomic(s.path(id), data))
+}
+
+func writeAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), ".fetch-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("telegram: keeping a file: %w", err)
+	}
+	return nil
+}
+
+// serve answers the media route: the file with its content type once
+// fetched, 404 before (or for an id or signature that names nothing).
+func (s *mediaStore) serve(ctx *fasthttp.RequestCtx) {
+	id := string(ctx.QueryArgs().Peek("id"))
+	sig := string(ctx.QueryArgs().Peek("sig"))
+	if !validFileID(id) || !hmac.Equal([]byte(sig), []byte(s.sign(id))) {
+		ctx.Error("no such file", http.StatusNotFound)
+		return
+	}
+	data, err := os.ReadFile(s.path(id))
+	if err != nil {
+		ctx.Response.Header.Set("Retry-After", "2")
+		ctx.Error("file not fetched yet", http.StatusNotFound)
+		return
+	}
+	ct, _ := os.ReadFile(s.path(id) + ".type")
+	if len(ct) == 0 {
+		ct = []byte("application/octet-stream")
+	}
+	ctx.Response.Header.SetContentTypeBytes(ct)
+	ctx.Response.Header.Set("Cache-Control", "private, max-age=86400")
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	ctx.Response.Header.Set("Content-Security-Policy", "sandbox")
+	if ctx.IsHead() {
+		ctx.Response.Header.SetContentLength(len(data))
+		return
+	}
+	ctx.SetBody(data)
+}
+
+// Routes serve the files customers sent, under /telegram/{instance}:
+// GET /media?id={file_id}&sig={…}, the URL an Inbound's Media holds.
+func (c *connector) Routes() []httpsurface.Route {
+	return []httpsurface.Route{
+		{Method: http.MethodGet, Path: mediaRoute, Handler: c.media.serve},
+		{Method: http.MethodHead, Path: mediaRoute, Handler: c.media.serve},
+	}
+}
