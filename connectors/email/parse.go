@@ -1,0 +1,260 @@
+package email
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // ISO-8859-*, Windows-125x, GB18030, … bodies and headers
+	"github.com/emersion/go-message/mail"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+)
+
+// rawMessage returns the RFC 5322 message a request carries: the body of
+// a message/rfc822 POST, SendGrid's raw `email` field, or Mailgun's
+// `body-mime`.
+func rawMessage(r *connectors.Request) ([]byte, error) {
+	switch r.MediaType() {
+	case "message/rfc822":
+		return r.Body, nil
+	case "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(r.Body))
+		if err != nil {
+			return nil, connectors.Errorf(http.StatusBadRequest, "form body: %v", err)
+		}
+		if v := form.Get("body-mime"); v != "" {
+			return []byte(v), nil
+		}
+		return nil, connectors.Errorf(http.StatusBadRequest, "form without a body-mime field: have the route forward to a URL ending in mime")
+	case "multipart/form-data":
+		return multipartMessage(r)
+	}
+	return nil, r.RequireMediaType("message/rfc822", "multipart/form-data", "application/x-www-form-urlencoded")
+}
+
+func multipartMessage(r *connectors.Request) ([]byte, error) {
+	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if params["boundary"] == "" {
+		return nil, connectors.Errorf(http.StatusBadRequest, "multipart body without a boundary")
+	}
+	mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, connectors.Errorf(http.StatusBadRequest, "form without an email (SendGrid raw) or body-mime (Mailgun) field: post the raw MIME message")
+		}
+		if err != nil {
+			return nil, connectors.Errorf(http.StatusBadRequest, "multipart body: %v", err)
+		}
+		if name := p.FormName(); name == "email" || name == "body-mime" {
+			b, err := io.ReadAll(p)
+			if err != nil {
+				return nil, connectors.Errorf(http.StatusBadRequest, "multipart field %s: %v", name, err)
+			}
+			return b, nil
+		}
+	}
+}
+
+// Kinds of automatic mail, acknowledged and never delivered.
+const (
+	autoReply = "auto-reply" // RFC 3834 Auto-Submitted, X-Autoreply, vacation responders
+	bulk      = "bulk"       // Precedence: bulk, junk, list
+	bounce    = "bounce"     // a delivery status notification (RFC 3464)
+	receipt   = "receipt"    // a read receipt (RFC 8098)
+)
+
+// parsed is one message as the connector reads it.
+type parsed struct {
+	in         connectors.Inbound
+	automated  string   // one of the kinds above, or "" for a person's mail
+	references []string // References, then In-Reply-To when not in them
+	subject    string
+}
+
+var errNoFrom = errors.New("message without a From address")
+
+// parse reads one RFC 5322 message. A body it cannot read as MIME is
+// taken as plain text: mail in the wild is often slightly broken, and
+// what a person wrote should still reach the flow.
+func parse(raw []byte) (*parsed, error) {
+	e, err := message.Read(bytes.NewReader(raw))
+	if e == nil {
+		return nil, fmt.Errorf("message header: %v", err)
+	}
+	h := mail.Header{Header: e.Header}
+	p := &parsed{automated: automated(h)}
+	from, err := h.AddressList("From")
+	if err != nil || len(from) == 0 || from[0].Address == "" {
+		if p.automated != "" {
+			// A bounce from <> may have no usable From: still acknowledged.
+			p.in.PlatformID = messageID(h, raw)
+			return p, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("From header: %v", err)
+		}
+		return nil, errNoFrom
+	}
+	in := &p.in
+	in.PlatformID = messageID(h, raw)
+	in.Channel = Channel
+	in.From = normalize(from[0].Address)
+	in.FromName = strings.TrimSpace(from[0].Name)
+	if to, err := h.AddressList("To"); err == nil && len(to) > 0 {
+		in.To = normalize(to[0].Address)
+	}
+	if t, err := h.Date(); err == nil {
+		in.At = t.UTC()
+	}
+	p.subject, _ = h.Subject()
+	refs, _ := h.MsgIDList("References")
+	reply, _ := h.MsgIDList("In-Reply-To")
+	p.references = refs
+	if len(reply) > 0 && !contains(refs, reply[0]) {
+		p.references = append(p.references, reply[0])
+	}
+	in.Thread = in.PlatformID
+	if len(p.references) > 0 {
+		in.Thread = p.references[0]
+	}
+	body := readBody(e)
+	in.Text = newText(body.text)
+	in.Attributes = map[string]any{
+		"subject":    p.subject,
+		"message_id": in.PlatformID,
+		"body":       body.text,
+	}
+	if len(reply) > 0 {
+		in.Attributes["in_reply_to"] = reply[0]
+	}
+	if len(refs) > 0 {
+		in.Attributes["references"] = strings.Join(refs, " ")
+	}
+	if len(body.attachments) > 0 {
+		in.Attributes["attachments"] = body.attachments
+	}
+	return p, nil
+}
+
+func contains(ids []string, id string) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// normalize returns an address as one contact key: trimmed, lower-case.
+// The local part is lower-cased too, though RFC 5321 lets it be case
+// sensitive: no mail provider in use treats it so, and a customer who
+// types their address in another case is still one person.
+func normalize(addr string) string { return strings.ToLower(strings.TrimSpace(addr)) }
+
+// messageID returns the dedupe key: the Message-ID without its angle
+// brackets, or, when it is missing or unreasonably long, a hash of the
+// raw message (identical in every redelivery of it).
+func messageID(h mail.Header, raw []byte) string {
+	id, err := h.MessageID()
+	if err == nil && id != "" && len(id) <= MaxIDBytes {
+		return id
+	}
+	sum := sha256.Sum256(raw)
+	return "sha256:" + hex.EncodeToString(sum[:16])
+}
+
+// automated says which kind of automatic mail h heads, "" for none.
+func automated(h mail.Header) string {
+	ct, params, _ := h.ContentType()
+	if ct == "multipart/report" {
+		switch strings.ToLower(params["report-type"]) {
+		case "delivery-status":
+			return bounce
+		case "disposition-notification":
+			return receipt
+		}
+	}
+	if v := headerToken(h, "Auto-Submitted"); v != "" && v != "no" {
+		return autoReply
+	}
+	if h.Has("X-Autoreply") || h.Has("X-Autorespond") {
+		return autoReply
+	}
+	switch headerToken(h, "Precedence") {
+	case "bulk", "junk", "list":
+		return bulk
+	case "auto_reply":
+		return autoReply
+	}
+	return ""
+}
+
+// headerToken is a header's value up to any ";" parameter, lower-case.
+func headerToken(h mail.Header, key string) string {
+	v, _, _ := strings.Cut(h.Get(key), ";")
+	return strings.ToLower(strings.TrimSpace(v))
+}
+
+// body is what a message says: its text, and the files it carries.
+type body struct {
+	text        string
+	attachments []any // {"filename", "content_type", "size"} each
+}
+
+// maxPartBytes caps how much of one body part is read.
+const maxPartBytes = 4 << 20
+
+// readBody walks the MIME tree: the first text/plain part outside
+// attachments is the text; else the first text/html, converted. Parts
+// that are attachments (or neither text nor multipart) are listed.
+func readBody(e *message.Entity) body {
+	var plain, html string
+	var havePlain, haveHTML bool
+	var b body
+	_ = e.Walk(func(_ []int, part *message.Entity, err error) error {
+		if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+			return nil
+		}
+		ct, params, _ := part.Header.ContentType()
+		if ct == "" {
+			ct = "text/plain"
+		}
+		if strings.HasPrefix(ct, "multipart/") || ct == "message/delivery-status" {
+			return nil
+		}
+		disp, dparams, _ := part.Header.ContentDisposition()
+		data, _ := io.ReadAll(io.LimitReader(part.Body, maxPartBytes))
+		switch {
+		case disp != "attachment" && ct == "text/plain" && !havePlain:
+			plain, havePlain = string(data), true
+		case disp != "attachment" && ct == "text/html" && !haveHTML:
+			html, haveHTML = string(data), true
+		case disp == "attachment" || disp == "inline" && !strings.HasPrefix(ct, "text/") || !strings.HasPrefix(ct, "text/"):
+			name := dparams["filename"]
+			if name == "" {
+				name = params["name"]
+			}
+			b.attachments = append(b.attachments, map[string]any{"filename": name, "content_type": ct, "size": len(data)})
+		}
+		return nil
+	})
+	switch {
+	case havePlain:
+		b.text = plain
+	case haveHTML:
+		b.text = htmlText(html)
+	}
+	b.text = strings.TrimSpace(strings.ReplaceAll(strings.ToValidUTF8(b.text, "\uFFFD"), "\r\n", "\n"))
+	return b
+}
