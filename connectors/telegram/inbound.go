@@ -156,6 +156,9 @@ func (c *connector) callback(id string, q *models.CallbackQuery) ([]connectors.I
 		Choice:     q.Data,
 		Attributes: map[string]any{"callback_query_id": q.ID, "user_id": strconv.FormatInt(q.From.ID, 10)},
 	}
+	if m := q.Message.Message; m != nil {
+		in.Attributes["message_id"] = strconv.Itoa(m.ID)
+	}
 	if q.From.Username != "" {
 		in.Attributes["username"] = q.From.Username
 	}
