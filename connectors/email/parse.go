@@ -131,9 +131,11 @@ func parse(raw []byte) (*parsed, error) {
 	body := readBody(e)
 	in.Text = newText(body.text)
 	in.Attributes = map[string]any{
-		"subject":    p.subject,
-		"message_id": in.PlatformID,
-		"body":       body.text,
+		"subject": p.subject,
+		"body":    body.text,
+	}
+	if !strings.HasPrefix(in.PlatformID, "sha256:") {
+		in.Attributes["message_id"] = in.PlatformID
 	}
 	if len(reply) > 0 {
 		in.Attributes["in_reply_to"] = reply[0]
