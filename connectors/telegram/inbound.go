@@ -139,13 +139,15 @@ func (c *connector) callback(id string, q *models.CallbackQuery) ([]connectors.I
 		title = q.Data
 	}
 	qid := q.ID
-	c.background(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if _, err := c.bot.AnswerCallbackQuery(ctx, &bot.AnswerCallbackQueryParams{CallbackQueryID: qid}); err != nil {
-			c.log.Warn("telegram: answerCallbackQuery failed", "callback_query_id", qid, "err", classify(err, ""))
-		}
-	})
+	select {
+	case c.answers <- struct{}{}:
+		c.background(func(ctx context.Context) {
+			defer func() { <-c.answers }()
+			c.answer(ctx, qid)
+		})
+	default:
+		c.log.Warn("telegram: too many button taps being answered, this one is not", "callback_query_id", qid)
+	}
 	in := connectors.Inbound{
 		PlatformID: id,
 		Channel:    Channel,
@@ -166,6 +168,16 @@ func (c *connector) callback(id string, q *models.CallbackQuery) ([]connectors.I
 		in.Attributes["language_code"] = q.From.LanguageCode
 	}
 	return []connectors.Inbound{in}, nil
+}
+
+// answer answers a button tap with answerCallbackQuery: until it is
+// answered, the client shows a spinner on the button.
+func (c *connector) answer(ctx context.Context, qid string) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := c.bot.AnswerCallbackQuery(ctx, &bot.AnswerCallbackQueryParams{CallbackQueryID: qid}); err != nil {
+		c.log.Warn("telegram: answerCallbackQuery failed", "callback_query_id", qid, "err", classify(err, ""))
+	}
 }
 
 func buttonText(k *models.InlineKeyboardMarkup, data string) string {

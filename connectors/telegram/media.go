@@ -35,6 +35,9 @@ const (
 	MaxMediaBytes = 20 << 20
 	// fetchers bounds the downloads under way at once.
 	fetchers = 4
+	// maxPending bounds the files waiting to be fetched: beyond it a
+	// file is not fetched (its link answers 404) rather than piling up.
+	maxPending = 1000
 	// fetchAttempts is how many times a file's fetch is tried after
 	// temporary failures.
 	fetchAttempts = 4
@@ -104,7 +107,11 @@ func (s *mediaStore) fetch(id string) (string, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.active[id] && s.run(func(ctx context.Context) { s.download(ctx, id) }) {
+	switch {
+	case s.active[id]:
+	case len(s.active) >= maxPending:
+		s.log.Warn("telegram: too many files waiting to be fetched, this one is not", "file_id", id)
+	case s.run(func(ctx context.Context) { s.download(ctx, id) }):
 		s.active[id] = true
 	}
 	return link, true

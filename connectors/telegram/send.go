@@ -30,7 +30,19 @@ type part struct {
 	method string // sendMessage, sendPhoto, …
 	text   string
 	media  string
-	keys   *models.InlineKeyboardMarkup
+	keys   *inlineKeyboard
+}
+
+// inlineKeyboard is the Bot API's InlineKeyboardMarkup with callback
+// buttons only: the library's button type always sends a copy_text
+// object, which the Bot API reads as a second kind of button.
+type inlineKeyboard struct {
+	Rows [][]callbackButton `json:"inline_keyboard"`
+}
+
+type callbackButton struct {
+	Text string `json:"text"`
+	Data string `json:"callback_data"`
 }
 
 // Send delivers the message as a series of calls: each media by URL, then
@@ -79,7 +91,7 @@ func plan(m *connectors.Outbound) []part {
 		parts = append(parts, part{method: mediaMethod(u), media: u})
 	}
 	text := m.Text
-	var keys *models.InlineKeyboardMarkup
+	var keys *inlineKeyboard
 	if len(m.Choices) > 0 {
 		if keys = keyboard(m.Choices); keys == nil {
 			text = connectors.MenuText(text, m.Choices)
@@ -100,16 +112,16 @@ func plan(m *connectors.Outbound) []part {
 
 // keyboard is the choices as an inline keyboard, one button a row; nil
 // when they do not fit one.
-func keyboard(choices []connectors.Choice) *models.InlineKeyboardMarkup {
+func keyboard(choices []connectors.Choice) *inlineKeyboard {
 	if len(choices) > MaxButtons {
 		return nil
 	}
-	k := &models.InlineKeyboardMarkup{InlineKeyboard: make([][]models.InlineKeyboardButton, 0, len(choices))}
+	k := &inlineKeyboard{Rows: make([][]callbackButton, 0, len(choices))}
 	for _, ch := range choices {
 		if ch.ID == "" || len(ch.ID) > MaxCallbackData || strings.TrimSpace(ch.Title) == "" {
 			return nil
 		}
-		k.InlineKeyboard = append(k.InlineKeyboard, []models.InlineKeyboardButton{{Text: ch.Title, CallbackData: ch.ID}})
+		k.Rows = append(k.Rows, []callbackButton{{Text: ch.Title, Data: ch.ID}})
 	}
 	return k
 }

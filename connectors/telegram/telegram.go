@@ -110,6 +110,8 @@ type connector struct {
 	log    *slog.Logger
 	media  *mediaStore
 	sent   *connectors.Accepted // Outbound.Key + "#" + part → the id Telegram gave it
+	// answers bounds the answers to button taps under way.
+	answers chan struct{}
 
 	ctx    context.Context // ends at Close: the background calls' context
 	cancel context.CancelFunc
@@ -181,7 +183,7 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &connector{bot: b, botID: m[1], secret: []byte(secret), log: log, ctx: ctx, cancel: cancel,
-		sent: connectors.NewAccepted(sentTTL, maxRemembered, res.Now)}
+		sent: connectors.NewAccepted(sentTTL, maxRemembered, res.Now), answers: make(chan struct{}, maxAnswers)}
 	mediaKey := hmac.New(sha256.New, []byte(secret))
 	mediaKey.Write([]byte("switchboard media links"))
 	publicURL := strings.TrimRight(res.PublicURL, "/")
@@ -285,6 +287,9 @@ func (c *connector) startWebhook(publicURL, instance, secret string) {
 		}
 	})
 }
+
+// maxAnswers bounds the answerCallbackQuery calls under way at once.
+const maxAnswers = 64
 
 // webhookAttempts bounds the setWebhook calls at start.
 const webhookAttempts = 5

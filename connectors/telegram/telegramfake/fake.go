@@ -135,7 +135,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusNotFound, ErrorJSON(404, "Not Found", 0))
 		return
 	}
-	params, err := readParams(r)
+	params, err := ReadParams(r)
 	if err != nil {
 		answer(w, http.StatusBadRequest, ErrorJSON(400, "Bad Request: "+err.Error(), 0))
 		return
@@ -210,9 +210,9 @@ func answer(w http.ResponseWriter, status int, body string) {
 	io.WriteString(w, body)
 }
 
-// readParams reads a call's parameters from any of the encodings the Bot
+// ReadParams reads a call's parameters from any of the encodings the Bot
 // API takes: multipart/form-data, x-www-form-urlencoded, JSON.
-func readParams(r *http.Request) (map[string]string, error) {
+func ReadParams(r *http.Request) (map[string]string, error) {
 	mt, ps, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	params := map[string]string{}
 	switch mt {
