@@ -111,7 +111,7 @@ func compose(m *connectors.Outbound) []part {
 	}
 	last := &parts[len(parts)-1]
 	last.blocks = []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.PlainTextType, last.text, false, false), nil, nil,
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.PlainTextType, last.text, true, false), nil, nil,
 			slack.SectionBlockOptionBlockID(questionBlock)),
 		buttons(m.Choices),
 	}
@@ -138,7 +138,7 @@ func buttons(choices []connectors.Choice) *slack.ActionBlock {
 	els := make([]slack.BlockElement, len(choices))
 	for i, ch := range choices {
 		els[i] = slack.NewButtonBlockElement(choicePrefix+strconv.Itoa(i+1), ch.ID,
-			slack.NewTextBlockObject(slack.PlainTextType, ch.Title, false, false))
+			slack.NewTextBlockObject(slack.PlainTextType, ch.Title, true, false))
 	}
 	return slack.NewActionBlock(choicesBlock, els...)
 }
