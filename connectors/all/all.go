@@ -6,6 +6,7 @@ package all
 
 import (
 	_ "github.com/switchboard-dev/switchboard/connectors/custom"           // generic signed JSON
+	_ "github.com/switchboard-dev/switchboard/connectors/line"             // LINE Official Account chats through the Messaging API
 	_ "github.com/switchboard-dev/switchboard/connectors/meta/instagram"   // Instagram Direct, with Instagram Login or through a Page
 	_ "github.com/switchboard-dev/switchboard/connectors/meta/messenger"   // Facebook Messenger conversations of a Page
 	_ "github.com/switchboard-dev/switchboard/connectors/meta/whatsapp"    // WhatsApp through Meta's Cloud API

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -159,8 +160,16 @@ func tokenError(err error) error {
 }
 
 func oauthReason(re *oauth2.RetrieveError) string {
-	if re.ErrorCode != "" {
-		return re.ErrorCode + " " + re.ErrorDescription
+	code, desc := re.ErrorCode, re.ErrorDescription
+	if code == "" {
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(re.Body, &e) != nil || e.Error == "" {
+			return excerpt(re.Body)
+		}
+		code, desc = e.Error, e.Description
 	}
-	return excerpt(re.Body)
+	return strings.TrimSpace(code + " " + desc)
 }

@@ -110,9 +110,9 @@ func (c *connector) parse(data []byte) ([]connectors.Inbound, error) {
 	if ev.SenderPhoneNumber == "" {
 		return nil, connectors.Errorf(http.StatusBadRequest, "event without senderPhoneNumber")
 	}
-	from := ev.SenderPhoneNumber
-	if !strings.HasPrefix(from, "+") {
-		from = "+" + from
+	from, err := phone(ev.SenderPhoneNumber)
+	if err != nil {
+		return nil, connectors.Errorf(http.StatusBadRequest, "senderPhoneNumber: %v", err)
 	}
 	in := connectors.Inbound{Channel: Channel, From: from, Phone: from, To: c.agentID,
 		Attributes: map[string]any{"agent_id": c.agentID}}

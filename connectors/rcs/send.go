@@ -105,7 +105,7 @@ func (c *connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 func phone(to string) (string, error) {
 	digits := strings.TrimPrefix(to, "+")
 	if !strings.HasPrefix(to, "+") || len(digits) < 7 || len(digits) > 15 || strings.Trim(digits, "0123456789") != "" {
-		return "", fmt.Errorf("recipient %q is not an E.164 phone number (+ and 7 to 15 digits)", to)
+		return "", fmt.Errorf("%q is not an E.164 phone number (+ and 7 to 15 digits)", to)
 	}
 	return to, nil
 }
