@@ -80,7 +80,7 @@ func (p payload) section(name string) []byte {
 	return nil
 }
 
-func payloads(t *testing.T, dir string) []payload {
+func payloads(t testing.TB, dir string) []payload {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(testdata, dir, "*.txtar"))
 	if err != nil || len(files) == 0 {
