@@ -1,0 +1,223 @@
+package email_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap"
+	"github.com/emersion/go-imap/backend/memory"
+	"github.com/emersion/go-imap/client"
+	"github.com/emersion/go-imap/server"
+
+	"github.com/switchboard-dev/switchboard/connectors"
+)
+
+// mailbox is go-imap's in-memory IMAP server with its one user
+// (username/password), on loopback.
+type mailbox struct {
+	addr  string
+	inbox *memory.Mailbox
+}
+
+func newMailbox(t *testing.T) *mailbox {
+	t.Helper()
+	be := memory.New()
+	srv := server.New(be)
+	srv.AllowInsecureAuth = true
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close() })
+	u, err := be.Login(nil, "username", "password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := u.GetMailbox("INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &mailbox{addr: l.Addr().String(), inbox: mb.(*memory.Mailbox)}
+}
+
+// add appends a recorded message, unseen. Only while no Pull runs: the
+// memory backend has no locks.
+func (m *mailbox) add(t *testing.T, name string) {
+	t.Helper()
+	if err := m.inbox.CreateMessage(nil, time.Now(), bytes.NewBuffer(findPayload(t, name).raw)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seen returns the Message-IDs of the \Seen messages.
+func (m *mailbox) seen() []string {
+	var ids []string
+	for _, msg := range m.inbox.Messages {
+		if slices.Contains(msg.Flags, imap.SeenFlag) {
+			i := bytes.Index(bytes.ToLower(msg.Body), []byte("message-id: <"))
+			if i < 0 {
+				ids = append(ids, "(none)")
+				continue
+			}
+			rest := msg.Body[i+len("message-id: <"):]
+			ids = append(ids, string(rest[:bytes.IndexByte(rest, '>')]))
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (m *mailbox) puller(t *testing.T) connectors.Puller {
+	t.Helper()
+	c := newConnector(t, connectors.Config{"imap_url": "imap://username@" + m.addr + "/INBOX", "imap_password": "password", "poll_interval": "30ms"}, connectors.Resources{})
+	return c.(connectors.Puller)
+}
+
+// pullRun runs Pull until want messages were delivered and a few polls
+// more passed (for any redelivery to show), then stops it. Each deliver
+// first checks, on a second connection, that the message is not \Seen
+// yet.
+func (m *mailbox) pullRun(t *testing.T, p connectors.Puller, want int) []connectors.Inbound {
+	t.Helper()
+	check, err := client.Dial(m.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Logout()
+	if err := check.Login("username", "password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := check.Select("INBOX", true); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []connectors.Inbound
+	enough := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- p.Pull(ctx, func(_ context.Context, in []connectors.Inbound) error {
+			if len(in) != 1 {
+				t.Errorf("deliver got %d messages, want one a call", len(in))
+			}
+			crit := imap.NewSearchCriteria()
+			crit.Header.Set("Message-Id", "<"+in[0].PlatformID+">")
+			crit.WithFlags = []string{imap.SeenFlag}
+			if uids, err := check.UidSearch(crit); err != nil || len(uids) > 0 {
+				t.Errorf("%s is \\Seen before deliver returned (%v)", in[0].PlatformID, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, in...)
+			if len(got) == want {
+				close(enough)
+			}
+			return nil
+		})
+	}()
+	select {
+	case <-enough:
+	case err := <-done:
+		t.Fatalf("Pull returned early: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Pull delivered %d messages in 10 s, want %d", len(got), want)
+	}
+	time.Sleep(150 * time.Millisecond)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Pull after cancel: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return got
+}
+
+func platformIDs(in []connectors.Inbound) []string {
+	var ids []string
+	for _, m := range in {
+		ids = append(ids, m.PlatformID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// TestPull: Pull delivers each unseen message once, oldest first, marks
+// it \Seen after deliver returned, marks automatic mail \Seen undelivered,
+// and does not fetch what it dealt with again; a restarted connector
+// starts over from the unseen messages.
+func TestPull(t *testing.T) {
+	mb := newMailbox(t)
+	mb.add(t, "plain")
+	mb.add(t, "auto-reply")
+	mb.add(t, "reply-gmail")
+	p := mb.puller(t)
+
+	got := mb.pullRun(t, p, 2)
+	if ids := platformIDs(got); strings.Join(ids, " ") != "CAJx3Q7dHn1n2vD0k8pX0qZr5YtA4mWbN9u@mail.gmail.com CAJx3Q7fPq0m1sW3e9kR2tYu8iOp5aSdF6g@mail.gmail.com" {
+		t.Errorf("delivered %v", ids)
+	}
+	if got[0].Text == "" || got[1].Thread != got[0].PlatformID {
+		t.Errorf("parsed as the webhook does? %+v", got)
+	}
+	wantSeen := []string{"0000000@localhost/", "CAJx3Q7auto00vacation1@mail.gmail.com", "CAJx3Q7dHn1n2vD0k8pX0qZr5YtA4mWbN9u@mail.gmail.com", "CAJx3Q7fPq0m1sW3e9kR2tYu8iOp5aSdF6g@mail.gmail.com"}
+	if s := mb.seen(); !slices.Equal(s, wantSeen) {
+		t.Errorf("seen %v, want %v", s, wantSeen)
+	}
+
+	// Someone marks the first message unread: the same connector, past
+	// it, does not fetch it again, but does fetch the new one.
+	mb.inbox.Messages[1].Flags = nil
+	mb.add(t, "latin1")
+	got = mb.pullRun(t, p, 1)
+	if ids := platformIDs(got); len(ids) != 1 || ids[0] != "87v8e3k2qz.fsf@exemple.fr" {
+		t.Errorf("second run delivered %v", ids)
+	}
+
+	// A restarted connector knows no cursor: the unread message comes
+	// again, for the runtime's dedupe on its Message-ID.
+	got = mb.pullRun(t, mb.puller(t), 1)
+	if ids := platformIDs(got); len(ids) != 1 || ids[0] != "CAJx3Q7dHn1n2vD0k8pX0qZr5YtA4mWbN9u@mail.gmail.com" {
+		t.Errorf("after a restart delivered %v", ids)
+	}
+}
+
+// TestPullDeliverFails: when deliver fails, Pull returns the error and the
+// message stays unseen for the next Pull.
+func TestPullDeliverFails(t *testing.T) {
+	mb := newMailbox(t)
+	mb.add(t, "plain")
+	p := mb.puller(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := p.Pull(ctx, func(context.Context, []connectors.Inbound) error { return errors.New("store unavailable") })
+	if err == nil || !strings.Contains(err.Error(), "store unavailable") {
+		t.Fatalf("Pull = %v, want deliver's error", err)
+	}
+	if s := mb.seen(); len(s) != 1 {
+		t.Errorf("seen %v: the undelivered message was marked", s)
+	}
+	got := mb.pullRun(t, p, 1)
+	if len(got) != 1 {
+		t.Errorf("the next Pull delivered %d", len(got))
+	}
+}
+
+// TestPullLoginFails: a wrong password is Pull's error, named.
+func TestPullLoginFails(t *testing.T) {
+	mb := newMailbox(t)
+	c := newConnector(t, connectors.Config{"imap_url": "imap://username@" + mb.addr, "imap_password": "wrong"}, connectors.Resources{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := c.(connectors.Puller).Pull(ctx, func(context.Context, []connectors.Inbound) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), `login as "username"`) {
+		t.Errorf("Pull = %v", err)
+	}
+}
