@@ -160,6 +160,8 @@ func (c *connector) callback(id string, q *models.CallbackQuery) ([]connectors.I
 	}
 	if m := q.Message.Message; m != nil {
 		in.Attributes["message_id"] = strconv.Itoa(m.ID)
+	} else if m := q.Message.InaccessibleMessage; m != nil && m.MessageID != 0 {
+		in.Attributes["message_id"] = strconv.Itoa(m.MessageID)
 	}
 	if q.From.Username != "" {
 		in.Attributes["username"] = q.From.Username

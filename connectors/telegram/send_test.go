@@ -3,6 +3,7 @@ package telegram_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,11 @@ func TestSendRequests(t *testing.T) {
 				{Method: "sendVoice", Params: map[string]string{"chat_id": "-1002143658709", "message_thread_id": "401", "voice": "https://cdn.example.com/n.ogg"}},
 				{Method: "sendMessage", Params: map[string]string{"chat_id": "-1002143658709", "message_thread_id": "401", "text": "Your label"}},
 			}, "-1002143658709/1005"},
+		{"choices without text", connectors.Outbound{To: "5820193447", Choices: []connectors.Choice{{ID: "yes", Title: "Yes"}}},
+			[]telegramfake.Call{{Method: "sendMessage", Params: map[string]string{"chat_id": "5820193447", "text": "…",
+				"reply_markup": `{"inline_keyboard":[[{"text":"Yes","callback_data":"yes"}]]}`}}}, ""},
+		{"more than 100 choices", connectors.Outbound{To: "5820193447", Text: "Pick", Choices: manyChoices(101)},
+			[]telegramfake.Call{{Method: "sendMessage", Params: map[string]string{"chat_id": "5820193447", "text": connectors.MenuText("Pick", manyChoices(101))}}}, ""},
 		{"channel username", connectors.Outbound{To: "@acme_news", Text: "Hi"},
 			[]telegramfake.Call{{Method: "sendMessage", Params: map[string]string{"chat_id": "@acme_news", "text": "Hi"}}}, ""},
 		{"template is sent as text", connectors.Outbound{To: "5820193447", Text: "Your order shipped", Template: &connectors.Template{Name: "order_update"}},
@@ -75,6 +81,14 @@ func TestSendRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+func manyChoices(n int) []connectors.Choice {
+	out := make([]connectors.Choice, n)
+	for i := range out {
+		out[i] = connectors.Choice{ID: strconv.Itoa(i), Title: "Option " + strconv.Itoa(i)}
+	}
+	return out
 }
 
 // equalParams compares the form fields, JSON ones by value.

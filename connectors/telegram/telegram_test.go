@@ -256,6 +256,24 @@ func TestSetWebhook(t *testing.T) {
 	}
 }
 
+// TestNoPublicURL: without a public URL there is no webhook URL to set,
+// and the log says so.
+func TestNoPublicURL(t *testing.T) {
+	f := telegramfake.New(t)
+	var log syncBuffer
+	reg := connectors.NewRegistry()
+	reg.MustRegister(telegram.Spec(), telegram.New)
+	c, err := reg.New(telegram.Name, config(t, f.URL, connectors.Config{"set_webhook": "true"}),
+		connectors.Resources{HTTPClient: f.Client(), Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.(connectors.Closer).Close(context.Background())
+	if n := len(f.Calls("setWebhook")); n != 0 || !strings.Contains(log.String(), "no public URL, so setWebhook is not called") {
+		t.Errorf("%d setWebhook calls; log:\n%s", n, log.String())
+	}
+}
+
 // syncBuffer is a log the connector's goroutines write while the test
 // reads it.
 type syncBuffer struct {
