@@ -147,7 +147,7 @@ func buttons(choices []connectors.Choice) *slack.ActionBlock {
 // call may succeed later; every other one is permanent (not_in_channel,
 // channel_not_found, invalid_auth, msg_too_long, invalid_blocks, …).
 var temporaryErrors = map[string]bool{
-	"ratelimited": true, "rate_limited": true, "internal_error": true, "fatal_error": true,
+	"ratelimited": true, "internal_error": true, "fatal_error": true,
 	"service_unavailable": true, "request_timeout": true, "team_added_to_org": true,
 }
 

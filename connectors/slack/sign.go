@@ -51,9 +51,9 @@ func Verify(h http.Header, body []byte, secret string, now time.Time) error {
 	if err != nil {
 		return connectors.Errorf(http.StatusUnauthorized, "%s %q is not Unix seconds", HeaderTimestamp, ts)
 	}
-	if age := now.Sub(time.Unix(sec, 0)); age > Tolerance || age < -Tolerance {
-		return connectors.Errorf(http.StatusUnauthorized, "stale %s %s: %s from now, more than %s (a replayed request?)",
-			HeaderTimestamp, ts, age.Round(time.Second), Tolerance)
+	if off := now.Sub(time.Unix(sec, 0)).Abs(); off > Tolerance {
+		return connectors.Errorf(http.StatusUnauthorized, "stale %s %s: %s away from now, more than %s (a replayed request?)",
+			HeaderTimestamp, ts, off.Round(time.Second), Tolerance)
 	}
 	if !strings.HasPrefix(sig, "v0=") {
 		return connectors.Errorf(http.StatusUnauthorized, "%s must start with v0=", HeaderSignature)
