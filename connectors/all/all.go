@@ -7,6 +7,7 @@ package all
 import (
 	_ "github.com/switchboard-dev/switchboard/connectors/custom"           // generic signed JSON
 	_ "github.com/switchboard-dev/switchboard/connectors/discord"          // a Discord bot: direct messages over the Gateway, buttons and slash commands
+	_ "github.com/switchboard-dev/switchboard/connectors/email"            // e-mail in by IMAP or a forwarding service, out by SMTP
 	_ "github.com/switchboard-dev/switchboard/connectors/line"             // LINE Official Account chats through the Messaging API
 	_ "github.com/switchboard-dev/switchboard/connectors/meta/instagram"   // Instagram Direct, with Instagram Login or through a Page
 	_ "github.com/switchboard-dev/switchboard/connectors/meta/messenger"   // Facebook Messenger conversations of a Page

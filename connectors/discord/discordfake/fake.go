@@ -331,3 +331,19 @@ func (f *Fake) writeRaw(c *websocket.Conn, raw []byte) {
 	defer f.writeMu.Unlock()
 	_ = c.WriteMessage(websocket.TextMessage, raw)
 }
+
+// WaitPost waits up to 15 s for a post whose body contains want.
+func (f *Fake) WaitPost(t testing.TB, want string) Post {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, p := range f.Posts() {
+			if strings.Contains(string(p.Raw), want) {
+				return p
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("discordfake: no post with %s; posts: %d", want, len(f.Posts()))
+	return Post{}
+}
