@@ -204,7 +204,9 @@ func TestGatewayFatalClose(t *testing.T) {
 	f := discordfake.New(t)
 	c := newConn(t, config(f.URL+"/api/v10", f.GatewayURL), connectors.Resources{})
 	done := make(chan error, 1)
-	go func() { done <- c.Pull(context.Background(), func(context.Context, []connectors.Inbound) error { return nil }) }()
+	go func() {
+		done <- c.Pull(context.Background(), func(context.Context, []connectors.Inbound) error { return nil })
+	}()
 	f.WaitReady(t)
 	f.Drop(4014)
 	select {

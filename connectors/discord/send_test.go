@@ -190,11 +190,12 @@ func TestKit(t *testing.T) {
 		Request: func(t testing.TB, now time.Time) *connectors.Request {
 			return signed([]byte(`{"application_id":"1197048256485963936","channel_id":"1345828002201600003","data":{"component_type":2,"custom_id":"en"},"id":"1579497724921847301","type":3,"user":{"id":"1573264778749546497","username":"mira.k"},"version":1}`), "1796651943")
 		},
-		Unsign:    func(r *connectors.Request) { r.Header.Del(discord.HeaderSignature) },
-		Malformed: func(t testing.TB, now time.Time) *connectors.Request { return signed([]byte(`{"type":3,"id":`), "1796651943") },
+		Unsign: func(r *connectors.Request) { r.Header.Del(discord.HeaderSignature) },
+		Malformed: func(t testing.TB, now time.Time) *connectors.Request {
+			return signed([]byte(`{"type":3,"id":`), "1796651943")
+		},
 		Outbound: func() *connectors.Outbound {
 			return &connectors.Outbound{Key: "effect-0001", Channel: "discord", To: dm, Text: "Hello from the kit", ConversationID: "conv-1"}
 		},
 	})
 }
-
