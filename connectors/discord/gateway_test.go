@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -217,4 +218,63 @@ func TestGatewayFatalClose(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Pull did not return after close code 4014")
 	}
+}
+
+// TestGatewayHeartbeats: at a short HELLO interval the connector beats
+// on its own; when the ACKs stop, it drops the dead connection and
+// resumes.
+func TestGatewayHeartbeats(t *testing.T) {
+	f := discordfake.New(t)
+	f.HeartbeatInterval = 50
+	p := startPull(t, f)
+	waitOps(t, f, 3, func(op discordfake.Op) bool { return op.Op == 1 && op.Path == "/gateway" })
+	f.StopAcks()
+	f.WaitReady(t)
+	waitOp(t, f, func(op discordfake.Op) bool { return op.Op == 6 && op.Path == "/resume" })
+	f.Dispatch("MESSAGE_CREATE", marker("7"))
+	if m := p.next(t); m.PlatformID != "7" {
+		t.Errorf("after the resume came %s", m.PlatformID)
+	}
+}
+
+// TestGatewayInvalidSession: a RESUME Discord refuses (op 9, d false)
+// is followed by a new IDENTIFY.
+func TestGatewayInvalidSession(t *testing.T) {
+	f := discordfake.New(t)
+	p := startPull(t, f)
+	f.ForgetSessions()
+	f.Drop(4000)
+	f.WaitReady(t)
+	ops := f.Ops()
+	var seq []string
+	for _, op := range ops {
+		if op.Op == 2 || op.Op == 6 {
+			seq = append(seq, fmt.Sprintf("%d%s", op.Op, op.Path))
+		}
+	}
+	if strings.Join(seq, " ") != "2/gateway 6/resume 2/gateway" {
+		t.Errorf("identify and resume ops: %v, want identify, the refused resume, identify", seq)
+	}
+	f.Dispatch("MESSAGE_CREATE", marker("8"))
+	if m := p.next(t); m.PlatformID != "8" {
+		t.Errorf("in the new session came %s", m.PlatformID)
+	}
+}
+
+func waitOps(t *testing.T, f *discordfake.Fake, n int, match func(discordfake.Op) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		got := 0
+		for _, op := range f.Ops() {
+			if match(op) {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d such ops within 10 s: %+v", n, f.Ops())
 }

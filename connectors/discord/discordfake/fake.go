@@ -48,6 +48,8 @@ type Fake struct {
 	conn     *websocket.Conn
 	connWait chan struct{} // closed when a session is ready (READY or RESUMED sent)
 	ops      []Op
+	noAck    bool
+	expired  bool // sessions are forgotten: a RESUME gets op 9
 }
 
 // Post is one message the connector posted.
@@ -190,7 +192,12 @@ func (f *Fake) gateway(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		switch p.Op {
 		case 1:
-			f.write(c, map[string]any{"op": 11, "d": nil, "s": nil, "t": nil})
+			f.mu.Lock()
+			silent := f.noAck
+			f.mu.Unlock()
+			if !silent {
+				f.write(c, map[string]any{"op": 11, "d": nil, "s": nil, "t": nil})
+			}
 		case 2:
 			f.ready(c)
 		case 6:
@@ -217,7 +224,10 @@ func (f *Fake) resume(c *websocket.Conn, d json.RawMessage) {
 		SessionID string `json:"session_id"`
 		Seq       int64  `json:"seq"`
 	}
-	if json.Unmarshal(d, &r) != nil || r.SessionID != SessionID || r.Token != Token {
+	f.mu.Lock()
+	expired := f.expired
+	f.mu.Unlock()
+	if expired || json.Unmarshal(d, &r) != nil || r.SessionID != SessionID || r.Token != Token {
 		f.write(c, map[string]any{"op": 9, "d": false, "s": nil, "t": nil})
 		return
 	}
@@ -239,6 +249,7 @@ func (f *Fake) resume(c *websocket.Conn, d json.RawMessage) {
 func (f *Fake) sessionReady() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.noAck = false
 	select {
 	case <-f.connWait:
 	default:
@@ -308,6 +319,24 @@ func (f *Fake) Reconnect() {
 	f.connWait = make(chan struct{})
 	f.mu.Unlock()
 	f.write(c, map[string]any{"op": 7, "d": nil, "s": nil, "t": nil})
+}
+
+// StopAcks makes the Gateway leave heartbeats unacknowledged, as a
+// connection that died without closing does; WaitReady then waits for
+// the next session, where ACKs resume.
+func (f *Fake) StopAcks() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.noAck = true
+	f.connWait = make(chan struct{})
+}
+
+// ForgetSessions makes the Gateway refuse every RESUME with op 9 (d
+// false), as after a session expired; an IDENTIFY then starts anew.
+func (f *Fake) ForgetSessions() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.expired = true
 }
 
 // Heartbeat sends op 1, Discord's request for a heartbeat now.
