@@ -25,9 +25,9 @@ import (
 const ChannelVoice = "voice"
 
 // PhoneChannels are the channels whose addresses are phone numbers
-// (Inbound.Phone): a sender with the same number on any of them is one
+// (Inbound.Phone: SMS, WhatsApp, RCS, calls): a sender with the same number on any of them is one
 // contact unless the runtime is told to keep them apart.
-var PhoneChannels = []string{"sms", "whatsapp", ChannelVoice}
+var PhoneChannels = []string{"sms", "whatsapp", "rcs", ChannelVoice}
 
 // CallPerformer is implemented by connectors that carry phone calls.
 // PerformCall hands a script of verbs to the call a.Call: it replaces
