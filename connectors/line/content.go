@@ -5,13 +5,19 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
 )
 
@@ -20,27 +26,67 @@ import (
 // so the message id is in the query: /content?id={message-id}&sig={hmac}.
 const contentRoute = "/content"
 
-// Limits of a content fetch.
+// Limits of the content fetches.
 const (
-	// MaxContentBytes is the largest content served: LINE takes files up
-	// to 300 MB from its apps, media far less.
+	// MaxContentBytes is the largest content kept: LINE takes files up to
+	// 300 MB from its apps, media far less.
 	MaxContentBytes = 300 << 20
-	contentTimeout  = 2 * time.Minute
+	// fetchers bounds the downloads under way at once.
+	fetchers = 4
+	// fetchAttempts is how many times a content's fetch is tried after
+	// temporary failures (a video LINE is still preparing answers 202).
+	fetchAttempts = 5
+	// firstFetchBackoff doubles after each failed attempt.
+	firstFetchBackoff = time.Second
+	// serveTimeout bounds the fetch a request for content not kept yet
+	// waits for.
+	serveTimeout = time.Minute
 )
 
-// link is the URL of a message's content on the instance's route.
-func (c *connector) link(id string) string {
-	return c.base + "?" + url.Values{"id": {id}, "sig": {c.sign(id)}}.Encode()
+// contentStore fetches the content of the customers' messages from
+// LINE's data host into dir, in the background as soon as a message
+// arrives (LINE keeps content for a limited time, and only hands it out
+// with the access token), and serves it.
+type contentStore struct {
+	dir     string
+	dataURL string
+	token   string
+	http    *http.Client
+	log     *slog.Logger
+	key     []byte // signs content links: message ids are guessable, the files private
+	base    string // the content route's URL, without query
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	slots  chan struct{}
+
+	mu      sync.Mutex
+	pending map[string]bool
+	closed  bool
 }
 
-func (c *connector) sign(id string) string {
-	m := hmac.New(sha256.New, c.key)
+func newContentStore(dir, dataURL, token string, client *http.Client, log *slog.Logger, key []byte, base string) *contentStore {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &contentStore{dir: dir, dataURL: dataURL, token: token, http: client, log: log, key: key, base: base,
+		ctx: ctx, cancel: cancel, slots: make(chan struct{}, fetchers), pending: map[string]bool{}}
+}
+
+// link is the URL of a message's content on the instance's route.
+func (s *contentStore) link(id string) string {
+	return s.base + "?" + url.Values{"id": {id}, "sig": {s.sign(id)}}.Encode()
+}
+
+func (s *contentStore) sign(id string) string {
+	m := hmac.New(sha256.New, s.key)
 	m.Write([]byte(id))
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
-// validMessageID keeps ids that are LINE's (digits) and nothing that
-// could change the data host's path.
+func (s *contentStore) path(id string) string { return filepath.Join(s.dir, id) }
+
+// validMessageID keeps LINE's ids (digits): nothing that could name a
+// file outside the directory or change the data host's path.
 func validMessageID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
@@ -53,52 +99,164 @@ func validMessageID(id string) bool {
 	return true
 }
 
-// serveContent answers the content route: it fetches the message's
-// content from LINE's data host with the access token, on each request,
-// since LINE keeps it for a while and the token must not leave the
-// server. A missing or expired content is 404; LINE's other failures 502.
-func (c *connector) serveContent(ctx *fasthttp.RequestCtx) {
-	id := string(ctx.QueryArgs().Peek("id"))
-	sig := string(ctx.QueryArgs().Peek("sig"))
-	if !validMessageID(id) || !hmac.Equal([]byte(sig), []byte(c.sign(id))) {
-		ctx.Error("no such content", http.StatusNotFound)
+// fetch starts fetching message id's content in the background, unless
+// it is kept or being fetched already. It does not block.
+func (s *contentStore) fetch(id string) {
+	if !validMessageID(id) {
 		return
 	}
-	reqCtx, cancel := context.WithTimeout(context.Background(), contentTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, c.dataURL+"/v2/bot/message/"+id+"/content", nil)
-	if err != nil {
-		ctx.Error("bad content request", http.StatusInternalServerError)
+	if _, err := os.Stat(s.path(id)); err == nil {
 		return
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	res, err := c.http.Do(req)
-	if err != nil {
-		c.log.Error("content not fetched", "message_id", id, "err", err)
-		ctx.Error("content not fetched from LINE", http.StatusBadGateway)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.pending[id] {
 		return
+	}
+	s.pending[id] = true
+	s.wg.Add(1)
+	go s.run(id)
+}
+
+func (s *contentStore) run(id string) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pending, id)
+		s.mu.Unlock()
+	}()
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-s.ctx.Done():
+		return
+	}
+	wait := firstFetchBackoff
+	for attempt := 1; ; attempt++ {
+		err := s.fetchOnce(s.ctx, id)
+		if err == nil {
+			return
+		}
+		if connectors.IsPermanent(err) || attempt == fetchAttempts || s.ctx.Err() != nil {
+			s.log.Error("content not fetched", "message_id", id, "attempts", attempt, "err", err)
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		}
+		wait *= 2
+	}
+}
+
+// errGone: LINE no longer keeps the content (or never had it).
+var errGone = connectors.Permanent(fmt.Errorf("line: %w", os.ErrNotExist))
+
+// fetchOnce downloads the content into the directory, atomically: the
+// file, then its content type beside it.
+func (s *contentStore) fetchOnce(ctx context.Context, id string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.dataURL+"/v2/bot/message/"+id+"/content", nil)
+	if err != nil {
+		return connectors.Permanent(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	res, err := s.http.Do(req)
+	if err != nil {
+		return errorf("content %s: %w", id, err)
 	}
 	defer res.Body.Close()
 	switch {
 	case res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusGone:
-		ctx.Error("content no longer kept by LINE", http.StatusNotFound)
-		return
+		return errGone
+	case res.StatusCode == http.StatusAccepted, res.StatusCode == http.StatusTooManyRequests, res.StatusCode >= 500:
+		return errorf("content %s: LINE answered %d", id, res.StatusCode)
 	case res.StatusCode/100 != 2:
-		c.log.Error("content not fetched", "message_id", id, "status", res.StatusCode)
-		ctx.Error("content not fetched from LINE", http.StatusBadGateway)
-		return
+		return connectors.Permanent(errorf("content %s: LINE answered %d", id, res.StatusCode))
 	}
 	data, err := io.ReadAll(io.LimitReader(res.Body, MaxContentBytes+1))
-	if err != nil || len(data) > MaxContentBytes {
-		ctx.Error("content not fetched from LINE", http.StatusBadGateway)
-		return
+	if err != nil {
+		return errorf("content %s: %w", id, err)
+	}
+	if len(data) > MaxContentBytes {
+		return connectors.Permanent(errorf("content %s: larger than %d bytes", id, MaxContentBytes))
 	}
 	ct := res.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	ctx.Response.Header.SetContentType(ct)
-	ctx.Response.Header.Set("Cache-Control", "private, max-age=3600")
+	if err := writeAtomic(s.path(id)+".type", []byte(ct)); err != nil {
+		return connectors.Permanent(err)
+	}
+	return connectors.Permanent(writeAtomic(s.path(id), data))
+}
+
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".fetch-*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+func (s *contentStore) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// serve answers the content route: the file with its content type once
+// kept; before, it fetches it at once (the background fetch may still be
+// waiting): 404 when LINE no longer has it, 502 when LINE fails.
+func (s *contentStore) serve(ctx *fasthttp.RequestCtx) {
+	id := string(ctx.QueryArgs().Peek("id"))
+	sig := string(ctx.QueryArgs().Peek("sig"))
+	if !validMessageID(id) || !hmac.Equal([]byte(sig), []byte(s.sign(id))) {
+		ctx.Error("no such content", http.StatusNotFound)
+		return
+	}
+	data, err := os.ReadFile(s.path(id))
+	if err != nil {
+		fctx, cancel := context.WithTimeout(context.Background(), serveTimeout)
+		err = s.fetchOnce(fctx, id)
+		cancel()
+		if err == nil {
+			data, err = os.ReadFile(s.path(id))
+		}
+	}
+	switch {
+	case err == errGone:
+		ctx.Error("content no longer kept by LINE", http.StatusNotFound)
+		return
+	case err != nil:
+		s.log.Error("content not served", "message_id", id, "err", err)
+		ctx.Response.Header.Set("Retry-After", "5")
+		ctx.Error("content not fetched from LINE", http.StatusBadGateway)
+		return
+	}
+	ct, _ := os.ReadFile(s.path(id) + ".type")
+	if len(ct) == 0 {
+		ct = []byte("application/octet-stream")
+	}
+	ctx.Response.Header.SetContentTypeBytes(ct)
+	ctx.Response.Header.Set("Cache-Control", "private, max-age=86400")
 	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
 	ctx.Response.Header.Set("Content-Security-Policy", "sandbox")
 	if ctx.IsHead() {
@@ -112,7 +270,13 @@ func (c *connector) serveContent(ctx *fasthttp.RequestCtx) {
 // GET /content?id={message-id}&sig={…}, the URL an Inbound's Media holds.
 func (c *connector) Routes() []httpsurface.Route {
 	return []httpsurface.Route{
-		{Method: http.MethodGet, Path: contentRoute, Handler: c.serveContent},
-		{Method: http.MethodHead, Path: contentRoute, Handler: c.serveContent},
+		{Method: http.MethodGet, Path: contentRoute, Handler: c.content.serve},
+		{Method: http.MethodHead, Path: contentRoute, Handler: c.content.serve},
 	}
+}
+
+// Close stops the content fetches under way and waits for them.
+func (c *connector) Close(context.Context) error {
+	c.content.close()
+	return nil
 }

@@ -162,7 +162,8 @@ func (c *connector) message(in *connectors.Inbound, m *message) {
 		if m.ContentProvider.Type == "external" && m.ContentProvider.OriginalContentURL != "" {
 			in.Media = []string{m.ContentProvider.OriginalContentURL}
 		} else {
-			in.Media = []string{c.link(m.ID)}
+			in.Media = []string{c.content.link(m.ID)}
+			c.content.fetch(m.ID)
 		}
 		set("file_name", m.FileName)
 		if m.FileSize > 0 {

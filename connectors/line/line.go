@@ -29,6 +29,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -77,6 +79,8 @@ func Spec() *connectors.Spec {
 				Description: "Base URL of the Messaging API (reply, push); tests point it at a fake."},
 			{Name: "data_api_url", Type: connectors.TypeURL, Default: DefaultDataAPIURL, Example: "http://127.0.0.1:8099",
 				Description: "Base URL of the content API, where the media customers send are fetched from; tests point it at a fake."},
+			{Name: "media_dir", Example: "/var/lib/switchboard/line-media",
+				Description: "Where the media customers send are kept once fetched from LINE. Default: a directory under the system's temporary directory, named for the instance."},
 		},
 	}
 }
@@ -86,12 +90,10 @@ type connector struct {
 	secret  string
 	token   string
 	apiURL  string
-	dataURL string
 	http    *http.Client
 	log     *slog.Logger
 	now     func() time.Time
-	key     []byte // signs content links: message ids are guessable, the files private
-	base    string // the content route's URL, without query
+	content *contentStore
 
 	replies *replyTokens
 	sent    *connectors.Accepted // Outbound.Key + "#" + request → the id LINE gave its last message
@@ -109,6 +111,7 @@ type offer struct {
 var (
 	_ connectors.ChoiceRenderer = (*connector)(nil)
 	_ httpsurface.Pages         = (*connector)(nil)
+	_ connectors.Closer         = (*connector)(nil)
 )
 
 // New builds an instance; it is the registered connectors.Constructor.
@@ -142,12 +145,20 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
+	dir := cfg.String("media_dir")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "switchboard-"+Name+"-"+instance)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, &connectors.FieldError{Field: "media_dir", Problem: err.Error()}
+	}
 	key := hmac.New(sha256.New, []byte(cfg.String("channel_secret")))
 	key.Write([]byte("switchboard content links"))
+	token := cfg.String("channel_access_token")
 	return &connector{
-		secret: cfg.String("channel_secret"), token: cfg.String("channel_access_token"),
-		apiURL: api, dataURL: data, http: client, log: log, now: now, key: key.Sum(nil),
-		base:    strings.TrimRight(res.PublicURL, "/") + "/" + Name + "/" + instance + contentRoute,
+		secret: cfg.String("channel_secret"), token: token, apiURL: api, http: client, log: log, now: now,
+		content: newContentStore(dir, data, token, client, log, key.Sum(nil),
+			strings.TrimRight(res.PublicURL, "/")+"/"+Name+"/"+instance+contentRoute),
 		replies: newReplyTokens(now), sent: connectors.NewAccepted(sentTTL, maxRemembered, now),
 		offered: map[string]offer{},
 	}, nil
@@ -164,7 +175,8 @@ func baseURL(cfg connectors.Config, field, def string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-// Receive verifies the webhook's signature and parses its events.
+// Receive verifies the webhook's signature and parses its events; it
+// starts fetching the content of their media in the background.
 func (c *connector) Receive(_ context.Context, r *connectors.Request) ([]connectors.Inbound, error) {
 	if r.Method != http.MethodPost {
 		return nil, connectors.Errorf(http.StatusMethodNotAllowed, "method %s: LINE's webhooks are POSTs", r.Method)

@@ -51,10 +51,14 @@ func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources)
 	if res.PublicURL == "" {
 		res.PublicURL = publicURL
 	}
+	if _, ok := cfg["media_dir"]; !ok {
+		cfg["media_dir"] = t.TempDir()
+	}
 	c, err := reg.New(line.Name, cfg, res)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.(connectors.Closer).Close(context.Background()) })
 	return c
 }
 
@@ -261,6 +265,7 @@ func TestConfig(t *testing.T) {
 		{config("http://127.0.0.1:1", connectors.Config{"channel_access_token": ""}), "channel_access_token"},
 		{config("http://127.0.0.1:1", connectors.Config{"api_url": "ftp://x"}), "api_url"},
 		{config("http://127.0.0.1:1", connectors.Config{"data_api_url": "not a url"}), "data_api_url"},
+		{config("http://127.0.0.1:1", connectors.Config{"media_dir": "/dev/null/media"}), "media_dir"},
 	} {
 		_, err := reg.New(line.Name, tc.cfg, connectors.Resources{})
 		if err == nil || !strings.Contains(err.Error(), tc.field) {

@@ -49,11 +49,14 @@ func receive(t *testing.T, c connectors.Connector, name string) {
 	}
 }
 
-// paths is the paths the fake got, in order.
+// paths is the paths of the sends the fake got, in order (not the
+// content fetches).
 func paths(f *linefake.Fake) string {
 	var out []string
 	for _, r := range f.Requests() {
-		out = append(out, r.Path)
+		if r.Method == http.MethodPost {
+			out = append(out, r.Path)
+		}
 	}
 	return strings.Join(out, " ")
 }
