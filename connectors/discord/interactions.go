@@ -289,7 +289,9 @@ func (c *Conn) Respond(in []connectors.Inbound, reaction connectors.Reaction) (i
 		if parts := connectors.SplitText(text, MaxText, nil); len(parts) > 0 {
 			out.Content = parts[0]
 		}
-		return answer(callbackResponse{Type: callbackMessage, Data: &out})
+		if out.Content != "" || len(out.Components) > 0 { // Discord refuses an empty message
+			return answer(callbackResponse{Type: callbackMessage, Data: &out})
+		}
 	}
 	kind, _ := in[0].Attributes["interaction"].(string)
 	if kind == kindComponent {
