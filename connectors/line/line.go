@@ -9,10 +9,11 @@
 // Inbound, LINE POSTs a JSON body of events to the webhook, signed with
 // X-Line-Signature (base64 HMAC-SHA256 of the body with the channel
 // secret). Receive checks it first, over the raw body, then turns message
-// events into Inbound messages (media as links to the instance's content
-// route, which fetches the file from LINE's data host with the access
-// token, since LINE's content needs it) and postbacks into choices; the
-// other events are acknowledged and logged. webhookEventId is the dedupe
+// events into Inbound messages and postbacks into choices; the other
+// events are acknowledged and logged. LINE's media content is kept on its
+// data host for a while and handed out only with the access token, so
+// Receive starts fetching it in the background into media_dir, and the
+// Inbound's Media links to the instance's content route (see Routes). webhookEventId is the dedupe
 // key, so a redelivery is recognised.
 //
 // Outbound, a message answering a webhook within a minute uses the
