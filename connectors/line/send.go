@@ -106,6 +106,9 @@ func (c *connector) reply(ctx context.Context, token string, msgs []messaging_ap
 	}
 	res, ans, err := api.ReplyMessageWithHttpInfo(&messaging_api.ReplyMessageRequest{ReplyToken: token, Messages: msgs})
 	if err != nil {
+		if accepted(res) {
+			return "", nil
+		}
 		return "", c.failure("reply", res, err)
 	}
 	return lastID(ans.SentMessages), nil
@@ -120,6 +123,9 @@ func (c *connector) push(ctx context.Context, to, retryKey string, msgs []messag
 	if err == nil {
 		return lastID(ans.SentMessages), nil
 	}
+	if accepted(res) {
+		return "", nil
+	}
 	if res != nil && res.StatusCode == http.StatusConflict && res.Header.Get("X-Line-Accepted-Request-Id") != "" {
 		// An earlier attempt with this retry key was accepted: the
 		// messages went out once, which is what the retry wanted.
@@ -130,6 +136,10 @@ func (c *connector) push(ctx context.Context, to, retryKey string, msgs []messag
 	}
 	return "", c.failure("push", res, err)
 }
+
+// accepted: LINE answered 2xx, and only its body did not decode. The
+// messages went out; sending them again would repeat them.
+func accepted(res *http.Response) bool { return res != nil && res.StatusCode/100 == 2 }
 
 func lastID(sent []messaging_api.SentMessage) string {
 	if len(sent) == 0 {
@@ -142,7 +152,7 @@ func lastID(sent []messaging_api.SentMessage) string {
 // temporary (429 with its Retry-After), any other 4xx permanent, with
 // LINE's message and details.
 func (c *connector) failure(call string, res *http.Response, err error) error {
-	if res == nil || res.StatusCode/100 == 2 {
+	if res == nil {
 		return errorf("%s: %w", call, err)
 	}
 	defer res.Body.Close()

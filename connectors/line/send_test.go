@@ -269,6 +269,20 @@ func TestSendErrors(t *testing.T) {
 	}
 }
 
+// TestSendUndecodedAnswer: a 2xx whose body does not decode means LINE
+// sent the messages: Send succeeds rather than send them again.
+func TestSendUndecodedAnswer(t *testing.T) {
+	c, f, _ := startSend(t)
+	receive(t, c, "audio")
+	f.Respond(linefake.ReplyPath, linefake.Answer{Status: 200, Body: "<html>OK</html>"})
+	if _, err := c.Send(context.Background(), &connectors.Outbound{Key: "k", Channel: "line", To: customer, Text: "Hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := paths(f); got != linefake.ReplyPath {
+		t.Errorf("requests %s, want the reply alone", got)
+	}
+}
+
 // TestSendRefused: messages Send cannot make are permanent failures.
 func TestSendRefused(t *testing.T) {
 	c, f, _ := startSend(t)
