@@ -53,7 +53,7 @@ func TestDocs(t *testing.T) {
 		"at most 4000 characters", "at most 3000 characters", "at most 25 buttons", "at most 75 characters", "1 MB",
 		"`chat:write`", "`im:history`", "`app_mentions:read`", "`message.im`", "`app_mention`", "**the same URL**",
 		"/v1/webhooks/slack/{instance}", "`url_verification`", "`<channel id>/<user id>`", "Socket Mode",
-		"`not_in_channel`", "`channel_not_found`",
+		"`not_in_channel`", "`channel_not_found`", "`apps.connections.open`", "`connections:write`", "`retry_attempt`",
 	}
 	for _, a := range []string{"event_type", "event_id", "channel", "channel_type", "user", "team", "ts", "thread_ts",
 		"retry_num", "retry_reason", "action_id", "block_id"} {

@@ -172,8 +172,14 @@ func parseInteraction(body []byte) ([]connectors.Inbound, error) {
 	if payload == "" {
 		return nil, connectors.Errorf(http.StatusBadRequest, "the interaction's form has no payload field")
 	}
+	return parseCallback([]byte(payload))
+}
+
+// parseCallback turns an interaction's payload JSON into the customer's
+// choices: the form's payload field, or a Socket Mode envelope's payload.
+func parseCallback(payload []byte) ([]connectors.Inbound, error) {
 	var cb slack.InteractionCallback
-	if err := json.Unmarshal([]byte(payload), &cb); err != nil {
+	if err := json.Unmarshal(payload, &cb); err != nil {
 		return nil, connectors.Errorf(http.StatusBadRequest, "the interaction's payload: %v", err)
 	}
 	if cb.Type != slack.InteractionTypeBlockActions {

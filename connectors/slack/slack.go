@@ -17,6 +17,9 @@
 // (deduplicated by event_id) and a tapped button into one whose Choice is
 // the button's value. The url_verification request that Slack sends when
 // the Request URL is saved is answered by Handshake with its challenge.
+// With socket_mode the instance is a connectors.Puller instead: it opens
+// a Socket Mode WebSocket with an app-level token and receives the same
+// payloads in envelopes, acknowledged once delivered.
 //
 // Addresses keep the conversation's channel with the user:
 // "<channel id>/<user id>" (D0123ABCD/U0456EFGH), so that Send posts to
@@ -78,6 +81,10 @@ func Spec() *connectors.Spec {
 				Description: "The app's Signing Secret (Basic Information > App Credentials): Slack signs every request with it."},
 			{Name: "api_url", Type: connectors.TypeURL, Default: DefaultAPIURL, Example: "http://127.0.0.1:8099/api/",
 				Description: "Base URL of the Slack Web API, ending in a slash; tests point it at a fake."},
+			{Name: "socket_mode", Type: connectors.TypeBool, Default: "false", Example: "true",
+				Description: "Receive over a WebSocket the instance opens to Slack (Socket Mode) instead of at the webhook: for installs without a public URL."},
+			{Name: "app_token", Secret: true, Example: "xapp-1-A0PNCHHK2-1234-abcdef",
+				Description: "An app-level token with the connections:write scope (Basic Information > App-Level Tokens); required with socket_mode."},
 		},
 	}
 }
@@ -130,13 +137,23 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &connector{
+	c := &connector{
 		secret: cfg.String("signing_secret"),
 		api:    slack.New(token, slack.OptionAPIURL(base), slack.OptionHTTPClient(hc)),
 		now:    now,
 		log:    log,
 		sent:   connectors.NewAccepted(sentTTL, maxRemembered, now),
-	}, nil
+	}
+	socket, err := cfg.Bool("socket_mode")
+	if err != nil || !socket {
+		return c, err
+	}
+	app := cfg.String("app_token")
+	if !strings.HasPrefix(app, "xapp-") {
+		return nil, &connectors.FieldError{Field: "app_token", Problem: `socket_mode needs an app-level token, starting with "xapp-"`}
+	}
+	return &socketConnector{connector: c,
+		socket: slack.New(token, slack.OptionAppLevelToken(app), slack.OptionAPIURL(base), slack.OptionHTTPClient(hc))}, nil
 }
 
 // RendersChoices is true: Block Kit buttons.

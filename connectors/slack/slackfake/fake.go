@@ -14,6 +14,11 @@
 //
 // It sits beside connectors/slack, whose signature it uses; only tests
 // import it.
+//
+// For Socket Mode it answers apps.connections.open to the app-level
+// token with the URL of its own WebSocket, which greets with hello, pings,
+// sends the envelopes a test gives SendEnvelope and records their
+// acknowledgements (Acks).
 package slackfake
 
 import (
@@ -52,6 +57,7 @@ type Fake struct {
 	reqs   []Request
 	script []Answer
 	seq    int
+	sock   socket
 }
 
 // Request is one request the fake received.
@@ -72,7 +78,7 @@ type Answer struct {
 
 // New starts a fake, closed when the test ends.
 func New(t testing.TB) *Fake {
-	f := &Fake{Token: Token}
+	f := &Fake{Token: Token, sock: socket{ready: make(chan struct{})}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	f.URL = f.srv.URL + "/api/"
 	t.Cleanup(f.srv.Close)
@@ -109,6 +115,10 @@ func (f *Fake) Posts() []url.Values {
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, socketPath) {
+		f.serveSocket(w, r)
+		return
+	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
 	body, _ := io.ReadAll(r.Body)
 	form, _ := url.ParseQuery(string(body))
@@ -133,6 +143,10 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(status)
 		fmt.Fprintf(w, "<html><body>%d %s</body></html>", status, http.StatusText(status))
+		return
+	}
+	if method == "apps.connections.open" {
+		f.openConnection(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
