@@ -124,3 +124,50 @@ func TestSlackChoicesToATask(t *testing.T) {
 		r.api("POST", "/v1/tasks/"+task+"/complete", agent, nil, http.StatusOK)
 	}
 }
+
+// TestSlackSocketModeToATask: the same conversation in Socket Mode,
+// without a public URL: the instance holds the WebSocket under the pull
+// lease, the DM and the tap arrive in envelopes, each acknowledged once
+// stored, and the replies still go out with chat.postMessage.
+func TestSlackSocketModeToATask(t *testing.T) {
+	fake := slackfake.New(t)
+	t.Setenv("SLACK_BOT_TOKEN", fake.Token)
+	t.Setenv("SLACK_APP_TOKEN", slackfake.AppToken)
+	t.Setenv("SLACK_SIGNING_SECRET", slackSecret)
+	r := serveShipped(t, "--connector", "slack/default,bot_token=env:SLACK_BOT_TOKEN,signing_secret=env:SLACK_SIGNING_SECRET,"+
+		"socket_mode=true,app_token=env:SLACK_APP_TOKEN,api_url="+fake.URL)
+	agent := r.worker("ana", map[string]any{"languages": []string{"id", "en"}, "department": "support"}, map[string]int{"chat": 5})
+
+	event := fmt.Sprintf(`{"token":"XXYYZZ","team_id":"T061EG9R6","api_app_id":"A0PNCHHK2","event":{"type":"message","channel":"D024BE91L","user":"U2147483697",`+
+		`"text":"I want a live agent","ts":"1765116200.000100","event_ts":"1765116200.000100","channel_type":"im"},"type":"event_callback","event_id":"Ev0SOCK0001",`+
+		`"event_time":%d,"authorizations":[{"enterprise_id":null,"team_id":"T061EG9R6","user_id":"U0LAN0Z89","is_bot":true,"is_enterprise_install":false}]}`, time.Now().Unix())
+	if err := fake.SendEnvelope("dbdd0ef3-1543-4f94-bfb4-133d0e6c1545", "events_api", []byte(event), 0); err != nil {
+		t.Fatal(err)
+	}
+	question := slackPost(t, fake, 0, "Which language do you prefer?")
+	if question.Get("channel") != "D024BE91L" || !strings.Contains(question.Get("blocks"), `"value":"id"`) {
+		t.Fatalf("the question: %v", question)
+	}
+	tap := fmt.Sprintf(`{"type":"block_actions","user":{"id":"U2147483697","username":"amy","name":"amy","team_id":"T061EG9R6"},"api_app_id":"A0PNCHHK2",`+
+		`"container":{"type":"message","message_ts":"%s","channel_id":"D024BE91L","is_ephemeral":false},"trigger_id":"12466734323.1395872398.sock",`+
+		`"team":{"id":"T061EG9R6","domain":"acme"},"channel":{"id":"D024BE91L","name":"directmessage"},"message":{"type":"message","ts":"%s","text":"Which language do you prefer?"},`+
+		`"actions":[{"action_id":"choice_2","block_id":"switchboard_choices","text":{"type":"plain_text","text":"Bahasa Indonesia","emoji":true},"value":"id","type":"button","action_ts":"%d.000900"}]}`,
+		slackfake.TS(1), slackfake.TS(1), time.Now().Unix())
+	if err := fake.SendEnvelope("57d6a792-4d35-4d0b-b6aa-3361493e1caf", "interactive", []byte(tap), 0); err != nil {
+		t.Fatal(err)
+	}
+	task := r.accept("ana", agent)
+	got := r.taskStatus(task, "assigned")
+	if attrs, _ := json.Marshal(got["attributes"]); !strings.Contains(string(attrs), `"language":"id"`) {
+		t.Fatalf("the task's attributes %s", attrs)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(fake.Acks()) != 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("acknowledged %v, want both envelopes", fake.Acks())
+		}
+	}
+	r.api("POST", "/v1/tasks/"+task+"/messages", agent, map[string]any{"text": "Hi, Ana here. How can I help?"}, http.StatusAccepted)
+	if reply := slackPost(t, fake, 0, "Hi, Ana here."); reply.Get("channel") != "D024BE91L" || reply.Get("thread_ts") != "" {
+		t.Fatalf("the agent's reply: %v", reply)
+	}
+}
