@@ -13,8 +13,8 @@ import (
 	_ "github.com/switchboard-dev/switchboard/connectors/meta/messenger"   // Facebook Messenger conversations of a Page
 	_ "github.com/switchboard-dev/switchboard/connectors/meta/whatsapp"    // WhatsApp through Meta's Cloud API
 	_ "github.com/switchboard-dev/switchboard/connectors/rcs"              // RCS Business Messaging through Google's RBM API
-	_ "github.com/switchboard-dev/switchboard/connectors/telegram"         // Telegram bots through the Bot API
 	_ "github.com/switchboard-dev/switchboard/connectors/slack"            // a Slack app's bot: direct messages and mentions in channels
+	_ "github.com/switchboard-dev/switchboard/connectors/telegram"         // Telegram bots through the Bot API
 	_ "github.com/switchboard-dev/switchboard/connectors/twilio/messaging" // SMS, MMS and WhatsApp through Twilio
 	_ "github.com/switchboard-dev/switchboard/connectors/twilio/voice"     // phone calls to a Twilio number
 	_ "github.com/switchboard-dev/switchboard/connectors/webchat"          // the website chat widget
