@@ -161,12 +161,15 @@ func tsTime(ts string) time.Time {
 }
 
 // parseInteraction turns a block_actions payload (a tapped button) into
-// the customer's choice. Other interactions (shortcuts, modals) are
-// acknowledged.
+// the customer's choice. Other interactions (shortcuts, modals) and slash
+// commands are acknowledged.
 func parseInteraction(body []byte) ([]connectors.Inbound, error) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, connectors.Errorf(http.StatusBadRequest, "the interaction's form: %v", err)
+	}
+	if form.Get("command") != "" && form.Get("payload") == "" {
+		return nil, nil // a slash command pointed at this URL: not taken
 	}
 	payload := form.Get("payload")
 	if payload == "" {

@@ -181,14 +181,14 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 // TS is the ts the fake gives its n-th message.
 func TS(n int) string { return "1767366245." + fmt.Sprintf("%06d", n) }
 
-// Webhook is a request as Slack sends it to hook (a URL) at time at: body signed
-// with secret, with the content type of an Events API request (JSON) or,
-// for a body starting with "payload=", of an interaction.
+// Webhook is a request as Slack sends it to hook (a URL) at time at: body
+// signed with secret, with the content type of an Events API request for
+// a JSON object, else of a form (an interaction, a slash command).
 func Webhook(secret, hook string, at time.Time, body []byte) *connectors.Request {
 	ts := strconv.FormatInt(at.Unix(), 10)
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
-	if strings.HasPrefix(string(body), "payload=") {
+	if !strings.HasPrefix(string(body), "{") {
 		h.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	h.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
