@@ -124,7 +124,11 @@ func (f *Fake) Wait(t testing.TB, match func(Message) bool) Message {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("smtpfake: no such message among %d", len(f.Messages()))
+	var texts []string
+	for _, m := range f.Messages() {
+		texts = append(texts, m.Header.Get("Subject")+": "+m.Text)
+	}
+	t.Fatalf("smtpfake: no such message among %d: %q", len(texts), texts)
 	return Message{}
 }
 
