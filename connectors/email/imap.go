@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap"
@@ -68,6 +70,7 @@ func (p puller) login(ctx context.Context) (*client.Client, chan struct{}, func(
 		conn.Close()
 		return nil, nil, nil, fmt.Errorf("email: imap greeting: %w", err)
 	}
+	cl.ErrorLog = imapLog{p.log}
 	updates := make(chan client.Update, 16)
 	cl.Updates = updates
 	changed := make(chan struct{}, 1)
@@ -238,4 +241,16 @@ func (p puller) wait(ctx context.Context, cl *client.Client, changed chan struct
 		return fmt.Errorf("email: imap idle: %w", err)
 	}
 	return nil
+}
+
+// imapLog puts the IMAP client's own messages in the instance's log at
+// debug level: they are mostly the reader noticing the connection closed
+// when Pull ends, and Pull returns the errors that matter.
+type imapLog struct{ log *slog.Logger }
+
+func (l imapLog) Printf(format string, v ...any) {
+	l.log.Debug("imap client: " + fmt.Sprintf(format, v...))
+}
+func (l imapLog) Println(v ...any) {
+	l.log.Debug("imap client: " + strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
 }

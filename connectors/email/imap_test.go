@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap"
+	"github.com/emersion/go-imap/backend"
 	"github.com/emersion/go-imap/backend/memory"
 	"github.com/emersion/go-imap/client"
 	"github.com/emersion/go-imap/server"
@@ -22,15 +26,19 @@ import (
 // mailbox is go-imap's in-memory IMAP server with its one user
 // (username/password), on loopback.
 type mailbox struct {
-	addr  string
-	inbox *memory.Mailbox
+	addr     string
+	inbox    *memory.Mailbox
+	validity *atomic.Uint32 // the UIDVALIDITY the server reports
 }
 
 func newMailbox(t *testing.T) *mailbox {
 	t.Helper()
 	be := memory.New()
-	srv := server.New(be)
+	validity := new(atomic.Uint32)
+	validity.Store(1)
+	srv := server.New(renumbered{be, validity})
 	srv.AllowInsecureAuth = true
+	srv.ErrorLog = log.New(io.Discard, "", 0)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +53,48 @@ func newMailbox(t *testing.T) *mailbox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &mailbox{addr: l.Addr().String(), inbox: mb.(*memory.Mailbox)}
+	return &mailbox{addr: l.Addr().String(), inbox: mb.(*memory.Mailbox), validity: validity}
+}
+
+// renumbered is a backend whose mailboxes report the UIDVALIDITY in
+// validity (the memory backend's is always 1), so a test can renumber.
+type renumbered struct {
+	backend.Backend
+	validity *atomic.Uint32
+}
+
+func (b renumbered) Login(ci *imap.ConnInfo, user, password string) (backend.User, error) {
+	u, err := b.Backend.Login(ci, user, password)
+	if err != nil {
+		return nil, err
+	}
+	return renumberedUser{u, b.validity}, nil
+}
+
+type renumberedUser struct {
+	backend.User
+	validity *atomic.Uint32
+}
+
+func (u renumberedUser) GetMailbox(name string) (backend.Mailbox, error) {
+	mb, err := u.User.GetMailbox(name)
+	if err != nil {
+		return nil, err
+	}
+	return renumberedMailbox{mb, u.validity}, nil
+}
+
+type renumberedMailbox struct {
+	backend.Mailbox
+	validity *atomic.Uint32
+}
+
+func (m renumberedMailbox) Status(items []imap.StatusItem) (*imap.MailboxStatus, error) {
+	st, err := m.Mailbox.Status(items)
+	if st != nil {
+		st.UidValidity = m.validity.Load()
+	}
+	return st, err
 }
 
 // add appends a recorded message, unseen. Only while no Pull runs: the
@@ -219,5 +268,46 @@ func TestPullLoginFails(t *testing.T) {
 	err := c.(connectors.Puller).Pull(ctx, func(context.Context, []connectors.Inbound) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), `login as "username"`) {
 		t.Errorf("Pull = %v", err)
+	}
+}
+
+// TestPullRenumbered: when the server's UIDVALIDITY changes, the old UIDs
+// mean nothing: every unseen message is fetched again, below the cursor
+// too.
+func TestPullRenumbered(t *testing.T) {
+	mb := newMailbox(t)
+	mb.add(t, "plain")
+	mb.add(t, "latin1")
+	p := mb.puller(t)
+	if got := mb.pullRun(t, p, 2); len(got) != 2 {
+		t.Fatalf("delivered %d", len(got))
+	}
+	// The server rebuilt its index: new UIDs, lower than before, and the
+	// first message unread again.
+	for i, m := range mb.inbox.Messages {
+		m.Uid = uint32(i + 1)
+	}
+	mb.inbox.Messages[1].Flags = nil
+	mb.validity.Store(2)
+	got := mb.pullRun(t, p, 1)
+	if ids := platformIDs(got); len(ids) != 1 || ids[0] != "CAJx3Q7dHn1n2vD0k8pX0qZr5YtA4mWbN9u@mail.gmail.com" {
+		t.Errorf("after renumbering delivered %v", ids)
+	}
+}
+
+// TestPullUnreadable: a message the connector cannot read (no From) is
+// left unseen for a person and passed over; the next one is delivered.
+func TestPullUnreadable(t *testing.T) {
+	mb := newMailbox(t)
+	if err := mb.inbox.CreateMessage(nil, time.Now(), bytes.NewBufferString("Subject: who?\r\nMessage-ID: <anon@x.example>\r\n\r\nhello")); err != nil {
+		t.Fatal(err)
+	}
+	mb.add(t, "plain")
+	got := mb.pullRun(t, mb.puller(t), 1)
+	if ids := platformIDs(got); len(ids) != 1 || ids[0] != "CAJx3Q7dHn1n2vD0k8pX0qZr5YtA4mWbN9u@mail.gmail.com" {
+		t.Errorf("delivered %v", ids)
+	}
+	if s := mb.seen(); slices.Contains(s, "anon@x.example") || !slices.Contains(s, "CAJx3Q7dHn1n2vD0k8pX0qZr5YtA4mWbN9u@mail.gmail.com") {
+		t.Errorf("seen %v", s)
 	}
 }
