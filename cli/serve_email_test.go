@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
@@ -178,6 +179,59 @@ Pada Sen, 7 Des 2026 pukul 14.04 Example Support <support@example.com> menulis:
 	}
 	if fake.Authenticated() < 2 {
 		t.Errorf("%d authenticated sessions", fake.Authenticated())
+	}
+	r.api("POST", "/v1/tasks/"+task+"/complete", agent, nil, http.StatusOK)
+}
+
+// TestEmailPriorityCare: with every shipped flow, a new email
+// conversation belongs to priority_care (escalation.flow). A mail comes
+// as SendGrid's raw Inbound Parse posts it, behind the secret as Basic
+// auth in the URL; the acknowledgement goes out in its thread, the task
+// reaches the care team, and the agent's reply follows in the thread.
+func TestEmailPriorityCare(t *testing.T) {
+	fake := smtpfake.New(t)
+	t.Setenv("EMAIL_SECRET", emailSecret)
+	r := serveShipped(t, "--connector", "email/default,from_address=Example Care <care@example.com>,smtp_url="+fake.URL+",webhook_secret=env:EMAIL_SECRET")
+	agent := r.worker("cleo", map[string]any{"department": "care", "shift": "night", "level": 1, "languages": []string{"en"}}, map[string]int{"email": 5})
+
+	raw := crlf(`From: "Sam O'Neil" <sam@example.org>
+To: care@example.com
+Subject: Invoice 2231 charged twice
+Date: Mon, 7 Dec 2026 14:20:00 +0000
+Message-ID: <a1b2c3.sam@example.org>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+My card was charged twice for invoice 2231.
+`)
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("to", "care@example.com")
+	_ = w.WriteField("from", `"Sam O'Neil" <sam@example.org>`)
+	_ = w.WriteField("email", raw)
+	w.Close()
+	req, _ := http.NewRequest(http.MethodPost, r.base+"/v1/webhooks/email/default", nil)
+	req.SetBasicAuth("switchboard", emailSecret)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	if status, _, answer := r.post(req.URL.String(), req.Header, body.Bytes()); status != http.StatusOK {
+		t.Fatalf("SendGrid's post: %d %s", status, answer)
+	}
+
+	ack := fake.Wait(t, func(m smtpfake.Message) bool { return strings.HasPrefix(m.Text, "Thank you for writing to us") })
+	if ack.Header.Get("In-Reply-To") != "<a1b2c3.sam@example.org>" || ack.Header.Get("Subject") != "Re: Invoice 2231 charged twice" ||
+		ack.Header.Get("To") != "<sam@example.org>" || ack.From != "care@example.com" {
+		t.Errorf("the acknowledgement's headers: %v", ack.Header.Header.Map())
+	}
+
+	task := r.accept("cleo", agent)
+	got := r.taskStatus(task, "assigned")
+	if attrs, _ := json.Marshal(got["attributes"]); !strings.Contains(string(attrs), `"tier":"standard"`) {
+		t.Errorf("the task's attributes %s", attrs)
+	}
+	r.api("POST", "/v1/tasks/"+task+"/messages", agent, map[string]any{"text": "Hello Sam, I have refunded the second charge."}, http.StatusAccepted)
+	reply := fake.Wait(t, func(m smtpfake.Message) bool { return strings.Contains(m.Text, "refunded the second charge") })
+	if reply.Header.Get("In-Reply-To") != "<a1b2c3.sam@example.org>" || reply.Header.Get("Auto-Submitted") != "" {
+		t.Errorf("the agent's reply's headers: %v", reply.Header.Header.Map())
 	}
 	r.api("POST", "/v1/tasks/"+task+"/complete", agent, nil, http.StatusOK)
 }
