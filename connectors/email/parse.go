@@ -219,7 +219,8 @@ const maxPartBytes = 4 << 20
 
 // readBody walks the MIME tree: the first text/plain part outside
 // attachments is the text; else the first text/html, converted. Parts
-// that are attachments (or neither text nor multipart) are listed.
+// that are attachments, or neither of these nor multipart, are listed.
+// Only the size of an attachment is kept: files are not served yet.
 func readBody(e *message.Entity) body {
 	var plain, html string
 	var havePlain, haveHTML bool
@@ -238,16 +239,16 @@ func readBody(e *message.Entity) body {
 		disp, dparams, _ := part.Header.ContentDisposition()
 		data, _ := io.ReadAll(io.LimitReader(part.Body, maxPartBytes))
 		switch {
-		case disp != "attachment" && ct == "text/plain" && !havePlain:
-			plain, havePlain = string(data), true
-		case disp != "attachment" && ct == "text/html" && !haveHTML:
-			html, haveHTML = string(data), true
-		case disp == "attachment" || disp == "inline" && !strings.HasPrefix(ct, "text/") || !strings.HasPrefix(ct, "text/"):
+		case disp == "attachment" || ct != "text/plain" && ct != "text/html":
 			name := dparams["filename"]
 			if name == "" {
 				name = params["name"]
 			}
 			b.attachments = append(b.attachments, map[string]any{"filename": name, "content_type": ct, "size": len(data)})
+		case ct == "text/plain" && !havePlain:
+			plain, havePlain = string(data), true
+		case ct == "text/html" && !haveHTML:
+			html, haveHTML = string(data), true
 		}
 		return nil
 	})
