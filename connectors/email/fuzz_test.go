@@ -18,8 +18,8 @@ import (
 // only requests with the secret; every refusal is a *StatusError, a 400
 // (the parser speaking) only for an authentic request; every message has
 // a PlatformID within MaxIDBytes (or a hash), a From, the email channel,
-// a thread, and valid UTF-8 text. The recorded messages seed it, with the
-// corpus in testdata/fuzz/FuzzEmailReceive.
+// a thread within MaxIDBytes, and valid UTF-8 text. The recorded
+// messages seed it, with the corpus in testdata/fuzz/FuzzEmailReceive.
 func FuzzEmailReceive(f *testing.F) {
 	for _, p := range loadPayloads(f) {
 		f.Add(p.raw, secret, "message/rfc822")
@@ -40,7 +40,7 @@ func FuzzEmailReceive(f *testing.F) {
 			t.Fatalf("accepted a request with secret %q", key)
 		}
 		for i, m := range in {
-			if m.PlatformID == "" || len(m.PlatformID) > email.MaxIDBytes || m.From == "" || m.Channel != email.Channel || m.Thread == "" {
+			if m.PlatformID == "" || len(m.PlatformID) > email.MaxIDBytes || m.From == "" || m.Channel != email.Channel || m.Thread == "" || len(m.Thread) > email.MaxIDBytes {
 				t.Fatalf("message %d breaks the contract: %+v", i, m)
 			}
 			if !utf8.ValidString(m.Text) {

@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -84,9 +85,10 @@ type parsed struct {
 
 var errNoFrom = errors.New("message without a From address")
 
-// parse reads one RFC 5322 message. A body it cannot read as MIME is
-// taken as plain text: mail in the wild is often slightly broken, and
-// what a person wrote should still reach the flow.
+// parse reads one RFC 5322 message. Only a header it cannot read, or a
+// person's mail without a From address, is an error: mail in the wild is
+// often slightly broken, so a body part that does not decode is passed
+// over, and one in an unknown charset or transfer encoding read as it is.
 func parse(raw []byte) (*parsed, error) {
 	e, err := message.Read(bytes.NewReader(raw))
 	if e == nil {
@@ -121,11 +123,11 @@ func parse(raw []byte) (*parsed, error) {
 	refs, _ := h.MsgIDList("References")
 	reply, _ := h.MsgIDList("In-Reply-To")
 	p.references = refs
-	if len(reply) > 0 && !contains(refs, reply[0]) {
+	if len(reply) > 0 && !slices.Contains(refs, reply[0]) {
 		p.references = append(p.references, reply[0])
 	}
 	in.Thread = in.PlatformID
-	if len(p.references) > 0 {
+	if len(p.references) > 0 && len(p.references[0]) <= MaxIDBytes {
 		in.Thread = p.references[0]
 	}
 	body := readBody(e)
@@ -147,15 +149,6 @@ func parse(raw []byte) (*parsed, error) {
 		in.Attributes["attachments"] = body.attachments
 	}
 	return p, nil
-}
-
-func contains(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // normalize returns an address as one contact key: trimmed, lower-case.
