@@ -29,6 +29,9 @@ type mailbox struct {
 	addr     string
 	inbox    *memory.Mailbox
 	validity *atomic.Uint32 // the UIDVALIDITY the server reports
+	// updates reach the clients that selected the mailbox (during IDLE,
+	// at once): the memory backend sends none of its own.
+	updates chan backend.Update
 }
 
 func newMailbox(t *testing.T) *mailbox {
@@ -36,7 +39,8 @@ func newMailbox(t *testing.T) *mailbox {
 	be := memory.New()
 	validity := new(atomic.Uint32)
 	validity.Store(1)
-	srv := server.New(renumbered{be, validity})
+	updates := make(chan backend.Update, 1)
+	srv := server.New(renumbered{be, validity, updates})
 	srv.AllowInsecureAuth = true
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -53,7 +57,7 @@ func newMailbox(t *testing.T) *mailbox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &mailbox{addr: l.Addr().String(), inbox: mb.(*memory.Mailbox), validity: validity}
+	return &mailbox{addr: l.Addr().String(), inbox: mb.(*memory.Mailbox), validity: validity, updates: updates}
 }
 
 // renumbered is a backend whose mailboxes report the UIDVALIDITY in
@@ -61,7 +65,10 @@ func newMailbox(t *testing.T) *mailbox {
 type renumbered struct {
 	backend.Backend
 	validity *atomic.Uint32
+	updates  chan backend.Update
 }
+
+func (b renumbered) Updates() <-chan backend.Update { return b.updates }
 
 func (b renumbered) Login(ci *imap.ConnInfo, user, password string) (backend.User, error) {
 	u, err := b.Backend.Login(ci, user, password)
@@ -309,5 +316,56 @@ func TestPullUnreadable(t *testing.T) {
 	}
 	if s := mb.seen(); slices.Contains(s, "anon@x.example") || !slices.Contains(s, "CAJx3Q7dHn1n2vD0k8pX0qZr5YtA4mWbN9u@mail.gmail.com") {
 		t.Errorf("seen %v", s)
+	}
+}
+
+// TestPullIdle: while Pull idles, the server's news of a new message
+// wakes it at once, long before poll_interval.
+func TestPullIdle(t *testing.T) {
+	mb := newMailbox(t)
+	mb.add(t, "plain")
+	c := newConnector(t, connectors.Config{"imap_url": "imap://username@" + mb.addr, "imap_password": "password", "poll_interval": "1h"}, connectors.Resources{})
+	delivered := make(chan connectors.Inbound, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- c.(connectors.Puller).Pull(ctx, func(_ context.Context, in []connectors.Inbound) error {
+			delivered <- in[0]
+			return nil
+		})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	next := func() connectors.Inbound {
+		t.Helper()
+		select {
+		case in := <-delivered:
+			return in
+		case err := <-done:
+			t.Fatalf("Pull returned: %v", err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no delivery in 10 s")
+		}
+		return connectors.Inbound{}
+	}
+	if in := next(); in.PlatformID != "CAJx3Q7dHn1n2vD0k8pX0qZr5YtA4mWbN9u@mail.gmail.com" {
+		t.Fatalf("first delivery %s", in.PlatformID)
+	}
+	// Let Pull mark the message and start idling; a round trip on a
+	// connection of our own orders the server's work before our write.
+	time.Sleep(300 * time.Millisecond)
+	other, err := client.Dial(mb.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Logout()
+	mb.add(t, "latin1")
+	st := imap.NewMailboxStatus("INBOX", []imap.StatusItem{imap.StatusMessages})
+	st.Messages = uint32(len(mb.inbox.Messages))
+	mb.updates <- &backend.MailboxUpdate{Update: backend.NewUpdate("username", "INBOX"), MailboxStatus: st}
+	if in := next(); in.PlatformID != "87v8e3k2qz.fsf@exemple.fr" {
+		t.Errorf("second delivery %s", in.PlatformID)
 	}
 }
