@@ -1,6 +1,7 @@
 package email_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -367,5 +368,78 @@ func TestPullIdle(t *testing.T) {
 	mb.updates <- &backend.MailboxUpdate{Update: backend.NewUpdate("username", "INBOX"), MailboxStatus: st}
 	if in := next(); in.PlatformID != "87v8e3k2qz.fsf@exemple.fr" {
 		t.Errorf("second delivery %s", in.PlatformID)
+	}
+}
+
+// withoutIdle is a proxy to the mailbox that hides IDLE from the
+// server's capabilities, as servers without it answer, and counts the
+// IDLE commands the client sends anyway.
+func withoutIdle(t *testing.T, upstream string) (addr string, idles *atomic.Int32) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	idles = new(atomic.Int32)
+	go func() {
+		for {
+			down, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", upstream)
+			if err != nil {
+				down.Close()
+				return
+			}
+			go pipeLines(up, down, func(line []byte) []byte {
+				// In the greeting, CAPABILITY's answer, and LOGIN's tagged OK.
+				if bytes.HasPrefix(line, []byte("* CAPABILITY")) || bytes.Contains(line, []byte(" [CAPABILITY ")) {
+					return bytes.Replace(line, []byte(" IDLE"), nil, 1)
+				}
+				return line
+			})
+			go pipeLines(down, up, func(line []byte) []byte {
+				if _, cmd, ok := bytes.Cut(line, []byte(" ")); ok && bytes.EqualFold(bytes.TrimSpace(cmd), []byte("IDLE")) {
+					idles.Add(1)
+				}
+				return line
+			})
+		}
+	}()
+	return l.Addr().String(), idles
+}
+
+// pipeLines copies src to dst line by line through edit, closing both
+// at the end.
+func pipeLines(src, dst net.Conn, edit func([]byte) []byte) {
+	defer src.Close()
+	defer dst.Close()
+	r := bufio.NewReader(src)
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 {
+			if _, werr := dst.Write(edit(line)); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// TestPullPolls: against a server without IDLE, Pull polls every
+// poll_interval and never sends IDLE.
+func TestPullPolls(t *testing.T) {
+	mb := newMailbox(t)
+	addr, idles := withoutIdle(t, mb.addr)
+	mb.add(t, "plain")
+	mb.add(t, "reply-gmail")
+	mb.addr = addr // Pull and the test's own checks go through the proxy
+	got := mb.pullRun(t, mb.puller(t), 2)
+	if len(got) != 2 || idles.Load() != 0 {
+		t.Errorf("delivered %d, %d IDLE commands", len(got), idles.Load())
 	}
 }
