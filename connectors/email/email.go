@@ -96,20 +96,19 @@ func Spec() *connectors.Spec {
 }
 
 type connector struct {
-	from     *mail.Address
-	domain   string
-	secret   [32]byte // sha256 of webhook_secret, compared in constant time
-	hasHook  bool
-	subject  string
-	smtp     *endpoint // nil: no outbound
-	imap     *endpoint
-	poll     time.Duration
-	log      *slog.Logger
-	now      func() time.Time
-	threads  *threads
-	pullMu   sync.Mutex // one Pull at a time per instance
-	mailbox  cursor
-	instance string
+	from    *mail.Address
+	domain  string
+	secret  [32]byte // sha256 of webhook_secret, compared in constant time
+	hasHook bool
+	subject string
+	smtp    *endpoint // nil: no outbound
+	imap    *endpoint
+	poll    time.Duration
+	log     *slog.Logger
+	now     func() time.Time
+	threads *threads
+	pullMu  sync.Mutex // one Pull at a time per instance
+	mailbox cursor
 }
 
 // puller is a connector with a mailbox to fetch.
@@ -120,7 +119,7 @@ type puller struct{ *connector }
 // connectors.Puller.
 func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector, error) {
 	c := &connector{poll: DefaultPollInterval, subject: DefaultSubject, log: res.Logger, now: res.Now,
-		threads: newThreads(maxThreads), instance: res.Instance}
+		threads: newThreads(maxThreads)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

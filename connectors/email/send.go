@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/mail"
-	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-message"
@@ -22,84 +18,6 @@ import (
 
 	"github.com/switchboard-dev/switchboard/connectors"
 )
-
-// endpoint is an IMAP or SMTP server from the configuration.
-type endpoint struct {
-	tls      bool   // implicit TLS (imaps, smtps); else STARTTLS, except on loopback
-	addr     string // host:port
-	host     string
-	user     string
-	password string
-	path     string // the IMAP mailbox
-}
-
-// parseEndpoint reads a server URL: plain scheme plainScheme, TLS
-// tlsScheme, the user in the URL (percent-encoded: support%40example.com),
-// the password from its own secret field.
-func parseEndpoint(field, raw, plainScheme, tlsScheme, password string) (*endpoint, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, &connectors.FieldError{Field: field, Problem: fmt.Sprintf("not a URL: %v", err)}
-	}
-	ep := &endpoint{password: password, path: strings.Trim(u.Path, "/")}
-	switch u.Scheme {
-	case tlsScheme:
-		ep.tls = true
-	case plainScheme:
-	default:
-		return nil, &connectors.FieldError{Field: field, Problem: fmt.Sprintf("scheme %q: want %s:// or %s://", u.Scheme, tlsScheme, plainScheme)}
-	}
-	ep.host = u.Hostname()
-	if ep.host == "" {
-		return nil, &connectors.FieldError{Field: field, Problem: "no host"}
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"imap": "143", "imaps": "993", "smtp": "587", "smtps": "465"}[u.Scheme]
-	}
-	ep.addr = net.JoinHostPort(ep.host, port)
-	if u.User != nil {
-		ep.user = u.User.Username()
-		if _, set := u.User.Password(); set {
-			return nil, &connectors.FieldError{Field: field, Problem: "a password in the URL: put it in its own secret field"}
-		}
-	}
-	return ep, nil
-}
-
-// loopback reports whether the server is on this host, where a plain
-// connection crosses no network.
-func (ep *endpoint) loopback() bool {
-	if ep.host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(ep.host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// dial connects to the server, with implicit TLS for the TLS scheme, and
-// binds the connection to ctx: cancelling ctx closes it.
-func (ep *endpoint) dial(ctx context.Context) (net.Conn, func() bool, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", ep.addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	if ep.tls {
-		tc := tls.Client(conn, ep.tlsConfig())
-		if err := tc.HandshakeContext(ctx); err != nil {
-			conn.Close()
-			return nil, nil, err
-		}
-		conn = tc
-	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	return conn, stop, nil
-}
-
-func (ep *endpoint) tlsConfig() *tls.Config {
-	return &tls.Config{ServerName: ep.host, MinVersion: tls.VersionTLS12}
-}
 
 // sendTimeout bounds one Send without a deadline of its own.
 const sendTimeout = 2 * time.Minute
@@ -242,63 +160,4 @@ func classify(ctx context.Context, err error) error {
 		return fmt.Errorf("email: smtp: %w (%v)", ctx.Err(), err)
 	}
 	return fmt.Errorf("email: smtp: %w", err)
-}
-
-// maxThreads bounds the threads the connector remembers.
-const maxThreads = 10000
-
-// threads remembers, per thread, the latest customer message's references
-// and subject, so that a reply names the message it answers. Another node
-// (or a restart) does not know them: its reply then names the thread's
-// first message, which threads as well in every mail client.
-type threads struct {
-	mu    sync.Mutex
-	max   int
-	m     map[string]thread
-	order []string
-}
-
-type thread struct {
-	references []string // the thread's ids, the message to answer last
-	subject    string
-}
-
-func newThreads(max int) *threads { return &threads{max: max, m: map[string]thread{}} }
-
-func (ts *threads) remember(p *parsed) {
-	if p.in.Thread == "" {
-		return
-	}
-	refs := append(append([]string(nil), p.references...), p.in.PlatformID)
-	if strings.HasPrefix(p.in.PlatformID, "sha256:") {
-		refs = refs[:len(refs)-1] // not a Message-ID the customer's client knows
-	}
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if _, ok := ts.m[p.in.Thread]; !ok {
-		ts.order = append(ts.order, p.in.Thread)
-		if len(ts.order) > ts.max {
-			delete(ts.m, ts.order[0])
-			ts.order = ts.order[1:]
-		}
-	}
-	ts.m[p.in.Thread] = thread{references: refs, subject: p.subject}
-}
-
-// lookup returns what is known of id's thread: at least the thread's
-// first message as the one to answer.
-func (ts *threads) lookup(id string) thread {
-	if id == "" {
-		return thread{}
-	}
-	ts.mu.Lock()
-	t, ok := ts.m[id]
-	ts.mu.Unlock()
-	if ok {
-		return t
-	}
-	if strings.HasPrefix(id, "sha256:") {
-		return thread{}
-	}
-	return thread{references: []string{id}}
 }
