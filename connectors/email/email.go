@@ -10,6 +10,8 @@
 //     fetches the unseen messages, delivers them, and marks each \Seen
 //     only once deliver has returned; it waits with IDLE where the server
 //     has it, else polls every poll_interval;
+//   - from the local MTA over LMTP (lmtp_addr), also inside Pull, each
+//     message answered 250 only once delivered;
 //   - as raw MIME POSTed to the instance's webhook by a forwarding service
 //     (SendGrid's raw Inbound Parse, a Mailgun route to a URL ending in
 //     "mime", or a plain message/rfc822 body), authenticated with the
@@ -30,6 +32,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -89,6 +92,8 @@ func Spec() *connectors.Spec {
 				Description: "How often the mailbox is checked when the server has no IDLE, and at the latest while idling."},
 			{Name: "webhook_secret", Secret: true, Example: "env:EMAIL_WEBHOOK_SECRET",
 				Description: "The shared secret of the raw MIME webhook, in `" + HeaderSecret + "` or as the Basic auth password. Without it, the webhook refuses every request."},
+			{Name: "lmtp_addr", Example: "127.0.0.1:2424",
+				Description: "Where to take mail from the local MTA over LMTP (Postfix `lmtp:inet:127.0.0.1:2424`). Listened on by the node holding the instance's pull lease."},
 			{Name: "subject", Default: DefaultSubject, Example: "Your request to Example",
 				Description: "The subject of a message that answers no known mail (`Re: ` and the customer's subject otherwise)."},
 		},
@@ -96,27 +101,28 @@ func Spec() *connectors.Spec {
 }
 
 type connector struct {
-	from    *mail.Address
-	domain  string
-	secret  [32]byte // sha256 of webhook_secret, compared in constant time
-	hasHook bool
-	subject string
-	smtp    *endpoint // nil: no outbound
-	imap    *endpoint
-	poll    time.Duration
-	log     *slog.Logger
-	now     func() time.Time
-	threads *threads
-	pullMu  sync.Mutex // one Pull at a time per instance
-	mailbox cursor
+	from     *mail.Address
+	domain   string
+	secret   [32]byte // sha256 of webhook_secret, compared in constant time
+	hasHook  bool
+	subject  string
+	smtp     *endpoint // nil: no outbound
+	imap     *endpoint
+	poll     time.Duration
+	log      *slog.Logger
+	now      func() time.Time
+	threads  *threads
+	lmtpAddr string
+	pullMu   sync.Mutex // one Pull at a time per instance
+	mailbox  cursor
 }
 
 // puller is a connector with a mailbox to fetch.
 type puller struct{ *connector }
 
 // New builds an email connector instance; it is the registered
-// connectors.Constructor. With imap_url set, the connector is a
-// connectors.Puller.
+// connectors.Constructor. With imap_url or lmtp_addr set, the connector
+// is a connectors.Puller.
 func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector, error) {
 	c := &connector{poll: DefaultPollInterval, subject: DefaultSubject, log: res.Logger, now: res.Now,
 		threads: newThreads(maxThreads)}
@@ -153,14 +159,22 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 			return nil, err
 		}
 	}
-	if !cfg.Has("imap_url") {
+	if cfg.Has("lmtp_addr") {
+		c.lmtpAddr = cfg.String("lmtp_addr")
+		if _, _, err := net.SplitHostPort(c.lmtpAddr); err != nil {
+			return nil, &connectors.FieldError{Field: "lmtp_addr", Problem: fmt.Sprintf("not host:port: %v", err)}
+		}
+	}
+	if cfg.Has("imap_url") {
+		if c.imap, err = parseEndpoint("imap_url", cfg.String("imap_url"), "imap", "imaps", cfg.String("imap_password")); err != nil {
+			return nil, err
+		}
+		if c.imap.path == "" {
+			c.imap.path = "INBOX"
+		}
+	}
+	if c.imap == nil && c.lmtpAddr == "" {
 		return c, nil
-	}
-	if c.imap, err = parseEndpoint("imap_url", cfg.String("imap_url"), "imap", "imaps", cfg.String("imap_password")); err != nil {
-		return nil, err
-	}
-	if c.imap.path == "" {
-		c.imap.path = "INBOX"
 	}
 	return puller{c}, nil
 }

@@ -27,11 +27,31 @@ type cursor struct {
 // fetchBatch is how many messages one FETCH asks for.
 const fetchBatch = 20
 
-// Pull fetches the mailbox's new messages until ctx ends; see
-// connectors.Puller and the package documentation.
+// Pull fetches the mailbox's new messages, and takes the local MTA's on
+// lmtp_addr, until ctx ends or one of them fails; see connectors.Puller
+// and the package documentation.
 func (p puller) Pull(ctx context.Context, deliver func(ctx context.Context, in []connectors.Inbound) error) error {
 	p.pullMu.Lock()
 	defer p.pullMu.Unlock()
+	switch {
+	case p.imap == nil:
+		return p.serveLMTP(ctx, deliver)
+	case p.lmtpAddr == "":
+		return p.pullIMAP(ctx, deliver)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- p.serveLMTP(ctx, deliver) }()
+	go func() { errs <- p.pullIMAP(ctx, deliver) }()
+	err := <-errs
+	cancel()
+	<-errs
+	return err
+}
+
+// pullIMAP fetches the mailbox's new messages until ctx ends.
+func (p puller) pullIMAP(ctx context.Context, deliver func(ctx context.Context, in []connectors.Inbound) error) error {
 	cl, changed, stop, err := p.login(ctx)
 	if err != nil {
 		return err
