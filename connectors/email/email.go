@@ -81,7 +81,7 @@ func Spec() *connectors.Spec {
 			{Name: "from_address", Required: true, Example: "Example Support <support@example.com>",
 				Description: "The address replies are sent from (RFC 5322, a display name allowed); its domain ends our Message-IDs."},
 			{Name: "imap_url", Example: "imaps://support%40example.com@imap.example.com:993/INBOX",
-				Description: "The mailbox to fetch: `imaps://user@host:993/mailbox` (TLS) or `imap://` (STARTTLS when offered; plain only on loopback). Without it, mail comes only through the webhook."},
+				Description: "The mailbox to fetch: `imaps://user@host:993/mailbox` (TLS) or `imap://` (STARTTLS when offered; plain only on loopback). Without it, mail comes through LMTP or the webhook only."},
 			{Name: "imap_password", Secret: true, Example: "env:IMAP_PASSWORD",
 				Description: "The IMAP password (an app password where the provider has them)."},
 			{Name: "smtp_url", Example: "smtp://support%40example.com@smtp.example.com:587",
