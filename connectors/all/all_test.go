@@ -10,7 +10,7 @@ import (
 // TestRegistered checks that importing all registers the shipped
 // connectors in the default registry (read only).
 func TestRegistered(t *testing.T) {
-	for _, name := range []string{"custom", "twilio", "twilio_voice", "whatsapp_cloud", "messenger", "instagram"} {
+	for _, name := range []string{"custom", "webchat", "twilio", "twilio_voice", "whatsapp_cloud", "messenger", "instagram", "line", "telegram", "slack", "discord", "email", "rcs"} {
 		if _, ok := connectors.Default().Lookup(name); !ok {
 			t.Errorf("connector %q is not registered", name)
 		}
