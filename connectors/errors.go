@@ -159,3 +159,19 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	}
 	return min(d, MaxRetryAfter), true
 }
+
+// FallbackError is a Send error asking the runtime to send the same message
+// through another instance instead: RCS to a number that has none, sent by
+// SMS through a twilio instance. The runtime sends it there on Channel, to
+// the same address; without a runtime that does (the flow tests), it is
+// Reason, a permanent error.
+type FallbackError struct {
+	Connector, Instance, Channel string
+	Reason                       error
+}
+
+func (e *FallbackError) Error() string {
+	return fmt.Sprintf("%v; falling back to %s through %s/%s", e.Reason, e.Channel, e.Connector, e.Instance)
+}
+
+func (e *FallbackError) Unwrap() error { return e.Reason }

@@ -53,7 +53,7 @@ func TestDocs(t *testing.T) {
 		HeaderSignature, "HMAC-SHA512", "**decoded**", `{"clientToken":"…","secret":"…"}`, Scope,
 		itoa(MaxText) + " characters", "at most " + itoa(MaxSuggestions), "at most " + itoa(MaxSuggestionText) + " characters",
 		itoa(MaxPostbackData) + " bytes", "/v1/phones/{number}/agentMessages?messageId={uuid}&agentId={agent_id}",
-		"/v1/phones/{number}/capabilities", "a day", "an hour", "`409`", "does not re-route", "31 July 2024",
+		"/v1/phones/{number}/capabilities", "a day", "an hour", "`409`", "connectors.FallbackError", "31 July 2024",
 		"Integrations", "Service account", "Add tester", "Launch",
 	}
 	for _, a := range []string{"agent_id", "message_type", "suggestion_type", "mime_type", "file_size", "file_name",

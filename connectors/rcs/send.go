@@ -193,13 +193,13 @@ func (c *connector) remember(to string, rcs bool) {
 // maxCapabilities bounds the numbers whose capability is remembered.
 const maxCapabilities = 100_000
 
-// noRCS is the permanent error of a send to a number without RCS; it
-// names the SMS fallback when one is configured, the seam where the
-// runtime will re-route such a message once it can.
+// noRCS is the permanent error of a send to a number without RCS; with an
+// SMS fallback configured, it asks the runtime to send the message by SMS
+// through that twilio instance instead.
 func (c *connector) noRCS(to string) error {
 	if c.fallback != "" {
-		return connectors.Permanent(errorf("%s: %w; send it by SMS through the twilio instance %q (sms_fallback): "+
-			"the runtime does not re-route messages between connectors yet", to, ErrNoRCS, c.fallback))
+		return &connectors.FallbackError{Connector: "twilio", Instance: c.fallback, Channel: "sms",
+			Reason: connectors.Permanent(errorf("%s: %w", to, ErrNoRCS))}
 	}
 	return connectors.Permanent(errorf("%s: %w (RBM has no RCS capability for it, or the agent is not launched to its carrier "+
 		"and the number is not a tester)", to, ErrNoRCS))

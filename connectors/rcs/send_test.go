@@ -169,7 +169,7 @@ func TestSendErrors(t *testing.T) {
 		{"404 on send", nil, false, &rbmfake.Reply{Status: 404, Message: "Requested entity was not found."}, true, true, 0, "cannot receive RCS"},
 		{"no RCS", nil, true, nil, true, true, 0, "not launched"},
 		{"no RCS, SMS fallback", map[string]string{"sms_fallback": "default"}, true, nil, true, true, 0,
-			`send it by SMS through the twilio instance "default" (sms_fallback)`},
+			`falling back to sms through twilio/default`},
 		{"bad recipient", nil, false, nil, true, false, 0, "E.164"},
 		{"token refused", map[string]string{"token_url": "wrong"}, false, nil, true, false, 0, "refused the service account's key: 400 invalid_grant"},
 	} {
@@ -194,6 +194,11 @@ func TestSendErrors(t *testing.T) {
 				to = "14155550123"
 			}
 			_, err := c.Send(context.Background(), &connectors.Outbound{Key: "k", To: to, Text: "hello"})
+			var fb *connectors.FallbackError
+			if wantFB := tc.extra["sms_fallback"] != ""; errors.As(err, &fb) != wantFB ||
+				(wantFB && (fb.Connector != "twilio" || fb.Instance != "default" || fb.Channel != "sms")) {
+				t.Fatalf("Send: %v: a fallback %+v, want one: %v", err, fb, wantFB)
+			}
 			if err == nil || connectors.IsPermanent(err) != tc.permanent || errors.Is(err, rcs.ErrNoRCS) != tc.noRCSErr || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Send: %v (permanent %v, no RCS %v); want permanent %v, no RCS %v, mentioning %q",
 					err, connectors.IsPermanent(err), errors.Is(err, rcs.ErrNoRCS), tc.permanent, tc.noRCSErr, tc.want)

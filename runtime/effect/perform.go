@@ -2,6 +2,7 @@ package effect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/switchboard-dev/switchboard/connectors"
@@ -46,6 +47,10 @@ type Done struct {
 	// waiting execution comes back later as an event of the conversation
 	// (a call's verb, a message's delivery report).
 	Pending bool
+	// Via is set when a send went through another instance than its
+	// route's (connectors.FallbackError): the message is recorded there,
+	// where the platform's delivery reports name it.
+	Via *Route
 }
 
 // Perform carries out one effect of the kinds a Book's Perform takes.
@@ -77,6 +82,27 @@ func send(ctx context.Context, io IO, r Route, e engine.Effect, agent string) Do
 	}
 	out := Outbound(r, e)
 	out.Agent = agent
+	d := deliver(ctx, ch, out, e.WaitID != "")
+	var fb *connectors.FallbackError
+	if errors.As(d.Err, &fb) {
+		// The platform cannot reach the contact (RCS to a number without
+		// it): the same message goes through the instance it names.
+		via := Route{ConversationID: r.ConversationID, ContactID: r.ContactID, Connector: fb.Connector, Instance: fb.Instance,
+			Channel: fb.Channel, Address: r.Address}
+		alt := io.Channel(via)
+		if alt == nil {
+			return Done{Err: connectors.Permanent(fmt.Errorf("%w: no connector %s/%s is configured", d.Err, fb.Connector, fb.Instance))}
+		}
+		out := Outbound(r, e)
+		out.Agent, out.Channel, out.Thread = agent, fb.Channel, ""
+		d = deliver(ctx, alt, out, e.WaitID != "")
+		d.Via = &via
+	}
+	return d
+}
+
+// deliver hands one message to a channel.
+func deliver(ctx context.Context, ch Channel, out connectors.Outbound, waited bool) Done {
 	FoldChoices(ch, &out)
 	id, err := ch.Send(ctx, &out)
 	if err != nil {
@@ -85,7 +111,7 @@ func send(ctx context.Context, io IO, r Route, e engine.Effect, agent string) Do
 	// A platform that reports on deliveries later decides the outcome
 	// of a send the flow waits for.
 	dr, reports := ch.(connectors.DeliveryReporter)
-	pending := e.WaitID != "" && id != "" && reports && dr.ReportsDelivery()
+	pending := waited && id != "" && reports && dr.ReportsDelivery()
 	return Done{Delivered: true, PlatformID: id, Pending: pending}
 }
 

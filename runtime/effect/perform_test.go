@@ -118,3 +118,43 @@ func TestTemplateIsNeverInline(t *testing.T) {
 		t.Fatalf("outbound %+v", out)
 	}
 }
+
+// routes is an IO with a channel per connector instance.
+type routes struct {
+	io
+	by map[string]effect.Channel
+}
+
+func (r routes) Channel(rt effect.Route) effect.Channel { return r.by[rt.Connector+"/"+rt.Instance] }
+
+// noRCS answers every send with a fallback to SMS through twilio/default.
+type noRCS struct{ texter }
+
+func (*noRCS) Send(context.Context, *connectors.Outbound) (string, error) {
+	return "", &connectors.FallbackError{Connector: "twilio", Instance: "default", Channel: "sms",
+		Reason: connectors.Permanent(errors.New("+100: the number cannot receive RCS"))}
+}
+
+// A send refused with a FallbackError goes through the instance it names,
+// on its channel, to the same address, and is recorded there.
+func TestSendFallsBack(t *testing.T) {
+	sms := &texter{}
+	r := effect.Route{ConversationID: "c1", Connector: "rcs", Instance: "default", Channel: "rcs", Address: "+100", Thread: "t1"}
+	e := engine.Effect{Kind: engine.EffectSend, Key: "k1", Send: &engine.SendEffect{Text: "Which language?",
+		Choices: []engine.Choice{{ID: "en", Title: "English"}, {ID: "id", Title: "Bahasa Indonesia"}}}}
+	d := effect.Perform(context.Background(), routes{by: map[string]effect.Channel{"rcs/default": &noRCS{}, "twilio/default": sms}}, r, e)
+	if d.Err != nil || !d.Delivered || d.Via == nil || d.Via.Connector != "twilio" || d.Via.Instance != "default" {
+		t.Fatalf("done %+v", d)
+	}
+	if len(sms.sent) != 1 {
+		t.Fatalf("sent by SMS %+v", sms.sent)
+	}
+	if m := sms.sent[0]; m.Channel != "sms" || m.To != "+100" || m.Thread != "" || m.Text != "Which language?\n1. English\n2. Bahasa Indonesia" {
+		t.Errorf("the fallback message %+v", m)
+	}
+	// Without the fallback's instance, the send fails for good, naming both.
+	d = effect.Perform(context.Background(), routes{by: map[string]effect.Channel{"rcs/default": &noRCS{}}}, r, e)
+	if !connectors.IsPermanent(d.Err) || !strings.Contains(d.Err.Error(), "cannot receive RCS") || !strings.Contains(d.Err.Error(), "twilio/default") {
+		t.Errorf("without the fallback: %v", d.Err)
+	}
+}

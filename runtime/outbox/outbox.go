@@ -191,6 +191,9 @@ func (o *Outbox) perform(ctx context.Context, row store.Effect) {
 	var sent *store.Message
 	if done.Delivered {
 		sent = o.delivered(p, row.ExecutionID, done.PlatformID, done.Pending)
+		if v := done.Via; v != nil {
+			sent.Connector, sent.Instance = v.Connector, v.Instance
+		}
 	}
 	result, _ := json.Marshal(res)
 	complete := func(u *store.Unit) {
