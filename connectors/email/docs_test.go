@@ -48,7 +48,8 @@ func TestDocs(t *testing.T) {
 	}
 	for _, want := range []string{email.HeaderSecret, "message/rfc822", "`email`", "`body-mime`", "Basic auth",
 		"app password", "SPF, DKIM and DMARC", "IDLE", "UIDVALIDITY", "\\Seen", "Auto-Submitted", "report-type=delivery-status",
-		"lmtp:inet:127.0.0.1:2424", "`Message-ID`", "`In-Reply-To`, `References`", "<switchboard.{key}@{from domain}>", "16 MB", "**not yet**"} {
+		"lmtp:inet:127.0.0.1:2424", "`Message-ID`", "`In-Reply-To`, `References`", "<switchboard.{key}@{from domain}>", "16 MB", "**10 MB**", "`media_dir`",
+		"/email/{instance}/media?id={id}&sig={signature}", "Content-Disposition: inline", "Content-ID", "`404`"} {
 		if !strings.Contains(section, want) {
 			t.Errorf("the email section does not mention %q", want)
 		}

@@ -35,11 +35,14 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/internal/httpsurface"
 )
 
 // Name is the connector's registered name, and Channel the channel its
@@ -94,6 +97,8 @@ func Spec() *connectors.Spec {
 				Description: "The shared secret of the raw MIME webhook, in `" + HeaderSecret + "` or as the Basic auth password. Without it, the webhook refuses every request."},
 			{Name: "lmtp_addr", Example: "127.0.0.1:2424",
 				Description: "Where to take mail from the local MTA over LMTP (Postfix `lmtp:inet:127.0.0.1:2424`). Listened on by the node holding the instance's pull lease."},
+			{Name: "media_dir", Example: "/var/lib/switchboard/email-media",
+				Description: "Where the attachments of inbound mail are kept, served to agents by signed URL. Default: a directory under the system's temporary directory, named for the instance."},
 			{Name: "subject", Default: DefaultSubject, Example: "Your request to Example",
 				Description: "The subject of a message that answers no known mail (`Re: ` and the customer's subject otherwise)."},
 		},
@@ -115,7 +120,10 @@ type connector struct {
 	lmtpAddr string
 	pullMu   sync.Mutex // one Pull at a time per instance
 	mailbox  cursor
+	media    *attachStore
 }
+
+var _ httpsurface.Pages = (*connector)(nil)
 
 // puller is a connector with a mailbox to fetch.
 type puller struct{ *connector }
@@ -131,6 +139,18 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	instance := res.Instance
+	if instance == "" {
+		instance = connectors.DefaultInstance
+	}
+	dir := cfg.String("media_dir")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "switchboard-"+Name+"-"+instance)
+	}
+	var err error
+	if c.media, err = newAttachStore(dir, strings.TrimRight(res.PublicURL, "/")+"/"+Name+"/"+instance+mediaRoute); err != nil {
+		return nil, &connectors.FieldError{Field: "media_dir", Problem: err.Error()}
 	}
 	raw, err := cfg.Required("from_address")
 	if err != nil {
@@ -193,7 +213,7 @@ func (c *connector) Receive(_ context.Context, r *connectors.Request) ([]connect
 	if err != nil {
 		return nil, err
 	}
-	m, err := parse(raw)
+	m, err := parse(raw, c.media)
 	if err != nil {
 		return nil, connectors.Errorf(http.StatusBadRequest, "%v", err)
 	}

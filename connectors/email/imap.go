@@ -196,7 +196,7 @@ func (p puller) take(ctx context.Context, cl *client.Client, m *imap.Message, se
 	if err != nil {
 		return fmt.Errorf("email: imap read uid %d: %w", m.Uid, err)
 	}
-	pm, err := parse(raw)
+	pm, err := parse(raw, p.media)
 	if err != nil {
 		p.log.Warn("mail left unseen: unreadable", "uid", m.Uid, "error", err)
 		return nil

@@ -62,7 +62,7 @@ func (s *lmtpSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	m, err := parse(raw)
+	m, err := parse(raw, s.p.media)
 	if err != nil {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "unreadable message: " + err.Error()}
 	}

@@ -89,7 +89,11 @@ var errNoFrom = errors.New("message without a From address")
 // person's mail without a From address, is an error: mail in the wild is
 // often slightly broken, so a body part that does not decode is passed
 // over, and one in an unknown charset or transfer encoding read as it is.
-func parse(raw []byte) (*parsed, error) {
+//
+// With a store, each attachment (inline images too) is kept there and its
+// URL put in the Inbound's Media; the bytes are in hand, so this is a
+// local write, no network.
+func parse(raw []byte, store *attachStore) (*parsed, error) {
 	e, err := message.Read(bytes.NewReader(raw))
 	if e == nil {
 		return nil, fmt.Errorf("message header: %v", err)
@@ -130,8 +134,9 @@ func parse(raw []byte) (*parsed, error) {
 	if len(p.references) > 0 && len(p.references[0]) <= MaxIDBytes {
 		in.Thread = p.references[0]
 	}
-	body := readBody(e)
+	body := readBody(e, store)
 	in.Text = newText(body.text)
+	in.Media = body.media
 	in.Attributes = map[string]any{
 		"subject": p.subject,
 		"body":    body.text,
@@ -204,17 +209,18 @@ func headerToken(h mail.Header, key string) string {
 // body is what a message says: its text, and the files it carries.
 type body struct {
 	text        string
-	attachments []any // {"filename", "content_type", "size"} each
+	attachments []any    // {"filename", "content_type", "size"} each, and "skipped" when not kept
+	media       []string // the kept attachments' URLs
 }
 
-// maxPartBytes caps how much of one body part is read.
+// maxPartBytes caps how much of one text part is read.
 const maxPartBytes = 4 << 20
 
 // readBody walks the MIME tree: the first text/plain part outside
 // attachments is the text; else the first text/html, converted. Parts
 // that are attachments, or neither of these nor multipart, are listed.
-// Only the size of an attachment is kept: files are not served yet.
-func readBody(e *message.Entity) body {
+// Attachments are kept in store, when there is one.
+func readBody(e *message.Entity, store *attachStore) body {
 	var plain, html string
 	var havePlain, haveHTML bool
 	var b body
@@ -230,14 +236,16 @@ func readBody(e *message.Entity) body {
 			return nil
 		}
 		disp, dparams, _ := part.Header.ContentDisposition()
-		data, _ := io.ReadAll(io.LimitReader(part.Body, maxPartBytes))
-		switch {
-		case disp == "attachment" || ct != "text/plain" && ct != "text/html":
+		if disp == "attachment" || ct != "text/plain" && ct != "text/html" {
 			name := dparams["filename"]
 			if name == "" {
 				name = params["name"]
 			}
-			b.attachments = append(b.attachments, map[string]any{"filename": name, "content_type": ct, "size": len(data)})
+			b.attach(part.Body, ct, name, store)
+			return nil
+		}
+		data, _ := io.ReadAll(io.LimitReader(part.Body, maxPartBytes))
+		switch {
 		case ct == "text/plain" && !havePlain:
 			plain, havePlain = string(data), true
 		case ct == "text/html" && !haveHTML:
@@ -253,4 +261,34 @@ func readBody(e *message.Entity) body {
 	}
 	b.text = strings.TrimSpace(strings.ReplaceAll(strings.ToValidUTF8(b.text, "\uFFFD"), "\r\n", "\n"))
 	return b
+}
+
+// attach lists one attachment and keeps it in store. A file over the
+// store's limit is counted to its end, never held whole, and listed as
+// skipped, as is one the store failed to write.
+func (b *body) attach(r io.Reader, ct, name string, store *attachStore) {
+	limit := MaxAttachmentBytes
+	if store != nil {
+		limit = store.limit
+	}
+	data, _ := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	size := len(data)
+	if size > limit {
+		rest, _ := io.Copy(io.Discard, r)
+		size += int(rest)
+	}
+	a := map[string]any{"filename": name, "content_type": ct, "size": size}
+	b.attachments = append(b.attachments, a)
+	switch {
+	case store == nil:
+	case size > limit:
+		a["skipped"] = fmt.Sprintf("larger than %d bytes", limit)
+	default:
+		u, err := store.put(data, ct, name)
+		if err != nil {
+			a["skipped"] = "not stored: the media_dir could not be written"
+			return
+		}
+		b.media = append(b.media, u)
+	}
 }
