@@ -23,6 +23,9 @@
 // folded into the text as a numbered menu: mail has no buttons.
 // Automatic mail (auto-replies, bounces, read receipts, list traffic) is
 // acknowledged and never delivered, so two robots cannot loop.
+// Attachments are written into media_dir as they are parsed and served on
+// the instance's own route by signed URL (media.go), so an agent can open
+// them without access to the mailbox.
 // docs/CONNECTORS.md is the full reference.
 package email
 
@@ -35,8 +38,6 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -140,18 +141,6 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	if c.now == nil {
 		c.now = time.Now
 	}
-	instance := res.Instance
-	if instance == "" {
-		instance = connectors.DefaultInstance
-	}
-	dir := cfg.String("media_dir")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "switchboard-"+Name+"-"+instance)
-	}
-	var err error
-	if c.media, err = newAttachStore(dir, strings.TrimRight(res.PublicURL, "/")+"/"+Name+"/"+instance+mediaRoute); err != nil {
-		return nil, &connectors.FieldError{Field: "media_dir", Problem: err.Error()}
-	}
 	raw, err := cfg.Required("from_address")
 	if err != nil {
 		return nil, err
@@ -192,6 +181,9 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 		if c.imap.path == "" {
 			c.imap.path = "INBOX"
 		}
+	}
+	if c.media, err = configStore(cfg, res); err != nil {
+		return nil, err
 	}
 	if c.imap == nil && c.lmtpAddr == "" {
 		return c, nil

@@ -296,6 +296,7 @@ func TestConfig(t *testing.T) {
 		{"imap password in URL", connectors.Config{"from_address": "s@x.org", "imap_url": "imaps://u:p@imap.x.org"}, "imap_url"},
 		{"smtp no host", connectors.Config{"from_address": "s@x.org", "smtp_url": "smtps:///"}, "smtp_url"},
 		{"poll interval", connectors.Config{"from_address": "s@x.org", "poll_interval": "-1s"}, "poll_interval"},
+		{"media dir a file", connectors.Config{"from_address": "s@x.org", "media_dir": "email_test.go"}, "media_dir"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := reg.New(email.Name, tc.cfg, connectors.Resources{})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
 )
 
@@ -50,6 +51,24 @@ type attachStore struct {
 type attachMeta struct {
 	ContentType string `json:"content_type"`
 	Filename    string `json:"filename"`
+}
+
+// configStore opens the instance's media_dir, by default one under the
+// system's temporary directory named for the instance, as WhatsApp's.
+func configStore(cfg connectors.Config, res connectors.Resources) (*attachStore, error) {
+	instance := res.Instance
+	if instance == "" {
+		instance = connectors.DefaultInstance
+	}
+	dir := cfg.String("media_dir")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "switchboard-"+Name+"-"+instance)
+	}
+	s, err := newAttachStore(dir, strings.TrimRight(res.PublicURL, "/")+"/"+Name+"/"+instance+mediaRoute)
+	if err != nil {
+		return nil, &connectors.FieldError{Field: "media_dir", Problem: err.Error()}
+	}
+	return s, nil
 }
 
 func newAttachStore(dir, base string) (*attachStore, error) {
