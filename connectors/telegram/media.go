@@ -2,26 +2,20 @@ package telegram
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
-	"os"
 	"path"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/go-telegram/bot"
-	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/mediastore"
 )
 
 // mediaRoute is the instance's route that serves fetched files, under
@@ -45,53 +39,35 @@ const (
 	firstFetchBackoff = time.Second
 )
 
-// mediaStore fetches files from Telegram into dir and serves them. The
-// Bot API's download URL holds the bot's token, so it never leaves the
-// store.
+// mediaStore fetches files from Telegram into its store and serves them.
+// The Bot API's download URL holds the bot's token, so it never leaves
+// the store.
 type mediaStore struct {
-	dir    string
+	*mediastore.Store
 	bot    *bot.Bot
 	http   *http.Client
 	log    *slog.Logger
-	key    []byte // signs links: a file_id is no secret to the chat's members
-	base   string // the media route's URL, without query
 	run    func(func(context.Context)) bool
 	slots  chan struct{}
 	mu     sync.Mutex
 	active map[string]bool
 }
 
+// newMediaStore opens dir; key signs links: a file_id is no secret to the
+// chat's members. base is the media route's URL, without query.
 func newMediaStore(dir string, b *bot.Bot, client *http.Client, log *slog.Logger, key []byte, base string,
-	run func(func(context.Context)) bool) *mediaStore {
-	return &mediaStore{dir: dir, bot: b, http: client, log: log, key: key, base: base, run: run,
-		slots: make(chan struct{}, fetchers), active: map[string]bool{}}
+	run func(func(context.Context)) bool) (*mediaStore, error) {
+	// Files are named by a hash of their id: ids are long.
+	st, err := mediastore.New(mediastore.Options{Dir: dir, Key: key, Base: base, Valid: validFileID, HashNames: true})
+	if err != nil {
+		return nil, err
+	}
+	return &mediaStore{Store: st, bot: b, http: client, log: log, run: run,
+		slots: make(chan struct{}, fetchers), active: map[string]bool{}}, nil
 }
 
 // validFileID keeps ids that are safe in a link: Telegram's are base64url.
-func validFileID(id string) bool {
-	if id == "" || len(id) > 256 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		b := id[i]
-		if !(b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_' || b == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *mediaStore) sign(id string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(id))
-	return hex.EncodeToString(m.Sum(nil)[:16])
-}
-
-// path names the file by a hash of its id: ids are long.
-func (s *mediaStore) path(id string) string {
-	h := sha256.Sum256([]byte(id))
-	return filepath.Join(s.dir, hex.EncodeToString(h[:16]))
-}
+func validFileID(id string) bool { return len(id) <= 256 && mediastore.SafeID(id) }
 
 // fetch starts fetching the file in the background, unless it is kept or
 // being fetched, and returns its link on the instance's route; false for
@@ -101,8 +77,8 @@ func (s *mediaStore) fetch(id string) (string, bool) {
 		s.log.Warn("telegram: a file_id that is not base64url, not fetched", "file_id", id)
 		return "", false
 	}
-	link := s.base + "?" + url.Values{"id": {id}, "sig": {s.sign(id)}}.Encode()
-	if _, err := os.Stat(s.path(id)); err == nil {
+	link := s.Link(id)
+	if s.Has(id) {
 		return link, true
 	}
 	s.mu.Lock()
@@ -190,66 +166,14 @@ func (s *mediaStore) fetchOnce(ctx context.Context, id string) error {
 	if ct == "" {
 		ct = http.DetectContentType(data)
 	}
-	if err := writeAtomic(s.path(id)+".type", []byte(ct)); err != nil {
-		return connectors.Permanent(err)
-	}
-	return connectors.Permanent(writeAtomic(s.path(id), data))
-}
-
-func writeAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".fetch-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("telegram: keeping a file: %w", err)
+	if err := s.Put(id, data, mediastore.Meta{ContentType: ct}); err != nil {
+		return connectors.Permanent(fmt.Errorf("telegram: keeping a file: %w", err))
 	}
 	return nil
-}
-
-// serve answers the media route: the file with its content type once
-// fetched, 404 before (or for an id or signature that names nothing).
-func (s *mediaStore) serve(ctx *fasthttp.RequestCtx) {
-	id := string(ctx.QueryArgs().Peek("id"))
-	sig := string(ctx.QueryArgs().Peek("sig"))
-	if !validFileID(id) || !hmac.Equal([]byte(sig), []byte(s.sign(id))) {
-		ctx.Error("no such file", http.StatusNotFound)
-		return
-	}
-	data, err := os.ReadFile(s.path(id))
-	if err != nil {
-		ctx.Response.Header.Set("Retry-After", "2")
-		ctx.Error("file not fetched yet", http.StatusNotFound)
-		return
-	}
-	ct, _ := os.ReadFile(s.path(id) + ".type")
-	if len(ct) == 0 {
-		ct = []byte("application/octet-stream")
-	}
-	ctx.Response.Header.SetContentTypeBytes(ct)
-	ctx.Response.Header.Set("Cache-Control", "private, max-age=86400")
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	ctx.Response.Header.Set("Content-Security-Policy", "sandbox")
-	if ctx.IsHead() {
-		ctx.Response.Header.SetContentLength(len(data))
-		return
-	}
-	ctx.SetBody(data)
 }
 
 // Routes serve the files customers sent, under /telegram/{instance}:
 // GET /media?id={file_id}&sig={…}, the URL an Inbound's Media holds.
 func (c *connector) Routes() []httpsurface.Route {
-	return []httpsurface.Route{
-		{Method: http.MethodGet, Path: mediaRoute, Handler: c.media.serve},
-		{Method: http.MethodHead, Path: mediaRoute, Handler: c.media.serve},
-	}
+	return c.media.Routes(mediaRoute)
 }

@@ -35,7 +35,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -46,6 +45,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/mediastore"
 )
 
 // Name is the connector's registered name.
@@ -163,7 +163,7 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	}
 	dir := cfg.String("media_dir")
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "switchboard-"+Name+"-"+instance)
+		dir = mediastore.DefaultDir(Name, instance)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &connectors.FieldError{Field: "media_dir", Problem: err.Error()}
@@ -187,7 +187,10 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	mediaKey := hmac.New(sha256.New, []byte(secret))
 	mediaKey.Write([]byte("switchboard media links"))
 	publicURL := strings.TrimRight(res.PublicURL, "/")
-	c.media = newMediaStore(dir, b, client, log, mediaKey.Sum(nil), publicURL+"/"+Name+"/"+instance+mediaRoute, c.background)
+	if c.media, err = newMediaStore(dir, b, client, log, mediaKey.Sum(nil), publicURL+"/"+Name+"/"+instance+mediaRoute, c.background); err != nil {
+		cancel()
+		return nil, &connectors.FieldError{Field: "media_dir", Problem: err.Error()}
+	}
 	if setWebhook {
 		c.startWebhook(publicURL, instance, secret)
 	}

@@ -2,22 +2,14 @@ package whatsapp
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
-	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/meta/graph"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/mediastore"
 )
 
 // mediaRoute is the instance's route that serves fetched media, under
@@ -39,13 +31,11 @@ const (
 	firstFetchBackoff = time.Second
 )
 
-// mediaStore fetches media from Meta into dir and serves them.
+// mediaStore fetches media from Meta into its store and serves them.
 type mediaStore struct {
-	dir    string
+	*mediastore.Store
 	client *graph.Client
 	log    *slog.Logger
-	key    []byte // signs media links: ids are guessable, the files private
-	base   string // the media route's URL, without query
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -57,44 +47,30 @@ type mediaStore struct {
 	closed  bool
 }
 
-func newMediaStore(dir string, client *graph.Client, log *slog.Logger, key []byte, base string) *mediaStore {
+// newMediaStore opens dir; key signs media links: ids are guessable, the
+// files private. base is the media route's URL, without query.
+func newMediaStore(dir string, client *graph.Client, log *slog.Logger, key []byte, base string) (*mediaStore, error) {
+	st, err := mediastore.New(mediastore.Options{Dir: dir, Key: key, Base: base, Valid: validMediaID,
+		NotFound: "no such media", NotYet: "media not fetched yet"})
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &mediaStore{dir: dir, client: client, log: log, key: key, base: base, ctx: ctx, cancel: cancel,
-		slots: make(chan struct{}, fetchers), pending: map[string]bool{}}
+	return &mediaStore{Store: st, client: client, log: log, ctx: ctx, cancel: cancel,
+		slots: make(chan struct{}, fetchers), pending: map[string]bool{}}, nil
 }
 
 // validMediaID keeps ids that cannot name anything outside the media
 // directory: Meta's are digits.
-func validMediaID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		b := id[i]
-		if !(b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_' || b == '-') {
-			return false
-		}
-	}
-	return true
-}
+func validMediaID(id string) bool { return len(id) <= 128 && mediastore.SafeID(id) }
 
 // link is the URL of a media on the instance's route.
-func (s *mediaStore) link(id string) string {
-	return s.base + "?" + url.Values{"id": {id}, "sig": {s.sign(id)}}.Encode()
-}
-
-func (s *mediaStore) sign(id string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(id))
-	return hex.EncodeToString(m.Sum(nil)[:16])
-}
-
-func (s *mediaStore) path(id string) string { return filepath.Join(s.dir, id) }
+func (s *mediaStore) link(id string) string { return s.Link(id) }
 
 // fetch starts fetching media id in the background, unless it is kept or
 // being fetched already. It does not block.
 func (s *mediaStore) fetch(id string) {
-	if _, err := os.Stat(s.path(id)); err == nil {
+	if s.Has(id) {
 		return
 	}
 	s.mu.Lock()
@@ -164,31 +140,7 @@ func (s *mediaStore) fetchOnce(id string) error {
 	if meta.MimeType != "" {
 		ct = meta.MimeType
 	}
-	if err := writeAtomic(s.path(id)+".type", []byte(ct)); err != nil {
-		return connectors.Permanent(err)
-	}
-	return connectors.Permanent(writeAtomic(s.path(id), data))
-}
-
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".fetch-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return connectors.Permanent(s.Put(id, data, mediastore.Meta{ContentType: ct}))
 }
 
 func (s *mediaStore) close() {
@@ -199,41 +151,8 @@ func (s *mediaStore) close() {
 	s.wg.Wait()
 }
 
-// serve answers the media route: the file with its content type once
-// fetched, 404 before (or for an id or signature that names nothing).
-func (s *mediaStore) serve(ctx *fasthttp.RequestCtx) {
-	id := string(ctx.QueryArgs().Peek("id"))
-	sig := string(ctx.QueryArgs().Peek("sig"))
-	if !validMediaID(id) || !hmac.Equal([]byte(sig), []byte(s.sign(id))) {
-		ctx.Error("no such media", http.StatusNotFound)
-		return
-	}
-	data, err := os.ReadFile(s.path(id))
-	if err != nil {
-		ctx.Response.Header.Set("Retry-After", "2")
-		ctx.Error("media not fetched yet", http.StatusNotFound)
-		return
-	}
-	ct, _ := os.ReadFile(s.path(id) + ".type")
-	if len(ct) == 0 {
-		ct = []byte("application/octet-stream")
-	}
-	ctx.Response.Header.SetContentTypeBytes(ct)
-	ctx.Response.Header.Set("Cache-Control", "private, max-age=86400")
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	ctx.Response.Header.Set("Content-Security-Policy", "sandbox")
-	if ctx.IsHead() {
-		ctx.Response.Header.SetContentLength(len(data))
-		return
-	}
-	ctx.SetBody(data)
-}
-
 // Routes serve the media customers sent, under /whatsapp_cloud/{instance}:
 // GET /media?id={media-id}&sig={…}, the URL an Inbound's Media holds.
 func (c *connector) Routes() []httpsurface.Route {
-	return []httpsurface.Route{
-		{Method: http.MethodGet, Path: mediaRoute, Handler: c.media.serve},
-		{Method: http.MethodHead, Path: mediaRoute, Handler: c.media.serve},
-	}
+	return c.media.Routes(mediaRoute)
 }

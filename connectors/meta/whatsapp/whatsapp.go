@@ -35,8 +35,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -44,6 +42,7 @@ import (
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/meta/graph"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/mediastore"
 )
 
 // Name is the connector's registered name.
@@ -143,10 +142,7 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	}
 	dir := cfg.String("media_dir")
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "switchboard-"+Name+"-"+instance)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, &connectors.FieldError{Field: "media_dir", Problem: err.Error()}
+		dir = mediastore.DefaultDir(Name, instance)
 	}
 	log := res.Logger
 	if log == nil {
@@ -159,11 +155,15 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	client := graph.New(graph.Config{BaseURL: base, Version: version, Token: cfg.String("access_token")}, res.HTTPClient)
 	mediaKey := hmac.New(sha256.New, []byte(cfg.String("app_secret")))
 	mediaKey.Write([]byte("switchboard media links"))
+	media, err := newMediaStore(dir, client, log, mediaKey.Sum(nil),
+		strings.TrimRight(res.PublicURL, "/")+"/"+Name+"/"+instance+mediaRoute)
+	if err != nil {
+		return nil, &connectors.FieldError{Field: "media_dir", Problem: err.Error()}
+	}
 	c := &connector{
 		phoneID: phoneID, appSecret: cfg.String("app_secret"), verifyToken: cfg.String("verify_token"),
 		client: client, log: log, sent: connectors.NewAccepted(sentTTL, maxRemembered, now),
-		media: newMediaStore(dir, client, log, mediaKey.Sum(nil),
-			strings.TrimRight(res.PublicURL, "/")+"/"+Name+"/"+instance+mediaRoute),
+		media: media,
 	}
 	return c, nil
 }
