@@ -2,16 +2,11 @@ package line
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -19,6 +14,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/mediastore"
 )
 
 // contentRoute is the instance's route that serves the content of the
@@ -48,13 +44,11 @@ const (
 // arrives (LINE keeps content for a limited time, and only hands it out
 // with the access token), and serves it.
 type contentStore struct {
-	dir     string
+	*mediastore.Store
 	dataURL string
 	token   string
 	http    *http.Client
 	log     *slog.Logger
-	key     []byte // signs content links: message ids are guessable, the files private
-	base    string // the content route's URL, without query
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -66,24 +60,24 @@ type contentStore struct {
 	closed  bool
 }
 
-func newContentStore(dir, dataURL, token string, client *http.Client, log *slog.Logger, key []byte, base string) *contentStore {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &contentStore{dir: dir, dataURL: dataURL, token: token, http: client, log: log, key: key, base: base,
-		ctx: ctx, cancel: cancel, slots: make(chan struct{}, fetchers), pending: map[string]bool{}}
+// newContentStore opens dir; key signs content links: message ids are
+// guessable, the files private. base is the content route's URL, without
+// query.
+func newContentStore(dir, dataURL, token string, client *http.Client, log *slog.Logger, key []byte, base string) (*contentStore, error) {
+	s := &contentStore{dataURL: dataURL, token: token, http: client, log: log,
+		slots: make(chan struct{}, fetchers), pending: map[string]bool{}}
+	st, err := mediastore.New(mediastore.Options{Dir: dir, Key: key, Base: base, Valid: validMessageID,
+		NotFound: "no such content", Missing: s.fetchNow})
+	if err != nil {
+		return nil, err
+	}
+	s.Store = st
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
 }
 
 // link is the URL of a message's content on the instance's route.
-func (s *contentStore) link(id string) string {
-	return s.base + "?" + url.Values{"id": {id}, "sig": {s.sign(id)}}.Encode()
-}
-
-func (s *contentStore) sign(id string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(id))
-	return hex.EncodeToString(m.Sum(nil)[:16])
-}
-
-func (s *contentStore) path(id string) string { return filepath.Join(s.dir, id) }
+func (s *contentStore) link(id string) string { return s.Link(id) }
 
 // validMessageID keeps LINE's ids (digits): nothing that could name a
 // file outside the directory or change the data host's path.
@@ -105,7 +99,7 @@ func (s *contentStore) fetch(id string) {
 	if !validMessageID(id) {
 		return
 	}
-	if _, err := os.Stat(s.path(id)); err == nil {
+	if s.Has(id) {
 		return
 	}
 	s.mu.Lock()
@@ -187,31 +181,7 @@ func (s *contentStore) fetchOnce(ctx context.Context, id string) error {
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	if err := writeAtomic(s.path(id)+".type", []byte(ct)); err != nil {
-		return connectors.Permanent(err)
-	}
-	return connectors.Permanent(writeAtomic(s.path(id), data))
-}
-
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".fetch-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return connectors.Permanent(s.Put(id, data, mediastore.Meta{ContentType: ct}))
 }
 
 func (s *contentStore) close() {
@@ -222,57 +192,28 @@ func (s *contentStore) close() {
 	s.wg.Wait()
 }
 
-// serve answers the content route: the file with its content type once
-// kept; before, it fetches it at once (the background fetch may still be
-// waiting): 404 when LINE no longer has it, 502 when LINE fails.
-func (s *contentStore) serve(ctx *fasthttp.RequestCtx) {
-	id := string(ctx.QueryArgs().Peek("id"))
-	sig := string(ctx.QueryArgs().Peek("sig"))
-	if !validMessageID(id) || !hmac.Equal([]byte(sig), []byte(s.sign(id))) {
-		ctx.Error("no such content", http.StatusNotFound)
-		return
-	}
-	data, err := os.ReadFile(s.path(id))
-	if err != nil {
-		fctx, cancel := context.WithTimeout(context.Background(), serveTimeout)
-		err = s.fetchOnce(fctx, id)
-		cancel()
-		if err == nil {
-			data, err = os.ReadFile(s.path(id))
-		}
-	}
+// fetchNow answers a link to content not kept yet: the background fetch
+// may still be waiting, so it fetches it at once; 404 when LINE no
+// longer has it, 502 when LINE fails.
+func (s *contentStore) fetchNow(ctx *fasthttp.RequestCtx, id string) error {
+	fctx, cancel := context.WithTimeout(context.Background(), serveTimeout)
+	err := s.fetchOnce(fctx, id)
+	cancel()
 	switch {
 	case err == errGone:
 		ctx.Error("content no longer kept by LINE", http.StatusNotFound)
-		return
 	case err != nil:
 		s.log.Error("content not served", "message_id", id, "err", err)
 		ctx.Response.Header.Set("Retry-After", "5")
 		ctx.Error("content not fetched from LINE", http.StatusBadGateway)
-		return
 	}
-	ct, _ := os.ReadFile(s.path(id) + ".type")
-	if len(ct) == 0 {
-		ct = []byte("application/octet-stream")
-	}
-	ctx.Response.Header.SetContentTypeBytes(ct)
-	ctx.Response.Header.Set("Cache-Control", "private, max-age=86400")
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	ctx.Response.Header.Set("Content-Security-Policy", "sandbox")
-	if ctx.IsHead() {
-		ctx.Response.Header.SetContentLength(len(data))
-		return
-	}
-	ctx.SetBody(data)
+	return err
 }
 
 // Routes serve the content customers sent, under /line/{instance}:
 // GET /content?id={message-id}&sig={…}, the URL an Inbound's Media holds.
 func (c *connector) Routes() []httpsurface.Route {
-	return []httpsurface.Route{
-		{Method: http.MethodGet, Path: contentRoute, Handler: c.content.serve},
-		{Method: http.MethodHead, Path: contentRoute, Handler: c.content.serve},
-	}
+	return c.content.Routes(contentRoute)
 }
 
 // Close stops the content fetches under way and waits for them.

@@ -30,8 +30,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +38,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/mediastore"
 )
 
 // Name is the connector's registered name.
@@ -148,18 +147,19 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	}
 	dir := cfg.String("media_dir")
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "switchboard-"+Name+"-"+instance)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, &connectors.FieldError{Field: "media_dir", Problem: err.Error()}
+		dir = mediastore.DefaultDir(Name, instance)
 	}
 	key := hmac.New(sha256.New, []byte(cfg.String("channel_secret")))
 	key.Write([]byte("switchboard content links"))
 	token := cfg.String("channel_access_token")
+	content, err := newContentStore(dir, data, token, client, log, key.Sum(nil),
+		strings.TrimRight(res.PublicURL, "/")+"/"+Name+"/"+instance+contentRoute)
+	if err != nil {
+		return nil, &connectors.FieldError{Field: "media_dir", Problem: err.Error()}
+	}
 	return &connector{
 		secret: cfg.String("channel_secret"), token: token, apiURL: api, http: client, log: log, now: now,
-		content: newContentStore(dir, data, token, client, log, key.Sum(nil),
-			strings.TrimRight(res.PublicURL, "/")+"/"+Name+"/"+instance+contentRoute),
+		content: content,
 		replies: newReplyTokens(now), sent: connectors.NewAccepted(sentTTL, maxRemembered, now),
 		offered: map[string]offer{},
 	}, nil
