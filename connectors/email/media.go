@@ -1,17 +1,13 @@
 package email
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"mime"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +16,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/mediastore"
 )
 
 // mediaRoute is the instance's route that serves kept attachments, under
@@ -38,19 +35,11 @@ const MaxAttachmentBytes = 10 << 20
 // webhook_secret).
 const keyFile = ".link-key"
 
-// attachStore keeps attachments in dir under ids derived from their
-// content, never from the names mail gives them, and serves them.
+// attachStore keeps attachments in its store under ids derived from
+// their content, never from the names mail gives them, and serves them.
 type attachStore struct {
-	dir   string
-	key   []byte
-	base  string // the media route's URL, without query
-	limit int    // MaxAttachmentBytes; lower in tests
-}
-
-// attachMeta is what is kept beside an attachment's bytes.
-type attachMeta struct {
-	ContentType string `json:"content_type"`
-	Filename    string `json:"filename"`
+	*mediastore.Store
+	limit int // MaxAttachmentBytes; lower in tests
 }
 
 // configStore opens the instance's media_dir, by default one under the
@@ -62,7 +51,7 @@ func configStore(cfg connectors.Config, res connectors.Resources) (*attachStore,
 	}
 	dir := cfg.String("media_dir")
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "switchboard-"+Name+"-"+instance)
+		dir = mediastore.DefaultDir(Name, instance)
 	}
 	s, err := newAttachStore(dir, strings.TrimRight(res.PublicURL, "/")+"/"+Name+"/"+instance+mediaRoute)
 	if err != nil {
@@ -79,7 +68,12 @@ func newAttachStore(dir, base string) (*attachStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &attachStore{dir: dir, key: key, base: base, limit: MaxAttachmentBytes}, nil
+	st, err := mediastore.New(mediastore.Options{Dir: dir, Key: key, Base: base, Valid: validID,
+		NotFound: "no such attachment", Disposition: true, Missing: noAttachment})
+	if err != nil {
+		return nil, err
+	}
+	return &attachStore{Store: st, limit: MaxAttachmentBytes}, nil
 }
 
 // loadKey reads the link key, creating it when missing; of two instances
@@ -121,18 +115,12 @@ func validID(id string) bool {
 	return true
 }
 
-func (s *attachStore) sign(id string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(id))
-	return hex.EncodeToString(m.Sum(nil)[:16])
+// noAttachment answers a signed link to no kept attachment: attachments
+// are kept while the message is parsed, so it will not come later.
+func noAttachment(ctx *fasthttp.RequestCtx, _ string) error {
+	ctx.Error("no such attachment", http.StatusNotFound)
+	return os.ErrNotExist
 }
-
-// link is the URL of an attachment on the instance's route.
-func (s *attachStore) link(id string) string {
-	return s.base + "?" + url.Values{"id": {id}, "sig": {s.sign(id)}}.Encode()
-}
-
-func (s *attachStore) path(id string) string { return filepath.Join(s.dir, id) }
 
 // put keeps one attachment and returns its URL. The id hashes the type
 // and name with the bytes, so a redelivered message reuses its files and
@@ -142,101 +130,17 @@ func (s *attachStore) put(data []byte, contentType, filename string) (string, er
 	fmt.Fprintf(h, "%s\x00%s\x00", contentType, filename)
 	h.Write(data)
 	id := hex.EncodeToString(h.Sum(nil)[:16])
-	if _, err := os.Stat(s.path(id)); err == nil {
-		return s.link(id), nil
+	if s.Has(id) {
+		return s.Link(id), nil
 	}
-	meta, _ := json.Marshal(attachMeta{ContentType: contentType, Filename: filename})
-	if err := writeAtomic(s.path(id)+".json", meta); err != nil {
+	if err := s.Put(id, data, mediastore.Meta{ContentType: contentType, Filename: filename}); err != nil {
 		return "", err
 	}
-	if err := writeAtomic(s.path(id), data); err != nil {
-		return "", err
-	}
-	return s.link(id), nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".put-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
-}
-
-// serve answers the media route: the attachment with its type, named
-// for a download; 404 for an id or signature that names nothing.
-func (s *attachStore) serve(ctx *fasthttp.RequestCtx) {
-	id := string(ctx.QueryArgs().Peek("id"))
-	sig := string(ctx.QueryArgs().Peek("sig"))
-	if !validID(id) || !hmac.Equal([]byte(sig), []byte(s.sign(id))) {
-		ctx.Error("no such attachment", http.StatusNotFound)
-		return
-	}
-	data, err := os.ReadFile(s.path(id))
-	if err != nil {
-		ctx.Error("no such attachment", http.StatusNotFound)
-		return
-	}
-	var meta attachMeta
-	if raw, err := os.ReadFile(s.path(id) + ".json"); err == nil {
-		_ = json.Unmarshal(raw, &meta)
-	}
-	ct := "application/octet-stream"
-	if t, params, err := mime.ParseMediaType(meta.ContentType); err == nil && strings.Contains(t, "/") {
-		ct = mime.FormatMediaType(t, params)
-	}
-	ctx.Response.Header.SetContentType(ct)
-	ctx.Response.Header.Set("Content-Disposition", `inline; filename="`+safeFilename(meta.Filename)+`"`)
-	ctx.Response.Header.Set("Cache-Control", "private, max-age=86400")
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	// An attached HTML page or SVG must not run as the instance's origin.
-	ctx.Response.Header.Set("Content-Security-Policy", "sandbox")
-	if ctx.IsHead() {
-		ctx.Response.Header.SetContentLength(len(data))
-		return
-	}
-	ctx.SetBody(data)
-}
-
-// safeFilename is a sender's file name fit for a quoted header
-// parameter: its last path element, printable ASCII without quotes or
-// backslashes, at most 100 bytes; "attachment" when nothing is left.
-func safeFilename(name string) string {
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	var b strings.Builder
-	for _, r := range name {
-		if b.Len() >= 100 {
-			break
-		}
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
-			r = '_'
-		}
-		b.WriteRune(r)
-	}
-	out := strings.Trim(b.String(), " .")
-	if out == "" {
-		return "attachment"
-	}
-	return out
+	return s.Link(id), nil
 }
 
 // Routes serve the attachments customers sent, under /email/{instance}:
 // GET /media?id={id}&sig={…}, the URLs an Inbound's Media holds.
 func (c *connector) Routes() []httpsurface.Route {
-	return []httpsurface.Route{
-		{Method: http.MethodGet, Path: mediaRoute, Handler: c.media.serve},
-		{Method: http.MethodHead, Path: mediaRoute, Handler: c.media.serve},
-	}
+	return c.media.Routes(mediaRoute)
 }
