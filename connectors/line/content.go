@@ -204,8 +204,9 @@ func (s *contentStore) fetchNow(ctx *fasthttp.RequestCtx, id string) error {
 		ctx.Error("content no longer kept by LINE", http.StatusNotFound)
 	case err != nil:
 		s.log.Error("content not served", "message_id", id, "err", err)
-		ctx.Response.Header.Set("Retry-After", "5")
+		// Error resets the headers: Retry-After goes after it.
 		ctx.Error("content not fetched from LINE", http.StatusBadGateway)
+		ctx.Response.Header.Set("Retry-After", "5")
 	}
 	return err
 }

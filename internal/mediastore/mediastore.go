@@ -232,8 +232,9 @@ func (s *Store) Serve(ctx *fasthttp.RequestCtx) {
 	data, meta, err := s.Get(id)
 	if err != nil {
 		if s.o.Missing == nil {
-			ctx.Response.Header.Set("Retry-After", "2")
+			// Error resets the headers: Retry-After goes after it.
 			ctx.Error(s.o.NotYet, http.StatusNotFound)
+			ctx.Response.Header.Set("Retry-After", "2")
 			return
 		}
 		if s.o.Missing(ctx, id) != nil {
