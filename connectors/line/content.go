@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -49,30 +48,25 @@ type contentStore struct {
 	token   string
 	http    *http.Client
 	log     *slog.Logger
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	slots  chan struct{}
-
-	mu      sync.Mutex
-	pending map[string]bool
-	closed  bool
+	fetcher *mediastore.Fetcher
 }
 
 // newContentStore opens dir; key signs content links: message ids are
 // guessable, the files private. base is the content route's URL, without
 // query.
 func newContentStore(dir, dataURL, token string, client *http.Client, log *slog.Logger, key []byte, base string) (*contentStore, error) {
-	s := &contentStore{dataURL: dataURL, token: token, http: client, log: log,
-		slots: make(chan struct{}, fetchers), pending: map[string]bool{}}
+	s := &contentStore{dataURL: dataURL, token: token, http: client, log: log}
 	st, err := mediastore.New(mediastore.Options{Dir: dir, Key: key, Base: base, Valid: validMessageID,
 		NotFound: "no such content", Missing: s.fetchNow})
 	if err != nil {
 		return nil, err
 	}
 	s.Store = st
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.fetcher = st.NewFetcher(mediastore.FetchOptions{Fetch: s.fetchOnce, Workers: fetchers,
+		Attempts: fetchAttempts, Backoff: firstFetchBackoff,
+		Failed: func(id string, attempts int, err error) {
+			log.Error("content not fetched", "message_id", id, "attempts", attempts, "err", err)
+		}})
 	return s, nil
 }
 
@@ -95,56 +89,7 @@ func validMessageID(id string) bool {
 
 // fetch starts fetching message id's content in the background, unless
 // it is kept or being fetched already. It does not block.
-func (s *contentStore) fetch(id string) {
-	if !validMessageID(id) {
-		return
-	}
-	if s.Has(id) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.pending[id] {
-		return
-	}
-	s.pending[id] = true
-	s.wg.Add(1)
-	go s.run(id)
-}
-
-func (s *contentStore) run(id string) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.pending, id)
-		s.mu.Unlock()
-	}()
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	case <-s.ctx.Done():
-		return
-	}
-	wait := firstFetchBackoff
-	for attempt := 1; ; attempt++ {
-		err := s.fetchOnce(s.ctx, id)
-		if err == nil {
-			return
-		}
-		if connectors.IsPermanent(err) || attempt == fetchAttempts || s.ctx.Err() != nil {
-			s.log.Error("content not fetched", "message_id", id, "attempts", attempt, "err", err)
-			return
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-s.ctx.Done():
-			t.Stop()
-			return
-		}
-		wait *= 2
-	}
-}
+func (s *contentStore) fetch(id string) { _ = s.fetcher.Start(id) }
 
 // errGone: LINE no longer keeps the content (or never had it).
 var errGone = connectors.Permanent(fmt.Errorf("line: %w", os.ErrNotExist))
@@ -184,13 +129,7 @@ func (s *contentStore) fetchOnce(ctx context.Context, id string) error {
 	return connectors.Permanent(s.Put(id, data, mediastore.Meta{ContentType: ct}))
 }
 
-func (s *contentStore) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
-}
+func (s *contentStore) close() { s.fetcher.Close() }
 
 // fetchNow answers a link to content not kept yet: the background fetch
 // may still be waiting, so it fetches it at once; 404 when LINE no

@@ -2,13 +2,13 @@ package telegram
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"path"
-	"sync"
 	"time"
 
 	"github.com/go-telegram/bot"
@@ -44,17 +44,15 @@ const (
 // the store.
 type mediaStore struct {
 	*mediastore.Store
-	bot    *bot.Bot
-	http   *http.Client
-	log    *slog.Logger
-	run    func(func(context.Context)) bool
-	slots  chan struct{}
-	mu     sync.Mutex
-	active map[string]bool
+	bot     *bot.Bot
+	http    *http.Client
+	log     *slog.Logger
+	fetcher *mediastore.Fetcher
 }
 
 // newMediaStore opens dir; key signs links: a file_id is no secret to the
-// chat's members. base is the media route's URL, without query.
+// chat's members. base is the media route's URL, without query. Fetches
+// run with run, which ends them when the connector closes.
 func newMediaStore(dir string, b *bot.Bot, client *http.Client, log *slog.Logger, key []byte, base string,
 	run func(func(context.Context)) bool) (*mediaStore, error) {
 	// Files are named by a hash of their id: ids are long.
@@ -62,8 +60,13 @@ func newMediaStore(dir string, b *bot.Bot, client *http.Client, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	return &mediaStore{Store: st, bot: b, http: client, log: log, run: run,
-		slots: make(chan struct{}, fetchers), active: map[string]bool{}}, nil
+	s := &mediaStore{Store: st, bot: b, http: client, log: log}
+	s.fetcher = st.NewFetcher(mediastore.FetchOptions{Fetch: s.fetchOnce, Workers: fetchers,
+		Attempts: fetchAttempts, Backoff: firstFetchBackoff, MaxPending: maxPending, Go: run,
+		Failed: func(id string, attempts int, err error) {
+			log.Error("telegram: file not fetched", "file_id", id, "attempts", attempts, "err", err)
+		}})
+	return s, nil
 }
 
 // validFileID keeps ids that are safe in a link: Telegram's are base64url.
@@ -77,52 +80,10 @@ func (s *mediaStore) fetch(id string) (string, bool) {
 		s.log.Warn("telegram: a file_id that is not base64url, not fetched", "file_id", id)
 		return "", false
 	}
-	link := s.Link(id)
-	if s.Has(id) {
-		return link, true
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.active[id]:
-	case len(s.active) >= maxPending:
+	if errors.Is(s.fetcher.Start(id), mediastore.ErrBusy) {
 		s.log.Warn("telegram: too many files waiting to be fetched, this one is not", "file_id", id)
-	case s.run(func(ctx context.Context) { s.download(ctx, id) }):
-		s.active[id] = true
 	}
-	return link, true
-}
-
-func (s *mediaStore) download(ctx context.Context, id string) {
-	defer func() {
-		s.mu.Lock()
-		delete(s.active, id)
-		s.mu.Unlock()
-	}()
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	case <-ctx.Done():
-		return
-	}
-	wait := firstFetchBackoff
-	for attempt := 1; ; attempt++ {
-		err := s.fetchOnce(ctx, id)
-		if err == nil {
-			return
-		}
-		if connectors.IsPermanent(err) || attempt == fetchAttempts || ctx.Err() != nil {
-			s.log.Error("telegram: file not fetched", "file_id", id, "attempts", attempt, "err", err)
-			return
-		}
-		if d, ok := connectors.RetryDelay(err); ok && d > wait {
-			wait = d
-		}
-		if !sleep(ctx, wait) {
-			return
-		}
-		wait *= 2
-	}
+	return s.Link(id), true
 }
 
 // fetchOnce asks getFile for the file's path (valid for an hour) and

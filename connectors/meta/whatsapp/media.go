@@ -3,7 +3,6 @@ package whatsapp
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/connectors"
@@ -34,17 +33,8 @@ const (
 // mediaStore fetches media from Meta into its store and serves them.
 type mediaStore struct {
 	*mediastore.Store
-	client *graph.Client
-	log    *slog.Logger
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	slots  chan struct{}
-
-	mu      sync.Mutex
-	pending map[string]bool
-	closed  bool
+	client  *graph.Client
+	fetcher *mediastore.Fetcher
 }
 
 // newMediaStore opens dir; key signs media links: ids are guessable, the
@@ -55,9 +45,13 @@ func newMediaStore(dir string, client *graph.Client, log *slog.Logger, key []byt
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &mediaStore{Store: st, client: client, log: log, ctx: ctx, cancel: cancel,
-		slots: make(chan struct{}, fetchers), pending: map[string]bool{}}, nil
+	s := &mediaStore{Store: st, client: client}
+	s.fetcher = st.NewFetcher(mediastore.FetchOptions{Fetch: s.fetchOnce, Workers: fetchers,
+		Attempts: fetchAttempts, Backoff: firstFetchBackoff,
+		Failed: func(id string, attempts int, err error) {
+			log.Error("media not fetched", "media_id", id, "attempts", attempts, "err", err)
+		}})
+	return s, nil
 }
 
 // validMediaID keeps ids that cannot name anything outside the media
@@ -69,71 +63,22 @@ func (s *mediaStore) link(id string) string { return s.Link(id) }
 
 // fetch starts fetching media id in the background, unless it is kept or
 // being fetched already. It does not block.
-func (s *mediaStore) fetch(id string) {
-	if s.Has(id) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.pending[id] {
-		return
-	}
-	s.pending[id] = true
-	s.wg.Add(1)
-	go s.run(id)
-}
-
-func (s *mediaStore) run(id string) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.pending, id)
-		s.mu.Unlock()
-	}()
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	case <-s.ctx.Done():
-		return
-	}
-	wait := firstFetchBackoff
-	for attempt := 1; ; attempt++ {
-		err := s.fetchOnce(id)
-		if err == nil {
-			return
-		}
-		if connectors.IsPermanent(err) || attempt == fetchAttempts || s.ctx.Err() != nil {
-			s.log.Error("media not fetched", "media_id", id, "attempts", attempt, "err", err)
-			return
-		}
-		if d, ok := connectors.RetryDelay(err); ok && d > wait {
-			wait = d
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-s.ctx.Done():
-			t.Stop()
-			return
-		}
-		wait *= 2
-	}
-}
+func (s *mediaStore) fetch(id string) { _ = s.fetcher.Start(id) }
 
 // fetchOnce looks the media up (its URL is valid for minutes only) and
 // downloads it into the directory, atomically.
-func (s *mediaStore) fetchOnce(id string) error {
+func (s *mediaStore) fetchOnce(ctx context.Context, id string) error {
 	var meta struct {
 		URL      string `json:"url"`
 		MimeType string `json:"mime_type"`
 	}
-	if err := s.client.Get(s.ctx, id, &meta); err != nil {
+	if err := s.client.Get(ctx, id, &meta); err != nil {
 		return err
 	}
 	if meta.URL == "" {
 		return connectors.Permanent(errorf("media %s: Meta gave no URL", id))
 	}
-	data, ct, err := s.client.Download(s.ctx, meta.URL, MaxMediaBytes)
+	data, ct, err := s.client.Download(ctx, meta.URL, MaxMediaBytes)
 	if err != nil {
 		return err
 	}
@@ -143,13 +88,7 @@ func (s *mediaStore) fetchOnce(id string) error {
 	return connectors.Permanent(s.Put(id, data, mediastore.Meta{ContentType: ct}))
 }
 
-func (s *mediaStore) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
-}
+func (s *mediaStore) close() { s.fetcher.Close() }
 
 // Routes serve the media customers sent, under /whatsapp_cloud/{instance}:
 // GET /media?id={media-id}&sig={…}, the URL an Inbound's Media holds.
