@@ -5,7 +5,9 @@
 // The connectors that keep files (WhatsApp, Telegram, LINE, e-mail) differ
 // in how they get a file and in what their ids look like; the store holds
 // what they share: the directory, which ids may name a file, writing a
-// file and its metadata atomically, the signed links, and the handler.
+// file and its metadata atomically, the signed links, the handler, and
+// (Fetcher) the background fetch with bounded workers and retries of the
+// connectors that get files from their platform's API.
 //
 // A file id is kept as {dir}/{name} with its metadata beside it in
 // {name}.json; name is the id itself, or a hash of it for connectors whose
