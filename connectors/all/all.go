@@ -5,17 +5,14 @@
 package all
 
 import (
-	_ "github.com/switchboard-dev/switchboard/connectors/custom"           // generic signed JSON
-	_ "github.com/switchboard-dev/switchboard/connectors/discord"          // a Discord bot: direct messages over the Gateway, buttons and slash commands
-	_ "github.com/switchboard-dev/switchboard/connectors/email"            // e-mail in by IMAP or a forwarding service, out by SMTP
-	_ "github.com/switchboard-dev/switchboard/connectors/line"             // LINE Official Account chats through the Messaging API
-	_ "github.com/switchboard-dev/switchboard/connectors/meta/instagram"   // Instagram Direct, with Instagram Login or through a Page
-	_ "github.com/switchboard-dev/switchboard/connectors/meta/messenger"   // Facebook Messenger conversations of a Page
-	_ "github.com/switchboard-dev/switchboard/connectors/meta/whatsapp"    // WhatsApp through Meta's Cloud API
-	_ "github.com/switchboard-dev/switchboard/connectors/rcs"              // RCS Business Messaging through Google's RBM API
-	_ "github.com/switchboard-dev/switchboard/connectors/slack"            // a Slack app's bot: direct messages and mentions in channels
-	_ "github.com/switchboard-dev/switchboard/connectors/telegram"         // Telegram bots through the Bot API
-	_ "github.com/switchboard-dev/switchboard/connectors/twilio/messaging" // SMS, MMS and WhatsApp through Twilio
-	_ "github.com/switchboard-dev/switchboard/connectors/twilio/voice"     // phone calls to a Twilio number
-	_ "github.com/switchboard-dev/switchboard/connectors/webchat"          // the website chat widget
+	_ "github.com/switchboard-dev/switchboard/connectors/custom"   // generic signed JSON
+	_ "github.com/switchboard-dev/switchboard/connectors/discord"  // a Discord bot: direct messages over the Gateway, buttons and slash commands
+	_ "github.com/switchboard-dev/switchboard/connectors/email"    // e-mail in by IMAP or a forwarding service, out by SMTP
+	_ "github.com/switchboard-dev/switchboard/connectors/line"     // LINE Official Account chats through the Messaging API
+	_ "github.com/switchboard-dev/switchboard/connectors/meta"     // WhatsApp Cloud, Messenger and Instagram on Meta's Graph API
+	_ "github.com/switchboard-dev/switchboard/connectors/rcs"      // RCS Business Messaging through Google's RBM API
+	_ "github.com/switchboard-dev/switchboard/connectors/slack"    // a Slack app's bot: direct messages and mentions in channels
+	_ "github.com/switchboard-dev/switchboard/connectors/telegram" // Telegram bots through the Bot API
+	_ "github.com/switchboard-dev/switchboard/connectors/twilio"   // SMS, MMS, WhatsApp and phone calls through Twilio
+	_ "github.com/switchboard-dev/switchboard/connectors/webchat"  // the website chat widget
 )
