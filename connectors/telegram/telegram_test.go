@@ -3,19 +3,16 @@ package telegram_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/connectors/telegram"
 	"github.com/switchboard-dev/switchboard/connectors/telegram/telegramfake"
 )
@@ -65,46 +62,25 @@ func build(cfg connectors.Config, res connectors.Resources) (connectors.Connecto
 
 // payload is one recorded update of testdata/connectors/telegram.
 type payload struct {
-	file, name string
-	body       []byte
-	ar         *txtar.Archive
-	want       []byte
+	connectortest.Payload
+	body []byte
 }
 
 func loadPayloads(t testing.TB) []payload {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(payloads, "*.txtar"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no payloads in %s: %v", payloads, err)
-	}
 	var out []payload
-	for _, f := range files {
-		ar, err := txtar.ParseFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, p := range connectortest.Payloads(t, payloads, "body") {
+		if len(p.Trimmed("body")) == 0 {
+			t.Fatalf("%s: needs a body and a want", p.Path)
 		}
-		p := payload{file: f, name: strings.TrimSuffix(filepath.Base(f), ".txtar"), ar: ar}
-		for _, sec := range ar.Files {
-			switch sec.Name {
-			case "body":
-				p.body = bytes.TrimSuffix(sec.Data, []byte("\n"))
-			case "want":
-				p.want = sec.Data
-			default:
-				t.Fatalf("%s: unknown section %q", f, sec.Name)
-			}
-		}
-		if len(p.body) == 0 || p.want == nil {
-			t.Fatalf("%s: needs a body and a want", f)
-		}
-		out = append(out, p)
+		out = append(out, payload{Payload: p, body: p.Trimmed("body")})
 	}
 	return out
 }
 
 func findPayload(t testing.TB, name string) payload {
 	for _, p := range loadPayloads(t) {
-		if p.name == name {
+		if p.Name == name {
 			return p
 		}
 	}
@@ -113,36 +89,19 @@ func findPayload(t testing.TB, name string) payload {
 }
 
 // TestReceivePayloads parses every recorded update and compares with its
-// want section; TELEGRAM_UPDATE=1 rewrites the want sections.
+// want section, byte for byte; TELEGRAM_UPDATE=1 rewrites the want
+// sections.
 func TestReceivePayloads(t *testing.T) {
 	f := telegramfake.New(t)
 	c := newConnector(t, config(t, f.URL, nil), connectors.Resources{HTTPClient: f.Client()})
 	update := os.Getenv("TELEGRAM_UPDATE") != ""
 	for _, p := range loadPayloads(t) {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			got, err := c.Receive(context.Background(), telegramfake.Webhook(secret, webhook, p.body))
 			if err != nil {
 				t.Fatalf("Receive: %v", err)
 			}
-			if got == nil {
-				got = []connectors.Inbound{}
-			}
-			gj, _ := json.MarshalIndent(got, "", " ")
-			gj = append(gj, '\n')
-			if update {
-				for i := range p.ar.Files {
-					if p.ar.Files[i].Name == "want" {
-						p.ar.Files[i].Data = gj
-					}
-				}
-				if err := os.WriteFile(p.file, txtar.Format(p.ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if !bytes.Equal(gj, p.want) {
-				t.Errorf("got\n%s\nwant\n%s", gj, p.want)
-			}
+			p.CheckInbounds(t, got, update, connectortest.Exact())
 		})
 	}
 }
