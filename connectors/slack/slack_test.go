@@ -7,14 +7,12 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/connectors/slack"
 	"github.com/switchboard-dev/switchboard/connectors/slack/slackfake"
 )
@@ -62,11 +60,9 @@ func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources)
 // API body, or an interaction's payload JSON (sent as Slack sends it, in
 // a form), with extra headers.
 type payload struct {
-	file, name string
-	body       []byte
-	header     http.Header
-	ar         *txtar.Archive
-	want       []byte
+	connectortest.Payload
+	body   []byte
+	header http.Header
 }
 
 func (p payload) request(at time.Time) *connectors.Request {
@@ -79,40 +75,24 @@ func (p payload) request(at time.Time) *connectors.Request {
 
 func loadPayloads(t testing.TB) []payload {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(payloads, "*.txtar"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no payloads in %s: %v", payloads, err)
-	}
 	var out []payload
-	for _, f := range files {
-		ar, err := txtar.ParseFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, rec := range connectortest.Payloads(t, payloads, "body", "payload", "headers") {
+		p := payload{Payload: rec, body: rec.Trimmed("body"), header: http.Header{}}
+		if _, ok := rec.Sections["payload"]; ok {
+			data := rec.Trimmed("payload")
+			if !json.Valid(data) {
+				t.Fatalf("%s: the payload is not JSON", rec.Path)
+			}
+			p.body = slackfake.Interaction(string(data))
 		}
-		p := payload{file: f, name: strings.TrimSuffix(filepath.Base(f), ".txtar"), ar: ar, header: http.Header{}}
-		for _, sec := range ar.Files {
-			data := bytes.TrimSuffix(sec.Data, []byte("\n"))
-			switch sec.Name {
-			case "body":
-				p.body = data
-			case "payload":
-				if !json.Valid(data) {
-					t.Fatalf("%s: the payload is not JSON", f)
-				}
-				p.body = slackfake.Interaction(string(data))
-			case "headers":
-				for line := range strings.SplitSeq(string(data), "\n") {
-					k, v, _ := strings.Cut(line, ": ")
-					p.header.Set(k, v)
-				}
-			case "want":
-				p.want = sec.Data
-			default:
-				t.Fatalf("%s: unknown section %q", f, sec.Name)
+		if _, ok := rec.Sections["headers"]; ok {
+			for line := range strings.SplitSeq(string(rec.Trimmed("headers")), "\n") {
+				k, v, _ := strings.Cut(line, ": ")
+				p.header.Set(k, v)
 			}
 		}
-		if len(p.body) == 0 || p.want == nil {
-			t.Fatalf("%s: needs a body (or payload) and a want", f)
+		if len(p.body) == 0 {
+			t.Fatalf("%s: needs a body (or payload) and a want", rec.Path)
 		}
 		out = append(out, p)
 	}
@@ -121,7 +101,7 @@ func loadPayloads(t testing.TB) []payload {
 
 func findPayload(t testing.TB, name string) payload {
 	for _, p := range loadPayloads(t) {
-		if p.name == name {
+		if p.Name == name {
 			return p
 		}
 	}
@@ -135,34 +115,14 @@ func TestReceivePayloads(t *testing.T) {
 	c := newConnector(t, config("http://127.0.0.1:1/api/", nil), connectors.Resources{})
 	update := os.Getenv("SLACK_UPDATE") != ""
 	for _, p := range loadPayloads(t) {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			got, err := c.Receive(context.Background(), p.request(now))
 			if err != nil {
 				t.Fatalf("Receive: %v", err)
 			}
-			if got == nil {
-				got = []connectors.Inbound{}
-			}
-			gj, _ := json.MarshalIndent(got, "", " ")
-			gj = append(gj, '\n')
+			p.CheckInbounds(t, got, update)
 			if update {
-				for i := range p.ar.Files {
-					if p.ar.Files[i].Name == "want" {
-						p.ar.Files[i].Data = gj
-					}
-				}
-				if err := os.WriteFile(p.file, txtar.Format(p.ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
 				return
-			}
-			var want []connectors.Inbound
-			if err := json.Unmarshal(p.want, &want); err != nil {
-				t.Fatalf("want: %v", err)
-			}
-			wj, _ := json.MarshalIndent(want, "", " ")
-			if !bytes.Equal(bytes.TrimSpace(gj), bytes.TrimSpace(wj)) {
-				t.Errorf("Receive gave\n%s\nwant\n%s", gj, wj)
 			}
 			for _, m := range got {
 				if m.PlatformID == "" || m.Channel != slack.Channel || strings.Count(m.From, "/") != 1 {

@@ -66,12 +66,7 @@ func TestSocketMode(t *testing.T) {
 	go func() { done <- puller.Pull(ctx, p.deliver) }()
 
 	tap := findPayload(t, "block-actions")
-	var tapJSON []byte
-	for _, sec := range tap.ar.Files {
-		if sec.Name == "payload" {
-			tapJSON = []byte(strings.TrimSpace(string(sec.Data)))
-		}
-	}
+	tapJSON := []byte(strings.TrimSpace(string(tap.Sections["payload"])))
 	for _, e := range []struct {
 		id, typ string
 		body    []byte
