@@ -10,15 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/connectors/email"
 )
 
@@ -56,40 +54,20 @@ var sigRE = regexp.MustCompile(`sig=[0-9a-f]{32}`)
 
 // payload is one recorded message of testdata/connectors/email.
 type payload struct {
-	file, name string
-	raw        []byte
-	ar         *txtar.Archive
-	want       []byte
+	connectortest.Payload
+	raw []byte
 }
 
 func loadPayloads(t testing.TB) []payload {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(payloads, "*.txtar"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no payloads in %s: %v", payloads, err)
-	}
 	var out []payload
-	for _, f := range files {
-		ar, err := txtar.ParseFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, p := range connectortest.Payloads(t, payloads, "message.eml") {
+		// Mail travels with CRLF line ends; txtar keeps LF.
+		raw := bytes.ReplaceAll(p.Sections["message.eml"], []byte("\n"), []byte("\r\n"))
+		if len(raw) == 0 {
+			t.Fatalf("%s: needs a message.eml and a want", p.Path)
 		}
-		p := payload{file: f, name: strings.TrimSuffix(filepath.Base(f), ".txtar"), ar: ar}
-		for _, sec := range ar.Files {
-			switch sec.Name {
-			case "message.eml":
-				// Mail travels with CRLF line ends; txtar keeps LF.
-				p.raw = bytes.ReplaceAll(sec.Data, []byte("\n"), []byte("\r\n"))
-			case "want":
-				p.want = sec.Data
-			default:
-				t.Fatalf("%s: unknown section %q", f, sec.Name)
-			}
-		}
-		if len(p.raw) == 0 || p.want == nil {
-			t.Fatalf("%s: needs a message.eml and a want", f)
-		}
-		out = append(out, p)
+		out = append(out, payload{Payload: p, raw: raw})
 	}
 	return out
 }
@@ -97,7 +75,7 @@ func loadPayloads(t testing.TB) []payload {
 func findPayload(t testing.TB, name string) payload {
 	t.Helper()
 	for _, p := range loadPayloads(t) {
-		if p.name == name {
+		if p.Name == name {
 			return p
 		}
 	}
@@ -110,41 +88,17 @@ func findPayload(t testing.TB, name string) payload {
 func TestReceivePayloads(t *testing.T) {
 	c := newConnector(t, nil, connectors.Resources{PublicURL: "https://switchboard.test"})
 	update := os.Getenv("EMAIL_UPDATE") != ""
+	// The link key is made per media_dir: signatures differ per run.
+	unsign := connectortest.Normalize(func(gj []byte) []byte { return sigRE.ReplaceAll(gj, []byte("sig=SIG")) })
 	for _, p := range loadPayloads(t) {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			got, err := c.Receive(context.Background(), post(p.raw))
 			if err != nil {
 				t.Fatalf("Receive: %v", err)
 			}
-			if got == nil {
-				got = []connectors.Inbound{}
-			}
-			gj, _ := json.MarshalIndent(got, "", " ")
-			gj = append(gj, '\n')
-			// The link key is made per media_dir: signatures differ per run.
-			gj = sigRE.ReplaceAll(gj, []byte("sig=SIG"))
+			p.CheckInbounds(t, got, update, unsign)
 			if update {
-				for i := range p.ar.Files {
-					if p.ar.Files[i].Name == "want" {
-						p.ar.Files[i].Data = gj
-					}
-				}
-				if err := os.WriteFile(p.file, txtar.Format(p.ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
 				return
-			}
-			var want []connectors.Inbound
-			if err := json.Unmarshal(p.want, &want); err != nil {
-				t.Fatalf("want: %v", err)
-			}
-			wj, _ := json.MarshalIndent(want, "", " ")
-			// Round-trip got too, so numbers compare as JSON has them.
-			var back []connectors.Inbound
-			_ = json.Unmarshal(gj, &back)
-			bj, _ := json.MarshalIndent(back, "", " ")
-			if !bytes.Equal(bj, wj) {
-				t.Errorf("Receive gave\n%s\nwant\n%s", gj, wj)
 			}
 			for _, m := range got {
 				if m.PlatformID == "" || m.From == "" || m.Channel != "email" {
