@@ -13,7 +13,7 @@ func BenchmarkReceive(b *testing.B) {
 	c := newConnector(b, config("http://127.0.0.1:1", nil), connectors.Resources{})
 	var body string
 	for _, p := range loadPayloads(b) {
-		if p.name == "whatsapp-profile-name" {
+		if p.Name == "whatsapp-profile-name" {
 			body = p.body
 		}
 	}
@@ -31,7 +31,7 @@ func BenchmarkReceiveStatus(b *testing.B) {
 	c := newConnector(b, config("http://127.0.0.1:1", nil), connectors.Resources{})
 	var body string
 	for _, p := range loadPayloads(b) {
-		if p.name == "status-delivered" {
+		if p.Name == "status-delivered" {
 			body = p.body
 		}
 	}

@@ -3,18 +3,15 @@ package messaging_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/connectors/twilio/messaging"
 	"github.com/switchboard-dev/switchboard/connectors/twilio/twilioapi"
 	"github.com/switchboard-dev/switchboard/connectors/twilio/twiliofake"
@@ -74,41 +71,19 @@ func post(query, body, tok string) *connectors.Request {
 
 // payload is one recorded webhook of testdata/connectors/twilio.
 type payload struct {
-	file, name, query, body string
-	ar                      *txtar.Archive
-	want                    json.RawMessage
+	connectortest.Payload
+	query, body string
 }
 
 func loadPayloads(t testing.TB) []payload {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(payloads, "*.txtar"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no payloads in %s: %v", payloads, err)
-	}
 	var out []payload
-	for _, f := range files {
-		ar, err := txtar.ParseFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, p := range connectortest.Payloads(t, payloads, "query", "body") {
+		body := string(p.Trimmed("body"))
+		if body == "" {
+			t.Fatalf("%s: needs a body and a want", p.Path)
 		}
-		p := payload{file: f, name: strings.TrimSuffix(filepath.Base(f), ".txtar"), ar: ar}
-		for _, sec := range ar.Files {
-			data := strings.TrimSuffix(string(sec.Data), "\n")
-			switch sec.Name {
-			case "query":
-				p.query = data
-			case "body":
-				p.body = data
-			case "want":
-				p.want = sec.Data
-			default:
-				t.Fatalf("%s: unknown section %q", f, sec.Name)
-			}
-		}
-		if p.body == "" || p.want == nil {
-			t.Fatalf("%s: needs a body and a want", f)
-		}
-		out = append(out, p)
+		out = append(out, payload{Payload: p, query: string(p.Trimmed("query")), body: body})
 	}
 	return out
 }
@@ -119,34 +94,14 @@ func TestReceivePayloads(t *testing.T) {
 	c := newConnector(t, config("http://127.0.0.1:1", nil), connectors.Resources{})
 	update := os.Getenv("TWILIO_UPDATE") != ""
 	for _, p := range loadPayloads(t) {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			got, err := c.Receive(context.Background(), post(p.query, p.body, token))
 			if err != nil {
 				t.Fatalf("Receive: %v", err)
 			}
-			if got == nil {
-				got = []connectors.Inbound{}
-			}
-			gj, _ := json.MarshalIndent(got, "", " ")
-			gj = append(gj, '\n')
+			p.CheckInbounds(t, got, update)
 			if update {
-				for i := range p.ar.Files {
-					if p.ar.Files[i].Name == "want" {
-						p.ar.Files[i].Data = gj
-					}
-				}
-				if err := os.WriteFile(p.file, txtar.Format(p.ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
 				return
-			}
-			var want []connectors.Inbound
-			if err := json.Unmarshal(p.want, &want); err != nil {
-				t.Fatalf("want: %v", err)
-			}
-			wj, _ := json.MarshalIndent(want, "", " ")
-			if !bytes.Equal(bytes.TrimSpace(gj), bytes.TrimSpace(wj)) {
-				t.Errorf("Receive gave\n%s\nwant\n%s", gj, wj)
 			}
 			for _, m := range got {
 				if m.PlatformID == "" || m.From == "" || (m.Channel != "sms" && m.Channel != "whatsapp") {
