@@ -1,19 +1,15 @@
 package whatsapp_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/connectors/meta/graph"
 	"github.com/switchboard-dev/switchboard/connectors/meta/graphfake"
 	"github.com/switchboard-dev/switchboard/connectors/meta/whatsapp"
@@ -62,46 +58,25 @@ func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources)
 
 // payload is one recorded notification of testdata/connectors/whatsapp_cloud.
 type payload struct {
-	file, name string
-	body       []byte
-	ar         *txtar.Archive
-	want       []byte
+	connectortest.Payload
+	body []byte
 }
 
 func loadPayloads(t testing.TB) []payload {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(payloads, "*.txtar"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no payloads in %s: %v", payloads, err)
-	}
 	var out []payload
-	for _, f := range files {
-		ar, err := txtar.ParseFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, p := range connectortest.Payloads(t, payloads, "body") {
+		if len(p.Trimmed("body")) == 0 {
+			t.Fatalf("%s: needs a body and a want", p.Path)
 		}
-		p := payload{file: f, name: strings.TrimSuffix(filepath.Base(f), ".txtar"), ar: ar}
-		for _, sec := range ar.Files {
-			switch sec.Name {
-			case "body":
-				p.body = bytes.TrimSuffix(sec.Data, []byte("\n"))
-			case "want":
-				p.want = sec.Data
-			default:
-				t.Fatalf("%s: unknown section %q", f, sec.Name)
-			}
-		}
-		if len(p.body) == 0 || p.want == nil {
-			t.Fatalf("%s: needs a body and a want", f)
-		}
-		out = append(out, p)
+		out = append(out, payload{Payload: p, body: p.Trimmed("body")})
 	}
 	return out
 }
 
 func findPayload(t testing.TB, name string) payload {
 	for _, p := range loadPayloads(t) {
-		if p.name == name {
+		if p.Name == name {
 			return p
 		}
 	}
@@ -116,34 +91,14 @@ func TestReceivePayloads(t *testing.T) {
 	c := newConnector(t, config(t, f.URL, nil), connectors.Resources{HTTPClient: f.Client()})
 	update := os.Getenv("WHATSAPP_UPDATE") != ""
 	for _, p := range loadPayloads(t) {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			got, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, p.body))
 			if err != nil {
 				t.Fatalf("Receive: %v", err)
 			}
-			if got == nil {
-				got = []connectors.Inbound{}
-			}
-			gj, _ := json.MarshalIndent(got, "", " ")
-			gj = append(gj, '\n')
+			p.CheckInbounds(t, got, update)
 			if update {
-				for i := range p.ar.Files {
-					if p.ar.Files[i].Name == "want" {
-						p.ar.Files[i].Data = gj
-					}
-				}
-				if err := os.WriteFile(p.file, txtar.Format(p.ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
 				return
-			}
-			var want []connectors.Inbound
-			if err := json.Unmarshal(p.want, &want); err != nil {
-				t.Fatalf("want: %v", err)
-			}
-			wj, _ := json.MarshalIndent(want, "", " ")
-			if !bytes.Equal(bytes.TrimSpace(gj), bytes.TrimSpace(wj)) {
-				t.Errorf("Receive gave\n%s\nwant\n%s", gj, wj)
 			}
 			for _, m := range got {
 				if m.PlatformID == "" || m.From == "" || m.Channel != "whatsapp" {
