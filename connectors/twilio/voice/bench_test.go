@@ -13,7 +13,7 @@ import (
 func BenchmarkReceive(b *testing.B) {
 	var p payload
 	for _, q := range loadPayloads(b) {
-		if q.name == "incoming-call" {
+		if q.Name == "incoming-call" {
 			p = q
 		}
 	}

@@ -25,21 +25,21 @@ func TestReceiveContract(t *testing.T) {
 			wg.Go(func() {
 				in, err := c.Receive(context.Background(), post(p.query, p.body, authToken))
 				if err != nil {
-					errs <- p.name + ": " + err.Error()
+					errs <- p.Name + ": " + err.Error()
 					return
 				}
 				if len(in) != len(p.want) {
-					errs <- p.name + ": a different number of messages"
+					errs <- p.Name + ": a different number of messages"
 					return
 				}
 				for i := range in {
 					if in[i].PlatformID != p.want[i].PlatformID || in[i].From == "" || in[i].Channel != connectors.ChannelVoice {
-						errs <- p.name + ": " + in[i].PlatformID
+						errs <- p.Name + ": " + in[i].PlatformID
 					}
 				}
 				_, ct, body := c.(connectors.InlineResponder).Respond(in, connectors.Reaction{Holding: "WT1"})
 				if ct != "text/xml" || len(body) == 0 {
-					errs <- p.name + ": Respond gave " + ct
+					errs <- p.Name + ": Respond gave " + ct
 				}
 			})
 		}
