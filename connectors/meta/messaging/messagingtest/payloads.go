@@ -12,13 +12,10 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/connectors/meta/graphfake"
 )
 
@@ -33,35 +30,17 @@ type Payload struct {
 	File, Name string
 	Body       []byte
 	Want       json.RawMessage
-	archive    *txtar.Archive
+	rec        connectortest.Payload
 }
 
 // Load reads the payloads of dir.
 func Load(t testing.TB, dir string) []Payload {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.txtar"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no payloads in %s: %v", dir, err)
-	}
 	var out []Payload
-	for _, f := range files {
-		ar, err := txtar.ParseFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := Payload{File: f, Name: strings.TrimSuffix(filepath.Base(f), ".txtar"), archive: ar}
-		for _, sec := range ar.Files {
-			switch sec.Name {
-			case "body":
-				p.Body = bytes.TrimSuffix(sec.Data, []byte("\n"))
-			case "want":
-				p.Want = sec.Data
-			default:
-				t.Fatalf("%s: unknown section %q", f, sec.Name)
-			}
-		}
-		if len(p.Body) == 0 || p.Want == nil || len(bytes.TrimSpace(ar.Comment)) == 0 {
-			t.Fatalf("%s: needs a comment, a body and a want", f)
+	for _, rec := range connectortest.Payloads(t, dir, "body") {
+		p := Payload{File: rec.Path, Name: rec.Name, Body: rec.Trimmed("body"), Want: rec.Sections["want"], rec: rec}
+		if len(p.Body) == 0 || len(bytes.TrimSpace(rec.Comment)) == 0 {
+			t.Fatalf("%s: needs a comment, a body and a want", p.File)
 		}
 		out = append(out, p)
 	}
@@ -91,29 +70,9 @@ func RunPayloads(t *testing.T, c connectors.Connector, dir, secret, hook, channe
 			if err != nil {
 				t.Fatalf("Receive: %v", err)
 			}
-			if got == nil {
-				got = []connectors.Inbound{}
-			}
-			gj, _ := json.MarshalIndent(got, "", " ")
-			gj = append(gj, '\n')
+			p.rec.CheckInbounds(t, got, update)
 			if update {
-				for i := range p.archive.Files {
-					if p.archive.Files[i].Name == "want" {
-						p.archive.Files[i].Data = gj
-					}
-				}
-				if err := os.WriteFile(p.File, txtar.Format(p.archive), 0o644); err != nil {
-					t.Fatal(err)
-				}
 				return
-			}
-			var want []connectors.Inbound
-			if err := json.Unmarshal(p.Want, &want); err != nil {
-				t.Fatalf("want: %v", err)
-			}
-			wj, _ := json.MarshalIndent(want, "", " ")
-			if !bytes.Equal(bytes.TrimSpace(gj), bytes.TrimSpace(wj)) {
-				t.Errorf("Receive gave\n%s\nwant\n%s", gj, wj)
 			}
 			for _, m := range got {
 				if m.PlatformID == "" || m.From == "" || m.Channel != channel {
