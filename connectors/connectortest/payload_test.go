@@ -77,7 +77,6 @@ func TestPayloads(t *testing.T) {
 		{name: "ok", files: map[string]string{"text.txtar": sample}, sections: []string{"body"}},
 		{name: "any section", files: map[string]string{"text.txtar": sample}},
 		{name: "unknown section", files: map[string]string{"text.txtar": sample}, sections: []string{"query"}, fail: `text.txtar: unknown section "body"`},
-		{name: "no want", files: map[string]string{"a.txtar": "-- body --\nx\n"}, fail: "a.txtar: no want section"},
 		{name: "twice", files: map[string]string{"a.txtar": "-- body --\nx\n-- body --\ny\n-- want --\n[]\n"}, fail: `a.txtar: section "body" appears twice`},
 		{name: "empty dir", files: map[string]string{"a.json": "{}"}, fail: "no payloads in"},
 	} {
@@ -115,6 +114,18 @@ func TestPayloadMarkers(t *testing.T) {
 	}
 	if fail := run(t, func(tb testing.TB) { connectortest.PayloadNamed(tb, dir, "n") }); !strings.Contains(fail, "no payload n") {
 		t.Errorf("missing payload failed with %q", fail)
+	}
+}
+
+// TestCheckInboundsNoWant: a payload without a want section is read, and
+// checking it fails whether or not Receive gave messages.
+func TestCheckInboundsNoWant(t *testing.T) {
+	dir := write(t, map[string]string{"refused.txtar": "-- body --\nx\n"})
+	p := connectortest.PayloadNamed(t, dir, "refused", "body")
+	for _, got := range [][]connectors.Inbound{nil, {{PlatformID: "m1"}}} {
+		if fail := run(t, func(tb testing.TB) { p.CheckInbounds(tb, got, false) }); !strings.Contains(fail, "refused.txtar: no want section") {
+			t.Errorf("CheckInbounds(%v) failed with %q", got, fail)
+		}
 	}
 }
 
