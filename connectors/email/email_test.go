@@ -64,7 +64,7 @@ func loadPayloads(t testing.TB) []payload {
 	for _, p := range connectortest.Payloads(t, payloads, "message.eml") {
 		// Mail travels with CRLF line ends; txtar keeps LF.
 		raw := bytes.ReplaceAll(p.Sections["message.eml"], []byte("\n"), []byte("\r\n"))
-		if len(raw) == 0 {
+		if len(raw) == 0 || p.Sections["want"] == nil {
 			t.Fatalf("%s: needs a message.eml and a want", p.Path)
 		}
 		out = append(out, payload{Payload: p, raw: raw})

@@ -69,7 +69,7 @@ func loadPayloads(t testing.TB) []payload {
 	t.Helper()
 	var out []payload
 	for _, p := range connectortest.Payloads(t, payloads, "body") {
-		if len(p.Trimmed("body")) == 0 {
+		if len(p.Trimmed("body")) == 0 || p.Sections["want"] == nil {
 			t.Fatalf("%s: needs a body and a want", p.Path)
 		}
 		out = append(out, payload{Payload: p, body: p.Trimmed("body")})

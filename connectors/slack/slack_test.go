@@ -91,7 +91,7 @@ func loadPayloads(t testing.TB) []payload {
 				p.header.Set(k, v)
 			}
 		}
-		if len(p.body) == 0 {
+		if len(p.body) == 0 || rec.Sections["want"] == nil {
 			t.Fatalf("%s: needs a body (or payload) and a want", rec.Path)
 		}
 		out = append(out, p)

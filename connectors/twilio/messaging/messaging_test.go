@@ -80,7 +80,7 @@ func loadPayloads(t testing.TB) []payload {
 	var out []payload
 	for _, p := range connectortest.Payloads(t, payloads, "query", "body") {
 		body := string(p.Trimmed("body"))
-		if body == "" {
+		if body == "" || p.Sections["want"] == nil {
 			t.Fatalf("%s: needs a body and a want", p.Path)
 		}
 		out = append(out, payload{Payload: p, query: string(p.Trimmed("query")), body: body})

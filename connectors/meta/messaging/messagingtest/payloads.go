@@ -39,7 +39,7 @@ func Load(t testing.TB, dir string) []Payload {
 	var out []Payload
 	for _, rec := range connectortest.Payloads(t, dir, "body") {
 		p := Payload{File: rec.Path, Name: rec.Name, Body: rec.Trimmed("body"), Want: rec.Sections["want"], rec: rec}
-		if len(p.Body) == 0 || len(bytes.TrimSpace(rec.Comment)) == 0 {
+		if len(p.Body) == 0 || p.Want == nil || len(bytes.TrimSpace(rec.Comment)) == 0 {
 			t.Fatalf("%s: needs a comment, a body and a want", p.File)
 		}
 		out = append(out, p)
