@@ -7,14 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"golang.org/x/tools/txtar"
-
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/connectors/rcs"
 	"github.com/switchboard-dev/switchboard/connectors/rcs/rbmfake"
 )
@@ -60,7 +58,7 @@ func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources)
 // error (status and a fragment of the reason); token, when set, is the
 // client token it was signed with.
 type payload struct {
-	name           string
+	connectortest.Payload
 	event, want    []byte
 	token, wantErr string
 	wantErrStatus  int
@@ -68,36 +66,19 @@ type payload struct {
 
 func loadPayloads(t testing.TB) []payload {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(payloads, "*.txtar"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no payloads in %s: %v", payloads, err)
-	}
 	var out []payload
-	for _, f := range files {
-		ar, err := txtar.ParseFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, rec := range connectortest.Payloads(t, payloads, "event", "token", "error") {
+		p := payload{Payload: rec, event: rec.Trimmed("event"), want: rec.Sections["want"], token: clientToken}
+		if _, ok := rec.Sections["token"]; ok {
+			p.token = string(rec.Trimmed("token"))
 		}
-		p := payload{name: strings.TrimSuffix(filepath.Base(f), ".txtar"), token: clientToken}
-		for _, sec := range ar.Files {
-			data := bytes.TrimSuffix(sec.Data, []byte("\n"))
-			switch sec.Name {
-			case "event":
-				p.event = data
-			case "want":
-				p.want = sec.Data
-			case "token":
-				p.token = string(data)
-			case "error":
-				code, reason, _ := strings.Cut(string(data), " ")
-				p.wantErrStatus, _ = strconv.Atoi(code)
-				p.wantErr = reason
-			default:
-				t.Fatalf("%s: unknown section %q", f, sec.Name)
-			}
+		if _, ok := rec.Sections["error"]; ok {
+			code, reason, _ := strings.Cut(string(rec.Trimmed("error")), " ")
+			p.wantErrStatus, _ = strconv.Atoi(code)
+			p.wantErr = reason
 		}
 		if len(p.event) == 0 || (p.want == nil) == (p.wantErr == "") {
-			t.Fatalf("%s: needs an event and either a want or an error", f)
+			t.Fatalf("%s: needs an event and either a want or an error", rec.Path)
 		}
 		out = append(out, p)
 	}
@@ -106,7 +87,7 @@ func loadPayloads(t testing.TB) []payload {
 
 func findPayload(t testing.TB, name string) payload {
 	for _, p := range loadPayloads(t) {
-		if p.name == name {
+		if p.Name == name {
 			return p
 		}
 	}
@@ -120,7 +101,7 @@ func TestReceivePayloads(t *testing.T) {
 	fake := rbmfake.New(t, agent)
 	c := newConnector(t, config(t, fake, nil), connectors.Resources{})
 	for _, p := range loadPayloads(t) {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			in, err := c.Receive(context.Background(), rbmfake.Webhook(p.token, webhook, p.event))
 			if p.wantErr != "" {
 				var se *connectors.StatusError
