@@ -14,4 +14,9 @@
 // memory, for the runtime's tests; Register adds any connector value to a
 // registry. Tests build their own connectors.NewRegistry and never change
 // connectors.Default.
+//
+// Payloads reads a connector's recorded requests (testdata/connectors/
+// <name>/*.txtar) and Payload.CheckInbounds compares what Receive gave
+// with each one's want section, or rewrites that section when the
+// connector's update variable (LINE_UPDATE=1, …) is set.
 package connectortest
