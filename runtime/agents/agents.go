@@ -183,9 +183,7 @@ func (a *Agents) CloseConversation(ctx context.Context, conversationID string) e
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	return a.core.Resume(ctx, execID, route, tmpl,
-		func(ev *engine.Event) { ev.Kind = engine.EventCancel },
-		func(u *store.Unit) { u.CloseConversations = append(u.CloseConversations, conversationID) })
+	return a.core.EndConversation(ctx, execID, route, tmpl, nil)
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -276,6 +276,18 @@ func (c *Core) Resume(ctx context.Context, execID string, route effect.Route, tm
 	return fmt.Errorf("node: execution %s kept changing", execID)
 }
 
+// EndConversation cancels the conversation's execution (its timers and
+// open task with it) and closes the conversation, with extra in the same
+// unit: the customer left, an agent closed it, its call turned out over.
+func (c *Core) EndConversation(ctx context.Context, execID string, route effect.Route, tmpl effect.EventTemplate, extra func(*store.Unit)) error {
+	return c.Resume(ctx, execID, route, tmpl, func(ev *engine.Event) { ev.Kind = engine.EventCancel }, func(u *store.Unit) {
+		u.CloseConversations = append(u.CloseConversations, route.ConversationID)
+		if extra != nil {
+			extra(u)
+		}
+	})
+}
+
 // resumeUnit is one attempt of Resume before extra: the unit recording
 // the step, empty when the execution is gone or has ended.
 func (c *Core) resumeUnit(ctx context.Context, execID string, route effect.Route, tmpl effect.EventTemplate, now time.Time,

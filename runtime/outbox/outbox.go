@@ -228,11 +228,9 @@ func (o *Outbox) perform(ctx context.Context, row store.Effect) {
 // to be over when its next verbs reached it (the platform's report of its
 // end was lost, or not configured), with the row's completion.
 func (o *Outbox) callEnded(ctx context.Context, row store.Effect, p effect.OutboxPayload) {
-	err := o.core.Resume(ctx, row.ExecutionID, p.Route, p.Event, func(ev *engine.Event) { ev.Kind = engine.EventCancel },
-		func(u *store.Unit) {
-			u.CompleteEffects = append(u.CompleteEffects, store.EffectResult{ID: row.ID})
-			u.CloseConversations = append(u.CloseConversations, p.Route.ConversationID)
-		})
+	err := o.core.EndConversation(ctx, row.ExecutionID, p.Route, p.Event, func(u *store.Unit) {
+		u.CompleteEffects = append(u.CompleteEffects, store.EffectResult{ID: row.ID})
+	})
 	if err != nil && ctx.Err() == nil {
 		o.log.Error("ending the flow of an ended call", "effect", row.ID, "err", err)
 	}
