@@ -46,10 +46,13 @@
 //     SetActivity, SetCapacity, membership change): it takes the best
 //     (priority, age) waiting task across the heads of its queues and of
 //     its own known-worker list, for each channel it has room on, skipping
-//     tasks it rejected; it repeats while it has room.
+//     tasks it rejected; it repeats while it has room;
+//   - a worker's exclusion from a task lapses (WithReofferAfter): the task,
+//     if still waiting, is offered as if it had just arrived.
 //
-// A worker that rejects a task or lets its reservation time out is never
-// offered that task again; the task goes to the next eligible worker.
+// A worker that rejects a task or lets its reservation time out is not
+// offered that task again (with WithReofferAfter, not before that time has
+// passed); the task goes to the next eligible worker.
 // MaxReserved caps the number of pending (unanswered) reservations a queue
 // has out at once; when one is answered the queue is served again.
 // (TaskRouter's MaxReservedWorkers instead reserves several workers for one
@@ -63,9 +66,11 @@
 // it. WithWrapUp completes a wrap-up automatically (Reason
 // "wrapup_timeout"); WithReservationTimeout times out unanswered offers;
 // WithMissedLimit moves a worker who misses n offers in a row (rejected or
-// timed out) to an unavailable activity. Every deadline (escalation,
-// reservation timeout, wrap-up end, transfer timeout) sits in one timer
-// heap that Tick drains and NextDeadline reads.
+// timed out) to an unavailable activity; WithReofferAfter lets a worker be
+// offered again, after a while, a task it declined that nobody took. Every
+// deadline (escalation, reservation timeout, wrap-up end, transfer
+// timeout, exclusion lapse) sits in one timer heap that Tick drains and
+// NextDeadline reads.
 //
 // Transfer hands an assigned task to a queue or a worker, keeping its id,
 // age and priority. Cold: the worker's reservation ends at once and the

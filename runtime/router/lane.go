@@ -349,14 +349,16 @@ func (h *taskHeap) best(skip func(*task) bool) *task {
 }
 
 // timer is a task's deadline (escalation, transfer timeout or wrap-up
-// end; gen detects stale entries) or, when res is set, a reservation's
-// timeout (stale once the reservation is answered).
+// end; gen detects stale entries), when res is set a reservation's
+// timeout (stale once the reservation is answered), or when w is set the
+// lapse of w's exclusion from the task (stale once w declined it again).
 type timer struct {
 	at  time.Time
 	seq uint64
 	t   *task
 	gen uint64
 	res *reservation
+	w   *worker
 }
 
 type timerHeap []timer

@@ -128,6 +128,16 @@ func WithMissedLimit(n int, activity string) Option {
 	return func(r *Router) { r.missedLimit, r.missedActivity = n, activity }
 }
 
+// WithReofferAfter lets a worker who rejected a task, or let its offer
+// time out, be offered that task again once d has passed, if it is still
+// waiting then. Until then the task goes only to other workers; without
+// the lapse a task every eligible worker declined would wait unseen until
+// its flow's timeout. The lapse is not immediate because an offer made
+// back at once to whoever just declined it would bounce straight back.
+// A cold transfer's handing-over worker is excluded the same way. 0, the
+// default, keeps every exclusion for the task's life.
+func WithReofferAfter(d time.Duration) Option { return func(r *Router) { r.reoffer = d } }
+
 // WithReservationIDs replaces the reservation id generator (default "R1",
 // "R2", …). A router rebuilt on leader takeover needs ids that cannot
 // collide with those its predecessor handed out.
@@ -141,6 +151,7 @@ type Router struct {
 	resTimeout     time.Duration
 	missedLimit    int
 	missedActivity string
+	reoffer        time.Duration
 	newResID       func() string
 	lanes          []*lane // one per queue, in program order
 	laneByName     map[string]*lane
@@ -191,7 +202,9 @@ type task struct {
 	created  time.Time // its age, kept across escalations and transfers
 	seq      uint64
 	hidx     int // index in its heap, -1 when not waiting
-	rejected map[*worker]bool
+	// rejected holds the workers the task must not be offered to, each
+	// with when that lapses (zero: never; see WithReofferAfter).
+	rejected map[*worker]time.Time
 	xfer     *warmTransfer // a warm transfer in progress
 
 	id        string
@@ -213,7 +226,30 @@ type task struct {
 // excluded reports whether t must not be offered to w: w rejected it, or w
 // still holds it while it is being warm-transferred.
 func (t *task) excluded(w *worker) bool {
-	return t.rejected[w] || (t.xfer != nil && t.xfer.held.worker == w)
+	_, declined := t.rejected[w]
+	return declined || (t.xfer != nil && t.xfer.held.worker == w)
+}
+
+// exclude keeps t from w, for the re-offer time if one is set.
+func (r *Router) exclude(t *task, w *worker, now time.Time) {
+	if t.rejected == nil {
+		t.rejected = map[*worker]time.Time{}
+	}
+	var until time.Time
+	if r.reoffer > 0 {
+		until = now.Add(r.reoffer)
+		r.timers.push(timer{at: until, seq: r.next(), t: t, w: w})
+	}
+	t.rejected[w] = until
+}
+
+// lapse ends w's exclusion from t; a task still waiting may go to w now,
+// since it is the one worker the last offer attempt could not consider.
+func (r *Router) lapse(t *task, w *worker, now time.Time) {
+	delete(t.rejected, w)
+	if t.state == stateWaiting && t.lane != nil {
+		r.offerTask(t, now)
+	}
 }
 
 type reservation struct {
@@ -887,10 +923,7 @@ func (r *Router) decline(res *reservation, typ EventType, reason string, now tim
 	e := r.resEvent(typ, res, now)
 	e.Reason = reason
 	r.emit(e)
-	if t.rejected == nil {
-		t.rejected = map[*worker]bool{}
-	}
-	t.rejected[w] = true
+	r.exclude(t, w, now)
 	r.unreserve(res)
 	w.missed++
 	if r.missedLimit > 0 && w.missed >= r.missedLimit {
@@ -1040,7 +1073,8 @@ func (r *Router) Cancel(taskID string, now time.Time) ([]Event, error) {
 // pending reservation escalates when that reservation is rejected or times
 // out); a reservation older than WithReservationTimeout times out; a
 // wrap-up longer than WithWrapUp completes; a warm transfer past its
-// timeout fails.
+// timeout fails; a worker's exclusion from a task it declined lapses
+// (WithReofferAfter) and the task, if still waiting, may be offered to it.
 func (r *Router) Tick(now time.Time) []Event {
 	for len(r.timers) > 0 && !r.timers[0].at.After(now) {
 		tm := r.timers.pop()
@@ -1049,6 +1083,10 @@ func (r *Router) Tick(now time.Time) []Event {
 		}
 		if tm.res != nil {
 			r.decline(tm.res, ReservationTimeout, "", now)
+			continue
+		}
+		if tm.w != nil {
+			r.lapse(tm.t, tm.w, now)
 			continue
 		}
 		t := tm.t
@@ -1074,6 +1112,10 @@ func (r *Router) Tick(now time.Time) []Event {
 func (r *Router) live(tm timer) bool {
 	if tm.res != nil {
 		return r.res[tm.res.id] == tm.res && !tm.res.accepted
+	}
+	if tm.w != nil {
+		until, ok := tm.t.rejected[tm.w]
+		return ok && until.Equal(tm.at) && r.tasks[tm.t.id] == tm.t
 	}
 	return tm.gen == tm.t.timerGen && r.tasks[tm.t.id] == tm.t && tm.t.state != stateAssigned
 }
@@ -1106,7 +1148,7 @@ func (r *Router) escalate(t *task, reason string, now time.Time) {
 }
 
 // NextDeadline returns the earliest pending escalation, reservation
-// timeout, wrap-up end or transfer timeout, for the runtime's timer; ok is
+// timeout, wrap-up end, transfer timeout or exclusion lapse, for the runtime's timer; ok is
 // false when there is none.
 func (r *Router) NextDeadline() (time.Time, bool) {
 	for len(r.timers) > 0 {

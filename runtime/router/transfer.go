@@ -89,10 +89,7 @@ func (r *Router) Transfer(taskID string, to TransferTarget, warm bool, now time.
 	} else {
 		r.emit(r.resEvent(ReservationTransferred, res, now))
 		r.unreserve(res)
-		if t.rejected == nil {
-			t.rejected = map[*worker]bool{}
-		}
-		t.rejected[from] = true
+		r.exclude(t, from, now)
 	}
 	r.emit(e)
 	t.chain, t.target = chain, 0
