@@ -21,18 +21,30 @@ func newImportCmd() *cobra.Command {
 }
 
 func newImportStudioCmd() *cobra.Command {
-	var out string
+	var (
+		out   string
+		force bool
+	)
 	cmd := &cobra.Command{
 		Use:   "studio FILE.json",
 		Short: "Convert a Twilio Studio flow export to a .flow file",
 		Long: `Convert a Twilio Studio flow definition (the JSON export of a flow) to
 the flow language. The result is printed on standard output, or written to
-the file named by -o. What has no equivalent is kept as a "# TODO:" comment
+the file named by -o, which must not exist yet unless --force is given.
+What has no equivalent is kept as a "# TODO:" comment
 above its step and listed on standard error. The result always compiles; if
 it does not, the command prints why and exits with status 1.`,
 		Example: `  switchboard import studio flow.json -o flows/studio.flow`,
 		Args:    argsUsage(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if out != "" && !force {
+				// Checked before converting: an edited .flow is not lost to
+				// a second import of the same export.
+				if _, err := os.Stat(out); err == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: error: %s already exists; use --force to overwrite it\n", args[0], out)
+					return errProblems
+				}
+			}
 			data, err := os.ReadFile(args[0])
 			if err != nil {
 				return fmt.Errorf("cannot read %s: %w", args[0], unwrapPath(err))
@@ -63,6 +75,7 @@ it does not, the command prints why and exits with status 1.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the flow to `FILE` instead of standard output")
+	cmd.Flags().BoolVar(&force, "force", false, "with -o, overwrite FILE if it exists")
 	return cmd
 }
 
