@@ -16,13 +16,13 @@ import (
 const stdinName = "<standard input>"
 
 type fmtFlags struct {
-	write, diff, list bool
+	write, diff, list, check bool
 }
 
 func newFmtCmd() *cobra.Command {
 	var flags fmtFlags
 	cmd := &cobra.Command{
-		Use:   "fmt [-w] [-d] [-l] [paths...]",
+		Use:   "fmt [-w] [-d] [-l] [--check] [paths...]",
 		Short: "Rewrite .flow files in the canonical format",
 		Long: `Fmt prints .flow files in the one canonical layout: indentation, spacing
 around operators, blank lines and comments placed the same way everywhere.
@@ -39,6 +39,9 @@ change that (they may be combined):
   -l  list the files whose formatting differs from the canonical one
   -d  print the changes as a unified diff
   -w  write the result back to the files that change
+  --check  list the files whose formatting differs, change nothing, and
+           exit with status 1 when there is one (for CI); with -d, print
+           their diffs too
 
 A file with a syntax error is left alone: its errors are printed to
 standard error, the other files are still formatted, and fmt exits with
@@ -50,17 +53,24 @@ status 1. A path that cannot be read or written gives status 2.`,
   switchboard fmt -w ./...
 
   # Fail a CI job when a file is not formatted
-  test -z "$(switchboard fmt -l ./...)"
+  switchboard fmt --check ./...
 
   # Format from an editor, through a pipe
   switchboard fmt < flows/support.flow`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if flags.check && flags.write {
+				return usagef(cmd, "--check changes nothing: it cannot be used with -w")
+			}
+			if flags.check {
+				flags.list = true
+			}
 			return runFmt(cmd, args, flags)
 		},
 	}
 	cmd.Flags().BoolVarP(&flags.write, "write", "w", false, "write the result to the file instead of standard output")
 	cmd.Flags().BoolVarP(&flags.diff, "diff", "d", false, "print a unified diff of the changes instead of the result")
 	cmd.Flags().BoolVarP(&flags.list, "list", "l", false, "list files whose formatting differs instead of printing the result")
+	cmd.Flags().BoolVar(&flags.check, "check", false, "list files whose formatting differs and exit with status 1 if there is any")
 	return cmd
 }
 
@@ -74,11 +84,11 @@ func runFmt(cmd *cobra.Command, args []string, flags fmtFlags) error {
 		if err != nil {
 			return err
 		}
-		ok, err := formatOne(stdout, stderr, stdinName, src, nil, flags)
+		ok, changed, err := formatOne(stdout, stderr, stdinName, src, nil, flags)
 		if err != nil {
 			return err
 		}
-		if !ok {
+		if !ok || flags.check && changed {
 			return errProblems
 		}
 		return nil
@@ -106,12 +116,12 @@ func runFmt(cmd *cobra.Command, args []string, flags fmtFlags) error {
 		if !flags.write {
 			write = nil
 		}
-		ok, err := formatOne(stdout, stderr, in.path, src, write, flags)
+		ok, changed, err := formatOne(stdout, stderr, in.path, src, write, flags)
 		switch {
 		case err != nil:
 			fmt.Fprintf(stderr, "switchboard: %v\n", err)
 			code = exitUsage
-		case !ok && code == exitOK:
+		case (!ok || flags.check && changed) && code == exitOK:
 			code = exitProblems
 		}
 	}
@@ -125,36 +135,38 @@ func runFmt(cmd *cobra.Command, args []string, flags fmtFlags) error {
 }
 
 // formatOne formats src and reports according to flags; write, when not
-// nil, stores the result. It returns false when src has syntax errors
-// (printed to stderr, nothing else done), and the error from writing.
-func formatOne(stdout, stderr io.Writer, name string, src []byte, write func([]byte) error, flags fmtFlags) (ok bool, err error) {
+// nil, stores the result. It returns ok false when src has syntax errors
+// (printed to stderr, nothing else done), changed when the formatted text
+// differs from src, and the error from writing.
+func formatOne(stdout, stderr io.Writer, name string, src []byte, write func([]byte) error, flags fmtFlags) (ok, changed bool, err error) {
 	out, list := lang.FormatSource(name, src)
 	if list.HasErrors() {
 		list.Sort()
 		wd, _ := os.Getwd()
-		return false, diag.Write(stderr, list, diag.Sources{name: src}, diag.Options{Format: diag.Text, Cwd: wd})
+		return false, false, diag.Write(stderr, list, diag.Sources{name: src}, diag.Options{Format: diag.Text, Cwd: wd})
 	}
+	changed = !bytes.Equal(src, out)
 	if !flags.write && !flags.diff && !flags.list {
 		_, err = stdout.Write(out)
-		return true, err
+		return true, changed, err
 	}
-	if bytes.Equal(src, out) {
-		return true, nil
+	if !changed {
+		return true, false, nil
 	}
 	if flags.list {
 		if _, err := fmt.Fprintln(stdout, name); err != nil {
-			return true, err
+			return true, true, err
 		}
 	}
 	if flags.diff {
 		if _, err := io.WriteString(stdout, unifiedDiff(name+".orig", name, src, out)); err != nil {
-			return true, err
+			return true, true, err
 		}
 	}
 	if write != nil {
-		return true, write(out)
+		return true, true, write(out)
 	}
-	return true, nil
+	return true, true, nil
 }
 
 // writeFile replaces the content of path, keeping its permissions.
