@@ -90,7 +90,7 @@ them (fmt), and draws their state machines (graph).`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &usageError{cmd: cmd, err: err}
 	})
-	root.AddCommand(newLintCmd(), newFmtCmd(), newGraphCmd(), newServeCmd(), newTestCmd(), newSimulateCmd(), newImportCmd(), newTokensCmd(), newVersionCmd())
+	root.AddCommand(newLintCmd(), newFmtCmd(), newGraphCmd(), newServeCmd(), newTestCmd(), newSimulateCmd(), newImportCmd(), newTokensCmd(), newLSPCmd(), newVersionCmd())
 	return root
 }
 

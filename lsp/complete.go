@@ -1,0 +1,349 @@
+package lsp
+
+import (
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/tliron/glsp"
+	protocol "github.com/tliron/glsp/protocol_3_16"
+
+	"github.com/switchboard-dev/switchboard/compiler"
+	"github.com/switchboard-dev/switchboard/lang"
+)
+
+// Completion reads the text before the cursor, which is mid-edit and rarely
+// parses, for what is being written (a target after `->`, a kind after
+// `name:`, a block's first word, a member after `x.`), and takes the names
+// from the program's last analysis: it does not wait for the analysis of
+// the keystroke that triggered it.
+
+var (
+	stepHead  = regexp.MustCompile(`^\s*([\p{L}_$][\p{L}\p{N}_$]*)\s*:\s*([\p{L}_$][\p{L}\p{N}_$]*)`)
+	declHead  = regexp.MustCompile(`^(flow|queue|workflow|hours)\s+([\p{L}_$][\p{L}\p{N}_$]*)`)
+	kindSlot  = regexp.MustCompile(`^\s*[\p{L}_$][\p{L}\p{N}_$]*\s*:\s*$`)
+	arrowSlot = regexp.MustCompile(`->\s*$`)
+)
+
+func (s *Server) completion(_ *glsp.Context, p *protocol.CompletionParams) (any, error) {
+	path, err := uriPath(p.TextDocument.URI)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	doc := s.docs[path]
+	s.mu.Unlock()
+	if doc == nil || !isFlow(path) {
+		return nil, nil
+	}
+	prog := s.latest(filepath.Dir(path))
+	items := complete(prog, doc.text, doc.text.offset(p.Position))
+	sort.SliceStable(items, func(i, j int) bool { return sortKey(items[i]) < sortKey(items[j]) })
+	return items, nil
+}
+
+func sortKey(it protocol.CompletionItem) string {
+	if it.SortText != nil {
+		return *it.SortText
+	}
+	return it.Label
+}
+
+// cursorContext is where the cursor is, read from the text.
+type cursorContext struct {
+	line  string // the line up to the start of the word being typed
+	decl  string // keyword of the declaration around the cursor
+	flow  string // its name when it is a flow
+	kind  string // the step whose block holds the cursor: its kind
+	depth int    // brace depth at the start of the line
+}
+
+func readContext(src string, off int) cursorContext {
+	lineStart := strings.LastIndexByte(src[:off], '\n') + 1
+	start, _ := wordAt(src, off)
+	start = max(start, lineStart)
+	c := cursorContext{line: src[lineStart:start]}
+	// The declaration: the last line before the cursor that starts with a
+	// keyword at column 1, as the parser splits declarations.
+	declStart := 0
+	for i := lineStart; ; {
+		j := strings.LastIndexByte(src[:max(i-1, 0)], '\n') + 1
+		if strings.IndexByte("fqwh", src[min(j, len(src)-1)]) >= 0 {
+			if m := declHead.FindStringSubmatch(src[j:min(len(src), j+200)]); m != nil {
+				c.decl, declStart = m[1], j
+				if m[1] == "flow" {
+					c.flow = m[2]
+				}
+				break
+			}
+		}
+		if j == 0 {
+			break
+		}
+		i = j
+	}
+	if c.decl == "" {
+		return c
+	}
+	c.depth = braceDepth(src[declStart:lineStart])
+	if c.depth == 2 && c.decl == "flow" {
+		// The innermost step head above the line names the kind.
+		for i := lineStart; i > declStart; {
+			j := strings.LastIndexByte(src[:i-1], '\n') + 1
+			if m := stepHead.FindStringSubmatch(src[j:i]); m != nil && strings.Contains(src[j:i], "{") {
+				c.kind = m[2]
+				break
+			}
+			i = j
+		}
+	}
+	return c
+}
+
+// braceDepth counts the braces left open in src, outside strings and
+// comments: a byte scan, since the text up to the cursor of a long flow is
+// too long to lex on every keystroke.
+func braceDepth(src string) int {
+	depth := 0
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '{':
+			depth++
+		case '}':
+			depth = max(0, depth-1)
+		case '#':
+			i = lineEnd(src, i)
+		case '/':
+			if i+1 < len(src) && src[i+1] == '/' {
+				i = lineEnd(src, i)
+			}
+		case '"', '\'', '`':
+			for i++; i < len(src) && src[i] != c && src[i] != '\n'; i++ {
+				if src[i] == '\\' && c == '"' {
+					i++
+				}
+			}
+		}
+	}
+	return depth
+}
+
+func lineEnd(src string, i int) int {
+	if j := strings.IndexByte(src[i:], '\n'); j >= 0 {
+		return i + j
+	}
+	return len(src)
+}
+
+// lexLoose lexes text that may hold errors.
+func lexLoose(src string) []lang.Token {
+	toks, _ := lang.Lex("", []byte(src))
+	return toks
+}
+
+func complete(prog *program, t *text, off int) []protocol.CompletionItem {
+	c := readContext(t.src, off)
+	var items []protocol.CompletionItem
+	add := func(label string, kind protocol.CompletionItemKind, detail, doc string) {
+		it := protocol.CompletionItem{Label: label, Kind: &kind}
+		if detail != "" {
+			it.Detail = &detail
+		}
+		if doc != "" {
+			it.Documentation = protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: doc}
+		}
+		items = append(items, it)
+	}
+	start, _ := wordAt(t.src, off)
+	// A member: `message.`, `bot.`, `task.`.
+	if start > 0 && t.src[start-1] == '.' {
+		chain := memberChain(t.src, start-1, start-1)
+		if s, e := wordAt(t.src, start-1); s < e {
+			chain = append(memberChain(t.src, s, e), "")
+		}
+		for _, f := range prog.members(c.flow, chain[:len(chain)-1]) {
+			add(f.Name, protocol.CompletionItemKindField, f.Type, "")
+		}
+		return items
+	}
+	switch {
+	case arrowSlot.MatchString(c.line):
+		if c.decl == "workflow" {
+			for _, s := range prog.index.Symbols {
+				if s.Kind == compiler.SymQueue {
+					add(s.Name, protocol.CompletionItemKindClass, "queue", "")
+				}
+			}
+			return items
+		}
+		add("done", protocol.CompletionItemKindKeyword, "ends the execution", "")
+		for _, s := range prog.index.FlowSymbols(c.flow) {
+			if s.Kind == compiler.SymStep {
+				add(s.Name, protocol.CompletionItemKindFunction, s.Step.Kind.Value, "")
+			}
+		}
+		return items
+	case c.decl == "flow" && c.depth == 1 && kindSlot.MatchString(c.line):
+		for _, k := range compiler.Kinds() {
+			spec := k.Spec()
+			add(spec.Name, protocol.CompletionItemKindKeyword, spec.Doc, kindDoc(spec))
+		}
+		return items
+	case strings.TrimSpace(c.line) == "":
+		switch {
+		case c.decl == "flow" && c.depth == 1:
+			for _, w := range []string{"trigger", "channels", "var", "input", "output"} {
+				add(w, protocol.CompletionItemKindKeyword, "flow setting", "")
+			}
+			return items
+		case c.decl == "flow" && c.depth == 2 && c.kind != "":
+			k, ok := compiler.KindNamed(c.kind)
+			if !ok {
+				return items
+			}
+			spec := k.Spec()
+			for _, pr := range spec.Props {
+				add(pr.Name, protocol.CompletionItemKindProperty, pr.Doc, "")
+			}
+			for _, o := range spec.Outcomes {
+				add(o.Outcome.String(), protocol.CompletionItemKindEvent, "outcome: "+o.Doc, "")
+			}
+			if !spec.Guards {
+				return items
+			}
+		case c.depth == 1 && c.decl == "queue":
+			for _, w := range []string{"workers", "order", "max_reserved"} {
+				add(w, protocol.CompletionItemKindKeyword, "queue setting", "")
+			}
+			return items
+		case c.depth == 1 && c.decl == "workflow":
+			for _, w := range []string{"when", "default"} {
+				add(w, protocol.CompletionItemKindKeyword, "workflow line", "")
+			}
+			return items
+		case c.depth == 0:
+			for _, w := range []string{"flow", "queue", "workflow", "hours"} {
+				add(w, protocol.CompletionItemKindKeyword, "declaration", "")
+			}
+			return items
+		}
+	}
+	// An expression: the names in scope.
+	env := compiler.Environment()
+	names := make([]string, 0, len(env))
+	for n := range env {
+		names = append(names, n)
+	}
+	switch c.decl {
+	case "queue":
+		names = []string{compiler.NameWorker, compiler.NameNow, compiler.NameOpen}
+	case "workflow":
+		names = []string{compiler.NameTask, compiler.NameNow, compiler.NameOpen}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		typ := "record"
+		if v, ok := env[n]; ok {
+			typ = compiler.TypeName(v)
+		} else {
+			typ = "map"
+		}
+		add(n, protocol.CompletionItemKindModule, typ, "")
+	}
+	if c.flow != "" {
+		for _, s := range prog.index.FlowSymbols(c.flow) {
+			switch s.Kind {
+			case compiler.SymVar:
+				add(s.Name, protocol.CompletionItemKindVariable, s.Role+" "+string(s.Type), "")
+			case compiler.SymStep:
+				if k, ok := compiler.KindNamed(s.Step.Kind.Value); ok && k.Spec().Output != nil {
+					add(s.Name, protocol.CompletionItemKindFunction, s.Step.Kind.Value+" step", "")
+				}
+			}
+		}
+	}
+	for _, s := range prog.index.Symbols {
+		if s.Kind == compiler.SymHours {
+			add(s.Name, protocol.CompletionItemKindConstant, "hours", "")
+		}
+	}
+	return items
+}
+
+// member is a name completion offers after a dot.
+type member struct{ Name, Type string }
+
+// members lists what follows `chain.`: a record's fields, a step's
+// outputs, or for `task.` and `worker.` the attribute names the program
+// uses.
+func (p *program) members(flow string, chain []string) []member {
+	if len(chain) == 0 {
+		return nil
+	}
+	root := chain[0]
+	if len(chain) == 1 && (root == compiler.NameTask || root == compiler.NameWorker) {
+		var out []member
+		for _, n := range p.attributes(root) {
+			out = append(out, member{n, "any"})
+		}
+		return out
+	}
+	var v any
+	if st := p.index.Lookup(compiler.SymStep, flow, root); flow != "" && st != nil {
+		k, ok := compiler.KindNamed(st.Step.Kind.Value)
+		if !ok {
+			return nil
+		}
+		v = k.Spec().Output
+	} else if ev, ok := compiler.Environment()[root]; ok {
+		v = ev
+	}
+	for _, name := range chain[1:] {
+		var next any
+		for _, f := range compiler.FieldsOf(v) {
+			if f.Name == name {
+				next = f.Value
+			}
+		}
+		v = next
+	}
+	var out []member
+	for _, f := range compiler.FieldsOf(v) {
+		out = append(out, member{f.Name, f.Type})
+	}
+	return out
+}
+
+// attributes returns the names read as `root.NAME` anywhere in the
+// program, and for tasks the keys of the enqueue steps' attributes maps:
+// the fields tasks and workers are known to have.
+func (p *program) attributes(root string) []string {
+	seen := map[string]bool{}
+	for _, f := range p.files {
+		toks := lexLoose(f.text.src)
+		for i := 0; i+1 < len(toks); i++ {
+			if toks[i].Is(root) && toks[i+1].Kind == lang.DotName {
+				seen[strings.TrimLeft(toks[i+1].Text, "?.")] = true
+			}
+			if root == compiler.NameTask && toks[i].Is("attributes") && toks[i+1].Is("{") {
+				depth := 0
+				for j := i + 1; j < len(toks); j++ {
+					depth += toks[j].Nesting()
+					if depth == 0 {
+						break
+					}
+					if depth == 1 && toks[j].Kind == lang.Ident && j+1 < len(toks) && toks[j+1].Is(":") {
+						seen[toks[j].Text] = true
+					}
+				}
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,280 @@
+// Package lsp is the language server of .flow programs (`switchboard lsp`):
+// diagnostics as the user types, hover, go to definition, references,
+// completion, rename, document symbols, formatting and quick fixes, spoken
+// over the Language Server Protocol with glsp.
+//
+// It sits on top of the language: it parses with lang, checks with the
+// compiler (the diagnostics are lint's, code for code) and finds names with
+// the compiler's symbol index, and it reads .flowtest files with flowtest's
+// parser. A document belongs to the program of its directory, all the .flow
+// files directly in it, as `switchboard lint DIR` loads them: open
+// documents as the editor holds them, the others from the disk.
+//
+// Requests run one at a time in the order they arrive (glsp's jsonrpc2
+// connection reads them that way). Analyses are cached per directory and
+// redone when a document of the directory changed; diagnostics are
+// published from a timer a little after the last change, so a burst of
+// keystrokes costs one compile.
+package lsp
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tliron/glsp"
+	protocol "github.com/tliron/glsp/protocol_3_16"
+	glspserver "github.com/tliron/glsp/server"
+)
+
+// Name is the server's name in the initialize answer.
+const Name = "switchboard"
+
+// Options configure a Server. The zero value is the default.
+type Options struct {
+	// Debounce is how long diagnostics wait after a change for the next
+	// one. Zero is DefaultDebounce; a negative value publishes at once.
+	Debounce time.Duration
+	// Log receives a line per analysis and per failed request; nil
+	// discards them. It must not be the protocol's stream.
+	Log io.Writer
+	// Version is reported in the initialize answer.
+	Version string
+}
+
+// DefaultDebounce is the wait after a change before diagnostics: about
+// the gap between two keystrokes of a fast typist.
+const DefaultDebounce = 75 * time.Millisecond
+
+// Server is a language server. Its methods are safe for concurrent use.
+type Server struct {
+	opts    Options
+	log     *log.Logger
+	handler protocol.Handler
+	glsp    *glspserver.Server
+
+	mu     sync.Mutex
+	docs   map[string]*document // open documents by path
+	dirs   map[string]*dirState // by directory
+	notify glsp.NotifyFunc
+	parsed map[string]*parsedFile // by path: the last parse of each file
+
+	analyzing sync.Mutex // one analysis at a time
+}
+
+// document is an open document.
+type document struct {
+	path    string
+	version int32
+	text    *text
+}
+
+// dirState is what the server knows of one directory's program.
+type dirState struct {
+	gen   int      // bumped by every change to a file of the directory
+	prog  *program // the last analysis, possibly older than gen
+	timer *time.Timer
+}
+
+// New returns a server; serve it with RunStdio.
+func New(opts Options) *Server {
+	if opts.Debounce == 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	out := opts.Log
+	if out == nil {
+		out = io.Discard
+	}
+	s := &Server{opts: opts, log: log.New(out, "lsp: ", log.LstdFlags|log.Lmicroseconds),
+		docs: map[string]*document{}, dirs: map[string]*dirState{}, parsed: map[string]*parsedFile{}}
+	s.handler = protocol.Handler{
+		Initialize:                 s.initialize,
+		Initialized:                func(*glsp.Context, *protocol.InitializedParams) error { return nil },
+		Shutdown:                   func(*glsp.Context) error { return nil },
+		SetTrace:                   func(*glsp.Context, *protocol.SetTraceParams) error { return nil },
+		TextDocumentDidOpen:        s.didOpen,
+		TextDocumentDidChange:      s.didChange,
+		TextDocumentDidClose:       s.didClose,
+		TextDocumentDidSave:        func(*glsp.Context, *protocol.DidSaveTextDocumentParams) error { return nil },
+		TextDocumentHover:          s.hover,
+		TextDocumentDefinition:     s.definition,
+		TextDocumentReferences:     s.references,
+		TextDocumentCompletion:     s.completion,
+		TextDocumentRename:         s.rename,
+		TextDocumentPrepareRename:  s.prepareRename,
+		TextDocumentFormatting:     s.formatting,
+		TextDocumentCodeAction:     s.codeAction,
+		TextDocumentDocumentSymbol: s.documentSymbol,
+	}
+	s.glsp = glspserver.NewServer(&s.handler, Name, false)
+	return s
+}
+
+// RunStdio serves one client on standard input and output until it
+// disconnects.
+func (s *Server) RunStdio() error { return s.glsp.RunStdio() }
+
+// serveWebSocket serves one client on a WebSocket: the tests' transport,
+// which reaches the same handler as standard input and output.
+func (s *Server) serveWebSocket(c *websocket.Conn) { s.glsp.ServeWebSocket(c) }
+
+func (s *Server) initialize(ctx *glsp.Context, p *protocol.InitializeParams) (any, error) {
+	s.mu.Lock()
+	s.notify = ctx.Notify
+	s.mu.Unlock()
+	caps := s.handler.CreateServerCapabilities()
+	full := protocol.TextDocumentSyncKindFull
+	open := true
+	caps.TextDocumentSync = protocol.TextDocumentSyncOptions{OpenClose: &open, Change: &full}
+	caps.CompletionProvider = &protocol.CompletionOptions{TriggerCharacters: []string{".", ">", ":", " "}}
+	caps.RenameProvider = protocol.RenameOptions{PrepareProvider: &open}
+	caps.CodeActionProvider = protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{protocol.CodeActionKindQuickFix}}
+	version := s.opts.Version
+	return protocol.InitializeResult{Capabilities: caps,
+		ServerInfo: &protocol.InitializeResultServerInfo{Name: Name, Version: &version}}, nil
+}
+
+func (s *Server) didOpen(ctx *glsp.Context, p *protocol.DidOpenTextDocumentParams) error {
+	path, err := uriPath(p.TextDocument.URI)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.notify = ctx.Notify
+	s.docs[path] = &document{path: path, version: p.TextDocument.Version, text: newText(p.TextDocument.Text)}
+	s.mu.Unlock()
+	s.changed(path)
+	return nil
+}
+
+func (s *Server) didChange(ctx *glsp.Context, p *protocol.DidChangeTextDocumentParams) error {
+	path, err := uriPath(p.TextDocument.URI)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	doc := s.docs[path]
+	if doc == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("%s is not open", p.TextDocument.URI)
+	}
+	for _, ch := range p.ContentChanges {
+		switch ch := ch.(type) {
+		case protocol.TextDocumentContentChangeEventWhole:
+			doc.text = newText(ch.Text)
+		case protocol.TextDocumentContentChangeEvent:
+			// The server asks for full sync; a client that sends a range
+			// anyway still gets it applied.
+			start, end := doc.text.offset(ch.Range.Start), doc.text.offset(ch.Range.End)
+			doc.text = newText(doc.text.src[:start] + ch.Text + doc.text.src[max(start, end):])
+		}
+	}
+	doc.version = p.TextDocument.Version
+	s.mu.Unlock()
+	s.changed(path)
+	return nil
+}
+
+func (s *Server) didClose(ctx *glsp.Context, p *protocol.DidCloseTextDocumentParams) error {
+	path, err := uriPath(p.TextDocument.URI)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.docs, path)
+	s.mu.Unlock()
+	s.changed(path)
+	if isFlowTest(path) {
+		s.publish(path, nil, nil, nil) // its diagnostics go with it
+	}
+	return nil
+}
+
+// changed marks the program of path's directory stale and schedules its
+// diagnostics.
+func (s *Server) changed(path string) {
+	dir := filepath.Dir(path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.dirs[dir]
+	if st == nil {
+		st = &dirState{}
+		s.dirs[dir] = st
+	}
+	st.gen++
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+	run := func() { s.publishDir(dir) }
+	if s.opts.Debounce < 0 {
+		st.timer = nil
+		go run()
+		return
+	}
+	st.timer = time.AfterFunc(s.opts.Debounce, run)
+}
+
+// publishDir analyzes a directory, unless a newer change is on its way,
+// and publishes the diagnostics of its files and of its open test files.
+func (s *Server) publishDir(dir string) {
+	prog := s.program(dir)
+	for _, f := range prog.files {
+		s.publish(f.path, f.version, f.text, prog.diags[f.path])
+	}
+	s.mu.Lock()
+	var tests []*document
+	for _, d := range s.docs {
+		if filepath.Dir(d.path) == dir && isFlowTest(d.path) {
+			tests = append(tests, d)
+		}
+	}
+	s.mu.Unlock()
+	for _, d := range tests {
+		v := d.version
+		s.publish(d.path, &v, d.text, testDiagnostics(d))
+	}
+}
+
+func (s *Server) publish(path string, version *int32, t *text, list diagList) {
+	s.mu.Lock()
+	notify := s.notify
+	s.mu.Unlock()
+	if notify == nil {
+		return
+	}
+	params := protocol.PublishDiagnosticsParams{URI: pathURI(path), Diagnostics: []protocol.Diagnostic{}}
+	if version != nil {
+		v := protocol.UInteger(*version)
+		params.Version = &v
+	}
+	for _, d := range list {
+		params.Diagnostics = append(params.Diagnostics, d.lsp(t))
+	}
+	notify(protocol.ServerTextDocumentPublishDiagnostics, params)
+}
+
+// ---- URIs ----
+
+func uriPath(uri string) (string, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", fmt.Errorf("bad document URI %q: %v", uri, err)
+	}
+	if u.Scheme != "file" {
+		return "", fmt.Errorf("document URI %q: only file: URIs name a program's files", uri)
+	}
+	return filepath.FromSlash(u.Path), nil
+}
+
+func pathURI(path string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+}
+
+func isFlowTest(path string) bool { return strings.HasSuffix(path, ".flowtest") }
+func isFlow(path string) bool     { return strings.HasSuffix(path, ".flow") }
