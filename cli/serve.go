@@ -46,6 +46,7 @@ type serveOptions struct {
 	wrapUp             time.Duration
 	activities         []string
 	missedOffers       int
+	reofferAfter       time.Duration
 	drainTimeout       time.Duration
 	env                []string
 	stepBudget         int
@@ -115,6 +116,7 @@ that keeps failing waits longer after each failure before it tries again
 	f.DurationVar(&o.wrapUp, "wrap-up", 0, "complete a wrapping task automatically after this long (0: when the agent completes it)")
 	f.StringArrayVar(&o.activities, "activity", nil, "a worker activity besides available, break, busy, away, offline: NAME=available or NAME=unavailable (repeatable)")
 	f.IntVar(&o.missedOffers, "missed-offers", policy.DefaultMissedLimit, "consecutive offers a worker rejects or lets time out before it is set away (-1: never)")
+	f.DurationVar(&o.reofferAfter, "reoffer-after", policy.DefaultReofferAfter, "how long before a task nobody else took is offered again to a worker who rejected it or let it time out (0: never)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGTERM or SIGINT, how long to wait for the requests in flight before closing")
 	f.StringArrayVar(&o.env, "env", nil, "a variable flows read as env: `NAME` passes the process's NAME, NAME=VALUE sets one (repeatable)")
 	f.IntVar(&o.stepBudget, "step-budget", engine.DefaultStepBudget, "steps an execution may run without a message from the customer before it fails")
@@ -212,7 +214,9 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 		base = "http://" + localAddr(ln.Addr())
 	}
 	relay := connectors.NewBoundLater() // bound once the store is open
-	res := connectors.Resources{HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: log, Now: time.Now, PublicURL: base, Relay: relay}
+	keys := connectors.NewKeysBoundLater()
+	res := connectors.Resources{HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: log, Now: time.Now, PublicURL: base, Relay: relay,
+		Keys: keys}
 	instances, channels, err := buildConnectors(connectors.Default(), quickStart(connectors.Default(), o.connectors), res)
 	if err != nil {
 		ln.Close()
@@ -235,11 +239,13 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	if err != nil {
 		ln.Close()
 		relay.Bind(nil)
+		keys.Bind(nil)
 		return fmt.Errorf("opening the store: %w", err)
 	}
 	defer st.Close()
 	relayer, _ := st.(store.Relayer)
 	relay.Bind(relayer)
+	keys.Bind(st)
 	if _, ok := env["BOT_URL"]; !ok {
 		env["BOT_URL"] = base + server.DemoBotPath
 	}
@@ -252,7 +258,7 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 		FunctionURLs: nf.functionURLs, Metrics: reg, StepBudget: o.stepBudget, SeparatePhoneContacts: o.separatePhones,
 		EventWebhook: node.EventWebhook{URL: o.eventWebhook, Secret: nf.hookSecret},
 		Routing: node.RoutingConfig{ReservationTimeout: o.reservationTimeout, WrapUp: o.wrapUp, Activities: nf.activities,
-			MissedLimit: o.missedOffers}})
+			MissedLimit: o.missedOffers, ReofferAfter: reofferAfter(o.reofferAfter)}})
 	if err != nil {
 		return err
 	}
@@ -558,4 +564,13 @@ func watch(ctx context.Context, dir string, channels []string, n *node.Node, std
 		last = prog.Version
 		log.Info("flows reloaded", "program", prog.Version)
 	}
+}
+
+// reofferAfter maps the flag, where 0 means never, to the routing
+// configuration, where 0 means the default and a negative value never.
+func reofferAfter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

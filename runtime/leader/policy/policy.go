@@ -1,6 +1,6 @@
 // Package policy is how the runtime runs the router core: the activities,
-// reservation timeout, wrap-up, missed offers and worker capacity that
-// `serve` uses unless told otherwise. The router leader (runtime/leader)
+// reservation timeout, wrap-up, missed offers, re-offers and worker
+// capacity that `serve` uses unless told otherwise. The router leader (runtime/leader)
 // and the flow test runner (flowtest) build their routers from it, so a
 // routing test sees what production does.
 package policy
@@ -30,6 +30,11 @@ type Config struct {
 	// MissedActivity (defaults 3 and "away"; a negative limit disables it).
 	MissedLimit    int
 	MissedActivity string
+	// ReofferAfter is how long a worker who declined a task (rejected it,
+	// let the offer time out, or handed it over cold) is kept from it; a
+	// task nobody else took is then offered to them again (default 2m; a
+	// negative value keeps them from it for good).
+	ReofferAfter time.Duration
 	// StatsWindow is the window of the cumulative statistics (default 1h)
 	// and ServiceLevels their wait-time buckets (default 20s, 60s, 300s).
 	StatsWindow   time.Duration
@@ -53,6 +58,12 @@ const (
 	DefaultMissedActivity = "away"
 )
 
+// DefaultReofferAfter is how long a declined task waits for someone else
+// before it may go back to whoever declined it: long enough that an agent
+// who said no is not asked again at once, short enough that a task nobody
+// else can take is seen again well before a flow's usual enqueue timeout.
+const DefaultReofferAfter = 2 * time.Minute
+
 // DefaultCapacity is a worker's capacity when none is given.
 var DefaultCapacity = map[string]int{"chat": 3, "voice": 1, "email": 5}
 
@@ -69,6 +80,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MissedActivity == "" {
 		c.MissedActivity = DefaultMissedActivity
+	}
+	if c.ReofferAfter == 0 {
+		c.ReofferAfter = DefaultReofferAfter
 	}
 	if c.StatsWindow == 0 {
 		c.StatsWindow = time.Hour
@@ -88,6 +102,9 @@ func (c Config) Options() []router.Option {
 	}
 	if c.MissedLimit > 0 {
 		opts = append(opts, router.WithMissedLimit(c.MissedLimit, c.MissedActivity))
+	}
+	if c.ReofferAfter > 0 {
+		opts = append(opts, router.WithReofferAfter(c.ReofferAfter))
 	}
 	return opts
 }

@@ -88,7 +88,8 @@ func TestTasksFollowTransfers(t *testing.T) {
 
 func TestDefaultsAndActivities(t *testing.T) {
 	cfg := policy.Config{}.WithDefaults()
-	if cfg.ReservationTimeout != 30*time.Second || cfg.MissedLimit != 3 || cfg.MissedActivity != "away" || cfg.WrapUp != 0 {
+	if cfg.ReservationTimeout != 30*time.Second || cfg.MissedLimit != 3 || cfg.MissedActivity != "away" || cfg.WrapUp != 0 ||
+		cfg.ReofferAfter != 2*time.Minute {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	if err := cfg.CheckActivity("break"); err != nil {
@@ -123,5 +124,38 @@ func TestChangeWorker(t *testing.T) {
 	}
 	if _, err := policy.ChangeWorker(r, "zed", policy.WorkerChange{Activity: "break"}, t0); err == nil {
 		t.Error("unknown worker: no error")
+	}
+}
+
+// A task its only worker rejected goes back to them after ReofferAfter,
+// and never with a negative ReofferAfter.
+func TestReofferAfter(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		after time.Duration
+		want  bool
+	}{
+		{"default", 0, true},
+		{"never", -1, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := policy.Config{ReofferAfter: tt.after}.WithDefaults()
+			r := cfg.New(compile(t))
+			if _, err := r.AddWorker("ana", map[string]any{"team": "a"}, "available", policy.DefaultCapacity, t0); err != nil {
+				t.Fatal(err)
+			}
+			evs, err := r.Enqueue("t1", "w", map[string]any{}, 0, "chat", t0)
+			if err != nil || len(evs) != 2 || evs[1].Type != router.ReservationCreated {
+				t.Fatalf("enqueue: %v %v", evs, err)
+			}
+			if _, err := r.Reject(evs[1].Reservation, t0); err != nil {
+				t.Fatal(err)
+			}
+			evs = r.Tick(t0.Add(policy.DefaultReofferAfter))
+			got := len(evs) == 1 && evs[0].Type == router.ReservationCreated && evs[0].Worker == "ana"
+			if got != tt.want {
+				t.Errorf("offered again: %v, want %v (%v)", got, tt.want, evs)
+			}
+		})
 	}
 }
