@@ -13,10 +13,12 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/checker/nature"
 	exprcompiler "github.com/expr-lang/expr/compiler"
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/optimizer"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/switchboard-dev/switchboard/diag"
@@ -30,7 +32,11 @@ type scope struct {
 	// notYet reports steps of the flow whose outputs are in values but
 	// are not set yet when this expression runs: reading one is an error.
 	notYet func(name string) bool
-	config *conf.Config // built on first use from values
+	// spelled holds the type names written for names whose type has
+	// another name in messages (`var n: int` is a number): messages about
+	// them say what the admin wrote.
+	spelled map[string]string
+	config  *conf.Config // built on first use from values
 	// programs memoizes compiled texts: a Program is immutable, so states
 	// that say the same thing in the same scope share one. Shared by the
 	// scopes that share config.
@@ -45,14 +51,14 @@ func (s *scope) with(extra map[string]any) *scope {
 	for k, x := range extra {
 		v[k] = x
 	}
-	return &scope{values: v, notYet: s.notYet}
+	return &scope{values: v, notYet: s.notYet, spelled: s.spelled}
 }
 
 // at returns the scope with another set of not-yet-run steps, sharing the
 // checker configuration.
 func (s *scope) at(notYet func(string) bool) *scope {
 	s.env()
-	return &scope{values: s.values, notYet: notYet, config: s.config, programs: s.programs}
+	return &scope{values: s.values, notYet: notYet, spelled: s.spelled, config: s.config, programs: s.programs}
 }
 
 // templatesName is the environment entry holding the values of a
@@ -71,6 +77,14 @@ func (s *scope) env() *conf.Config {
 		values[templatesName] = []string{}
 		cfg := conf.CreateNew()
 		expr.Env(values)(cfg)
+		for k, v := range values {
+			if v == nil {
+				// A name of type any (declared so, or whose declaration
+				// was wrong) is of unknown type to the checker, which
+				// then accepts any use: a nil value would be nil's type.
+				cfg.Env.Fields[k] = nature.Nature{}
+			}
+		}
 		expr.DisableBuiltin("now")(cfg) // flows are deterministic: time comes from `now`, set per event
 		for name := range cfg.Disabled {
 			delete(cfg.Builtins, name)
@@ -117,12 +131,26 @@ func (c *compiler) compileRun(toks []lang.Token, sc *scope, want Type, what stri
 	if first.Start.Line != last.End.Line {
 		toks = nil // a run over several lines may hold comments: lex it again to find them
 	}
-	return c.compileTokens(first.File, first.Start.Offset, last.End.Offset, toks, sc, want, what)
+	return c.compileTokens(first.File, first.Start.Offset, last.End.Offset, toks, sc, want, "", what)
+}
+
+// compileTyped compiles an expression whose value goes to a name declared
+// with the type written spelled (`int` for a number), which the message
+// about a value of the wrong type names.
+func (c *compiler) compileTyped(toks []lang.Token, sc *scope, want Type, spelled, what string) *Expr {
+	if len(toks) == 0 {
+		return nil
+	}
+	first, last := toks[0].Span, toks[len(toks)-1].Span
+	if first.Start.Line != last.End.Line {
+		toks = nil
+	}
+	return c.compileTokens(first.File, first.Start.Offset, last.End.Offset, toks, sc, want, spelled, what)
 }
 
 // compileRange compiles src[start:end] of file.
 func (c *compiler) compileRange(fileName string, start, end int, sc *scope, want Type, what string) *Expr {
-	return c.compileTokens(fileName, start, end, nil, sc, want, what)
+	return c.compileTokens(fileName, start, end, nil, sc, want, "", what)
 }
 
 // compileTokens compiles src[start:end] of file, whose tokens are toks
@@ -130,7 +158,7 @@ func (c *compiler) compileRange(fileName string, start, end int, sc *scope, want
 // expr has the same length as the source, so expr's error offsets map
 // straight back: comments become spaces and each interpolated string
 // becomes a `_t[i]` placeholder padded to the string's length.
-func (c *compiler) compileTokens(fileName string, start, end int, toks []lang.Token, sc *scope, want Type, what string) *Expr {
+func (c *compiler) compileTokens(fileName string, start, end int, toks []lang.Token, sc *scope, want Type, spelled, what string) *Expr {
 	src := c.sources[fileName]
 	text := append([]byte(nil), src[start:end]...)
 	out := &Expr{
@@ -186,7 +214,10 @@ func (c *compiler) compileTokens(fileName string, start, end int, toks []lang.To
 	if want != TypeAny && want != "" {
 		got := prog.Node().Type()
 		if !assignable(got, want) {
-			c.diags.Errorf("E0402", out.Span, "%s must be %s, not %s", what, article(want), typeName(got))
+			if spelled == "" {
+				spelled = string(want)
+			}
+			c.diags.Errorf("E0402", out.Span, "%s must be %s, not %s", what, article(spelled), typeName(got))
 			return nil
 		}
 	}
@@ -365,7 +396,76 @@ func (c *compiler) exprError(fileName string, start int, text []byte, err error,
 		code = "E0402"
 	}
 	msg = exprToken.ReplaceAllString(msg, "`$1`")
+	if code == "E0402" {
+		msg = languageTypes(msg, text, ferr, sc)
+	}
 	c.diags.Errorf(code, sp, "%s", lowerFirst(strings.TrimSpace(msg)))
+}
+
+// goTypes are the Go types expr-lang names in its messages, in the words
+// of the language.
+var goTypes = map[string]string{
+	"int": "number", "int64": "number", "float64": "number", "string": "string", "bool": "bool",
+	"[]interface {}": "list", "map[string]interface {}": "map", "interface {}": "any", "unknown": "any",
+	"time.Time": "time", "time.Duration": "duration", "[]string": "list", "map[string]string": "map",
+	"compiler.Message": "message", "compiler.Contact": "contact", "compiler.Conversation": "conversation",
+}
+
+var mismatched = regexp.MustCompile(`^invalid operation: (\S+) \(mismatched types (.+) and (.+)\)$`)
+
+// languageTypes rewrites the Go type names of an expr-lang type error into
+// the language's, and, when an operand is a name declared with another
+// name of its type (`var n: int`), into the name written.
+func languageTypes(msg string, text []byte, ferr *file.Error, sc *scope) string {
+	name := func(goType string) string {
+		if n, ok := goTypes[goType]; ok {
+			return n
+		}
+		return goType
+	}
+	if m := mismatched.FindStringSubmatch(msg); m != nil {
+		left, right := name(m[2]), name(m[3])
+		if len(sc.spelled) > 0 {
+			if l, r, ok := operandNames(text, ferr, m[1]); ok {
+				if s := sc.spelled[l]; s != "" {
+					left = s
+				}
+				if s := sc.spelled[r]; s != "" {
+					right = s
+				}
+			}
+		}
+		return fmt.Sprintf("invalid operation: %s (mismatched types %s and %s)", m[1], left, right)
+	}
+	for goType, n := range goTypes {
+		if strings.Contains(goType, " ") || strings.Contains(goType, ".") || strings.Contains(goType, "[") {
+			msg = strings.ReplaceAll(msg, goType, n)
+		}
+	}
+	return msg
+}
+
+// operandNames finds the binary operation an error points at and returns
+// the names its operands are, when they are plain names.
+func operandNames(text []byte, ferr *file.Error, op string) (left, right string, ok bool) {
+	tree, err := parser.Parse(string(text))
+	if err != nil {
+		return "", "", false
+	}
+	ast.Walk(&tree.Node, visitFunc(func(n *ast.Node) {
+		b, isBin := (*n).(*ast.BinaryNode)
+		if !isBin || b.Operator != op || b.Location().From != ferr.From {
+			return
+		}
+		if id, isID := b.Left.(*ast.IdentifierNode); isID {
+			left = id.Value
+		}
+		if id, isID := b.Right.(*ast.IdentifierNode); isID {
+			right = id.Value
+		}
+		ok = true
+	}))
+	return left, right, ok
 }
 
 var (
@@ -498,10 +598,13 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
-func article(t Type) string {
-	switch t {
-	case TypeAny:
+// article names a value of a type, by the type's name as written.
+func article[T ~string](t T) string {
+	switch string(t) {
+	case string(TypeAny):
 		return "any value"
+	case "int":
+		return "an int"
 	}
 	return "a " + string(t)
 }

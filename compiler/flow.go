@@ -16,14 +16,19 @@ type flowDraft struct {
 	steps   []*stepDraft
 	vars    map[string]*varDraft // vars, inputs and outputs by name
 	varList []*varDraft
+	// broken are names whose declaration was reported as an error: they
+	// stay in scope, of any type, so their uses are not reported again.
+	broken  map[string]bool
+	reached []bool // by step index: a path from the start leads there
 }
 
 type varDraft struct {
-	v      Var
-	role   string // "var", "input", "output"
-	init   []lang.Token
-	hasDef bool
-	read   bool
+	v       Var
+	role    string // "var", "input", "output"
+	spelled string // the type as written: `int` is a number, and messages say int
+	init    []lang.Token
+	hasDef  bool
+	read    bool
 }
 
 // stepDraft is a step decoded against its kind, before expressions are
@@ -38,6 +43,11 @@ type stepDraft struct {
 	guards   []guardDraft
 	broken   bool  // a line could not be decoded: skip the missing-outcome checks
 	succ     []int // successor state indexes, for the graph checks
+	// poisoned: where the step leads is not fully known (a target that
+	// names no step, a line or a kind that could not be read), so the
+	// graph checks assume it may lead anywhere rather than report the
+	// echoes of that one mistake.
+	poisoned bool
 }
 
 type propLine struct {
@@ -168,22 +178,30 @@ func (c *compiler) declareVar(fd *flowDraft, key lang.Token, rest []lang.Token) 
 			sp = runSpan(rest)
 		}
 		c.diags.Errorf("E0309", sp, "expected `%s NAME: TYPE`", key.Text).
-			WithHint("e.g. `%s language: string = \"en\"`; types are string, number, bool, list, map, any", key.Text)
+			WithHint("e.g. `%s language: string = \"en\"`; types are %s", key.Text, strings.Join(typeNames, ", "))
+		if len(rest) > 0 {
+			c.brokenName(fd, rest[0])
+		}
 		return
 	}
 	name, typ := rest[0], rest[2]
-	t := Type(typ.Text)
-	if ZeroOf(t) == nil && t != TypeAny {
+	t, ok := TypeNamed(typ.Text)
+	if !ok {
 		d := c.diags.Errorf("E0211", typ.Span, "unknown type %s", diag.Quote(typ.Text))
-		if !d.DidYouMean(typ.Text, []string{"string", "number", "bool", "list", "map", "any"}) {
-			d.WithHint("types are string, number, bool, list, map and any")
+		if !d.DidYouMean(typ.Text, typeNames) {
+			d.WithHint("types are %s", strings.Join(typeNames, ", "))
 		}
+		// Of any type from here on: its uses are not errors of their own.
 		t = TypeAny
 	}
-	v := &varDraft{v: Var{Name: name.Text, Type: t, Span: name.Span}, role: key.Text}
+	v := &varDraft{v: Var{Name: name.Text, Type: t, Span: name.Span}, role: key.Text, spelled: typ.Text}
+	if !ok {
+		v.spelled = string(TypeAny)
+	}
 	if len(rest) > 3 {
 		if !rest[3].Is("=") || len(rest) == 4 {
 			c.diags.Errorf("E0309", rest[3].Span, "expected `= VALUE` after the type")
+			c.brokenName(fd, name)
 			return
 		}
 		v.init = rest[4:]
@@ -194,6 +212,22 @@ func (c *compiler) declareVar(fd *flowDraft, key lang.Token, rest []lang.Token) 
 	}
 	fd.vars[name.Text] = v
 	fd.varList = append(fd.varList, v)
+}
+
+// brokenName keeps in scope, of any type, a name whose declaration was
+// reported, unless the name is taken or reserved (which is reported when
+// the declaration is right).
+func (c *compiler) brokenName(fd *flowDraft, name lang.Token) {
+	if name.Kind != lang.Ident || reservedNames[name.Text] || fd.vars[name.Text] != nil {
+		return
+	}
+	if _, isStep := fd.flow.index[name.Text]; isStep {
+		return
+	}
+	if fd.broken == nil {
+		fd.broken = map[string]bool{}
+	}
+	fd.broken[name.Text] = true
 }
 
 // claimName enters a var or step name into the flow's namespace, which

@@ -7,14 +7,24 @@ import (
 	"github.com/switchboard-dev/switchboard/lang"
 )
 
-// graph checks a flow's state graph and returns, for every state, the set
-// of states that can run before it (ancestors[i][j]: j can precede i).
+// graph checks a flow's state graph, records in fd.reached the states a
+// path from the start leads to, and returns for every state the set of
+// states that can run before it (ancestors[i][j]: j can precede i). A
+// poisoned state, whose transitions are not all known, counts as a
+// possible predecessor of every state: the admin meant it to lead
+// somewhere, and reads that depend on where are not reported again.
 func (c *compiler) graph(fd *flowDraft) [][]bool {
 	n := len(fd.steps)
 	pred := make([][]int, n)
 	for i, sd := range fd.steps {
 		for _, j := range sd.succ {
 			pred[j] = append(pred[j], i)
+		}
+	}
+	var poisoned []int
+	for i, sd := range fd.steps {
+		if sd.poisoned || sd.spec == nil {
+			poisoned = append(poisoned, i)
 		}
 	}
 	// Reachability from the start.
@@ -33,12 +43,8 @@ func (c *compiler) graph(fd *flowDraft) [][]bool {
 			}
 		}
 	}
-	for i, sd := range fd.steps {
-		if !reached[i] && sd.spec != nil {
-			c.diags.Warnf("W0001", sd.node.Name.Span(), "step %s is never reached", diag.Quote(sd.state.Name)).
-				WithHint("no step leads here; point an outcome at it or remove it")
-		}
-	}
+	fd.reached = reached
+	c.unreachable(fd, pred)
 	// Ancestors: reverse search from each state.
 	// One backing array for all the rows, and a stack that holds each
 	// state at most once per search.
@@ -49,6 +55,12 @@ func (c *compiler) graph(fd *flowDraft) [][]bool {
 		seen := rows[i*n : (i+1)*n : (i+1)*n]
 		stack = stack[:0]
 		for _, j := range pred[i] {
+			if !seen[j] {
+				seen[j] = true
+				stack = append(stack, j)
+			}
+		}
+		for _, j := range poisoned {
 			if !seen[j] {
 				seen[j] = true
 				stack = append(stack, j)
@@ -68,6 +80,81 @@ func (c *compiler) graph(fd *flowDraft) [][]bool {
 	}
 	c.spinCycles(fd)
 	return anc
+}
+
+// unreachable warns of the steps no path from the start leads to. Steps
+// that only unreachable steps lead to are notes of the warnings of those,
+// not warnings of their own: the one to wire (or remove) is the first.
+func (c *compiler) unreachable(fd *flowDraft, pred [][]int) {
+	n := len(fd.steps)
+	covered := make([]bool, n)
+	var heads []int
+	cover := func(h int) {
+		stack := []int{h}
+		covered[h] = true
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, j := range fd.steps[i].succ {
+				if !fd.reached[j] && !covered[j] {
+					covered[j] = true
+					stack = append(stack, j)
+				}
+			}
+		}
+	}
+	// Heads first: unreachable steps no other unreachable step leads to.
+	// What is left is in loops that nothing enters; the first step of
+	// each such loop stands for it.
+	for pass := 0; pass < 2; pass++ {
+		for i := range fd.steps {
+			if fd.reached[i] || covered[i] {
+				continue
+			}
+			if pass == 0 {
+				entered := false
+				for _, j := range pred[i] {
+					if j != i && !fd.reached[j] {
+						entered = true
+					}
+				}
+				if entered {
+					continue
+				}
+			}
+			heads = append(heads, i)
+			cover(i)
+		}
+	}
+	sort.Ints(heads)
+	for _, h := range heads {
+		sd := fd.steps[h]
+		if sd.spec == nil {
+			continue
+		}
+		d := c.diags.Warnf("W0001", sd.node.Name.Span(), "step %s is never reached", diag.Quote(sd.state.Name)).
+			WithHint("no step leads here; point an outcome at it or remove it")
+		// The unreachable steps this one leads to, in order.
+		seen := make([]bool, n)
+		seen[h] = true
+		stack := []int{h}
+		var only []int
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, j := range fd.steps[i].succ {
+				if !fd.reached[j] && !seen[j] {
+					seen[j] = true
+					only = append(only, j)
+					stack = append(stack, j)
+				}
+			}
+		}
+		sort.Ints(only)
+		for _, j := range only {
+			d.WithRelated(fd.steps[j].node.Name.Span(), diag.Quote(fd.steps[j].state.Name)+", which it leads to, is never reached either")
+		}
+	}
 }
 
 // spinCycles reports loops made only of steps that never wait: the engine

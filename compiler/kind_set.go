@@ -43,6 +43,11 @@ func (setKind) lower(l *lowering) Op {
 		}
 		name := part[0]
 		v, ok := fd.vars[name.Text]
+		if !ok && fd.broken[name.Text] {
+			// Its declaration is reported; the value is checked as any.
+			c.markUsed(c.compileRun(part[2:], l.sc, TypeAny, "the value of "+diag.Quote(name.Text)))
+			continue
+		}
 		if !ok || v.role == "input" {
 			d := c.diags.Errorf("E0207", name.Span, "cannot set %s: it is not a var of flow %s", diag.Quote(name.Text), diag.Quote(fd.flow.Name))
 			if ok {
@@ -53,7 +58,7 @@ func (setKind) lower(l *lowering) Op {
 			}
 			continue
 		}
-		e := c.compileRun(part[2:], l.sc, v.v.Type, "the value of "+diag.Quote(name.Text)+" ("+string(v.v.Type)+")")
+		e := c.compileTyped(part[2:], l.sc, v.v.Type, v.spelled, "the value of "+diag.Quote(name.Text)+" ("+v.spelled+")")
 		c.markUsed(e)
 		op.Assign = append(op.Assign, Assign{Name: name.Text, Value: e, Span: runSpan(part)})
 	}

@@ -93,6 +93,25 @@ const (
 	TypeAny    Type = "any"
 )
 
+// typeNames are the type names a declaration may write, in the order
+// messages list them. `int` and `float` are other names for number: a
+// number holds whole numbers and decimals alike (as JSON does, and as
+// variables are stored), so the two names say what the admin means the
+// variable to hold without a second numeric type to convert between.
+var typeNames = []string{"string", "number", "int", "float", "bool", "list", "map", "any"}
+
+// TypeNamed returns the type a declaration names: one of the Type
+// constants, or number for its other names `int` and `float`.
+func TypeNamed(name string) (Type, bool) {
+	switch name {
+	case "int", "float":
+		return TypeNumber, true
+	case string(TypeString), string(TypeNumber), string(TypeBool), string(TypeList), string(TypeMap), string(TypeAny):
+		return Type(name), true
+	}
+	return "", false
+}
+
 // Var is a declared variable, input or output.
 type Var struct {
 	Name string

@@ -28,7 +28,13 @@ func (c *compiler) flowBody(fd *flowDraft, flows map[string]*flowDraft) {
 	for k, v := range c.hoursEnv {
 		base[k] = v
 	}
-	initScope := &scope{values: map[string]any{}}
+	spelled := map[string]string{}
+	for _, v := range fd.varList {
+		if v.spelled != string(v.v.Type) {
+			spelled[v.v.Name] = v.spelled
+		}
+	}
+	initScope := &scope{values: map[string]any{}, spelled: spelled}
 	for k, v := range base {
 		initScope.values[k] = v
 	}
@@ -40,20 +46,26 @@ func (c *compiler) flowBody(fd *flowDraft, flows map[string]*flowDraft) {
 	for _, v := range fd.varList {
 		base[v.v.Name] = ZeroOf(v.v.Type)
 	}
+	for name := range fd.broken {
+		base[name] = nil // any: the declaration's error is the one to fix
+	}
 	for _, v := range fd.varList {
 		if v.init != nil {
-			v.v.Init = c.compileRun(v.init, initScope, v.v.Type, "the initial value of "+diag.Quote(v.v.Name))
+			v.v.Init = c.compileTyped(v.init, initScope, v.v.Type, v.spelled, "the initial value of "+diag.Quote(v.v.Name))
 			c.markUsed(v.v.Init)
 		}
 	}
 	// One scope holds every step's outputs; each step's expressions are
 	// then checked for reads of steps that cannot have run before it.
 	for _, other := range fd.steps {
-		if other.spec != nil && other.spec.Output != nil {
+		switch {
+		case other.spec == nil:
+			base[other.state.Name] = nil // a step of an unknown kind: its outputs are unknown too
+		case other.spec.Output != nil:
 			base[other.state.Name] = other.spec.Output
 		}
 	}
-	flowScope := &scope{values: base}
+	flowScope := &scope{values: base, spelled: spelled}
 	outputIndex := map[string]int{}
 	for j, other := range fd.steps {
 		if other.spec != nil && other.spec.Output != nil {
@@ -69,6 +81,11 @@ func (c *compiler) flowBody(fd *flowDraft, flows map[string]*flowDraft) {
 		notYet := func(name string) bool {
 			j, ok := outputIndex[name]
 			return ok && !before[j]
+		}
+		if !fd.reached[i] {
+			// The step never runs (W0001 says so): which steps ran
+			// before it is moot.
+			notYet = nil
 		}
 		guards := flowScope
 		if names := sd.spec.GuardNames; names != nil {
@@ -147,6 +164,7 @@ func (c *compiler) decodeLine(sd *stepDraft, l *lang.Line) {
 	defer func() {
 		if len(c.diags) > n {
 			sd.broken = true
+			sd.poisoned = true // the line may have been an outcome
 		}
 	}()
 	spec := sd.spec
@@ -302,6 +320,8 @@ func (c *compiler) resolveTargets(fd *flowDraft) {
 			sd.state.Next[o] = resolve(t)
 			if sd.state.Next[o] >= 0 {
 				sd.succ = append(sd.succ, int(sd.state.Next[o]))
+			} else if sd.state.Next[o] == NoTarget {
+				sd.poisoned = true
 			}
 		}
 		for _, g := range sd.guards {
@@ -309,6 +329,8 @@ func (c *compiler) resolveTargets(fd *flowDraft) {
 			sd.state.Guards = append(sd.state.Guards, Guard{Target: idx, Span: g.span})
 			if idx >= 0 {
 				sd.succ = append(sd.succ, int(idx))
+			} else if idx == NoTarget {
+				sd.poisoned = true
 			}
 		}
 		for _, o := range sd.spec.required() {
