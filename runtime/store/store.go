@@ -244,6 +244,7 @@ type Store interface {
 	LiveProgramVersions(ctx context.Context) ([]string, error)
 
 	Routing
+	Desk
 
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error

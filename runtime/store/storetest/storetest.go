@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Programs", testPrograms},
 		{"Text", testText},
 		{"LiveProgramVersions", testLiveProgramVersions},
+		{"Desk", testDesk},
 		{"GroupCommitter", testGroupCommitter},
 		{"Close", testClose},
 	}
