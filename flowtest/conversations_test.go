@@ -3,6 +3,7 @@ package flowtest_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-dev/switchboard/flowtest"
 )
@@ -222,6 +223,7 @@ func TestRoutingScenarioParseErrors(t *testing.T) {
 		{"expect worker ana {mood: 1}", `expect worker: unknown field "mood"`},
 		{"router {wrap_up: 3}", "router: wrap_up must be a duration such as 30s"},
 		{"router {missed_offers: 0}", "router: missed_offers must be a whole number of offers, or -1 (never)"},
+		{"router {reoffer_after: -1}", "router: reoffer_after must be a duration such as 2m, or 0s (never)"},
 		{`router {activities: {lunch: "yes"}}`, `router: activity lunch must be "available" or "unavailable"`},
 		{"router {speed: 1}", `router: unknown field "speed"`},
 		{"router {wrap_up: 1m}\n  router {wrap_up: 2m}", "a second `router` line (one per test)"},
@@ -245,6 +247,13 @@ func TestRoutingScenarioParseErrors(t *testing.T) {
 	src := "test \"x\" {\n  flow help\n  worker ana {activity: \"lunch\"}\n  router {activities: {lunch: \"unavailable\"}}\n}\n"
 	if _, list := flowtest.Parse("t.flowtest", []byte(src)); list.HasErrors() {
 		t.Errorf("declared activity: %v", list)
+	}
+	// reoffer_after 0s is serve's --reoffer-after 0: never.
+	for in, want := range map[string]time.Duration{"0s": -1, "5m": 5 * time.Minute} {
+		f, list := flowtest.Parse("t.flowtest", []byte("test \"x\" {\n  flow help\n  router {reoffer_after: "+in+"}\n}\n"))
+		if list.HasErrors() || len(f.Tests) != 1 || f.Tests[0].Policy().ReofferAfter != want {
+			t.Errorf("reoffer_after %s: %v", in, list)
+		}
 	}
 }
 

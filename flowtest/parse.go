@@ -689,6 +689,15 @@ func (p *parser) routerLine(kw lang.Token) *policy.Config {
 			} else {
 				c.ReservationTimeout = d
 			}
+		case "reoffer_after":
+			d, ok := v.(time.Duration)
+			if !ok || d < 0 {
+				p.errorf(kw.Span, "router: reoffer_after must be a duration such as 2m, or 0s (never)")
+			}
+			c.ReofferAfter = d
+			if d == 0 {
+				c.ReofferAfter = -1 // as serve's --reoffer-after 0
+			}
 		case "missed_offers":
 			f, ok := v.(float64)
 			if !ok || f != float64(int(f)) || f == 0 || f < -1 {
@@ -708,7 +717,7 @@ func (p *parser) routerLine(kw lang.Token) *policy.Config {
 				c.Activities[name] = kind == "available"
 			}
 		default:
-			p.errorf(kw.Span, "router: unknown field %q (want reservation_timeout, wrap_up, missed_offers, activities)", k)
+			p.errorf(kw.Span, "router: unknown field %q (want reservation_timeout, wrap_up, missed_offers, reoffer_after, activities)", k)
 		}
 	}
 	c = c.WithDefaults()
