@@ -103,6 +103,12 @@ var ErrNoLeader = errors.New("node: the router did not answer in time (is a rout
 // Reply sends an agent's message to the customer of a task the agent
 // holds, through the conversation's connector (the outbox delivers it).
 func (a *Agents) Reply(ctx context.Context, workerID, taskID, text string) (string, error) {
+	return a.Send(ctx, workerID, taskID, text, nil)
+}
+
+// Send is Reply with attachments: media are the URLs the customer's
+// platform fetches them from (a connector without media sends their links).
+func (a *Agents) Send(ctx context.Context, workerID, taskID, text string, media []string) (string, error) {
 	t, err := a.store.GetTask(ctx, taskID)
 	if err != nil {
 		return "", err
@@ -117,7 +123,7 @@ func (a *Agents) Reply(ctx context.Context, workerID, taskID, text string) (stri
 	if err != nil {
 		return "", err
 	}
-	e := engine.Effect{Kind: engine.EffectSend, Key: store.NewID(), Send: &engine.SendEffect{Text: text}}
+	e := engine.Effect{Kind: engine.EffectSend, Key: store.NewID(), Send: &engine.SendEffect{Text: text, Media: media}}
 	op := mustJSON(effect.OutboxPayload{Route: route, Effect: e, Event: tmpl, Agent: &effect.AgentReplyOf{Worker: t.WorkerID, Task: t.ID}})
 	unit := &store.Unit{At: a.core.Now(), Effects: []store.Effect{{ID: e.Key, Kind: string(e.Kind), IdempotencyKey: e.Key, Payload: op}}}
 	res, err := a.core.Submit(ctx, unit)

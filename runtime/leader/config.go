@@ -43,6 +43,8 @@ const (
 	CmdCancel       = "task.cancel"
 	CmdBounce       = "task.bounce" // the task's worker could not be reached: offer it to the next
 	CmdStats        = "router.stats"
+	// CmdWaiting lists the tasks waiting in the queues a worker is a member of.
+	CmdWaiting = "worker.waiting"
 )
 
 // CommandArgs are the arguments of a router command. Actor is the worker

@@ -447,6 +447,8 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 		return l.putWorker(a, now)
 	case CmdStats:
 		return mustJSON(statsJSON(l.r.Stats(now), l.cum.Snapshot(now))), nil
+	case CmdWaiting:
+		return l.waiting(a, now)
 	case CmdDeleteWorker:
 		if _, ok := l.workers[a.Worker]; !ok {
 			return nil, Refuse("not_found", "no worker %q", a.Worker)

@@ -236,6 +236,12 @@ func (n *Node) AgentReply(ctx context.Context, workerID, taskID, text string) (s
 	return n.agents.Reply(ctx, workerID, taskID, text)
 }
 
+// AgentSend is AgentReply with attachments, the URLs the customer's
+// platform fetches them from.
+func (n *Node) AgentSend(ctx context.Context, workerID, taskID, text string, media []string) (string, error) {
+	return n.agents.Send(ctx, workerID, taskID, text, media)
+}
+
 // CloseConversation ends a conversation: its execution is canceled with
 // its timers and task, and the customer's next message starts a new one.
 func (n *Node) CloseConversation(ctx context.Context, conversationID string) error {
@@ -262,6 +268,7 @@ const (
 	CmdTransfer     = leader.CmdTransfer
 	CmdCancel       = leader.CmdCancel
 	CmdStats        = leader.CmdStats
+	CmdWaiting      = leader.CmdWaiting
 )
 
 // ErrNoLeader: no router leader applied a command in time.
