@@ -143,6 +143,10 @@ type Resources struct {
 	// holds live connections (the webchat's pages) publishes its deliveries
 	// so that a visitor connected to another node gets them too.
 	Relay Relay
+	// Keys, when not nil, keeps secrets across restarts and nodes (see
+	// Keys): a connector whose secret is optional takes its default from
+	// it rather than making a random one per start.
+	Keys Keys
 }
 
 // Relay carries small payloads (a message) between the runtime nodes that

@@ -242,6 +242,12 @@ type Store interface {
 	// waiting) executions run on, each once, in no order: the programs a
 	// runtime must be able to step, the others it may forget.
 	LiveProgramVersions(ctx context.Context) ([]string, error)
+	// LoadOrStoreKey returns the key stored under name, storing value
+	// there first when there is none: the first writer wins, on every
+	// node, and a restart reads the same bytes (the webchat's
+	// visitor-signing key when none is configured). An empty name or
+	// value is ErrInvalid.
+	LoadOrStoreKey(ctx context.Context, name string, value []byte) ([]byte, error)
 
 	Routing
 	Desk

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"TokensOfWorkers", testTokensOfWorkers},
 		{"TouchTokens", testTouchTokens},
+		{"Keys", testKeys},
 		{"Programs", testPrograms},
 		{"Text", testText},
 		{"LiveProgramVersions", testLiveProgramVersions},
