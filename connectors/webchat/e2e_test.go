@@ -72,7 +72,17 @@ func startServerOn(t *testing.T, ln net.Listener, cfg connectors.Config) *testSe
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{c: conn.(*Connector)}
+	return serveOn(t, ln, conn.(*Connector))
+}
+
+// startServerWith serves an instance the test built.
+func startServerWith(t *testing.T, c *Connector) *testServer {
+	t.Helper()
+	return serveOn(t, listen(t), c)
+}
+
+func serveOn(t *testing.T, ln net.Listener, c *Connector) *testServer {
+	ts := &testServer{c: c}
 	var echoes sync.WaitGroup
 	handler := func(ctx *fasthttp.RequestCtx) {
 		path := string(ctx.Path())

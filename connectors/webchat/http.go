@@ -297,6 +297,11 @@ func (c *Connector) serveSession(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	if err := c.signer.ready(ctx); err != nil {
+		c.log.Error("webchat session", "err", err)
+		writeError(ctx, http.StatusServiceUnavailable, "the chat is starting: try again in a moment")
+		return
+	}
 	visitor, ok := c.signer.verify(req.Token)
 	token := req.Token
 	if !ok {

@@ -1,12 +1,17 @@
 package webchat
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Visitor ids are "v_" followed by 26 lower-case base32 characters (128
@@ -48,8 +53,40 @@ func validVisitorID(id string) bool {
 
 // signer issues and checks the visitor tokens of one instance.
 type signer struct {
-	secret   []byte
 	instance string
+	// load fetches the secret kept by the runtime (connectors.Keys) when
+	// none is configured; nil when secret is set from the start.
+	load func(context.Context) ([]byte, error)
+
+	mu     sync.Mutex
+	secret []byte      // set once; read without mu after ready returned nil
+	ok     atomic.Bool // secret is set
+}
+
+// keyTimeout bounds the wait for the runtime's key store.
+const keyTimeout = 10 * time.Second
+
+// ready makes sure the secret is known, fetching it the first time. A
+// failure (the store does not answer) is not remembered: the next request
+// tries again.
+func (s *signer) ready(ctx context.Context) error {
+	if s.load == nil || s.ok.Load() { // a configured secret, or one loaded before
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ok.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, keyTimeout)
+	defer cancel()
+	key, err := s.load(ctx)
+	if err != nil {
+		return fmt.Errorf("webchat: the visitor-signing key: %w", err)
+	}
+	s.secret = key
+	s.ok.Store(true)
+	return nil
 }
 
 func (s *signer) mac(visitor string) []byte {
@@ -61,8 +98,12 @@ func (s *signer) mac(visitor string) []byte {
 	return m.Sum(nil)
 }
 
-// token returns the token of a visitor.
+// token returns the token of a visitor, "" when the secret cannot be
+// had (see ready).
 func (s *signer) token(visitor string) string {
+	if s.ready(context.Background()) != nil {
+		return ""
+	}
 	return visitor + "." + base64.RawURLEncoding.EncodeToString(s.mac(visitor))
 }
 
@@ -70,6 +111,9 @@ func (s *signer) token(visitor string) string {
 // is not one this signer issued. The signature is compared in constant
 // time; only the token's public shape is checked before.
 func (s *signer) verify(token string) (string, bool) {
+	if s.ready(context.Background()) != nil {
+		return "", false
+	}
 	if len(token) != tokenLen || token[visitorLen] != '.' {
 		return "", false
 	}

@@ -131,7 +131,7 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 		}
 		c.signer.secret = []byte(s)
 	} else {
-		c.signer.secret = randomSecret()
+		c.signer.load = keyLoader(res.Keys, c.instance, c.log)
 	}
 	if cfg.Has("title") {
 		c.title = cfg.String("title")
@@ -153,6 +153,28 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 		go c.receiveRelayed(payloads)
 	}
 	return c, nil
+}
+
+// keyName is the name of an instance's visitor-signing key in
+// connectors.Keys.
+func keyName(instance string) string { return Name + "/" + instance }
+
+// keyLoader returns how an instance without a configured secret gets one:
+// from the runtime's Keys, so that tokens survive a restart of the server
+// and are valid on every node sharing its store, or, when the runtime keeps
+// no keys (a test's Resources), a random one for the life of the instance.
+func keyLoader(keys connectors.Keys, instance string, log *slog.Logger) func(context.Context) ([]byte, error) {
+	return func(ctx context.Context) ([]byte, error) {
+		if keys == nil {
+			return randomSecret(), nil
+		}
+		k, err := keys.Key(ctx, keyName(instance), 32)
+		if errors.Is(err, connectors.ErrNoKeys) {
+			log.Warn("webchat: no key store: visitor tokens will not survive a restart (set a secret to keep them)")
+			return randomSecret(), nil
+		}
+		return k, err
+	}
 }
 
 // Token returns the token of a visitor id: what the session endpoint
@@ -187,9 +209,12 @@ func (c *Connector) RendersChoices(channel string) bool { return channel == Name
 // and the body (400, naming the field), and returns the one message the
 // body carries. The message is also put in the visitor's mailbox, so the
 // visitor's other tabs show it and a reload finds it.
-func (c *Connector) Receive(_ context.Context, r *connectors.Request) ([]connectors.Inbound, error) {
+func (c *Connector) Receive(ctx context.Context, r *connectors.Request) ([]connectors.Inbound, error) {
 	if r.Method != http.MethodPost {
 		return nil, connectors.Errorf(http.StatusMethodNotAllowed, "method must be POST, not %s", r.Method)
+	}
+	if err := c.signer.ready(ctx); err != nil {
+		return nil, err // answered 500: the widget retries
 	}
 	visitor, err := c.bearer(r.Header.Get("Authorization"))
 	if err != nil {
