@@ -154,6 +154,20 @@ type rpcMessage struct {
 	Error   *rpcError       `json:"error,omitempty"`
 }
 
+// published is a publishDiagnostics notification. Code is read here:
+// glsp's IntegerOrString cannot decode (its UnmarshalJSON has a value
+// receiver), and the shallower field wins.
+type published struct {
+	URI         string             `json:"uri"`
+	Version     *protocol.UInteger `json:"version"`
+	Diagnostics []wireDiagnostic   `json:"diagnostics"`
+}
+
+type wireDiagnostic struct {
+	protocol.Diagnostic
+	Code any `json:"code"`
+}
+
 // client is a minimal LSP client: requests wait for their response,
 // published diagnostics are kept by document.
 type client struct {
@@ -163,14 +177,14 @@ type client struct {
 	mu      sync.Mutex
 	next    int
 	pending map[int]chan rpcMessage
-	diags   map[string][]protocol.PublishDiagnosticsParams
+	diags   map[string][]published
 	changed chan struct{} // closed and replaced on every publish
 	done    chan struct{}
 }
 
 func newClient(t testing.TB, tr transport) *client {
 	c := &client{t: t, tr: tr, pending: map[int]chan rpcMessage{},
-		diags: map[string][]protocol.PublishDiagnosticsParams{}, changed: make(chan struct{}), done: make(chan struct{})}
+		diags: map[string][]published{}, changed: make(chan struct{}), done: make(chan struct{})}
 	go c.read()
 	return c
 }
@@ -190,7 +204,7 @@ func (c *client) read() {
 		c.mu.Lock()
 		switch {
 		case m.Method == protocol.ServerTextDocumentPublishDiagnostics:
-			var p protocol.PublishDiagnosticsParams
+			var p published
 			if err := json.Unmarshal(m.Params, &p); err != nil {
 				c.t.Errorf("bad diagnostics: %v", err)
 			}
@@ -286,7 +300,13 @@ func (c *client) change(path, src string, version int) {
 
 // diagnostics waits for the diagnostics published for a version of a
 // document.
-func (c *client) diagnostics(path string, version int) protocol.PublishDiagnosticsParams {
+func (c *client) diagnostics(path string, version int) published {
+	return c.diagnosticsAfter(path, version, nil)
+}
+
+// diagnosticsAfter is diagnostics, also waiting for the number of
+// publications for the document to pass after[uri].
+func (c *client) diagnosticsAfter(path string, version int, after map[string]int) published {
 	uri := pathURI(path)
 	deadline := time.After(30 * time.Second)
 	for {
@@ -295,7 +315,7 @@ func (c *client) diagnostics(path string, version int) protocol.PublishDiagnosti
 		changed := c.changed
 		c.mu.Unlock()
 		for i := len(list) - 1; i >= 0; i-- {
-			if v := list[i].Version; v != nil && int(*v) == version {
+			if v := list[i].Version; v != nil && int(*v) == version && len(list) > after[uri] {
 				return list[i]
 			}
 		}
@@ -305,4 +325,15 @@ func (c *client) diagnostics(path string, version int) protocol.PublishDiagnosti
 			c.t.Fatalf("no diagnostics for version %d of %s in 30s", version, path)
 		}
 	}
+}
+
+// published counts the publications so far, by document.
+func (c *client) publishedCounts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for uri, list := range c.diags {
+		out[uri] = len(list)
+	}
+	return out
 }

@@ -57,6 +57,7 @@ type cursorContext struct {
 	flow  string // its name when it is a flow
 	kind  string // the step whose block holds the cursor: its kind
 	depth int    // brace depth at the start of the line
+	start int    // offset of the declaration
 }
 
 func readContext(src string, off int) cursorContext {
@@ -71,7 +72,7 @@ func readContext(src string, off int) cursorContext {
 		j := strings.LastIndexByte(src[:max(i-1, 0)], '\n') + 1
 		if strings.IndexByte("fqwh", src[min(j, len(src)-1)]) >= 0 {
 			if m := declHead.FindStringSubmatch(src[j:min(len(src), j+200)]); m != nil {
-				c.decl, declStart = m[1], j
+				c.decl, declStart, c.start = m[1], j, j
 				if m[1] == "flow" {
 					c.flow = m[2]
 				}
@@ -162,7 +163,7 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 		if s, e := wordAt(t.src, start-1); s < e {
 			chain = append(memberChain(t.src, s, e), "")
 		}
-		for _, f := range prog.members(c.flow, chain[:len(chain)-1]) {
+		for _, f := range prog.members(c, t.src, chain[:len(chain)-1]) {
 			add(f.Name, protocol.CompletionItemKindField, f.Type, "")
 		}
 		return items
@@ -178,9 +179,9 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 			return items
 		}
 		add("done", protocol.CompletionItemKindKeyword, "ends the execution", "")
-		for _, s := range prog.index.FlowSymbols(c.flow) {
-			if s.Kind == compiler.SymStep {
-				add(s.Name, protocol.CompletionItemKindFunction, s.Step.Kind.Value, "")
+		for _, n := range prog.flowNames(c, t.src) {
+			if n.kind != "" {
+				add(n.name, protocol.CompletionItemKindFunction, n.kind, "")
 			}
 		}
 		return items
@@ -252,14 +253,11 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 		add(n, protocol.CompletionItemKindModule, typ, "")
 	}
 	if c.flow != "" {
-		for _, s := range prog.index.FlowSymbols(c.flow) {
-			switch s.Kind {
-			case compiler.SymVar:
-				add(s.Name, protocol.CompletionItemKindVariable, s.Role+" "+string(s.Type), "")
-			case compiler.SymStep:
-				if k, ok := compiler.KindNamed(s.Step.Kind.Value); ok && k.Spec().Output != nil {
-					add(s.Name, protocol.CompletionItemKindFunction, s.Step.Kind.Value+" step", "")
-				}
+		for _, n := range prog.flowNames(c, t.src) {
+			if n.kind == "" {
+				add(n.name, protocol.CompletionItemKindVariable, n.role+" "+n.typ, "")
+			} else if k, ok := compiler.KindNamed(n.kind); ok && k.Spec().Output != nil {
+				add(n.name, protocol.CompletionItemKindFunction, n.kind+" step", "")
 			}
 		}
 	}
@@ -277,7 +275,7 @@ type member struct{ Name, Type string }
 // members lists what follows `chain.`: a record's fields, a step's
 // outputs, or for `task.` and `worker.` the attribute names the program
 // uses.
-func (p *program) members(flow string, chain []string) []member {
+func (p *program) members(c cursorContext, src string, chain []string) []member {
 	if len(chain) == 0 {
 		return nil
 	}
@@ -290,14 +288,14 @@ func (p *program) members(flow string, chain []string) []member {
 		return out
 	}
 	var v any
-	if st := p.index.Lookup(compiler.SymStep, flow, root); flow != "" && st != nil {
-		k, ok := compiler.KindNamed(st.Step.Kind.Value)
-		if !ok {
-			return nil
-		}
-		v = k.Spec().Output
-	} else if ev, ok := compiler.Environment()[root]; ok {
+	if ev, ok := compiler.Environment()[root]; ok {
 		v = ev
+	} else {
+		for _, n := range p.flowNames(c, src) {
+			if k, ok := compiler.KindNamed(n.kind); ok && n.name == root {
+				v = k.Spec().Output
+			}
+		}
 	}
 	for _, name := range chain[1:] {
 		var next any
@@ -345,5 +343,44 @@ func (p *program) attributes(root string) []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// flowName is a step (kind set) or a var of a flow.
+type flowName struct{ name, kind, role, typ string }
+
+var varLine = regexp.MustCompile(`^\s*(var|input|output)\s+([\p{L}_$][\p{L}\p{N}_$]*)\s*:\s*(\w+)`)
+
+// flowNames returns the steps and vars of the flow around the cursor:
+// from the last analysis when it holds the flow, else, when the flow did
+// not parse, from the lines of its text that declare them.
+func (p *program) flowNames(c cursorContext, src string) []flowName {
+	var out []flowName
+	if c.flow == "" {
+		return nil
+	}
+	if syms := p.index.FlowSymbols(c.flow); len(syms) > 0 {
+		for _, s := range syms {
+			if s.Kind == compiler.SymStep {
+				out = append(out, flowName{name: s.Name, kind: s.Step.Kind.Value})
+			} else {
+				out = append(out, flowName{name: s.Name, role: s.Role, typ: string(s.Type)})
+			}
+		}
+		return out
+	}
+	rest := src[c.start:]
+	for i, line := range strings.Split(rest, "\n") {
+		if i > 0 && declHead.MatchString(line) {
+			break
+		}
+		if m := varLine.FindStringSubmatch(line); m != nil {
+			out = append(out, flowName{name: m[2], role: m[1], typ: m[3]})
+		} else if m := stepHead.FindStringSubmatch(line); m != nil {
+			if _, ok := compiler.KindNamed(m[2]); ok {
+				out = append(out, flowName{name: m[1], kind: m[2]})
+			}
+		}
+	}
 	return out
 }

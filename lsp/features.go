@@ -216,8 +216,10 @@ func (s *Server) documentSymbol(_ *glsp.Context, p *protocol.DocumentSymbolParam
 			continue
 		}
 		kw := d.Keyword
+		whole := d.Span() // to the closing brace, not the blank lines after it
+		whole.End = d.Body.Span().End
 		sym := protocol.DocumentSymbol{Name: d.Name.Value, Detail: &kw, Kind: kinds[d.Keyword],
-			Range: fi.text.rangeOf(d.Span()), SelectionRange: fi.text.rangeOf(d.Name.Span())}
+			Range: fi.text.rangeOf(whole), SelectionRange: fi.text.rangeOf(d.Name.Span())}
 		for _, x := range prog.index.FlowSymbols(d.Name.Value) {
 			if d.Keyword != "flow" || x.Decl != d {
 				continue

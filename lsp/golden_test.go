@@ -157,8 +157,14 @@ func runArchive(t *testing.T, ar *txtar.Archive) string {
 			}
 			f.src, f.markers = stripMarkers(src)
 			f.version++
+			before := c.publishedCounts()
 			c.change(f.path, f.src, f.version)
 			r.diagnostics(&out, c.diagnostics(f.path, f.version), f.src)
+			// A change republishes every open file of the directory:
+			// the requests that follow see the new ones.
+			for _, name := range opened {
+				c.diagnosticsAfter(files[name].path, files[name].version, before)
+			}
 		case "diagnostics":
 			r.diagnostics(&out, c.diagnostics(f.path, f.version), f.src)
 		case "hover":
@@ -251,17 +257,14 @@ func (r *renderer) rel(uri string) string {
 	return p
 }
 
-func (r *renderer) diagnostics(out *strings.Builder, p protocol.PublishDiagnosticsParams, src string) {
+func (r *renderer) diagnostics(out *strings.Builder, p published, src string) {
 	if len(p.Diagnostics) == 0 {
 		out.WriteString("(no diagnostics)\n")
 	}
 	sevs := map[protocol.DiagnosticSeverity]string{1: "error", 2: "warning", 3: "info", 4: "hint"}
 	t := newText(src)
 	for _, d := range p.Diagnostics {
-		code := ""
-		if d.Code != nil {
-			code = fmt.Sprint(d.Code.Value)
-		}
+		code := fmt.Sprint(d.Code)
 		s, e := t.offset(d.Range.Start), t.offset(d.Range.End)
 		fmt.Fprintf(out, "%s %s[%s] %q: %s\n", rangeText(d.Range), sevs[*d.Severity], code, src[s:e],
 			strings.ReplaceAll(d.Message, "\n", "\n    "))
