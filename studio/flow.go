@@ -31,6 +31,44 @@ type flowConv struct {
 	merged  map[string]*state
 	splitOf map[string]*state
 	guardOf string // the widget whose guards are being written
+	// header are TODOs about the whole flow, written above its steps.
+	header []string
+	// readVars are the Studio variables the flow's widgets read
+	// ({{flow.variables.X}}); a Set Variables of another is left out.
+	readVars map[string]bool
+}
+
+var varReadRe = regexp.MustCompile(`flow\.variables\.([A-Za-z0-9_]+)`)
+
+// findReads fills readVars from every text of the flow's widgets.
+func (f *flowConv) findReads() {
+	f.readVars = map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			for _, m := range varReadRe.FindAllStringSubmatch(x, -1) {
+				f.readVars[m[1]] = true
+			}
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	for _, s := range f.states {
+		walk(s.Properties)
+		for _, t := range s.Transitions {
+			for _, cd := range t.Conditions {
+				walk(cd.Arguments)
+				walk(cd.Value)
+			}
+		}
+	}
 }
 
 // replyEvents are the events of a widget that lead to a split on its input.
@@ -134,6 +172,7 @@ func newFlowConv(c *conv, name, trigger string, states []*state) *flowConv {
 	for _, s := range states {
 		f.inFlow[s.Name] = s
 	}
+	f.findReads()
 	f.findMerges()
 	for _, s := range states {
 		if f.merged[s.Name] != nil {
@@ -166,8 +205,26 @@ func (f *flowConv) alloc(want string) string {
 	return n
 }
 
+// varName is the var a Studio variable becomes; in a subflow, the output
+// (named apart from the inputs as in a generated stub: NAME_out).
 func (f *flowConv) varName(key string) string {
-	return f.nameIn(f.vars, &f.varList, key)
+	if n, ok := f.vars[key]; ok {
+		return n
+	}
+	if f.trigger != "subflow" {
+		return f.nameIn(f.vars, &f.varList, key)
+	}
+	want := key
+	if f.names[lowerSnake(key)] {
+		want = key + "_out"
+	}
+	n := f.alloc(want)
+	f.vars[key] = n
+	f.varList = append(f.varList, n)
+	if n != lowerSnake(key) {
+		f.todo("the variable `%s` is the output %s (its name is taken): the flow that runs this subflow reads it as STEP.outputs.%s", key, n, n)
+	}
+	return n
 }
 
 func (f *flowConv) inputName(key string) string {
@@ -288,12 +345,7 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 	case "run-subflow":
 		if at(2) != "" {
 			sf := f.c.subflow(str(w.Properties["flow_sid"]))
-			out := lowerSnake(at(2))
-			if out == "" || reserved[out] {
-				out = "out_" + out
-			}
-			sf.outputs[out] = true
-			return rest(st+".outputs."+out, 3)
+			return rest(st+".outputs."+f.c.subflowOutput(sf, at(2)), 3)
 		}
 	case "set-variables":
 		if at(2) != "" {
@@ -319,6 +371,9 @@ func (f *flowConv) render() string {
 		}
 		f.cur = s
 		f.todos = nil
+		for _, n := range s.notes {
+			f.todo("%s", n)
+		}
 		text := f.convert(s)
 		for _, t := range f.todos {
 			body.WriteString("  # TODO: " + strings.ReplaceAll(t, "\n", " ") + "\n")
@@ -332,10 +387,18 @@ func (f *flowConv) render() string {
 	for _, in := range f.inList {
 		fmt.Fprintf(&b, "  input %s: any = nil\n", in)
 	}
+	// A subflow's variables are what its parent reads: outputs.
+	role := "var"
+	if f.trigger == "subflow" {
+		role = "output"
+	}
 	for _, v := range f.varList {
-		fmt.Fprintf(&b, "  var %s: any\n", v)
+		fmt.Fprintf(&b, "  %s %s: any\n", role, v)
 	}
 	b.WriteString("\n")
+	for _, h := range f.header {
+		b.WriteString("  # TODO: " + h + "\n")
+	}
 	b.WriteString(body.String())
 	b.WriteString("}\n")
 	return b.String()

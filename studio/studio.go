@@ -75,6 +75,9 @@ type state struct {
 	Transitions []transition   `json:"transitions"`
 	Properties  map[string]any `json:"properties"`
 	next        map[string]string
+	// notes are what the export itself gets wrong about the widget (a
+	// transition to no widget), reported as TODOs on its step.
+	notes []string
 }
 
 type export struct {
@@ -147,6 +150,9 @@ type conv struct {
 	globalNames map[string]bool
 	subflows    map[string]*subflowStub
 	subOrder    []string
+	// subInputs are the input names of each Studio subflow (by SID) that
+	// a Run Subflow passes: the subflow's outputs are named apart from them.
+	subInputs map[string]map[string]bool
 }
 
 type subflowStub struct {
@@ -154,6 +160,52 @@ type subflowStub struct {
 	sid     string
 	inputs  map[string]bool
 	outputs map[string]bool
+	// outNames are the output names by the Studio variable they stand for.
+	outNames map[string]string
+}
+
+// subflowInput is the input name a Run Subflow parameter key becomes.
+func subflowInput(key string) string {
+	k := lowerSnake(key)
+	if k == "" || reserved[k] {
+		k = "in_" + k
+	}
+	return k
+}
+
+// output returns the stub's output for the variable key of the Studio
+// subflow: its name, unless an input has it (an output and an input of a
+// flow share one set of names).
+func (c *conv) subflowOutput(s *subflowStub, key string) string {
+	if n, ok := s.outNames[key]; ok {
+		return n
+	}
+	out := lowerSnake(key)
+	if out == "" || reserved[out] {
+		out = "out_" + out
+	}
+	taken := func(n string) bool {
+		if c.subInputs[s.sid][n] {
+			return true
+		}
+		for k, o := range s.outNames {
+			if o == n && k != key {
+				return true
+			}
+		}
+		return false
+	}
+	base := out
+	if taken(out) {
+		base = out + "_out"
+		out = base
+	}
+	for i := 2; taken(out); i++ {
+		out = fmt.Sprintf("%s_%d", base, i)
+	}
+	s.outNames[key] = out
+	s.outputs[out] = true
+	return out
 }
 
 func str(v any) string {
@@ -200,7 +252,10 @@ func (c *conv) normalize() error {
 				n = name
 			}
 			if n != "" && c.byName[n] == nil {
-				return fmt.Errorf("widget %q: transition %q goes to %q, which is not a widget of the flow", s.Name, t.Event, n)
+				// Studio refuses to publish such a flow, but exports of
+				// drafts have them: the branch ends, as an unwired one.
+				s.notes = append(s.notes, fmt.Sprintf("the `%s` transition goes to %q, which is not a widget of the export: it ends the execution", t.Event, n))
+				n = ""
 			}
 			t.Next = n
 			if _, seen := s.next[t.Event]; !seen || t.Event != "match" {
@@ -239,6 +294,21 @@ func (c *conv) run() []byte {
 	c.workflows = map[string]string{}
 	c.globalNames = map[string]bool{}
 	c.subflows = map[string]*subflowStub{}
+	c.subInputs = map[string]map[string]bool{}
+	for _, s := range c.ex.States {
+		if s.Type != "run-subflow" {
+			continue
+		}
+		sid := str(s.Properties["flow_sid"])
+		if c.subInputs[sid] == nil {
+			c.subInputs[sid] = map[string]bool{}
+		}
+		params, _ := s.Properties["parameters"].([]any)
+		for _, v := range params {
+			m, _ := v.(map[string]any)
+			c.subInputs[sid][subflowInput(str(m["key"]))] = true
+		}
+	}
 	trig := c.byName[c.ex.InitialState]
 	base := lowerSnake(c.ex.Description)
 	if len(base) > 40 {
@@ -285,16 +355,21 @@ func (c *conv) run() []byte {
 		for _, s := range states {
 			reached[s.Name] = true
 		}
+		var leftOut []string
 		if i == len(entries)-1 {
+			// A step no path reaches would only be a compiler warning:
+			// the widget is named, and left out.
 			for _, s := range c.ex.States {
 				if !reached[s.Name] {
-					c.warn(s.Name, "not reachable from the trigger (kept, unreachable, in flow %s)", name)
-					states = append(states, s)
-					reached[s.Name] = true
+					leftOut = append(leftOut, fmt.Sprintf("%s (%s)", s.Name, s.Type))
+					c.warn(s.Name, "not reachable from the trigger: left out")
 				}
 			}
 		}
 		fc := newFlowConv(c, name, e.kind, states)
+		if len(leftOut) > 0 {
+			fc.header = append(fc.header, "not reachable from the trigger, left out: "+strings.Join(leftOut, ", "))
+		}
 		if e.event == "incomingConversationMessage" && len(entries) > 1 {
 			for _, o := range entries {
 				if o.event == "incomingMessage" {
@@ -314,7 +389,11 @@ func (c *conv) run() []byte {
 		for _, n := range sortedKeys(s.outputs) {
 			fmt.Fprintf(&b, "  output %s: any\n", n)
 		}
-		b.WriteString("  stub: switch {\n    default -> done\n  }\n}\n\n")
+		step := "stub"
+		for s.inputs[step] || s.outputs[step] {
+			step += "_step"
+		}
+		fmt.Fprintf(&b, "  %s: switch {\n    default -> done\n  }\n}\n\n", step)
 	}
 	for _, d := range c.decls {
 		b.WriteString(d)
@@ -407,7 +486,7 @@ func (c *conv) subflow(sid string) *subflowStub {
 	if s, ok := c.subflows[sid]; ok {
 		return s
 	}
-	s := &subflowStub{name: c.globalName("subflow_" + sid), sid: sid, inputs: map[string]bool{}, outputs: map[string]bool{}}
+	s := &subflowStub{name: c.globalName("subflow_" + sid), sid: sid, inputs: map[string]bool{}, outputs: map[string]bool{}, outNames: map[string]string{}}
 	c.subflows[sid] = s
 	c.subOrder = append(c.subOrder, sid)
 	return s

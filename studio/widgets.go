@@ -222,6 +222,11 @@ func (w *widget) setVariables() string {
 		if key == "" {
 			continue
 		}
+		if !f.readVars[key] && f.trigger != "subflow" {
+			// Only the execution's context would show it.
+			f.todo("`flow.variables.%s` is never read: its assignment was left out", key)
+			continue
+		}
 		val := str(m["value"])
 		e := f.exprOf(val)
 		if truthy(m["parse_as_json"]) {
@@ -236,7 +241,9 @@ func (w *widget) setVariables() string {
 		as = append(as, f.varName(key)+" = "+parenMap(e))
 	}
 	if len(as) == 0 {
-		f.todo("Set Variables without variables")
+		if len(vars) == 0 {
+			f.todo("Set Variables without variables")
+		}
 		return f.stub(s, "")
 	}
 	return "  " + w.name + ": set " + strings.Join(as, ", ") + " -> " + orDone(f.target("next")) + "\n"
@@ -268,10 +275,7 @@ func (w *widget) subflow() string {
 	var kv []string
 	for _, v := range params {
 		m, _ := v.(map[string]any)
-		k := lowerSnake(str(m["key"]))
-		if k == "" || reserved[k] {
-			k = "in_" + k
-		}
+		k := subflowInput(str(m["key"]))
 		sf.inputs[k] = true
 		kv = append(kv, k+": "+f.exprOf(str(m["value"])))
 	}
