@@ -181,6 +181,14 @@ type Store interface {
 	DeadLetter(ctx context.Context, id string, errText string) error
 	GetEffect(ctx context.Context, id string) (Effect, error)
 	ListDeadLetters(ctx context.Context, page Page) ([]Effect, string, error)
+	// RequeueDeadLetter makes a dead effect pending again, due at at (zero:
+	// now), for one more attempt: its Attempts are kept, so an attempt that
+	// fails puts it back among the dead letters. ErrNotFound when no dead
+	// effect has that id: of two callers requeueing it, one does.
+	RequeueDeadLetter(ctx context.Context, id string, at time.Time) error
+	// DiscardDeadLetter deletes a dead effect for good: ErrNotFound when no
+	// dead effect has that id.
+	DiscardDeadLetter(ctx context.Context, id string) error
 	// OutboxStats counts effects per status (the outbox depth metric).
 	OutboxStats(ctx context.Context) (map[EffectStatus]int, error)
 
@@ -242,6 +250,13 @@ type Store interface {
 	// waiting) executions run on, each once, in no order: the programs a
 	// runtime must be able to step, the others it may forget.
 	LiveProgramVersions(ctx context.Context) ([]string, error)
+	// WaitingSteps counts the waiting executions of a program version by
+	// the step they wait at. The step is read from the payload as the
+	// engine writes it: the last element of its "frames" array, with the
+	// flow's name as "flow" and the state's index as "state" (a subflow's
+	// frame when one runs). Payloads without one are not counted.
+	WaitingSteps(ctx context.Context, version string) ([]StepCount, error)
+
 	// LoadOrStoreKey returns the key stored under name, storing value
 	// there first when there is none: the first writer wins, on every
 	// node, and a restart reads the same bytes (the webchat's
@@ -349,6 +364,10 @@ type Conversation struct {
 type ConversationFilter struct {
 	ContactID string
 	Status    ConversationStatus
+	Channel   string // the conversation's channel
+	// Address selects the conversations of the contact owning this channel
+	// address (a phone number, an email, a chat id) on any channel.
+	Address string
 }
 
 type Direction string
@@ -519,6 +538,13 @@ type Token struct {
 // Expired reports whether the token's expiry has passed at now.
 func (t Token) Expired(now time.Time) bool {
 	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}
+
+// StepCount is how many executions wait at one step of a flow.
+type StepCount struct {
+	Flow    string `json:"flow"`
+	State   int    `json:"state"` // the state's index in the compiled flow
+	Waiting int    `json:"waiting"`
 }
 
 // Program is one deployed program version.

@@ -307,5 +307,13 @@ func (db *DB) ListConversations(ctx context.Context, f store.ConversationFilter,
 	if f.Status != "" {
 		where, args = append(where, "status = ?"), append(args, string(f.Status))
 	}
+	if f.Channel != "" {
+		where, args = append(where, "channel = ?"), append(args, f.Channel)
+	}
+	if f.Address != "" {
+		// Merges move addresses to the contact kept, whose id the
+		// conversations moved to as well.
+		where, args = append(where, "contact_id IN (SELECT contact_id FROM contact_addresses WHERE address = ?)"), append(args, store.Text(f.Address))
+	}
 	return list(ctx, db, "conversations", ConversationCols, where, args, page, scanConversation)
 }
