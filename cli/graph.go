@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,18 +17,24 @@ import (
 func newGraphCmd() *cobra.Command {
 	format := &formatFlag{value: "mermaid", allowed: []string{"mermaid", "dot"}}
 	cmd := &cobra.Command{
-		Use:   "graph FLOW [paths...]",
+		Use:   "graph [FLOW] [paths...]",
 		Short: "Draw a flow's state machine as a Mermaid or Graphviz diagram",
 		Long: `Graph compiles the program in the given paths (default: the current
 directory; all the .flow files named form one program) and prints the state
-machine of the flow called FLOW:
+machine of the flow called FLOW. Without FLOW (` + "`graph`, `graph flows/`" + `) it
+draws every flow of the program in one diagram, a subgraph (a cluster in
+DOT) per flow. The first argument is a path, not a flow, when it is not a
+name (flows/, ./..., support.flow), or when it names an existing file or
+directory and the program has no flow of that name.
 
   - one box per step, labelled "name: kind";
   - one arrow per outcome the step handles (next, reply, timeout, ok,
     error, ...), labelled with the outcome;
   - one arrow per condition of a switch (or of an ask or gather),
     labelled with the condition, in the order they are tested;
-  - a "done" node where the flow ends.
+  - a "done" node where the flow ends; the main outcome of a step that
+    leaves it unhandled (an enqueue without "-> target": the execution
+    ends with the task) is drawn to it.
 
 Mermaid output (the default) renders in GitHub and GitLab Markdown inside a
 ` + "```mermaid" + ` block; DOT output is for Graphviz (dot -Tsvg).
@@ -38,14 +45,24 @@ to standard error), 2 when there is no flow called FLOW or on a usage error.`,
   switchboard graph support
 
   # SVG through Graphviz
-  switchboard graph support flows/ --format dot | dot -Tsvg > support.svg`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usagef(cmd, "graph needs the name of a flow: switchboard graph FLOW [paths...]")
-			}
-			return nil
-		},
+  switchboard graph support flows/ --format dot | dot -Tsvg > support.svg
+
+  # Every flow of flows/
+  switchboard graph flows/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 || !isFlowName(args[0]) {
+				return runGraph(cmd, "", args, format.value)
+			}
+			if len(args) == 1 {
+				// A directory or file named like a flow (graph flows): a
+				// path, unless the current directory has that flow.
+				if _, err := os.Stat(args[0]); err == nil {
+					prog, _, _, err := compileGraph([]string{"."})
+					if err != nil || prog == nil || prog.Flow(args[0]) == nil {
+						return runGraph(cmd, "", args, format.value)
+					}
+				}
+			}
 			return runGraph(cmd, args[0], args[1:], format.value)
 		},
 	}
@@ -53,32 +70,43 @@ to standard error), 2 when there is no flow called FLOW or on a usage error.`,
 	return cmd
 }
 
-func runGraph(cmd *cobra.Command, name string, paths []string, format string) error {
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+// compileGraph compiles the program of paths (default: the current
+// directory); prog is nil when it has errors, listed in list.
+func compileGraph(paths []string) (prog *compiler.Program, list diag.List, sources diag.Sources, err error) {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
 	inputs, errs := expand(paths, loadOptions{})
 	if len(errs) > 0 {
-		return errs[0]
+		return nil, nil, nil, errs[0]
 	}
-	var (
-		srcs    []compiler.Source
-		sources = diag.Sources{}
-	)
+	var srcs []compiler.Source
+	sources = diag.Sources{}
 	for _, in := range inputs {
 		if in.md {
-			return fmt.Errorf("%s: graph reads .flow files, not Markdown", in.path)
+			return nil, nil, nil, fmt.Errorf("%s: graph reads .flow files, not Markdown", in.path)
 		}
 		src, err := os.ReadFile(in.path)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		srcs = append(srcs, compiler.Source{Name: in.path, Src: src})
 		sources[in.path] = src
 	}
-	prog, list := compiler.CompileSources(srcs, compiler.Options{})
+	prog, list = compiler.CompileSources(srcs, compiler.Options{})
 	if list.HasErrors() {
+		prog = nil
+	}
+	return prog, list, sources, nil
+}
+
+func runGraph(cmd *cobra.Command, name string, paths []string, format string) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	prog, list, sources, err := compileGraph(paths)
+	if err != nil {
+		return err
+	}
+	if prog == nil {
 		// Warnings are left out: they would be lost among the errors.
 		var errors diag.List
 		for _, d := range list {
@@ -92,19 +120,44 @@ func runGraph(cmd *cobra.Command, name string, paths []string, format string) er
 		}
 		return errProblems
 	}
+	var b strings.Builder
+	if name == "" {
+		if len(prog.Flows) == 0 {
+			return fmt.Errorf("the program has no flows to draw")
+		}
+		flows := slices.Clone(prog.Flows)
+		slices.SortFunc(flows, func(a, b *compiler.Flow) int { return strings.Compare(a.Name, b.Name) })
+		switch format {
+		case "dot":
+			writeDotAll(&b, flows)
+		default:
+			writeMermaidAll(&b, flows)
+		}
+		_, err = io.WriteString(stdout, b.String())
+		return err
+	}
 	flow := prog.Flow(name)
 	if flow == nil {
 		return unknownFlow(name, prog)
 	}
-	var b strings.Builder
 	switch format {
 	case "dot":
 		writeDot(&b, flow)
 	default:
 		writeMermaid(&b, flow)
 	}
-	_, err := io.WriteString(stdout, b.String())
+	_, err = io.WriteString(stdout, b.String())
 	return err
+}
+
+// isFlowName reports whether arg can name a flow; otherwise it is a path.
+func isFlowName(arg string) bool {
+	for i, r := range arg {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return arg != ""
 }
 
 func unknownFlow(name string, prog *compiler.Program) error {
@@ -132,7 +185,9 @@ type edge struct {
 
 // edges returns a flow's transitions: for each state, its guards in the
 // order they are tested, then its outcomes in the order of
-// compiler.Outcome. Unhandled outcomes are left out.
+// compiler.Outcome. Unhandled outcomes are left out, except the kind's
+// primary one (an enqueue's completed), drawn to the end: without it a
+// step the execution goes through would look like a dead end.
 func edges(f *compiler.Flow) (out []edge, usesEnd bool) {
 	for i, s := range f.States {
 		for _, g := range s.Guards {
@@ -141,9 +196,13 @@ func edges(f *compiler.Flow) (out []edge, usesEnd bool) {
 			}
 			out = append(out, edge{i, g.Target, oneLine(g.Cond.Source)})
 		}
+		primary := primaryOutcome(s.Kind)
 		for o, t := range s.Next {
 			if t == compiler.NoTarget {
-				continue
+				if compiler.Outcome(o) != primary {
+					continue
+				}
+				t = compiler.End
 			}
 			out = append(out, edge{i, t, compiler.Outcome(o).String()})
 		}
@@ -156,35 +215,63 @@ func edges(f *compiler.Flow) (out []edge, usesEnd bool) {
 	return out, usesEnd
 }
 
+// primaryOutcome is the outcome a trailing "-> target" wires for kind k;
+// NumOutcomes when it has none.
+func primaryOutcome(k compiler.Kind) compiler.Outcome {
+	for _, o := range k.Spec().Outcomes {
+		if o.Primary {
+			return o.Outcome
+		}
+	}
+	return compiler.NumOutcomes
+}
+
 // oneLine collapses the white space of a condition written over several
 // lines.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Node identifiers are s0, s1, … by state index, so no step name can clash
 // with a keyword of the output language (Mermaid's `end`, DOT's `node`).
+// In a diagram of several flows they carry the flow's prefix: f0s1,
+// f0done.
 const endNode = "done"
 
-func nodeID(to int32) string {
+func nodeID(prefix string, to int32) string {
 	if to == compiler.End {
-		return endNode
+		return prefix + endNode
 	}
-	return fmt.Sprintf("s%d", to)
+	return fmt.Sprintf("%ss%d", prefix, to)
 }
 
 // writeMermaid renders a flowchart. Labels are quoted strings in which
 // the characters Mermaid would read as markup are written as entity codes
 // (#quot; and the like).
 func writeMermaid(b *strings.Builder, f *compiler.Flow) {
-	es, usesEnd := edges(f)
 	b.WriteString("flowchart TD\n")
+	mermaidFlow(b, f, "", "  ")
+}
+
+// writeMermaidAll renders the flows in one flowchart, a subgraph each.
+func writeMermaidAll(b *strings.Builder, flows []*compiler.Flow) {
+	b.WriteString("flowchart TD\n")
+	for i, f := range flows {
+		prefix := fmt.Sprintf("f%d", i)
+		fmt.Fprintf(b, "  subgraph %s[\"%s\"]\n", prefix, mermaidText(f.Name))
+		mermaidFlow(b, f, prefix, "    ")
+		b.WriteString("  end\n")
+	}
+}
+
+func mermaidFlow(b *strings.Builder, f *compiler.Flow, prefix, indent string) {
+	es, usesEnd := edges(f)
 	for i, s := range f.States {
-		fmt.Fprintf(b, "  %s[\"%s\"]\n", nodeID(int32(i)), mermaidText(s.Name+": "+s.Kind.String()))
+		fmt.Fprintf(b, "%s%s[\"%s\"]\n", indent, nodeID(prefix, int32(i)), mermaidText(s.Name+": "+s.Kind.String()))
 	}
 	if usesEnd {
-		fmt.Fprintf(b, "  %s([\"done\"])\n", endNode)
+		fmt.Fprintf(b, "%s%s([\"done\"])\n", indent, nodeID(prefix, compiler.End))
 	}
 	for _, e := range es {
-		fmt.Fprintf(b, "  %s -->|\"%s\"| %s\n", nodeID(int32(e.from)), mermaidText(e.label), nodeID(e.to))
+		fmt.Fprintf(b, "%s%s -->|\"%s\"| %s\n", indent, nodeID(prefix, int32(e.from)), mermaidText(e.label), nodeID(prefix, e.to))
 	}
 }
 
@@ -202,19 +289,38 @@ func mermaidText(s string) string { return mermaidEscaper.Replace(s) }
 
 // writeDot renders a Graphviz digraph.
 func writeDot(b *strings.Builder, f *compiler.Flow) {
-	es, usesEnd := edges(f)
 	fmt.Fprintf(b, "digraph %s {\n", dotString(f.Name))
 	b.WriteString("  node [shape=box];\n")
-	for i, s := range f.States {
-		fmt.Fprintf(b, "  %s [label=%s];\n", nodeID(int32(i)), dotString(s.Name+": "+s.Kind.String()))
-	}
-	if usesEnd {
-		fmt.Fprintf(b, "  %s [label=\"done\", shape=doublecircle];\n", endNode)
-	}
-	for _, e := range es {
-		fmt.Fprintf(b, "  %s -> %s [label=%s];\n", nodeID(int32(e.from)), nodeID(e.to), dotString(e.label))
+	dotFlow(b, f, "", "  ")
+	b.WriteString("}\n")
+}
+
+// writeDotAll renders the flows in one digraph, a cluster each (Graphviz
+// draws a subgraph whose name starts with "cluster" in a box).
+func writeDotAll(b *strings.Builder, flows []*compiler.Flow) {
+	b.WriteString("digraph \"flows\" {\n")
+	b.WriteString("  node [shape=box];\n")
+	for i, f := range flows {
+		prefix := fmt.Sprintf("f%d", i)
+		fmt.Fprintf(b, "  subgraph cluster_%s {\n", prefix)
+		fmt.Fprintf(b, "    label=%s;\n", dotString(f.Name))
+		dotFlow(b, f, prefix, "    ")
+		b.WriteString("  }\n")
 	}
 	b.WriteString("}\n")
+}
+
+func dotFlow(b *strings.Builder, f *compiler.Flow, prefix, indent string) {
+	es, usesEnd := edges(f)
+	for i, s := range f.States {
+		fmt.Fprintf(b, "%s%s [label=%s];\n", indent, nodeID(prefix, int32(i)), dotString(s.Name+": "+s.Kind.String()))
+	}
+	if usesEnd {
+		fmt.Fprintf(b, "%s%s [label=\"done\", shape=doublecircle];\n", indent, nodeID(prefix, compiler.End))
+	}
+	for _, e := range es {
+		fmt.Fprintf(b, "%s%s -> %s [label=%s];\n", indent, nodeID(prefix, int32(e.from)), nodeID(prefix, e.to), dotString(e.label))
+	}
 }
 
 // dotString quotes s as a DOT string. Backslashes are doubled so Graphviz
