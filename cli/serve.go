@@ -51,6 +51,7 @@ type serveOptions struct {
 	env                []string
 	stepBudget         int
 	separatePhones     bool
+	separateEmails     bool
 }
 
 func newServeCmd() *cobra.Command {
@@ -121,6 +122,7 @@ that keeps failing waits longer after each failure before it tries again
 	f.StringArrayVar(&o.env, "env", nil, "a variable flows read as env: `NAME` passes the process's NAME, NAME=VALUE sets one (repeatable)")
 	f.IntVar(&o.stepBudget, "step-budget", engine.DefaultStepBudget, "steps an execution may run without a message from the customer before it fails")
 	f.BoolVar(&o.separatePhones, "separate-phone-contacts", false, "keep senders with the same phone number on SMS, WhatsApp and calls as separate contacts")
+	f.BoolVar(&o.separateEmails, "separate-email-contacts", false, "keep senders who give the same email address by email and in the webchat's pre-chat form as separate contacts")
 	return cmd
 }
 
@@ -256,7 +258,7 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 	reg := &metrics.Registry{}
 	n, err := node.New(ctx, node.Config{Store: st, Program: prog, Sources: sources, Channels: channels, Env: env, Logger: log,
 		FunctionURLs: nf.functionURLs, Metrics: reg, StepBudget: o.stepBudget, SeparatePhoneContacts: o.separatePhones,
-		EventWebhook: node.EventWebhook{URL: o.eventWebhook, Secret: nf.hookSecret},
+		SeparateEmailContacts: o.separateEmails, EventWebhook: node.EventWebhook{URL: o.eventWebhook, Secret: nf.hookSecret},
 		Routing: node.RoutingConfig{ReservationTimeout: o.reservationTimeout, WrapUp: o.wrapUp, Activities: nf.activities,
 			MissedLimit: o.missedOffers, ReofferAfter: reofferAfter(o.reofferAfter)}})
 	if err != nil {

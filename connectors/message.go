@@ -84,6 +84,11 @@ type Inbound struct {
 	// number): the runtime makes one contact of the senders with the same
 	// number on every such channel.
 	Phone string `json:",omitempty"`
+	// Email is the sender's email address (NormalizeEmail's form) when the
+	// channel knows it: the email connector's sender, the address a
+	// visitor gave the webchat's pre-chat form. The runtime makes one
+	// contact of the senders with the same address on every channel.
+	Email string `json:",omitempty"`
 	// Call, when set, is a call's progress rather than something the
 	// customer said (see CallEvent); Status, when set, is a report on an
 	// outbound message. Either still has PlatformID (its dedupe key) and

@@ -116,6 +116,9 @@ func parse(raw []byte, store *attachStore) (*parsed, error) {
 	in.PlatformID = messageID(h, raw)
 	in.Channel = Channel
 	in.From = normalize(from[0].Address)
+	if e, ok := connectors.NormalizeEmail(in.From); ok {
+		in.Email = e // one contact with the same address elsewhere (the webchat's pre-chat form)
+	}
 	in.FromName = strings.TrimSpace(from[0].Name)
 	if to, err := h.AddressList("To"); err == nil && len(to) > 0 {
 		in.To = normalize(to[0].Address)
@@ -156,11 +159,14 @@ func parse(raw []byte, store *attachStore) (*parsed, error) {
 	return p, nil
 }
 
-// normalize returns an address as one contact key: trimmed, lower-case.
-// The local part is lower-cased too, though RFC 5321 lets it be case
-// sensitive: no mail provider in use treats it so, and a customer who
-// types their address in another case is still one person.
-func normalize(addr string) string { return strings.ToLower(strings.TrimSpace(addr)) }
+// normalize returns an address as one contact key (connectors.NormalizeEmail),
+// or, for what is not quite an address, trimmed and in lower case.
+func normalize(addr string) string {
+	if e, ok := connectors.NormalizeEmail(addr); ok {
+		return e
+	}
+	return strings.ToLower(strings.TrimSpace(addr))
+}
 
 // messageID returns the dedupe key: the Message-ID without its angle
 // brackets, or, when it is missing or unreasonably long, a hash of the

@@ -31,6 +31,9 @@ type Ingest struct {
 	// linkPhones makes one contact of the senders with the same phone
 	// number on every phone channel (connectors.Inbound.Phone).
 	linkPhones bool
+	// linkEmails makes one contact of the senders with the same email
+	// address on every channel (connectors.Inbound.Email).
+	linkEmails bool
 }
 
 // SeparatePhones keeps the senders with one phone number on SMS, WhatsApp
@@ -54,7 +57,7 @@ func New(core *execution.Core, log *slog.Logger, ctl Control) *Ingest {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Ingest{core: core, store: core.Store(), log: log, ctl: ctl, linkPhones: true}
+	return &Ingest{core: core, store: core.Store(), log: log, ctl: ctl, linkPhones: true, linkEmails: true}
 }
 
 // Reaction is what the flow did while handling an inbound message, for
@@ -189,6 +192,13 @@ func (g *Ingest) party(ctx context.Context, m *inbound, first bool, now time.Tim
 	p.contact, err = g.lookupContact(ctx, in.Channel, in.From, first)
 	if errors.Is(err, store.ErrNotFound) && in.Phone != "" && g.linkPhones {
 		p.contact, err = g.samePhone(ctx, in, first)
+	}
+	if in.Email != "" && g.linkEmails && in.Channel != connectors.ChannelEmail {
+		if errors.Is(err, store.ErrNotFound) {
+			p.contact, err = g.sameEmail(ctx, in, first)
+		} else if err == nil {
+			p.contact, err = g.emailOf(ctx, p.contact, in.Email)
+		}
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound) && in.Call != nil:

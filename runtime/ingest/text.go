@@ -12,7 +12,7 @@ import (
 // the flow sees the text as both stores keep it: the sender's address, the
 // stored text and message.text agree.
 func cleanInbound(in connectors.Inbound) connectors.Inbound {
-	for _, s := range []*string{&in.PlatformID, &in.Channel, &in.From, &in.To, &in.FromName, &in.Text} {
+	for _, s := range []*string{&in.PlatformID, &in.Channel, &in.From, &in.To, &in.FromName, &in.Text, &in.Email} {
 		*s = store.Text(*s)
 	}
 	if dirty(in.Media) {

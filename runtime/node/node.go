@@ -79,6 +79,10 @@ type Config struct {
 	// SeparatePhoneContacts keeps senders with the same phone number on
 	// SMS, WhatsApp and calls as separate contacts (by default they are one).
 	SeparatePhoneContacts bool
+	// SeparateEmailContacts keeps senders who give the same email address
+	// on two channels (an email, the webchat's pre-chat form) as separate
+	// contacts (by default they are one).
+	SeparateEmailContacts bool
 }
 
 // Node is one runtime node.
@@ -117,6 +121,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.ingest = ingest.New(n.core, cfg.Logger, n.agents)
 	if cfg.SeparatePhoneContacts {
 		n.ingest.SeparatePhones()
+	}
+	if cfg.SeparateEmailContacts {
+		n.ingest.SeparateEmails()
 	}
 	n.leader = leader.New(n.core, leader.Config{Owner: cfg.Owner, Routing: cfg.Routing, EventWebhook: cfg.EventWebhook,
 		Retry: cfg.LeaderRetry, Logger: cfg.Logger, Metrics: cfg.Metrics})
