@@ -272,7 +272,11 @@ func (s *Server) getTask(ctx *request, c caller, p params) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx.RequestCtx, http.StatusOK, t)
+	v, err := s.viewTask(ctx, t)
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx.RequestCtx, http.StatusOK, v)
 	return nil
 }
 

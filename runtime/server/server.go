@@ -66,6 +66,10 @@ type Config struct {
 	// DrainTimeout bounds how long Serve, once its context ends, waits for
 	// the requests in flight (0: DefaultDrainTimeout); see drain.go.
 	DrainTimeout time.Duration
+	// AttachmentDir keeps the files agents send to customers (empty: a
+	// directory under the system's temporary one). Nodes sharing a
+	// database should share it too: any node may be asked for a link.
+	AttachmentDir string
 }
 
 // Server routes requests.
@@ -77,6 +81,7 @@ type Server struct {
 	metrics   *metrics.Registry
 	gate      *gate // requests in flight, for the drain at shutdown
 	used      tokenUse
+	desk      deskState // the agent desktop's attachments
 	// life is the context requests' work runs under: canceled when the
 	// drain timeout leaves requests running (see request).
 	life    context.Context
