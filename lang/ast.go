@@ -24,12 +24,15 @@ type File struct {
 	Comments []Token // every comment, in source order
 }
 
-// Decl is a top-level declaration: flow, queue, workflow or hours.
+// Decl is a top-level declaration: flow, queue, workflow, hours, or the
+// worker schema. The worker schema has no name of its own (a program
+// describes its workers once); Parse gives it its keyword for a Name, at
+// the keyword, so every Decl of a parsed File has one.
 type Decl struct {
 	Pos     lexer.Position
 	EndPos  lexer.Position
-	Keyword string `parser:"@(\"flow\" | \"queue\" | \"workflow\" | \"hours\")"`
-	Name    *Name  `parser:"@@"`
+	Keyword string `parser:"@(\"flow\" | \"queue\" | \"workflow\" | \"hours\" | \"worker\")"`
+	Name    *Name  `parser:"@@?"`
 	Body    *Block `parser:"@@ Newline*"`
 }
 

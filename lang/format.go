@@ -273,8 +273,10 @@ func (p *printer) decl(d *Decl, mode blankMode) {
 	p.startLine(d.Pos.Offset, d.Pos.Line, 0, mode)
 	p.hours = d.Keyword == "hours"
 	p.write(d.Keyword)
-	p.write(" ")
-	p.name(d.Name)
+	if d.Keyword != KeywordWorker { // the worker schema's Name is its keyword
+		p.write(" ")
+		p.name(d.Name)
+	}
 	p.block(d.Body, false)
 	p.hours = false
 }

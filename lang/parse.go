@@ -60,7 +60,14 @@ var (
 )
 
 // Keywords that start a top-level declaration.
-var declKeywords = map[string]bool{"flow": true, "queue": true, "workflow": true, "hours": true}
+var declKeywords = map[string]bool{"flow": true, "queue": true, "workflow": true, "hours": true, "worker": true}
+
+// declList names the declarations for messages.
+const declList = "flow, queue, workflow, hours or worker"
+
+// KeywordWorker starts the worker schema, the one declaration without a
+// name.
+const KeywordWorker = "worker"
 
 // Parse parses one file. The returned File holds every declaration that
 // parsed; the list holds every lexical and syntax error found.
@@ -111,6 +118,17 @@ func Parse(filename string, src []byte) (f *File, diags diag.List) {
 	return f, diags
 }
 
+// startsDecl reports whether toks[i] is a declaration keyword. `worker`
+// is one only before `{`: elsewhere it is the name queues read, which may
+// start a line inside brackets.
+func startsDecl(toks []Token, i int) bool {
+	t := toks[i]
+	if t.Kind != Ident || !declKeywords[t.Text] {
+		return false
+	}
+	return t.Text != KeywordWorker || (i+1 < len(toks) && toks[i+1].Is("{"))
+}
+
 // significant reports whether t matters for structure (not a comment).
 func significant(t Token) bool { return t.Kind != Comment }
 
@@ -126,7 +144,7 @@ func splitDecls(toks []Token) [][]Token {
 		if t.Kind == EOF {
 			break
 		}
-		if lineStart && i > start && ((depth == 0 && t.Kind != Newline && t.Kind != Comment) || (t.Kind == Ident && declKeywords[t.Text] && t.Span.Start.Col == 1)) {
+		if lineStart && i > start && ((depth == 0 && t.Kind != Newline && t.Kind != Comment) || (startsDecl(toks, i) && t.Span.Start.Col == 1)) {
 			chunks = append(chunks, toks[start:i])
 			start, depth = i, 0
 		}
@@ -157,19 +175,42 @@ func parseChunk(chunk []Token) (*Decl, diag.List) {
 	}
 	first := firstSignificant(chunk)
 	if first.Kind != Ident || !declKeywords[first.Text] {
-		d := diags.Errorf("E0104", first.Span, "expected a declaration (flow, queue, workflow or hours), found %s", describe(first))
-		if s := diag.Suggest(first.Text, []string{"flow", "queue", "workflow", "hours"}); s != "" && first.Kind == Ident {
+		d := diags.Errorf("E0104", first.Span, "expected a declaration (%s), found %s", declList, describe(first))
+		if s := diag.Suggest(first.Text, []string{"flow", "queue", "workflow", "hours", KeywordWorker}); s != "" && first.Kind == Ident {
 			d.WithHint("did you mean %s?", diag.Quote(s))
 		}
 		return nil, diags
 	}
 	decl, err := declParser.ParseFromLexer(peeking(chunk))
 	if err == nil {
-		return decl, diags
+		return nameDecl(decl, chunk, &diags), diags
 	}
 	diags.Append(translate(err, chunk))
 	recoverItems(chunk, &diags)
 	return nil, diags
+}
+
+// nameDecl checks that a declaration has a name if, and only if, it is
+// not the worker schema, and gives the worker schema its keyword for a
+// name. It returns nil when the declaration is wrong.
+func nameDecl(d *Decl, chunk []Token, diags *diag.List) *Decl {
+	switch {
+	case d.Keyword == KeywordWorker && d.Name != nil:
+		diags.Errorf("E0107", d.Name.Span(), "the worker schema has no name").
+			WithHint("write `worker {`: a program describes its workers once")
+		return nil
+	case d.Keyword == KeywordWorker:
+		end := d.Pos
+		end.Offset += len(d.Keyword)
+		end.Column += len(d.Keyword)
+		d.Name = &Name{Pos: d.Pos, EndPos: end, Value: d.Keyword}
+	case d.Name == nil:
+		brace := tokenAt(chunk, d.Body.Pos.Offset)
+		diags.Errorf("E0107", brace.Span, "expected a name after %s, found %s", diag.Quote(d.Keyword), describe(brace)).
+			WithHint("write `%s NAME {`", d.Keyword)
+		return nil
+	}
+	return d
 }
 
 // recoverItems parses a failed declaration again step by step to report
