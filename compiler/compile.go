@@ -115,6 +115,7 @@ type compiler struct {
 	used      map[string]bool                 // identifiers read by any expression
 	usedDecls map[string]bool                 // "queue:x", "hours:x", "workflow:x", "flow:x"
 	hoursEnv  map[string]any
+	worker    *workerSchema // nil: the program declares no worker schema
 
 	low lowering // reused by compileStep
 }
@@ -149,7 +150,7 @@ func runSpan(toks []lang.Token) diag.Span {
 }
 
 func (c *compiler) run(files []*lang.File) {
-	var flows, queues, workflows, hours []*lang.Decl
+	var flows, queues, workflows, hours, workers []*lang.Decl
 	c.declared = map[string]map[string]diag.Span{}
 	for _, f := range files {
 		for _, d := range f.Decls {
@@ -159,8 +160,11 @@ func (c *compiler) run(files []*lang.File) {
 				c.declared[d.Keyword] = names
 			}
 			if first, dup := names[d.Name.Value]; dup {
-				c.diags.Errorf("E0201", d.Name.Span(), "%s %s is declared twice", d.Keyword, diag.Quote(d.Name.Value)).
-					WithRelated(first, "first declared here")
+				msg := d.Keyword + " " + diag.Quote(d.Name.Value) + " is declared twice"
+				if d.Keyword == lang.KeywordWorker {
+					msg = "the worker schema is declared twice"
+				}
+				c.diags.Errorf("E0201", d.Name.Span(), "%s", msg).WithRelated(first, "first declared here")
 				continue
 			}
 			names[d.Name.Value] = d.Name.Span()
@@ -173,6 +177,8 @@ func (c *compiler) run(files []*lang.File) {
 				workflows = append(workflows, d)
 			case "hours":
 				hours = append(hours, d)
+			case lang.KeywordWorker:
+				workers = append(workers, d)
 			}
 		}
 	}
@@ -186,6 +192,9 @@ func (c *compiler) run(files []*lang.File) {
 			c.prog.hours[h.Name] = h
 		}
 		c.hoursEnv[d.Name.Value] = HoursRef{Name: d.Name.Value}
+	}
+	for _, d := range workers {
+		c.worker = c.workerSchema(d)
 	}
 	for _, d := range queues {
 		if q := c.queue(d); q != nil {
@@ -214,6 +223,7 @@ func (c *compiler) run(files []*lang.File) {
 		c.prog.flows[fd.flow.Name] = fd.flow
 	}
 	c.checkSubflowRecursion(drafts, byName)
+	c.checkAttributes(drafts)
 	c.unused(drafts, queues, workflows, hours)
 }
 

@@ -130,6 +130,9 @@ func minutes(hhmm string) (int, bool) {
 
 func (c *compiler) routingScope(name string) *scope {
 	v := map[string]any{name: map[string]any{}, NameNow: time.Time{}, NameOpen: OpenFunc(nil)}
+	if name == NameWorker && c.worker != nil {
+		v[name] = c.worker.typed
+	}
 	for k, x := range c.hoursEnv {
 		v[k] = x
 	}
