@@ -41,6 +41,7 @@ are listed under it, numbered: type a number or a title to pick one.
 Commands start with a slash:
 
   /start [TEXT]        start the execution (call and API flows start at once)
+                       or, once it has ended, a new one
   /advance DURATION    move the clock (30s, 5m, 1h30m); due timers fire
   /task OUTCOME [QUEUE [WORKER]]
                        the routed task ends: completed, timeout, canceled, failed
@@ -56,6 +57,10 @@ After each event the simulator prints the steps the engine ran and the
 outcomes it took (with their .flow positions), what the flow did (messages
 sent, requests, tasks), where it waits, and the variables.
 
+When the execution ends, the next message starts a new one, with fresh
+variables, as the server does for a message that comes after the end
+(call and API flows start again with /start).
+
 Requests of http, function, record and dial steps are answered by the mock
 lines of a test file (--mocks FILE; the first mock of each step wins, or
 those of the tests matching --run). Without a mock the simulator asks you
@@ -68,7 +73,8 @@ them. Output is deterministic: the clock starts at Monday 5 January 2026,
 Exit status: 0 when the session ran; 1 when the program has errors, the
 flow failed, a request had no answer, or (--script) a line did not apply
 (a message while the flow does not wait for a reply, a task outcome while
-it waits for no task, anything after the end); 2 on a usage error, an
+it waits for no task, a command other than a message or /start after the
+end); 2 on a usage error, an
 unknown flow, an unreadable file, a mocks file with errors or a script
 line the simulator cannot read.`,
 		Example: `  # Chat with the support flow of flows/
@@ -171,6 +177,7 @@ type simulator struct {
 	line    int    // the script line being played
 	mocks   map[string]*flowtest.Mock
 	answers int // requests answered for the current line
+	runs    int // executions started before the current one
 }
 
 func runSimulate(cmd *cobra.Command, opts simOptions) error {
@@ -376,7 +383,8 @@ func (s *simulator) notApplicable(format string, args ...any) bool {
 }
 
 const simHelp = `  TEXT                  the customer writes TEXT
-  /start [TEXT]         start the execution (with TEXT as the message)
+  /start [TEXT]         start the execution (with TEXT as the message),
+                        or a new one once it has ended
   /advance DURATION     move the clock (30s, 5m, 1h30m); due timers fire
   /task OUTCOME [QUEUE [WORKER]]
                         the task ends: completed, timeout, canceled or failed
@@ -395,6 +403,11 @@ func (s *simulator) command(line string) {
 			s.start(line)
 			return
 		}
+		if s.over() && s.flow.Trigger == compiler.TriggerMessage {
+			// As serve does: a message after the end starts the flow again.
+			s.restart(line)
+			return
+		}
 		if !s.live() || !s.waitingFor("a reply from the customer", compiler.KindAsk) {
 			return
 		}
@@ -409,11 +422,14 @@ func (s *simulator) command(line string) {
 	case "vars":
 		s.printVars(true)
 	case "start":
-		if s.X != nil {
+		switch {
+		case s.X == nil:
+			s.start(rest)
+		case s.over():
+			s.restart(rest)
+		default:
 			s.notApplicable("the execution has already started")
-			return
 		}
-		s.start(rest)
 	case "advance":
 		d, err := time.ParseDuration(rest)
 		if err != nil || d < 0 {
@@ -493,8 +509,23 @@ func (s *simulator) started() bool {
 	return true
 }
 
+// over reports whether the execution has ended or failed.
+func (s *simulator) over() bool {
+	return s.X != nil && (s.X.Status == engine.StatusEnded || s.X.Status == engine.StatusFailed)
+}
+
+// restart starts a new execution of the flow, with its own variables and
+// timers, in the same conversation, as the server does for a message that
+// comes after the end.
+func (s *simulator) restart(text string) {
+	s.runs++
+	s.X, s.Timers = nil, nil
+	s.ID = fmt.Sprintf("sim-%d", s.runs+1)
+	s.start(text)
+}
+
 func (s *simulator) live() bool {
-	if s.X.Status == engine.StatusEnded || s.X.Status == engine.StatusFailed {
+	if s.over() {
 		return s.notApplicable("the execution has already ended (%s)", s.Ended())
 	}
 	return true
@@ -812,6 +843,17 @@ func (s *simulator) status() {
 	switch s.X.Status {
 	case engine.StatusEnded, engine.StatusFailed:
 		s.printf("  %s\n", s.X.Status) // a failure's reason is in the trace
+		if s.X.Status == engine.StatusFailed && s.script != "" {
+			break // the session stops there
+		}
+		switch s.flow.Trigger {
+		case compiler.TriggerMessage:
+			s.printf("  — conversation ended; a new one starts with your next message\n")
+		case compiler.TriggerCall:
+			s.printf("  — call ended; /start places a new one\n")
+		default:
+			s.printf("  — execution ended; /start begins a new one\n")
+		}
 	default:
 		st := s.waiting()
 		if st != nil {
