@@ -182,6 +182,13 @@ func (n *Node) Deploy(ctx context.Context, prog *compiler.Program, sources []com
 // Active returns the program new conversations start on.
 func (n *Node) Active() *compiler.Program { return n.core.Active() }
 
+// Program returns a stored version's program, compiled again from its
+// sources when the node no longer holds it (store.ErrNotFound when no
+// such version was deployed).
+func (n *Node) Program(ctx context.Context, version string) (*compiler.Program, error) {
+	return n.core.Program(ctx, version)
+}
+
 func signal(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:

@@ -137,16 +137,11 @@ func (s *Server) listWorkers(ctx *request, c caller, _ params) error {
 		return err
 	}
 	if !c.admin {
-		// A worker sees its colleagues as transfer targets: who and
-		// whether they are there, not their attributes or capacity.
-		type colleague struct {
-			ID       string `json:"id"`
-			Name     string `json:"name"`
-			Activity string `json:"activity"`
-		}
-		out := make([]colleague, len(ws))
-		for i, w := range ws {
-			out[i] = colleague{w.ID, w.Name, w.Activity}
+		// A worker sees its colleagues as transfer targets: who, whether
+		// they are there and their free capacity, not their attributes.
+		out, err := s.colleagues(ctx, ws)
+		if err != nil {
+			return err
 		}
 		writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"workers": out})
 		return nil
@@ -155,16 +150,10 @@ func (s *Server) listWorkers(ctx *request, c caller, _ params) error {
 	return nil
 }
 
-// listQueues answers the active program's queues: transfer targets for workers.
+// listQueues answers the active program's queues, with their members
+// available and tasks waiting: transfer targets for workers.
 func (s *Server) listQueues(ctx *request, _ caller, _ params) error {
-	type queue struct {
-		Name string `json:"name"`
-	}
-	qs := []queue{}
-	for _, q := range s.cfg.Node.Active().Queues {
-		qs = append(qs, queue{q.Name})
-	}
-	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"queues": qs})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"queues": s.liveQueues(ctx)})
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/switchboard-dev/switchboard/internal/mediastore"
@@ -544,4 +545,102 @@ func (s *Server) serveAttachment(ctx *request, _ caller, _ params) error {
 	}
 	media.Serve(ctx.RequestCtx)
 	return nil
+}
+
+// ---- transfer targets with their availability ----
+
+// liveQueue is a queue as GET /v1/queues shows it: with how many of its
+// members are available and how many tasks wait, when the router answers.
+type liveQueue struct {
+	Name         string  `json:"name"`
+	Members      *int    `json:"members,omitempty"`
+	Available    *int    `json:"available,omitempty"`
+	Waiting      *int    `json:"waiting,omitempty"`
+	LongestWaitS float64 `json:"longest_wait_s,omitempty"`
+}
+
+// liveQueues are the active program's queues with the router's real-time
+// statistics; without a router answer (no leader yet), just their names.
+func (s *Server) liveQueues(ctx *request) []liveQueue {
+	prog := s.cfg.Node.Active()
+	out := make([]liveQueue, 0, len(prog.Queues))
+	byName := map[string]int{}
+	for _, q := range prog.Queues {
+		byName[q.Name] = len(out)
+		out = append(out, liveQueue{Name: q.Name})
+	}
+	c, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	res, err := s.cfg.Node.Command(c, node.CmdStats, node.CommandArgs{}, 2*time.Second)
+	if err != nil {
+		return out
+	}
+	var stats struct {
+		Queues []struct {
+			Queue        string  `json:"queue"`
+			Members      int     `json:"members"`
+			Available    int     `json:"available"`
+			Waiting      int     `json:"waiting"`
+			LongestWaitS float64 `json:"longest_wait_s"`
+		} `json:"queues"`
+	}
+	if json.Unmarshal(res, &stats) != nil {
+		return out
+	}
+	for _, q := range stats.Queues {
+		if i, ok := byName[q.Queue]; ok {
+			out[i].Members, out[i].Available, out[i].Waiting, out[i].LongestWaitS = &q.Members, &q.Available, &q.Waiting, q.LongestWaitS
+		}
+	}
+	return out
+}
+
+// colleague is a worker as another worker sees it (a transfer target):
+// who, whether there, and how much room it has, not its attributes.
+type colleague struct {
+	ID       string         `json:"id"`
+	Name     string         `json:"name"`
+	Activity string         `json:"activity"`
+	Capacity map[string]int `json:"capacity"`
+	// Free is the capacity left per channel: capacity less the tasks
+	// offered to, assigned to or wrapping with the worker.
+	Free map[string]int `json:"free"`
+}
+
+// colleagues are the workers with their free capacity, counted from the
+// open reservations (three reads, whatever the number of workers).
+func (s *Server) colleagues(ctx context.Context, ws []store.Worker) ([]colleague, error) {
+	load := map[string]map[string]int{}
+	channels := map[string]string{}
+	for _, st := range []store.ReservationStatus{store.ReservationPending, store.ReservationAccepted, store.ReservationWrapping} {
+		rs, err := s.cfg.Store.ListReservations(ctx, store.ReservationFilter{Status: st})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			ch, ok := channels[r.TaskID]
+			if !ok {
+				if t, err := s.cfg.Store.GetTask(ctx, r.TaskID); err == nil {
+					ch = t.Channel
+				}
+				if ch == "" {
+					ch = "chat"
+				}
+				channels[r.TaskID] = ch
+			}
+			if load[r.WorkerID] == nil {
+				load[r.WorkerID] = map[string]int{}
+			}
+			load[r.WorkerID][ch]++
+		}
+	}
+	out := make([]colleague, len(ws))
+	for i, w := range ws {
+		free := map[string]int{}
+		for ch, n := range w.Capacity {
+			free[ch] = max(0, n-load[w.ID][ch])
+		}
+		out[i] = colleague{ID: w.ID, Name: w.Name, Activity: w.Activity, Capacity: w.Capacity, Free: free}
+	}
+	return out, nil
 }

@@ -148,6 +148,18 @@ func TestDeskAPI(t *testing.T) {
 		{"an unknown worker's", "GET", "/v1/workers/zed/waiting", ``, adminH, 404, "no worker"},
 	})
 
+	// Transfer targets: the colleagues' free capacity, the queues' available members.
+	r = call(t, "GET", base+"/v1/workers", nil, budi)
+	for _, w := range r.body["workers"].([]any) {
+		if w := w.(map[string]any); w["id"] == "ana" && (w["free"].(map[string]any)["chat"] != 0.0 || w["activity"] != "available" || w["attributes"] != nil) {
+			t.Fatalf("ana as budi sees her: %v", w)
+		}
+	}
+	r = call(t, "GET", base+"/v1/queues", nil, budi)
+	if q := r.body["queues"].([]any)[0].(map[string]any); q["name"] != "english" || q["available"] != 1.0 || q["waiting"] != 1.0 || q["members"] != 1.0 {
+		t.Fatalf("queues: %v", r.body)
+	}
+
 	// The contact: Ana served Alice; Budi did not.
 	contactID := call(t, "GET", base+task, nil, ana).body["contact_id"].(string)
 	r = call(t, "GET", base+"/v1/contacts/"+contactID+"/history", nil, ana)

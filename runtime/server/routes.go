@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+	"github.com/switchboard-dev/switchboard/runtime/server/admin"
 	"github.com/switchboard-dev/switchboard/runtime/server/desktop"
 )
 
@@ -82,6 +83,8 @@ func apiRoutes() []route {
 		// {file...} matches /agent too, which the desktop redirects to /agent/.
 		{method: "GET", pattern: desktop.Prefix + "/{file...}", handle: serveDesktop},
 		{method: "HEAD", pattern: desktop.Prefix + "/{file...}", handle: serveDesktop},
+		{method: "GET", pattern: admin.Prefix + "/{file...}", handle: serveAdmin},
+		{method: "HEAD", pattern: admin.Prefix + "/{file...}", handle: serveAdmin},
 
 		{method: "POST", pattern: "/v1/webhooks/{connector}/{instance}", handle: (*Server).webhook},
 		{method: "GET", pattern: "/v1/webhooks/{connector}/{instance}", handle: (*Server).webhook},
@@ -89,6 +92,8 @@ func apiRoutes() []route {
 
 		{method: "POST", pattern: "/v1/programs", access: adminOnly, handle: (*Server).deploy},
 		{method: "GET", pattern: "/v1/programs", access: adminOnly, handle: (*Server).listPrograms},
+		{method: "GET", pattern: "/v1/programs/{version}", access: adminOnly, handle: (*Server).getProgram},
+		{method: "GET", pattern: "/v1/programs/{version}/flows/{flow}/graph", access: adminOnly, handle: (*Server).flowGraph},
 		{method: "GET", pattern: "/v1/contacts/{id}", access: adminOnly, handle: (*Server).getContact},
 		{method: "POST", pattern: "/v1/contacts/{id}/link", access: adminOnly, handle: (*Server).linkContacts},
 		{method: "GET", pattern: "/v1/conversations", access: adminOnly, handle: (*Server).listConversations},
@@ -97,6 +102,8 @@ func apiRoutes() []route {
 		{method: "POST", pattern: "/v1/conversations/{id}/close", access: anyToken, handle: (*Server).closeConversation},
 		{method: "GET", pattern: "/v1/executions/{id}", access: adminOnly, handle: (*Server).getExecution},
 		{method: "GET", pattern: "/v1/dead-letters", access: adminOnly, handle: (*Server).listDeadLetters},
+		{method: "POST", pattern: "/v1/dead-letters/{id}/retry", access: adminOnly, handle: (*Server).retryDeadLetter},
+		{method: "DELETE", pattern: "/v1/dead-letters/{id}", access: adminOnly, handle: (*Server).discardDeadLetter},
 
 		{method: "POST", pattern: "/v1/workers", access: adminOnly, handle: (*Server).createWorker},
 		{method: "GET", pattern: "/v1/workers", access: anyToken, handle: (*Server).listWorkers},

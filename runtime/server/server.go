@@ -359,12 +359,17 @@ func (s *Server) listPrograms(ctx *request, _ caller, _ params) error {
 }
 
 func (s *Server) listConversations(ctx *request, _ caller, _ params) error {
-	f := store.ConversationFilter{ContactID: string(ctx.QueryArgs().Peek("contact")), Status: store.ConversationStatus(ctx.QueryArgs().Peek("status"))}
-	convs, next, err := s.cfg.Store.ListConversations(ctx, f, pageOf(ctx))
+	f, err := conversationFilter(ctx)
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"conversations": convs, "next": next})
+	page := pageOf(ctx)
+	page.Newest = ctx.QueryArgs().GetBool("newest")
+	convs, next, err := s.cfg.Store.ListConversations(ctx, f, page)
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"conversations": nonNil(convs), "next": next})
 	return nil
 }
 
