@@ -1,7 +1,10 @@
 package studio
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -104,13 +107,56 @@ func dropped(s *state, keys ...string) string {
 }
 
 // messageInCall stubs a message widget in a call flow (why says what to
-// use instead); elsewhere it reports the keys a message step does without.
-func (w *widget) messageInCall(why string) (string, bool) {
+// use instead); elsewhere it reports the keys a message step does without,
+// and writes the reply options its attributes carry as choices.
+func (w *widget) messageInCall(why string) (stub string, stubbed bool, choices bool) {
 	if w.isCall {
-		return w.f.stub(w.s, why), true
+		return w.f.stub(w.s, why), true, false
 	}
-	w.f.ignored(w.s, "from", "service", "channel", "message_type", "attributes")
-	return "", false
+	cs, key, others := attributeChoices(str(w.p["attributes"]))
+	if cs == "" {
+		w.f.ignored(w.s, "from", "service", "channel", "message_type", "attributes")
+		return "", false, false
+	}
+	w.f.ignored(w.s, "from", "service", "channel", "message_type")
+	if others {
+		w.f.todo("the attributes other than `%s` (the choices): no equivalent, left out", key)
+	}
+	w.line("choices %s", cs)
+	return "", false, true
+}
+
+// attributeChoices reads the reply options a message's attributes carry
+// for a chat front end, as Flex webchat renders them as buttons
+// ({"selections": ["New", "Existing"]}): the first key, in name order,
+// whose value is a list of distinct plain strings. others reports other
+// keys. "" when there is no such list.
+func attributeChoices(attrs string) (choices, key string, others bool) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(attrs), &m); err != nil {
+		return "", "", false
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		list, ok := m[k].([]any)
+		if !ok || len(list) == 0 {
+			continue
+		}
+		var items []string
+		seen := map[string]bool{}
+		for _, v := range list {
+			t, ok := v.(string)
+			if !ok || strings.TrimSpace(t) == "" || hasLiquid(t) || seen[t] {
+				items = nil
+				break
+			}
+			seen[t] = true
+			items = append(items, strconv.Quote(t))
+		}
+		if items != nil {
+			return "[" + strings.Join(items, ", ") + "]", k, len(m) > 1
+		}
+	}
+	return "", "", false
 }
 
 // mergedTarget is where two events that become one outcome go: event's
@@ -129,7 +175,7 @@ func (f *flowConv) mergedTarget(event, other, todo string) string {
 
 func (w *widget) sendMessage() string {
 	f, p := w.f, w.p
-	if stub, ok := w.messageInCall("`send-message` in a call flow: a call has no messages (send it on another channel with `channel`)"); ok {
+	if stub, ok, _ := w.messageInCall("`send-message` in a call flow: a call has no messages (send it on another channel with `channel`)"); ok {
 		return stub
 	}
 	if cs := str(p["content_sid"]); cs != "" {
@@ -147,7 +193,8 @@ func (w *widget) sendMessage() string {
 
 func (w *widget) sendAndWait() string {
 	f, s, p := w.f, w.s, w.p
-	if stub, ok := w.messageInCall("`send-and-wait-for-reply` in a call flow: use `gather`"); ok {
+	stub, ok, hasChoices := w.messageInCall("`send-and-wait-for-reply` in a call flow: use `gather`")
+	if ok {
 		return stub
 	}
 	if m := str(p["media_url"]); m != "" {
@@ -159,7 +206,7 @@ func (w *widget) sendAndWait() string {
 	}
 	var reply string
 	if sp := f.splitOf[s.Name]; sp != nil {
-		if cs := menuChoices(sp); cs != "" {
+		if cs := menuChoices(sp); cs != "" && !hasChoices {
 			w.line("choices %s", cs)
 		}
 		reply = f.guards(s, w.line)
