@@ -20,6 +20,9 @@ type flowDraft struct {
 	// stay in scope, of any type, so their uses are not reported again.
 	broken  map[string]bool
 	reached []bool // by step index: a path from the start leads there
+	// voiceErr is the error of the first voice step of a flow not
+	// triggered by a call; the others are its notes.
+	voiceErr *diag.Diagnostic
 }
 
 type varDraft struct {

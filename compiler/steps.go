@@ -118,8 +118,14 @@ func (c *compiler) decodeStep(fd *flowDraft, sd *stepDraft) {
 	s, spec := sd.node, sd.spec
 	kindName := spec.Name
 	if spec.Voice && fd.flow.Trigger != TriggerCall {
-		c.diags.Errorf("E0310", s.Kind.Span(), "%s is a voice step; flow %s is not triggered by a call", diag.Quote(kindName), diag.Quote(fd.flow.Name)).
-			WithHint("add `trigger call` to the flow, or use `send` for messages")
+		// One missing `trigger call` is one error, however many voice
+		// steps the flow has: the others are its notes.
+		if fd.voiceErr != nil {
+			fd.voiceErr.WithRelated(s.Kind.Span(), diag.Quote(kindName)+" is a voice step too")
+		} else {
+			fd.voiceErr = c.diags.Errorf("E0310", s.Kind.Span(), "%s is a voice step; flow %s is not triggered by a call", diag.Quote(kindName), diag.Quote(fd.flow.Name)).
+				WithHint("add `trigger call` to the flow, or use `send` for messages")
+		}
 	}
 	if fc, ok := kinds[sd.state.Kind].(flowChecker); ok {
 		fc.checkFlow(c, fd, sd)
