@@ -71,6 +71,9 @@ func shippedSources(t *testing.T) (flows, flowtests []source) {
 			}
 			return nil
 		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
 		rel := filepath.ToSlash(strings.TrimPrefix(path, root+string(filepath.Separator)))
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -378,7 +381,9 @@ func roles(c *checker, f *lang.File) {
 	}
 	for _, d := range f.Decls {
 		tok(lang.Token{Span: d.KeywordSpan()}, "storage.type."+d.Keyword)
-		name(d.Name, "entity.name.type."+d.Keyword)
+		if d.Keyword != "worker" { // the worker schema has no name
+			name(d.Name, "entity.name.type."+d.Keyword)
+		}
 		if d.Body == nil {
 			continue
 		}
@@ -416,6 +421,20 @@ func roles(c *checker, f *lang.File) {
 					}
 				}
 				workflowTargets(tail, tok)
+			case "worker":
+				if head[0].Is("attributes") {
+					tok(head[0], "keyword.other.property")
+				}
+				for i := 0; i+2 < len(head); i++ {
+					if head[i].Kind == lang.Ident && head[i+1].Is(":") && head[i+2].Kind == lang.Ident {
+						tok(head[i], "support.type.property-name")
+						if _, ok := compiler.TypeNamed(head[i+2].Text); ok {
+							tok(head[i+2], "support.type")
+						} else {
+							tok(head[i+2], "entity.name.type")
+						}
+					}
+				}
 			case "hours":
 				if head[0].Is("timezone") || head[0].Is("closed") {
 					tok(head[0], "keyword.other.property")
@@ -465,7 +484,7 @@ func headerLine(head []lang.Token, tok func(lang.Token, ...string)) {
 			tok(head[1], "variable.other.declaration")
 		}
 		if len(head) > 3 && head[2].Is(":") && head[3].Kind == lang.Ident {
-			if slices.Contains(types, compiler.Type(head[3].Text)) {
+			if _, ok := compiler.TypeNamed(head[3].Text); ok {
 				tok(head[3], "support.type")
 			} else {
 				tok(head[3], "entity.name.type")

@@ -374,8 +374,9 @@ func (g *grammar) tokenizeLine(line []rune, lineNo int, stack []*frame, scopes [
 		pos = m.Index + m.Length
 	}
 
-	stalled := 0
-	for pos < len(line) {
+	// The line is scanned until nothing matches, also at its very end,
+	// where a `$` may still end a region whose match took the "\n".
+	for {
 		top := stack[len(stack)-1]
 		var best *found
 		if top.end != nil {
@@ -410,16 +411,30 @@ func (g *grammar) tokenizeLine(line []rune, lineNo int, stack []*frame, scopes [
 		}
 		m := best.match
 		fill(pos, m.Index, top.content)
-		before := pos
+		advanced := m.Index+m.Length > pos
+		// The guards against matching forever at one place are
+		// vscode-textmate's: each stops the line, keeping its scopes.
 		switch {
 		case best.rule == nil: // the frame's end
 			paint(m, top.scopes, capturesOr(top.rule.EndCaptures, top.rule.Captures))
 			stack = stack[:len(stack)-1]
+			if !advanced && top.enteredLine == lineNo && top.enteredAt == pos {
+				stack = append(stack, top) // popped where it was pushed
+				fill(pos, len(line), top.content)
+				return stack, nil
+			}
 		case best.rule.match != nil:
 			paint(m, with(top.content, best.rule.Name), best.rule.Captures)
+			if !advanced {
+				if len(stack) > 1 {
+					stack = stack[:len(stack)-1]
+				}
+				fill(pos, len(line), stack[len(stack)-1].content)
+				return stack, nil
+			}
 		default:
 			r := best.rule
-			f := &frame{rule: r, scopes: with(top.content, r.Name), enteredLine: lineNo, enteredAt: m.Index}
+			f := &frame{rule: r, scopes: with(top.content, r.Name), enteredLine: lineNo, enteredAt: pos}
 			f.content = with(f.scopes, r.ContentName)
 			f.end = r.end
 			if r.endBackrefs {
@@ -436,21 +451,27 @@ func (g *grammar) tokenizeLine(line []rune, lineNo int, stack []*frame, scopes [
 				}
 			}
 			paint(m, f.scopes, capturesOr(r.BeginCaptures, r.Captures))
+			if !advanced && pushedAgain(stack, f, lineNo, pos) {
+				fill(pos, len(line), top.content)
+				return stack, nil
+			}
 			stack = append(stack, f)
 		}
 		pos = m.Index + m.Length
-		// A rule that matches nothing and leaves the stack as it was
-		// would match again at the same place: the rest of the line
-		// keeps the current scopes, as vscode-textmate does.
-		if pos == before {
-			stalled++
-			if stalled > 2*len(stack)+4 {
-				fill(pos, len(line), stack[len(stack)-1].content)
-				return stack, nil
-			}
-		} else {
-			stalled = 0
+	}
+}
+
+// pushedAgain reports whether f's rule is already on the stack, pushed at
+// the same place of the same line: pushing it again would loop.
+func pushedAgain(stack []*frame, f *frame, lineNo, pos int) bool {
+	for i := len(stack) - 1; i > 0; i-- {
+		at := stack[i]
+		if at.enteredLine != lineNo || at.enteredAt != pos {
+			return false
+		}
+		if at.rule == f.rule {
+			return true
 		}
 	}
-	return stack, nil
+	return false
 }
