@@ -29,10 +29,10 @@ var allowedWarnings = map[string][]string{
 // FLOW_UPDATE=1 rewrites both.
 func TestGolden(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*/*.json")
-	if len(files) < 15 {
+	if len(files) < 18 {
 		t.Fatalf("found only %d exports", len(files))
 	}
-	if samples, _ := filepath.Glob("testdata/samples/*.json"); len(samples) < 9 {
+	if samples, _ := filepath.Glob("testdata/samples/*.json"); len(samples) < 11 {
 		t.Fatalf("found only %d real exports", len(samples))
 	}
 	for _, file := range files {

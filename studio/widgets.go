@@ -307,7 +307,11 @@ func (w *widget) runFunction() string {
 	f, p := w.f, w.p
 	url := str(p["url"])
 	if url == "" {
-		f.todo("the function has no URL (function %s): call it here", str(p["function_sid"]))
+		if sid := str(p["function_sid"]); sid != "" {
+			f.todo("the function has no URL (function %s): call it here", sid)
+		} else {
+			f.todo("the function has no URL: call it here")
+		}
 		url = "https://example.invalid/function"
 	}
 	f.http(w.s, w.line, url, "post", p["parameters"], "application/x-www-form-urlencoded", "")
