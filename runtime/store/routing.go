@@ -178,6 +178,10 @@ type RoutingWrite struct {
 	Timers        []Timer   // engine events for the flows (a task's outcome)
 	Effects       []Effect  // outbox work: the event log's webhook deliveries
 	Commands      []Command // applied: Seq, Status, Result, Error
+	// Answer, when set, is called inside the transaction once Events are
+	// written, each with the Seq the log gave it, and before Commands are:
+	// a command's answer then carries the events it caused as logged.
+	Answer func()
 	// Fence, when set, commits the write only while that leadership is
 	// still the latest taken: a leader that lost its lease without noticing
 	// yet (a network partition) gets ErrFenced and writes nothing.

@@ -47,21 +47,47 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 		}
 		queueEvents(&b, rw.Events, at)
 		queueAll(&b, tail)
+		if b.Len() > 0 {
+			// The events' seqs come back in order, after the head, task
+			// and reservation statements.
+			first := b.Len() - len(tail) - len(rw.Events)
+			br := tx.SendBatch(ctx, &b)
+			for i := range b.Len() {
+				var err error
+				if e := i - first; e >= 0 && e < len(rw.Events) {
+					err = br.QueryRow().Scan(&rw.Events[e].Seq)
+				} else {
+					_, err = br.Exec()
+				}
+				if err != nil {
+					br.Close()
+					return err
+				}
+			}
+			if err := br.Close(); err != nil {
+				return err
+			}
+		}
+		if rw.Answer != nil {
+			rw.Answer()
+		}
+		var c pgx.Batch
+		queueAll(&c, s.CommandStmts(rw.Commands))
 		if len(rw.Events)+len(rw.Commands) > 0 {
 			// Delivered at commit, to the streams of the workers it names.
-			b.Queue(`SELECT pg_notify($1, $2)`, store.TopicEvents, store.About(rw.Events, rw.Commands))
+			c.Queue(`SELECT pg_notify($1, $2)`, store.TopicEvents, store.About(rw.Events, rw.Commands))
 		}
-		if b.Len() == 0 {
+		if c.Len() == 0 {
 			return nil
 		}
-		return tx.SendBatch(ctx, &b).Close()
+		return tx.SendBatch(ctx, &c).Close()
 	})
 }
 
 func queueEvents(b *pgx.Batch, events []store.RouterEvent, at time.Time) {
 	for _, e := range events {
 		b.Queue(`INSERT INTO router_events (type, at, task_id, reservation_id, worker_id, queue, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.Type, sqlstore.EventTime(e, at), e.TaskID, e.ReservationID, e.WorkerID, e.Queue, sqlstore.EventData(e))
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`, e.Type, sqlstore.EventTime(e, at), e.TaskID, e.ReservationID, e.WorkerID, e.Queue, sqlstore.EventData(e))
 	}
 }
 

@@ -61,7 +61,13 @@ func (s *Store) applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite
 	if err := appendEvents(ctx, x, rw.Events, now); err != nil {
 		return err
 	}
-	return execAll(ctx, x, tail)
+	if err := execAll(ctx, x, tail); err != nil {
+		return err
+	}
+	if rw.Answer != nil {
+		rw.Answer()
+	}
+	return execAll(ctx, x, s.CommandStmts(rw.Commands))
 }
 
 func execAll(ctx context.Context, x *wtx, stmts []sqlstore.Stmt) error {
@@ -150,8 +156,19 @@ func appendEvents(ctx context.Context, x *wtx, events []store.RouterEvent, at ti
 	for _, e := range events {
 		args = append(args, e.Type, micros(sqlstore.EventTime(e, at)), e.TaskID, e.ReservationID, e.WorkerID, e.Queue, sqlstore.EventData(e))
 	}
-	_, err := x.insert(ctx, insEvents, args)
-	return err
+	if _, err := x.insert(ctx, insEvents, args); err != nil || len(events) == 0 {
+		return err
+	}
+	// One writer appends, in slice order: the rows took the seqs up to the
+	// last one inserted, one after another.
+	var last int64
+	if err := x.QueryRowContext(ctx, `SELECT last_insert_rowid()`).Scan(&last); err != nil {
+		return err
+	}
+	for i := range events {
+		events[i].Seq = last - int64(len(events)-1-i)
+	}
+	return nil
 }
 
 func (s *Store) AppendRouterEvents(ctx context.Context, events []store.RouterEvent) error {

@@ -54,15 +54,22 @@ func (db *DB) RoutingStmts(rw *store.RoutingWrite, at time.Time) (head, tail []S
 			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
 			e.ID, Nullable(e.ExecutionID), e.Kind, e.Key(), Payload(e.Payload), now, now, now))
 	}
-	for _, c := range rw.Commands {
+	return head, tail, nil
+}
+
+// CommandStmts write the applied commands of a RoutingWrite: last, after
+// its events are written and its Answer has put their seqs in the results.
+func (db *DB) CommandStmts(cmds []store.Command) []Stmt {
+	out := make([]Stmt, 0, len(cmds))
+	for _, c := range cmds {
 		var result any
 		if c.Result != nil {
 			result = string(store.CleanJSON(c.Result))
 		}
-		tail = append(tail, db.stmt(`UPDATE router_commands SET status = ?, result = ?, error = ? WHERE seq = ?`,
+		out = append(out, db.stmt(`UPDATE router_commands SET status = ?, result = ?, error = ? WHERE seq = ?`,
 			string(c.Status), result, c.Error, c.Seq))
 	}
-	return head, tail, nil
+	return out
 }
 
 func (db *DB) stmt(query string, args ...any) Stmt { return Stmt{db.sql(query), args} }
