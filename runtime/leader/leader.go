@@ -128,8 +128,9 @@ type leader struct {
 	fence   *store.Fence // every write is made under this leadership
 
 	// one transaction being built
-	w     *store.RoutingWrite
-	dirty map[string]bool // tasks whose row changes
+	w       *store.RoutingWrite
+	dirty   map[string]bool // tasks whose row changes
+	answers map[int64][]int // a command's seq → the indexes in w.Events of the events it caused
 }
 
 type liveTask struct {
@@ -200,6 +201,7 @@ const minRoundGap = time.Millisecond
 func (l *leader) begin(now time.Time) {
 	l.w = &store.RoutingWrite{At: now, Fence: l.fence}
 	l.dirty = map[string]bool{}
+	l.answers = map[int64][]int{}
 }
 
 // commit writes what the round changed, in one transaction.
@@ -218,7 +220,22 @@ func (l *leader) commit(ctx context.Context) error {
 		}
 	}
 	w := l.w
-	l.w, l.dirty = nil, nil
+	if answers := l.answers; len(answers) > 0 {
+		// The log gives the events their seqs as it writes them: only
+		// then can a command's answer carry them.
+		w.Answer = func() {
+			for i, c := range w.Commands {
+				if idx, ok := answers[c.Seq]; ok && c.Status == store.CommandDone {
+					logged := make([]store.RouterEvent, len(idx))
+					for j, k := range idx {
+						logged[j] = w.Events[k]
+					}
+					w.Commands[i].Result = mustJSON(map[string]any{"events": logged})
+				}
+			}
+		}
+	}
+	l.w, l.dirty, l.answers = nil, nil, nil
 	if hook := l.n.cfg.EventWebhook; hook.URL != "" && len(w.Events) > 0 {
 		id := store.NewID()
 		w.Effects = append(w.Effects, store.Effect{ID: id, Kind: KindRouterEvents, IdempotencyKey: id,
@@ -503,7 +520,15 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 	if err != nil {
 		return nil, routerError(err)
 	}
+	from := len(l.w.Events)
 	logged := l.record(ctx, evs)
+	// record appends each event to the write in order, after from; their
+	// seqs replace these zeros once written (see commit).
+	idx := make([]int, 0, len(logged))
+	for i := from; i < len(l.w.Events); i++ {
+		idx = append(idx, i)
+	}
+	l.answers[c.Seq] = idx
 	return mustJSON(map[string]any{"events": logged}), nil
 }
 

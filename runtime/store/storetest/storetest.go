@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tasks", testTasks},
 		{"TaskPosition", testTaskPosition},
 		{"Routing", testRouting},
+		{"RoutingAnswer", testRoutingAnswer},
 		{"Leadership", testLeadership},
 		{"Notify", testNotify},
 		{"Outbox", testOutbox},
