@@ -121,3 +121,20 @@ func TestFieldsOf(t *testing.T) {
 		t.Errorf("enqueue output fields %+v, want task, a record with fields", out)
 	}
 }
+
+// BenchmarkIndexSymbols indexes the program BenchmarkCompile compiles
+// (5,000 steps), as the language server does after every edit.
+func BenchmarkIndexSymbols(b *testing.B) {
+	f, diags := lang.Parse("gen.flow", generateProgram(50, 100))
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	files := []*lang.File{f}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if x := compiler.IndexSymbols(files); len(x.Symbols) == 0 {
+			b.Fatal("no symbols")
+		}
+	}
+}
