@@ -63,6 +63,11 @@ func TestLayers(t *testing.T) {
 		{"runtime/agents", []string{module + "/runtime/node", module + "/runtime/server", module + "/runtime/outbox", module + "/runtime/ingest", module + "/cli", "github.com/valyala/fasthttp"}},
 		// The flow test runner shares the interpreter, not the node.
 		{"flowtest", []string{module + "/runtime/node", module + "/runtime/server", module + "/runtime/execution", module + "/runtime/store/sqlite", module + "/runtime/store/postgres", module + "/cli"}},
+		// The language server reads programs: the language, the compiler and
+		// the test files' parser, never the node, the server or a store.
+		{"lsp", []string{module + "/runtime/node", module + "/runtime/server", module + "/runtime/execution", module + "/runtime/store/sqlite",
+			module + "/runtime/store/postgres", module + "/runtime/ingest", module + "/runtime/outbox", module + "/runtime/timers", module + "/cli",
+			"github.com/valyala/fasthttp"}},
 	}
 	for _, r := range rules {
 		for _, dep := range goList(t, "-deps", module+"/"+r.pkg) {
