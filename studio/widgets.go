@@ -218,30 +218,64 @@ func (w *widget) sendAndWait() string {
 }
 
 // menuChoices is the choices list of a menu: a split on the reply whose
-// every branch tests it equal to a constant ("1", "sales"). The constants
-// become choices (id and title alike), so a channel with buttons shows
-// them and a tap sends the constant the guards test. "" when the split is
-// no such menu, or a menu of numbers only ("Reply 1 for…"): its prompt
-// already lists the options, and buttons titled "1" and "2" would say less.
+// every branch tests it equal to a constant ("1", "sales") or to one of a
+// list. The constants become choices (id and title alike; of spellings
+// that differ only in case, the first), so a channel with buttons shows
+// them and a tap sends a constant the guards test. Of a list, the choice
+// is its first item ("Yes, yes, y": the others are the option's other
+// spellings), or, when it is the split's only branch, every item (the
+// options that go on, "Hours, Parking, Other"). ""
+// when the split is no such menu, or a menu of numbers only ("Reply 1
+// for…"): its prompt already lists the options, and buttons titled "1"
+// and "2" would say less.
 func menuChoices(sp *state) string {
 	var items []string
 	seen := map[string]bool{}
 	numbers := true
+	add := func(v string) bool {
+		if strings.TrimSpace(v) != v || v == "" || strings.ContainsAny(v, "{}$") {
+			return false
+		}
+		if !seen[strings.ToLower(v)] {
+			seen[strings.ToLower(v)] = true
+			items = append(items, strconv.Quote(v))
+		}
+		if _, err := strconv.Atoi(v); err != nil {
+			numbers = false
+		}
+		return true
+	}
+	branches := 0
+	for _, t := range sp.Transitions {
+		if t.Event == "match" {
+			branches++
+		}
+	}
 	for _, t := range sp.Transitions {
 		if t.Event != "match" {
 			continue
 		}
 		for _, cd := range t.Conditions {
 			v := str(cd.Value)
-			if cd.Type != "equal_to" || strings.TrimSpace(v) != v || v == "" || strings.ContainsAny(v, "{}$") {
+			switch cd.Type {
+			case "equal_to":
+				if !add(v) {
+					return ""
+				}
+			case "matches_any_of":
+				for _, it := range strings.Split(v, ",") {
+					if it = strings.TrimSpace(it); it == "" {
+						continue
+					}
+					if !add(it) {
+						return ""
+					}
+					if branches > 1 {
+						break // the other spellings of the branch's option
+					}
+				}
+			default:
 				return ""
-			}
-			if !seen[v] {
-				seen[v] = true
-				items = append(items, strconv.Quote(v))
-			}
-			if _, err := strconv.Atoi(v); err != nil {
-				numbers = false
 			}
 		}
 	}
