@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,12 +39,14 @@ type Node struct {
 type Edge struct {
 	From  string `json:"from"`
 	To    string `json:"to"`
-	Label string `json:"label"`
+	Label string `json:"label"` // cut to maxLabel runes
+	Title string `json:"title"` // the whole label, on one line
 	// Back: the arrow goes up, to a step that runs earlier (a loop); it
 	// is routed round the right of the boxes it passes.
 	Back   bool         `json:"back,omitempty"`
 	Points [][2]float64 `json:"points"`
-	// LabelX and LabelY place the label, beside the arrow's first segment.
+	// LabelX and LabelY center the label on the arrow's last segment,
+	// where the arrows leaving one step have spread apart.
 	LabelX float64 `json:"label_x"`
 	LabelY float64 `json:"label_y"`
 }
@@ -55,11 +56,11 @@ const (
 	margin   = 24.0
 	nodeH    = 46.0
 	gapX     = 36.0
-	gapY     = 58.0
+	gapY     = 84.0
 	charW    = 7.4  // an average character of the 13px label font
 	dummyW   = 16.0 // a long arrow's bend between layers
 	doneSize = 46.0
-	maxLabel = 40 // runes of a condition shown; the console shows the rest on hover
+	maxLabel = 26 // runes of a condition shown; the console shows the rest on hover
 )
 
 // Layout lays out a flow as layers, in the manner of Sugiyama: each step
@@ -72,8 +73,8 @@ const (
 func Layout(f *compiler.Flow) Graph {
 	n := len(f.States)
 	type arc struct {
-		from, to int
-		label    string
+		from, to     int
+		label, title string
 	}
 	done := n // the index of the done node
 	var arcs []arc
@@ -84,13 +85,14 @@ func Layout(f *compiler.Flow) Graph {
 		if e.To == compiler.End {
 			to, usesDone = done, true
 		}
-		arcs = append(arcs, arc{e.From, to, shorten(e.Label)})
+		title := strings.Join(strings.Fields(e.Label), " ")
+		arcs = append(arcs, arc{e.From, to, shorten(title), title})
 		outs[e.From]++
 	}
 	// A step that handles none of its outcomes ends the execution after it.
 	for i := range n {
 		if outs[i] == 0 {
-			arcs = append(arcs, arc{i, done, ""})
+			arcs = append(arcs, arc{from: i, to: done})
 			usesDone = true
 		}
 	}
@@ -255,31 +257,51 @@ func Layout(f *compiler.Flow) Graph {
 		}
 	}
 
+	// A box with one labelled arrow coming in gets the label just above
+	// it, so its slot is at least as wide as the label; labels of arrows
+	// into a box several come into sit halfway along their arrows.
+	labelsIn := make([]int, len(verts))
+	slot := make([]float64, len(verts))
+	for v := range verts {
+		slot[v] = verts[v].w
+	}
+	for i, a := range arcs {
+		if !back[i] && a.label != "" {
+			labelsIn[a.to]++
+			slot[a.to] = max(slot[a.to], labelWidth(a.label))
+		}
+	}
+	for v := range verts {
+		if labelsIn[v] > 1 {
+			slot[v] = verts[v].w
+		}
+	}
+
 	// Places: packed left to right, then each vertex pulled under the
 	// vertices above it as far as its left neighbour allows.
 	center := func(v int) float64 { return verts[v].x + verts[v].w/2 }
 	for _, l := range layers {
-		x := margin
+		left := margin
 		for _, v := range l {
-			verts[v].x = x
-			x += verts[v].w + gapX
+			verts[v].x = left + slot[v]/2 - verts[v].w/2
+			left += slot[v] + gapX
 		}
 	}
 	for range 2 {
 		for li := 1; li < len(layers); li++ {
-			left := math.Inf(-1)
+			left := margin
 			for _, v := range layers[li] {
-				x := verts[v].x
+				c := center(v)
 				if len(up[v]) > 0 {
 					sum := 0.0
 					for _, w := range up[v] {
 						sum += center(w)
 					}
-					x = sum/float64(len(up[v])) - verts[v].w/2
+					c = sum / float64(len(up[v]))
 				}
-				x = max(x, left, margin)
-				verts[v].x = x
-				left = x + verts[v].w + gapX
+				c = max(c, left+slot[v]/2)
+				verts[v].x = c - verts[v].w/2
+				left = c + slot[v]/2 + gapX
 			}
 		}
 	}
@@ -308,7 +330,7 @@ func Layout(f *compiler.Flow) Graph {
 	// Back arcs run down the right of everything, one lane each.
 	lane := right + gapX/2
 	for i, a := range arcs {
-		e := Edge{From: id(a.from), To: id(a.to), Label: a.label, Back: back[i]}
+		e := Edge{From: id(a.from), To: id(a.to), Label: a.label, Title: a.title, Back: back[i]}
 		from, to := verts[a.from], verts[a.to]
 		if back[i] {
 			sy, ty := y(from.layer)+nodeH/2, y(to.layer)+nodeH/2
@@ -324,8 +346,12 @@ func Layout(f *compiler.Flow) Graph {
 				e.Points = append(e.Points, [2]float64{center(b), y(verts[b].layer) + nodeH/2})
 			}
 			e.Points = append(e.Points, [2]float64{center(a.to), y(to.layer)})
-			p, q := e.Points[0], e.Points[1]
-			e.LabelX, e.LabelY = (p[0]+q[0])/2+4, p[1]+gapY*0.4
+			p, q := e.Points[len(e.Points)-2], e.Points[len(e.Points)-1]
+			t := 0.5
+			if labelsIn[a.to] == 1 {
+				t = max(0.5, 1-14/(q[1]-p[1])) // just above the box
+			}
+			e.LabelX, e.LabelY = p[0]+(q[0]-p[0])*t, p[1]+(q[1]-p[1])*t+4
 		}
 		g.Edges = append(g.Edges, e)
 	}
@@ -334,9 +360,11 @@ func Layout(f *compiler.Flow) Graph {
 	return g
 }
 
-// shorten cuts a long condition to maxLabel runes, on one line.
+// labelWidth is the room a label takes in the 11px font, with a margin.
+func labelWidth(s string) float64 { return float64(utf8.RuneCountInString(s))*6.4 + 12 }
+
+// shorten cuts a long condition to maxLabel runes.
 func shorten(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) <= maxLabel {
 		return s
 	}

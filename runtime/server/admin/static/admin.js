@@ -255,17 +255,21 @@
       role: "img", "aria-labelledby": "graph-caption", "data-testid": "graph-svg" });
     root.append(svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5,
       markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }))));
+    const labels = [];
     for (const e of g.edges) {
       const d = e.points.map((p, i) => (i ? "L" : "M") + p[0].toFixed(1) + "," + p[1].toFixed(1)).join(" ");
       const path = svg("path", { d, class: "edge" + (e.back ? " back" : ""), "marker-end": "url(#arrow)" });
-      path.append(svg("title", {}, document.createTextNode(e.from + " → " + e.to + (e.label ? ": " + e.label : ""))));
+      const title = () => svg("title", {}, document.createTextNode(byId[e.from].name + " → " + byId[e.to].name + (e.title ? ": " + e.title : "")));
+      path.append(title());
       root.append(path);
       if (e.label) {
-        const t = svg("text", { x: e.label_x, y: e.label_y, class: "edge-label" });
+        const t = svg("text", { x: e.label_x, y: e.label_y, class: "edge-label", "text-anchor": "middle" });
         t.textContent = e.label;
-        root.append(t);
+        t.append(title());
+        labels.push(t);
       }
     }
+    root.append(...labels); // over every arrow
     for (const n of g.nodes) {
       const grp = svg("g", { class: "node" + (n.waiting ? " busy" : "") + (n.state < 0 ? " done" : ""), "data-step": n.name,
         "data-waiting": n.waiting, transform: "translate(" + n.x + "," + n.y + ")" });
