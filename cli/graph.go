@@ -176,54 +176,18 @@ func unknownFlow(name string, prog *compiler.Program) error {
 	return fmt.Errorf("%s", msg)
 }
 
-// edge is one arrow of a flow's graph; to is a state index or compiler.End.
-type edge struct {
-	from  int
-	to    int32
-	label string
-}
-
-// edges returns a flow's transitions: for each state, its guards in the
-// order they are tested, then its outcomes in the order of
-// compiler.Outcome. Unhandled outcomes are left out, except the kind's
-// primary one (an enqueue's completed), drawn to the end: without it a
-// step the execution goes through would look like a dead end.
-func edges(f *compiler.Flow) (out []edge, usesEnd bool) {
-	for i, s := range f.States {
-		for _, g := range s.Guards {
-			if g.Target == compiler.NoTarget || g.Cond == nil {
-				continue
-			}
-			out = append(out, edge{i, g.Target, oneLine(g.Cond.Source)})
+// edges returns a flow's arrows as the compiler lists them
+// (compiler.Flow.Edges), conditions on one line, and whether one goes to
+// the end.
+func edges(f *compiler.Flow) (out []compiler.Edge, usesEnd bool) {
+	for _, e := range f.Edges() {
+		if e.Guard {
+			e.Label = oneLine(e.Label)
 		}
-		primary := primaryOutcome(s.Kind)
-		for o, t := range s.Next {
-			if t == compiler.NoTarget {
-				if compiler.Outcome(o) != primary {
-					continue
-				}
-				t = compiler.End
-			}
-			out = append(out, edge{i, t, compiler.Outcome(o).String()})
-		}
-	}
-	for _, e := range out {
-		if e.to == compiler.End {
-			usesEnd = true
-		}
+		usesEnd = usesEnd || e.To == compiler.End
+		out = append(out, e)
 	}
 	return out, usesEnd
-}
-
-// primaryOutcome is the outcome a trailing "-> target" wires for kind k;
-// NumOutcomes when it has none.
-func primaryOutcome(k compiler.Kind) compiler.Outcome {
-	for _, o := range k.Spec().Outcomes {
-		if o.Primary {
-			return o.Outcome
-		}
-	}
-	return compiler.NumOutcomes
 }
 
 // oneLine collapses the white space of a condition written over several
@@ -271,7 +235,7 @@ func mermaidFlow(b *strings.Builder, f *compiler.Flow, prefix, indent string) {
 		fmt.Fprintf(b, "%s%s([\"done\"])\n", indent, nodeID(prefix, compiler.End))
 	}
 	for _, e := range es {
-		fmt.Fprintf(b, "%s%s -->|\"%s\"| %s\n", indent, nodeID(prefix, int32(e.from)), mermaidText(e.label), nodeID(prefix, e.to))
+		fmt.Fprintf(b, "%s%s -->|\"%s\"| %s\n", indent, nodeID(prefix, int32(e.From)), mermaidText(e.Label), nodeID(prefix, e.To))
 	}
 }
 
@@ -319,7 +283,7 @@ func dotFlow(b *strings.Builder, f *compiler.Flow, prefix, indent string) {
 		fmt.Fprintf(b, "%s%s [label=\"done\", shape=doublecircle];\n", indent, nodeID(prefix, compiler.End))
 	}
 	for _, e := range es {
-		fmt.Fprintf(b, "%s%s -> %s [label=%s];\n", indent, nodeID(prefix, int32(e.from)), nodeID(prefix, e.to), dotString(e.label))
+		fmt.Fprintf(b, "%s%s -> %s [label=%s];\n", indent, nodeID(prefix, int32(e.From)), nodeID(prefix, e.To), dotString(e.Label))
 	}
 }
 

@@ -13,7 +13,10 @@ type Edge struct {
 
 // Edges returns a flow's transitions: for each state, its guards in the
 // order they are tested, then its outcomes in the order of Outcome.
-// Unhandled outcomes are left out.
+// Unhandled outcomes are left out, except the kind's primary one (an
+// enqueue without `-> target`: the execution ends with the task), drawn
+// to End: without it a step the execution goes through would look like a
+// dead end.
 func (f *Flow) Edges() []Edge {
 	var out []Edge
 	for i, s := range f.States {
@@ -23,9 +26,18 @@ func (f *Flow) Edges() []Edge {
 			}
 			out = append(out, Edge{From: i, To: g.Target, Label: g.Cond.Source, Guard: true})
 		}
+		primary := NumOutcomes
+		for _, o := range s.Kind.Spec().Outcomes {
+			if o.Primary {
+				primary = o.Outcome
+			}
+		}
 		for o, t := range s.Next {
 			if t == NoTarget {
-				continue
+				if Outcome(o) != primary {
+					continue
+				}
+				t = End
 			}
 			out = append(out, Edge{From: i, To: t, Label: Outcome(o).String()})
 		}
