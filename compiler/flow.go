@@ -23,6 +23,9 @@ type flowDraft struct {
 	// voiceErr is the error of the first voice step of a flow not
 	// triggered by a call; the others are its notes.
 	voiceErr *diag.Diagnostic
+	// triggerUnknown: the trigger is misspelt (and reported); the checks
+	// that depend on the trigger are skipped rather than guess it.
+	triggerUnknown bool
 }
 
 type varDraft struct {
@@ -101,6 +104,7 @@ func (c *compiler) flowHeader(d *lang.Decl) *flowDraft {
 			case TriggerMessage, TriggerCall, TriggerAPI, TriggerSubflow:
 				f.Trigger = Trigger(t.Text)
 			default:
+				fd.triggerUnknown = true
 				dd := c.diags.Errorf("E0210", t.Span, "unknown trigger %s", diag.Quote(t.Text))
 				if !dd.DidYouMean(t.Text, []string{"message", "call", "api", "subflow"}) {
 					dd.WithHint("a flow is triggered by message, call, api or subflow")
@@ -141,7 +145,7 @@ func (c *compiler) flowHeader(d *lang.Decl) *flowDraft {
 			WithHint("add a step, e.g. `greet: send \"Hello\" -> done`")
 	}
 	for _, v := range fd.varList {
-		if v.role != "var" && f.Trigger != TriggerSubflow {
+		if v.role != "var" && f.Trigger != TriggerSubflow && !fd.triggerUnknown {
 			c.diags.Errorf("E0315", v.v.Span, "only flows with `trigger subflow` have %ss", v.role).
 				WithHint("declare it with `var`, or add `trigger subflow`")
 		}

@@ -47,7 +47,7 @@ func (subflowKind) lower(l *lowering) Op {
 		d.DidYouMean(t.Text, keys(l.flows))
 		return op
 	}
-	if sub.flow.Trigger != TriggerSubflow {
+	if sub.flow.Trigger != TriggerSubflow && !sub.triggerUnknown {
 		l.c.diags.Errorf("E0205", t.Span, "flow %s cannot run as a subflow", diag.Quote(t.Text)).
 			WithRelated(sub.flow.Span, "declared here").WithHint("add `trigger subflow` to flow %s", t.Text)
 	}

@@ -117,7 +117,7 @@ func (c *compiler) flowBody(fd *flowDraft, flows map[string]*flowDraft) {
 func (c *compiler) decodeStep(fd *flowDraft, sd *stepDraft) {
 	s, spec := sd.node, sd.spec
 	kindName := spec.Name
-	if spec.Voice && fd.flow.Trigger != TriggerCall {
+	if spec.Voice && fd.flow.Trigger != TriggerCall && !fd.triggerUnknown {
 		// One missing `trigger call` is one error, however many voice
 		// steps the flow has: the others are its notes.
 		if fd.voiceErr != nil {
