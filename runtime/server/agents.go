@@ -171,8 +171,11 @@ func (s *Server) getWorker(ctx *request, c caller, p params) error {
 
 func (s *Server) updateWorker(ctx *request, _ caller, p params) error {
 	var b workerBody
-	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil {
-		return errorf(http.StatusBadRequest, "body must be JSON {\"name\", \"attributes\", \"activity\", \"capacity\"}: %v", err)
+	if err := decodeJSON(ctx, &b); err != nil {
+		return err
+	}
+	if b.ID != "" && b.ID != p[0] {
+		return errorf(http.StatusBadRequest, "id %q differs from the path's %q: a worker's id does not change", b.ID, p[0])
 	}
 	if _, err := s.cfg.Store.GetWorker(ctx, p[0]); err != nil {
 		return err
@@ -212,7 +215,10 @@ func (s *Server) setActivity(ctx *request, c caller, p params) error {
 	var b struct {
 		Activity string `json:"activity"`
 	}
-	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || b.Activity == "" {
+	if err := decodeJSON(ctx, &b); err != nil {
+		return err
+	}
+	if b.Activity == "" {
 		return errorf(http.StatusBadRequest, "body must be JSON {\"activity\": \"available\"}")
 	}
 	res, err := s.command(ctx, node.CmdActivity, node.CommandArgs{Actor: c.actor(), Worker: p[0], Activity: b.Activity})
@@ -227,7 +233,11 @@ func (s *Server) listReservations(ctx *request, c caller, p params) error {
 	if err := c.mayActAs(p[0]); err != nil {
 		return err
 	}
-	rs, err := s.cfg.Store.ListReservations(ctx, store.ReservationFilter{WorkerID: p[0], Status: store.ReservationStatus(ctx.QueryArgs().Peek("status"))})
+	status, err := queryValue(ctx, "status", reservationStatuses...)
+	if err != nil {
+		return err
+	}
+	rs, err := s.cfg.Store.ListReservations(ctx, store.ReservationFilter{WorkerID: p[0], Status: store.ReservationStatus(status)})
 	if err != nil {
 		return err
 	}
@@ -247,6 +257,9 @@ func (s *Server) openStream(ctx *request, c caller, p params) error {
 func reservationCommand(verb string) handlerFunc {
 	kind := map[string]string{"accept": node.CmdAccept, "reject": node.CmdReject}[verb]
 	return func(s *Server, ctx *request, c caller, p params) error {
+		if err := decodeOptionalJSON(ctx, &struct{}{}); err != nil {
+			return err
+		}
 		res, err := s.command(ctx, kind, node.CommandArgs{Actor: c.actor(), Reservation: p[0]})
 		if err != nil {
 			return err
@@ -293,7 +306,10 @@ func (s *Server) agentReply(ctx *request, c caller, p params) error {
 	var b struct {
 		Text string `json:"text"`
 	}
-	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || strings.TrimSpace(b.Text) == "" {
+	if err := decodeJSON(ctx, &b); err != nil {
+		return err
+	}
+	if strings.TrimSpace(b.Text) == "" {
 		return errorf(http.StatusBadRequest, "body must be JSON {\"text\": \"the reply\"}")
 	}
 	id, err := s.cfg.Node.AgentReply(ctx, c.actor(), p[0], b.Text)
@@ -321,14 +337,21 @@ func taskCommand(verb string) handlerFunc {
 	kind := map[string]string{"wrapup": node.CmdWrapUp, "complete": node.CmdComplete, "transfer": node.CmdTransfer, "cancel": node.CmdCancel}[verb]
 	return func(s *Server, ctx *request, c caller, p params) error {
 		args := node.CommandArgs{Actor: c.actor(), Task: p[0]}
-		if verb == "transfer" {
+		if verb != "transfer" {
+			if err := decodeOptionalJSON(ctx, &struct{}{}); err != nil {
+				return err
+			}
+		} else {
 			var b struct {
 				Queue   string `json:"queue"`
 				Worker  string `json:"worker"`
 				Mode    string `json:"mode"`
 				Timeout string `json:"timeout"`
 			}
-			if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || (b.Queue == "") == (b.Worker == "") || (b.Mode != "" && b.Mode != "warm" && b.Mode != "cold") {
+			if err := decodeJSON(ctx, &b); err != nil {
+				return err
+			}
+			if (b.Queue == "") == (b.Worker == "") || (b.Mode != "" && b.Mode != "warm" && b.Mode != "cold") {
 				return errorf(http.StatusBadRequest, "body must be JSON {\"queue\": NAME} or {\"worker\": ID}, with \"mode\": \"cold\" (default) or \"warm\" and an optional \"timeout\" (\"2m\")")
 			}
 			if b.Timeout != "" {
@@ -398,6 +421,8 @@ func nonNil[T any](v []T) []T {
 	return v
 }
 
+// pageOf reads ?after and ?limit; dispatch has refused values that are
+// not a cursor or a limit (checkPage).
 func pageOf(ctx *request) store.Page {
 	return store.Page{After: string(ctx.QueryArgs().Peek("after")), Limit: ctx.QueryArgs().GetUintOrZero("limit")}
 }
@@ -410,7 +435,10 @@ func writeRaw(ctx *fasthttp.RequestCtx, status int, body json.RawMessage) {
 
 func (s *Server) createWorker(ctx *request, _ caller, _ params) error {
 	var b workerBody
-	if err := json.Unmarshal(ctx.Request.Body(), &b); err != nil || b.ID == "" {
+	if err := decodeJSON(ctx, &b); err != nil {
+		return err
+	}
+	if b.ID == "" {
 		return errorf(http.StatusBadRequest, "body must be JSON {\"id\", \"name\", \"attributes\", \"activity\", \"capacity\"} with an id")
 	}
 	if err := checkWorkerID(b.ID); err != nil {

@@ -75,6 +75,14 @@ type route struct {
 
 // apiRoutes is the HTTP API. The demo bot's route is added by New when
 // Config.DemoBot is set, and each connector instance's by connectorRoutes.
+//
+// A handler reads its JSON body with decodeJSON(ctx, &body) (or
+// decodeOptionalJSON when it may be empty) and returns its error as is: an
+// unknown field, a wrong type or a non-JSON body is then a 400 (or 415)
+// naming it, as on every other route. Enumerated query values go through
+// queryValue; ?after and ?limit are checked by dispatch on every route
+// that takes a token (strict.go). A list answer is [] when empty, never
+// null (nonNil): TestListsAreNeverNull walks the table.
 func apiRoutes() []route {
 	return []route{
 		{method: "GET", pattern: "/healthz", handle: (*Server).healthz},
@@ -361,6 +369,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) {
 		c, err = s.authenticate(rq, r.queryToken)
 		if err == nil && r.access == adminOnly {
 			err = requireAdmin(c)
+		}
+		if err == nil {
+			err = checkPage(rq)
 		}
 	}
 	if err == nil {

@@ -386,7 +386,10 @@ func (s *Server) linkContacts(ctx *request, c caller, p params) error {
 	var req struct {
 		Contact string `json:"contact"`
 	}
-	if err := json.Unmarshal(ctx.Request.Body(), &req); err != nil || req.Contact == "" {
+	if err := decodeJSON(ctx, &req); err != nil {
+		return err
+	}
+	if req.Contact == "" {
 		return errorf(http.StatusBadRequest, "body must be JSON {\"contact\": \"ID of the contact to merge into this one\"}")
 	}
 	if err := s.cfg.Store.LinkContacts(ctx, p[0], req.Contact); err != nil {
@@ -409,7 +412,7 @@ func (s *Server) listMessages(ctx *request, _ caller, p params) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"messages": msgs, "next": next})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"messages": nonNil(msgs), "next": next})
 	return nil
 }
 
@@ -427,12 +430,16 @@ func (s *Server) listDeadLetters(ctx *request, _ caller, _ params) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"dead_letters": effects, "next": next})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"dead_letters": nonNil(effects), "next": next})
 	return nil
 }
 
 func (s *Server) listTasks(ctx *request, _ caller, _ params) error {
-	status := store.TaskStatus(ctx.QueryArgs().Peek("status"))
+	v, err := queryValue(ctx, "status", taskStatuses...)
+	if err != nil {
+		return err
+	}
+	status := store.TaskStatus(v)
 	if status == "" {
 		status = store.TaskWaiting
 	}
@@ -440,7 +447,7 @@ func (s *Server) listTasks(ctx *request, _ caller, _ params) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"tasks": tasks, "next": next})
+	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"tasks": nonNil(tasks), "next": next})
 	return nil
 }
 
@@ -448,8 +455,8 @@ func (s *Server) listTasks(ctx *request, _ caller, _ params) error {
 // active one, one that does not is refused with its diagnostics.
 func (s *Server) deploy(ctx *request, _ caller, _ params) error {
 	var req deployRequest
-	if err := json.Unmarshal(ctx.Request.Body(), &req); err != nil {
-		return errorf(http.StatusBadRequest, "body must be JSON {\"files\": {\"name.flow\": \"source\"}}: %v", err)
+	if err := decodeJSON(ctx, &req); err != nil {
+		return err
 	}
 	if len(req.Files) == 0 {
 		return errorf(http.StatusBadRequest, "no files: send {\"files\": {\"name.flow\": \"source\"}}")

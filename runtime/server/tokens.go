@@ -1,9 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -149,10 +147,8 @@ func (s *Server) listTokens(ctx *request, c caller, _ params) error {
 
 func (s *Server) createToken(ctx *request, _ caller, _ params) error {
 	var b tokenBody
-	dec := json.NewDecoder(bytes.NewReader(ctx.Request.Body()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
-		return errorf(http.StatusBadRequest, "%s: %v", tokenBodyHelp, err)
+	if err := decodeJSON(ctx, &b); err != nil {
+		return err
 	}
 	if b.Role == "" && b.Worker != "" {
 		b.Role = store.RoleWorker
