@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	protocol "github.com/tliron/glsp/protocol_3_16"
@@ -24,6 +25,10 @@ type program struct {
 	byPath map[string]*fileInfo
 	index  *compiler.SymbolIndex
 	diags  map[string]diagList // by path of the file they are in
+
+	// attrs caches the attribute names of tasks and workers, by root.
+	attrMu sync.Mutex
+	attrs  map[string][]string
 }
 
 // fileInfo is one .flow file as an analysis saw it.
@@ -105,7 +110,7 @@ func (s *Server) latest(dir string) *program {
 }
 
 func (s *Server) analyze(dir string, gen int, open map[string]*document) *program {
-	prog := &program{dir: dir, gen: gen, byPath: map[string]*fileInfo{}, diags: map[string]diagList{}}
+	prog := &program{dir: dir, gen: gen, byPath: map[string]*fileInfo{}, diags: map[string]diagList{}, attrs: map[string][]string{}}
 	paths := map[string]bool{}
 	for p := range open {
 		paths[p] = true

@@ -299,7 +299,7 @@ func (c *client) change(path, src string, version int) {
 }
 
 // diagnostics waits for the diagnostics published for a version of a
-// document.
+// document (0: a file the editor does not hold, published with no version).
 func (c *client) diagnostics(path string, version int) published {
 	return c.diagnosticsAfter(path, version, nil)
 }
@@ -315,7 +315,8 @@ func (c *client) diagnosticsAfter(path string, version int, after map[string]int
 		changed := c.changed
 		c.mu.Unlock()
 		for i := len(list) - 1; i >= 0; i-- {
-			if v := list[i].Version; v != nil && int(*v) == version && len(list) > after[uri] {
+			v := list[i].Version
+			if (v == nil && version == 0 || v != nil && int(*v) == version) && len(list) > after[uri] {
 				return list[i]
 			}
 		}

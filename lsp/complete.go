@@ -317,6 +317,11 @@ func (p *program) members(c cursorContext, src string, chain []string) []member 
 // program, and for tasks the keys of the enqueue steps' attributes maps:
 // the fields tasks and workers are known to have.
 func (p *program) attributes(root string) []string {
+	p.attrMu.Lock()
+	defer p.attrMu.Unlock()
+	if out, ok := p.attrs[root]; ok {
+		return out
+	}
 	seen := map[string]bool{}
 	for _, f := range p.files {
 		toks := lexLoose(f.text.src)
@@ -343,6 +348,7 @@ func (p *program) attributes(root string) []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
+	p.attrs[root] = out
 	return out
 }
 

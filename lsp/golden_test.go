@@ -20,10 +20,10 @@ var update = os.Getenv("FLOW_UPDATE") != ""
 // TestGolden runs each testdata/*.txtar through the protocol. An archive
 // holds:
 //
-//   - files written into a fresh directory and opened in the editor, with
-//     cursor markers ⟨name⟩ (removed before the file is written);
-//     `disk/NAME` is written as NAME but not opened, and `v2/NAME` is a
-//     later text of NAME for a `change`;
+//   - files written into a fresh directory, the workspace's root, and
+//     opened in the editor, with cursor markers ⟨name⟩ (removed before the
+//     file is written); `disk/NAME` is written as NAME but not opened, and
+//     `v2/NAME` is a later text of NAME for a `change`;
 //   - `requests`: one per line, `METHOD FILE [MARKER] [ARG]`, where METHOD
 //     is hover, definition, references, completion, rename (ARG: the new
 //     name), prepareRename, formatting, codeAction, documentSymbol,
@@ -112,13 +112,20 @@ func runArchive(t *testing.T, ar *txtar.Archive) string {
 			if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			files[name] = &goldenFile{path: path, src: src, markers: at, version: 1}
+			files[name] = &goldenFile{path: path, src: src, markers: at}
 			if !strings.HasPrefix(f.Name, "disk/") {
 				opened = append(opened, name)
+				files[name].version = 1
 			}
 		}
 	}
 	c := startServer(t, Options{Debounce: -1}, dir)
+	// The workspace's program is published at start, from the disk.
+	for name, f := range files {
+		if isFlow(name) && !strings.Contains(name, "/") {
+			c.diagnostics(f.path, 0)
+		}
+	}
 	for _, name := range opened {
 		c.open(files[name].path, files[name].src, 1)
 	}
@@ -162,8 +169,10 @@ func runArchive(t *testing.T, ar *txtar.Archive) string {
 			r.diagnostics(&out, c.diagnostics(f.path, f.version), f.src)
 			// A change republishes every open file of the directory:
 			// the requests that follow see the new ones.
-			for _, name := range opened {
-				c.diagnosticsAfter(files[name].path, files[name].version, before)
+			for _, g := range files {
+				if filepath.Dir(g.path) == filepath.Dir(f.path) && (isFlow(g.path) || g.version > 0) {
+					c.diagnosticsAfter(g.path, g.version, before)
+				}
 			}
 		case "diagnostics":
 			r.diagnostics(&out, c.diagnostics(f.path, f.version), f.src)

@@ -23,6 +23,7 @@ import (
 	"log"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,7 @@ type Server struct {
 	docs   map[string]*document // open documents by path
 	dirs   map[string]*dirState // by directory
 	notify glsp.NotifyFunc
+	roots  []string               // the workspace's directories
 	parsed map[string]*parsedFile // by path: the last parse of each file
 
 	analyzing sync.Mutex // one analysis at a time
@@ -95,7 +97,7 @@ func New(opts Options) *Server {
 		docs: map[string]*document{}, dirs: map[string]*dirState{}, parsed: map[string]*parsedFile{}}
 	s.handler = protocol.Handler{
 		Initialize:                 s.initialize,
-		Initialized:                func(*glsp.Context, *protocol.InitializedParams) error { return nil },
+		Initialized:                s.initialized,
 		Shutdown:                   func(*glsp.Context) error { return nil },
 		SetTrace:                   func(*glsp.Context, *protocol.SetTraceParams) error { return nil },
 		TextDocumentDidOpen:        s.didOpen,
@@ -111,6 +113,14 @@ func New(opts Options) *Server {
 		TextDocumentFormatting:     s.formatting,
 		TextDocumentCodeAction:     s.codeAction,
 		TextDocumentDocumentSymbol: s.documentSymbol,
+		WorkspaceDidChangeWatchedFiles: func(_ *glsp.Context, p *protocol.DidChangeWatchedFilesParams) error {
+			for _, ch := range p.Changes {
+				if path, err := uriPath(ch.URI); err == nil && isFlow(path) {
+					s.changed(path) // a file changed on disk, or was created or deleted
+				}
+			}
+			return nil
+		},
 	}
 	s.glsp = glspserver.NewServer(&s.handler, Name, false)
 	return s
@@ -125,8 +135,20 @@ func (s *Server) RunStdio() error { return s.glsp.RunStdio() }
 func (s *Server) serveWebSocket(c *websocket.Conn) { s.glsp.ServeWebSocket(c) }
 
 func (s *Server) initialize(ctx *glsp.Context, p *protocol.InitializeParams) (any, error) {
+	var roots []string
+	if p.RootURI != nil {
+		if dir, err := uriPath(*p.RootURI); err == nil {
+			roots = append(roots, dir)
+		}
+	}
+	for _, f := range p.WorkspaceFolders {
+		if dir, err := uriPath(f.URI); err == nil && !slices.Contains(roots, dir) {
+			roots = append(roots, dir)
+		}
+	}
 	s.mu.Lock()
 	s.notify = ctx.Notify
+	s.roots = roots
 	s.mu.Unlock()
 	caps := s.handler.CreateServerCapabilities()
 	full := protocol.TextDocumentSyncKindFull
@@ -138,6 +160,21 @@ func (s *Server) initialize(ctx *glsp.Context, p *protocol.InitializeParams) (an
 	version := s.opts.Version
 	return protocol.InitializeResult{Capabilities: caps,
 		ServerInfo: &protocol.InitializeResultServerInfo{Name: Name, Version: &version}}, nil
+}
+
+// initialized publishes the diagnostics of the workspace's programs:
+// the root's and each workspace folder's, when they hold .flow files, so
+// the problems of a program show before any of its files is opened.
+func (s *Server) initialized(ctx *glsp.Context, _ *protocol.InitializedParams) error {
+	s.mu.Lock()
+	roots := s.roots
+	s.mu.Unlock()
+	for _, dir := range roots {
+		if files, _ := filepath.Glob(filepath.Join(dir, "*.flow")); len(files) > 0 {
+			s.changed(files[0])
+		}
+	}
+	return nil
 }
 
 func (s *Server) didOpen(ctx *glsp.Context, p *protocol.DidOpenTextDocumentParams) error {

@@ -1,0 +1,110 @@
+package lsp
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	protocol "github.com/tliron/glsp/protocol_3_16"
+
+	"github.com/switchboard-dev/switchboard/internal/flowgen"
+)
+
+// benchProgram writes the program compiler's BenchmarkCompile builds (50
+// flows of 100 steps, 5,000 steps in one file) and returns its path and
+// text.
+func benchProgram(b *testing.B) (string, string) {
+	var buf bytes.Buffer
+	for f := 0; f < 50; f++ {
+		flowgen.Flow(&buf, f, 100, flowgen.Options{Channels: "sms, whatsapp, webchat", VIP: true})
+	}
+	path := filepath.Join(b.TempDir(), "gen.flow")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path, buf.String()
+}
+
+// BenchmarkDiagnostics measures an edit of the 5,000-step program until
+// its diagnostics arrive: didChange, reparse, check, symbol index and
+// publishDiagnostics, through the protocol, with no debounce. The edits
+// alternate between two texts of one string, so every one is a change.
+func BenchmarkDiagnostics(b *testing.B) {
+	path, src := benchProgram(b)
+	c := startServer(b, Options{Debounce: -1}, filepath.Dir(path))
+	c.open(path, src, 1)
+	if d := c.diagnostics(path, 1); len(d.Diagnostics) != 0 {
+		b.Fatalf("the generated program has diagnostics: %v", d.Diagnostics[0].Message)
+	}
+	texts := [2]string{strings.Replace(src, `"Question 3 for`, `"Question 3 to`, 1), src}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.change(path, texts[i%2], i+2)
+		if d := c.diagnostics(path, i+2); len(d.Diagnostics) != 0 {
+			b.Fatalf("diagnostics after the edit: %v", d.Diagnostics[0].Message)
+		}
+	}
+}
+
+// BenchmarkCompletion measures completion requests in the last flow of
+// the 5,000-step program, where the cursor is on a line being typed: the
+// program as a whole does not parse. "steady" asks with the document
+// analyzed; "typing" asks right after each keystroke's didChange (not
+// measured), while that change's analysis runs, as an editor does.
+func BenchmarkCompletion(b *testing.B) {
+	path, src := benchProgram(b)
+	// A step being written at the end of the last flow (before its
+	// queues), and the place of the cursor in it for each case.
+	at := strings.LastIndex(src, "\n}\n\nqueue q49")
+	cases := []struct{ name, line string }{
+		{"target", "  x: send \"hi\" -> "},
+		{"member", "  x: send \"${message."},
+		{"output", "  x: send \"${s97."},
+		{"property", "  x: http {\n    "},
+		{"kind", "  x: "},
+	}
+	for _, tc := range cases {
+		text := src[:at] + "\n" + tc.line + src[at:]
+		cursor := newText(text).position(at + 1 + len(tc.line))
+		params := protocol.CompletionParams{TextDocumentPositionParams: protocol.TextDocumentPositionParams{
+			TextDocument: protocol.TextDocumentIdentifier{URI: pathURI(path)}, Position: cursor}}
+		b.Run(tc.name+"/steady", func(b *testing.B) {
+			c := startServer(b, Options{Debounce: -1}, filepath.Dir(path))
+			c.open(path, text, 1)
+			c.diagnostics(path, 1)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var items []protocol.CompletionItem
+				if err := c.call(protocol.MethodTextDocumentCompletion, params, &items); err != nil || len(items) == 0 {
+					b.Fatalf("completion: %v, %d items", err, len(items))
+				}
+			}
+		})
+		b.Run(tc.name+"/typing", func(b *testing.B) {
+			c := startServer(b, Options{Debounce: -1}, filepath.Dir(path))
+			c.open(path, text, 1)
+			c.diagnostics(path, 1)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				// A keystroke that types and erases a space at the end of
+				// the file keeps the cursor's position.
+				edited := text
+				if i%2 == 0 {
+					edited += " "
+				}
+				b.StopTimer()
+				c.change(path, edited, i+2)
+				b.StartTimer()
+				var items []protocol.CompletionItem
+				if err := c.call(protocol.MethodTextDocumentCompletion, params, &items); err != nil || len(items) == 0 {
+					b.Fatalf("completion: %v, %d items", err, len(items))
+				}
+				b.StopTimer()
+				c.diagnostics(path, i+2) // let the analysis finish outside the measure
+				b.StartTimer()
+			}
+		})
+	}
+}
