@@ -44,6 +44,7 @@ type AskOp struct {
 func (askKind) lower(l *lowering) Op {
 	op := &AskOp{SendOp: SendOp{Text: l.arg, To: l.expr("to"), Channel: l.expr("channel"), Media: l.expr("media")}, Timeout: l.dur("timeout")}
 	op.lowerChoices(l)
+	op.checkChannel(l)
 	if op.Timeout == 0 {
 		if _, ok := l.sd.outcomes[OutTimeout]; ok {
 			l.c.diags.Errorf("E0305", l.sd.node.Name.Span(), "ask step %s has a timeout outcome but no duration", diag.Quote(l.st.Name))

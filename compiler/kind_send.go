@@ -1,6 +1,12 @@
 package compiler
 
-import "time"
+import (
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/diag"
+	"github.com/switchboard-dev/switchboard/lang"
+)
 
 // KindSend sends a message to the contact.
 var KindSend = registerKind(sendKind{&KindSpec{
@@ -61,7 +67,31 @@ func (sendKind) lower(l *lowering) Op {
 	op := &SendOp{Text: l.arg, To: l.expr("to"), Channel: l.expr("channel"), Media: l.expr("media"),
 		Template: l.expr("template"), TemplateLanguage: l.expr("template_language"), Variables: l.expr("variables")}
 	op.lowerChoices(l)
+	op.checkChannel(l)
 	return op
+}
+
+// checkChannel checks a channel written as a word (`channel whatsapp`)
+// against the channels the program knows; an expression is the runtime's
+// to check.
+func (o *SendOp) checkChannel(l *lowering) {
+	p, ok := l.sd.props["channel"]
+	if !ok || o.Channel == nil || len(p.val) != 1 || p.val[0].Kind != lang.Ident {
+		return
+	}
+	if _, inScope := l.sc.values[p.val[0].Text]; inScope {
+		return // a variable holding the channel
+	}
+	known := l.c.opts.Channels
+	if known == nil {
+		known = KnownChannels
+	}
+	if name := p.val[0]; !contains(known, name.Text) {
+		d := l.c.diags.Errorf("E0209", name.Span, "unknown channel %s", diag.Quote(name.Text))
+		if !d.DidYouMean(name.Text, known) {
+			d.WithHint("the channels are %s", strings.Join(known, ", "))
+		}
+	}
 }
 
 func (o *SendOp) disasm() (string, []string) { return head("", o.Text, "", nil, 0), o.choiceLines() }
