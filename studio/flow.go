@@ -33,6 +33,10 @@ type flowConv struct {
 	guardOf string // the widget whose guards are being written
 	// header are TODOs about the whole flow, written above its steps.
 	header []string
+	// skip are the widgets whose steps are left out: no transition of the
+	// converted flow leads to them. They keep their names, so that what
+	// the other steps say of them stays true.
+	skip map[string]bool
 	// readVars are the Studio variables the flow's widgets read
 	// ({{flow.variables.X}}); a Set Variables of another is left out.
 	readVars map[string]bool
@@ -61,6 +65,9 @@ func (f *flowConv) findReads() {
 		}
 	}
 	for _, s := range f.states {
+		if f.skip[s.Name] {
+			continue
+		}
 		walk(s.Properties)
 		for _, t := range s.Transitions {
 			for _, cd := range t.Conditions {
@@ -168,7 +175,7 @@ func (f *flowConv) guards(w *state, line func(string, ...any)) string {
 func newFlowConv(c *conv, name, trigger string, states []*state) *flowConv {
 	f := &flowConv{c: c, name: name, trigger: trigger, states: states, inFlow: map[string]*state{},
 		step: map[string]string{}, entry: map[string]string{}, names: map[string]bool{},
-		vars: map[string]string{}, inputs: map[string]string{}}
+		vars: map[string]string{}, inputs: map[string]string{}, skip: map[string]bool{}}
 	for _, s := range states {
 		f.inFlow[s.Name] = s
 	}
@@ -184,6 +191,14 @@ func newFlowConv(c *conv, name, trigger string, states []*state) *flowConv {
 	for _, s := range states {
 		if s.Type == "gather-input-on-call" && str(s.Properties["play"]) != "" && trigger == "call" {
 			f.entry[s.Name] = f.alloc(s.Name + "_prompt")
+		}
+	}
+	if c.stepWidget != nil {
+		for w, st := range f.step {
+			c.stepWidget[name+"\x00"+st] = w
+		}
+		for w, st := range f.entry {
+			c.stepWidget[name+"\x00"+st] = w
 		}
 	}
 	return f
@@ -367,6 +382,10 @@ func (f *flowConv) render() string {
 	var body strings.Builder
 	for _, s := range f.states {
 		if f.merged[s.Name] != nil {
+			continue
+		}
+		if f.skip[s.Name] {
+			f.c.warn(s.Name, "no transition of the converted flow leads to it (they were dropped or merged: see the other warnings): left out")
 			continue
 		}
 		f.cur = s

@@ -115,20 +115,55 @@ func Convert(data []byte) (src []byte, warnings []Warning, err error) {
 	if len(ex.States) == 0 {
 		return nil, nil, errors.New("not a Studio flow definition: no \"states\"")
 	}
-	c := &conv{ex: &ex, byName: map[string]*state{}}
-	if err := c.normalize(); err != nil {
-		return nil, nil, err
+	// A step the converted flow never reaches (the only transitions to
+	// it dropped or merged into another's) would be a compiler warning:
+	// the conversion runs again without its widget.
+	excluded := map[string]bool{}
+	for pass := 0; ; pass++ {
+		var ex export
+		_ = json.Unmarshal(data, &ex) // read above
+		c := &conv{ex: &ex, byName: map[string]*state{}, excluded: excluded}
+		if err := c.normalize(); err != nil {
+			return nil, nil, err
+		}
+		out := c.run()
+		formatted, diags := lang.FormatSource("studio.flow", out)
+		if diags.HasErrors() {
+			return out, c.warnings, &CompileError{Src: out, Diags: diags}
+		}
+		prog, diags := compiler.CompileSources([]compiler.Source{{Name: "studio.flow", Src: formatted}}, compiler.Options{})
+		if diags.HasErrors() {
+			return formatted, c.warnings, &CompileError{Src: formatted, Diags: diags}
+		}
+		more := c.unreached(prog, diags)
+		if len(more) == 0 || pass == 10 {
+			return formatted, c.warnings, nil
+		}
+		for _, k := range more {
+			excluded[k] = true
+		}
 	}
-	out := c.run()
-	formatted, diags := lang.FormatSource("studio.flow", out)
-	if diags.HasErrors() {
-		return out, c.warnings, &CompileError{Src: out, Diags: diags}
+}
+
+// unreached returns the widgets whose steps the compiler found never
+// reached, as flow and widget name keys of conv.excluded.
+func (c *conv) unreached(prog *compiler.Program, diags diag.List) []string {
+	var out []string
+	for _, d := range diags {
+		if d.Code != "W0001" || prog == nil {
+			continue
+		}
+		for _, fl := range prog.Flows {
+			for _, st := range fl.States {
+				if d.Span.Start.Offset >= st.Span.Start.Offset && d.Span.Start.Offset < st.Span.End.Offset {
+					if w, ok := c.stepWidget[fl.Name+"\x00"+st.Name]; ok {
+						out = append(out, fl.Name+"\x00"+w)
+					}
+				}
+			}
+		}
 	}
-	_, diags = compiler.CompileSources([]compiler.Source{{Name: "studio.flow", Src: formatted}}, compiler.Options{})
-	if diags.HasErrors() {
-		return formatted, c.warnings, &CompileError{Src: formatted, Diags: diags}
-	}
-	return formatted, c.warnings, nil
+	return out
 }
 
 func jsonErr(data []byte, err error) error {
@@ -153,6 +188,11 @@ type conv struct {
 	// subInputs are the input names of each Studio subflow (by SID) that
 	// a Run Subflow passes: the subflow's outputs are named apart from them.
 	subInputs map[string]map[string]bool
+	// excluded are the widgets left out of a flow (flow and widget name,
+	// NUL-separated): an earlier conversion left their steps unreached.
+	excluded map[string]bool
+	// stepWidget is the widget each step stands for, by flow and step name.
+	stepWidget map[string]string
 }
 
 type subflowStub struct {
@@ -295,6 +335,7 @@ func (c *conv) run() []byte {
 	c.globalNames = map[string]bool{}
 	c.subflows = map[string]*subflowStub{}
 	c.subInputs = map[string]map[string]bool{}
+	c.stepWidget = map[string]string{}
 	for _, s := range c.ex.States {
 		if s.Type != "run-subflow" {
 			continue
@@ -367,8 +408,15 @@ func (c *conv) run() []byte {
 			}
 		}
 		fc := newFlowConv(c, name, e.kind, states)
+		for _, s := range states {
+			if c.excluded[name+"\x00"+s.Name] {
+				leftOut = append(leftOut, fmt.Sprintf("%s (%s)", s.Name, s.Type))
+				fc.skip[s.Name] = true
+			}
+		}
+		fc.findReads()
 		if len(leftOut) > 0 {
-			fc.header = append(fc.header, "not reachable from the trigger, left out: "+strings.Join(leftOut, ", "))
+			fc.header = append(fc.header, "left out, as no path reaches them: "+strings.Join(leftOut, ", "))
 		}
 		if e.event == "incomingConversationMessage" && len(entries) > 1 {
 			for _, o := range entries {
