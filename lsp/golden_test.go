@@ -27,7 +27,8 @@ var update = os.Getenv("FLOW_UPDATE") != ""
 //   - `requests`: one per line, `METHOD FILE [MARKER] [ARG]`, where METHOD
 //     is hover, definition, references, completion, rename (ARG: the new
 //     name), prepareRename, formatting, codeAction, documentSymbol,
-//     diagnostics, or change (sends v2/FILE as the next version);
+//     diagnostics, change (sends v2/FILE as the next version) or delete
+//     (removes FILE from the disk and tells the server, as a watcher does);
 //   - `want`: each request's answer under a `### request` line, as the
 //     render functions below print it. FLOW_UPDATE=1 rewrites it.
 func TestGolden(t *testing.T) {
@@ -171,6 +172,20 @@ func runArchive(t *testing.T, ar *txtar.Archive) string {
 			// the requests that follow see the new ones.
 			for _, g := range files {
 				if filepath.Dir(g.path) == filepath.Dir(f.path) && (isFlow(g.path) || g.version > 0) {
+					c.diagnosticsAfter(g.path, g.version, before)
+				}
+			}
+		case "delete":
+			// The file leaves the disk; the editor's watcher says so.
+			if err := os.Remove(f.path); err != nil {
+				t.Fatal(err)
+			}
+			before := c.publishedCounts()
+			c.notify(protocol.MethodWorkspaceDidChangeWatchedFiles, protocol.DidChangeWatchedFilesParams{
+				Changes: []protocol.FileEvent{{URI: pathURI(f.path), Type: protocol.FileChangeTypeDeleted}}})
+			r.diagnostics(&out, c.diagnosticsAfter(f.path, 0, before), "")
+			for _, g := range files {
+				if g != f && filepath.Dir(g.path) == filepath.Dir(f.path) && (isFlow(g.path) || g.version > 0) {
 					c.diagnosticsAfter(g.path, g.version, before)
 				}
 			}

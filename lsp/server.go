@@ -23,6 +23,7 @@ import (
 	"log"
 	"net/url"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -67,7 +68,8 @@ type Server struct {
 	roots  []string               // the workspace's directories
 	parsed map[string]*parsedFile // by path: the last parse of each file
 
-	analyzing sync.Mutex // one analysis at a time
+	analyzing  sync.Mutex // one analysis at a time
+	publishing sync.Mutex // one directory's diagnostics at a time
 }
 
 // document is an open document.
@@ -79,9 +81,11 @@ type document struct {
 
 // dirState is what the server knows of one directory's program.
 type dirState struct {
-	gen   int      // bumped by every change to a file of the directory
-	prog  *program // the last analysis, possibly older than gen
-	timer *time.Timer
+	gen       int      // bumped by every change to a file of the directory
+	prog      *program // the last analysis, possibly older than gen
+	timer     *time.Timer
+	published int             // gen of the analysis last published
+	files     map[string]bool // the .flow files it published
 }
 
 // New returns a server; serve it with RunStdio.
@@ -122,8 +126,29 @@ func New(opts Options) *Server {
 			return nil
 		},
 	}
-	s.glsp = glspserver.NewServer(&s.handler, Name, false)
+	s.glsp = glspserver.NewServer(guarded{s}, Name, false)
 	return s
+}
+
+// guarded runs the protocol handler, logging each message with its
+// duration and answering a panic with an error instead of ending the
+// session.
+type guarded struct{ s *Server }
+
+func (g guarded) Handle(ctx *glsp.Context) (r any, validMethod, validParams bool, err error) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			g.s.log.Printf("internal error in %s: %v\n%s", ctx.Method, p, debug.Stack())
+			r, validMethod, validParams, err = nil, true, true, fmt.Errorf("internal error in %s: %v", ctx.Method, p)
+		}
+		if err != nil {
+			g.s.log.Printf("%s: %v", ctx.Method, err)
+		} else {
+			g.s.log.Printf("%s in %v", ctx.Method, time.Since(start).Round(time.Microsecond))
+		}
+	}()
+	return g.s.handler.Handle(ctx)
 }
 
 // RunStdio serves one client on standard input and output until it
@@ -260,11 +285,25 @@ func (s *Server) changed(path string) {
 // publishDir analyzes a directory, unless a newer change is on its way,
 // and publishes the diagnostics of its files and of its open test files.
 func (s *Server) publishDir(dir string) {
+	defer s.recoverTo("diagnostics of " + dir)
 	prog := s.program(dir)
-	for _, f := range prog.files {
-		s.publish(f.path, f.version, f.text, prog.diags[f.path])
-	}
+	// Publications of one directory go out whole and in order: an older
+	// analysis that finishes late does not overwrite a newer one's.
+	s.publishing.Lock()
+	defer s.publishing.Unlock()
 	s.mu.Lock()
+	st := s.dirs[dir]
+	if prog.gen < st.published {
+		s.mu.Unlock()
+		return
+	}
+	st.published = prog.gen
+	gone := st.files
+	st.files = map[string]bool{}
+	for _, f := range prog.files {
+		st.files[f.path] = true
+		delete(gone, f.path)
+	}
 	var tests []*document
 	for _, d := range s.docs {
 		if filepath.Dir(d.path) == dir && isFlowTest(d.path) {
@@ -272,9 +311,24 @@ func (s *Server) publishDir(dir string) {
 		}
 	}
 	s.mu.Unlock()
+	slices.SortFunc(tests, func(a, b *document) int { return strings.Compare(a.path, b.path) })
+	for _, f := range prog.files {
+		s.publish(f.path, f.version, f.text, prog.diags[f.path])
+	}
+	for path := range gone {
+		s.publish(path, nil, nil, nil) // deleted: its problems go with it
+	}
 	for _, d := range tests {
 		v := d.version
 		s.publish(d.path, &v, d.text, testDiagnostics(d))
+	}
+}
+
+// recoverTo turns a panic of the server's own code into a log line: one
+// bad document must not end the session.
+func (s *Server) recoverTo(what string) {
+	if r := recover(); r != nil {
+		s.log.Printf("internal error in %s: %v\n%s", what, r, debug.Stack())
 	}
 }
 
