@@ -252,8 +252,13 @@ func (g *generator) file() string {
 	g.b.Reset()
 	for range 1 + g.r.IntN(3) {
 		g.gap(0)
-		g.b.WriteString(g.pick("flow", "queue", "workflow", "hours"))
-		g.b.WriteString(" d" + fmt.Sprint(g.r.IntN(9)) + g.pick(" ", "  ", "\t"))
+		if g.chance(10) {
+			// The worker schema, the declaration without a name.
+			g.b.WriteString("worker" + g.pick(" ", "  ", "\t"))
+		} else {
+			g.b.WriteString(g.pick("flow", "queue", "workflow", "hours"))
+			g.b.WriteString(" d" + fmt.Sprint(g.r.IntN(9)) + g.pick(" ", "  ", "\t"))
+		}
 		g.block(1)
 		g.trailing()
 		g.b.WriteString("\n")
