@@ -153,23 +153,10 @@ func (s *Server) discardDeadLetter(ctx *request, _ caller, p params) error {
 }
 
 // conversationFilter reads GET /v1/conversations' query: a status or
-// channel it does not know is the caller's mistake, not an empty list.
-func conversationFilter(ctx *request) (store.ConversationFilter, error) {
+// channel it does not know, or a parameter it does not take, is the
+// caller's mistake, not an empty list.
+func conversationFilter(ctx *request) (store.ConversationFilter, bool, error) {
 	q := ctx.QueryArgs()
-	f := store.ConversationFilter{ContactID: string(q.Peek("contact")), Status: store.ConversationStatus(q.Peek("status")),
-		Channel: string(q.Peek("channel")), Address: strings.TrimSpace(string(q.Peek("address")))}
-	switch f.Status {
-	case "", store.ConversationOpen, store.ConversationClosed:
-	default:
-		return f, errorf(http.StatusBadRequest, "status=%q: want open or closed", f.Status)
-	}
-	if f.Channel != "" && !slices.Contains(compiler.KnownChannels, f.Channel) {
-		msg := "channel=" + diag.Quote(f.Channel) + " is no channel; the channels: " + strings.Join(compiler.KnownChannels, ", ")
-		if sug := diag.Suggest(f.Channel, compiler.KnownChannels); sug != "" {
-			msg += " (did you mean " + diag.Quote(sug) + "?)"
-		}
-		return f, errorf(http.StatusBadRequest, "%s", msg)
-	}
 	var unknown []string
 	q.VisitAll(func(k, _ []byte) {
 		switch string(k) {
@@ -179,7 +166,22 @@ func conversationFilter(ctx *request) (store.ConversationFilter, error) {
 		}
 	})
 	if len(unknown) > 0 {
-		return f, errorf(http.StatusBadRequest, "unknown query parameter %s: conversations are filtered by contact, address, channel and status", diag.Quote(unknown[0]))
+		return store.ConversationFilter{}, false, &apiError{status: http.StatusBadRequest,
+			msg:   "unknown query parameter " + diag.Quote(unknown[0]) + ": conversations are filtered by contact, address, channel and status",
+			extra: map[string]any{"parameter": unknown[0]}}
 	}
-	return f, nil
+	status, err := queryValue(ctx, "status", string(store.ConversationOpen), string(store.ConversationClosed))
+	if err != nil {
+		return store.ConversationFilter{}, false, err
+	}
+	channel, err := queryValue(ctx, "channel", compiler.KnownChannels...)
+	if err != nil {
+		return store.ConversationFilter{}, false, err
+	}
+	newest, err := queryValue(ctx, "newest", "true", "false")
+	if err != nil {
+		return store.ConversationFilter{}, false, err
+	}
+	return store.ConversationFilter{ContactID: string(q.Peek("contact")), Status: store.ConversationStatus(status),
+		Channel: channel, Address: strings.TrimSpace(string(q.Peek("address")))}, newest == "true", nil
 }

@@ -359,12 +359,12 @@ func (s *Server) listPrograms(ctx *request, _ caller, _ params) error {
 }
 
 func (s *Server) listConversations(ctx *request, _ caller, _ params) error {
-	f, err := conversationFilter(ctx)
+	f, newest, err := conversationFilter(ctx)
 	if err != nil {
 		return err
 	}
 	page := pageOf(ctx)
-	page.Newest = ctx.QueryArgs().GetBool("newest")
+	page.Newest = newest
 	convs, next, err := s.cfg.Store.ListConversations(ctx, f, page)
 	if err != nil {
 		return err
