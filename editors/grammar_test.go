@@ -21,6 +21,7 @@ import (
 const (
 	flowGrammar     = "vscode/syntaxes/flow.tmLanguage.json"
 	flowtestGrammar = "vscode/syntaxes/flowtest.tmLanguage.json"
+	markdownGrammar = "vscode/syntaxes/markdown-flow.tmLanguage.json"
 )
 
 var (
@@ -35,7 +36,7 @@ func loadGrammars(t *testing.T) (flow, flowtest *grammar) {
 	t.Helper()
 	grammarsOnce.Do(func() {
 		grammars = map[string]*grammar{}
-		for _, p := range []string{flowGrammar, flowtestGrammar} {
+		for _, p := range []string{flowGrammar, flowtestGrammar, markdownGrammar} {
 			if _, err := loadGrammar(p, grammars); err != nil {
 				grammarsErr = fmt.Errorf("%s: %v", p, err)
 				return

@@ -20,9 +20,14 @@ import (
 // its patterns; `while` rules are checked at the start of each following
 // line; `captures` stand in for missing begin/end/while captures; an end
 // pattern's back-references (\1) take the text its begin matched.
-// Not implemented, because the grammars do not use them: \G anchors,
-// applyEndPatternLast, injections, `$1` in names and patterns inside
-// captures.
+// A line is scanned to its very end, where a `$` still ends a region; the
+// guards against matching forever at one place are vscode-textmate's.
+// \G is regexp2's, which matches where a search starts: the Markdown
+// grammar uses it only where that is also vscode-textmate's anchor (right
+// after a begin match, and at the start of a line). Not implemented,
+// because the grammars do not use them: applyEndPatternLast, injection
+// selectors (the Markdown grammar is tested as a grammar of its own),
+// `$1` in names, and patterns inside captures.
 
 type grammarRule struct {
 	Name          string                  `json:"name"`
