@@ -23,8 +23,11 @@ type program struct {
 	gen    int
 	files  []*fileInfo // sorted by path
 	byPath map[string]*fileInfo
-	index  *compiler.SymbolIndex
+	parsed []*lang.File        // in the order of files
 	diags  map[string]diagList // by path of the file they are in
+
+	indexOnce sync.Once
+	index     *compiler.SymbolIndex
 
 	// attrs caches the attribute names of tasks and workers, by root.
 	attrMu sync.Mutex
@@ -37,6 +40,14 @@ type fileInfo struct {
 	version *int32 // nil: read from the disk
 	text    *text
 	file    *lang.File
+}
+
+// symbols returns the program's symbol index, built on first use:
+// diagnostics do not need it, so an edit's diagnostics go out first and
+// the index is built after them (see publishDir).
+func (p *program) symbols() *compiler.SymbolIndex {
+	p.indexOnce.Do(func() { p.index = compiler.IndexSymbols(p.parsed) })
+	return p.index
 }
 
 // parsedFile caches the parse of one file's text: an edit reparses the
@@ -165,7 +176,7 @@ func (s *Server) analyze(dir string, gen int, open map[string]*document) *progra
 		}
 		prog.diags[file] = append(prog.diags[file], located{d: d, texts: texts})
 	}
-	prog.index = compiler.IndexSymbols(files)
+	prog.parsed = files
 	return prog
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -20,6 +21,9 @@ func benchProgram(b *testing.B) (string, string) {
 	for f := 0; f < 50; f++ {
 		flowgen.Flow(&buf, f, 100, flowgen.Options{Channels: "sms, whatsapp, webchat", VIP: true})
 	}
+	// The collector's target of the switchboard binary (cli.Main).
+	gc := debug.SetGCPercent(400)
+	b.Cleanup(func() { debug.SetGCPercent(gc) })
 	path := filepath.Join(b.TempDir(), "gen.flow")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		b.Fatal(err)

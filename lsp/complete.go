@@ -171,7 +171,7 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 	switch {
 	case arrowSlot.MatchString(c.line):
 		if c.decl == "workflow" {
-			for _, s := range prog.index.Symbols {
+			for _, s := range prog.symbols().Symbols {
 				if s.Kind == compiler.SymQueue {
 					add(s.Name, protocol.CompletionItemKindClass, "queue", "")
 				}
@@ -261,7 +261,7 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 			}
 		}
 	}
-	for _, s := range prog.index.Symbols {
+	for _, s := range prog.symbols().Symbols {
 		if s.Kind == compiler.SymHours {
 			add(s.Name, protocol.CompletionItemKindConstant, "hours", "")
 		}
@@ -365,7 +365,7 @@ func (p *program) flowNames(c cursorContext, src string) []flowName {
 	if c.flow == "" {
 		return nil
 	}
-	if syms := p.index.FlowSymbols(c.flow); len(syms) > 0 {
+	if syms := p.symbols().FlowSymbols(c.flow); len(syms) > 0 {
 		for _, s := range syms {
 			if s.Kind == compiler.SymStep {
 				out = append(out, flowName{name: s.Name, kind: s.Step.Kind.Value})

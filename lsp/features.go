@@ -43,7 +43,7 @@ func (s *Server) definition(_ *glsp.Context, p *protocol.DefinitionParams) (any,
 	if err != nil || fi == nil {
 		return nil, err
 	}
-	ref, ok := prog.index.At(fi.path, off)
+	ref, ok := prog.symbols().At(fi.path, off)
 	if !ok {
 		return nil, nil
 	}
@@ -59,12 +59,12 @@ func (s *Server) references(_ *glsp.Context, p *protocol.ReferenceParams) ([]pro
 	if err != nil || fi == nil {
 		return nil, err
 	}
-	ref, ok := prog.index.At(fi.path, off)
+	ref, ok := prog.symbols().At(fi.path, off)
 	if !ok {
 		return nil, nil
 	}
 	out := []protocol.Location{}
-	for _, r := range prog.index.RefsTo(ref.Sym) {
+	for _, r := range prog.symbols().RefsTo(ref.Sym) {
 		if r.Decl && !p.Context.IncludeDeclaration {
 			continue
 		}
@@ -82,7 +82,7 @@ func (s *Server) prepareRename(_ *glsp.Context, p *protocol.PrepareRenameParams)
 	if err != nil || fi == nil {
 		return nil, err
 	}
-	ref, ok := prog.index.At(fi.path, off)
+	ref, ok := prog.symbols().At(fi.path, off)
 	if !ok {
 		return nil, nil
 	}
@@ -95,7 +95,7 @@ func (s *Server) rename(_ *glsp.Context, p *protocol.RenameParams) (*protocol.Wo
 	if err != nil || fi == nil {
 		return nil, err
 	}
-	ref, ok := prog.index.At(fi.path, off)
+	ref, ok := prog.symbols().At(fi.path, off)
 	if !ok {
 		return nil, fmt.Errorf("there is no flow, step, var, queue, workflow or hours name here to rename")
 	}
@@ -107,7 +107,7 @@ func (s *Server) rename(_ *glsp.Context, p *protocol.RenameParams) (*protocol.Wo
 			filepath.Base(clash.Span.File), clash.Span.Start.Line, clash.Span.Start.Col)
 	}
 	edit := &protocol.WorkspaceEdit{Changes: map[protocol.DocumentUri][]protocol.TextEdit{}}
-	for _, r := range prog.index.RefsTo(ref.Sym) {
+	for _, r := range prog.symbols().RefsTo(ref.Sym) {
 		if loc, ok := prog.location(r.Span); ok {
 			edit.Changes[loc.URI] = append(edit.Changes[loc.URI], protocol.TextEdit{Range: loc.Range, NewText: p.NewName})
 		}
@@ -124,7 +124,7 @@ func (p *program) clash(sym *compiler.Symbol, name string) *compiler.Symbol {
 		kinds = []compiler.SymbolKind{compiler.SymStep, compiler.SymVar}
 	}
 	for _, k := range kinds {
-		if c := p.index.Lookup(k, sym.Flow, name); c != nil && c != sym {
+		if c := p.symbols().Lookup(k, sym.Flow, name); c != nil && c != sym {
 			return c
 		}
 	}
@@ -220,7 +220,7 @@ func (s *Server) documentSymbol(_ *glsp.Context, p *protocol.DocumentSymbolParam
 		whole.End = d.Body.Span().End
 		sym := protocol.DocumentSymbol{Name: d.Name.Value, Detail: &kw, Kind: kinds[d.Keyword],
 			Range: fi.text.rangeOf(whole), SelectionRange: fi.text.rangeOf(d.Name.Span())}
-		for _, x := range prog.index.FlowSymbols(d.Name.Value) {
+		for _, x := range prog.symbols().FlowSymbols(d.Name.Value) {
 			if d.Keyword != "flow" || x.Decl != d {
 				continue
 			}

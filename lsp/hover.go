@@ -29,7 +29,7 @@ func (s *Server) hover(_ *glsp.Context, p *protocol.HoverParams) (*protocol.Hove
 
 // hoverAt is the hover text at off and the span it is about.
 func (p *program) hoverAt(fi *fileInfo, off int) (string, diag.Span) {
-	if ref, ok := p.index.At(fi.path, off); ok {
+	if ref, ok := p.symbols().At(fi.path, off); ok {
 		return p.symbolDoc(ref.Sym), ref.Span
 	}
 	start, end := wordAt(fi.text.src, off)
@@ -88,8 +88,8 @@ func (p *program) memberType(flow string, chain []string) (string, string) {
 			return "any", fmt.Sprintf(" (a %s attribute)", root)
 		}
 		return "", ""
-	case flow != "" && p.index.Lookup(compiler.SymStep, flow, root) != nil:
-		st := p.index.Lookup(compiler.SymStep, flow, root).Step
+	case flow != "" && p.symbols().Lookup(compiler.SymStep, flow, root) != nil:
+		st := p.symbols().Lookup(compiler.SymStep, flow, root).Step
 		k, ok := compiler.KindNamed(st.Kind.Value)
 		if !ok || k.Spec().Output == nil {
 			return "", ""
