@@ -117,6 +117,9 @@ func threadHas(dir, text string) string {
 	return deskThread + `.some(m => m.dataset.direction === "` + dir + `" && m.querySelector('[data-testid="message-text"]').textContent === ` + browsertest.JS(text) + `)`
 }
 
+// openTransfer opens the transfer panel unless it is open.
+var openTransfer = chromedp.Evaluate[chromedp.Void](`(() => { if (document.getElementById("transfer-panel").hidden) document.getElementById("transfer-open").click(); })()`)
+
 func clickJS(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Click(chromedp.JSPath(expr), chromedp.NodeVisible)
 }
@@ -268,7 +271,7 @@ func TestAgentDesktop(t *testing.T) {
 	b.do("queue suggestions", deskUntil(`[...document.querySelectorAll("#transfer-queues option")].some((o) => o.value === "english")`))
 
 	// A transfer to a queue that does not exist: the API's reason shows.
-	b.do("transfer to nowhere", chromedp.SendKeys(chromedp.ID("transfer-target"), "nowhere"), chromedp.Click(chromedp.ID("transfer")),
+	b.do("transfer to nowhere", openTransfer, chromedp.SendKeys(chromedp.ID("transfer-target"), "nowhere"), chromedp.Click(chromedp.ID("transfer")),
 		deskUntil(`!`+deskError+`.hidden && `+deskErrorMsg+`.startsWith("Transferring failed: router: unknown queue")`))
 	if r := call(t, "GET", base+"/v1/tasks/"+bob, nil, adminH); r.body["status"] != "assigned" {
 		t.Fatalf("bob's task after a failed transfer: %v", r.body)
@@ -305,7 +308,7 @@ func TestAgentDesktop(t *testing.T) {
 	b.do("accept dave's", deskUntil(offerOf("dave")), clickJS(offerOf("dave")+`.querySelector('[data-testid="accept"]')`),
 		deskUntil(deskTasks+`.length === 2`))
 	dave := deskEval[string](b, `[...`+deskTasks+`].find(e => e.textContent.includes("dave")).dataset.task`)
-	b.do("transfer dave's to budi", clickJS(taskButton(dave)), deskUntil(deskSelected+`.dataset.task === "`+dave+`"`),
+	b.do("transfer dave's to budi", clickJS(taskButton(dave)), deskUntil(deskSelected+`.dataset.task === "`+dave+`"`), openTransfer,
 		chromedp.SetValue(chromedp.ID("transfer-kind"), "worker"), chromedp.SetValue(chromedp.ID("transfer-target"), "budi"),
 		chromedp.Click(chromedp.ID("transfer")), deskUntil(`!`+taskButton(dave)+` && `+deskTasks+`.length === 1`),
 		deskUntil(deskError+`.hidden`))
@@ -318,8 +321,13 @@ func TestAgentDesktop(t *testing.T) {
 		deskUntil(deskTasks+`.length === 1 && `+taskButton(alice)), deskUntil(threadHas("in", "I want a live agent")))
 
 	// Wrap up, then complete: Alice's flow goes on too.
-	b.do("wrap up alice's", chromedp.Click(chromedp.ID("wrapup")),
+	b.do("wrap up alice's", chromedp.Click(chromedp.ID("wrapup")), deskUntil(`!document.getElementById("wrapup-panel").hidden`),
+		chromedp.SendKeys(chromedp.ID("wrapup-disposition"), "resolved"), chromedp.SendKeys(chromedp.ID("wrapup-notes"), "Order found"),
+		chromedp.Click(chromedp.ID("wrapup-submit")),
 		deskUntil(deskSelected+`.dataset.status === "wrapping"`), deskUntil(`document.getElementById("wrapup").hidden`))
+	if w, _ := call(t, "GET", base+"/v1/tasks/"+alice, nil, adminH).body["wrapup"].(map[string]any); w["disposition"] != "resolved" || w["text"] != "Order found" {
+		t.Fatalf("alice's task after the wrap-up: %v", w)
+	}
 	b.do("complete alice's", chromedp.Click(chromedp.ID("complete")), deskUntil(deskTasks+`.length === 0`),
 		deskUntil(`!document.querySelector('[data-testid="conversation-empty"]').hidden`))
 	out.waitFor(t, "alice", "Thanks for talking to us, ana")

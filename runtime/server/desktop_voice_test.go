@@ -121,7 +121,8 @@ func TestAgentDesktopCalls(t *testing.T) {
 	}
 	rig.agentLeg(t, "CA200", caller, callTask, "ana", "answered")
 	b.do("the call ends", deskUntil(deskCallStatus+`.startsWith("Call ended")`), deskUntil(deskHangup+`.hidden`),
-		deskUntil(`document.getElementById("wrapup").hidden && !document.getElementById("complete").hidden`),
+		// The call is over: its disposition is still to record (Wrap up), or Complete.
+		deskUntil(`!document.getElementById("wrapup").hidden && !document.getElementById("complete").hidden`),
 		deskUntil(deskSelected+`.dataset.status === "wrapping"`))
 	stopped := deskEval[string](b, deskCallTimer)
 	time.Sleep(1200 * time.Millisecond)
@@ -167,7 +168,7 @@ func TestAgentDesktopCalls(t *testing.T) {
 	}
 	failed := fmt.Sprintf(`document.querySelector('[data-testid="message"][data-message="%s"]')`, msgID)
 	b.do("the reply failed", deskUntil(failed+`.dataset.state === "failed"`),
-		deskUntil(failed+`.querySelector('[data-testid="message-state"]').textContent === "not delivered: undelivered: 30003 Unreachable destination handset"`))
+		deskUntil(failed+`.querySelector('[data-testid="message-state"]').textContent === "Not delivered: undelivered: 30003 Unreachable destination handset"`))
 	b.screenshot("reply-failed")
 
 	b.mu.Lock()
