@@ -222,8 +222,8 @@ func Layout(f *compiler.Flow) Graph {
 		}
 	}
 	index()
+	bary := make([]float64, len(verts)) // by vertex, refilled per layer
 	sweep := func(l []int, nbrs [][]int) {
-		bary := make(map[int]float64, len(l))
 		for _, v := range l {
 			if len(nbrs[v]) == 0 {
 				bary[v] = pos[v]
@@ -242,7 +242,7 @@ func Layout(f *compiler.Flow) Graph {
 			case bary[a] > bary[b]:
 				return 1
 			}
-			return 0
+			return 0 // stable: ties keep their order
 		})
 		for i, v := range l {
 			pos[v] = float64(i)
