@@ -31,6 +31,8 @@ type flowConv struct {
 	merged  map[string]*state
 	splitOf map[string]*state
 	guardOf string // the widget whose guards are being written
+	// choices are those of the ask whose guards are being written.
+	choices []string
 	// header are TODOs about the whole flow, written above its steps.
 	header []string
 	// skip are the widgets whose steps are left out: no transition of the
@@ -317,6 +319,9 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 	if f.guardOf == w.Name {
 		switch strings.Join(p[2:], ".") {
 		case "inbound.Body":
+			if f.choices != nil {
+				return choiceOrText
+			}
 			return "reply.text"
 		case "Digits":
 			return "digits"
@@ -652,6 +657,11 @@ func (f *flowConv) jsonExpr(s string) string {
 // condition converts one Split Based On condition on input to a guard.
 func (f *flowConv) condition(input string, cd condition) string {
 	x := f.exprOf(input)
+	if x == choiceOrText && f.onlyChoices(cd) {
+		// Every value tested is a choice: the one picked says it, typed
+		// as its title (in any case) or its number, or tapped.
+		x = "reply.choice"
+	}
 	known := isStringExpr(x)
 	sx := x
 	if !known {
@@ -732,6 +742,27 @@ func (f *flowConv) condition(input string, cd condition) string {
 	return "false"
 }
 
+// onlyChoices reports whether cd tests the reply equal to choices only.
+func (f *flowConv) onlyChoices(cd condition) bool {
+	var vals []string
+	switch cd.Type {
+	case "equal_to":
+		vals = []string{str(cd.Value)}
+	case "matches_any_of":
+		for _, it := range strings.Split(str(cd.Value), ",") {
+			if it = strings.TrimSpace(it); it != "" {
+				vals = append(vals, it)
+			}
+		}
+	}
+	for _, v := range vals {
+		if !slices.Contains(f.choices, v) {
+			return false
+		}
+	}
+	return len(vals) > 0
+}
+
 func normTime(v string) string {
 	v = strings.TrimSpace(v)
 	if len(v) == 4 && !strings.Contains(v, ":") {
@@ -751,6 +782,10 @@ func dialStatus(step string) string {
 
 var dialStatusRe = regexp.MustCompile(`^\((\w+)\.status == "answered" \? "completed" : replace\((\w+)\.status \?\? "", "_", "-"\)\)$`)
 
+// choiceOrText is what a reply says, in the guards of an ask that offers
+// choices: the choice it picked, else its text.
+const choiceOrText = `(reply.choice != "" ? reply.choice : reply.text)`
+
 // isStringExpr tells expressions known to be strings.
 func isStringExpr(e string) bool {
 	if strings.HasPrefix(e, `"`) || dialStatusRe.MatchString(e) {
@@ -762,7 +797,7 @@ func isStringExpr(e string) bool {
 		}
 	}
 	switch e {
-	case "reply.text", "digits", "speech", "message.text", "message.from", "message.to", "message.id", "conversation.id":
+	case choiceOrText, "reply.choice", "reply.text", "digits", "speech", "message.text", "message.from", "message.to", "message.id", "conversation.id":
 		return true
 	}
 	for _, suf := range []string{".digits", ".speech", ".body", ".url", ".transcript"} {

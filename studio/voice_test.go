@@ -19,8 +19,8 @@ import (
 // check that the converted flow behaves as the Studio flow does.
 // FLOW_UPDATE=1 rewrites the three outputs.
 func TestVoiceWidgets(t *testing.T) {
-	files, _ := filepath.Glob("testdata/voice/*.txtar")
-	if len(files) < 9 {
+	files, _ := filepath.Glob("testdata/*/*.txtar")
+	if len(files) < 10 {
 		t.Fatalf("found only %d archives", len(files))
 	}
 	for _, file := range files {

@@ -109,32 +109,41 @@ func dropped(s *state, keys ...string) string {
 // messageInCall stubs a message widget in a call flow (why says what to
 // use instead); elsewhere it reports the keys a message step does without,
 // and writes the reply options its attributes carry as choices.
-func (w *widget) messageInCall(why string) (stub string, stubbed bool, choices bool) {
+func (w *widget) messageInCall(why string) (stub string, stubbed bool, choices []string) {
 	if w.isCall {
-		return w.f.stub(w.s, why), true, false
+		return w.f.stub(w.s, why), true, nil
 	}
 	cs, key, others := attributeChoices(str(w.p["attributes"]))
-	if cs == "" {
+	if cs == nil {
 		w.f.ignored(w.s, "from", "service", "channel", "message_type", "attributes")
-		return "", false, false
+		return "", false, nil
 	}
 	w.f.ignored(w.s, "from", "service", "channel", "message_type")
 	if others {
 		w.f.todo("the attributes other than `%s` (the choices): no equivalent, left out", key)
 	}
-	w.line("choices %s", cs)
-	return "", false, true
+	w.line("choices %s", choiceList(cs))
+	return "", false, cs
+}
+
+// choiceList writes choices as a list literal.
+func choiceList(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = strconv.Quote(it)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
 
 // attributeChoices reads the reply options a message's attributes carry
 // for a chat front end, as Flex webchat renders them as buttons
 // ({"selections": ["New", "Existing"]}): the first key, in name order,
 // whose value is a list of distinct plain strings. others reports other
-// keys. "" when there is no such list.
-func attributeChoices(attrs string) (choices, key string, others bool) {
+// keys. nil when there is no such list.
+func attributeChoices(attrs string) (choices []string, key string, others bool) {
 	var m map[string]any
 	if err := json.Unmarshal([]byte(attrs), &m); err != nil {
-		return "", "", false
+		return nil, "", false
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		list, ok := m[k].([]any)
@@ -150,13 +159,13 @@ func attributeChoices(attrs string) (choices, key string, others bool) {
 				break
 			}
 			seen[t] = true
-			items = append(items, strconv.Quote(t))
+			items = append(items, t)
 		}
 		if items != nil {
-			return "[" + strings.Join(items, ", ") + "]", k, len(m) > 1
+			return items, k, len(m) > 1
 		}
 	}
-	return "", "", false
+	return nil, "", false
 }
 
 // mergedTarget is where two events that become one outcome go: event's
@@ -193,7 +202,7 @@ func (w *widget) sendMessage() string {
 
 func (w *widget) sendAndWait() string {
 	f, s, p := w.f, w.s, w.p
-	stub, ok, hasChoices := w.messageInCall("`send-and-wait-for-reply` in a call flow: use `gather`")
+	stub, ok, choices := w.messageInCall("`send-and-wait-for-reply` in a call flow: use `gather`")
 	if ok {
 		return stub
 	}
@@ -206,10 +215,16 @@ func (w *widget) sendAndWait() string {
 	}
 	var reply string
 	if sp := f.splitOf[s.Name]; sp != nil {
-		if cs := menuChoices(sp); cs != "" && !hasChoices {
-			w.line("choices %s", cs)
+		if cs := menuChoices(sp); cs != nil && choices == nil {
+			w.line("choices %s", choiceList(cs))
+			choices = cs
 		}
+		// A customer picks a choice by its number too ("2" under the
+		// numbered menu of a channel without buttons): the guards test
+		// the picked choice, and the text where none was picked.
+		f.choices = choices
 		reply = f.guards(s, w.line)
+		f.choices = nil
 	} else {
 		reply = orDone(f.target("incomingMessage"))
 	}
@@ -224,11 +239,11 @@ func (w *widget) sendAndWait() string {
 // them and a tap sends a constant the guards test. Of a list, the choice
 // is its first item ("Yes, yes, y": the others are the option's other
 // spellings), or, when it is the split's only branch, every item (the
-// options that go on, "Hours, Parking, Other"). ""
+// options that go on, "Hours, Parking, Other"). nil
 // when the split is no such menu, or a menu of numbers only ("Reply 1
 // for…"): its prompt already lists the options, and buttons titled "1"
 // and "2" would say less.
-func menuChoices(sp *state) string {
+func menuChoices(sp *state) []string {
 	var items []string
 	seen := map[string]bool{}
 	numbers := true
@@ -238,7 +253,7 @@ func menuChoices(sp *state) string {
 		}
 		if !seen[strings.ToLower(v)] {
 			seen[strings.ToLower(v)] = true
-			items = append(items, strconv.Quote(v))
+			items = append(items, v)
 		}
 		if _, err := strconv.Atoi(v); err != nil {
 			numbers = false
@@ -260,7 +275,7 @@ func menuChoices(sp *state) string {
 			switch cd.Type {
 			case "equal_to":
 				if !add(v) {
-					return ""
+					return nil
 				}
 			case "matches_any_of":
 				for _, it := range strings.Split(v, ",") {
@@ -268,21 +283,21 @@ func menuChoices(sp *state) string {
 						continue
 					}
 					if !add(it) {
-						return ""
+						return nil
 					}
 					if branches > 1 {
 						break // the other spellings of the branch's option
 					}
 				}
 			default:
-				return ""
+				return nil
 			}
 		}
 	}
 	if len(items) < 2 || numbers {
-		return ""
+		return nil
 	}
-	return "[" + strings.Join(items, ", ") + "]"
+	return items
 }
 
 func (w *widget) split() string {
