@@ -12,8 +12,8 @@ import (
 	"github.com/switchboard-dev/switchboard/flowtest"
 )
 
-// TestVoiceWidgets converts the export of each testdata/voice/*.txtar
-// (in.json) and compares the result with out.flow, the warnings with
+// TestVoiceWidgets converts the export of each testdata/*/*.txtar (in.json;
+// voice/ for the voice widgets, messages/ for the message ones) and compares the result with out.flow, the warnings with
 // warnings and the compiler's own warnings with diagnostics. The flow
 // tests of test.flowtest, when there is one, run against the result: they
 // check that the converted flow behaves as the Studio flow does.
