@@ -14,6 +14,8 @@ import (
 
 	"github.com/switchboard-dev/switchboard/connectors/custom"
 	adminconsole "github.com/switchboard-dev/switchboard/runtime/server/admin"
+	"github.com/switchboard-dev/switchboard/runtime/store"
+	"github.com/switchboard-dev/switchboard/runtime/store/storetest"
 )
 
 // adminFlow asks a question (a step executions wait at) or hands the
@@ -82,14 +84,21 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// TestAdminAPI_Routes checks the console's routes: who may call them
-// (401 without a token, 403 with a worker's), what they answer, and the
-// 400s and 404s with their JSON reasons.
+// TestAdminAPI_Routes checks the console's routes, on SQLite and on
+// PostgreSQL: who may call them (401 without a token, 403 with a
+// worker's), what they answer (the steps' waiting counts, one delivery of
+// a dead letter however many admins retry it), and the 400s and 404s
+// with their JSON reasons.
 func TestAdminAPI_Routes(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testAdminRoutes(t, nil) })
+	t.Run("postgres", func(t *testing.T) { testAdminRoutes(t, storetest.OpenPostgres(t)) })
+}
+
+func testAdminRoutes(t *testing.T, st store.Store) {
 	platform := &refusingPlatform{got: map[string]int{}}
 	srv := httptest.NewServer(platform)
 	defer srv.Close()
-	sb := start(t, setup{flow: adminFlow, outboundURL: srv.URL, running: true})
+	sb := start(t, setup{flow: adminFlow, outboundURL: srv.URL, running: true, store: st})
 	base, adminH := sb.base, bearer(admin)
 	version := sb.node.Active().Version
 	customer := func(id, from, text string) {

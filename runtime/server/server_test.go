@@ -55,6 +55,8 @@ type setup struct {
 	reservationTimeout time.Duration
 	// instances are connector instances served beside custom/default.
 	instances []server.Instance
+	// store is the store to run on (nil: a new SQLite database).
+	store store.Store
 }
 
 type running struct {
@@ -66,7 +68,10 @@ type running struct {
 func start(t testing.TB, su setup) running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "sb.db"))
+	st, err := su.store, error(nil)
+	if st == nil {
+		st, err = store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "sb.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
