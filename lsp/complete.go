@@ -213,6 +213,9 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 			if !spec.Guards {
 				return items
 			}
+			for n, v := range spec.GuardNames {
+				add(n, protocol.CompletionItemKindModule, compiler.TypeName(v), "")
+			}
 		case c.depth == 1 && c.decl == "queue":
 			for _, w := range []string{"workers", "order", "max_reserved"} {
 				add(w, protocol.CompletionItemKindKeyword, "queue setting", "")
@@ -288,7 +291,13 @@ func (p *program) members(c cursorContext, src string, chain []string) []member 
 		return out
 	}
 	var v any
-	if ev, ok := compiler.Environment()[root]; ok {
+	env := compiler.Environment()
+	if k, ok := compiler.KindNamed(c.kind); ok {
+		for n, x := range k.Spec().GuardNames {
+			env[n] = x
+		}
+	}
+	if ev, ok := env[root]; ok {
 		v = ev
 	} else {
 		for _, n := range p.flowNames(c, src) {

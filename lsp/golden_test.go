@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,8 +15,9 @@ import (
 	protocol "github.com/tliron/glsp/protocol_3_16"
 )
 
-// update rewrites the expected outputs of the golden tests.
-var update = os.Getenv("FLOW_UPDATE") != ""
+// update rewrites the expected outputs of the golden tests: -update, or
+// FLOW_UPDATE=1 as for the compiler's goldens.
+var update = flag.Bool("update", os.Getenv("FLOW_UPDATE") != "", "rewrite the want sections of testdata/*.txtar")
 
 // TestGolden runs each testdata/*.txtar through the protocol. An archive
 // holds:
@@ -30,7 +32,7 @@ var update = os.Getenv("FLOW_UPDATE") != ""
 //     diagnostics, change (sends v2/FILE as the next version) or delete
 //     (removes FILE from the disk and tells the server, as a watcher does);
 //   - `want`: each request's answer under a `### request` line, as the
-//     render functions below print it. FLOW_UPDATE=1 rewrites it.
+//     render functions below print it. -update rewrites it.
 func TestGolden(t *testing.T) {
 	paths, _ := filepath.Glob("testdata/*.txtar")
 	if len(paths) == 0 {
@@ -43,7 +45,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := runArchive(t, ar)
-			if update {
+			if *update {
 				for i := range ar.Files {
 					if ar.Files[i].Name == "want" {
 						ar.Files[i].Data = []byte(got)
@@ -61,7 +63,7 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			if got != want {
-				t.Errorf("answers differ (FLOW_UPDATE=1 rewrites them)\n--- got\n%s\n--- want\n%s", got, want)
+				t.Errorf("answers differ (-update rewrites them)\n--- got\n%s\n--- want\n%s", got, want)
 			}
 		})
 	}

@@ -45,7 +45,7 @@ func (p *program) hoverAt(fi *fileInfo, off int) (string, diag.Span) {
 			if step.Kind.Pos.Offset == start {
 				return kindDoc(spec), sp
 			}
-			if key, ok := lineKey(step, off); ok && key.Span.Start.Offset == start {
+			if key, member, ok := lineKey(step, off); ok && key.Span.Start.Offset == start && !(spec.Guards && member) {
 				for _, pr := range spec.Props {
 					if pr.Name == word {
 						return fmt.Sprintf("**%s** `%s`: %s", spec.Name, pr.Name, pr.Doc), sp
@@ -59,9 +59,18 @@ func (p *program) hoverAt(fi *fileInfo, off int) (string, diag.Span) {
 			}
 		}
 	}
+	// The names a step's guards see besides the flow's: ask's reply.
+	env := compiler.Environment()
+	if step != nil {
+		if k, ok := compiler.KindNamed(step.Kind.Value); ok {
+			for n, v := range k.Spec().GuardNames {
+				env[n] = v
+			}
+		}
+	}
 	chain := memberChain(fi.text.src, start, end)
 	if len(chain) < 2 {
-		if v, ok := compiler.Environment()[word]; ok {
+		if v, ok := env[word]; ok {
 			return fmt.Sprintf("`%s`: %s%s", word, compiler.TypeName(v), fieldList(v)), sp
 		}
 		return "", diag.Span{}
@@ -70,7 +79,7 @@ func (p *program) hoverAt(fi *fileInfo, off int) (string, diag.Span) {
 	if decl != nil && decl.Keyword == "flow" {
 		flow = decl.Name.Value
 	}
-	typ, doc := p.memberType(flow, chain)
+	typ, doc := p.memberType(flow, env, chain)
 	if typ == "" {
 		return "", diag.Span{}
 	}
@@ -79,7 +88,7 @@ func (p *program) hoverAt(fi *fileInfo, off int) (string, diag.Span) {
 
 // memberType is the type of a member chain such as message.text or
 // bot.json, and the fields of a record.
-func (p *program) memberType(flow string, chain []string) (string, string) {
+func (p *program) memberType(flow string, env map[string]any, chain []string) (string, string) {
 	var v any
 	root := chain[0]
 	switch {
@@ -97,7 +106,7 @@ func (p *program) memberType(flow string, chain []string) (string, string) {
 		v = k.Spec().Output
 	default:
 		var ok bool
-		if v, ok = compiler.Environment()[root]; !ok {
+		if v, ok = env[root]; !ok {
 			return "", ""
 		}
 	}
@@ -214,17 +223,20 @@ func enclosing(f *lang.File, off int) (*lang.Decl, *lang.Step) {
 	return nil, nil
 }
 
-// lineKey returns the first token of the step's block line around off.
-func lineKey(st *lang.Step, off int) (lang.Token, bool) {
+// lineKey returns the first token of the step's block line around off,
+// and whether a member follows it (`reply.text == "2"`: a condition on
+// reply, not the outcome reply).
+func lineKey(st *lang.Step, off int) (key lang.Token, member, ok bool) {
 	if st.Block == nil {
-		return lang.Token{}, false
+		return lang.Token{}, false, false
 	}
 	for _, it := range st.Block.Items {
 		if l := it.Line; l != nil && l.Pos.Offset <= off && off <= l.EndPos.Offset {
-			return l.Head.Tokens[0], true
+			toks := l.Head.Tokens
+			return toks[0], len(toks) > 1 && toks[1].Kind == lang.DotName, true
 		}
 	}
-	return lang.Token{}, false
+	return lang.Token{}, false, false
 }
 
 func isIdentRune(r rune) bool {
