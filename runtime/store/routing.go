@@ -160,6 +160,9 @@ type TaskRouting struct {
 	Queue    string
 	WorkerID string
 	Routed   int
+	// Attributes, when set, replace the task's: the router adds what it
+	// routes on (task.last_worker) when it first takes the task.
+	Attributes json.RawMessage
 }
 
 // RoutingWrite is one transaction of the router leader.

@@ -35,10 +35,19 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 		var b pgx.Batch
 		queueAll(&b, head)
 		for _, t := range rw.Tasks {
+			var attrs any // nil keeps the task's
+			if t.Attributes != nil {
+				a, err := store.Object(t.Attributes)
+				if err != nil {
+					return err
+				}
+				attrs = string(a)
+			}
 			b.Queue(`UPDATE tasks SET
 					status = CASE WHEN status IN ('completed', 'canceled') THEN status ELSE $1 END,
-					queue = $2, worker_id = $3, routed = $4, updated_at = $5 WHERE id = $6`,
-				string(t.Status), t.Queue, t.WorkerID, t.Routed, at, t.ID)
+					queue = $2, worker_id = $3, routed = $4, updated_at = $5,
+					attributes = COALESCE($7::jsonb, attributes) WHERE id = $6`,
+				string(t.Status), t.Queue, t.WorkerID, t.Routed, at, t.ID, attrs)
 		}
 		for _, r := range rw.Reservations {
 			b.Queue(`INSERT INTO reservations (id, task_id, worker_id, status, created_at, updated_at)

@@ -46,7 +46,11 @@ func (s *Store) applyRouting(ctx context.Context, x *wtx, rw *store.RoutingWrite
 	// statement each for all of them, as the group commit does for units.
 	taskArgs := make([]any, 0, len(rw.Tasks)*updTasks.cols)
 	for _, t := range rw.Tasks {
-		taskArgs = append(taskArgs, t.ID, string(t.Status), t.Queue, t.WorkerID, t.Routed, at)
+		attrs, err := taskAttributes(t)
+		if err != nil {
+			return err
+		}
+		taskArgs = append(taskArgs, t.ID, string(t.Status), t.Queue, t.WorkerID, t.Routed, at, attrs)
 	}
 	if _, err := x.insert(ctx, updTasks, taskArgs); err != nil {
 		return err
@@ -147,9 +151,23 @@ var (
 	// over the router's view.
 	updTasks = &insertSpec{head: `UPDATE tasks SET
 			status = CASE WHEN tasks.status IN ('completed', 'canceled') THEN tasks.status ELSE v.column2 END,
-			queue = v.column3, worker_id = v.column4, routed = v.column5, updated_at = v.column6
-		FROM (VALUES `, row: `(?, ?, ?, ?, ?, ?)`, tail: `) AS v WHERE tasks.id = v.column1`, cols: 6}
+			queue = v.column3, worker_id = v.column4, routed = v.column5, updated_at = v.column6,
+			attributes = COALESCE(v.column7, tasks.attributes)
+		FROM (VALUES `, row: `(?, ?, ?, ?, ?, ?, ?)`, tail: `) AS v WHERE tasks.id = v.column1`, cols: 7}
 )
+
+// taskAttributes is a TaskRouting's new attributes as a column value: nil
+// keeps the task's.
+func taskAttributes(t store.TaskRouting) (any, error) {
+	if t.Attributes == nil {
+		return nil, nil
+	}
+	attrs, err := store.Object(t.Attributes)
+	if err != nil {
+		return nil, err
+	}
+	return string(attrs), nil
+}
 
 func appendEvents(ctx context.Context, x *wtx, events []store.RouterEvent, at time.Time) error {
 	args := make([]any, 0, len(events)*insEvents.cols)
