@@ -138,6 +138,9 @@ type liveTask struct {
 	row         store.Task
 	channel     string
 	byFlow      bool // ended by its flow (no outcome to send back)
+	// attrs, when set, are the attributes the router routes the task on,
+	// written to its row with the next commit: task.last_worker shows there.
+	attrs json.RawMessage
 }
 
 func (n *Leader) lead(ctx context.Context, lease store.Lease) error {
@@ -213,7 +216,8 @@ func (l *leader) commit(ctx context.Context) error {
 		if t.Closed {
 			routed = store.RoutedClosed
 		}
-		l.w.Tasks = append(l.w.Tasks, store.TaskRouting{ID: id, Status: t.Status, Queue: t.Queue, WorkerID: t.Worker, Routed: routed})
+		l.w.Tasks = append(l.w.Tasks, store.TaskRouting{ID: id, Status: t.Status, Queue: t.Queue, WorkerID: t.Worker, Routed: routed, Attributes: t.attrs})
+		t.attrs = nil
 		if t.Closed {
 			delete(l.tasks, id)
 			l.follow.Forget(id)
@@ -388,7 +392,11 @@ func (l *leader) round(ctx context.Context) (bool, error) {
 			lt.Closed, lt.byFlow = true, true
 			continue
 		}
-		evs, err := l.r.Enqueue(t.ID, t.Workflow, taskAttributes(t, nt.LastWorker), t.Priority, lt.channel, now)
+		attrs := taskAttributes(t, nt.LastWorker)
+		if _, byFlow := attrsOf(t.Attributes)["last_worker"]; !byFlow {
+			lt.attrs = mustJSON(attrs) // the router added task.last_worker: the task shows it
+		}
+		evs, err := l.r.Enqueue(t.ID, t.Workflow, attrs, t.Priority, lt.channel, now)
 		if err != nil {
 			// A workflow the program lacks (a redeploy removed it): the
 			// flow gets the task's failure at once.

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskPosition", testTaskPosition},
 		{"Routing", testRouting},
 		{"RoutingAnswer", testRoutingAnswer},
+		{"TaskRoutingAttributes", testTaskRoutingAttributes},
 		{"Leadership", testLeadership},
 		{"Notify", testNotify},
 		{"Outbox", testOutbox},
