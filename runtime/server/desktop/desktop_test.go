@@ -2,6 +2,7 @@ package desktop
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -68,5 +69,44 @@ func TestServe(t *testing.T) {
 	}
 	if r := serve("POST", "/agent/", ""); string(r.Header.Peek("Allow")) != "GET, HEAD" {
 		t.Errorf("405 without Allow: %s", r.Header.String())
+	}
+}
+
+// TestFirstRenderWeight sums what the first render of /agent/ loads: the
+// page and every asset it names (stylesheets, scripts, images), each
+// served by Serve. Everything is embedded: a reference to anything else
+// (another host, a CDN) fails the test, as does a total of 200 KB or more.
+func TestFirstRenderWeight(t *testing.T) {
+	const budget = 200 << 10
+	page := serve("GET", "/agent/", "")
+	if page.StatusCode() != 200 {
+		t.Fatalf("GET /agent/: %d", page.StatusCode())
+	}
+	total := len(page.Body())
+	refs := regexp.MustCompile(`(?i)<(?:link|script|img)\b[^>]*?\b(?:href|src)="([^"]+)"`).FindAllStringSubmatch(string(page.Body()), -1)
+	assets := 0
+	for _, m := range refs {
+		ref := m[1]
+		if strings.HasPrefix(ref, "data:") {
+			continue
+		}
+		if strings.Contains(ref, "//") || strings.HasPrefix(ref, "/") {
+			t.Errorf("the page loads %s, outside the desktop's embedded files", ref)
+			continue
+		}
+		r := serve("GET", "/agent/"+ref, "")
+		if r.StatusCode() != 200 {
+			t.Errorf("GET /agent/%s: %d", ref, r.StatusCode())
+			continue
+		}
+		total += len(r.Body())
+		assets++
+	}
+	if assets < 2 {
+		t.Fatalf("found %d assets in the page: %v", assets, refs)
+	}
+	t.Logf("first render: %d bytes (%d assets), budget %d", total, assets, budget)
+	if total >= budget {
+		t.Errorf("the first render loads %d bytes, at most %d", total, budget)
 	}
 }
