@@ -33,6 +33,9 @@ type flowConv struct {
 	guardOf string // the widget whose guards are being written
 	// choices are those of the ask whose guards are being written.
 	choices []string
+	// inOutbound are the widgets whose sent text is being written where
+	// it is read (a text that reads its own would never end).
+	inOutbound map[string]bool
 	// header are TODOs about the whole flow, written above its steps.
 	header []string
 	// skip are the widgets whose steps are left out: no transition of the
@@ -353,6 +356,13 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 			}
 			return rest(st+".reply?.attributes", 3)
 		}
+		if e, ok := f.outbound(s, w, at(2), at(3)); ok {
+			return e
+		}
+	case "send-message":
+		if e, ok := f.outbound(s, w, at(2), at(3)); ok {
+			return e
+		}
 	case "make-http-request", "run-function", "run-function-v2":
 		switch at(2) {
 		case "parsed":
@@ -378,6 +388,37 @@ func (f *flowConv) widgetRef(s string, p []string, rest func(string, int) string
 	}
 	f.todo("`{{%s}}` has no equivalent; it became nil", s)
 	return "nil"
+}
+
+// outbound converts {{widgets.W.outbound.KEY}} (s) of a message widget w:
+// the message it sent, which a step does not keep, is written again from
+// the widget's settings. ok is false for keys without equivalent (Sid,
+// Status).
+func (f *flowConv) outbound(s string, w *state, part, key string) (string, bool) {
+	if part != "outbound" || f.inOutbound[w.Name] {
+		return "", false
+	}
+	if f.inOutbound == nil {
+		f.inOutbound = map[string]bool{}
+	}
+	f.inOutbound[w.Name] = true
+	defer delete(f.inOutbound, w.Name)
+	switch key {
+	case "Body":
+		body := str(w.Properties["body"])
+		if hasLiquid(body) {
+			f.todo("`{{%s}}` is the text widget %s sent, computed again here: it differs if what it reads has changed since", s, w.Name)
+		}
+		return f.template(body), true
+	case "To":
+		if to := strings.TrimSpace(str(w.Properties["to"])); to != "" {
+			return f.exprOf(to), true
+		}
+		return "message.from", true
+	case "From":
+		return "message.to", true
+	}
+	return "", false
 }
 
 // voiceKinds are only allowed in call flows.

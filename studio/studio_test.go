@@ -107,6 +107,7 @@ func TestLiquid(t *testing.T) {
 		{Name: "fn", Type: "run-function"},
 		{Name: "sub", Type: "run-subflow", Properties: map[string]any{"flow_sid": "FW1"}},
 		{Name: "office", Type: "connect-call-to"},
+		{Name: "note", Type: "send-message", Properties: map[string]any{"body": "Your code is 42", "to": "{{flow.data.to}}"}},
 	}
 	tests := []struct{ in, want string }{
 		{"plain text", `"plain text"`},
@@ -121,6 +122,8 @@ func TestLiquid(t *testing.T) {
 		{"{{flow.variables.count}}", `"${count_step}"`},
 		{"{{flow.variables.first_name}}", `"${first_name}"`},
 		{"{{widgets.ask.inbound.Body}}", `"${ask_step.reply?.text}"`},
+		{"{{widgets.ask.outbound.To}} {{widgets.ask.outbound.From}}", `"${message.from} ${message.to}"`},
+		{"{{widgets.note.outbound.Body}} to {{widgets.note.outbound.To}}", `"${"Your code is 42"} to ${message.attributes?.to}"`},
 		{"{{widgets.api-call.parsed.customer.name}}", `"${api_call.json?.customer?.name}"`},
 		{"{{widgets.api-call.parsed.items[0]}}", `"${api_call.json?.items?.[0]}"`},
 		{"{{widgets.api-call.status_code}} {{widgets.api-call.body}}", `"${api_call.status} ${api_call.body}"`},
@@ -169,9 +172,10 @@ func TestLiquidTodo(t *testing.T) {
 		{Name: "vm", Type: "record-voicemail"},
 		{Name: "queue", Type: "enqueue-call"},
 		{Name: "app", Type: "add-twiml-redirect"},
+		{Name: "ask", Type: "send-and-wait-for-reply"},
 	}
 	for _, in := range []string{"{{x | capitalize}}", "{% for i in (1..2) %}x{% endfor %}", "{{flow.flow_sid}}", "{{widgets.nope.Body}}", "{% if a %}x",
-		"{{widgets.office.DialCallSid}}", "{{widgets.vm.RecordingSid}}", "{{widgets.queue.QueueResult}}", "{{widgets.app.choice}}"} {
+		"{{widgets.office.DialCallSid}}", "{{widgets.vm.RecordingSid}}", "{{widgets.ask.outbound.Sid}}", "{{widgets.queue.QueueResult}}", "{{widgets.app.choice}}"} {
 		f := newFlowConv(c, "f", "call", states)
 		f.template(in)
 		if len(f.todos) == 0 {
