@@ -132,6 +132,10 @@ type Outbound struct {
 	// Some platforms treat a person's replies apart (Meta's HUMAN_AGENT
 	// tag, allowed for a week after the customer's last message).
 	Agent string
+	// AgentName is what the customer sees of the agent (the worker's
+	// `name` attribute, else its id), for channels that show who writes
+	// (the webchat).
+	AgentName string
 }
 
 // Template is an approved message template and its variables.

@@ -57,7 +57,7 @@ type Done struct {
 func Perform(ctx context.Context, io IO, r Route, e engine.Effect) Done {
 	switch e.Kind {
 	case engine.EffectSend:
-		return send(ctx, io, r, e, "")
+		return send(ctx, io, r, e, "", "")
 	case engine.EffectHTTP:
 		return Done{Result: io.HTTP(ctx, e.HTTP)}
 	case engine.EffectFunction:
@@ -70,18 +70,19 @@ func Perform(ctx context.Context, io IO, r Route, e engine.Effect) Done {
 
 // PerformReply delivers a live agent's reply: a send whose Outbound names
 // the agent (connectors.Outbound.Agent), for platforms that treat a
-// person's replies apart (Meta's HUMAN_AGENT tag).
-func PerformReply(ctx context.Context, io IO, r Route, e engine.Effect, agent string) Done {
-	return send(ctx, io, r, e, agent)
+// person's replies apart (Meta's HUMAN_AGENT tag), and what the customer
+// sees of them (AgentName, for channels that show it).
+func PerformReply(ctx context.Context, io IO, r Route, e engine.Effect, agent, name string) Done {
+	return send(ctx, io, r, e, agent, name)
 }
 
-func send(ctx context.Context, io IO, r Route, e engine.Effect, agent string) Done {
+func send(ctx context.Context, io IO, r Route, e engine.Effect, agent, name string) Done {
 	ch := io.Channel(r)
 	if ch == nil {
 		return Done{Err: connectors.Permanent(fmt.Errorf("no connector %s/%s is configured", r.Connector, r.Instance))}
 	}
 	out := Outbound(r, e)
-	out.Agent = agent
+	out.Agent, out.AgentName = agent, name
 	d := deliver(ctx, ch, out, e.WaitID != "")
 	var fb *connectors.FallbackError
 	if errors.As(d.Err, &fb) {
@@ -94,7 +95,7 @@ func send(ctx context.Context, io IO, r Route, e engine.Effect, agent string) Do
 			return Done{Err: connectors.Permanent(fmt.Errorf("%w: no connector %s/%s is configured", d.Err, fb.Connector, fb.Instance))}
 		}
 		out := Outbound(r, e)
-		out.Agent, out.Channel, out.Thread = agent, fb.Channel, ""
+		out.Agent, out.AgentName, out.Channel, out.Thread = agent, name, fb.Channel, ""
 		d = deliver(ctx, alt, out, e.WaitID != "")
 		d.Via = &via
 	}

@@ -162,6 +162,9 @@ func (p *planner) Enqueue(e engine.Effect) error {
 	r := p.s.Route
 	p.u.Tasks = append(p.u.Tasks, store.Task{ID: e.Enqueue.TaskID, ConversationID: r.ConversationID, ContactID: r.ContactID,
 		ExecutionID: p.s.Execution.ID, Workflow: e.Enqueue.Workflow, Attributes: attrs, Priority: int(e.Enqueue.Priority), Channel: e.Enqueue.Channel})
+	if r.Channel != connectors.ChannelVoice && !p.s.InlineCalls { // a caller hears the hold instead
+		p.u.Effects = append(p.u.Effects, NoticeRow(NoticePayload{Kind: connectors.NoticeQueued, Conversation: r.ConversationID, Task: e.Enqueue.TaskID}))
+	}
 	return nil
 }
 

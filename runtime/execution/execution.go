@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/compiler"
+	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/runtime/effect"
 	"github.com/switchboard-dev/switchboard/runtime/engine"
 	"github.com/switchboard-dev/switchboard/runtime/metrics"
@@ -282,6 +283,9 @@ func (c *Core) Resume(ctx context.Context, execID string, route effect.Route, tm
 func (c *Core) EndConversation(ctx context.Context, execID string, route effect.Route, tmpl effect.EventTemplate, extra func(*store.Unit)) error {
 	return c.Resume(ctx, execID, route, tmpl, func(ev *engine.Event) { ev.Kind = engine.EventCancel }, func(u *store.Unit) {
 		u.CloseConversations = append(u.CloseConversations, route.ConversationID)
+		if route.Channel != connectors.ChannelVoice {
+			u.Effects = append(u.Effects, effect.NoticeRow(effect.NoticePayload{Kind: connectors.NoticeClosed, Conversation: route.ConversationID}))
+		}
 		if extra != nil {
 			extra(u)
 		}

@@ -241,6 +241,14 @@ func (g *Ingest) delivery(ctx context.Context, connector, instance string, in co
 			return err
 		}
 	}
+	if (st.Status == "delivered" || st.Status == "read") && rec.Agent != "" && rec.Task != "" {
+		// The customer's device has the reply, or they saw it: the
+		// agent's desktop marks it.
+		data, _ := json.Marshal(map[string]any{"conversation_id": sent.ConversationID, "message_id": sent.ID, "status": st.Status})
+		if err := g.store.AppendRouterEvents(ctx, []store.RouterEvent{{Type: "agent.reply.status", TaskID: rec.Task, WorkerID: rec.Agent, Data: data}}); err != nil {
+			return err
+		}
+	}
 	if rec.Wait == "" || rec.Execution == "" {
 		return nil
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/compiler"
+	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/runtime/effect"
 	"github.com/switchboard-dev/switchboard/runtime/engine"
 	"github.com/switchboard-dev/switchboard/runtime/execution"
@@ -649,6 +650,8 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 			resRow(store.ReservationAccepted)
 			if t != nil && t.channel == "voice" {
 				l.connect(t, e.Worker)
+			} else if t != nil {
+				l.notice(t, connectors.NoticeJoined, e.Worker)
 			}
 		case router.ReservationRejected, router.ReservationTimeout, router.ReservationCanceled:
 			status := map[router.EventType]store.ReservationStatus{router.ReservationRejected: store.ReservationRejected,
@@ -661,10 +664,12 @@ func (l *leader) record(ctx context.Context, evs []router.Event) []store.RouterE
 		case router.TaskWrapping:
 			if t != nil {
 				l.w.Reservations = append(l.w.Reservations, store.Reservation{ID: t.Res, TaskID: e.Task, WorkerID: t.Worker, Status: store.ReservationWrapping})
+				l.notice(t, connectors.NoticeLeft, t.Worker)
 			}
 		case router.TaskCompleted:
 			if t != nil {
 				l.outcome(ctx, t, compiler.OutCompleted)
+				l.notice(t, connectors.NoticeLeft, e.Worker)
 			}
 		case router.TaskCanceled:
 			if t != nil && !t.byFlow {
@@ -697,6 +702,18 @@ func (l *leader) connect(t *liveTask, worker string) {
 	id := store.NewID()
 	l.w.Effects = append(l.w.Effects, store.Effect{ID: id, Kind: KindCallConnect, IdempotencyKey: id,
 		Payload: mustJSON(CallConnect{Task: t.row.ID, Conversation: t.row.ConversationID, Worker: worker, ContactURI: uri})})
+}
+
+// notice tells the customer of a chat task what its agent did (joined,
+// left), through the outbox, in the round's transaction. A task that went
+// through wrap-up says "left" twice (wrapping, completed): the channel
+// shows it once.
+func (l *leader) notice(t *liveTask, kind connectors.NoticeKind, worker string) {
+	if t.channel == "voice" || t.row.ConversationID == "" || worker == "" {
+		return
+	}
+	l.w.Effects = append(l.w.Effects, effect.NoticeRow(effect.NoticePayload{Kind: kind, Conversation: t.row.ConversationID,
+		Task: t.row.ID, Worker: worker}))
 }
 
 // outcome resumes the task's flow at the matching outcome: a timer due now,

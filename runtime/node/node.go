@@ -129,7 +129,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		Retry: cfg.LeaderRetry, Logger: cfg.Logger, Metrics: cfg.Metrics})
 	n.outbox = outbox.New(n.core, outbox.Config{Owner: cfg.Owner, Channels: cfg.Channels, Functions: cfg.Functions,
 		FunctionURLs: cfg.FunctionURLs, HTTP: cfg.HTTP, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
-		Handlers: map[string]outbox.Handler{leader.KindRouterEvents: n.agents.DeliverEvents, leader.KindCallConnect: n.agents.Connect}, Logger: cfg.Logger, Metrics: cfg.Metrics})
+		Handlers: map[string]outbox.Handler{leader.KindRouterEvents: n.agents.DeliverEvents, leader.KindCallConnect: n.agents.Connect,
+			effect.KindNotice: func(ctx context.Context, row store.Effect) error { return n.outbox.Notice(ctx, row) }}, Logger: cfg.Logger, Metrics: cfg.Metrics})
 	if err := n.core.Deploy(ctx, cfg.Program, cfg.Sources); err != nil {
 		return nil, err
 	}

@@ -169,7 +169,7 @@ func (o *Outbox) perform(ctx context.Context, row store.Effect) {
 			return
 		}
 	} else if p.Agent != nil {
-		done = effect.PerformReply(ctx, o.io, p.Route, e, p.Agent.Worker)
+		done = effect.PerformReply(ctx, o.io, p.Route, e, p.Agent.Worker, o.agentName(ctx, p.Agent.Worker))
 	} else {
 		done = effect.Perform(ctx, o.io, p.Route, e)
 	}
