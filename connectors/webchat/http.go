@@ -87,6 +87,10 @@ func (c *Connector) Routes() []httpsurface.Route {
 		{Method: http.MethodHead, Path: "/index.html", Handler: page},
 		{Method: http.MethodGet, Path: "/widget.js", Handler: asset("/widget.js")},
 		{Method: http.MethodHead, Path: "/widget.js", Handler: asset("/widget.js")},
+		// The embed snippet's name for the same script: loaded without
+		// data-mode, it adds the launcher and the panel to any page.
+		{Method: http.MethodGet, Path: "/embed.js", Handler: asset("/widget.js")},
+		{Method: http.MethodHead, Path: "/embed.js", Handler: asset("/widget.js")},
 		{Method: http.MethodGet, Path: "/widget.css", Handler: asset("/widget.css")},
 		{Method: http.MethodHead, Path: "/widget.css", Handler: asset("/widget.css")},
 		{Method: http.MethodPost, Path: "/session", Handler: withCORS(c.serveSession)},
@@ -275,6 +279,9 @@ type sessionResponse struct {
 	Token    string `json:"token"`
 	Title    string `json:"title"`
 	Greeting string `json:"greeting"`
+	// Prechat lists the fields the pre-chat form asks for (name, email),
+	// none when there is no form.
+	Prechat []string `json:"prechat"`
 }
 
 // serveSession keeps a visitor's valid token or issues a new visitor one.
@@ -307,7 +314,8 @@ func (c *Connector) serveSession(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		visitor, token = c.NewVisitor()
 	}
-	writeJSON(ctx, http.StatusOK, sessionResponse{Visitor: visitor, Token: token, Title: c.title, Greeting: c.greeting})
+	writeJSON(ctx, http.StatusOK, sessionResponse{Visitor: visitor, Token: token, Title: c.title, Greeting: c.greeting,
+		Prechat: append([]string{}, c.prechat...)})
 }
 
 // requestToken returns the visitor of the request's token: the

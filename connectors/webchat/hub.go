@@ -36,6 +36,17 @@ type Message struct {
 	// Choice is the id of the choice a visitor's message picked (Text is
 	// then its title), so every tab shows the question answered.
 	Choice string `json:"choice,omitempty"`
+	// Agent, on a reply, is the name of the person who wrote it (a live
+	// agent); a reply without one is the flow's (a bot). On a notice it
+	// is the agent the notice is about.
+	Agent string `json:"agent,omitempty"`
+	// Kind is set on a notice (From "system"): queued, joined, left or
+	// closed (connectors.NoticeKind). Position is a queued conversation's
+	// place in line (1 next, 0 unknown) and WaitSeconds how long it has
+	// waited.
+	Kind        string `json:"kind,omitempty"`
+	Position    int    `json:"position,omitempty"`
+	WaitSeconds int    `json:"wait_s,omitempty"`
 
 	key string // idempotency key: "in:" + client id, "out:" + Outbound.Key
 }
@@ -44,6 +55,7 @@ type Message struct {
 const (
 	FromVisitor = "visitor"
 	FromAgent   = "agent"
+	FromSystem  = "system" // a notice: what happens to the conversation
 )
 
 // errClosed is returned once the hub has been closed.
@@ -165,6 +177,8 @@ type frame struct {
 	// must forget its last seq (the backlog that follows starts at 1).
 	Reset   bool     `json:"reset,omitempty"`
 	Message *Message `json:"message,omitempty"`
+	// Agent, on a "typing" frame, is who types.
+	Agent string `json:"agent,omitempty"`
 }
 
 func encodeFrame(f frame) []byte {
@@ -219,6 +233,24 @@ func (h *hub) deliver(visitor string, m Message) (stored Message, epoch string, 
 		b.wake = nil
 	}
 	return m, b.epoch, false, nil
+}
+
+// signal pushes a frame to the visitor's open sockets without keeping
+// it: what is only true for a moment (the agent is typing). Polling pages
+// and sockets that cannot take it at once miss it.
+func (h *hub) signal(visitor string, data []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b, ok := h.boxes[visitor]
+	if h.closed || !ok {
+		return
+	}
+	for s := range b.socks {
+		select {
+		case s.out <- data:
+		default:
+		}
+	}
 }
 
 // since returns the messages after seq `after` of epoch `epoch`. When the

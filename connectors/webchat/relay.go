@@ -17,6 +17,8 @@ type relayed struct {
 	To  string  `json:"to"`
 	Key string  `json:"key"`
 	Msg Message `json:"msg"`
+	// Typing, instead of a delivery, is a "typing" frame's agent.
+	Typing string `json:"typing,omitempty"`
 }
 
 func (c *Connector) relayTopic() string { return "webchat/" + c.instance }
@@ -44,6 +46,10 @@ func (c *Connector) receiveRelayed(payloads <-chan []byte) {
 	defer close(c.relayDone)
 	for p := range payloads {
 		var r relayed
+		if err := json.Unmarshal(p, &r); err == nil && r.Typing != "" && validVisitorID(r.To) {
+			c.hub.signal(r.To, typingFrame(r.Typing))
+			continue
+		}
 		if err := json.Unmarshal(p, &r); err != nil || !validVisitorID(r.To) || r.Key == "" {
 			c.log.Warn("webchat: unreadable relayed delivery", "err", err)
 			continue

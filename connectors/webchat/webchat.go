@@ -2,6 +2,7 @@ package webchat
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +69,10 @@ func Spec() *connectors.Spec {
 				Description: "The title of the chat page and widget."},
 			{Name: "greeting", Default: DefaultGreeting, Example: "Hello! Ask us anything.",
 				Description: "The first line the widget shows, before the visitor writes."},
+			{Name: "prechat", Example: "name,email",
+				Description: "The fields of a form the visitor fills before the first message: `name`, `email` or both, comma " +
+					"separated. The name becomes the contact's name, and the email one contact with the same address on every " +
+					"channel (an email from it, for one). Default: no form."},
 			{Name: "allowed_origins", Example: "https://www.example.com, https://shop.example.com",
 				Description: "Origins (scheme://host[:port], comma separated, or `*`) of other sites that may embed the widget: " +
 					"they get CORS access to the session, messages and webhook endpoints, WebSockets from them are accepted, and " +
@@ -87,6 +93,7 @@ type Connector struct {
 	signer    signer
 	title     string
 	greeting  string
+	prechat   []string // the pre-chat form's fields, in order
 	origins   origins
 	hub       *hub
 	log       *slog.Logger
@@ -105,6 +112,7 @@ var (
 	_ connectors.Drainer        = (*Connector)(nil)
 	_ connectors.HomePage       = (*Connector)(nil)
 	_ connectors.ChoiceRenderer = (*Connector)(nil)
+	_ connectors.Notifier       = (*Connector)(nil)
 	_ httpsurface.Pages         = (*Connector)(nil)
 	_ httpsurface.WebhookCORS   = (*Connector)(nil)
 )
@@ -139,6 +147,13 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	if cfg.Has("greeting") {
 		c.greeting = cfg.String("greeting")
 	}
+	if cfg.Has("prechat") {
+		p, err := parsePrechat(cfg.String("prechat"))
+		if err != nil {
+			return nil, &connectors.FieldError{Field: "prechat", Problem: err.Error()}
+		}
+		c.prechat = p
+	}
 	if cfg.Has("allowed_origins") {
 		o, err := parseOrigins(cfg.String("allowed_origins"))
 		if err != nil {
@@ -153,6 +168,23 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 		go c.receiveRelayed(payloads)
 	}
 	return c, nil
+}
+
+// parsePrechat reads the prechat field: name and email, in any order,
+// each once.
+func parsePrechat(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		f = strings.ToLower(f)
+		if f != "name" && f != "email" {
+			return nil, fmt.Errorf("unknown field %q: the form asks for name, email or both", f)
+		}
+		if slices.Contains(out, f) {
+			return nil, fmt.Errorf("%q is listed twice", f)
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // keyName is the name of an instance's visitor-signing key in
@@ -199,6 +231,18 @@ type inboundBody struct {
 	Text   *string `json:"text"`
 	Name   string  `json:"name"`
 	Choice *string `json:"choice"`
+	// Email is the address the visitor gave the pre-chat form.
+	Email *string `json:"email"`
+	// Receipt, instead of a message, reports that the visitor's page
+	// has a reply (delivered) or showed it (read).
+	Receipt *receiptBody `json:"receipt"`
+}
+
+// receiptBody is a read receipt: Message is the reply's platform id, as
+// Send returned it ("{visitor}:{epoch}:{seq}").
+type receiptBody struct {
+	Message string `json:"message"`
+	Status  string `json:"status"`
 }
 
 // RendersChoices reports that the page shows a reply's choices itself, as
@@ -230,13 +274,28 @@ func (c *Connector) Receive(ctx context.Context, r *connectors.Request) ([]conne
 	if err != nil {
 		return nil, connectors.Errorf(http.StatusBadRequest, "%w", err)
 	}
+	if rc := m.Receipt; rc != nil {
+		if !strings.HasPrefix(rc.Message, visitor+":") {
+			return nil, connectors.Errorf(http.StatusBadRequest, `field "receipt.message" is not a message sent to this visitor`)
+		}
+		// One receipt per message and status: a repeated one is stored once.
+		return []connectors.Inbound{{PlatformID: "receipt:" + rc.Message + ":" + rc.Status, Channel: Name, From: visitor, To: c.instance,
+			At: c.now().UTC(), Status: &connectors.DeliveryStatus{PlatformID: rc.Message, Status: rc.Status}}}, nil
+	}
+	email := ""
+	if m.Email != nil && strings.TrimSpace(*m.Email) != "" {
+		var ok bool
+		if email, ok = connectors.NormalizeEmail(*m.Email); !ok {
+			return nil, connectors.Errorf(http.StatusBadRequest, `field "email" is not an email address`)
+		}
+	}
 	at := c.now().UTC()
 	var choice string
 	if m.Choice != nil {
 		choice = *m.Choice
 	}
 	in := connectors.Inbound{PlatformID: visitor + ":" + *m.ID, Channel: Name, From: visitor, To: c.instance,
-		FromName: m.Name, Text: *m.Text, At: at, Choice: choice}
+		FromName: m.Name, Text: *m.Text, At: at, Choice: choice, Email: email}
 	// Echo to the visitor's mailbox; a redelivery (same id) is not echoed twice.
 	_, _, _ = c.deliver(visitor, Message{ID: *m.ID, From: FromVisitor, Text: *m.Text, At: at, Choice: choice, key: "in:" + *m.ID})
 	return []connectors.Inbound{in}, nil
@@ -266,6 +325,17 @@ func parseBody(body []byte) (*inboundBody, error) {
 	if _, err := d.Token(); err != io.EOF {
 		return nil, errors.New("unexpected data after the JSON object")
 	}
+	if rc := m.Receipt; rc != nil {
+		switch {
+		case m.ID != nil || m.Text != nil || m.Choice != nil || m.Email != nil || m.Name != "":
+			return nil, errors.New(`a receipt comes alone: no "id", "text", "name", "choice" or "email" with it`)
+		case rc.Status != "delivered" && rc.Status != "read":
+			return nil, errors.New(`field "receipt.status" must be "delivered" or "read"`)
+		case rc.Message == "" || len(rc.Message) > visitorLen+1+64+1+20 || !printable(rc.Message):
+			return nil, errors.New(`field "receipt.message" must be a message's id`)
+		}
+		return &m, nil
+	}
 	switch {
 	case m.ID == nil || *m.ID == "":
 		return nil, errors.New(`missing required field "id"`)
@@ -279,6 +349,8 @@ func parseBody(body []byte) (*inboundBody, error) {
 		return nil, fmt.Errorf(`field "text" is longer than %d bytes`, MaxTextBytes)
 	case len(m.Name) > MaxNameBytes:
 		return nil, fmt.Errorf(`field "name" is longer than %d bytes`, MaxNameBytes)
+	case m.Email != nil && len(*m.Email) > connectors.MaxEmailBytes:
+		return nil, fmt.Errorf(`field "email" is longer than %d bytes`, connectors.MaxEmailBytes)
 	}
 	if m.Choice != nil {
 		if err := checkChoiceID(*m.Choice); err != nil {
@@ -408,6 +480,9 @@ func (c *Connector) Send(ctx context.Context, m *connectors.Outbound) (string, e
 		return "", connectors.Permanent(fmt.Errorf("webchat: %w", err))
 	}
 	msg := Message{From: FromAgent, Text: m.Text, Media: append([]string(nil), m.Media...), At: c.now().UTC(), key: "out:" + m.Key}
+	if m.Agent != "" { // a person's reply, not the flow's: the page shows who
+		msg.Agent = cmp.Or(m.AgentName, m.Agent)
+	}
 	switch {
 	case len(m.Choices) == 0:
 	case tappable(m.Choices):

@@ -43,7 +43,7 @@
 
   // ---- storage ------------------------------------------------------------
 
-  var state = { visitor: "", token: "", epoch: "", last: 0, epochs: [], transcript: [] };
+  var state = { visitor: "", token: "", epoch: "", last: 0, epochs: [], transcript: [], profile: null, receipts: {} };
   function load() {
     try {
       var s = JSON.parse(localStorage.getItem(storeKey) || "null");
@@ -54,6 +54,8 @@
         state.last = s.last || 0;
         state.epochs = Array.isArray(s.epochs) ? s.epochs : [];
         state.transcript = Array.isArray(s.transcript) ? s.transcript : [];
+        state.profile = s.profile && typeof s.profile === "object" ? s.profile : null;
+        state.receipts = s.receipts && typeof s.receipts === "object" ? s.receipts : {};
       }
     } catch (e) { /* storage disabled or corrupt: start afresh */ }
   }
@@ -67,7 +69,8 @@
     try {
       localStorage.setItem(storeKey, JSON.stringify({
         visitor: state.visitor, token: state.token, epoch: state.epoch, last: state.last,
-        epochs: state.epochs.slice(-20), transcript: state.transcript.slice(-MAX_CACHED)
+        epochs: state.epochs.slice(-20), transcript: state.transcript.slice(-MAX_CACHED),
+        profile: state.profile, receipts: state.receipts
       }));
     } catch (e) { /* quota or disabled: the session still works until reload */ }
   }
@@ -137,6 +140,35 @@
   log.appendChild(greetingEl);
   panel.appendChild(log);
 
+  // The typing indicator sits under the conversation, outside the log, so
+  // screen readers hear it once (role status) rather than as a message.
+  var typingEl = el("p", { "class": "sbwc-typing", role: "status", hidden: "" });
+  panel.appendChild(typingEl);
+
+  // The pre-chat form, when the instance asks for one (prechat: name,email),
+  // comes before the composer until the visitor has filled it.
+  var prechat = el("form", { "class": "sbwc-prechat", hidden: "", "aria-label": "Before we start" });
+  prechat.appendChild(el("p", { "class": "sbwc-prechat-intro" }, "Before we start, tell us who you are."));
+  var prechatFields = {};
+  [["name", "Your name", "text", "name"], ["email", "Your email", "email", "email"]].forEach(function (f) {
+    var id = uid + "-pre-" + f[0];
+    var row = el("div", { "class": "sbwc-field", "data-field": f[0], hidden: "" });
+    row.appendChild(el("label", { "for": id }, f[1]));
+    var inp = el("input", { id: id, name: f[0], type: f[2], autocomplete: f[3], maxlength: f[0] === "email" ? "254" : "128" });
+    row.appendChild(inp);
+    prechat.appendChild(row);
+    prechatFields[f[0]] = { row: row, input: inp };
+  });
+  var prechatError = el("p", { "class": "sbwc-prechat-error", role: "alert" });
+  prechat.appendChild(prechatError);
+  prechat.appendChild(el("button", { type: "submit", "class": "sbwc-send sbwc-start" }, "Start chat"));
+  panel.appendChild(prechat);
+
+  var newChat = el("div", { "class": "sbwc-newchat", hidden: "" });
+  var newChatBtn = el("button", { type: "button", "class": "sbwc-send" }, "Start a new conversation");
+  newChat.appendChild(newChatBtn);
+  panel.appendChild(newChat);
+
   var form = el("form", { "class": "sbwc-composer" });
   var label = el("label", { "for": uid + "-input", "class": "sbwc-sr" }, "Message");
   var input = el("textarea", { id: uid + "-input", "class": "sbwc-input", rows: "1", maxlength: "2000", placeholder: "Write a message…", autocomplete: "off", enterkeyhint: "send" });
@@ -178,7 +210,8 @@
       updateBadge();
       start();
       scrollDown(true);
-      input.focus();
+      (form.hidden && prechatWants.length ? prechatFields[prechatWants[0]].input : input).focus();
+      readVisible();
     }
   }
   function updateBadge() {
@@ -209,16 +242,53 @@
     return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
-  function makeItem(from, text, media, at) {
+  function noticeText(m) {
+    var who = m.agent || "An agent";
+    switch (m.kind) {
+      case "queued":
+        return "Connecting you to an agent…" + (m.position > 0 ? " You are number " + m.position + " in line." : "");
+      case "joined": return who + " joined the chat";
+      case "left": return who + " left the chat";
+      case "closed": return "Conversation closed";
+    }
+    return "";
+  }
+
+  function makeNotice(m) {
+    var li = el("li", { "class": "sbwc-msg sbwc-notice", "data-kind": m.kind || "" });
+    li.appendChild(el("p", { "class": "sbwc-text" }, noticeText(m)));
+    return li;
+  }
+
+  function makeItem(from, text, media, at, agent) {
     var li = el("li", { "class": "sbwc-msg " + (from === "visitor" ? "sbwc-visitor" : "sbwc-agent") });
-    li.appendChild(el("span", { "class": "sbwc-sr" }, from === "visitor" ? "You: " : title + ": "));
+    if (from !== "visitor") {
+      // A live agent's reply shows their name and initial; the flow's
+      // replies are the bot's.
+      li.classList.add(agent ? "sbwc-person" : "sbwc-bot");
+      var by = el("p", { "class": "sbwc-by" });
+      var avatar = el("span", { "class": "sbwc-avatar", "aria-hidden": "true" }, agent ? agent.trim().charAt(0).toUpperCase() : "");
+      by.appendChild(avatar);
+      by.appendChild(el("span", { "class": "sbwc-name" }, agent || title));
+      if (!agent) by.appendChild(el("span", { "class": "sbwc-tag" }, "bot"));
+      li.appendChild(by);
+      if (agent) li.setAttribute("data-agent", agent);
+    } else {
+      li.appendChild(el("span", { "class": "sbwc-sr" }, "You: "));
+    }
     li.appendChild(el("p", { "class": "sbwc-text" }, text || ""));
     (media || []).forEach(function (u) {
       var url;
       try { url = new URL(u); } catch (e) { return; }
       if (url.protocol !== "https:" && url.protocol !== "http:") return;
       var name = decodeURIComponent(url.pathname.split("/").pop() || url.host);
-      li.appendChild(el("a", { "class": "sbwc-media", href: url.href, target: "_blank", rel: "noopener noreferrer" }, name));
+      var a = el("a", { "class": "sbwc-media", href: url.href, target: "_blank", rel: "noopener noreferrer" });
+      if (url.origin === location.origin && /\.(png|jpe?g|gif|webp)$/i.test(url.pathname + (url.searchParams.get("name") || ""))) {
+        a.appendChild(el("img", { src: url.href, alt: name, loading: "lazy" }));
+      } else {
+        a.textContent = name;
+      }
+      li.appendChild(a);
     });
     var meta = el("span", { "class": "sbwc-meta" });
     meta.appendChild(el("time", { datetime: at || new Date().toISOString() }, timeText(at)));
@@ -235,6 +305,10 @@
     if (note) meta.removeChild(note);
     if (s === "sending") {
       meta.appendChild(el("span", { "class": "sbwc-note" }, " · Sending…"));
+    } else if (s === "sent" && li.classList.contains("sbwc-visitor")) {
+      meta.appendChild(el("span", { "class": "sbwc-note" }, " · Delivered"));
+    } else if (s === "read") {
+      meta.appendChild(el("span", { "class": "sbwc-note" }, " · Read"));
     } else if (s === "failed") {
       note = el("span", { "class": "sbwc-note" }, " · Not sent. ");
       var b = el("button", { type: "button", "class": "sbwc-retry" }, "Retry");
@@ -272,26 +346,107 @@
     var li = m.id && m.from === "visitor" ? nodes["c:" + m.id] : null;
     if (li) {
       setItemState(li, "sent");
+    } else if (m.from === "system") {
+      li = makeNotice(m);
+      // An agent who wrapped up and then completed leaves once.
+      if (m.kind === "left" && host.getAttribute("data-conversation") === "left") li.hidden = true;
     } else {
-      li = makeItem(m.from, m.text, m.media, m.at);
+      li = makeItem(m.from, m.text, m.media, m.at, m.agent);
       if (m.id) nodes["c:" + m.id] = li;
     }
     li.setAttribute("data-seq", String(m.seq));
     nodes[key] = li;
-    if (m.from !== "visitor") makeChoices(li, m);
+    if (m.from === "agent") makeChoices(li, m);
     else if (m.choice) li.setAttribute("data-choice", m.choice);
+    if (m.from === "agent" && m.agent) {
+      hideTyping();
+      markRead();
+      receipt(epoch, m.seq, "delivered");
+      li.setAttribute("data-message", state.visitor + ":" + epoch + ":" + m.seq);
+      pendingReads.push(li);
+    }
+    if (m.from === "system") conversationState(m, fromCache);
     var stick = nearBottom() || m.from === "visitor";
     place(li, epochIndex(epoch) * 1e9 + m.seq);
     settle();
     if (!fromCache) {
       state.transcript.push({ epoch: epoch, seq: m.seq, id: m.id || "", from: m.from, text: m.text, media: m.media || [], at: m.at,
-        choices: m.choices || [], menu: m.menu || "", choice: m.choice || "" });
+        choices: m.choices || [], menu: m.menu || "", choice: m.choice || "", agent: m.agent || "", kind: m.kind || "",
+        position: m.position || 0 });
       if (state.transcript.length > MAX_CACHED * 2) state.transcript = state.transcript.slice(-MAX_CACHED);
       if (m.from !== "visitor" && !open) { unread++; updateBadge(); }
     }
     scrollDown(stick);
+    readVisible();
     return true;
   }
+
+  // ---- what happens to the conversation -----------------------------------
+
+  // conversationState follows the notices: while an agent is in the chat
+  // the status says so; once they left or the conversation closed, a
+  // button offers a new conversation.
+  function conversationState(m, fromCache) {
+    if (m.kind === "joined") { host.setAttribute("data-agent", m.agent || ""); newChat.hidden = true; }
+    if (m.kind === "left" || m.kind === "closed") {
+      host.removeAttribute("data-agent");
+      hideTyping();
+      newChat.hidden = false;
+    }
+    if (m.kind === "queued") newChat.hidden = true;
+    host.setAttribute("data-conversation", m.kind);
+  }
+
+  var typingTimer = 0;
+  function showTyping(agent) {
+    typingEl.textContent = (agent || "The agent") + " is typing…";
+    typingEl.hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideTyping, 6000); // an agent who stopped typing stops sending
+    scrollDown(false);
+  }
+  function hideTyping() {
+    clearTimeout(typingTimer);
+    typingEl.hidden = true;
+    typingEl.textContent = "";
+  }
+
+  // An agent's reply means they read what came before it.
+  function markRead() {
+    Array.prototype.forEach.call(log.querySelectorAll(".sbwc-visitor[data-state='sent']"), function (n) { setItemState(n, "read"); });
+  }
+
+  // Read receipts: "delivered" when a reply of an agent reaches the page,
+  // "read" once it is on screen with the chat open; each once.
+  var pendingReads = [];
+  function receipt(epoch, seq, status) {
+    var id = state.visitor + ":" + epoch + ":" + seq;
+    var k = id + ":" + status;
+    if (!state.visitor || state.receipts[k]) return;
+    state.receipts[k] = 1;
+    var keys = Object.keys(state.receipts);
+    if (keys.length > 400) keys.slice(0, 200).forEach(function (x) { delete state.receipts[x]; });
+    save();
+    fetch(webhookURL, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + state.token },
+      body: JSON.stringify({ receipt: { message: id, status: status } })
+    }).then(function (r) { if (!r.ok) delete state.receipts[k]; }, function () { delete state.receipts[k]; });
+  }
+  function readVisible() {
+    if (!open || document.visibilityState === "hidden" || !pendingReads.length) return;
+    var lr = log.getBoundingClientRect();
+    pendingReads = pendingReads.filter(function (li) {
+      var r = li.getBoundingClientRect();
+      if (r.bottom <= lr.top || r.top >= lr.bottom || !li.isConnected) return li.isConnected;
+      var id = li.getAttribute("data-message").split(":");
+      receipt(id[1], Number(id[2]), "read");
+      li.setAttribute("data-read", "");
+      return false;
+    });
+  }
+  log.addEventListener("scroll", readVisible);
+  document.addEventListener("visibilitychange", readVisible);
 
   // receive applies what the server says about the mailbox: a hello, a
   // message frame or a poll answer.
@@ -315,6 +470,10 @@
     state.epochs = [];
     state.epoch = "";
     state.last = 0;
+    pendingReads = [];
+    hideTyping();
+    newChat.hidden = true;
+    host.removeAttribute("data-conversation");
   }
 
   // ---- choices ------------------------------------------------------------
@@ -468,6 +627,7 @@
       state.token = s.token;
       host.setAttribute("data-visitor", s.visitor);
       setTitle(s.title, s.greeting);
+      askPrechat(Array.isArray(s.prechat) ? s.prechat : []);
       save();
     });
   }
@@ -532,6 +692,7 @@
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       if (f.type === "hello") position(f.epoch, f.reset);
       else if (f.type === "message" && f.message) receive(f.epoch, f.message);
+      else if (f.type === "typing") showTyping(f.agent);
     };
     sock.onclose = function () {
       clearTimeout(watchdog);
@@ -629,7 +790,7 @@
     fetch(webhookURL, {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: "Bearer " + state.token },
-      body: JSON.stringify(li.hasAttribute("data-choice") ? { id: id, text: text, choice: li.getAttribute("data-choice") } : { id: id, text: text })
+      body: JSON.stringify(messageBody(id, text, li.getAttribute("data-choice")))
     }).then(function (r) {
       if (r.status === 401 && !renewed) return session().then(function () { post(id, text, li, true); });
       if (!r.ok) throw new Error("send: HTTP " + r.status);
@@ -638,6 +799,53 @@
       setItemState(li, "failed", function () { post(id, text, li, false); });
     });
   }
+
+  // messageBody is what the webhook takes: the pre-chat form's name and
+  // email go with every message, so the contact has them from the first.
+  function messageBody(id, text, choice) {
+    var b = { id: id, text: text };
+    if (choice) b.choice = choice;
+    if (state.profile) {
+      if (state.profile.name) b.name = state.profile.name;
+      if (state.profile.email) b.email = state.profile.email;
+    }
+    return b;
+  }
+
+  var prechatWants = [];
+  function askPrechat(fields) {
+    prechatWants = fields.filter(function (f) { return prechatFields[f]; });
+    var need = prechatWants.length > 0 && !state.profile;
+    prechatWants.forEach(function (f) { prechatFields[f].row.hidden = false; });
+    prechat.hidden = !need;
+    form.hidden = need;
+    host.setAttribute("data-prechat", need ? "open" : "done");
+    if (need && open) prechatFields[prechatWants[0]].input.focus();
+  }
+  prechat.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var p = {}, problem = "";
+    prechatWants.forEach(function (f) {
+      var v = prechatFields[f].input.value.trim();
+      if (!v && !problem) { problem = "Please fill in " + (f === "name" ? "your name." : "your email."); prechatFields[f].input.focus(); }
+      if (f === "email" && v && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) && !problem) { problem = "That email address does not look right."; prechatFields[f].input.focus(); }
+      p[f] = v;
+    });
+    prechatError.textContent = problem;
+    if (problem) return;
+    state.profile = p;
+    save();
+    prechat.hidden = true;
+    form.hidden = false;
+    host.setAttribute("data-prechat", "done");
+    input.focus();
+  });
+
+  newChatBtn.addEventListener("click", function () {
+    clearConversation();
+    save();
+    input.focus();
+  });
 
   function submit() {
     var text = input.value.trim();
