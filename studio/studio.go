@@ -136,7 +136,7 @@ func Convert(data []byte) (src []byte, warnings []Warning, err error) {
 			return formatted, c.warnings, &CompileError{Src: formatted, Diags: diags}
 		}
 		more := c.unreached(prog, diags)
-		if len(more) == 0 || pass == 10 {
+		if len(more) == 0 || pass == 10 { // each pass leaves out at least one widget
 			return formatted, c.warnings, nil
 		}
 		for _, k := range more {
@@ -213,7 +213,7 @@ func subflowInput(key string) string {
 	return k
 }
 
-// output returns the stub's output for the variable key of the Studio
+// subflowOutput returns the stub's output for the variable key of the Studio
 // subflow: its name, unless an input has it (an output and an input of a
 // flow share one set of names).
 func (c *conv) subflowOutput(s *subflowStub, key string) string {
