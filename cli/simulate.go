@@ -521,6 +521,8 @@ func (s *simulator) restart(text string) {
 	s.runs++
 	s.X, s.Timers = nil, nil
 	s.ID = fmt.Sprintf("sim-%d", s.runs+1)
+	// Its first message is a message of its own, as on a channel.
+	s.Trigger.ID = fmt.Sprintf("message-%d-1", s.runs+1)
 	s.start(text)
 }
 
