@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard-dev/switchboard/internal/browsertest"
@@ -99,6 +102,11 @@ func TestDeskBrowser(t *testing.T) {
 			b.mu.Unlock()
 		}
 	}()
+	// The page's WebSockets (to play a typing frame) and its typing calls.
+	spy := socketSpy + `(() => { const f = window.fetch; window.fetch = (u, o) => { if (String(u).endsWith("/typing")) window.__typingCalls = (window.__typingCalls || 0) + 1; return f(u, o); }; })();`
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: spy}); err != nil {
+		t.Fatal(err)
+	}
 	b.do("sign in", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(base+"/agent/#worker=ana&token="+token),
 		deskUntil(`document.querySelector('[data-testid="connection"]').dataset.state === "online"`))
 
@@ -124,7 +132,7 @@ func TestDeskBrowser(t *testing.T) {
 
 	// Unanswered, the offer expires: the card says it was missed, and the
 	// task waits in Ana's queue, which her waiting list shows.
-	b.do("the offer is missed", deskUntil(`document.querySelector('[data-testid="offer-missed"]') && document.querySelector('[data-testid="offer-missed"] [data-testid="missed"]').offsetParent !== null`),
+	b.do("the offer is missed", browsertest.Until(`document.querySelector('[data-testid="offer-missed"]') && document.querySelector('[data-testid="offer-missed"] [data-testid="missed"]').offsetParent !== null`, 3*deskWait),
 		deskUntil(deskOffers+`.length === 0`),
 		deskUntil(`[...document.querySelectorAll('[data-testid="waiting-task"]')].some(w => w.textContent.includes("Alice Smith") && w.textContent.includes("english"))`))
 	b.screenshot("desk-missed")
@@ -186,6 +194,43 @@ func TestDeskBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.do("read", deskUntil(mine+`.querySelector('[data-testid="message-state"]').textContent === "Read"`))
+
+	// The customer sends a file: the transcript shows it. The customer
+	// types: the desktop says so; Ana types: the customer's channel is told.
+	body := fmt.Sprintf(`{"id":"alice-photo","from":"alice","name":"Alice Smith","text":"Here is the receipt","media":[%q]}`, base+"/agent/desktop.css")
+	if r := call(t, "POST", base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
+		t.Fatalf("webhook: %d %v", r.status, r.body)
+	}
+	b.do("the customer's file", deskUntil(deskThread+`.some(m => m.dataset.role === "customer" && m.textContent.includes("Here is the receipt") && m.querySelector('[data-testid="media-link"]'))`))
+	b.do("the customer types", chromedp.Evaluate[chromedp.Void](`window.__sockets.at(-1).dispatchEvent(new MessageEvent("message", {data: JSON.stringify({type: "typing", task_id: "`+aliceTask+`"})}))`),
+		deskUntil(`document.querySelector('[data-testid="typing"]').textContent === "Alice Smith is typing…"`))
+	b.do("ana types", chromedp.SendKeys(chromedp.ID("reply-text"), "x"), deskUntil(`(window.__typingCalls || 0) >= 1`),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("reply-text").value = ""`))
+
+	// Ana sends a file: stored, sent to the customer as media.
+	file := filepath.Join(t.TempDir(), "receipt.png")
+	if err := os.WriteFile(file, []byte("\x89PNG\r\n\x1a\nnot really"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do("attach", chromedp.SetUploadFiles(chromedp.ID("attach-file"), []string{file}),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("attach-file").dispatchEvent(new Event("change"))`),
+		deskUntil(deskThread+`.some(m => m.dataset.role === "me" && m.querySelector('[data-testid="media-link"]'))`))
+	sentFile := false
+	for deadline := time.Now().Add(10 * time.Second); !sentFile && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		h := call(t, "GET", base+"/v1/tasks/"+aliceTask+"/history", nil, adminH)
+		for _, c := range h.body["conversations"].([]any) {
+			for _, m := range c.(map[string]any)["messages"].([]any) {
+				p, _ := m.(map[string]any)["payload"].(map[string]any)
+				if media, _ := p["media"].([]any); m.(map[string]any)["direction"] == "out" && p["agent"] == "ana" && len(media) == 1 &&
+					strings.Contains(media[0].(string), "/v1/attachments?id=att_") {
+					sentFile = true
+				}
+			}
+		}
+	}
+	if !sentFile {
+		t.Errorf("the file Ana attached was not sent as media")
+	}
 
 	// An internal note: in the transcript and on the task, never sent.
 	b.do("a note", chromedp.Click(chromedp.ID("note-mode")), chromedp.SendKeys(chromedp.ID("reply-text"), "Refund approved by finance\r"),

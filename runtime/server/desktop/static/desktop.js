@@ -454,6 +454,8 @@
       case "conversation.message":
         addIncoming(e.task_id, { id: d.message_id, conv: d.conversation_id, text: d.text || "", at: e.time, media: d.media });
         typingUntil.delete(e.task_id);
+        // The stored message has what the event leaves out (its files).
+        if (e.task_id === selected) refreshHistory(e.task_id);
         break;
     }
   }
