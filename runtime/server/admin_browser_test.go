@@ -158,11 +158,19 @@ func TestAdminConsole(t *testing.T) {
 		deskUntil(`document.querySelectorAll('#worker-rows tr[data-worker="budi"] .tokens li').length === 2`))
 	second := deskEval[string](b, `document.querySelector('[data-testid="issued-token"]').value`)
 	for _, tok := range []string{first, second} {
-		if r := call(t, "GET", base+"/v1/workers/budi", nil, bearer(tok)); r.status != 200 || r.body["name"] != "Budi" {
+		if r := call(t, "GET", base+"/v1/workers/budi", nil, bearer(tok)); r.status != 200 || r.body["id"] != "budi" {
 			t.Errorf("budi's token %s: %d %v", tok[:8], r.status, r.body)
 		}
 	}
 	adminShot(b, "admin-workers")
+	b.do("edit a worker", clickJS(`document.querySelector('#worker-rows tr[data-worker="budi"] [aria-label="Edit budi"]')`),
+		deskUntil(`document.getElementById("w-id").disabled && document.getElementById("w-name").value === "Budi"`),
+		chromedp.SetValue(chromedp.ID("w-name"), "Budi Santoso"), chromedp.SetValue(chromedp.ID("w-chat"), "2"),
+		chromedp.Click(chromedp.ID("w-submit")),
+		deskUntil(`document.querySelector('#worker-rows tr[data-worker="budi"]').innerText.includes("Budi Santoso")`))
+	if r := call(t, "GET", base+"/v1/workers/budi", nil, adminH); r.body["name"] != "Budi Santoso" || fmt.Sprint(r.body["capacity"]) != "map[chat:2 email:5 voice:1]" {
+		t.Errorf("budi after the edit: %v", r.body)
+	}
 	// Budi takes no task in this test.
 	if r := call(t, "PATCH", base+"/v1/workers/budi", []byte(`{"activity":"offline"}`), adminH); r.status != 200 {
 		t.Fatalf("budi offline: %d %v", r.status, r.body)
@@ -223,6 +231,9 @@ func TestAdminConsole(t *testing.T) {
 	// The events tab pages the router's log.
 	b.do("the event log", chromedp.Click(chromedp.ID("tab-events")),
 		deskUntil(`document.getElementById("ev-rows").innerText.includes("reservation.accepted")`))
+	if first, last := deskEval[int](b, `+document.querySelector("#ev-rows tr td").textContent`), deskEval[int](b, `+[...document.querySelectorAll("#ev-rows tr")].at(-1).querySelector("td").textContent`); first <= last {
+		t.Errorf("the event log shows #%d first, #%d last: want the newest first", first, last)
+	}
 
 	// Everything the page loaded came from the server itself.
 	origins := deskEval[[]string](b, `[location.href, ...performance.getEntriesByType("resource").map(e => e.name)].map(u => new URL(u).origin)`)

@@ -231,6 +231,13 @@ func testAdminRoutes(t *testing.T, st store.Store) {
 		t.Errorf("dead letters %v after the discard", left)
 	}
 
+	// The event log, newest first.
+	oldest := call(t, "GET", base+"/v1/router/events?limit=1", nil, adminH).body["events"].([]any)
+	newest := call(t, "GET", base+"/v1/router/events?limit=1&newest=true", nil, adminH).body["events"].([]any)
+	if len(oldest) != 1 || len(newest) != 1 || newest[0].(map[string]any)["seq"].(float64) <= oldest[0].(map[string]any)["seq"].(float64) {
+		t.Errorf("events: oldest %v, newest %v", oldest, newest)
+	}
+
 	// Conversations by address, channel and status.
 	r = call(t, "GET", base+"/v1/conversations?address=carol&channel=custom&status=open", nil, adminH)
 	if list, _ := r.body["conversations"].([]any); r.status != 200 || len(list) != 1 {
@@ -261,6 +268,7 @@ func testAdminRoutes(t *testing.T, st store.Store) {
 		{"GET", "/v1/conversations?status=pending", adminH, 400, `status="pending" is not one of open, closed`},
 		{"GET", "/v1/conversations?channel=whatsap", adminH, 400, `channel="whatsap" is not one of sms, whatsapp, `},
 		{"GET", "/v1/conversations?newest=yes", adminH, 400, `newest="yes" is not one of true, false`},
+		{"GET", "/v1/router/events?newest=1", adminH, 400, `newest="1" is not one of true, false`},
 		{"GET", "/v1/conversations?chanel=sms", adminH, 400, "unknown query parameter `chanel`"},
 		{"GET", "/v1/conversations?after=abc", adminH, 400, `cursor`},
 		{"POST", "/v1/programs/" + version, adminH, 405, `takes GET`},

@@ -406,7 +406,13 @@ func (s *Server) routerStats(ctx *request, _ caller, _ params) error {
 
 func (s *Server) routerEvents(ctx *request, _ caller, _ params) error {
 	f := store.RouterEventFilter{WorkerID: string(ctx.QueryArgs().Peek("worker")), TaskID: string(ctx.QueryArgs().Peek("task"))}
-	evs, next, err := s.cfg.Store.ListRouterEvents(ctx, f, pageOf(ctx))
+	newest, err := queryValue(ctx, "newest", "true", "false")
+	if err != nil {
+		return err
+	}
+	page := pageOf(ctx)
+	page.Newest = newest == "true"
+	evs, next, err := s.cfg.Store.ListRouterEvents(ctx, f, page)
 	if err != nil {
 		return err
 	}

@@ -599,7 +599,7 @@
   // ---- events ------------------------------------------------------------------------------
 
   async function loadEvents(more) {
-    const q = new URLSearchParams({ limit: "50" });
+    const q = new URLSearchParams({ limit: "50", newest: "true" });
     if ($("ev-worker").value.trim()) q.set("worker", $("ev-worker").value.trim());
     if ($("ev-task").value.trim()) q.set("task", $("ev-task").value.trim());
     if (more && evNext) q.set("after", evNext);
