@@ -159,12 +159,14 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 	start, _ := wordAt(t.src, off)
 	// A member: `message.`, `bot.`, `task.`.
 	if start > 0 && t.src[start-1] == '.' {
-		chain := memberChain(t.src, start-1, start-1)
-		if s, e := wordAt(t.src, start-1); s < e {
-			chain = append(memberChain(t.src, s, e), "")
+		dot := start - 1
+		if dot > 0 && t.src[dot-1] == '?' {
+			dot-- // message?.
 		}
-		for _, f := range prog.members(c, t.src, chain[:len(chain)-1]) {
-			add(f.Name, protocol.CompletionItemKindField, f.Type, "")
+		if s, e := wordAt(t.src, dot); s < e {
+			for _, f := range prog.members(c, t.src, memberChain(t.src, s, e)) {
+				add(f.Name, protocol.CompletionItemKindField, f.Type, "")
+			}
 		}
 		return items
 	}

@@ -43,8 +43,9 @@ type Options struct {
 	// Debounce is how long diagnostics wait after a change for the next
 	// one. Zero is DefaultDebounce; a negative value publishes at once.
 	Debounce time.Duration
-	// Log receives a line per analysis and per failed request; nil
-	// discards them. It must not be the protocol's stream.
+	// Log receives a line per message from the client (its duration or
+	// its error) and per analysis; nil discards them. It must not be the
+	// protocol's stream.
 	Log io.Writer
 	// Version is reported in the initialize answer.
 	Version string
