@@ -106,16 +106,14 @@ func (s *Server) program(dir string) *program {
 // or a fresh one when there is none: completion answers from it while the
 // user types.
 func (s *Server) latest(dir string) *program {
+	var p *program
 	s.mu.Lock()
-	st := s.dirs[dir]
+	if st := s.dirs[dir]; st != nil {
+		p = st.prog
+	}
 	s.mu.Unlock()
-	if st != nil {
-		s.mu.Lock()
-		p := st.prog
-		s.mu.Unlock()
-		if p != nil {
-			return p
-		}
+	if p != nil {
+		return p
 	}
 	return s.program(dir)
 }
