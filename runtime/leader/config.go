@@ -45,6 +45,8 @@ const (
 	CmdStats        = "router.stats"
 	// CmdWaiting lists the tasks waiting in the queues a worker is a member of.
 	CmdWaiting = "worker.waiting"
+	// CmdLoads reports the tasks each worker holds per channel.
+	CmdLoads = "worker.loads"
 )
 
 // CommandArgs are the arguments of a router command. Actor is the worker

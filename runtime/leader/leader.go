@@ -475,6 +475,8 @@ func (l *leader) apply(ctx context.Context, c store.Command, now time.Time) (jso
 		return mustJSON(statsJSON(l.r.Stats(now), l.cum.Snapshot(now))), nil
 	case CmdWaiting:
 		return l.waiting(a, now)
+	case CmdLoads:
+		return l.loads()
 	case CmdDeleteWorker:
 		if _, ok := l.workers[a.Worker]; !ok {
 			return nil, Refuse("not_found", "no worker %q", a.Worker)

@@ -69,3 +69,18 @@ func (l *leader) waiting(a CommandArgs, now time.Time) (json.RawMessage, *Comman
 	}
 	return mustJSON(map[string]any{"queues": queues, "tasks": tasks, "total": total}), nil
 }
+
+// loads answers CmdLoads: how many tasks each worker holds per channel
+// (offered, assigned or wrapping), from the router's memory, for every
+// channel the worker has capacity on.
+func (l *leader) loads() (json.RawMessage, *CommandError) {
+	out := make(map[string]map[string]int, len(l.workers))
+	for id, w := range l.workers {
+		m := make(map[string]int, len(w.Capacity))
+		for ch := range w.Capacity {
+			m[ch] = l.r.Load(id, ch)
+		}
+		out[id] = m
+	}
+	return mustJSON(map[string]any{"loads": out}), nil
+}

@@ -284,6 +284,7 @@ const (
 	CmdCancel       = leader.CmdCancel
 	CmdStats        = leader.CmdStats
 	CmdWaiting      = leader.CmdWaiting
+	CmdLoads        = leader.CmdLoads
 )
 
 // ErrNoLeader: no router leader applied a command in time.

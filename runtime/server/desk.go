@@ -604,43 +604,29 @@ type colleague struct {
 	Capacity map[string]int `json:"capacity"`
 	// Free is the capacity left per channel: capacity less the tasks
 	// offered to, assigned to or wrapping with the worker.
-	Free map[string]int `json:"free"`
+	Free map[string]int `json:"free,omitempty"`
 }
 
-// colleagues are the workers with their free capacity, counted from the
-// open reservations (three reads, whatever the number of workers).
-func (s *Server) colleagues(ctx context.Context, ws []store.Worker) ([]colleague, error) {
-	load := map[string]map[string]int{}
-	channels := map[string]string{}
-	for _, st := range []store.ReservationStatus{store.ReservationPending, store.ReservationAccepted, store.ReservationWrapping} {
-		rs, err := s.cfg.Store.ListReservations(ctx, store.ReservationFilter{Status: st})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rs {
-			ch, ok := channels[r.TaskID]
-			if !ok {
-				if t, err := s.cfg.Store.GetTask(ctx, r.TaskID); err == nil {
-					ch = t.Channel
-				}
-				if ch == "" {
-					ch = "chat"
-				}
-				channels[r.TaskID] = ch
-			}
-			if load[r.WorkerID] == nil {
-				load[r.WorkerID] = map[string]int{}
-			}
-			load[r.WorkerID][ch]++
-		}
+// colleagues are the workers with their free capacity, from the
+// router's loads (in memory, one command for all workers); without a
+// router answer, their free capacity is left out.
+func (s *Server) colleagues(ctx *request, ws []store.Worker) ([]colleague, error) {
+	var loads struct {
+		Loads map[string]map[string]int `json:"loads"`
 	}
+	c, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	res, err := s.cfg.Node.Command(c, node.CmdLoads, node.CommandArgs{}, 2*time.Second)
+	known := err == nil && json.Unmarshal(res, &loads) == nil
 	out := make([]colleague, len(ws))
 	for i, w := range ws {
-		free := map[string]int{}
-		for ch, n := range w.Capacity {
-			free[ch] = max(0, n-load[w.ID][ch])
+		out[i] = colleague{ID: w.ID, Name: w.Name, Activity: w.Activity, Capacity: w.Capacity}
+		if known {
+			out[i].Free = map[string]int{}
+			for ch, n := range w.Capacity {
+				out[i].Free[ch] = max(0, n-loads.Loads[w.ID][ch])
+			}
 		}
-		out[i] = colleague{ID: w.ID, Name: w.Name, Activity: w.Activity, Capacity: w.Capacity, Free: free}
 	}
 	return out, nil
 }
