@@ -92,7 +92,10 @@ func IndexSymbols(files []*lang.File) *SymbolIndex {
 			if d == nil || d.Name == nil || d.Body == nil {
 				continue
 			}
-			kind := map[string]SymbolKind{"flow": SymFlow, "queue": SymQueue, "workflow": SymWorkflow, "hours": SymHours}[d.Keyword]
+			kind, named := map[string]SymbolKind{"flow": SymFlow, "queue": SymQueue, "workflow": SymWorkflow, "hours": SymHours}[d.Keyword]
+			if !named {
+				continue // the worker schema declares no name
+			}
 			x.declare(&Symbol{Kind: kind, Name: d.Name.Value, Span: d.Name.Span(), Decl: d})
 			if kind == SymFlow {
 				x.declareFlowNames(d)

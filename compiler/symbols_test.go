@@ -49,6 +49,7 @@ workflow routing {
   default english
 }
 hours office { mon-fri 08:00-17:00 }
+worker { attributes {languages: list} }
 `
 
 // TestIndexSymbols checks where each name of a program is declared and
@@ -95,6 +96,11 @@ func TestIndexSymbols(t *testing.T) {
 		}
 		if strings.Join(got, " ") != tt.want {
 			t.Errorf("%s %s.%s: references %s, want %s", tt.kind, tt.flow, tt.name, strings.Join(got, " "), tt.want)
+		}
+	}
+	for _, s := range x.Symbols {
+		if s.Name == "worker" {
+			t.Errorf("the worker schema, which has no name, is a %s symbol", s.Kind)
 		}
 	}
 	// At finds a reference from any offset inside it or just after it.
