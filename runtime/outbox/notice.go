@@ -43,14 +43,16 @@ func (o *Outbox) Notify(ctx context.Context, key string, p effect.NoticePayload)
 		notice.AgentName = o.agentName(ctx, p.Worker)
 	}
 	if p.Kind == connectors.NoticeQueued && p.Task != "" {
-		pos, err := o.store.TaskPosition(ctx, p.Task)
-		if err == nil && pos == 0 {
-			return nil // no longer waiting: the joined notice says the rest
+		t, err := o.store.GetTask(ctx, p.Task)
+		if err != nil {
+			return nil // the task is gone: so is the wait
 		}
-		notice.Position = pos
-		if t, err := o.store.GetTask(ctx, p.Task); err == nil && !t.CreatedAt.IsZero() {
-			notice.Wait = o.core.Now().Sub(t.CreatedAt)
+		if t.Status != store.TaskWaiting && t.Status != store.TaskReserved {
+			return nil // an agent has it, or it ended: the other notices say so
 		}
+		// 0 while an agent is being offered it: "connecting", no number.
+		notice.Position, _ = o.store.TaskPosition(ctx, p.Task)
+		notice.Wait = o.core.Now().Sub(t.CreatedAt)
 	}
 	if route.Address == "" {
 		return nil

@@ -136,6 +136,7 @@ func apiRoutes() []route {
 		{method: "GET", pattern: "/v1/tasks/{id}/events", access: anyToken, handle: (*Server).taskEvents},
 		{method: "POST", pattern: "/v1/tasks/{id}/messages", access: anyToken, handle: (*Server).agentReply},
 		{method: "POST", pattern: "/v1/tasks/{id}/hangup", access: anyToken, handle: (*Server).hangup},
+		{method: "POST", pattern: "/v1/tasks/{id}/typing", access: anyToken, handle: (*Server).agentTyping},
 		{method: "POST", pattern: "/v1/tasks/{id}/wrapup", access: anyToken, handle: (*Server).wrapUpTask},
 		{method: "POST", pattern: "/v1/tasks/{id}/complete", access: anyToken, handle: taskCommand("complete")},
 		{method: "POST", pattern: "/v1/tasks/{id}/transfer", access: anyToken, handle: taskCommand("transfer")},
