@@ -31,7 +31,7 @@ type program struct {
 
 	// attrs caches the attribute names of tasks and workers, by root.
 	attrMu sync.Mutex
-	attrs  map[string][]string
+	attrs  map[string][]member
 }
 
 // fileInfo is one .flow file as an analysis saw it.
@@ -119,7 +119,7 @@ func (s *Server) latest(dir string) *program {
 }
 
 func (s *Server) analyze(dir string, gen int, open map[string]*document) *program {
-	prog := &program{dir: dir, gen: gen, byPath: map[string]*fileInfo{}, diags: map[string]diagList{}, attrs: map[string][]string{}}
+	prog := &program{dir: dir, gen: gen, byPath: map[string]*fileInfo{}, diags: map[string]diagList{}, attrs: map[string][]member{}}
 	paths := map[string]bool{}
 	for p := range open {
 		paths[p] = true

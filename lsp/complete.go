@@ -21,7 +21,7 @@ import (
 
 var (
 	stepHead  = regexp.MustCompile(`^\s*([\p{L}_$][\p{L}\p{N}_$]*)\s*:\s*([\p{L}_$][\p{L}\p{N}_$]*)`)
-	declHead  = regexp.MustCompile(`^(flow|queue|workflow|hours)\s+([\p{L}_$][\p{L}\p{N}_$]*)`)
+	declHead  = regexp.MustCompile(`^(flow|queue|workflow|hours|worker)\b\s*([\p{L}_$][\p{L}\p{N}_$]*)?`)
 	kindSlot  = regexp.MustCompile(`^\s*[\p{L}_$][\p{L}\p{N}_$]*\s*:\s*$`)
 	arrowSlot = regexp.MustCompile(`->\s*$`)
 )
@@ -228,8 +228,11 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 				add(w, protocol.CompletionItemKindKeyword, "workflow line", "")
 			}
 			return items
+		case c.depth == 1 && c.decl == lang.KeywordWorker:
+			add("attributes", protocol.CompletionItemKindKeyword, "the workers' attributes and their types", "")
+			return items
 		case c.depth == 0:
-			for _, w := range []string{"flow", "queue", "workflow", "hours"} {
+			for _, w := range []string{"flow", "queue", "workflow", "hours", lang.KeywordWorker} {
 				add(w, protocol.CompletionItemKindKeyword, "declaration", "")
 			}
 			return items
@@ -286,11 +289,7 @@ func (p *program) members(c cursorContext, src string, chain []string) []member 
 	}
 	root := chain[0]
 	if len(chain) == 1 && (root == compiler.NameTask || root == compiler.NameWorker) {
-		var out []member
-		for _, n := range p.attributes(root) {
-			out = append(out, member{n, "any"})
-		}
-		return out
+		return p.attributes(root)
 	}
 	var v any
 	env := compiler.Environment()
@@ -324,42 +323,91 @@ func (p *program) members(c cursorContext, src string, chain []string) []member 
 	return out
 }
 
-// attributes returns the names read as `root.NAME` anywhere in the
-// program, and for tasks the keys of the enqueue steps' attributes maps:
-// the fields tasks and workers are known to have.
-func (p *program) attributes(root string) []string {
+// attributes returns the fields tasks or workers are known to have: the
+// names the program reads as `root.NAME`, the keys of the enqueue steps'
+// attributes maps for tasks, and for workers the attributes of the worker
+// schema, with their types, and the ones the router sets.
+func (p *program) attributes(root string) []member {
 	p.attrMu.Lock()
 	defer p.attrMu.Unlock()
 	if out, ok := p.attrs[root]; ok {
 		return out
 	}
-	seen := map[string]bool{}
+	types := map[string]string{}
+	if root == compiler.NameWorker {
+		for _, n := range []string{"id", "name", "activity"} {
+			types[n] = "string"
+		}
+		for n, t := range p.workerSchema() {
+			types[n] = t
+		}
+	}
 	for _, f := range p.files {
 		toks := lexLoose(f.text.src)
 		for i := 0; i+1 < len(toks); i++ {
 			if toks[i].Is(root) && toks[i+1].Kind == lang.DotName {
-				seen[strings.TrimLeft(toks[i+1].Text, "?.")] = true
+				if n := strings.TrimLeft(toks[i+1].Text, "?."); types[n] == "" {
+					types[n] = "any"
+				}
 			}
 			if root == compiler.NameTask && toks[i].Is("attributes") && toks[i+1].Is("{") {
-				depth := 0
-				for j := i + 1; j < len(toks); j++ {
-					depth += toks[j].Nesting()
-					if depth == 0 {
-						break
-					}
-					if depth == 1 && toks[j].Kind == lang.Ident && j+1 < len(toks) && toks[j+1].Is(":") {
-						seen[toks[j].Text] = true
+				for _, n := range mapKeys(toks[i+1:]) {
+					if types[n] == "" {
+						types[n] = "any"
 					}
 				}
 			}
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
+	out := make([]member, 0, len(types))
+	for n, t := range types {
+		out = append(out, member{n, t})
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	p.attrs[root] = out
+	return out
+}
+
+// mapKeys returns the keys of the map literal toks starts with.
+func mapKeys(toks []lang.Token) []string {
+	var out []string
+	depth := 0
+	for j, t := range toks {
+		depth += t.Nesting()
+		if depth == 0 {
+			break
+		}
+		if depth == 1 && t.Kind == lang.Ident && j+1 < len(toks) && toks[j+1].Is(":") {
+			out = append(out, t.Text)
+		}
+	}
+	return out
+}
+
+// workerSchema returns the attributes the worker schema declares, with
+// their types (`worker { attributes {languages: list} }`).
+func (p *program) workerSchema() map[string]string {
+	out := map[string]string{}
+	for _, f := range p.parsed {
+		for _, d := range f.Decls {
+			if d == nil || d.Keyword != lang.KeywordWorker || d.Body == nil {
+				continue
+			}
+			for _, it := range d.Body.Items {
+				if it.Line == nil || !it.Line.Head.Tokens[0].Is("attributes") {
+					continue
+				}
+				toks := it.Line.Head.Tokens[1:]
+				depth := 0
+				for j, t := range toks {
+					depth += t.Nesting()
+					if depth == 1 && t.Kind == lang.Ident && j+2 < len(toks) && toks[j+1].Is(":") && toks[j+2].Kind == lang.Ident {
+						out[t.Text] = toks[j+2].Text
+					}
+				}
+			}
+		}
+	}
 	return out
 }
 

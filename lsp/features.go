@@ -210,7 +210,7 @@ func (s *Server) documentSymbol(_ *glsp.Context, p *protocol.DocumentSymbolParam
 	}
 	out := []protocol.DocumentSymbol{}
 	kinds := map[string]protocol.SymbolKind{"flow": protocol.SymbolKindModule, "queue": protocol.SymbolKindStruct,
-		"workflow": protocol.SymbolKindClass, "hours": protocol.SymbolKindObject}
+		"workflow": protocol.SymbolKindClass, "hours": protocol.SymbolKindObject, lang.KeywordWorker: protocol.SymbolKindInterface}
 	for _, d := range fi.file.Decls {
 		if d == nil || d.Name == nil || d.Body == nil {
 			continue

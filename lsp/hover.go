@@ -94,7 +94,13 @@ func (p *program) memberType(flow string, env map[string]any, chain []string) (s
 	switch {
 	case root == compiler.NameTask || root == compiler.NameWorker:
 		if len(chain) == 2 {
-			return "any", fmt.Sprintf(" (a %s attribute)", root)
+			typ := "any"
+			for _, m := range p.attributes(root) {
+				if m.Name == chain[1] {
+					typ = m.Type
+				}
+			}
+			return typ, fmt.Sprintf(" (a %s attribute)", root)
 		}
 		return "", ""
 	case flow != "" && p.symbols().Lookup(compiler.SymStep, flow, root) != nil:
