@@ -12,12 +12,16 @@
 // # Configuration
 //
 //   - secret: signs visitor tokens (HMAC-SHA256), at least 16
-//     characters. Default: 32 random bytes made when the instance is
-//     built. Tokens then survive a reload of the page (the widget keeps
-//     its token in localStorage) but not a restart of the server: after a
-//     restart the widget's token is refused, it asks for a new session
-//     and the visitor starts a new conversation. Set a secret to keep
-//     visitors across restarts and across the nodes of a cluster.
+//     characters. Default: a 32-byte key the runtime makes once and keeps
+//     in its store (connectors.Keys, "webchat/{instance}"), fetched when
+//     the instance first needs it, so a visitor's token survives a reload
+//     (the widget keeps it in localStorage), a restart of the server and
+//     another node of the cluster. Without a key store (a test's
+//     Resources) the instance makes a random one for its life.
+//   - prechat: name, email or both: a form the widget shows before the
+//     first message. The name goes with every message as the sender's
+//     name, the email (connectors.NormalizeEmail) as Inbound.Email, which
+//     makes one contact of the visitor and the address on every channel.
 //   - title, greeting: shown in the widget's header and as its first line.
 //   - allowed_origins: other sites (scheme://host[:port], comma
 //     separated, or *) that may embed the widget. They get CORS access to
@@ -34,12 +38,14 @@
 //
 //	GET  /webchat/default/             the chat page (a full-page widget)
 //	GET  /webchat/default/widget.js    the widget; embeddable on another site:
-//	                                   <script src="https://HOST/webchat/default/widget.js" async></script>
+//	GET  /webchat/default/embed.js     the same script, the embed snippet's name:
+//	                                   <script src="https://HOST/webchat/default/embed.js" async></script>
 //	GET  /webchat/default/widget.css   its style sheet
 //	POST /webchat/default/session      {"token": "…"} (optional) → {"visitor", "token", "title", "greeting"}
 //	GET  /webchat/default/ws?token=T&after=SEQ&epoch=E     WebSocket of live messages
 //	GET  /webchat/default/messages?after=SEQ&epoch=E       long-poll (Authorization: Bearer T, or ?token=T)
-//	POST /v1/webhooks/webchat/default  {"id": "…", "text": "…", "name": "…", "choice": "…"} (Authorization: Bearer T)
+//	POST /v1/webhooks/webchat/default  {"id": "…", "text": "…", "name": "…", "choice": "…", "email": "…"} (Authorization: Bearer T)
+//	                                   or {"receipt": {"message": "{visitor}:{epoch}:{seq}", "status": "delivered"|"read"}}
 //
 // # Visitors
 //
@@ -84,6 +90,18 @@
 // The mailbox is a delivery buffer, not the history: the runtime's store
 // keeps the conversation. It holds at most MaxVisitors mailboxes,
 // dropping the least recently used idle one first.
+//
+// # Notices, typing and receipts
+//
+// The connector is a connectors.Notifier. Notify puts a notice (queued,
+// joined, left, closed) in the mailbox as a Message from "system" with its
+// Kind, the agent's name and the queue position, once per Notice.Key, so
+// reloads and other tabs show it; typing is a frame {"type": "typing",
+// "agent": "Ana"} pushed to the visitor's open sockets (and relayed to
+// the other nodes), kept nowhere. Send puts Outbound.AgentName on a live
+// agent's reply (Message.Agent); the flow's replies have none. A receipt
+// POSTed to the webhook is returned as an Inbound with Status, the
+// runtime's delivery-report seam, which tells the agent.
 //
 // # The WebSocket and the REST fallback
 //

@@ -63,8 +63,9 @@ func Spec() *connectors.Spec {
 			"WebSocket, or by long-polling when a socket cannot connect. See docs/CONNECTORS.md.",
 		Fields: []connectors.Field{
 			{Name: "secret", Secret: true, Example: "wcsec_7d1f0c9e4b2a8f63",
-				Description: "Signs visitor tokens (at least 16 characters). Default: a random secret made at start, so visitors keep " +
-					"their identity across page reloads but not across a restart of the server: set it to keep them across restarts."},
+				Description: "Signs visitor tokens (at least 16 characters). Default: a key the runtime makes once and keeps in its " +
+					"store, so visitors keep their identity and their conversation across page reloads, restarts of the server and " +
+					"the nodes of a cluster."},
 			{Name: "title", Default: DefaultTitle, Example: "Acme support",
 				Description: "The title of the chat page and widget."},
 			{Name: "greeting", Default: DefaultGreeting, Example: "Hello! Ask us anything.",
