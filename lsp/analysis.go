@@ -21,13 +21,16 @@ import (
 type program struct {
 	dir    string
 	gen    int
-	files  []*fileInfo // sorted by path
-	byPath map[string]*fileInfo
-	parsed []*lang.File        // in the order of files
-	diags  map[string]diagList // by path of the file they are in
+	files  []*fileInfo          // the .flow files, sorted by path
+	tests  []*fileInfo          // the .flowtest files, with no parsed file
+	byPath map[string]*fileInfo // both
+	parsed []*lang.File         // in the order of files
+	diags  map[string]diagList  // by path of the file they are in
 
 	indexOnce sync.Once
 	index     *compiler.SymbolIndex
+	testOnce  sync.Once
+	testIndex map[string][]compiler.Ref // references in the test files, by path
 
 	// attrs caches the attribute names of tasks and workers, by root.
 	attrMu sync.Mutex
@@ -85,7 +88,7 @@ func (s *Server) program(dir string) *program {
 	gen := st.gen
 	open := map[string]*document{}
 	for p, d := range s.docs {
-		if filepath.Dir(p) == dir && isFlow(p) {
+		if filepath.Dir(p) == dir && (isFlow(p) || isFlowTest(p)) {
 			open[p] = &document{path: d.path, version: d.version, text: d.text}
 		}
 	}
@@ -126,7 +129,7 @@ func (s *Server) analyze(dir string, gen int, open map[string]*document) *progra
 	}
 	if entries, err := os.ReadDir(dir); err == nil {
 		for _, e := range entries {
-			if isFlow(e.Name()) && !strings.HasPrefix(e.Name(), ".") && !e.IsDir() {
+			if (isFlow(e.Name()) || isFlowTest(e.Name())) && !strings.HasPrefix(e.Name(), ".") && !e.IsDir() {
 				paths[filepath.Join(dir, e.Name())] = true
 			}
 		}
@@ -146,11 +149,15 @@ func (s *Server) analyze(dir string, gen int, open map[string]*document) *progra
 			}
 			fi.text = newText(string(b))
 		}
+		prog.byPath[p] = fi
+		if isFlowTest(p) {
+			prog.tests = append(prog.tests, fi) // read for their references
+			continue
+		}
 		pf := s.parse(p, fi.text.src)
 		fi.file = pf.file
 		parseDiags.Append(pf.diags)
 		prog.files = append(prog.files, fi)
-		prog.byPath[p] = fi
 	}
 	sort.Slice(prog.files, func(i, j int) bool { return prog.files[i].path < prog.files[j].path })
 	for _, f := range prog.files {
@@ -169,7 +176,7 @@ func (s *Server) analyze(dir string, gen int, open map[string]*document) *progra
 	}
 	for _, d := range all {
 		file := d.Span.File
-		if prog.byPath[file] == nil && len(prog.files) > 0 {
+		if (prog.byPath[file] == nil || isFlowTest(file)) && len(prog.files) > 0 {
 			file = prog.files[0].path // a problem with no position
 		}
 		prog.diags[file] = append(prog.diags[file], located{d: d, texts: texts})

@@ -43,7 +43,7 @@ func (s *Server) definition(_ *glsp.Context, p *protocol.DefinitionParams) (any,
 	if err != nil || fi == nil {
 		return nil, err
 	}
-	ref, ok := prog.symbols().At(fi.path, off)
+	ref, ok := prog.refAt(fi.path, off)
 	if !ok {
 		return nil, nil
 	}
@@ -59,12 +59,12 @@ func (s *Server) references(_ *glsp.Context, p *protocol.ReferenceParams) ([]pro
 	if err != nil || fi == nil {
 		return nil, err
 	}
-	ref, ok := prog.symbols().At(fi.path, off)
+	ref, ok := prog.refAt(fi.path, off)
 	if !ok {
 		return nil, nil
 	}
 	out := []protocol.Location{}
-	for _, r := range prog.symbols().RefsTo(ref.Sym) {
+	for _, r := range prog.refsTo(ref.Sym) {
 		if r.Decl && !p.Context.IncludeDeclaration {
 			continue
 		}
@@ -82,7 +82,7 @@ func (s *Server) prepareRename(_ *glsp.Context, p *protocol.PrepareRenameParams)
 	if err != nil || fi == nil {
 		return nil, err
 	}
-	ref, ok := prog.symbols().At(fi.path, off)
+	ref, ok := prog.refAt(fi.path, off)
 	if !ok {
 		return nil, nil
 	}
@@ -95,7 +95,7 @@ func (s *Server) rename(_ *glsp.Context, p *protocol.RenameParams) (*protocol.Wo
 	if err != nil || fi == nil {
 		return nil, err
 	}
-	ref, ok := prog.symbols().At(fi.path, off)
+	ref, ok := prog.refAt(fi.path, off)
 	if !ok {
 		return nil, fmt.Errorf("there is no flow, step, var, queue, workflow or hours name here to rename")
 	}
@@ -107,7 +107,7 @@ func (s *Server) rename(_ *glsp.Context, p *protocol.RenameParams) (*protocol.Wo
 			filepath.Base(clash.Span.File), clash.Span.Start.Line, clash.Span.Start.Col)
 	}
 	edit := &protocol.WorkspaceEdit{Changes: map[protocol.DocumentUri][]protocol.TextEdit{}}
-	for _, r := range prog.symbols().RefsTo(ref.Sym) {
+	for _, r := range prog.refsTo(ref.Sym) {
 		if loc, ok := prog.location(r.Span); ok {
 			edit.Changes[loc.URI] = append(edit.Changes[loc.URI], protocol.TextEdit{Range: loc.Range, NewText: p.NewName})
 		}
@@ -205,7 +205,7 @@ func (s *Server) documentSymbol(_ *glsp.Context, p *protocol.DocumentSymbolParam
 	}
 	prog := s.program(filepath.Dir(path))
 	fi := prog.byPath[path]
-	if fi == nil {
+	if fi == nil || fi.file == nil {
 		return nil, nil
 	}
 	out := []protocol.DocumentSymbol{}

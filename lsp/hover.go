@@ -29,7 +29,7 @@ func (s *Server) hover(_ *glsp.Context, p *protocol.HoverParams) (*protocol.Hove
 
 // hoverAt is the hover text at off and the span it is about.
 func (p *program) hoverAt(fi *fileInfo, off int) (string, diag.Span) {
-	if ref, ok := p.symbols().At(fi.path, off); ok {
+	if ref, ok := p.refAt(fi.path, off); ok {
 		return p.symbolDoc(ref.Sym), ref.Span
 	}
 	start, end := wordAt(fi.text.src, off)

@@ -120,7 +120,7 @@ func New(opts Options) *Server {
 		TextDocumentDocumentSymbol: s.documentSymbol,
 		WorkspaceDidChangeWatchedFiles: func(_ *glsp.Context, p *protocol.DidChangeWatchedFilesParams) error {
 			for _, ch := range p.Changes {
-				if path, err := uriPath(ch.URI); err == nil && isFlow(path) {
+				if path, err := uriPath(ch.URI); err == nil && (isFlow(path) || isFlowTest(path)) {
 					s.changed(path) // a file changed on disk, or was created or deleted
 				}
 			}
