@@ -57,11 +57,14 @@ type source struct {
 
 // shippedSources finds every .flow and .flowtest text of the repository:
 // the files, the sections of txtar archives named *.flow or *.flowtest,
-// and the ```flow blocks of Markdown files.
+// the ```flow blocks of Markdown files and their untagged blocks that are
+// flow tests.
 func shippedSources(t *testing.T) (flows, flowtests []source) {
 	t.Helper()
 	root := ".."
 	block := regexp.MustCompile("(?ms)^```flow\n(.*?)^```")
+	untagged := regexp.MustCompile("(?ms)^```\n(.*?)^```")
+	testBlock := regexp.MustCompile(`\A(?:\s*#.*\n)*test "`)
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -98,6 +101,15 @@ func shippedSources(t *testing.T) (flows, flowtests []source) {
 			for _, m := range block.FindAllStringSubmatchIndex(string(data), -1) {
 				line := strings.Count(string(data[:m[2]]), "\n") + 1
 				flows = append(flows, source{fmt.Sprintf("%s:%d", rel, line), string(data[m[2]:m[3]])})
+			}
+			// Flow tests in the docs are in untagged blocks; a test
+			// block is one whose first line that is no comment opens a
+			// test.
+			for _, m := range untagged.FindAllStringSubmatchIndex(string(data), -1) {
+				if body := string(data[m[2]:m[3]]); testBlock.MatchString(body) {
+					line := strings.Count(string(data[:m[2]]), "\n") + 1
+					flowtests = append(flowtests, source{fmt.Sprintf("%s:%d", rel, line), body})
+				}
 			}
 		}
 		return nil
@@ -592,14 +604,18 @@ func TestFlowtestGrammarAgreesWithLexer(t *testing.T) {
 	if len(tests) < 5 {
 		t.Fatalf("found %d flow test sources, expected the shipped ones (flows/*.flowtest, cli/testdata)", len(tests))
 	}
+	checked, parsed := 0, 0
 	for _, s := range tests {
 		c := &checker{t: t, name: s.name, src: s.text, scopes: scopesAt(t, testG, s.name, s.text)}
 		toks := c.lexical(s.text, 0)
+		checked += len(toks)
 		if _, diags := flowtest.Parse(s.name, []byte(s.text)); !diags.HasErrors() {
+			parsed++
 			commands(c, toks)
 		}
 		c.report()
 	}
+	t.Logf("%d sources, %d tokens; commands checked in the %d that parse", len(tests), checked, parsed)
 }
 
 // commands checks the words of flow test lines whose role is fixed by
