@@ -99,6 +99,11 @@ type Inbound struct {
 	// list row's payload), when the platform reports one; Text is then its
 	// title.
 	Choice string `json:",omitempty"`
+	// Typing, when set, says only that the customer is typing: the
+	// runtime passes it to the agent holding the conversation (their
+	// stream's "typing" frame) and stores nothing. PlatformID and From are
+	// still set.
+	Typing bool `json:",omitempty"`
 }
 
 // Outbound is one message to deliver.

@@ -34,6 +34,7 @@ type Ingest struct {
 	// linkEmails makes one contact of the senders with the same email
 	// address on every channel (connectors.Inbound.Email).
 	linkEmails bool
+	onTyping   TypingFunc
 }
 
 // SeparatePhones keeps the senders with one phone number on SMS, WhatsApp
@@ -88,6 +89,8 @@ func (g *Ingest) Receive(ctx context.Context, connector, instance string, in con
 	switch {
 	case in.Status != nil:
 		return &Reaction{}, g.delivery(ctx, connector, instance, in)
+	case in.Typing:
+		return &Reaction{}, g.typing(ctx, instance, in)
 	case in.Call != nil && in.Call.Kind != connectors.CallResultEvent:
 		return g.callEvent(ctx, connector, instance, in)
 	}

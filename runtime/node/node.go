@@ -95,6 +95,7 @@ type Node struct {
 	agents *agents.Agents
 
 	committer *store.GroupCommitter
+	signals   *signals // what agents' streams show for a moment
 	// New outbox work, new timers.
 	outboxWake, timersWake chan struct{}
 }
@@ -125,6 +126,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.SeparateEmailContacts {
 		n.ingest.SeparateEmails()
 	}
+	n.signals = newSignals(cfg.Store)
+	n.ingest.OnTyping(n.signals.publish)
 	n.leader = leader.New(n.core, leader.Config{Owner: cfg.Owner, Routing: cfg.Routing, EventWebhook: cfg.EventWebhook,
 		Retry: cfg.LeaderRetry, Logger: cfg.Logger, Metrics: cfg.Metrics})
 	n.outbox = outbox.New(n.core, outbox.Config{Owner: cfg.Owner, Channels: cfg.Channels, Functions: cfg.Functions,
@@ -132,6 +135,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		Handlers: map[string]outbox.Handler{leader.KindRouterEvents: n.agents.DeliverEvents, leader.KindCallConnect: n.agents.Connect,
 			effect.KindNotice: func(ctx context.Context, row store.Effect) error { return n.outbox.Notice(ctx, row) }}, Logger: cfg.Logger, Metrics: cfg.Metrics})
 	if err := n.core.Deploy(ctx, cfg.Program, cfg.Sources); err != nil {
+		n.signals.close()
 		return nil, err
 	}
 	// The first program is held as the active one while it is, not for
@@ -172,7 +176,10 @@ func (cfg Config) withDefaults() Config {
 }
 
 // Close stops committing; in-flight Submit calls finish first.
-func (n *Node) Close() error { return n.committer.Close() }
+func (n *Node) Close() error {
+	n.signals.close()
+	return n.committer.Close()
+}
 
 // Deploy makes prog the program new conversations start on. Running
 // executions stay on the version they started with.

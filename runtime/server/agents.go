@@ -615,6 +615,13 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 		defer cancel()
 		wake = ch
 	}
+	// Frames nobody stores (the customer typing) come besides the log.
+	var signals <-chan json.RawMessage
+	if s.cfg.Node != nil {
+		ch, stop := s.cfg.Node.Signals(worker)
+		defer stop()
+		signals = ch
+	}
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
@@ -675,6 +682,10 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 			return
 		case <-wake:
 		case <-poll.C:
+		case f := <-signals:
+			if write(f) != nil {
+				return
+			}
 		case <-ping.C:
 			if revoked() || conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
 				return
