@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/fasthttp/websocket"
 
 	"github.com/switchboard-dev/switchboard/internal/browsertest"
 )
@@ -234,6 +235,17 @@ func TestServeWebchatBrowser(t *testing.T) {
 	if got := chatEval[string](c, `[...`+widgetJS+`.shadowRoot.querySelectorAll(".sbwc-bot .sbwc-name")].map(e => e.textContent).join("|")`); !strings.HasPrefix(got, "Acme support") {
 		t.Errorf("the flow's replies are signed %q, want the bot's title", got)
 	}
+	// The customer types: Ana's stream shows it; nothing is stored.
+	stream, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/v1/workers/ana/stream?access_token="+ana, nil)
+	if err != nil {
+		t.Fatalf("Ana's stream: %v", err)
+	}
+	defer stream.Close()
+	c.do("the customer types", chromedp.SendKeys(chromedp.JSPath(in("textarea")), "My order"))
+	streamFrame(t, stream, `"type":"typing"`, task)
+	c.do("and sends it", chromedp.SendKeys(chromedp.JSPath(in("textarea")), " 4470 came broken\r"))
+	sb.waitEvent(task, "conversation.message", "4470 came broken")
+
 	c.do("the customer's message read", waitFor(`[...`+widgetJS+`.shadowRoot.querySelectorAll(".sbwc-visitor")].some(e => e.dataset.state === "read" && e.textContent.includes("Read"))`))
 	sb.waitEvent(task, "agent.reply.status", `"read"`)
 	c.screenshot("webchat-agent")
@@ -290,6 +302,22 @@ func TestServeWebchatBrowser(t *testing.T) {
 
 	run.stop(t)
 	stopped = true
+}
+
+// streamFrame reads a worker's stream until a frame has both strings.
+func streamFrame(t *testing.T, conn *websocket.Conn, a, b string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_ = conn.SetReadDeadline(deadline)
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for a frame with %s and %s: %v", a, b, err)
+		}
+		if strings.Contains(string(msg), a) && strings.Contains(string(msg), b) {
+			return
+		}
+	}
 }
 
 // compactJSON is v as JSON, for a substring check.

@@ -237,6 +237,8 @@ type inboundBody struct {
 	// Receipt, instead of a message, reports that the visitor's page
 	// has a reply (delivered) or showed it (read).
 	Receipt *receiptBody `json:"receipt"`
+	// Typing, alone, says the visitor is typing.
+	Typing bool `json:"typing"`
 }
 
 // receiptBody is a read receipt: Message is the reply's platform id, as
@@ -274,6 +276,10 @@ func (c *Connector) Receive(ctx context.Context, r *connectors.Request) ([]conne
 	m, err := parseBody(r.Body)
 	if err != nil {
 		return nil, connectors.Errorf(http.StatusBadRequest, "%w", err)
+	}
+	if m.Typing {
+		// Not stored: the id only has to be there.
+		return []connectors.Inbound{{PlatformID: "typing:" + visitor, Channel: Name, From: visitor, To: c.instance, Typing: true}}, nil
 	}
 	if rc := m.Receipt; rc != nil {
 		if !strings.HasPrefix(rc.Message, visitor+":") {
@@ -325,6 +331,12 @@ func parseBody(body []byte) (*inboundBody, error) {
 	}
 	if _, err := d.Token(); err != io.EOF {
 		return nil, errors.New("unexpected data after the JSON object")
+	}
+	if m.Typing {
+		if m.ID != nil || m.Text != nil || m.Choice != nil || m.Email != nil || m.Name != "" || m.Receipt != nil {
+			return nil, errors.New(`"typing" comes alone`)
+		}
+		return &m, nil
 	}
 	if rc := m.Receipt; rc != nil {
 		switch {

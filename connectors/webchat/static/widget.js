@@ -891,6 +891,20 @@
   }
   input.addEventListener("input", grow);
 
+  // While an agent is in the chat, they see the visitor typing: one report
+  // every three seconds at most, never stored.
+  var typedAt = 0;
+  input.addEventListener("input", function () {
+    var now = Date.now();
+    if (!state.token || !host.getAttribute("data-agent") || !input.value.trim() || now - typedAt < 3000) return;
+    typedAt = now;
+    fetch(webhookURL, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + state.token },
+      body: JSON.stringify({ typing: true })
+    }).catch(function () { /* best effort */ });
+  });
+
   // ---- start --------------------------------------------------------------
 
   load();
