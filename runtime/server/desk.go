@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -50,10 +51,10 @@ type deskState struct {
 // emptyOK. Unknown fields are refused, so a misspelt one is not lost.
 func decodeBody(ctx *request, v any, emptyOK bool, shape string) error {
 	body := ctx.Request.Body()
-	if len(strings.TrimSpace(string(body))) == 0 && emptyOK {
+	if len(bytes.TrimSpace(body)) == 0 && emptyOK {
 		return nil
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return errorf(http.StatusBadRequest, "body must be JSON %s: %v", shape, err)

@@ -242,6 +242,9 @@ func TestDeskAPI(t *testing.T) {
 	if status != 200 || !bytes.Equal(body, png) || h.Get("Content-Type") != "image/png" || !strings.Contains(h.Get("Content-Disposition"), "receipt.png") {
 		t.Fatalf("the platform fetching the file: %d %v %q", status, h, body)
 	}
+	if status, h, body := roundTrip(t, "HEAD", sent.Media[0], nil, nil); status != 200 || h.Get("Content-Length") != fmt.Sprint(len(png)) || len(body) != 0 {
+		t.Fatalf("HEAD of the file: %d %v", status, h)
+	}
 	if status, _, _ := roundTrip(t, "GET", strings.Replace(sent.Media[0], "sig=", "sig=0", 1), nil, nil); status != 404 {
 		t.Fatalf("a forged link: %d", status)
 	}

@@ -2,8 +2,9 @@
 // agent (a worker) signs in to with its worker token, at /agent/. The page
 // is plain HTML, CSS and JavaScript embedded in the binary, with no build
 // step; it talks to the agent API under /v1 (the worker's stream,
-// reservations and tasks) with the token the agent pasted. The static
-// files themselves need no token.
+// reservations and tasks, notes, canned responses, contacts, the tasks
+// waiting in the worker's queues) with the token the agent pasted. The
+// static files themselves need no token, and the page loads nothing else.
 package desktop
 
 import (

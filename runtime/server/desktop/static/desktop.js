@@ -1398,7 +1398,9 @@
   function fill(text, taskID) {
     const first = (s) => String(s || "").trim().split(/\s+/)[0] || "";
     const cname = contactName(taskID) || "";
-    const wname = (me && me.name) || (session && session.worker) || "";
+    // The name customers see: the worker's name attribute, else its name, else its id.
+    const wattrs = me && me.attributes && typeof me.attributes === "object" ? me.attributes : {};
+    const wname = (typeof wattrs.name === "string" && wattrs.name) || (me && me.name) || (session && session.worker) || "";
     const t = tasks.get(taskID) || {};
     const values = { "contact.name": cname, "contact.first_name": first(cname), "worker.name": wname, "worker.first_name": first(wname),
       "queue": t.queue || "", "channel": channelLabel(channelOf(taskID, t.channel)) };
