@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-dev/switchboard/compiler"
+	"github.com/switchboard-dev/switchboard/flowtest"
 )
 
 // scoped is a piece of a source and the innermost scope each of its
@@ -315,4 +316,41 @@ func uniqSorted(xs []string) []string {
 	out := append([]string(nil), xs...)
 	sort.Strings(out)
 	return slices.Compact(out)
+}
+
+// TestFlowtestGrammarKnowsTheParsersWords checks that every word the
+// flowtest grammar calls a command, an expectation, a mock or a task
+// outcome is one flowtest's parser takes in that place: a line with it
+// draws no "unknown command", "cannot expect", "cannot mock" or "unknown
+// task outcome" from the parser.
+func TestFlowtestGrammarKnowsTheParsersWords(t *testing.T) {
+	_, testG := loadGrammars(t)
+	body := testG.Repository["test-body"].Patterns
+	lists := []struct {
+		what    string
+		pattern string
+		group   int
+		line    func(w string) string
+		refusal string
+	}{
+		{"expectations", body[2].Match, 1, func(w string) string { return "expect " + w }, "cannot expect"},
+		{"mocks", body[3].Match, 1, func(w string) string { return "mock " + w + " s" }, "cannot mock"},
+		{"task outcomes", body[4].Match, 1, func(w string) string { return "task " + w }, "unknown task outcome"},
+		{"commands", body[6].Match, 0, func(w string) string { return w }, "unknown command"},
+	}
+	for _, l := range lists {
+		words := alternatives(l.pattern)[l.group]
+		if len(words) < 4 {
+			t.Fatalf("%s: %v, from %s", l.what, words, l.pattern)
+		}
+		for _, w := range words {
+			src := "test \"t\" {\n  flow f\n  " + l.line(w) + "\n}\n"
+			_, diags := flowtest.Parse("t.flowtest", []byte(src))
+			for _, d := range diags {
+				if strings.Contains(d.Msg, l.refusal) {
+					t.Errorf("%s: the grammar lists %q, the parser says %q", l.what, w, d.Msg)
+				}
+			}
+		}
+	}
 }
