@@ -104,9 +104,13 @@ func (c *chat) shows() string {
 }
 
 // in finds an element of the widget's shadow root.
-func in(sel string) string { return widgetJS + `.shadowRoot.querySelector(` + browsertest.JS(sel) + `)` }
+func in(sel string) string {
+	return widgetJS + `.shadowRoot.querySelector(` + browsertest.JS(sel) + `)`
+}
 
-func waitFor(cond string) chromedp.Action[chromedp.Void] { return browsertest.Until(cond, 30*time.Second) }
+func waitFor(cond string) chromedp.Action[chromedp.Void] {
+	return browsertest.Until(cond, 30*time.Second)
+}
 
 // shown waits for an element of the widget whose text is text.
 func shown(sel, text string) chromedp.Action[chromedp.Void] {
@@ -246,6 +250,19 @@ func TestServeWebchatBrowser(t *testing.T) {
 	c.do("and sends it", chromedp.SendKeys(chromedp.JSPath(in("textarea")), " 4470 came broken\r"))
 	sb.waitEvent(task, "conversation.message", "4470 came broken")
 
+	// The customer attaches a picture: Ana's stream has its link, and the
+	// link serves it.
+	picture := filepath.Join(t.TempDir(), "broken-lid.png")
+	if err := os.WriteFile(picture, tinyPNG, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.do("attach a picture", chromedp.SetUploadFiles(chromedp.JSPath(in(`input[type="file"]`)), []string{picture}),
+		waitFor(`[...`+widgetJS+`.shadowRoot.querySelectorAll(".sbwc-visitor .sbwc-media img")].some(i => i.complete && i.naturalWidth > 0)`))
+	sb.waitEvent(task, "conversation.message", "broken-lid.png")
+	if label := chatEval[string](c, in(".sbwc-attach")+`.getAttribute("aria-label")`); label != "Attach a file" {
+		t.Errorf("the attach button is labelled %q", label)
+	}
+
 	c.do("the customer's message read", waitFor(`[...`+widgetJS+`.shadowRoot.querySelectorAll(".sbwc-visitor")].some(e => e.dataset.state === "read" && e.textContent.includes("Read"))`))
 	sb.waitEvent(task, "agent.reply.status", `"read"`)
 	c.screenshot("webchat-agent")
@@ -319,6 +336,9 @@ func streamFrame(t *testing.T, conn *websocket.Conn, a, b string) {
 		}
 	}
 }
+
+// tinyPNG is a 2×2 picture.
+var tinyPNG = []byte("\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x02\x00\x00\x00\x02\x08\x02\x00\x00\x00\xfd\xd4\x9a\x73\x00\x00\x00\x10\x49\x44\x41\x54\x78\x9c\x63\xf8\xcf\xc0\x00\x44\x0c\x10\x0a\x00\x1f\xee\x03\xfd\x8b\x5f\x14\xd4\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82")
 
 // compactJSON is v as JSON, for a substring check.
 func compactJSON(v any) string {

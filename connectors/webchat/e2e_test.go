@@ -127,7 +127,8 @@ func serveOn(t *testing.T, ln net.Listener, c *Connector) *testServer {
 			ctx.Error("not found", http.StatusNotFound)
 		}
 	}
-	srv := &fasthttp.Server{Handler: handler, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	// As the runtime's server, which takes bodies up to 16 MiB.
+	srv := &fasthttp.Server{Handler: handler, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, MaxRequestBodySize: 16 << 20}
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(ln); close(done) }()
 	t.Cleanup(func() {

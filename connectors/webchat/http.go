@@ -98,6 +98,10 @@ func (c *Connector) Routes() []httpsurface.Route {
 		{Method: http.MethodGet, Path: "/messages", Handler: withCORS(c.serveMessages)},
 		{Method: http.MethodOptions, Path: "/messages", Handler: preflight("GET, OPTIONS")},
 		{Method: http.MethodGet, Path: "/ws", Handler: c.serveSocket},
+		{Method: http.MethodPost, Path: "/upload", Handler: withCORS(c.serveUpload)},
+		{Method: http.MethodOptions, Path: "/upload", Handler: preflight("POST, OPTIONS")},
+		{Method: http.MethodGet, Path: "/media", Handler: c.serveMedia},
+		{Method: http.MethodHead, Path: "/media", Handler: c.serveMedia},
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/internal/httpsurface"
+	"github.com/switchboard-dev/switchboard/internal/mediastore"
 )
 
 // Name is the connector's registered name, and its channel.
@@ -70,6 +71,9 @@ func Spec() *connectors.Spec {
 				Description: "The title of the chat page and widget."},
 			{Name: "greeting", Default: DefaultGreeting, Example: "Hello! Ask us anything.",
 				Description: "The first line the widget shows, before the visitor writes."},
+			{Name: "media_dir", Example: "/var/lib/switchboard/webchat-media",
+				Description: "Where the files visitors attach are kept (at most 5 MiB each), served to whoever has a message's " +
+					"signed link. Default: a directory named for the instance under the system's temporary directory."},
 			{Name: "prechat", Example: "name,email",
 				Description: "The fields of a form the visitor fills before the first message: `name`, `email` or both, comma " +
 					"separated. The name becomes the contact's name, and the email one contact with the same address on every " +
@@ -95,6 +99,7 @@ type Connector struct {
 	title     string
 	greeting  string
 	prechat   []string // the pre-chat form's fields, in order
+	media     mediaFiles
 	origins   origins
 	hub       *hub
 	log       *slog.Logger
@@ -147,6 +152,10 @@ func New(cfg connectors.Config, res connectors.Resources) (connectors.Connector,
 	}
 	if cfg.Has("greeting") {
 		c.greeting = cfg.String("greeting")
+	}
+	c.media.dir = mediastore.DefaultDir(Name, c.instance)
+	if cfg.Has("media_dir") {
+		c.media.dir = cfg.String("media_dir")
 	}
 	if cfg.Has("prechat") {
 		p, err := parsePrechat(cfg.String("prechat"))
@@ -239,6 +248,8 @@ type inboundBody struct {
 	Receipt *receiptBody `json:"receipt"`
 	// Typing, alone, says the visitor is typing.
 	Typing bool `json:"typing"`
+	// Media are the ids of files the visitor uploaded (media.go).
+	Media []string `json:"media"`
 }
 
 // receiptBody is a read receipt: Message is the reply's platform id, as
@@ -296,15 +307,19 @@ func (c *Connector) Receive(ctx context.Context, r *connectors.Request) ([]conne
 			return nil, connectors.Errorf(http.StatusBadRequest, `field "email" is not an email address`)
 		}
 	}
+	media, err := c.mediaLinks(m.Media)
+	if err != nil {
+		return nil, err
+	}
 	at := c.now().UTC()
 	var choice string
 	if m.Choice != nil {
 		choice = *m.Choice
 	}
 	in := connectors.Inbound{PlatformID: visitor + ":" + *m.ID, Channel: Name, From: visitor, To: c.instance,
-		FromName: m.Name, Text: *m.Text, At: at, Choice: choice, Email: email}
+		FromName: m.Name, Text: *m.Text, At: at, Choice: choice, Email: email, Media: media}
 	// Echo to the visitor's mailbox; a redelivery (same id) is not echoed twice.
-	_, _, _ = c.deliver(visitor, Message{ID: *m.ID, From: FromVisitor, Text: *m.Text, At: at, Choice: choice, key: "in:" + *m.ID})
+	_, _, _ = c.deliver(visitor, Message{ID: *m.ID, From: FromVisitor, Text: *m.Text, Media: media, At: at, Choice: choice, key: "in:" + *m.ID})
 	return []connectors.Inbound{in}, nil
 }
 
@@ -333,14 +348,17 @@ func parseBody(body []byte) (*inboundBody, error) {
 		return nil, errors.New("unexpected data after the JSON object")
 	}
 	if m.Typing {
-		if m.ID != nil || m.Text != nil || m.Choice != nil || m.Email != nil || m.Name != "" || m.Receipt != nil {
+		if m.ID != nil || m.Text != nil || m.Choice != nil || m.Email != nil || m.Name != "" || m.Receipt != nil || m.Media != nil {
 			return nil, errors.New(`"typing" comes alone`)
 		}
 		return &m, nil
 	}
+	if m.Text == nil && len(m.Media) > 0 {
+		m.Text = new(string) // a file alone
+	}
 	if rc := m.Receipt; rc != nil {
 		switch {
-		case m.ID != nil || m.Text != nil || m.Choice != nil || m.Email != nil || m.Name != "":
+		case m.ID != nil || m.Text != nil || m.Choice != nil || m.Email != nil || m.Name != "" || m.Media != nil:
 			return nil, errors.New(`a receipt comes alone: no "id", "text", "name", "choice" or "email" with it`)
 		case rc.Status != "delivered" && rc.Status != "read":
 			return nil, errors.New(`field "receipt.status" must be "delivered" or "read"`)
@@ -356,7 +374,9 @@ func parseBody(body []byte) (*inboundBody, error) {
 		return nil, fmt.Errorf(`field "id" is longer than %d bytes`, MaxIDBytes)
 	case !printable(*m.ID):
 		return nil, errors.New(`field "id" must be printable text without spaces`)
-	case m.Text == nil || strings.TrimSpace(*m.Text) == "":
+	case len(m.Media) > MaxMedia:
+		return nil, fmt.Errorf(`field "media" lists more than %d files`, MaxMedia)
+	case m.Text == nil || (strings.TrimSpace(*m.Text) == "" && len(m.Media) == 0):
 		return nil, errors.New(`missing required field "text"`)
 	case len(*m.Text) > MaxTextBytes:
 		return nil, fmt.Errorf(`field "text" is longer than %d bytes`, MaxTextBytes)

@@ -163,7 +163,7 @@ func (g *Ingest) receiveOnce(ctx context.Context, m *inbound, first bool) (r *Re
 		g.core.Committed(ctx, unit)
 		g.core.Report(s.fails)
 		if s.agentTask != "" && len(unit.TaskUpdates) == 0 {
-			g.toAgent(ctx, s.agentTask, msg)
+			g.toAgent(ctx, s.agentTask, msg, in.Media)
 		}
 		r := reaction(s.replies, unit, route)
 		if m.calls {
@@ -377,12 +377,16 @@ func reaction(replies []engine.Effect, u *store.Unit, route effect.Route) *React
 
 // toAgent passes a customer's message to the agent holding the
 // conversation's task, instead of the flow.
-func (g *Ingest) toAgent(ctx context.Context, taskID string, msg *store.Message) {
+func (g *Ingest) toAgent(ctx context.Context, taskID string, msg *store.Message, media []string) {
 	t, err := g.store.GetTask(ctx, taskID)
 	if err != nil || (t.Status != store.TaskAssigned && t.Status != store.TaskWrapping) || t.WorkerID == "" {
 		return
 	}
-	data, _ := json.Marshal(map[string]any{"conversation_id": msg.ConversationID, "message_id": msg.ID, "text": msg.Text})
+	fields := map[string]any{"conversation_id": msg.ConversationID, "message_id": msg.ID, "text": msg.Text}
+	if len(media) > 0 {
+		fields["media"] = media // the customer's attachments, for the desktop to show
+	}
+	data, _ := json.Marshal(fields)
 	ev := store.RouterEvent{Type: "conversation.message", TaskID: t.ID, WorkerID: t.WorkerID, Queue: t.Queue, Data: data}
 	if err := g.store.AppendRouterEvents(ctx, []store.RouterEvent{ev}); err != nil {
 		// The message is stored: the agent sees it in the conversation's history.

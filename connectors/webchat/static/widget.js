@@ -174,6 +174,13 @@
   var input = el("textarea", { id: uid + "-input", "class": "sbwc-input", rows: "1", maxlength: "2000", placeholder: "Write a message…", autocomplete: "off", enterkeyhint: "send" });
   var sendBtn = el("button", { type: "submit", "class": "sbwc-send" }, "Send");
   form.appendChild(label);
+  // Attaching a file: a labelled button opens the file picker.
+  var fileInput = el("input", { type: "file", "class": "sbwc-file", id: uid + "-file", tabindex: "-1", "aria-hidden": "true" });
+  var attachBtn = el("button", { type: "button", "class": "sbwc-attach", "aria-label": "Attach a file", title: "Attach a file" });
+  attachBtn.innerHTML = '<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" d="M20 11.5 12.4 19a5 5 0 0 1-7.1-7.1l7.6-7.6a3.4 3.4 0 0 1 4.8 4.8l-7.5 7.5a1.7 1.7 0 0 1-2.4-2.4l6.9-6.9"/></svg>';
+  attachBtn.addEventListener("click", function () { fileInput.click(); });
+  form.appendChild(fileInput);
+  form.appendChild(attachBtn);
   form.appendChild(input);
   form.appendChild(sendBtn);
   panel.appendChild(form);
@@ -279,9 +286,9 @@
     li.appendChild(el("p", { "class": "sbwc-text" }, text || ""));
     (media || []).forEach(function (u) {
       var url;
-      try { url = new URL(u); } catch (e) { return; }
+      try { url = new URL(u, base); } catch (e) { return; }
       if (url.protocol !== "https:" && url.protocol !== "http:") return;
-      var name = decodeURIComponent(url.pathname.split("/").pop() || url.host);
+      var name = url.searchParams.get("name") || decodeURIComponent(url.pathname.split("/").pop() || url.host);
       var a = el("a", { "class": "sbwc-media", href: url.href, target: "_blank", rel: "noopener noreferrer" });
       if (url.origin === location.origin && /\.(png|jpe?g|gif|webp)$/i.test(url.pathname + (url.searchParams.get("name") || ""))) {
         a.appendChild(el("img", { src: url.href, alt: name, loading: "lazy" }));
@@ -773,9 +780,10 @@
 
   // send shows and posts a visitor's message; choice is the id of the
   // choice it picks, if it was a tap.
-  function send(text, choice) {
+  function send(text, choice, media) {
     var id = randomID();
-    var li = makeItem("visitor", text, null, new Date().toISOString());
+    var li = makeItem("visitor", text, (media || []).map(function (f) { return f.url; }), new Date().toISOString());
+    if (media && media.length) li.setAttribute("data-media", JSON.stringify(media.map(function (f) { return f.id; })));
     if (choice) li.setAttribute("data-choice", choice);
     nodes["c:" + id] = li;
     log.appendChild(li);
@@ -790,7 +798,7 @@
     fetch(webhookURL, {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: "Bearer " + state.token },
-      body: JSON.stringify(messageBody(id, text, li.getAttribute("data-choice")))
+      body: JSON.stringify(messageBody(id, text, li.getAttribute("data-choice"), JSON.parse(li.getAttribute("data-media") || "null")))
     }).then(function (r) {
       if (r.status === 401 && !renewed) return session().then(function () { post(id, text, li, true); });
       if (!r.ok) throw new Error("send: HTTP " + r.status);
@@ -802,8 +810,9 @@
 
   // messageBody is what the webhook takes: the pre-chat form's name and
   // email go with every message, so the contact has them from the first.
-  function messageBody(id, text, choice) {
+  function messageBody(id, text, choice, media) {
     var b = { id: id, text: text };
+    if (media) b.media = media;
     if (choice) b.choice = choice;
     if (state.profile) {
       if (state.profile.name) b.name = state.profile.name;
@@ -840,6 +849,40 @@
     host.setAttribute("data-prechat", "done");
     input.focus();
   });
+
+  // upload keeps the chosen file on the server, then sends it as a
+  // message of its own, named by its file name.
+  fileInput.addEventListener("change", function () {
+    var f = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (!f) return;
+    if (f.size > 5 * 1024 * 1024) { attachError("That file is larger than 5 MB."); return; }
+    if (!started) start();
+    var ready = state.token ? Promise.resolve() : session();
+    attachBtn.disabled = true;
+    ready.then(function () {
+      var u = new URL("upload", base);
+      u.searchParams.set("name", f.name);
+      return fetch(u.href, {
+        method: "POST",
+        headers: { "Content-Type": f.type || "application/octet-stream", Authorization: "Bearer " + state.token },
+        body: f
+      });
+    }).then(function (r) {
+      if (!r.ok) throw new Error("upload: HTTP " + r.status);
+      return r.json();
+    }).then(function (up) {
+      send(f.name, "", [{ id: up.id, url: up.url }]);
+    }).catch(function () {
+      attachError("The file could not be sent. Please try again.");
+    }).then(function () { attachBtn.disabled = false; attachBtn.focus(); });
+  });
+  function attachError(text) {
+    var li = el("li", { "class": "sbwc-msg sbwc-notice sbwc-error", role: "alert" });
+    li.appendChild(el("p", { "class": "sbwc-text" }, text));
+    log.appendChild(li);
+    scrollDown(true);
+  }
 
   newChatBtn.addEventListener("click", function () {
     clearConversation();
