@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/color"
+	"image/png"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -253,7 +257,7 @@ func TestServeWebchatBrowser(t *testing.T) {
 	// The customer attaches a picture: Ana's stream has its link, and the
 	// link serves it.
 	picture := filepath.Join(t.TempDir(), "broken-lid.png")
-	if err := os.WriteFile(picture, tinyPNG, 0o644); err != nil {
+	if err := os.WriteFile(picture, picturePNG(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c.do("attach a picture", chromedp.SetUploadFiles(chromedp.JSPath(in(`input[type="file"]`)), []string{picture}),
@@ -337,8 +341,26 @@ func streamFrame(t *testing.T, conn *websocket.Conn, a, b string) {
 	}
 }
 
-// tinyPNG is a 2×2 picture.
-var tinyPNG = []byte("\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x02\x00\x00\x00\x02\x08\x02\x00\x00\x00\xfd\xd4\x9a\x73\x00\x00\x00\x10\x49\x44\x41\x54\x78\x9c\x63\xf8\xcf\xc0\x00\x44\x0c\x10\x0a\x00\x1f\xee\x03\xfd\x8b\x5f\x14\xd4\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82")
+// picturePNG is a small picture of a box with a broken lid, drawn: the
+// customer's attachment.
+func picturePNG() []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 240, 150))
+	for y := range 150 {
+		for x := range 240 {
+			c := color.RGBA{R: 236, G: 230, B: 218, A: 255} // the table
+			switch {
+			case y > 60 && x > 50 && x < 190: // the box
+				c = color.RGBA{R: 181, G: 134, B: 84, A: 255}
+			case y > 30 && y <= 60 && x > 40+(60-y) && x < 150: // the lid, askew
+				c = color.RGBA{R: 150, G: 105, B: 60, A: 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	_ = png.Encode(&buf, img)
+	return buf.Bytes()
+}
 
 // compactJSON is v as JSON, for a substring check.
 func compactJSON(v any) string {

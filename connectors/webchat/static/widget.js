@@ -291,7 +291,10 @@
       var name = url.searchParams.get("name") || decodeURIComponent(url.pathname.split("/").pop() || url.host);
       var a = el("a", { "class": "sbwc-media", href: url.href, target: "_blank", rel: "noopener noreferrer" });
       if (url.origin === location.origin && /\.(png|jpe?g|gif|webp)$/i.test(url.pathname + (url.searchParams.get("name") || ""))) {
-        a.appendChild(el("img", { src: url.href, alt: name, loading: "lazy" }));
+        var img = el("img", { src: url.href, alt: name });
+        // The picture's height comes when it loads: keep the newest in view.
+        img.addEventListener("load", function () { scrollDown(log.scrollHeight - log.scrollTop - log.clientHeight < 80 + img.offsetHeight); });
+        a.appendChild(img);
       } else {
         a.textContent = name;
       }
