@@ -123,12 +123,21 @@ func Plan(s Step) (*store.Unit, []engine.Effect, error) {
 	}
 	p := &planner{s: s, u: &store.Unit{At: s.At, Execution: &store.ExecutionWrite{Expected: s.Expected, Execution: store.Execution{
 		ID: x.ID, ConversationID: s.Route.ConversationID, Flow: x.Flow, ProgramVersion: x.Version,
-		Status: store.ExecutionStatus(x.Status), Payload: payload,
+		Status: store.ExecutionStatus(x.Status), Payload: payload, Step: stepOf(x),
 	}}}}
 	if err := Apply(p, s.Effects); err != nil {
 		return nil, nil, err
 	}
 	return p.u, p.replies, nil
+}
+
+// stepOf is where x is, for the store's count of executions per step.
+func stepOf(x *engine.Execution) string {
+	if len(x.Frames) == 0 {
+		return ""
+	}
+	f := x.Frames[len(x.Frames)-1]
+	return store.StepOf(f.Flow, int(f.State))
 }
 
 // planner is serve's Book: the effects become rows of one unit.

@@ -49,6 +49,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -251,10 +252,7 @@ type Store interface {
 	// runtime must be able to step, the others it may forget.
 	LiveProgramVersions(ctx context.Context) ([]string, error)
 	// WaitingSteps counts the waiting executions of a program version by
-	// the step they wait at. The step is read from the payload as the
-	// engine writes it: the last element of its "frames" array, with the
-	// flow's name as "flow" and the state's index as "state" (a subflow's
-	// frame when one runs). Payloads without one are not counted.
+	// their Step. Executions without one are not counted.
 	WaitingSteps(ctx context.Context, version string) ([]StepCount, error)
 
 	// LoadOrStoreKey returns the key stored under name, storing value
@@ -419,9 +417,29 @@ type Execution struct {
 	ProgramVersion string          `json:"program_version"`
 	Status         ExecutionStatus `json:"status"`
 	Payload        json.RawMessage `json:"payload,omitempty"`
-	Version        int64           `json:"version"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
+	// Step is where the execution is: its running flow (a subflow's when
+	// one runs) and the state's index, as StepOf writes them; "" unknown.
+	Step      string    `json:"step,omitempty"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// StepOf is an Execution's Step: "flow:state".
+func StepOf(flow string, state int) string { return flow + ":" + strconv.Itoa(state) }
+
+// ParseStep reads a Step back; ok is false for "" and anything StepOf
+// did not write.
+func ParseStep(step string) (flow string, state int, ok bool) {
+	i := strings.LastIndexByte(step, ':')
+	if i <= 0 {
+		return "", 0, false
+	}
+	state, err := strconv.Atoi(step[i+1:])
+	if err != nil || state < 0 {
+		return "", 0, false
+	}
+	return step[:i], state, true
 }
 
 type ExecutionFilter struct {

@@ -120,12 +120,12 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 	if w := u.Execution; w != nil {
 		e := w.Execution
 		if w.Expected == 0 {
-			add(opExecInsert, e.ID, `INSERT INTO executions (`+sqlstore.ExecutionCols+`) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) ON CONFLICT DO NOTHING`,
-				e.ID, e.ConversationID, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at)
+			add(opExecInsert, e.ID, `INSERT INTO executions (`+sqlstore.ExecutionCols+`) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $8) ON CONFLICT DO NOTHING`,
+				e.ID, e.ConversationID, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at, e.Step)
 		} else {
-			add(opExecUpdate, e.ID, `UPDATE executions SET flow = $1, program_version = $2, status = $3, payload = $4, version = version + 1, updated_at = $5
+			add(opExecUpdate, e.ID, `UPDATE executions SET flow = $1, program_version = $2, status = $3, payload = $4, version = version + 1, updated_at = $5, step = $8
 				WHERE id = $6 AND version = $7`,
-				e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at, e.ID, w.Expected)
+				e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at, e.ID, w.Expected, e.Step)
 		}
 	}
 	for _, m := range u.Messages {

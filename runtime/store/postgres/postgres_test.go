@@ -35,6 +35,10 @@ func BenchmarkCommit(b *testing.B) {
 	storetest.BenchCommit(b, func(b *testing.B) store.Store { return open(b) })
 }
 
+func BenchmarkWaitingSteps(b *testing.B) {
+	storetest.BenchWaitingSteps(b, func(b *testing.B) store.Store { return open(b) })
+}
+
 func TestOpenURL(t *testing.T) {
 	s := open(t).(*postgres.Store)
 	for _, scheme := range []string{"postgres", "postgresql"} {

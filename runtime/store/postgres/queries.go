@@ -40,13 +40,6 @@ var dialect = sqlstore.Dialect{
 			ORDER BY fire_at, id LIMIT ? FOR UPDATE SKIP LOCKED) due
 		WHERE t.id = due.id
 		RETURNING ` + sqlstore.Prefixed("t.", sqlstore.TimerCols),
-	// A payload is bytea: read it as jsonb; ->-1 is the last element. The
-	// engine writes a JSON object per payload; only those of the version
-	// are cast.
-	WaitingSteps: `SELECT p->'frames'->-1->>'flow', (p->'frames'->-1->>'state')::bigint, count(*)
-		FROM (SELECT convert_from(payload, 'UTF8')::jsonb AS p FROM executions
-			WHERE status = 'waiting' AND program_version = ? AND payload IS NOT NULL) w
-		GROUP BY 1, 2`,
 }
 
 func (s *Store) sqlConfig() sqlstore.Config {

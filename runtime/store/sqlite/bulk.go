@@ -85,7 +85,7 @@ var (
 	insInbound = &insertSpec{head: `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at) VALUES `,
 		row: `(?, ?, 'in', ?, ?, ?, ?, ?, ?)`, cols: 8}
 	insExecutions = &insertSpec{head: `INSERT INTO executions (` + sqlstore.ExecutionCols + `) VALUES `,
-		row: `(?, ?, ?, ?, ?, ?, 1, ?, ?)`, cols: 8}
+		row: `(?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`, cols: 9}
 	insMessages = &insertSpec{head: `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at) VALUES `,
 		row: `(?, ?, ?, ?, ?, ?, ?, ?, ?)`, tail: ` ON CONFLICT (id) DO NOTHING`, cols: 9}
 	insEffects = &insertSpec{head: `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at) VALUES `,
@@ -186,7 +186,7 @@ const (
 )
 
 const (
-	qUpdateExecution = `UPDATE executions SET flow = ?, program_version = ?, status = ?, payload = ?, version = version + 1, updated_at = ?
+	qUpdateExecution = `UPDATE executions SET flow = ?, program_version = ?, status = ?, payload = ?, version = version + 1, updated_at = ?, step = ?
 				WHERE id = ? AND version = ?`
 	qCompleteEffect = `UPDATE effects SET status = 'done', result = ?, lease_owner = '', lease_until = 0, updated_at = ?
 			WHERE id = ? AND status <> 'done'`
@@ -322,11 +322,11 @@ func (b *bulkPlanner) identity(u *store.Unit, i int, t int64) bool {
 			return false
 		}
 		if w.Expected == 0 {
-			p.executions = append(p.executions, e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, t)
+			p.executions = append(p.executions, e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, t, e.Step)
 			p.nExecutions++
 		} else {
 			p.updates = append(p.updates, update{kind: updExecution, q: qUpdateExecution, must: true,
-				args: []any{e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, e.ID, w.Expected}})
+				args: []any{e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, e.Step, e.ID, w.Expected}})
 		}
 	}
 	return true

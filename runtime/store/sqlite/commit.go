@@ -209,8 +209,8 @@ func applyInbound(ctx context.Context, x *wtx, u *store.Unit, t int64) (*store.U
 		var n int64
 		var err error
 		if w.Expected == 0 {
-			n, err = x.exec(ctx, `INSERT INTO executions (`+sqlstore.ExecutionCols+`) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING`,
-				e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, t)
+			n, err = x.exec(ctx, `INSERT INTO executions (`+sqlstore.ExecutionCols+`) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, t, e.Step)
 			if err == nil && n == 0 {
 				var one int
 				if x.QueryRowContext(ctx, `SELECT 1 FROM executions WHERE id = ?`, e.ID).Scan(&one) == nil {
@@ -219,9 +219,9 @@ func applyInbound(ctx context.Context, x *wtx, u *store.Unit, t int64) (*store.U
 				return stop(conflict(store.ReasonLiveExecution)), nil
 			}
 		} else {
-			n, err = x.exec(ctx, `UPDATE executions SET flow = ?, program_version = ?, status = ?, payload = ?, version = version + 1, updated_at = ?
+			n, err = x.exec(ctx, `UPDATE executions SET flow = ?, program_version = ?, status = ?, payload = ?, version = version + 1, updated_at = ?, step = ?
 				WHERE id = ? AND version = ?`,
-				e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, e.ID, w.Expected)
+				e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, e.Step, e.ID, w.Expected)
 			if isUnique(err) {
 				return stop(conflict(store.ReasonLiveExecution)), nil
 			}

@@ -33,11 +33,6 @@ var dialect = sqlstore.Dialect{
 	ClaimTimers: `UPDATE timers SET lease_owner = ?, lease_until = ?
 		WHERE id IN (SELECT id FROM timers WHERE fire_at <= ? AND lease_until <= ? ORDER BY fire_at, id LIMIT ?)
 		RETURNING ` + sqlstore.TimerCols,
-	// A payload is a BLOB, which json_* read as SQLite's binary JSON: read
-	// it as text. #-1 is the last element.
-	WaitingSteps: `SELECT json_extract(p, '$.frames[#-1].flow'), json_extract(p, '$.frames[#-1].state'), count(*)
-		FROM (SELECT CAST(payload AS TEXT) AS p FROM executions WHERE status = 'waiting' AND program_version = ?)
-		WHERE json_valid(p) GROUP BY 1, 2`,
 }
 
 func (s *Store) sqlConfig() sqlstore.Config {

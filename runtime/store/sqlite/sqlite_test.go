@@ -32,6 +32,10 @@ func BenchmarkCommit(b *testing.B) {
 	storetest.BenchCommit(b, func(b *testing.B) store.Store { return open(b) })
 }
 
+func BenchmarkWaitingSteps(b *testing.B) {
+	storetest.BenchWaitingSteps(b, func(b *testing.B) store.Store { return open(b) })
+}
+
 func TestOpenURL(t *testing.T) {
 	dir := t.TempDir()
 	for _, url := range []string{

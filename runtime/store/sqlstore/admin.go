@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/runtime/store"
@@ -35,31 +34,23 @@ func (db *DB) DiscardDeadLetter(ctx context.Context, id string) error {
 	})
 }
 
-// WaitingSteps groups the waiting executions of a version by the dialect's
-// reading of their payload's last frame (Dialect.WaitingSteps), through
-// the executions_status index.
+// WaitingSteps counts through executions_waiting_steps, an index of the
+// waiting executions by version and step: no payload is read.
 func (db *DB) WaitingSteps(ctx context.Context, version string) ([]store.StepCount, error) {
-	rows, err := db.query(ctx, db.c.Scans, db.d.WaitingSteps, version)
-	counts, err := collect(rows, err, func(sc Row) (store.StepCount, error) {
-		var flow sql.NullString
-		var state sql.NullInt64
-		var c store.StepCount
-		if err := sc.Scan(&flow, &state, &c.Waiting); err != nil {
-			return c, err
-		}
-		c.Flow, c.State = flow.String, int(state.Int64)
-		if !flow.Valid || !state.Valid {
-			c.Flow = "" // not a payload the engine wrote
-		}
-		return c, nil
-	})
+	rows, err := db.query(ctx, db.c.Scans, `SELECT step, count(*) FROM `+db.d.IndexedBy("executions", "executions_waiting_steps")+`
+		WHERE status = 'waiting' AND program_version = ? AND step <> '' GROUP BY step`, version)
+	type row struct {
+		step string
+		n    int
+	}
+	counts, err := collect(rows, err, func(sc Row) (r row, err error) { return r, sc.Scan(&r.step, &r.n) })
 	if err != nil {
 		return nil, err
 	}
-	out := counts[:0]
+	out := make([]store.StepCount, 0, len(counts))
 	for _, c := range counts {
-		if c.Flow != "" {
-			out = append(out, c)
+		if flow, state, ok := store.ParseStep(c.step); ok {
+			out = append(out, store.StepCount{Flow: flow, State: state, Waiting: c.n})
 		}
 	}
 	return out, nil

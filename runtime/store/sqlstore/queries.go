@@ -46,12 +46,12 @@ func (db *DB) ListMessages(ctx context.Context, conversationID string, page stor
 // ---- executions ----
 
 // ExecutionCols are an execution's columns.
-const ExecutionCols = `id, conversation_id, flow, program_version, status, payload, version, created_at, updated_at`
+const ExecutionCols = `id, conversation_id, flow, program_version, status, payload, version, created_at, updated_at, step`
 
 func scanExecution(sc Row) (store.Execution, error) {
 	var e store.Execution
 	if err := sc.Scan(&e.ID, &e.ConversationID, &e.Flow, &e.ProgramVersion, &e.Status, bytes(&e.Payload), &e.Version,
-		at(&e.CreatedAt), at(&e.UpdatedAt)); err != nil {
+		at(&e.CreatedAt), at(&e.UpdatedAt), &e.Step); err != nil {
 		return e, notFound(err)
 	}
 	return e, nil

@@ -84,10 +84,6 @@ type Dialect struct {
 	// ClaimTimers leases due timers, returning TimerCols. Its arguments:
 	// owner, lease end, now, now, limit.
 	ClaimTimers string
-	// WaitingSteps selects flow, state and count of the waiting executions
-	// of the version given as its argument, grouped by the flow and state
-	// of their payload's last frame (see store.Store.WaitingSteps).
-	WaitingSteps string
 }
 
 // Config is a driver's part: its dialect, its connections and its hooks.

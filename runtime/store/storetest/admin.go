@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -77,41 +76,40 @@ func testDeadLetterAdmin(t *testing.T, s store.Store) {
 	}
 }
 
-// testWaitingSteps: waiting executions of one version counted by the flow
-// and state of their payload's last frame; running, ended and other
-// versions' executions, and payloads without frames, are left out.
+// testWaitingSteps: waiting executions of one version counted by their
+// Step, which GetExecution gives back and a later write moves; running,
+// ended and other versions' executions, and those without a step, are
+// left out.
 func testWaitingSteps(t *testing.T, s store.Store) {
-	frames := func(fs ...string) json.RawMessage {
-		var out []map[string]any
-		for i := 0; i < len(fs); i += 2 {
-			var st int
-			fmt.Sscan(fs[i+1], &st)
-			out = append(out, map[string]any{"flow": fs[i], "state": st, "vars": map[string]any{}})
-		}
-		b, _ := json.Marshal(map[string]any{"id": "x", "frames": out, "wait": map[string]any{"kind": "reply"}})
-		return b
-	}
 	execs := []struct {
 		version string
 		status  store.ExecutionStatus
-		payload json.RawMessage
+		step    string
 	}{
-		{"ws1", store.ExecutionWaiting, frames("support", "2")},
-		{"ws1", store.ExecutionWaiting, frames("support", "2")},
-		{"ws1", store.ExecutionWaiting, frames("support", "0", "survey", "1")}, // in a subflow
-		{"ws1", store.ExecutionWaiting, frames("support", "5")},
-		{"ws1", store.ExecutionRunning, frames("support", "2")},
-		{"ws1", store.ExecutionEnded, frames("support", "2")},
-		{"ws1", store.ExecutionWaiting, json.RawMessage(`{"state":"ask"}`)},
-		{"ws1", store.ExecutionWaiting, nil},
-		{"ws2", store.ExecutionWaiting, frames("support", "2")},
+		{"ws1", store.ExecutionWaiting, store.StepOf("support", 2)},
+		{"ws1", store.ExecutionWaiting, store.StepOf("support", 2)},
+		{"ws1", store.ExecutionWaiting, store.StepOf("survey", 1)}, // in a subflow
+		{"ws1", store.ExecutionWaiting, store.StepOf("support", 5)}, // moves to support:6 below
+		{"ws1", store.ExecutionRunning, store.StepOf("support", 2)},
+		{"ws1", store.ExecutionEnded, store.StepOf("support", 2)},
+		{"ws1", store.ExecutionWaiting, ""},
+		{"ws1", store.ExecutionWaiting, "not a step"},
+		{"ws2", store.ExecutionWaiting, store.StepOf("support", 2)},
 	}
+	ids := make([]string, len(execs))
 	for i, e := range execs {
 		_, cv := conv(t, s, fmt.Sprintf("waiting-steps-%d", i))
-		u := &store.Unit{At: t0, Execution: &store.ExecutionWrite{Execution: store.Execution{ID: store.NewID(),
-			ConversationID: cv.ID, Flow: "support", ProgramVersion: e.version, Status: e.status, Payload: e.payload}}}
+		ids[i] = store.NewID()
+		u := &store.Unit{At: t0, Execution: &store.ExecutionWrite{Execution: store.Execution{ID: ids[i],
+			ConversationID: cv.ID, Flow: "support", ProgramVersion: e.version, Status: e.status, Step: e.step}}}
 		wantOutcomes(t, commit(t, s, u), store.Committed)
 	}
+	x := must[store.Execution](t)(s.GetExecution(ctx(t), ids[3]))
+	if x.Step != "support:5" {
+		t.Fatalf("stored step %q, want support:5", x.Step)
+	}
+	x.Step = store.StepOf("support", 6)
+	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Execution: &store.ExecutionWrite{Execution: x, Expected: x.Version}}), store.Committed)
 	got := must[[]store.StepCount](t)(s.WaitingSteps(ctx(t), "ws1"))
 	sort.Slice(got, func(i, j int) bool {
 		if got[i].Flow != got[j].Flow {
@@ -119,7 +117,7 @@ func testWaitingSteps(t *testing.T, s store.Store) {
 		}
 		return got[i].State < got[j].State
 	})
-	want := []store.StepCount{{Flow: "support", State: 2, Waiting: 2}, {Flow: "support", State: 5, Waiting: 1}, {Flow: "survey", State: 1, Waiting: 1}}
+	want := []store.StepCount{{Flow: "support", State: 2, Waiting: 2}, {Flow: "support", State: 6, Waiting: 1}, {Flow: "survey", State: 1, Waiting: 1}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("waiting steps %+v, want %+v", got, want)
 	}
@@ -163,5 +161,44 @@ func testConversationFilters(t *testing.T, s store.Store) {
 	noErr(t, s.LinkContacts(ctx(t), ana.ID, bo.ID))
 	if got := list(store.ConversationFilter{Address: "15550002"}); !reflect.DeepEqual(got, []string{anaSMS.ID, anaChat.ID, boWA.ID}) {
 		t.Errorf("address of a merged contact: %v, want %v", got, []string{anaSMS.ID, anaChat.ID, boWA.ID})
+	}
+}
+
+// BenchWaitingSteps measures WaitingSteps, which the admin console calls
+// every 3 seconds per flow picture open, over 20,000 waiting executions
+// of one version spread over 7 steps, and as many of another version.
+func BenchWaitingSteps(b *testing.B, open func(b *testing.B) store.Store) {
+	s := open(b)
+	const n, perBatch = 20000, 500
+	for done := 0; done < 2*n; done += perBatch {
+		batch := &store.Batch{}
+		for i := done; i < done+perBatch; i++ {
+			version := "bench-v1"
+			if i >= n {
+				version = "bench-v2"
+			}
+			contact, conv := store.NewID(), store.NewID()
+			batch.Add(&store.Unit{At: t0,
+				Contact:      &store.NewContact{ID: contact, Channel: "webchat", Address: fmt.Sprintf("bench-%d", i)},
+				Conversation: &store.NewConversation{ID: conv, ContactID: contact, Channel: "webchat", Instance: "default"},
+				Execution: &store.ExecutionWrite{Execution: store.Execution{ID: store.NewID(), ConversationID: conv, Flow: "support",
+					ProgramVersion: version, Status: store.ExecutionWaiting, Step: store.StepOf("support", i%7)}}})
+		}
+		res, err := s.Commit(ctx(b), batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Outcome != store.Committed {
+				b.Fatalf("setup unit %+v", r)
+			}
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		counts, err := s.WaitingSteps(ctx(b), "bench-v1")
+		if err != nil || len(counts) != 7 {
+			b.Fatalf("%v %v", counts, err)
+		}
 	}
 }
