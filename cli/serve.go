@@ -52,6 +52,7 @@ type serveOptions struct {
 	stepBudget         int
 	separatePhones     bool
 	separateEmails     bool
+	attachmentDir      string
 }
 
 func newServeCmd() *cobra.Command {
@@ -107,6 +108,7 @@ that keeps failing waits longer after each failure before it tries again
 	f.StringVar(&o.addr, "addr", ":8080", "address to listen on")
 	f.StringVar(&o.storeURL, "store", "sqlite:switchboard.db", "store: sqlite:PATH or postgres://…")
 	f.StringVar(&o.publicURL, "public-url", "", "base URL platforms reach this server at (default: from each request's Host)")
+	f.StringVar(&o.attachmentDir, "attachments", "", "directory keeping the files agents send to customers (default: one under the system's temporary directory)")
 	f.BoolVar(&o.watch, "watch", false, "recompile and deploy the flows when their files change")
 	f.IntVar(&o.workers, "workers", 16, "concurrent outbox workers")
 	f.StringArrayVar(&o.connectors, "connector", nil, "a connector instance: NAME/INSTANCE,key=value,… (repeatable)")
@@ -122,7 +124,7 @@ that keeps failing waits longer after each failure before it tries again
 	f.StringArrayVar(&o.env, "env", nil, "a variable flows read as env: `NAME` passes the process's NAME, NAME=VALUE sets one (repeatable)")
 	f.IntVar(&o.stepBudget, "step-budget", engine.DefaultStepBudget, "steps an execution may run without a message from the customer before it fails")
 	f.BoolVar(&o.separatePhones, "separate-phone-contacts", false, "keep senders with the same phone number on SMS, WhatsApp and calls as separate contacts")
-	f.BoolVar(&o.separateEmails, "separate-email-contacts", false, "keep senders who give the same email address by email and in the webchat's pre-chat form as separate contacts")
+	f.BoolVar(&o.separateEmails, "separate-email-contacts", false, "keep senders who give one mail address on two channels (a message by mail, a chat's pre-chat form) as separate contacts")
 	return cmd
 }
 
@@ -269,7 +271,7 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 		return err
 	}
 	srv := server.New(server.Config{Node: n, Store: st, Instances: instances, Logger: log, PublicURL: o.publicURL, DemoBot: true, Metrics: reg,
-		DrainTimeout: o.drainTimeout})
+		DrainTimeout: o.drainTimeout, AttachmentDir: o.attachmentDir})
 
 	fmt.Fprintf(stdout, "switchboard %s serving %s (program %s, %d flows) on %s\n", version(), dir, prog.Version, len(prog.Flows), base)
 	printURLs(stdout, base, o.storeURL, instances, token)
