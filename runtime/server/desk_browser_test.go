@@ -153,10 +153,18 @@ func TestDeskBrowser(t *testing.T) {
 	}
 	out.waitFor(t, "alice", "Hi Alice, Budi here. Passing you to billing.")
 
+	// The sound off (kept in the browser): the next offer is silent.
+	b.do("sound off", chromedp.Click(chromedp.ID("settings-open")), chromedp.Click(chromedp.ID("set-sound")),
+		deskUntil(`JSON.parse(localStorage.getItem("switchboard.agent.settings")).sound === false`),
+		chromedp.Click(chromedp.ID("settings-open")))
+
 	// Bob's offer goes to Ana (the higher level); rejected, it moves on to Budi.
 	handOff(2, "bob", "Bob Jones", "Billing question about my invoice")
 	b.do("bob's offer", deskUntil(offerOf("Bob Jones")), clickJS(offerOf("Bob Jones")+`.querySelector('[data-testid="reject"]')`),
 		deskUntil(`!`+offerOf("Bob Jones")))
+	if n := deskEval[int](b, `window.__beeps || 0`); n != 1 {
+		t.Errorf("%d beeps with the sound off after one with it on", n)
+	}
 	if moved := budi.event("reservation.created"); moved["task_id"] == aliceTask {
 		t.Fatalf("budi's next offer is not bob's: %v", moved)
 	}
