@@ -271,6 +271,16 @@ func TestServeWebchatBrowser(t *testing.T) {
 	sb.waitEvent(task, "agent.reply.status", `"read"`)
 	c.screenshot("webchat-agent")
 
+	// Ana sends a picture: the customer sees it in her reply.
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+ana)
+	h.Set("Content-Type", "image/png")
+	if code, _, body := sb.post(sb.base+"/v1/tasks/"+task+"/attachments?filename=label.png&text=Your%20return%20label", h, picturePNG()); code != http.StatusAccepted {
+		t.Fatalf("Ana's attachment: %d %s", code, body)
+	}
+	c.do("Ana's picture", shown(".sbwc-person .sbwc-text", "Your return label"),
+		waitFor(`[...`+widgetJS+`.shadowRoot.querySelectorAll(".sbwc-person .sbwc-media img")].some(i => i.complete && i.naturalWidth > 0)`))
+
 	// The pre-chat form filled the contact: its name, and its email as an
 	// address of the email channel.
 	tk := sb.taskStatus(task, "assigned")

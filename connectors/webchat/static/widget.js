@@ -288,12 +288,16 @@
       var url;
       try { url = new URL(u, base); } catch (e) { return; }
       if (url.protocol !== "https:" && url.protocol !== "http:") return;
-      var name = url.searchParams.get("name") || decodeURIComponent(url.pathname.split("/").pop() || url.host);
+      var named = url.searchParams.get("name") || url.searchParams.get("filename");
+      var name = named || (url.origin === location.origin ? "Attachment" : decodeURIComponent(url.pathname.split("/").pop() || url.host));
       var a = el("a", { "class": "sbwc-media", href: url.href, target: "_blank", rel: "noopener noreferrer" });
-      if (url.origin === location.origin && /\.(png|jpe?g|gif|webp)$/i.test(url.pathname + (url.searchParams.get("name") || ""))) {
+      // A file of this server (the visitor's, or one an agent sent) is
+      // tried as a picture, and shown as a link if it is none.
+      if (url.origin === location.origin && (!named || /\.(png|jpe?g|gif|webp)$/i.test(named))) {
         var img = el("img", { src: url.href, alt: name });
         // The picture's height comes when it loads: keep the newest in view.
         img.addEventListener("load", function () { scrollDown(log.scrollHeight - log.scrollTop - log.clientHeight < 80 + img.offsetHeight); });
+        img.addEventListener("error", function () { a.textContent = name; });
         a.appendChild(img);
       } else {
         a.textContent = name;
