@@ -302,7 +302,7 @@ func serve(ctx context.Context, cmd *cobra.Command, dir string, o serveOptions) 
 }
 
 // printURLs tells where everything is: each connector instance's page
-// (connectors.HomePage) or else its webhook, the desktop, the API.
+// (connectors.HomePage) or else its webhook, the desktop, the console, the API.
 func printURLs(stdout io.Writer, base, storeURL string, instances []server.Instance, token string) {
 	fmt.Fprintf(stdout, "  store:     %s\n", storeURL)
 	for _, in := range instances {
@@ -314,6 +314,7 @@ func printURLs(stdout io.Writer, base, storeURL string, instances []server.Insta
 		fmt.Fprintf(stdout, "  webhook:   %s%s\n", base, connectors.WebhookPath(in.Connector, in.Name))
 	}
 	fmt.Fprintf(stdout, "  agents:    %s/agent/   (the agent desktop; workers are created with the admin API)\n", base)
+	fmt.Fprintf(stdout, "  admin:     %s/admin/   (the admin console; sign in with the admin token)\n", base)
 	fmt.Fprintf(stdout, "  admin API: %s/v1/… (docs/API.md)\n", base)
 	fmt.Fprintf(stdout, "  metrics:   %s/metrics   health: %s/healthz\n", base, base)
 	if token != "" {
