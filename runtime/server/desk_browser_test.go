@@ -284,12 +284,14 @@ func TestDeskBrowser(t *testing.T) {
 	// 420×800: the conversation alone, its actions on screen; the list is
 	// one tap away.
 	b.do("narrow", chromedp.EmulateViewport(420, 800), deskUntil(`getComputedStyle(document.querySelector(".side")).display === "none"`))
-	for _, id := range []string{"transfer-open", "wrapup", "complete", "send", "back"} {
+	for _, id := range []string{"transfer-open", "wrapup", "complete", "send", "back", "contact-open"} {
 		if !deskEval[bool](b, inViewport(id)) {
 			t.Errorf("at 420×800, #%s is not within the window", id)
 		}
 	}
 	b.screenshot("desk-narrow")
+	b.do("the contact over the conversation", chromedp.Click(chromedp.ID("contact-open")), deskUntil(inViewport("contact-title")),
+		chromedp.KeyEvent("\x1b"), deskUntil(`getComputedStyle(document.getElementById("contact")).display === "none"`))
 	b.do("back to the list", chromedp.Click(chromedp.ID("back")), deskUntil(`getComputedStyle(document.querySelector(".side")).display !== "none"`),
 		clickJS(taskButton(aliceTask)), deskUntil(`getComputedStyle(document.querySelector(".side")).display === "none"`),
 		chromedp.EmulateViewport(1280, 800))

@@ -744,14 +744,6 @@
     return svg;
   }
 
-  function lastCustomerText(taskID) {
-    const h = details.get(taskID);
-    if (!h || !h.task) return "";
-    const c = (h.conversations || []).find((x) => x.id === h.task.conversation_id);
-    const msgs = (c && c.messages) || [];
-    for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i].direction === "in") return msgs[i].text;
-    return "";
-  }
 
   // ---- actions -------------------------------------------------------------
 
@@ -1704,6 +1696,7 @@
     if (e.key === "Escape") {
       if (!$("canned").hidden) { closeCanned(); e.preventDefault(); return; }
       if (!$("settings").hidden) { toggleSettings(false); return; }
+      if ($("desk").dataset.contact === "open") { toggleContact(false); $("contact-open").focus(); return; }
       for (const p of ["wrapup", "transfer"]) if (!$(p + "-panel").hidden) { togglePanel(p, false); $(p === "wrapup" ? "wrapup" : "transfer-open").focus(); return; }
       return;
     }
@@ -1722,6 +1715,14 @@
       e.preventDefault();
       $("help").showModal();
     }
+  }
+
+  // toggleContact opens the contact panel over the conversation, where
+  // the window is too narrow for it beside.
+  function toggleContact(open) {
+    const show = open === undefined ? $("desk").dataset.contact !== "open" : open;
+    $("desk").dataset.contact = show ? "open" : "";
+    $("contact-open").setAttribute("aria-expanded", show ? "true" : "false");
   }
 
   function toggleSettings(open) {
@@ -1811,6 +1812,7 @@
     $("transfer-open").addEventListener("click", () => togglePanel("transfer"));
     $("transfer-target").addEventListener("input", renderPicker);
     $("back").addEventListener("click", () => { showList = true; render(); });
+    $("contact-open").addEventListener("click", () => toggleContact());
     $("help-open").addEventListener("click", () => $("help").showModal());
     $("settings-open").addEventListener("click", () => toggleSettings());
     for (const id of ["set-sound", "set-notify"]) $(id).addEventListener("change", saveSettings);
