@@ -23,6 +23,7 @@ import (
 	"log"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -362,11 +363,19 @@ func uriPath(uri string) (string, error) {
 	if u.Scheme != "file" {
 		return "", fmt.Errorf("document URI %q: only file: URIs name a program's files", uri)
 	}
-	return filepath.FromSlash(u.Path), nil
+	p := u.Path
+	if runtime.GOOS == "windows" && len(p) > 2 && p[0] == '/' && p[2] == ':' {
+		p = p[1:] // file:///C:/flows/a.flow
+	}
+	return filepath.FromSlash(p), nil
 }
 
 func pathURI(path string) string {
-	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive letter
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String()
 }
 
 func isFlowTest(path string) bool { return strings.HasSuffix(path, ".flowtest") }
