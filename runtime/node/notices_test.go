@@ -48,7 +48,8 @@ func (n *noticed) wait(t *testing.T, kind connectors.NoticeKind) connectors.Noti
 // TestNotices: the customer's channel hears what happens to the
 // conversation, on both stores: queued with its place while no agent is
 // available, the agent joining with their name, typing, their replies
-// signed, leaving when they complete, and the conversation closed.
+// signed, leaving when they complete, and the conversation closed; and the
+// agent's stream hears the customer typing.
 func TestNotices(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		sources := []compiler.Source{{Name: "t.flow", Src: []byte(routedFlow)}}
@@ -84,6 +85,25 @@ func TestNotices(t *testing.T) {
 		command(t, n, node.CmdAccept, node.CommandArgs{Actor: "w1", Reservation: pending(t, st, tk.ID).ID})
 		if j := ch.wait(t, connectors.NoticeJoined); j.Agent != "w1" || j.AgentName != "Ana" || j.ConversationID != tk.ConversationID {
 			t.Errorf("joined %+v", j)
+		}
+
+		// The customer types: w1's streams hear it, nothing is stored.
+		frames, stop := n.Signals("w1")
+		defer stop()
+		if _, err := n.Receive(ctx, "fake", "default", connectors.Inbound{PlatformID: "typing:c1", Channel: "webchat", From: "c1", Typing: true}, false); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case f := <-frames:
+			var got map[string]string
+			if json.Unmarshal(f, &got) != nil || got["type"] != "typing" || got["task_id"] != tk.ID || got["conversation_id"] != tk.ConversationID {
+				t.Errorf("typing frame %s", f)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("w1 never heard the customer typing")
+		}
+		if _, err := st.FindMessage(ctx, "fake", "default", "typing:c1"); err == nil {
+			t.Error("the customer's typing was stored as a message")
 		}
 
 		if err := n.AgentTyping(ctx, "w1", tk.ID); err != nil {
