@@ -154,7 +154,7 @@ func (s *Server) wrapUpTask(ctx *request, c caller, p params) error {
 		return err
 	}
 	if strings.ContainsAny(b.Disposition, "\r\n\t") {
-		return errorf(http.StatusBadRequest, "the disposition is one line: a code such as \"resolved\"")
+		return errorf(http.StatusBadRequest, "the disposition is a single code such as \"resolved\", without breaks")
 	}
 	record := b.Disposition != "" || b.Notes != ""
 	t, err := s.ownTask(ctx, c, p[0])

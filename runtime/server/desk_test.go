@@ -251,7 +251,7 @@ func TestDeskAPI(t *testing.T) {
 
 	// Wrap-up with a disposition: on the task and in the event log.
 	check([]req{
-		{"a disposition on two lines", "POST", task + "/wrapup", `{"disposition":"a\nb"}`, ana, 400, "one line"},
+		{"a disposition on two lines", "POST", task + "/wrapup", `{"disposition":"a\nb"}`, ana, 400, "single code"},
 		{"a disposition too long", "POST", task + "/wrapup", `{"disposition":"` + strings.Repeat("d", 65) + `"}`, ana, 400, "at most 64"},
 		{"an unknown field", "POST", task + "/wrapup", `{"code":"x"}`, ana, 400, "unknown field"},
 		{"another's task", "POST", task + "/wrapup", `{"disposition":"resolved"}`, budi, 403, ""},
