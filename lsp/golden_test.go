@@ -29,8 +29,10 @@ var update = flag.Bool("update", os.Getenv("FLOW_UPDATE") != "", "rewrite the wa
 //   - `requests`: one per line, `METHOD FILE [MARKER] [ARG]`, where METHOD
 //     is hover, definition, references, completion, rename (ARG: the new
 //     name), prepareRename, formatting, codeAction, documentSymbol,
-//     diagnostics, change (sends v2/FILE as the next version) or delete
-//     (removes FILE from the disk and tells the server, as a watcher does);
+//     diagnostics, change (sends v2/FILE as the next version), insert
+//     (ARG, the rest of the line, at MARKER as a ranged change, then
+//     formatting shows the server's text) or delete (removes FILE from the
+//     disk and tells the server, as a watcher does);
 //   - `want`: each request's answer under a `### request` line, as the
 //     render functions below print it. -update rewrites it.
 func TestGolden(t *testing.T) {
@@ -176,6 +178,28 @@ func runArchive(t *testing.T, ar *txtar.Archive) string {
 				if filepath.Dir(g.path) == filepath.Dir(f.path) && (isFlow(g.path) || g.version > 0) {
 					c.diagnosticsAfter(g.path, g.version, before)
 				}
+			}
+		case "insert":
+			// A ranged change, as a client that ignores the full sync the
+			// server asks for might send: TEXT (\n for a line break) at
+			// the marker.
+			ins := strings.ReplaceAll(strings.Join(words[3:], " "), `\n`, "\n")
+			off := f.markers[words[2]]
+			rg := protocol.Range{Start: newText(f.src).position(off), End: newText(f.src).position(off)}
+			f.src = f.src[:off] + ins + f.src[off:]
+			for k, v := range f.markers {
+				if v > off {
+					f.markers[k] = v + len(ins)
+				}
+			}
+			f.version++
+			c.notify(protocol.MethodTextDocumentDidChange, protocol.DidChangeTextDocumentParams{
+				TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: doc, Version: protocol.Integer(f.version)},
+				ContentChanges: []any{protocol.TextDocumentContentChangeEvent{Range: &rg, Text: ins}}})
+			r.diagnostics(&out, c.diagnostics(f.path, f.version), f.src)
+			var edits []protocol.TextEdit
+			if err = c.call(protocol.MethodTextDocumentFormatting, protocol.DocumentFormattingParams{TextDocument: doc}, &edits); err == nil {
+				out.WriteString(applyEdits(f.src, edits)) // the server's text, as fmt prints it
 			}
 		case "delete":
 			// The file leaves the disk; the editor's watcher says so.
