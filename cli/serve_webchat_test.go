@@ -321,6 +321,11 @@ func TestServeWebchatBrowser(t *testing.T) {
 	c.do("start a new conversation", chromedp.Click(chromedp.JSPath(in(".sbwc-newchat button"))),
 		waitFor(`!`+widgetJS+`.shadowRoot.querySelector(".sbwc-msg:not(.sbwc-greeting)")`), typed("Hello again"),
 		shown(".sbwc-visitor .sbwc-text", "Hello again"))
+	// A reload shows the new conversation only.
+	c.do("reload", chromedp.Reload(), waitFor(widgetJS+` && `+widgetJS+`.dataset.status === "online"`), shown(".sbwc-visitor .sbwc-text", "Hello again"))
+	if old := chatEval[bool](c, `[...`+widgetJS+`.shadowRoot.querySelectorAll(".sbwc-text")].some(e => e.textContent.includes("4471"))`); old {
+		t.Error("the old conversation came back after a reload")
+	}
 
 	// Embedded on the shop's page: a launcher button opens the panel.
 	c.do("the shop's page", chromedp.Navigate(shopOrigin+"/"), waitFor(in(".sbwc-launcher")))

@@ -892,7 +892,13 @@
   }
 
   newChatBtn.addEventListener("click", function () {
+    // The old messages stay in the server's mailbox: keep the position in
+    // it, so a reconnection or a reload does not bring them back.
+    var epoch = state.epoch, last = state.last, epochs = state.epochs;
     clearConversation();
+    state.epoch = epoch;
+    state.last = last;
+    state.epochs = epochs;
     save();
     input.focus();
   });
