@@ -122,6 +122,9 @@ func TestDeskBrowser(t *testing.T) {
 			t.Errorf("the offer lacks %q:\n%s", want, card)
 		}
 	}
+	if !deskEval[bool](b, offer+`.querySelector('[data-testid="vip"]').offsetParent !== null`) {
+		t.Errorf("a VIP's offer shows no VIP tag")
+	}
 	if asked := deskEval[string](b, offer+`.querySelector('[data-testid="asked"]').innerText`); strings.Contains(asked, "\n1") || strings.HasSuffix(asked, "1") {
 		t.Errorf("the offer shows the menu's answer as what was asked: %q", asked)
 	}

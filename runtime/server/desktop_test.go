@@ -324,7 +324,8 @@ func TestAgentDesktop(t *testing.T) {
 	b.do("wrap up alice's", chromedp.Click(chromedp.ID("wrapup")), deskUntil(`!document.getElementById("wrapup-panel").hidden`),
 		chromedp.SendKeys(chromedp.ID("wrapup-disposition"), "resolved"), chromedp.SendKeys(chromedp.ID("wrapup-notes"), "Order found"),
 		chromedp.Click(chromedp.ID("wrapup-submit")),
-		deskUntil(deskSelected+`.dataset.status === "wrapping"`), deskUntil(`document.getElementById("wrapup").hidden`))
+		deskUntil(deskSelected+`.dataset.status === "wrapping"`), deskUntil(`document.getElementById("wrapup").hidden`),
+		deskUntil(deskThread+`.some(m => m.dataset.kind === "wrapup" && m.textContent.includes("resolved"))`))
 	if w, _ := call(t, "GET", base+"/v1/tasks/"+alice, nil, adminH).body["wrapup"].(map[string]any); w["disposition"] != "resolved" || w["text"] != "Order found" {
 		t.Fatalf("alice's task after the wrap-up: %v", w)
 	}

@@ -934,7 +934,8 @@
       const li = el("li", { class: "offer", dataTestid: "offer", "data-reservation": o.id, "data-task": o.task },
         el("div", { class: "offer-head" },
           el("h3", { class: "offer-title" }, el("span", { class: "offer-icon" }, phoneIcon()), el("span", { class: "offer-text", dataTestid: "offer-who" })),
-          el("span", { class: "chan", dataTestid: "offer-channel" })),
+          el("span", { class: "chan", dataTestid: "offer-channel" }),
+          el("span", { class: "tag vip", dataTestid: "vip", text: "VIP" })),
         el("p", { class: "caller" }, el("span", { class: "caller-label", text: "Caller" }), " ",
           el("strong", { class: "caller-number", dataTestid: "caller" })),
         el("p", { class: "asked", dataTestid: "asked" }, el("span", { class: "asked-label", text: "Asked" }), el("span", { class: "asked-text" })),
@@ -966,6 +967,8 @@
       badge.textContent = channelLabel(channel);
       badge.dataset.channel = channel;
       badge.hidden = !channel;
+      const vip = taskAttributes(o.task).vip;
+      li.querySelector(".vip").hidden = !(vip === true || vip === "true" || vip === 1);
       li.querySelector(".caller").hidden = !voice || !who;
       li.querySelector(".caller-number").textContent = who;
       const facts = [
@@ -1068,10 +1071,10 @@
     $("conv-title").textContent = who || "Task " + t.id;
     $("conv-meta").textContent = [
       "Workflow " + (t.workflow || task.workflow || "—"),
-      "queue " + (t.queue || task.queue || "—"),
+      t.queue || task.queue ? "queue " + (t.queue || task.queue) : "",
       "channel " + (conversationChannel(t.id, t.channel) || "—"),
       t.status === "wrapping" ? "wrapping up" : "assigned",
-    ].join(" · ");
+    ].filter(Boolean).join(" · ");
     // A live call wraps up when it ends: Hang up, not Wrap up, ends it;
     // then its disposition is still to record.
     const wrapped = (notes.get(t.id) || []).some((n) => n.kind === "wrapup");
