@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	protocol "github.com/tliron/glsp/protocol_3_16"
@@ -27,8 +28,8 @@ type program struct {
 	parsed []*lang.File         // in the order of files
 	diags  map[string]diagList  // by path of the file they are in
 
-	indexOnce sync.Once
-	index     *compiler.SymbolIndex
+	indexMu   sync.Mutex
+	index     atomic.Pointer[compiler.SymbolIndex] // nil until symbols builds it
 	testOnce  sync.Once
 	testIndex map[string][]compiler.Ref // references in the test files, by path
 
@@ -45,12 +46,21 @@ type fileInfo struct {
 	file    *lang.File
 }
 
-// symbols returns the program's symbol index, built on first use:
-// diagnostics do not need it, so an edit's diagnostics go out first and
-// the index is built after them (see publishDir).
+// symbols returns the program's symbol index, built on the first request
+// that needs it: diagnostics and completion do without, so typing does not
+// pay for it.
 func (p *program) symbols() *compiler.SymbolIndex {
-	p.indexOnce.Do(func() { p.index = compiler.IndexSymbols(p.parsed) })
-	return p.index
+	if x := p.index.Load(); x != nil {
+		return x
+	}
+	p.indexMu.Lock()
+	defer p.indexMu.Unlock()
+	if x := p.index.Load(); x != nil {
+		return x
+	}
+	x := compiler.IndexSymbols(p.parsed)
+	p.index.Store(x)
+	return x
 }
 
 // parsedFile caches the parse of one file's text: an edit reparses the

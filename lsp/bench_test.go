@@ -100,7 +100,6 @@ func BenchmarkCompletion(b *testing.B) {
 			c := startServer(b, Options{Debounce: -1}, filepath.Dir(path))
 			c.open(path, text, 1)
 			c.diagnostics(path, 1)
-			time.Sleep(100 * time.Millisecond) // the symbol index, built after the diagnostics
 			cpu := cpuTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

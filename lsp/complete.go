@@ -173,10 +173,8 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 	switch {
 	case arrowSlot.MatchString(c.line):
 		if c.decl == "workflow" {
-			for _, s := range prog.symbols().Symbols {
-				if s.Kind == compiler.SymQueue {
-					add(s.Name, protocol.CompletionItemKindClass, "queue", "")
-				}
+			for _, n := range prog.declared("queue") {
+				add(n, protocol.CompletionItemKindClass, "queue", "")
 			}
 			return items
 		}
@@ -252,11 +250,9 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		typ := "record"
+		typ := "map" // task and worker
 		if v, ok := env[n]; ok {
 			typ = compiler.TypeName(v)
-		} else {
-			typ = "map"
 		}
 		add(n, protocol.CompletionItemKindModule, typ, "")
 	}
@@ -269,12 +265,24 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 			}
 		}
 	}
-	for _, s := range prog.symbols().Symbols {
-		if s.Kind == compiler.SymHours {
-			add(s.Name, protocol.CompletionItemKindConstant, "hours", "")
-		}
+	for _, n := range prog.declared("hours") {
+		add(n, protocol.CompletionItemKindConstant, "hours", "")
 	}
 	return items
+}
+
+// declared returns the names of the program's declarations of a keyword,
+// from the parsed files: completion does not wait for the symbol index.
+func (p *program) declared(keyword string) []string {
+	var out []string
+	for _, f := range p.parsed {
+		for _, d := range f.Decls {
+			if d != nil && d.Keyword == keyword && d.Name != nil {
+				out = append(out, d.Name.Value)
+			}
+		}
+	}
+	return out
 }
 
 // member is a name completion offers after a dot.
@@ -417,14 +425,17 @@ type flowName struct{ name, kind, role, typ string }
 var varLine = regexp.MustCompile(`^\s*(var|input|output)\s+([\p{L}_$][\p{L}\p{N}_$]*)\s*:\s*(\w+)`)
 
 // flowNames returns the steps and vars of the flow around the cursor:
-// from the last analysis when it holds the flow, else, when the flow did
-// not parse, from the lines of its text that declare them.
+// from the symbol index when a request has had it built and it holds the
+// flow, else from the lines of the flow's text that declare them (the
+// flow may not parse yet; and building the index of a large program for
+// a keystroke would cost more than reading one flow).
 func (p *program) flowNames(c cursorContext, src string) []flowName {
 	var out []flowName
 	if c.flow == "" {
 		return nil
 	}
-	if syms := p.symbols().FlowSymbols(c.flow); len(syms) > 0 {
+	if x := p.index.Load(); x != nil && len(x.FlowSymbols(c.flow)) > 0 {
+		syms := x.FlowSymbols(c.flow)
 		for _, s := range syms {
 			if s.Kind == compiler.SymStep {
 				out = append(out, flowName{name: s.Name, kind: s.Step.Kind.Value})

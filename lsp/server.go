@@ -289,7 +289,6 @@ func (s *Server) changed(path string) {
 func (s *Server) publishDir(dir string) {
 	defer s.recoverTo("diagnostics of " + dir)
 	prog := s.program(dir)
-	defer prog.symbols() // after publishing: ready for the requests that follow
 	// Publications of one directory go out whole and in order: an older
 	// analysis that finishes late does not overwrite a newer one's.
 	s.publishing.Lock()
