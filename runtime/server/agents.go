@@ -631,6 +631,9 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 			}
 		}
 	}()
+	// The reader must be done before the handler returns: the server
+	// releases the hijacked connection then, under a read in progress.
+	defer func() { conn.Close(); <-readerDone }()
 	write := func(v any) error {
 		b, _ := json.Marshal(v)
 		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
