@@ -88,7 +88,7 @@ func testWaitingSteps(t *testing.T, s store.Store) {
 	}{
 		{"ws1", store.ExecutionWaiting, store.StepOf("support", 2)},
 		{"ws1", store.ExecutionWaiting, store.StepOf("support", 2)},
-		{"ws1", store.ExecutionWaiting, store.StepOf("survey", 1)}, // in a subflow
+		{"ws1", store.ExecutionWaiting, store.StepOf("survey", 1)},  // in a subflow
 		{"ws1", store.ExecutionWaiting, store.StepOf("support", 5)}, // moves to support:6 below
 		{"ws1", store.ExecutionRunning, store.StepOf("support", 2)},
 		{"ws1", store.ExecutionEnded, store.StepOf("support", 2)},
