@@ -139,11 +139,7 @@ func (s *Server) listWorkers(ctx *request, c caller, _ params) error {
 	if !c.admin {
 		// A worker sees its colleagues as transfer targets: who, whether
 		// they are there and their free capacity, not their attributes.
-		out, err := s.colleagues(ctx, ws)
-		if err != nil {
-			return err
-		}
-		writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"workers": out})
+		writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"workers": s.colleagues(ctx, ws)})
 		return nil
 	}
 	writeJSON(ctx.RequestCtx, http.StatusOK, map[string]any{"workers": nonNil(ws)})

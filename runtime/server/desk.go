@@ -611,7 +611,7 @@ type colleague struct {
 // colleagues are the workers with their free capacity, from the
 // router's loads (in memory, one command for all workers); without a
 // router answer, their free capacity is left out.
-func (s *Server) colleagues(ctx *request, ws []store.Worker) ([]colleague, error) {
+func (s *Server) colleagues(ctx *request, ws []store.Worker) []colleague {
 	var loads struct {
 		Loads map[string]map[string]int `json:"loads"`
 	}
@@ -629,5 +629,5 @@ func (s *Server) colleagues(ctx *request, ws []store.Worker) ([]colleague, error
 			}
 		}
 	}
-	return out, nil
+	return out
 }
