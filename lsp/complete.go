@@ -31,14 +31,12 @@ func (s *Server) completion(_ *glsp.Context, p *protocol.CompletionParams) (any,
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	doc := s.docs[path]
-	s.mu.Unlock()
-	if doc == nil || !isFlow(path) {
+	t := s.openText(path)
+	if t == nil || !isFlow(path) {
 		return nil, nil
 	}
 	prog := s.latest(filepath.Dir(path))
-	items := complete(prog, doc.text, doc.text.offset(p.Position))
+	items := complete(prog, t, t.offset(p.Position))
 	sort.SliceStable(items, func(i, j int) bool { return sortKey(items[i]) < sortKey(items[j]) })
 	return items, nil
 }

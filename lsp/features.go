@@ -145,20 +145,18 @@ func (s *Server) formatting(_ *glsp.Context, p *protocol.DocumentFormattingParam
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	doc := s.docs[path]
-	s.mu.Unlock()
-	if doc == nil || !isFlow(path) {
+	t := s.openText(path)
+	if t == nil || !isFlow(path) {
 		return nil, nil
 	}
-	out, list := lang.FormatSource(path, []byte(doc.text.src))
+	out, list := lang.FormatSource(path, []byte(t.src))
 	if list.HasErrors() {
 		return nil, nil // as `switchboard fmt`: a file that does not parse is left alone
 	}
-	if string(out) == doc.text.src {
+	if string(out) == t.src {
 		return []protocol.TextEdit{}, nil
 	}
-	return []protocol.TextEdit{{Range: protocol.Range{End: doc.text.position(len(doc.text.src))}, NewText: string(out)}}, nil
+	return []protocol.TextEdit{{Range: protocol.Range{End: t.position(len(t.src))}, NewText: string(out)}}, nil
 }
 
 func (s *Server) codeAction(_ *glsp.Context, p *protocol.CodeActionParams) (any, error) {

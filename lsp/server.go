@@ -260,6 +260,16 @@ func (s *Server) didClose(ctx *glsp.Context, p *protocol.DidCloseTextDocumentPar
 	return nil
 }
 
+// openText returns the text of an open document, or nil.
+func (s *Server) openText(path string) *text {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.docs[path]; d != nil {
+		return d.text
+	}
+	return nil
+}
+
 // changed marks the program of path's directory stale and schedules its
 // diagnostics.
 func (s *Server) changed(path string) {
@@ -309,7 +319,7 @@ func (s *Server) publishDir(dir string) {
 	var tests []*document
 	for _, d := range s.docs {
 		if filepath.Dir(d.path) == dir && isFlowTest(d.path) {
-			tests = append(tests, d)
+			tests = append(tests, &document{path: d.path, version: d.version, text: d.text}) // a change may follow
 		}
 	}
 	s.mu.Unlock()
