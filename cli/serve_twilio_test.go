@@ -193,7 +193,9 @@ func TestTwilioMessagingToAnAgent(t *testing.T) {
 		}
 		task := r.accept("ana", agent)
 		reply := r.api("POST", "/v1/tasks/"+task+"/messages", agent, map[string]any{"text": "Hi, Ana here. How can I help?"}, http.StatusAccepted)
-		sent := r.request(r.fake.MessagesPath(), i)
+		// Each conversation ends with the support flow's survey, sent the
+		// same way: the reply is found by what it says.
+		sent, nth := r.sentMessage(tc.to, "Hi, Ana here. How can I help?")
 		if sent.User != r.fake.AccountSID || sent.Form.Get("To") != tc.to || sent.Form.Get("Body") != "Hi, Ana here. How can I help?" ||
 			sent.Form.Get("StatusCallback") != r.base+"/v1/webhooks/twilio/default" {
 			t.Fatalf("the agent's reply through the Messages API: %+v (reply %v)", sent, reply)
@@ -202,12 +204,14 @@ func TestTwilioMessagingToAnAgent(t *testing.T) {
 			t.Fatalf("sent from %q, want %q", sent.Form.Get("From"), wantFrom)
 		}
 		// Twilio reports the reply undelivered: the agent's task hears it.
-		sid := twiliofake.SID("SM", r.sentSID(i))
+		sid := twiliofake.SID("SM", nth)
 		r.webhook(r.base+"/v1/webhooks/twilio/default", url.Values{"MessageSid": {sid}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"},
 			"AccountSid": {r.fake.AccountSID}, "From": {sent.Form.Get("From")}, "To": {tc.to}, "ApiVersion": {"2010-04-01"}})
 		r.waitEvent(task, "agent.reply.failed", "30003")
 		r.api("POST", "/v1/tasks/"+task+"/complete", agent, nil, http.StatusOK)
 		r.taskStatus(task, "completed")
+		// The flow goes on with its survey, a numbered menu here.
+		r.sentMessage(tc.to, "How did we do?\n1. 👍 Good\n2. 👎 Not good")
 	}
 	// STOP: Twilio opts the customer out and answers itself; the flow stays silent.
 	before := len(r.fake.Requests())
@@ -221,15 +225,23 @@ func TestTwilioMessagingToAnAgent(t *testing.T) {
 }
 
 // sentSID is the number in the sid the fake gave the i-th message sent.
-func (r *twilioRig) sentSID(i int) int {
-	n := 0
-	for _, q := range r.fake.Requests() {
-		if q.Path == r.fake.MessagesPath() {
+// sentMessage waits for the message the fake's Messages API took for to
+// with body, and returns it with its place among the messages sent (1
+// first, the number in the fake's SID).
+func (r *twilioRig) sentMessage(to, body string) (twiliofake.Request, int) {
+	r.t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		n := 0
+		for _, q := range r.fake.Requests() {
+			if q.Path != r.fake.MessagesPath() {
+				continue
+			}
 			n++
-			if n == i+1 {
-				return n
+			if q.Form.Get("To") == to && q.Form.Get("Body") == body {
+				return q, n
 			}
 		}
 	}
-	return -1
+	r.t.Fatalf("the fake never sent %q to %s: %+v", body, to, r.fake.Requests())
+	return twiliofake.Request{}, 0
 }
