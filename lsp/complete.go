@@ -24,6 +24,7 @@ var (
 	declHead  = regexp.MustCompile(`^(flow|queue|workflow|hours|worker)\b\s*([\p{L}_$][\p{L}\p{N}_$]*)?`)
 	kindSlot  = regexp.MustCompile(`^\s*[\p{L}_$][\p{L}\p{N}_$]*\s*:\s*$`)
 	arrowSlot = regexp.MustCompile(`->\s*$`)
+	typeSlot  = regexp.MustCompile(`^\s*(var|input|output)\s+[\p{L}_$][\p{L}\p{N}_$]*\s*:\s*$`)
 )
 
 func (s *Server) completion(_ *glsp.Context, p *protocol.CompletionParams) (any, error) {
@@ -181,6 +182,12 @@ func complete(prog *program, t *text, off int) []protocol.CompletionItem {
 			if n.kind != "" {
 				add(n.name, protocol.CompletionItemKindFunction, n.kind, "")
 			}
+		}
+		return items
+	case c.decl == "flow" && c.depth == 1 && typeSlot.MatchString(c.line):
+		for _, t := range []compiler.Type{compiler.TypeString, compiler.TypeNumber, compiler.TypeBool,
+			compiler.TypeList, compiler.TypeMap, compiler.TypeAny} {
+			add(string(t), protocol.CompletionItemKindTypeParameter, "type", "")
 		}
 		return items
 	case c.decl == "flow" && c.depth == 1 && kindSlot.MatchString(c.line):

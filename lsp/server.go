@@ -181,7 +181,7 @@ func (s *Server) initialize(ctx *glsp.Context, p *protocol.InitializeParams) (an
 	full := protocol.TextDocumentSyncKindFull
 	open := true
 	caps.TextDocumentSync = protocol.TextDocumentSyncOptions{OpenClose: &open, Change: &full}
-	caps.CompletionProvider = &protocol.CompletionOptions{TriggerCharacters: []string{".", ">", ":", " "}}
+	caps.CompletionProvider = &protocol.CompletionOptions{TriggerCharacters: []string{".", ">", ":"}}
 	caps.RenameProvider = protocol.RenameOptions{PrepareProvider: &open}
 	caps.CodeActionProvider = protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{protocol.CodeActionKindQuickFix}}
 	version := s.opts.Version
