@@ -18,6 +18,7 @@
 //     (the widget keeps it in localStorage), a restart of the server and
 //     another node of the cluster. Without a key store (a test's
 //     Resources) the instance makes a random one for its life.
+//   - media_dir: where attached files are kept (internal/mediastore).
 //   - prechat: name, email or both: a form the widget shows before the
 //     first message. The name goes with every message as the sender's
 //     name, the email (connectors.NormalizeEmail) as Inbound.Email, which
@@ -44,6 +45,8 @@
 //	POST /webchat/default/session      {"token": "…"} (optional) → {"visitor", "token", "title", "greeting"}
 //	GET  /webchat/default/ws?token=T&after=SEQ&epoch=E     WebSocket of live messages
 //	GET  /webchat/default/messages?after=SEQ&epoch=E       long-poll (Authorization: Bearer T, or ?token=T)
+//	POST /webchat/default/upload?name=FILE                 a file to attach (the bytes, its Content-Type; Bearer T) → {"id", "url", "name"}
+//	GET  /webchat/default/media?id=ID&sig=SIG              an attached file, by its signed link (media.go)
 //	POST /v1/webhooks/webchat/default  {"id": "…", "text": "…", "name": "…", "choice": "…", "email": "…"} (Authorization: Bearer T)
 //	                                   or {"receipt": {"message": "{visitor}:{epoch}:{seq}", "status": "delivered"|"read"}}
 //
