@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -45,21 +44,6 @@ type deskState struct {
 	once  sync.Once
 	media *mediastore.Store
 	err   error
-}
-
-// decodeBody reads a JSON object body into v; an empty body is {} when
-// emptyOK. Unknown fields are refused, so a misspelt one is not lost.
-func decodeBody(ctx *request, v any, emptyOK bool, shape string) error {
-	body := ctx.Request.Body()
-	if len(bytes.TrimSpace(body)) == 0 && emptyOK {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return errorf(http.StatusBadRequest, "body must be JSON %s: %v", shape, err)
-	}
-	return nil
 }
 
 func tooLong(what, s string, limit int) error {
@@ -112,7 +96,7 @@ func (s *Server) addNote(ctx *request, c caller, p params) error {
 	var b struct {
 		Text string `json:"text"`
 	}
-	if err := decodeBody(ctx, &b, false, `{"text": "the note"}`); err != nil {
+	if err := decodeJSON(ctx, &b); err != nil {
 		return err
 	}
 	b.Text = strings.TrimSpace(b.Text)
@@ -143,7 +127,7 @@ func (s *Server) wrapUpTask(ctx *request, c caller, p params) error {
 		Disposition string `json:"disposition"`
 		Notes       string `json:"notes"`
 	}
-	if err := decodeBody(ctx, &b, true, `{"disposition": "resolved", "notes": "what was done"}`); err != nil {
+	if err := decodeOptionalJSON(ctx, &b); err != nil {
 		return err
 	}
 	b.Disposition, b.Notes = strings.TrimSpace(b.Disposition), strings.TrimSpace(b.Notes)
@@ -227,7 +211,7 @@ func (s *Server) getCanned(ctx *request, _ caller, p params) error {
 
 func (s *Server) createCanned(ctx *request, _ caller, _ params) error {
 	var b cannedBody
-	if err := decodeBody(ctx, &b, false, `{"title", "text"}`); err != nil {
+	if err := decodeJSON(ctx, &b); err != nil {
 		return err
 	}
 	if err := b.check(); err != nil {
@@ -243,7 +227,7 @@ func (s *Server) createCanned(ctx *request, _ caller, _ params) error {
 
 func (s *Server) updateCanned(ctx *request, _ caller, p params) error {
 	var b cannedBody
-	if err := decodeBody(ctx, &b, false, `{"title", "text"}`); err != nil {
+	if err := decodeJSON(ctx, &b); err != nil {
 		return err
 	}
 	if err := b.check(); err != nil {

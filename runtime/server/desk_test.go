@@ -111,7 +111,7 @@ func TestDeskAPI(t *testing.T) {
 	check([]req{
 		{"a note without text", "POST", task + "/notes", `{"text":"  "}`, ana, 400, "needs a text"},
 		{"a note with an unknown field", "POST", task + "/notes", `{"txt":"x"}`, ana, 400, "unknown field"},
-		{"a note that is not JSON", "POST", task + "/notes", `note`, ana, 400, "body must be JSON"},
+		{"a note that is not JSON", "POST", task + "/notes", `note`, ana, 400, "the body must be a JSON object with \"text\""},
 		{"a note too long", "POST", task + "/notes", `{"text":"` + strings.Repeat("x", 4001) + `"}`, ana, 400, "at most 4000"},
 		{"a note on another's task", "POST", task + "/notes", `{"text":"x"}`, budi, 403, "never offered"},
 		{"the notes of another's task", "GET", task + "/notes", ``, budi, 403, "never offered"},
