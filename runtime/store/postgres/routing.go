@@ -56,10 +56,20 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 		}
 		queueEvents(&b, rw.Events, at)
 		queueAll(&b, tail)
+		// The events' seqs come back in order, after the head, task and
+		// reservation statements.
+		first := b.Len() - len(tail) - len(rw.Events)
+		finish := func(b *pgx.Batch) {
+			queueAll(b, s.CommandStmts(rw.Commands))
+			if len(rw.Events)+len(rw.Commands) > 0 {
+				// Delivered at commit, to the streams of the workers it names.
+				b.Queue(`SELECT pg_notify($1, $2)`, store.TopicEvents, store.About(rw.Events, rw.Commands))
+			}
+		}
+		if rw.Answer == nil {
+			finish(&b) // no answer waits for the seqs: one round trip
+		}
 		if b.Len() > 0 {
-			// The events' seqs come back in order, after the head, task
-			// and reservation statements.
-			first := b.Len() - len(tail) - len(rw.Events)
 			br := tx.SendBatch(ctx, &b)
 			for i := range b.Len() {
 				var err error
@@ -77,15 +87,12 @@ func (s *Store) ApplyRouting(ctx context.Context, rw *store.RoutingWrite) error 
 				return err
 			}
 		}
-		if rw.Answer != nil {
-			rw.Answer()
+		if rw.Answer == nil {
+			return nil
 		}
+		rw.Answer()
 		var c pgx.Batch
-		queueAll(&c, s.CommandStmts(rw.Commands))
-		if len(rw.Events)+len(rw.Commands) > 0 {
-			// Delivered at commit, to the streams of the workers it names.
-			c.Queue(`SELECT pg_notify($1, $2)`, store.TopicEvents, store.About(rw.Events, rw.Commands))
-		}
+		finish(&c)
 		if c.Len() == 0 {
 			return nil
 		}
