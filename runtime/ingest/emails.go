@@ -37,16 +37,7 @@ func (g *Ingest) sameEmail(ctx context.Context, in connectors.Inbound, first boo
 	case err != nil:
 		return store.Contact{}, err
 	}
-	added, err := g.store.ResolveContact(ctx, in.Channel, in.From, in.FromName)
-	if err != nil {
-		return store.Contact{}, err
-	}
-	if added.ID != known.ID {
-		if err := g.store.LinkContacts(ctx, known.ID, added.ID); err != nil {
-			return store.Contact{}, err
-		}
-	}
-	return g.store.GetContact(ctx, known.ID)
+	return g.joinKnown(ctx, known, in)
 }
 
 // emailOf links a known contact with the email address its message gives,

@@ -28,16 +28,22 @@ func (g *Ingest) samePhone(ctx context.Context, in connectors.Inbound, first boo
 		if err != nil {
 			return store.Contact{}, err
 		}
-		added, err := g.store.ResolveContact(ctx, in.Channel, in.From, in.FromName)
-		if err != nil {
-			return store.Contact{}, err
-		}
-		if added.ID != known.ID {
-			if err := g.store.LinkContacts(ctx, known.ID, added.ID); err != nil {
-				return store.Contact{}, err
-			}
-		}
-		return g.store.GetContact(ctx, known.ID)
+		return g.joinKnown(ctx, known, in)
 	}
 	return store.Contact{}, store.ErrNotFound
+}
+
+// joinKnown gives the known contact the message's own address: the
+// sender's contact on this channel, made now if new, merges into it.
+func (g *Ingest) joinKnown(ctx context.Context, known store.Contact, in connectors.Inbound) (store.Contact, error) {
+	added, err := g.store.ResolveContact(ctx, in.Channel, in.From, in.FromName)
+	if err != nil {
+		return store.Contact{}, err
+	}
+	if added.ID != known.ID {
+		if err := g.store.LinkContacts(ctx, known.ID, added.ID); err != nil {
+			return store.Contact{}, err
+		}
+	}
+	return g.store.GetContact(ctx, known.ID)
 }
