@@ -584,7 +584,7 @@ func (s *Server) liveQueues(ctx *request) []liveQueue {
 // who, whether there, and how much room it has, not its attributes.
 type colleague struct {
 	ID       string         `json:"id"`
-	Name     string         `json:"name"`
+	Name     string         `json:"name"` // as customers see the worker (store.Worker.DisplayName)
 	Activity string         `json:"activity"`
 	Capacity map[string]int `json:"capacity"`
 	// Free is the capacity left per channel: capacity less the tasks
@@ -605,7 +605,7 @@ func (s *Server) colleagues(ctx *request, ws []store.Worker) []colleague {
 	known := err == nil && json.Unmarshal(res, &loads) == nil
 	out := make([]colleague, len(ws))
 	for i, w := range ws {
-		out[i] = colleague{ID: w.ID, Name: w.Name, Activity: w.Activity, Capacity: w.Capacity}
+		out[i] = colleague{ID: w.ID, Name: w.DisplayName(), Activity: w.Activity, Capacity: w.Capacity}
 		if known {
 			out[i].Free = map[string]int{}
 			for ch, n := range w.Capacity {
