@@ -34,27 +34,47 @@ func benchProgram(b *testing.B) (string, string) {
 }
 
 // BenchmarkDiagnostics measures an edit of the 5,000-step program until
-// its diagnostics arrive: didChange, reparse, check, symbol index and
-// publishDiagnostics, through the protocol, with no debounce. The edits
+// its diagnostics arrive: didChange, reparse, check and publishDiagnostics,
+// through the protocol, with no debounce. "ranged" sends the edit as an
+// editor does under incremental sync, "whole" the whole text. The edits
 // alternate between two texts of one string, so every one is a change.
 func BenchmarkDiagnostics(b *testing.B) {
 	path, src := benchProgram(b)
-	c := startServer(b, Options{Debounce: -1}, filepath.Dir(path))
-	c.open(path, src, 1)
-	if d := c.diagnostics(path, 1); len(d.Diagnostics) != 0 {
-		b.Fatalf("the generated program has diagnostics: %v", d.Diagnostics[0].Message)
+	at := strings.Index(src, `"Question 3 for`) + len(`"Question 3 `)
+	texts := [2]string{src[:at] + "to" + src[at+len("for"):], src}
+	doc := newText(src)
+	start := doc.position(at)
+	ranges := [2]protocol.Range{ // "for" → "to", then "to" → "for"
+		{Start: start, End: doc.position(at + len("for"))},
+		{Start: start, End: protocol.Position{Line: start.Line, Character: start.Character + 2}},
 	}
-	texts := [2]string{strings.Replace(src, `"Question 3 for`, `"Question 3 to`, 1), src}
-	cpu := cpuTime()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.change(path, texts[i%2], i+2)
-		if d := c.diagnostics(path, i+2); len(d.Diagnostics) != 0 {
-			b.Fatalf("diagnostics after the edit: %v", d.Diagnostics[0].Message)
+	for _, whole := range []bool{false, true} {
+		name := "ranged"
+		if whole {
+			name = "whole"
 		}
+		b.Run(name, func(b *testing.B) {
+			c := startServer(b, Options{Debounce: -1}, filepath.Dir(path))
+			c.open(path, src, 1)
+			if d := c.diagnostics(path, 1); len(d.Diagnostics) != 0 {
+				b.Fatalf("the generated program has diagnostics: %v", d.Diagnostics[0].Message)
+			}
+			cpu := cpuTime()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if whole {
+					c.change(path, texts[i%2], i+2)
+				} else {
+					c.edit(path, ranges[i%2], [2]string{"to", "for"}[i%2], i+2)
+				}
+				if d := c.diagnostics(path, i+2); len(d.Diagnostics) != 0 {
+					b.Fatalf("diagnostics after the edit: %v", d.Diagnostics[0].Message)
+				}
+			}
+			b.StopTimer()
+			reportCPU(b, cpu)
+		})
 	}
-	b.StopTimer()
-	reportCPU(b, cpu)
 }
 
 // cpuTime is the CPU time the process has used, user and system.
@@ -77,8 +97,8 @@ func reportCPU(b *testing.B, start time.Duration) {
 // program as a whole does not parse. "steady" asks with the document
 // analyzed; "typing" measures a keystroke's didChange and the completion
 // request sent right after it, as an editor sends them, with the default
-// debounce: the time includes sending and reading the whole new text
-// (full sync), and the completion answers from the previous analysis.
+// debounce: the keystroke is a ranged change (incremental sync), and the
+// completion answers from the previous analysis.
 func BenchmarkCompletion(b *testing.B) {
 	path, src := benchProgram(b)
 	// A step being written at the end of the last flow (before its
@@ -115,17 +135,20 @@ func BenchmarkCompletion(b *testing.B) {
 			c := startServer(b, Options{}, filepath.Dir(path))
 			c.open(path, text, 1)
 			c.diagnostics(path, 1)
+			end := newText(text).position(len(text))
 			var cpu time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				start := cpuTime()
 				// A keystroke that types and erases a space at the end of
 				// the file keeps the cursor's position.
-				edited := text
-				if i%2 == 0 {
-					edited += " "
+				rg := protocol.Range{Start: end, End: end}
+				typed := " "
+				if i%2 == 1 {
+					rg.End.Character++
+					typed = ""
 				}
-				c.change(path, edited, i+2)
+				c.edit(path, rg, typed, i+2)
 				var items []protocol.CompletionItem
 				if err := c.call(protocol.MethodTextDocumentCompletion, params, &items); err != nil || len(items) == 0 {
 					b.Fatalf("completion: %v, %d items", err, len(items))

@@ -274,6 +274,11 @@ func (c *client) initialize(root string) {
 	if err := c.call(protocol.MethodInitialize, protocol.InitializeParams{RootURI: &uri}, &res); err != nil {
 		c.t.Fatalf("initialize: %v", err)
 	}
+	// Editors send ranges only when the server asks for incremental sync
+	// (TextDocumentSyncKind 2).
+	if sync, _ := json.Marshal(res.Capabilities.TextDocumentSync); !strings.Contains(string(sync), `"change":2`) {
+		c.t.Errorf("initialize: text document sync %s, want incremental changes", sync)
+	}
 	c.notify(protocol.MethodInitialized, protocol.InitializedParams{})
 }
 
@@ -290,6 +295,13 @@ func (c *client) close() {
 func (c *client) open(path, src string, version int) {
 	c.notify(protocol.MethodTextDocumentDidOpen, protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{
 		URI: pathURI(path), LanguageID: "flow", Version: protocol.Integer(version), Text: src}})
+}
+
+// edit sends a ranged change, as an editor does with incremental sync.
+func (c *client) edit(path string, rg protocol.Range, text string, version int) {
+	c.notify(protocol.MethodTextDocumentDidChange, protocol.DidChangeTextDocumentParams{
+		TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: pathURI(path)}, Version: protocol.Integer(version)},
+		ContentChanges: []any{protocol.TextDocumentContentChangeEvent{Range: &rg, Text: text}}})
 }
 
 func (c *client) change(path, src string, version int) {

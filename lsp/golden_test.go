@@ -180,9 +180,9 @@ func runArchive(t *testing.T, ar *txtar.Archive) string {
 				}
 			}
 		case "insert":
-			// A ranged change, as a client that ignores the full sync the
-			// server asks for might send: TEXT (\n for a line break) at
-			// the marker.
+			// A ranged change, as editors send them under the incremental
+			// sync the server asks for: TEXT (\n for a line break) at the
+			// marker.
 			ins := strings.ReplaceAll(strings.Join(words[3:], " "), `\n`, "\n")
 			off := f.markers[words[2]]
 			rg := protocol.Range{Start: newText(f.src).position(off), End: newText(f.src).position(off)}

@@ -178,9 +178,11 @@ func (s *Server) initialize(ctx *glsp.Context, p *protocol.InitializeParams) (an
 	s.roots = roots
 	s.mu.Unlock()
 	caps := s.handler.CreateServerCapabilities()
-	full := protocol.TextDocumentSyncKindFull
+	// Incremental: a keystroke in a large file costs its range, not the
+	// JSON of the whole text both ways.
+	incremental := protocol.TextDocumentSyncKindIncremental
 	open := true
-	caps.TextDocumentSync = protocol.TextDocumentSyncOptions{OpenClose: &open, Change: &full}
+	caps.TextDocumentSync = protocol.TextDocumentSyncOptions{OpenClose: &open, Change: &incremental}
 	caps.CompletionProvider = &protocol.CompletionOptions{TriggerCharacters: []string{".", ">", ":"}}
 	caps.RenameProvider = protocol.RenameOptions{PrepareProvider: &open}
 	caps.CodeActionProvider = protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{protocol.CodeActionKindQuickFix}}
@@ -233,8 +235,6 @@ func (s *Server) didChange(ctx *glsp.Context, p *protocol.DidChangeTextDocumentP
 		case protocol.TextDocumentContentChangeEventWhole:
 			doc.text = newText(ch.Text)
 		case protocol.TextDocumentContentChangeEvent:
-			// The server asks for full sync; a client that sends a range
-			// anyway still gets it applied.
 			start, end := doc.text.offset(ch.Range.Start), doc.text.offset(ch.Range.End)
 			doc.text = newText(doc.text.src[:start] + ch.Text + doc.text.src[max(start, end):])
 		}
