@@ -2,10 +2,7 @@ package cli
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,37 +66,15 @@ func journeyThread(dir, text string) string {
 // Budi (on the API) accepts, answers and completes; the customer sees him
 // join and leave and answers the survey.
 func TestServeJourneyBrowser(t *testing.T) {
-	dir := t.TempDir()
-	flows, err := filepath.Glob("../flows/*.flow")
-	if err != nil || len(flows) == 0 {
-		t.Fatalf("the shipped flows: %v %v", flows, err)
-	}
-	for _, f := range flows {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	dir := shippedFlowsDir(t, false)
+	addr := freeAddr(t)
 
 	c := &chat{t: t, ctx: browsertest.Start(t, "journey browser test (the customer)", 1280, 800)}
 	d := &desk{t: t, ctx: browsertest.Start(t, "journey browser test (the agent)", 1280, 800)}
 
 	run := startServe(t, dir, addr, "--connector", "webchat/default,title=Acme support")
 	defer run.stop(t)
-	m := adminTokenLine.FindStringSubmatch(run.out.String())
-	if m == nil {
-		t.Fatalf("no admin token:\n%s", run.out)
-	}
-	sb := &shipped{t: t, base: "http://" + addr, admin: m[1], http: &http.Client{Timeout: 20 * time.Second}}
+	sb := run.shipped(t, addr)
 	ana := sb.worker("ana", map[string]any{"name": "Ana", "languages": []string{"en"}, "department": "support"}, map[string]int{"chat": 2})
 	budi := sb.worker("budi", map[string]any{"name": "Budi", "languages": []string{"en"}, "department": "support"}, map[string]int{"chat": 2})
 	sb.api("PUT", "/v1/workers/budi/activity", budi, map[string]any{"activity": "break"}, http.StatusOK) // the offer goes to Ana

@@ -33,30 +33,8 @@ var adminTokenLine = regexp.MustCompile(`(?m)^Admin token \(shown once.*\n\s+(\S
 // office is open whenever the test runs, so a call reaches its menu.
 func serveShipped(t *testing.T, flags ...string) *shipped {
 	t.Helper()
-	dir := t.TempDir()
-	flows, err := filepath.Glob("../flows/*.flow")
-	if err != nil || len(flows) == 0 {
-		t.Fatalf("the shipped flows: %v %v", flows, err)
-	}
-	for _, f := range flows {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if filepath.Base(f) == "ivr.flow" {
-			src = regexp.MustCompile(`(?s)hours office_hours \{.*?\n\}`).ReplaceAll(src,
-				[]byte("hours office_hours {\n  timezone \"UTC\"\n  mon-sun 00:00-24:00\n}"))
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	dir := shippedFlowsDir(t, true)
+	addr := freeAddr(t)
 	base := "http://" + addr
 	cmd := New()
 	out := &lockedBuffer{}
@@ -89,6 +67,56 @@ func serveShipped(t *testing.T, flags ...string) *shipped {
 	}
 	t.Fatalf("serve did not start:\n%s", out)
 	return nil
+}
+
+// shippedFlowsDir copies flows/ into a directory of the test's own, where
+// serve keeps its store too; with openOffice the IVR's office hours cover
+// every moment, so a call reaches its menu whenever the test runs.
+func shippedFlowsDir(t *testing.T, openOffice bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	flows, err := filepath.Glob("../flows/*.flow")
+	if err != nil || len(flows) == 0 {
+		t.Fatalf("the shipped flows: %v %v", flows, err)
+	}
+	for _, f := range flows {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if openOffice && filepath.Base(f) == "ivr.flow" {
+			src = regexp.MustCompile(`(?s)hours office_hours \{.*?\n\}`).ReplaceAll(src,
+				[]byte("hours office_hours {\n  timezone \"UTC\"\n  mon-sun 00:00-24:00\n}"))
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// freeAddr is a loopback address that nothing listens on a moment ago, for
+// serve to listen on; a test that restarts serve needs it known beforehand.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// shipped is the rig on a serve run that startServe started on addr, with
+// the admin token serve printed.
+func (r *serveRun) shipped(t *testing.T, addr string) *shipped {
+	t.Helper()
+	m := adminTokenLine.FindStringSubmatch(r.out.String())
+	if m == nil {
+		t.Fatalf("no admin token:\n%s", r.out)
+	}
+	return &shipped{t: t, base: "http://" + addr, admin: m[1], http: &http.Client{Timeout: 20 * time.Second}}
 }
 
 // post sends body to url with header and returns the status and the answer.

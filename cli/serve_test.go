@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -51,12 +50,7 @@ func serveOutput(t *testing.T, src string, flags ...string) (string, *lockedBuff
 	if err := os.WriteFile(filepath.Join(dir, "t.flow"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	cmd := New()
 	out := &lockedBuffer{}
 	cmd.SetOut(out)

@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -155,26 +154,8 @@ func (c *chat) screenshot(name string) {
 // and the survey's buttons answer it; an admin closes the conversation and
 // the customer starts a new one. WEBCHAT_SCREENSHOTS=DIR keeps pictures.
 func TestServeWebchatBrowser(t *testing.T) {
-	dir := t.TempDir()
-	flows, err := filepath.Glob("../flows/*.flow")
-	if err != nil || len(flows) == 0 {
-		t.Fatalf("the shipped flows: %v %v", flows, err)
-	}
-	for _, f := range flows {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	dir := shippedFlowsDir(t, false)
+	addr := freeAddr(t)
 	// A shop on another origin embeds the chat with one script tag.
 	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -196,11 +177,7 @@ func TestServeWebchatBrowser(t *testing.T) {
 			run.stop(t)
 		}
 	}()
-	m := adminTokenLine.FindStringSubmatch(run.out.String())
-	if m == nil {
-		t.Fatalf("no admin token:\n%s", run.out)
-	}
-	sb := &shipped{t: t, base: "http://" + addr, admin: m[1], http: &http.Client{Timeout: 20 * time.Second}}
+	sb := run.shipped(t, addr)
 	ana := sb.worker("ana", map[string]any{"name": "Ana", "languages": []string{"en"}, "department": "support"}, map[string]int{"chat": 2})
 	sb.api("PUT", "/v1/workers/ana/activity", ana, map[string]any{"activity": "break"}, http.StatusOK) // the customer waits a moment
 
