@@ -85,19 +85,8 @@ func TestAdminConsole(t *testing.T) {
 	extra := write("vip.flow", "queue vip { workers worker.vip == true }\n")
 
 	ctx := browsertest.Start(t, "admin console browser test", 1280, 800)
-	b := &deskBrowser{t: t, ctx: ctx}
+	b := newDeskBrowser(t, ctx)
 	b.do("a 1280×800 page", chromedp.EmulateViewport(1280, 800))
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.console = append(b.console, m.String())
-			b.mu.Unlock()
-		}
-	}()
 
 	b.do("open the console", chromedp.Navigate(base+"/admin/"), deskUntil(`!document.getElementById("signin").hidden`))
 	b.do("a worker's token is refused",

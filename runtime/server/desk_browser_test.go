@@ -91,17 +91,7 @@ func TestDeskBrowser(t *testing.T) {
 	}
 
 	ctx := browsertest.Start(t, "agent desktop browser test", 1280, 800)
-	b := &deskBrowser{t: t, ctx: ctx}
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.console = append(b.console, m.String())
-			b.mu.Unlock()
-		}
-	}()
+	b := newDeskBrowser(t, ctx)
 	// The page's WebSockets (to play a typing frame) and its typing calls.
 	spy := socketSpy + `(() => { const f = window.fetch; window.fetch = (u, o) => { if (String(u).endsWith("/typing")) window.__typingCalls = (window.__typingCalls || 0) + 1; return f(u, o); }; })();`
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: spy}); err != nil {

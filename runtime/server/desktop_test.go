@@ -37,6 +37,25 @@ type deskBrowser struct {
 	console []string // what the page logged, shown when a step fails
 }
 
+// newDeskBrowser drives the Chromium of ctx and keeps what its pages log,
+// so a failing step shows it; scripts that must run before the page's own
+// are added to ctx first.
+func newDeskBrowser(t *testing.T, ctx context.Context) *deskBrowser {
+	b := &deskBrowser{t: t, ctx: ctx}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, m.String())
+			b.mu.Unlock()
+		}
+	}()
+	return b
+}
+
 // do runs steps, each wait bounded by deskWait; a failure shows the page.
 func (b *deskBrowser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
@@ -159,18 +178,7 @@ func TestAgentDesktop(t *testing.T) {
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: socketSpy}); err != nil {
 		t.Fatal(err)
 	}
-	b := &deskBrowser{t: t, ctx: ctx}
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.console = append(b.console, m.String())
-			b.mu.Unlock()
-		}
-	}()
+	b := newDeskBrowser(t, ctx)
 
 	// Sign in: a wrong token is refused with the API's reason, the right
 	// one connects the stream.

@@ -20,18 +20,7 @@ import (
 func openDesk(t *testing.T, base, worker, token string) *deskBrowser {
 	t.Helper()
 	ctx := browsertest.Start(t, "agent desktop browser test", 1280, 800)
-	b := &deskBrowser{t: t, ctx: ctx}
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.console = append(b.console, m.String())
-			b.mu.Unlock()
-		}
-	}()
+	b := newDeskBrowser(t, ctx)
 	b.do("sign in", chromedp.Navigate(base+"/agent/#worker="+worker+"&token="+token),
 		deskUntil(`document.querySelector('[data-testid="connection"]').dataset.state === "online"`))
 	return b
