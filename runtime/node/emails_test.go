@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/runtime/node"
@@ -24,17 +23,8 @@ func TestOneEmailOneContact(t *testing.T) {
 
 func oneEmail(t *testing.T, separate bool) {
 	eachStore(t, func(t *testing.T, st store.Store) {
-		sources := []compiler.Source{{Name: "t.flow", Src: []byte("flow chat {\n  hi: send \"hello\"\n}\n")}}
-		prog, list := compiler.CompileSources(sources, compiler.Options{})
-		if prog == nil {
-			t.Fatal(list)
-		}
-		n, err := node.New(context.Background(), node.Config{Store: st, Program: prog, Sources: sources, SeparateEmailContacts: separate,
+		n := startNode(t, "flow chat {\n  hi: send \"hello\"\n}\n", node.Config{Store: st, SeparateEmailContacts: separate,
 			Channels: map[string]connectors.Connector{"email/default": &connectortest.Fake{}, "webchat/default": &connectortest.Fake{}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Close()
 		ctx := context.Background()
 		receive := func(conn string, in connectors.Inbound) {
 			t.Helper()

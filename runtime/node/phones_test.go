@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/runtime/node"
@@ -24,18 +23,9 @@ func TestOnePhoneOneContact(t *testing.T) {
 func onePhone(t *testing.T, separate bool) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		src := "flow chat {\n  hi: send \"hello\"\n}\nflow call {\n  trigger call\n  bye: hangup\n}\n"
-		sources := []compiler.Source{{Name: "t.flow", Src: []byte(src)}}
-		prog, list := compiler.CompileSources(sources, compiler.Options{})
-		if prog == nil {
-			t.Fatal(list)
-		}
 		ph := newPhone()
-		n, err := node.New(context.Background(), node.Config{Store: st, Program: prog, Sources: sources, SeparatePhoneContacts: separate,
+		n := startNode(t, src, node.Config{Store: st, SeparatePhoneContacts: separate,
 			Channels: map[string]connectors.Connector{"phone/default": ph, "sms/default": &connectortest.Fake{}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Close()
 		ctx := context.Background()
 		for _, in := range []connectors.Inbound{
 			{PlatformID: "CA1", Channel: "voice", From: "+14155550100", Phone: "+14155550100", Thread: "CA1"},

@@ -56,6 +56,20 @@ func compileSources(t testing.TB, sources []compiler.Source) *compiler.Program {
 	return prog
 }
 
+// startNode runs a node of the flow src with cfg (its program and sources
+// filled in), closed when the test ends.
+func startNode(t *testing.T, src string, cfg node.Config) *node.Node {
+	t.Helper()
+	cfg.Sources = []compiler.Source{{Name: "t.flow", Src: []byte(src)}}
+	cfg.Program = compileSources(t, cfg.Sources)
+	n, err := node.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
 // nodesOn returns a start that runs a node of the given program on st, its
 // one channel fake, closed when the test ends.
 func nodesOn(t *testing.T, st store.Store, fake *connectortest.Fake) func(sources []compiler.Source) *node.Node {
