@@ -30,6 +30,18 @@ func (s *Server) at(uri string, pos protocol.Position) (prog *program, fi *fileI
 	return prog, fi, fi.text.offset(pos), nil
 }
 
+// refUnder is the name under pos in a document, with its program and
+// file; ok is false where no name is there, fi nil where the document is
+// not a .flow file of the program.
+func (s *Server) refUnder(uri string, pos protocol.Position) (prog *program, fi *fileInfo, ref compiler.Ref, ok bool, err error) {
+	prog, fi, off, err := s.at(uri, pos)
+	if err != nil || fi == nil {
+		return nil, nil, ref, false, err
+	}
+	ref, ok = prog.refAt(fi.path, off)
+	return prog, fi, ref, ok, nil
+}
+
 func (p *program) location(sp diag.Span) (protocol.Location, bool) {
 	fi := p.byPath[sp.File]
 	if fi == nil {
@@ -39,13 +51,9 @@ func (p *program) location(sp diag.Span) (protocol.Location, bool) {
 }
 
 func (s *Server) definition(_ *glsp.Context, p *protocol.DefinitionParams) (any, error) {
-	prog, fi, off, err := s.at(p.TextDocument.URI, p.Position)
-	if err != nil || fi == nil {
-		return nil, err
-	}
-	ref, ok := prog.refAt(fi.path, off)
+	prog, _, ref, ok, err := s.refUnder(p.TextDocument.URI, p.Position)
 	if !ok {
-		return nil, nil
+		return nil, err
 	}
 	loc, ok := prog.location(ref.Sym.Span)
 	if !ok {
@@ -55,13 +63,9 @@ func (s *Server) definition(_ *glsp.Context, p *protocol.DefinitionParams) (any,
 }
 
 func (s *Server) references(_ *glsp.Context, p *protocol.ReferenceParams) ([]protocol.Location, error) {
-	prog, fi, off, err := s.at(p.TextDocument.URI, p.Position)
-	if err != nil || fi == nil {
-		return nil, err
-	}
-	ref, ok := prog.refAt(fi.path, off)
+	prog, _, ref, ok, err := s.refUnder(p.TextDocument.URI, p.Position)
 	if !ok {
-		return nil, nil
+		return nil, err
 	}
 	out := []protocol.Location{}
 	for _, r := range prog.refsTo(ref.Sym) {
@@ -78,24 +82,19 @@ func (s *Server) references(_ *glsp.Context, p *protocol.ReferenceParams) ([]pro
 var identifier = regexp.MustCompile(`^[\p{L}_$][\p{L}\p{N}_$]*$`)
 
 func (s *Server) prepareRename(_ *glsp.Context, p *protocol.PrepareRenameParams) (any, error) {
-	prog, fi, off, err := s.at(p.TextDocument.URI, p.Position)
-	if err != nil || fi == nil {
-		return nil, err
-	}
-	ref, ok := prog.refAt(fi.path, off)
+	_, fi, ref, ok, err := s.refUnder(p.TextDocument.URI, p.Position)
 	if !ok {
-		return nil, nil
+		return nil, err
 	}
 	r := fi.text.rangeOf(ref.Span)
 	return &r, nil
 }
 
 func (s *Server) rename(_ *glsp.Context, p *protocol.RenameParams) (*protocol.WorkspaceEdit, error) {
-	prog, fi, off, err := s.at(p.TextDocument.URI, p.Position)
+	prog, fi, ref, ok, err := s.refUnder(p.TextDocument.URI, p.Position)
 	if err != nil || fi == nil {
 		return nil, err
 	}
-	ref, ok := prog.refAt(fi.path, off)
 	if !ok {
 		return nil, fmt.Errorf("there is no flow, step, var, queue, workflow or hours name here to rename")
 	}
