@@ -28,13 +28,9 @@ var (
 )
 
 func (s *Server) completion(_ *glsp.Context, p *protocol.CompletionParams) (any, error) {
-	path, err := uriPath(p.TextDocument.URI)
-	if err != nil {
+	path, t, err := s.openFlow(p.TextDocument.URI)
+	if t == nil {
 		return nil, err
-	}
-	t := s.openText(path)
-	if t == nil || !isFlow(path) {
-		return nil, nil
 	}
 	prog := s.latest(filepath.Dir(path))
 	items := complete(prog, t, t.offset(p.Position))

@@ -14,20 +14,35 @@ import (
 	"github.com/switchboard-dev/switchboard/lang"
 )
 
-// at returns the fresh analysis of a document's program, the document's
-// file in it and the byte offset of pos; fi is nil for a document that is
-// not a .flow file of the program.
-func (s *Server) at(uri string, pos protocol.Position) (prog *program, fi *fileInfo, off int, err error) {
+// fileOf returns the fresh analysis of a document's program and the
+// document's file in it; fi is nil for a document that is not a .flow file
+// of the program.
+func (s *Server) fileOf(uri string) (prog *program, fi *fileInfo, err error) {
 	path, err := uriPath(uri)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, err
 	}
 	prog = s.program(filepath.Dir(path))
-	fi = prog.byPath[path]
-	if fi == nil {
-		return prog, nil, 0, nil
+	return prog, prog.byPath[path], nil
+}
+
+// at is fileOf with the byte offset of pos in the file.
+func (s *Server) at(uri string, pos protocol.Position) (prog *program, fi *fileInfo, off int, err error) {
+	prog, fi, err = s.fileOf(uri)
+	if err != nil || fi == nil {
+		return prog, nil, 0, err
 	}
 	return prog, fi, fi.text.offset(pos), nil
+}
+
+// openFlow is an open .flow document's path and text; t is nil for a
+// document that is not open or not a .flow file.
+func (s *Server) openFlow(uri string) (path string, t *text, err error) {
+	path, err = uriPath(uri)
+	if err != nil || !isFlow(path) {
+		return path, nil, err
+	}
+	return path, s.openText(path), nil
 }
 
 // refUnder is the name under pos in a document, with its program and
@@ -140,13 +155,9 @@ func isKeyword(name string) bool {
 }
 
 func (s *Server) formatting(_ *glsp.Context, p *protocol.DocumentFormattingParams) ([]protocol.TextEdit, error) {
-	path, err := uriPath(p.TextDocument.URI)
-	if err != nil {
+	path, t, err := s.openFlow(p.TextDocument.URI)
+	if t == nil {
 		return nil, err
-	}
-	t := s.openText(path)
-	if t == nil || !isFlow(path) {
-		return nil, nil
 	}
 	out, list := lang.FormatSource(path, []byte(t.src))
 	if list.HasErrors() {
@@ -159,18 +170,13 @@ func (s *Server) formatting(_ *glsp.Context, p *protocol.DocumentFormattingParam
 }
 
 func (s *Server) codeAction(_ *glsp.Context, p *protocol.CodeActionParams) (any, error) {
-	path, err := uriPath(p.TextDocument.URI)
-	if err != nil {
-		return nil, err
-	}
-	prog := s.program(filepath.Dir(path))
-	fi := prog.byPath[path]
+	prog, fi, err := s.fileOf(p.TextDocument.URI)
 	if fi == nil {
-		return nil, nil
+		return nil, err
 	}
 	from, to := fi.text.offset(p.Range.Start), fi.text.offset(p.Range.End)
 	out := []protocol.CodeAction{}
-	for _, l := range prog.diags[path] {
+	for _, l := range prog.diags[fi.path] {
 		d := l.d
 		m := didYouMean.FindStringSubmatch(d.Hint)
 		if m == nil || d.Span.End.Offset < from || d.Span.Start.Offset > to {
@@ -196,14 +202,9 @@ func (s *Server) codeAction(_ *glsp.Context, p *protocol.CodeActionParams) (any,
 }
 
 func (s *Server) documentSymbol(_ *glsp.Context, p *protocol.DocumentSymbolParams) (any, error) {
-	path, err := uriPath(p.TextDocument.URI)
-	if err != nil {
-		return nil, err
-	}
-	prog := s.program(filepath.Dir(path))
-	fi := prog.byPath[path]
+	prog, fi, err := s.fileOf(p.TextDocument.URI)
 	if fi == nil || fi.file == nil {
-		return nil, nil
+		return nil, err
 	}
 	out := []protocol.DocumentSymbol{}
 	kinds := map[string]protocol.SymbolKind{"flow": protocol.SymbolKindModule, "queue": protocol.SymbolKindStruct,
