@@ -59,13 +59,7 @@ func TestAdminConsole(t *testing.T) {
 	defer srv.Close()
 	sb := start(t, setup{flow: adminFlow, outboundURL: srv.URL, running: true})
 	base, adminH := sb.base, bearer(admin)
-	customer := func(id, from, text string) {
-		t.Helper()
-		body := fmt.Sprintf(`{"id":%q,"from":%q,"text":%q}`, id, from, text)
-		if r := call(t, "POST", base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
-			t.Fatalf("webhook: %d %v", r.status, r.body)
-		}
-	}
+	customer := customerOn(t, base)
 	r := call(t, "POST", base+"/v1/workers", []byte(`{"id":"ana","name":"Ana","activity":"offline"}`), adminH)
 	if r.status != 201 {
 		t.Fatalf("create ana: %d %v", r.status, r.body)

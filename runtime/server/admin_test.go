@@ -101,13 +101,7 @@ func testAdminRoutes(t *testing.T, st store.Store) {
 	sb := start(t, setup{flow: adminFlow, outboundURL: srv.URL, running: true, store: st})
 	base, adminH := sb.base, bearer(admin)
 	version := sb.node.Active().Version
-	customer := func(id, from, text string) {
-		t.Helper()
-		body := fmt.Sprintf(`{"id":%q,"from":%q,"text":%q}`, id, from, text)
-		if r := call(t, "POST", base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
-			t.Fatalf("webhook: %d %v", r.status, r.body)
-		}
-	}
+	customer := customerOn(t, base)
 	r := call(t, "POST", base+"/v1/workers", []byte(`{"id":"ana"}`), adminH)
 	if r.status != 201 {
 		t.Fatalf("create ana: %d %v", r.status, r.body)

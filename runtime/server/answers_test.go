@@ -17,9 +17,7 @@ func TestCommandAnswersCarrySeq(t *testing.T) {
 		t.Fatalf("create ana: %d %v", r.status, r.body)
 	}
 	body := `{"id":"m1","from":"alice","text":"live agent please"}`
-	if r := call(t, "POST", sb.base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
-		t.Fatalf("webhook: %d %v", r.status, r.body)
-	}
+	postWebhook(t, sb.base, body)
 	res := offerTo(t, sb.base, "ana")
 	r := call(t, "POST", sb.base+"/v1/reservations/"+res["id"].(string)+"/accept", nil, adminH)
 	answered, _ := r.body["events"].([]any)
@@ -71,9 +69,7 @@ func TestTaskShowsLastWorker(t *testing.T) {
 	}
 	for i, want := range []any{nil, "ana"} {
 		body := fmt.Sprintf(`{"id":"m%d","from":"alice","text":"live agent please"}`, i)
-		if r := call(t, "POST", sb.base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
-			t.Fatalf("webhook: %d %v", r.status, r.body)
-		}
+		postWebhook(t, sb.base, body)
 		res := offerTo(t, sb.base, "ana")
 		task := res["task_id"].(string)
 		if got, ok := lastWorker(task); !ok || got != want {

@@ -67,9 +67,7 @@ func TestDeskBrowser(t *testing.T) {
 	customer := func(id, from, name, text string) {
 		t.Helper()
 		body := fmt.Sprintf(`{"id":%q,"from":%q,"name":%q,"text":%q}`, id, from, name, text)
-		if r := call(t, "POST", base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
-			t.Fatalf("webhook: %d %v", r.status, r.body)
-		}
+		postWebhook(t, base, body)
 	}
 	// handOff: the customer asks, the bot's menu answers, "1" hands off.
 	handOff := func(n int, from, name, asked string) {
@@ -199,9 +197,7 @@ func TestDeskBrowser(t *testing.T) {
 	// The customer sends a file: the transcript shows it. The customer
 	// types: the desktop says so; Ana types: the customer's channel is told.
 	body := fmt.Sprintf(`{"id":"alice-photo","from":"alice","name":"Alice Smith","text":"Here is the receipt","media":[%q]}`, base+"/agent/desktop.css")
-	if r := call(t, "POST", base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
-		t.Fatalf("webhook: %d %v", r.status, r.body)
-	}
+	postWebhook(t, base, body)
 	b.do("the customer's file", deskUntil(deskThread+`.some(m => m.dataset.role === "customer" && m.textContent.includes("Here is the receipt") && m.querySelector('[data-testid="media-link"]'))`))
 	b.do("the customer types", chromedp.Evaluate[chromedp.Void](`window.__sockets.at(-1).dispatchEvent(new MessageEvent("message", {data: JSON.stringify({type: "typing", task_id: "`+aliceTask+`"})}))`),
 		deskUntil(`document.querySelector('[data-testid="typing"]').textContent === "Alice Smith is typing…"`))

@@ -60,13 +60,7 @@ func TestDeskAPI(t *testing.T) {
 	sb := start(t, setup{flow: agentFlow, outboundURL: psrv.URL, running: true})
 	base := sb.base
 	adminH := bearer(admin)
-	customer := func(id, from, text string) {
-		t.Helper()
-		body := fmt.Sprintf(`{"id":%q,"from":%q,"text":%q}`, id, from, text)
-		if r := call(t, "POST", base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
-			t.Fatalf("webhook: %d %v", r.status, r.body)
-		}
-	}
+	customer := customerOn(t, base)
 	r := call(t, "POST", base+"/v1/workers", []byte(`{"id":"ana","name":"Ana","attributes":{"languages":["en"]},"activity":"available","capacity":{"chat":1}}`), adminH)
 	if r.status != 201 {
 		t.Fatalf("create ana: %d %v", r.status, r.body)

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -160,13 +159,7 @@ func TestAgentDesktop(t *testing.T) {
 	sb := start(t, setup{flow: agentFlow, outboundURL: platform.URL, running: true})
 	base := sb.base
 	adminH := bearer(admin)
-	customer := func(id, from, text string) {
-		t.Helper()
-		body := fmt.Sprintf(`{"id":%q,"from":%q,"text":%q}`, id, from, text)
-		if r := call(t, "POST", base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
-			t.Fatalf("webhook: %d %v", r.status, r.body)
-		}
-	}
+	customer := customerOn(t, base)
 	r := call(t, "POST", base+"/v1/workers", []byte(`{"id":"ana","name":"Ana","attributes":{"languages":["en"]},"capacity":{"chat":2}}`), adminH)
 	if r.status != 201 {
 		t.Fatalf("create ana: %d %v", r.status, r.body)

@@ -140,9 +140,7 @@ func TestAgentDesktopCalls(t *testing.T) {
 	// A chat has its composer back; a reply the platform took, then
 	// reported undelivered, is marked failed.
 	body := `{"id":"m1","from":"alice","text":"I want a live agent"}`
-	if r := call(t, "POST", base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
-		t.Fatalf("webhook: %d %v", r.status, r.body)
-	}
+	postWebhook(t, base, body)
 	b.do("accept the chat", deskUntil(offerOf("alice")), clickJS(offerOf("alice")+`.querySelector('[data-testid="accept"]')`),
 		deskUntil(deskTasks+`.length === 1`), deskUntil(`!`+deskReplyForm+`.hidden && `+deskCall+`.hidden`))
 	chatTask := deskEval[string](b, deskSelected+`.dataset.task`)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -172,6 +173,24 @@ func signed(body string, at time.Time) http.Header {
 	h := http.Header{"Content-Type": {"application/json"}}
 	custom.SignHeader(h, secret, at, []byte(body))
 	return h
+}
+
+// postWebhook sends body, signed, to the custom connector's webhook of the
+// server at base, which must take it.
+func postWebhook(t testing.TB, base, body string) {
+	t.Helper()
+	if r := call(t, "POST", base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
+		t.Fatalf("webhook: %d %v", r.status, r.body)
+	}
+}
+
+// customerOn is a customer writing through the custom connector of the
+// server at base: a message of its own id, from whom, with its text.
+func customerOn(t *testing.T, base string) func(id, from, text string) {
+	return func(id, from, text string) {
+		t.Helper()
+		postWebhook(t, base, fmt.Sprintf(`{"id":%q,"from":%q,"text":%q}`, id, from, text))
+	}
 }
 
 func TestWebhooks(t *testing.T) {

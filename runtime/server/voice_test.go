@@ -207,9 +207,7 @@ func TestHangup(t *testing.T) {
 
 	// A chat Ana holds too.
 	body := `{"id":"m1","from":"alice","text":"I want a live agent"}`
-	if r := call(t, "POST", base+"/v1/webhooks/custom/default", []byte(body), signed(body, time.Now())); r.status != 200 {
-		t.Fatalf("webhook: %d %v", r.status, r.body)
-	}
+	postWebhook(t, base, body)
 	chat := stream.event("reservation.created")
 	if r := call(t, "POST", base+"/v1/reservations/"+chat["reservation_id"].(string)+"/accept", nil, bearer(rig.ana)); r.status != 200 {
 		t.Fatalf("accept the chat: %d %v", r.status, r.body)
