@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-dev/switchboard/connectors/custom"
 	adminconsole "github.com/switchboard-dev/switchboard/runtime/server/admin"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 	"github.com/switchboard-dev/switchboard/runtime/store/storetest"
@@ -56,9 +54,8 @@ func (p *refusingPlatform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "recipient blocked", http.StatusBadRequest)
 		return
 	}
-	var m custom.Outbound
-	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	m, ok := readOutbound(w, r)
+	if !ok {
 		return
 	}
 	p.mu.Lock()

@@ -45,14 +45,24 @@ type deliveries struct {
 }
 
 func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var m custom.Outbound
-	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	m, ok := readOutbound(w, r)
+	if !ok {
 		return
 	}
 	d.mu.Lock()
 	d.byTo[m.To] = append(d.byTo[m.To], m.Text)
 	d.mu.Unlock()
+}
+
+// readOutbound is what the custom connector sent in r; a body that is not
+// one is refused, as the platform would.
+func readOutbound(w http.ResponseWriter, r *http.Request) (custom.Outbound, bool) {
+	var m custom.Outbound
+	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return m, false
+	}
+	return m, true
 }
 
 // waitFor waits until to has received text (the outbox works in the background).

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -21,9 +20,8 @@ type mediaPlatform struct {
 }
 
 func (p *mediaPlatform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var m custom.Outbound
-	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	m, ok := readOutbound(w, r)
+	if !ok {
 		return
 	}
 	p.mu.Lock()
