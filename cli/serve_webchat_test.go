@@ -125,22 +125,10 @@ func typed(text string) chromedp.Action[chromedp.Void] {
 	return chromedp.SendKeys(chromedp.JSPath(in("textarea")), text+"\r")
 }
 
-// screenshot keeps the viewport (1280×800) as docs/img's picture name when
-// WEBCHAT_SCREENSHOTS names a directory.
+// screenshot audits the page and keeps the viewport (1280×800) as docs/img's
+// picture name when WEBCHAT_SCREENSHOTS names a directory.
 func (c *chat) screenshot(name string) {
-	dir := os.Getenv("WEBCHAT_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	time.Sleep(300 * time.Millisecond) // the messages' fade-in
-	png, err := chromedp.Run(c.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		c.t.Errorf("screenshot: %v", err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		c.t.Error(err)
-	}
+	browsertest.Picture(c.t, c.ctx, "WEBCHAT_SCREENSHOTS", name)
 }
 
 // TestServeWebchatBrowser is a customer's chat in real headless Chromium

@@ -2,8 +2,6 @@ package webchat
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,18 +69,10 @@ func (b *browser) transcript() string {
 	return strings.Join(texts, "|")
 }
 
+// screenshot audits the page and keeps a picture of it when
+// WEBCHAT_SCREENSHOTS names a directory.
 func (b *browser) screenshot(name string) {
-	dir := os.Getenv("WEBCHAT_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	time.Sleep(300 * time.Millisecond) // the messages' fade-in
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Errorf("screenshot: %v", err)
-		return
-	}
-	_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	browsertest.Picture(b.t, b.ctx, "WEBCHAT_SCREENSHOTS", name)
 }
 
 // TestBrowser drives the real widget in headless Chromium: it loads the

@@ -2,6 +2,8 @@ package browsertest
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,9 +59,11 @@ const auditJS = `(() => {
     for (const e of roots[i].querySelectorAll("*")) if (e.shadowRoot) roots.push(e.shadowRoot);
   const controls = "button, input:not([type=hidden]), select, textarea, a[href], summary, [role=button], [role=tab], " +
     "[role=checkbox], [role=link], [role=option], [role=menuitem], [contenteditable=true]";
+  let checked = 0;
   for (const root of roots) {
     for (const el of root.querySelectorAll(controls)) {
       if (!visible(el) || el.disabled) continue;
+      checked++;
       if (!name(root, el)) problems.push(describe(el) + " has no accessible name");
       if (el.tabIndex < 0 && !el.closest("[role=tablist],[role=listbox],[role=menu],[role=radiogroup],[role=grid],[role=tree]"))
         problems.push(describe(el) + " cannot be reached with the keyboard (tabindex " + el.tabIndex + ")");
@@ -69,27 +73,56 @@ const auditJS = `(() => {
   }
   if (!document.documentElement.lang) problems.push("the page has no lang");
   if (!document.title.trim()) problems.push("the page has no title");
-  return problems;
+  return {problems, checked};
 })()`
 
 // Audit returns what keeps the page's visible controls from being used by
-// keyboard or screen reader (see auditJS), empty when nothing does.
-func Audit(ctx context.Context) ([]string, error) {
+// keyboard or screen reader (see auditJS), empty when nothing does, and
+// how many controls it checked.
+func Audit(ctx context.Context) (problems []string, checked int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return chromedp.Run(ctx, chromedp.Evaluate[[]string](auditJS))
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+		Problems []string `json:"problems"`
+		Checked  int      `json:"checked"`
+	}](auditJS))
+	return res.Problems, res.Checked, err
 }
 
 // CheckAudit fails the test with every problem Audit finds on the page as
 // it is now; where says which state of the page that is.
 func CheckAudit(t testing.TB, ctx context.Context, where string) {
 	t.Helper()
-	problems, err := Audit(ctx)
+	problems, checked, err := Audit(ctx)
 	if err != nil {
 		t.Errorf("accessibility audit of %s: %v", where, err)
 		return
 	}
+	t.Logf("accessibility audit of %s: %d controls, %d problems", where, checked, len(problems))
 	if len(problems) > 0 {
 		t.Errorf("accessibility audit of %s:\n  %s", where, strings.Join(problems, "\n  "))
+	}
+}
+
+// Picture is a state of the page worth keeping: it is audited
+// (CheckAudit), and when the environment variable env names a directory,
+// the viewport is kept there as name.png (the pictures in docs/img).
+func Picture(t testing.TB, ctx context.Context, env, name string) {
+	t.Helper()
+	CheckAudit(t, ctx, name)
+	dir := os.Getenv(env)
+	if dir == "" {
+		return
+	}
+	time.Sleep(300 * time.Millisecond) // the pages' fade-ins
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Errorf("picture %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Error(err)
 	}
 }

@@ -41,9 +41,12 @@ func TestAudit(t *testing.T) {
 			if _, err := chromedp.Run(ctx, chromedp.Navigate("data:text/html,"+url.PathEscape(tt.html))); err != nil {
 				t.Fatal(err)
 			}
-			got, err := Audit(ctx)
+			got, checked, err := Audit(ctx)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if checked == 0 {
+				t.Errorf("no control checked")
 			}
 			if len(got) != len(tt.want) {
 				t.Fatalf("problems:\n  %s\nwant %d: %q", strings.Join(got, "\n  "), len(tt.want), tt.want)

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -16,23 +15,10 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/browsertest"
 )
 
-// adminShot keeps a 1280×800 picture of the console as NAME.png when
-// ADMIN_CONSOLE_SCREENSHOTS names a directory.
+// adminShot audits the console and keeps a 1280×800 picture of it as
+// NAME.png when ADMIN_CONSOLE_SCREENSHOTS names a directory.
 func adminShot(b *deskBrowser, name string) {
-	dir := os.Getenv("ADMIN_CONSOLE_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(b.ctx, deskWait)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		b.t.Errorf("screenshot: %v", err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		b.t.Error(err)
-	}
+	browsertest.Picture(b.t, b.ctx, "ADMIN_CONSOLE_SCREENSHOTS", name)
 }
 
 // consoleWait bounds the waits for what the console refreshes by itself

@@ -3,8 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -78,23 +76,10 @@ func (b *deskBrowser) state() string {
 	return "page:\n" + text + "\nconsole:\n" + strings.Join(b.console, "\n")
 }
 
-// screenshot keeps a picture of the page when AGENT_DESKTOP_SCREENSHOTS
-// names a directory.
+// screenshot audits the page and keeps a picture of it when
+// AGENT_DESKTOP_SCREENSHOTS names a directory (browsertest.Picture).
 func (b *deskBrowser) screenshot(name string) {
-	dir := os.Getenv("AGENT_DESKTOP_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(b.ctx, deskWait)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Errorf("screenshot: %v", err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		b.t.Error(err)
-	}
+	browsertest.Picture(b.t, b.ctx, "AGENT_DESKTOP_SCREENSHOTS", name)
 }
 
 func deskEval[T any](b *deskBrowser, expr string) T {
