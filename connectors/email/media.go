@@ -118,7 +118,7 @@ func validID(id string) bool {
 // noAttachment answers a signed link to no kept attachment: attachments
 // are kept while the message is parsed, so it will not come later.
 func noAttachment(ctx *fasthttp.RequestCtx, _ string) error {
-	ctx.Error("no such attachment", http.StatusNotFound)
+	mediastore.Error(ctx, http.StatusNotFound, "no such attachment")
 	return os.ErrNotExist
 }
 

@@ -140,11 +140,11 @@ func (s *contentStore) fetchNow(ctx *fasthttp.RequestCtx, id string) error {
 	cancel()
 	switch {
 	case err == errGone:
-		ctx.Error("content no longer kept by LINE", http.StatusNotFound)
+		mediastore.Error(ctx, http.StatusNotFound, "content no longer kept by LINE")
 	case err != nil:
 		s.log.Error("content not served", "message_id", id, "err", err)
 		// Error resets the headers: Retry-After goes after it.
-		ctx.Error("content not fetched from LINE", http.StatusBadGateway)
+		mediastore.Error(ctx, http.StatusBadGateway, "content not fetched from LINE")
 		ctx.Response.Header.Set("Retry-After", "5")
 	}
 	return err

@@ -228,14 +228,13 @@ func (s *Store) Serve(ctx *fasthttp.RequestCtx) {
 	id := string(ctx.QueryArgs().Peek("id"))
 	sig := string(ctx.QueryArgs().Peek("sig"))
 	if !s.Valid(id) || !hmac.Equal([]byte(sig), []byte(s.Sign(id))) {
-		ctx.Error(s.o.NotFound, http.StatusNotFound)
+		Error(ctx, http.StatusNotFound, s.o.NotFound)
 		return
 	}
 	data, meta, err := s.Get(id)
 	if err != nil {
 		if s.o.Missing == nil {
-			// Error resets the headers: Retry-After goes after it.
-			ctx.Error(s.o.NotYet, http.StatusNotFound)
+			Error(ctx, http.StatusNotFound, s.o.NotYet)
 			ctx.Response.Header.Set("Retry-After", "2")
 			return
 		}
@@ -243,7 +242,7 @@ func (s *Store) Serve(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		if data, meta, err = s.Get(id); err != nil {
-			ctx.Error(s.o.NotFound, http.StatusNotFound)
+			Error(ctx, http.StatusNotFound, s.o.NotFound)
 			return
 		}
 	}
@@ -293,4 +292,14 @@ func SafeFilename(name string) string {
 		return "attachment"
 	}
 	return out
+}
+
+// Error answers status with the reason as the API's errors are:
+// {"error": reason}. It resets the headers set before.
+func Error(ctx *fasthttp.RequestCtx, status int, reason string) {
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	b, _ := json.Marshal(map[string]string{"error": reason})
+	ctx.SetBody(append(b, '\n'))
 }

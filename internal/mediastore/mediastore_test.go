@@ -168,8 +168,12 @@ func TestServe(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				resp := call(s, tc.method, tc.query)
-				if resp.StatusCode() != tc.status || string(resp.Body()) != tc.body {
-					t.Fatalf("%d %q, want %d %q", resp.StatusCode(), resp.Body(), tc.status, tc.body)
+				body := tc.body
+				if tc.status == 404 {
+					body = `{"error":"` + tc.body + `"}` + "\n"
+				}
+				if resp.StatusCode() != tc.status || string(resp.Body()) != body {
+					t.Fatalf("%d %q, want %d %q", resp.StatusCode(), resp.Body(), tc.status, body)
 				}
 				if got := string(resp.Header.Peek("Retry-After")); got != tc.retryAfter {
 					t.Errorf("Retry-After %q, want %q", got, tc.retryAfter)
@@ -230,13 +234,13 @@ func TestServeMissing(t *testing.T) {
 		}, 200, "late"},
 		{"answered by the connector", func(*(*mediastore.Store)) func(*fasthttp.RequestCtx, string) error {
 			return func(ctx *fasthttp.RequestCtx, _ string) error {
-				ctx.Error("content not fetched from LINE", http.StatusBadGateway)
+				mediastore.Error(ctx, http.StatusBadGateway, "content not fetched from LINE")
 				return errors.New("LINE answered 500")
 			}
-		}, 502, "content not fetched from LINE"},
+		}, 502, `{"error":"content not fetched from LINE"}` + "\n"},
 		{"claims it kept what it did not", func(*(*mediastore.Store)) func(*fasthttp.RequestCtx, string) error {
 			return func(*fasthttp.RequestCtx, string) error { return nil }
-		}, 404, "no such content"},
+		}, 404, `{"error":"no such content"}` + "\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -246,7 +250,7 @@ func TestServeMissing(t *testing.T) {
 			if resp.StatusCode() != tc.status || string(resp.Body()) != tc.body {
 				t.Errorf("%d %q, want %d %q", resp.StatusCode(), resp.Body(), tc.status, tc.body)
 			}
-			if resp := call(s, "GET", "id=325708&sig=00"); resp.StatusCode() != 404 || string(resp.Body()) != "no such content" {
+			if resp := call(s, "GET", "id=325708&sig=00"); resp.StatusCode() != 404 || string(resp.Body()) != `{"error":"no such content"}`+"\n" {
 				t.Errorf("a bad signature reached Missing: %d %q", resp.StatusCode(), resp.Body())
 			}
 		})
