@@ -110,6 +110,9 @@ type Step struct {
 	// call's verbs (TwiML): every voice effect is then returned as a
 	// reply, its wait answered by the call's next callback.
 	InlineCalls bool
+	// Quiet is set when the conversation's channel shows no notices
+	// (connectors.Notifier): no notice rows are written for it.
+	Quiet bool
 }
 
 // Plan turns one engine step into the store unit that records it, durably:
@@ -171,7 +174,7 @@ func (p *planner) Enqueue(e engine.Effect) error {
 	r := p.s.Route
 	p.u.Tasks = append(p.u.Tasks, store.Task{ID: e.Enqueue.TaskID, ConversationID: r.ConversationID, ContactID: r.ContactID,
 		ExecutionID: p.s.Execution.ID, Workflow: e.Enqueue.Workflow, Attributes: attrs, Priority: int(e.Enqueue.Priority), Channel: e.Enqueue.Channel})
-	if r.Channel != connectors.ChannelVoice && !p.s.InlineCalls { // a caller hears the hold instead
+	if r.Channel != connectors.ChannelVoice && !p.s.InlineCalls && !p.s.Quiet { // a caller hears the hold instead
 		p.u.Effects = append(p.u.Effects, NoticeRow(NoticePayload{Kind: connectors.NoticeQueued, Conversation: r.ConversationID, Task: e.Enqueue.TaskID}))
 	}
 	return nil

@@ -39,6 +39,10 @@ type Config struct {
 	// at once, so a commit does not set two writers racing for SQLite's
 	// write lock.
 	WakeOutbox, WakeTimers func()
+	// ShowsNotices tells whether a connector instance shows notices
+	// (connectors.Notifier); nil: every one does. The others get no
+	// notice rows, which would cost a commit and a read each for nothing.
+	ShowsNotices func(connector, instance string) bool
 }
 
 // Core steps stored executions; it is shared by the runtime's parts.
@@ -283,7 +287,7 @@ func (c *Core) Resume(ctx context.Context, execID string, route effect.Route, tm
 func (c *Core) EndConversation(ctx context.Context, execID string, route effect.Route, tmpl effect.EventTemplate, extra func(*store.Unit)) error {
 	return c.Resume(ctx, execID, route, tmpl, func(ev *engine.Event) { ev.Kind = engine.EventCancel }, func(u *store.Unit) {
 		u.CloseConversations = append(u.CloseConversations, route.ConversationID)
-		if route.Channel != connectors.ChannelVoice {
+		if route.Channel != connectors.ChannelVoice && !c.Quiet(route) {
 			u.Effects = append(u.Effects, effect.NoticeRow(effect.NoticePayload{Kind: connectors.NoticeClosed, Conversation: route.ConversationID}))
 		}
 		if extra != nil {
@@ -320,7 +324,8 @@ func (c *Core) resumeUnit(ctx context.Context, execID string, route effect.Route
 		return unit, Failure{}, nil
 	}
 	route.ConversationID = row.ConversationID
-	unit, _, err = effect.Plan(effect.Step{Execution: next, Expected: row.Version, Effects: effects, Route: route, Event: tmpl, At: now})
+	unit, _, err = effect.Plan(effect.Step{Execution: next, Expected: row.Version, Effects: effects, Route: route, Event: tmpl, At: now,
+		Quiet: c.Quiet(route)})
 	return unit, FailureOf(next, effects), err
 }
 
@@ -357,6 +362,12 @@ func (c *Core) RouteFor(ctx context.Context, conversationID string) (effect.Rout
 		}
 	}
 	return route, effect.EventTemplate{Contact: ContactOf(contact), Conversation: ConversationOf(conv)}, nil
+}
+
+// Quiet tells whether the route's channel shows no notices
+// (Config.ShowsNotices).
+func (c *Core) Quiet(r effect.Route) bool {
+	return c.cfg.ShowsNotices != nil && !c.cfg.ShowsNotices(r.Connector, r.Instance)
 }
 
 // ContactOf is a stored contact as flows see it.

@@ -268,7 +268,8 @@ func (g *Ingest) step(ctx context.Context, m *inbound, p party, route effect.Rou
 	s := stepped{unit: &store.Unit{At: now}}
 	ev := g.core.Event(now, tmpl)
 	ev.Message = m.msg
-	plan := effect.Step{Route: route, Event: tmpl, At: now, Inline: m.inline, InlineCalls: m.calls, InReplyTo: m.id}
+	plan := effect.Step{Route: route, Event: tmpl, At: now, Inline: m.inline, InlineCalls: m.calls, InReplyTo: m.id,
+		Quiet: g.core.Quiet(route)}
 	live := store.Execution{}
 	err := store.ErrNotFound // a new conversation has no execution
 	if p.newConv == nil {

@@ -114,7 +114,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.committer = store.NewGroupCommitter(cfg.Store, store.GroupOptions{MaxBatch: cfg.GroupSize})
 	n.core = execution.New(execution.Config{Store: cfg.Store, Committer: n.committer, Env: cfg.Env, StepBudget: cfg.StepBudget,
 		Now: cfg.Now, Logger: cfg.Logger, Metrics: cfg.Metrics,
-		WakeOutbox: func() { signal(n.outboxWake) }, WakeTimers: func() { signal(n.timersWake) }})
+		WakeOutbox: func() { signal(n.outboxWake) }, WakeTimers: func() { signal(n.timersWake) },
+		ShowsNotices: func(connector, instance string) bool {
+			_, ok := cfg.Channels[connector+"/"+instance].(connectors.Notifier)
+			return ok
+		}})
 	n.agents = agents.New(n.core, agents.Config{EventWebhook: cfg.EventWebhook, HTTP: cfg.HTTP,
 		Call: func(ctx context.Context, r effect.Route, a connectors.CallAction) (connectors.CallResult, error) {
 			return n.outbox.Call(ctx, r, a)
