@@ -292,6 +292,14 @@ func (db *DB) GetConversation(ctx context.Context, id string) (store.Conversatio
 	return scanConversation(db.row(ctx, db.c.Reads, `SELECT `+ConversationCols+` FROM conversations WHERE id = ?`, id))
 }
 
+// addressOwners selects the contacts owning an address on any channel.
+const addressOwners = `contact_id IN (SELECT a.contact_id FROM contact_addresses a WHERE a.address = ? AND a.channel IN (
+	WITH RECURSIVE channels (c) AS (
+		SELECT min(channel) FROM contact_addresses
+		UNION ALL
+		SELECT (SELECT min(channel) FROM contact_addresses WHERE channel > channels.c) FROM channels WHERE channels.c IS NOT NULL)
+	SELECT c FROM channels WHERE c IS NOT NULL))`
+
 func (db *DB) ListConversations(ctx context.Context, f store.ConversationFilter, page store.Page) ([]store.Conversation, string, error) {
 	var where []string
 	var args []any
@@ -312,8 +320,11 @@ func (db *DB) ListConversations(ctx context.Context, f store.ConversationFilter,
 	}
 	if f.Address != "" {
 		// Merges move addresses to the contact kept, whose id the
-		// conversations moved to as well.
-		where, args = append(where, "contact_id IN (SELECT contact_id FROM contact_addresses WHERE address = ?)"), append(args, store.Text(f.Address))
+		// conversations moved to as well. The address is looked up on
+		// each channel in use through the primary key (channel, address):
+		// the channels are found by skipping along it, one probe each. An
+		// index on address alone would cost every new contact's insert.
+		where, args = append(where, addressOwners), append(args, store.Text(f.Address))
 	}
 	return list(ctx, db, "conversations", ConversationCols, where, args, page, scanConversation)
 }

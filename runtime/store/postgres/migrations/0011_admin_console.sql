@@ -1,8 +1,3 @@
--- The console finds a customer's conversations by one of their addresses
--- (a phone number, an email) without knowing its channel: the primary key
--- (channel, address) cannot answer that.
-CREATE INDEX contact_addresses_address ON contact_addresses (address);
-
 -- Where each live execution is, "flow:state" of its running frame (a
 -- subflow's when one runs), written with every step: the console counts
 -- the executions waiting at each step of a version from this index
