@@ -2,12 +2,12 @@ package line_test
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/connectors/line"
 	"github.com/switchboard-dev/switchboard/connectors/line/linefake"
 )
@@ -16,40 +16,8 @@ import (
 // with its default, the attributes flows see, the limits, the signature
 // vector, and the exact push Send makes for its quick-reply example.
 func TestDocs(t *testing.T) {
-	data, err := os.ReadFile("../../docs/CONNECTORS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(data), "## LINE: the `line` connector")
-	if !ok {
-		t.Fatal("docs/CONNECTORS.md has no line section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	_, config, _ := strings.Cut(section, "### Configuration")
-	config, _, _ = strings.Cut(config, "\n### ")
-	rows := map[string]string{}
-	for l := range strings.SplitSeq(config, "\n") {
-		if name, rest, ok := strings.Cut(l, "| `"); ok && name == "" {
-			field, _, _ := strings.Cut(rest, "`")
-			rows[field] = l
-		}
-	}
-	for _, f := range line.Spec().Fields {
-		row, ok := rows[f.Name]
-		if !ok {
-			t.Errorf("config field %q is not in the configuration table", f.Name)
-			continue
-		}
-		if f.Default != "" && !strings.Contains(row, "`"+f.Default+"`") {
-			t.Errorf("field %q: default %q is not in its row: %s", f.Name, f.Default, row)
-		}
-		if f.Required != strings.Contains(row, "**required**") {
-			t.Errorf("field %q: required is %v, its row says otherwise: %s", f.Name, f.Required, row)
-		}
-		if f.Secret != strings.Contains(row, "secret |") {
-			t.Errorf("field %q: secret is %v, its row says otherwise: %s", f.Name, f.Secret, row)
-		}
-	}
+	section := connectortest.DocSection(t, "../../docs/CONNECTORS.md", "## LINE: the `line` connector")
+	connectortest.CheckFields(t, section, line.Spec())
 	want := []string{
 		"RyJrYIyrfWaJeRQXtZFxokJycR+u5fkRYjbcKQ9Ua9U=", "`" + line.HeaderSignature + "`", "`" + line.HeaderRetryKey + "`",
 		strconv.Itoa(line.MaxText) + " characters", "At most " + strconv.Itoa(line.MaxMessages) + " messages per request",

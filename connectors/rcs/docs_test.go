@@ -2,11 +2,11 @@ package rcs
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 )
 
 // TestDocs checks that docs/CONNECTORS.md documents every config field
@@ -14,40 +14,8 @@ import (
 // vector, the SMS fallback's seam, and the JSON Send makes of the support
 // flow's language question.
 func TestDocs(t *testing.T) {
-	data, err := os.ReadFile("../../docs/CONNECTORS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(data), "## RCS Business Messaging: the `rcs` connector")
-	if !ok {
-		t.Fatal("docs/CONNECTORS.md has no rcs section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	_, config, _ := strings.Cut(section, "### Configuration")
-	config, _, _ = strings.Cut(config, "\n### ")
-	rows := map[string]string{}
-	for line := range strings.SplitSeq(config, "\n") {
-		if name, rest, ok := strings.Cut(line, "| `"); ok && name == "" {
-			field, _, _ := strings.Cut(rest, "`")
-			rows[field] = line
-		}
-	}
-	for _, f := range Spec().Fields {
-		row, ok := rows[f.Name]
-		if !ok {
-			t.Errorf("config field %q is not in the configuration table", f.Name)
-			continue
-		}
-		if f.Default != "" && !strings.Contains(row, "`"+f.Default+"`") {
-			t.Errorf("field %q: default %q is not in its row: %s", f.Name, f.Default, row)
-		}
-		if f.Required != strings.Contains(row, "**required**") {
-			t.Errorf("field %q: required is %v, its row says otherwise: %s", f.Name, f.Required, row)
-		}
-		if f.Secret != strings.Contains(row, "secret |") {
-			t.Errorf("field %q: secret is %v, its row says otherwise: %s", f.Name, f.Secret, row)
-		}
-	}
+	section := connectortest.DocSection(t, "../../docs/CONNECTORS.md", "## RCS Business Messaging: the `rcs` connector")
+	connectortest.CheckFields(t, section, Spec())
 	want := []string{
 		Signature("SJENCPGJESMGUFPY", []byte(`{"message":{"messageId":"4444","text":"Hello"},"conversationId":"3333"}`)),
 		HeaderSignature, "HMAC-SHA512", "**decoded**", `{"clientToken":"…","secret":"…"}`, Scope,

@@ -2,11 +2,11 @@ package slack
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 )
 
 // TestDocs checks that docs/CONNECTORS.md documents every config field
@@ -14,40 +14,8 @@ import (
 // Send tells apart, the signature vector, and the blocks Send makes for
 // the language question.
 func TestDocs(t *testing.T) {
-	data, err := os.ReadFile("../../docs/CONNECTORS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(data), "## Slack: the `slack` connector")
-	if !ok {
-		t.Fatal("docs/CONNECTORS.md has no slack section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	_, config, _ := strings.Cut(section, "### Configuration")
-	config, _, _ = strings.Cut(config, "\n### ")
-	rows := map[string]string{}
-	for line := range strings.SplitSeq(config, "\n") {
-		if name, rest, ok := strings.Cut(line, "| `"); ok && name == "" {
-			field, _, _ := strings.Cut(rest, "`")
-			rows[field] = line
-		}
-	}
-	for _, f := range Spec().Fields {
-		row, ok := rows[f.Name]
-		if !ok {
-			t.Errorf("config field %q is not in the configuration table", f.Name)
-			continue
-		}
-		if f.Default != "" && !strings.Contains(row, "`"+f.Default+"`") {
-			t.Errorf("field %q: default %q is not in its row: %s", f.Name, f.Default, row)
-		}
-		if f.Required != strings.Contains(row, "**required**") {
-			t.Errorf("field %q: required is %v, its row says otherwise: %s", f.Name, f.Required, row)
-		}
-		if f.Secret != strings.Contains(row, "secret |") {
-			t.Errorf("field %q: secret is %v, its row says otherwise: %s", f.Name, f.Secret, row)
-		}
-	}
+	section := connectortest.DocSection(t, "../../docs/CONNECTORS.md", "## Slack: the `slack` connector")
+	connectortest.CheckFields(t, section, Spec())
 	want := []string{
 		"v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", "**5 minutes**", "**3 seconds**",
 		"at most 4000 characters", "at most 3000 characters", "at most 25 buttons", "at most 75 characters", "1 MB",

@@ -3,11 +3,11 @@ package telegram_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/connectors/telegram"
 	"github.com/switchboard-dev/switchboard/connectors/telegram/telegramfake"
 )
@@ -16,40 +16,8 @@ import (
 // with its default, the attributes flows see, the limits and ports, and
 // that its inline keyboard example is what Send makes.
 func TestDocs(t *testing.T) {
-	data, err := os.ReadFile("../../docs/CONNECTORS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(data), "## Telegram: the `telegram` connector")
-	if !ok {
-		t.Fatal("docs/CONNECTORS.md has no telegram section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	_, config, _ := strings.Cut(section, "### Configuration")
-	config, _, _ = strings.Cut(config, "\n### ")
-	rows := map[string]string{}
-	for line := range strings.SplitSeq(config, "\n") {
-		if name, rest, ok := strings.Cut(line, "| `"); ok && name == "" {
-			field, _, _ := strings.Cut(rest, "`")
-			rows[field] = line
-		}
-	}
-	for _, f := range telegram.Spec().Fields {
-		row, ok := rows[f.Name]
-		if !ok {
-			t.Errorf("config field %q is not in the configuration table", f.Name)
-			continue
-		}
-		if f.Default != "" && !strings.Contains(row, "`"+f.Default+"`") {
-			t.Errorf("field %q: default %q is not in its row: %s", f.Name, f.Default, row)
-		}
-		if f.Required != strings.Contains(row, "**required**") {
-			t.Errorf("field %q: required is %v, its row says otherwise: %s", f.Name, f.Required, row)
-		}
-		if f.Secret != strings.Contains(row, "secret |") {
-			t.Errorf("field %q: secret is %v, its row says otherwise: %s", f.Name, f.Secret, row)
-		}
-	}
+	section := connectortest.DocSection(t, "../../docs/CONNECTORS.md", "## Telegram: the `telegram` connector")
+	connectortest.CheckFields(t, section, telegram.Spec())
 	prose := strings.Join(strings.Fields(section), " ")
 	want := []string{"ports 443, 80, 88 and 8443", "4096 characters", "64 bytes", "more than 100 choices", "20 MB",
 		"`" + telegram.HeaderSecret + "`", "/telegram/{instance}/media", "`<bot id>/<update_id>`", "`reply.choice`",

@@ -2,11 +2,11 @@ package whatsapp
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 )
 
 // TestDocs checks that docs/CONNECTORS.md documents every config field
@@ -14,40 +14,8 @@ import (
 // explained, a signature vector, and the JSON Send makes for its template
 // example.
 func TestDocs(t *testing.T) {
-	data, err := os.ReadFile("../../../docs/CONNECTORS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(data), "## WhatsApp Cloud API: the `whatsapp_cloud` connector")
-	if !ok {
-		t.Fatal("docs/CONNECTORS.md has no whatsapp_cloud section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	_, config, _ := strings.Cut(section, "### Configuration")
-	config, _, _ = strings.Cut(config, "\n### ")
-	rows := map[string]string{}
-	for line := range strings.SplitSeq(config, "\n") {
-		if name, rest, ok := strings.Cut(line, "| `"); ok && name == "" {
-			field, _, _ := strings.Cut(rest, "`")
-			rows[field] = line
-		}
-	}
-	for _, f := range Spec().Fields {
-		row, ok := rows[f.Name]
-		if !ok {
-			t.Errorf("config field %q is not in the configuration table", f.Name)
-			continue
-		}
-		if f.Default != "" && !strings.Contains(row, "`"+f.Default+"`") {
-			t.Errorf("field %q: default %q is not in its row: %s", f.Name, f.Default, row)
-		}
-		if f.Required != strings.Contains(row, "**required**") {
-			t.Errorf("field %q: required is %v, its row says otherwise: %s", f.Name, f.Required, row)
-		}
-		if f.Secret != strings.Contains(row, "secret |") {
-			t.Errorf("field %q: secret is %v, its row says otherwise: %s", f.Name, f.Secret, row)
-		}
-	}
+	section := connectortest.DocSection(t, "../../../docs/CONNECTORS.md", "## WhatsApp Cloud API: the `whatsapp_cloud` connector")
+	connectortest.CheckFields(t, section, Spec())
 	want := []string{
 		"sha256=3377d465d3621abd1bdf420d46537d478d39e18708bfe286e9c86ccc73de2ad2", "4096 characters", "1024 characters",
 		"at most 3, titles at most 20 characters", "at most 10, titles at most 24 characters, descriptions at most 72",

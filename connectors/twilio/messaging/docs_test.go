@@ -1,7 +1,7 @@
 package messaging
 
 import (
-	"os"
+	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"strings"
 	"testing"
 )
@@ -10,38 +10,8 @@ import (
 // with its default, every attribute flows see, the limits and a
 // signature vector.
 func TestDocs(t *testing.T) {
-	data, err := os.ReadFile("../../../docs/CONNECTORS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(data), "## Twilio (SMS, MMS, WhatsApp): the `twilio` connector")
-	if !ok {
-		t.Fatal("docs/CONNECTORS.md has no twilio connector section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	rows := map[string]string{}
-	for line := range strings.SplitSeq(section, "\n") {
-		if name, rest, ok := strings.Cut(line, "| `"); ok && name == "" {
-			field, _, _ := strings.Cut(rest, "`")
-			rows[field] = line
-		}
-	}
-	for _, f := range Spec().Fields {
-		row, ok := rows[f.Name]
-		if !ok {
-			t.Errorf("config field %q is not in the configuration table", f.Name)
-			continue
-		}
-		if f.Default != "" && !strings.Contains(row, "`"+f.Default+"`") {
-			t.Errorf("field %q: default %q is not in its row: %s", f.Name, f.Default, row)
-		}
-		if f.Required != strings.Contains(row, "**required**") {
-			t.Errorf("field %q: required is %v, its row says otherwise: %s", f.Name, f.Required, row)
-		}
-		if f.Secret != strings.Contains(row, "secret |") {
-			t.Errorf("field %q: secret is %v, its row says otherwise: %s", f.Name, f.Secret, row)
-		}
-	}
+	section := connectortest.DocSection(t, "../../../docs/CONNECTORS.md", "## Twilio (SMS, MMS, WhatsApp): the `twilio` connector")
+	connectortest.CheckFields(t, section, Spec())
 	want := []string{"`media_content_types`", "`message_status`" /* status callbacks' */, "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
 		"1600 characters", "at most 10 media", "21610", "63016", "content_sid", "content_variables", "StatusCallback"}
 	for _, a := range messageAttributes {
