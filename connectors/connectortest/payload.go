@@ -237,3 +237,36 @@ func (p Payload) format() []byte {
 type payloadError struct{ path, msg string }
 
 func (e *payloadError) Error() string { return e.path + ": " + e.msg }
+
+// Recorded is a recorded request whose "body" section is what the
+// platform posted.
+type Recorded struct {
+	Payload
+	Body []byte
+}
+
+// Bodies reads dir's recordings of requests Receive must accept: each
+// holds a body and a want section, and nothing else.
+func Bodies(t testing.TB, dir string) []Recorded {
+	t.Helper()
+	var out []Recorded
+	for _, p := range Payloads(t, dir, "body") {
+		if len(p.Trimmed("body")) == 0 || p.Sections["want"] == nil {
+			t.Fatalf("%s: needs a body and a want", p.Path)
+		}
+		out = append(out, Recorded{Payload: p, Body: p.Trimmed("body")})
+	}
+	return out
+}
+
+// BodyNamed is the recording dir/name.txtar, read as Bodies reads it.
+func BodyNamed(t testing.TB, dir, name string) Recorded {
+	t.Helper()
+	for _, r := range Bodies(t, dir) {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no payload %s in %s", name, dir)
+	return Recorded{}
+}

@@ -15,7 +15,7 @@ func BenchmarkReceive(b *testing.B) {
 	for _, name := range []string{"text", "batch"} {
 		b.Run(name, func(b *testing.B) {
 			c := newConnector(b, config("http://127.0.0.1:1", nil), connectors.Resources{})
-			r := linefake.Webhook(secret, webhook, findPayload(b, name).body)
+			r := linefake.Webhook(secret, webhook, findPayload(b, name).Body)
 			b.SetBytes(int64(len(r.Body)))
 			b.ReportAllocs()
 			for b.Loop() {

@@ -45,7 +45,7 @@ func newContentRig(t *testing.T) *contentRig {
 // receive posts the payload and returns its one media link.
 func (r *contentRig) receive(name string) *url.URL {
 	r.t.Helper()
-	in, err := r.c.Receive(context.Background(), linefake.Webhook(secret, webhook, findPayload(r.t, name).body))
+	in, err := r.c.Receive(context.Background(), linefake.Webhook(secret, webhook, findPayload(r.t, name).Body))
 	if err != nil || len(in) != 1 || len(in[0].Media) != 1 {
 		r.t.Fatalf("Receive: %+v, %v", in, err)
 	}

@@ -21,7 +21,7 @@ import (
 // Seeds: the recorded payloads and testdata/fuzz/FuzzLINEReceive.
 func FuzzLINEReceive(f *testing.F) {
 	for _, p := range loadPayloads(f) {
-		f.Add(p.body, "", true)
+		f.Add(p.Body, "", true)
 	}
 	c := newConnector(f, config("http://127.0.0.1:1", nil), connectors.Resources{})
 	f.Fuzz(func(t *testing.T, body []byte, sig string, sign bool) {

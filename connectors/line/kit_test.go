@@ -18,7 +18,7 @@ import (
 // push's X-Line-Retry-Key, a UUID derived from the message's Key and the
 // request's index: the fake reports the Key it stands for.
 func TestConformance(t *testing.T) {
-	text := findPayload(t, "text").body
+	text := findPayload(t, "text").Body
 	const key = "effect-0001"
 	connectortest.Run(t, connectortest.Harness{
 		New: func(t testing.TB, api *connectortest.API, res connectors.Resources) connectors.Connector {

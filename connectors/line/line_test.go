@@ -59,32 +59,10 @@ func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources)
 	return c
 }
 
-// payload is one recorded webhook of testdata/connectors/line.
-type payload struct {
-	connectortest.Payload
-	body []byte
-}
+func loadPayloads(t testing.TB) []connectortest.Recorded { return connectortest.Bodies(t, payloads) }
 
-func loadPayloads(t testing.TB) []payload {
-	t.Helper()
-	var out []payload
-	for _, p := range connectortest.Payloads(t, payloads, "body") {
-		if len(p.Trimmed("body")) == 0 || p.Sections["want"] == nil {
-			t.Fatalf("%s: needs a body and a want", p.Path)
-		}
-		out = append(out, payload{Payload: p, body: p.Trimmed("body")})
-	}
-	return out
-}
-
-func findPayload(t testing.TB, name string) payload {
-	for _, p := range loadPayloads(t) {
-		if p.Name == name {
-			return p
-		}
-	}
-	t.Fatalf("no payload %s", name)
-	return payload{}
+func findPayload(t testing.TB, name string) connectortest.Recorded {
+	return connectortest.BodyNamed(t, payloads, name)
 }
 
 // TestReceivePayloads parses every recorded webhook and compares with its
@@ -94,7 +72,7 @@ func TestReceivePayloads(t *testing.T) {
 	update := os.Getenv("LINE_UPDATE") != ""
 	for _, p := range loadPayloads(t) {
 		t.Run(p.Name, func(t *testing.T) {
-			got, err := c.Receive(context.Background(), linefake.Webhook(secret, webhook, p.body))
+			got, err := c.Receive(context.Background(), linefake.Webhook(secret, webhook, p.Body))
 			if err != nil {
 				t.Fatalf("Receive: %v", err)
 			}
@@ -116,7 +94,7 @@ func TestReceivePayloads(t *testing.T) {
 // alteration refused with 401.
 func TestSignatureVector(t *testing.T) {
 	const t8 = "RyJrYIyrfWaJeRQXtZFxokJycR+u5fkRYjbcKQ9Ua9U="
-	body := findPayload(t, "text").body
+	body := findPayload(t, "text").Body
 	if got := linefake.Signature(secret, body); got != t8 {
 		t.Fatalf("the text payload signs as %s, not T8's %s: it is not T8's body", got, t8)
 	}

@@ -44,7 +44,7 @@ func startSend(t *testing.T) (connectors.Connector, *linefake.Fake, *clock) {
 
 func receive(t *testing.T, c connectors.Connector, name string) {
 	t.Helper()
-	if _, err := c.Receive(context.Background(), linefake.Webhook(secret, webhook, findPayload(t, name).body)); err != nil {
+	if _, err := c.Receive(context.Background(), linefake.Webhook(secret, webhook, findPayload(t, name).Body)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -310,7 +310,7 @@ func TestPostbackTitle(t *testing.T) {
 		Choices: []connectors.Choice{{ID: "en", Title: "English"}, {ID: "id", Title: "Bahasa Indonesia"}}}); err != nil {
 		t.Fatal(err)
 	}
-	in, err := c.Receive(context.Background(), linefake.Webhook(secret, webhook, findPayload(t, "postback").body))
+	in, err := c.Receive(context.Background(), linefake.Webhook(secret, webhook, findPayload(t, "postback").Body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 // to button taps fail in the background.
 func FuzzTelegramReceive(f *testing.F) {
 	for _, p := range loadPayloads(f) {
-		f.Add(p.body, "", true)
+		f.Add(p.Body, "", true)
 	}
 	c := newConnector(f, config(f, "http://127.0.0.1:1", nil), connectors.Resources{})
 	f.Fuzz(func(t *testing.T, body []byte, header string, right bool) {

@@ -21,7 +21,7 @@ import (
 // The kit's fake answers like the Bot API: the sent Message, or its error
 // JSON.
 func TestConformance(t *testing.T) {
-	text := findPayload(t, "text").body
+	text := findPayload(t, "text").Body
 	connectortest.Run(t, connectortest.Harness{
 		New: func(t testing.TB, api *connectortest.API, res connectors.Resources) connectors.Connector {
 			return newConnector(t, config(t, api.URL, nil), res)

@@ -43,7 +43,7 @@ func TestMediaFetchedAndServed(t *testing.T) {
 	photo := []byte("\xff\xd8\xff\xe0 a jpeg")
 	f.AddFile("AgACAgQAAxkBAAIBbWdUxkF0bmFjaXJlZGZpbGUtbGFyZ2UAAg", "photos/file_12.jpg", photo)
 	c := newConnector(t, config(t, f.URL, nil), connectors.Resources{HTTPClient: f.Client()})
-	in, err := c.Receive(context.Background(), telegramfake.Webhook(secret, webhook, findPayload(t, "photo").body))
+	in, err := c.Receive(context.Background(), telegramfake.Webhook(secret, webhook, findPayload(t, "photo").Body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestMediaFetchedAndServed(t *testing.T) {
 func TestMediaUnknownFile(t *testing.T) {
 	f := telegramfake.New(t)
 	c := newConnector(t, config(t, f.URL, nil), connectors.Resources{HTTPClient: f.Client()})
-	in, err := c.Receive(context.Background(), telegramfake.Webhook(secret, webhook, findPayload(t, "voice").body))
+	in, err := c.Receive(context.Background(), telegramfake.Webhook(secret, webhook, findPayload(t, "voice").Body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,32 +60,10 @@ func build(cfg connectors.Config, res connectors.Resources) (connectors.Connecto
 	return reg.New(telegram.Name, cfg, res)
 }
 
-// payload is one recorded update of testdata/connectors/telegram.
-type payload struct {
-	connectortest.Payload
-	body []byte
-}
+func loadPayloads(t testing.TB) []connectortest.Recorded { return connectortest.Bodies(t, payloads) }
 
-func loadPayloads(t testing.TB) []payload {
-	t.Helper()
-	var out []payload
-	for _, p := range connectortest.Payloads(t, payloads, "body") {
-		if len(p.Trimmed("body")) == 0 || p.Sections["want"] == nil {
-			t.Fatalf("%s: needs a body and a want", p.Path)
-		}
-		out = append(out, payload{Payload: p, body: p.Trimmed("body")})
-	}
-	return out
-}
-
-func findPayload(t testing.TB, name string) payload {
-	for _, p := range loadPayloads(t) {
-		if p.Name == name {
-			return p
-		}
-	}
-	t.Fatalf("no payload %s", name)
-	return payload{}
+func findPayload(t testing.TB, name string) connectortest.Recorded {
+	return connectortest.BodyNamed(t, payloads, name)
 }
 
 // TestReceivePayloads parses every recorded update and compares with its
@@ -97,7 +75,7 @@ func TestReceivePayloads(t *testing.T) {
 	update := os.Getenv("TELEGRAM_UPDATE") != ""
 	for _, p := range loadPayloads(t) {
 		t.Run(p.Name, func(t *testing.T) {
-			got, err := c.Receive(context.Background(), telegramfake.Webhook(secret, webhook, p.body))
+			got, err := c.Receive(context.Background(), telegramfake.Webhook(secret, webhook, p.Body))
 			if err != nil {
 				t.Fatalf("Receive: %v", err)
 			}
@@ -110,7 +88,7 @@ func TestReceivePayloads(t *testing.T) {
 // status the platform must see.
 func TestReceiveRefusals(t *testing.T) {
 	c := newConnector(t, config(t, "http://127.0.0.1:1", nil), connectors.Resources{})
-	text := findPayload(t, "text").body
+	text := findPayload(t, "text").Body
 	cases := []struct {
 		name   string
 		req    func() *connectors.Request
@@ -275,7 +253,7 @@ func TestSetWebhookRetries(t *testing.T) {
 func TestCallbackAnswered(t *testing.T) {
 	f := telegramfake.New(t)
 	c := newConnector(t, config(t, f.URL, nil), connectors.Resources{HTTPClient: f.Client()})
-	if _, err := c.Receive(context.Background(), telegramfake.Webhook(secret, webhook, findPayload(t, "callback").body)); err != nil {
+	if _, err := c.Receive(context.Background(), telegramfake.Webhook(secret, webhook, findPayload(t, "callback").Body)); err != nil {
 		t.Fatal(err)
 	}
 	call := f.Wait("answerCallbackQuery", 1)[0]

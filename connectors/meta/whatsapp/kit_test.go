@@ -18,7 +18,7 @@ import (
 // idempotency key; the kit's fake answers like it: the send's answer with
 // the scripted id as wamid, or Meta's error JSON.
 func TestConformance(t *testing.T) {
-	text := findPayload(t, "text").body
+	text := findPayload(t, "text").Body
 	connectortest.Run(t, connectortest.Harness{
 		New: func(t testing.TB, api *connectortest.API, res connectors.Resources) connectors.Connector {
 			return newConnector(t, config(t, api.URL, nil), res)

@@ -49,7 +49,7 @@ func TestMediaFetchedAndServed(t *testing.T) {
 	dir := t.TempDir()
 	c := newConnector(t, config(t, f.URL, connectors.Config{"media_dir": dir}), connectors.Resources{HTTPClient: f.Client()})
 
-	in, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, findPayload(t, "image").body))
+	in, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, findPayload(t, "image").Body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestMediaFetchedAndServed(t *testing.T) {
 		t.Errorf("%d lookups, %d downloads; want one each with the bearer token", lookups, downloads)
 	}
 	// a redelivery of the notification fetches nothing again
-	if _, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, findPayload(t, "image").body)); err != nil {
+	if _, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, findPayload(t, "image").Body)); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
@@ -132,7 +132,7 @@ func TestCloseStopsFetches(t *testing.T) {
 		f.Respond(graphfake.Path(imageID), 503, "busy", nil)
 	}
 	c := newConnector(t, config(t, f.URL, nil), connectors.Resources{HTTPClient: f.Client()})
-	if _, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, findPayload(t, "image").body)); err != nil {
+	if _, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, findPayload(t, "image").Body)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.Wait(context.Background(), 1); err != nil {
@@ -158,7 +158,7 @@ func TestMediaRetriedAfterTemporaryFailure(t *testing.T) {
 	f.AddMedia(imageID, "image/jpeg", []byte("jpeg"))
 	f.Respond(graphfake.Path(imageID), 503, "busy", nil)
 	c := newConnector(t, config(t, f.URL, nil), connectors.Resources{HTTPClient: f.Client()})
-	in, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, findPayload(t, "image").body))
+	in, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, findPayload(t, "image").Body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,32 +56,10 @@ func newConnector(t testing.TB, cfg connectors.Config, res connectors.Resources)
 	return c
 }
 
-// payload is one recorded notification of testdata/connectors/whatsapp_cloud.
-type payload struct {
-	connectortest.Payload
-	body []byte
-}
+func loadPayloads(t testing.TB) []connectortest.Recorded { return connectortest.Bodies(t, payloads) }
 
-func loadPayloads(t testing.TB) []payload {
-	t.Helper()
-	var out []payload
-	for _, p := range connectortest.Payloads(t, payloads, "body") {
-		if len(p.Trimmed("body")) == 0 || p.Sections["want"] == nil {
-			t.Fatalf("%s: needs a body and a want", p.Path)
-		}
-		out = append(out, payload{Payload: p, body: p.Trimmed("body")})
-	}
-	return out
-}
-
-func findPayload(t testing.TB, name string) payload {
-	for _, p := range loadPayloads(t) {
-		if p.Name == name {
-			return p
-		}
-	}
-	t.Fatalf("no payload %s", name)
-	return payload{}
+func findPayload(t testing.TB, name string) connectortest.Recorded {
+	return connectortest.BodyNamed(t, payloads, name)
 }
 
 // TestReceivePayloads parses every recorded notification and compares
@@ -92,7 +70,7 @@ func TestReceivePayloads(t *testing.T) {
 	update := os.Getenv("WHATSAPP_UPDATE") != ""
 	for _, p := range loadPayloads(t) {
 		t.Run(p.Name, func(t *testing.T) {
-			got, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, p.body))
+			got, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, p.Body))
 			if err != nil {
 				t.Fatalf("Receive: %v", err)
 			}
@@ -116,11 +94,11 @@ func TestRedeliverySameIDs(t *testing.T) {
 	c := newConnector(t, config(t, "http://127.0.0.1:1", nil), connectors.Resources{})
 	for _, name := range []string{"text", "batch", "status-failed-131047"} {
 		p := findPayload(t, name)
-		first, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, p.body))
+		first, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, p.Body))
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, p.body))
+		again, err := c.Receive(context.Background(), graphfake.Webhook(appSecret, webhook, p.Body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +115,7 @@ func TestRedeliverySameIDs(t *testing.T) {
 
 func TestReceiveRefuses(t *testing.T) {
 	c := newConnector(t, config(t, "http://127.0.0.1:1", nil), connectors.Resources{})
-	text := findPayload(t, "text").body
+	text := findPayload(t, "text").Body
 	tests := []struct {
 		name   string
 		req    func() *connectors.Request
