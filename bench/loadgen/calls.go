@@ -33,7 +33,7 @@ func (s *sender) doCall(id []byte) error {
 	form := callForm(id, s.cfg.callers.Add(1)) // a new caller each time, across the connections
 	s.body = append(s.body[:0], form.Encode()...)
 	s.req.Header.SetContentType("application/x-www-form-urlencoded")
-	s.req.Header.Set(twilioapi.HeaderSignature, twilioapi.Signature(s.cfg.voiceToken, s.cfg.target.String(), form))
+	s.req.Header.Set(twilioapi.HeaderSignature, twilioapi.Signature(s.cfg.voiceToken, s.target.String(), form))
 	s.req.SetBodyRaw(s.body)
 	return s.client.DoTimeout(s.req, s.resp, s.cfg.timeout)
 }

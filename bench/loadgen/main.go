@@ -24,6 +24,9 @@
 // task (which nothing completes until the router exists), its later messages join that
 // conversation and must get an empty answer ("absorbed"); after a bot reply the flow has ended and
 // the next message starts a new one.
+//
+// Several -url values (repeated, or comma-separated) are nodes of one deployment: each connection
+// is pinned to one of them, round-robin, and the results give each node's counts too (targets.go).
 package main
 
 import (
@@ -48,7 +51,7 @@ import (
 )
 
 type config struct {
-	target   *url.URL
+	targets  []*url.URL // connection w sends to targets[targetOf(w, len(targets))]
 	secret   string
 	conns    int
 	duration time.Duration
@@ -63,25 +66,26 @@ type config struct {
 	next       atomic.Uint64
 }
 
-func (cfg *config) client() *fasthttp.HostClient {
-	addr := cfg.target.Host
-	if cfg.target.Port() == "" {
-		addr += ":80"
+// clients makes one client per target, each allowed the connections pinned to it.
+func (cfg *config) clients() []*fasthttp.HostClient {
+	per := connsPerTarget(cfg.conns, len(cfg.targets))
+	out := make([]*fasthttp.HostClient, len(cfg.targets))
+	for i, u := range cfg.targets {
+		out[i] = hostClient(u, per[i], cfg.timeout)
 	}
-	return &fasthttp.HostClient{
-		Addr:                          addr,
-		MaxConns:                      cfg.conns,
-		ReadTimeout:                   cfg.timeout,
-		WriteTimeout:                  cfg.timeout,
-		MaxIdleConnDuration:           time.Minute,
-		DisableHeaderNamesNormalizing: true,
-		NoDefaultUserAgentHeader:      true,
+	return out
+}
+
+func closeIdle(clients []*fasthttp.HostClient) {
+	for _, c := range clients {
+		c.CloseIdleConnections()
 	}
 }
 
 // sender sends signed messages on one connection's worth of buffers.
 type sender struct {
 	cfg    *config
+	target *url.URL
 	client *fasthttp.HostClient
 	sign   *signer
 	req    *fasthttp.Request
@@ -93,13 +97,13 @@ type sender struct {
 	serial int64
 }
 
-func newSender(cfg *config, client *fasthttp.HostClient, idPrefix string) *sender {
-	s := &sender{cfg: cfg, client: client, sign: newSigner(cfg.secret),
+func newSender(cfg *config, target *url.URL, client *fasthttp.HostClient, idPrefix string) *sender {
+	s := &sender{cfg: cfg, target: target, client: client, sign: newSigner(cfg.secret),
 		req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse()}
 	s.req.Header.SetMethod(fasthttp.MethodPost)
 	s.req.Header.SetContentType("application/json")
-	s.req.Header.SetHost(cfg.target.Host)
-	s.req.SetRequestURI(cfg.target.RequestURI())
+	s.req.Header.SetHost(target.Host)
+	s.req.SetRequestURI(target.RequestURI())
 	s.id = append(s.id, idPrefix...)
 	s.idLen = len(s.id)
 	return s
@@ -161,6 +165,7 @@ type workerResult struct {
 	sent      int             // requests of the whole run, warmup included
 	errs      [errKinds]int   // of the whole run, warmup included
 	examples  []string
+	target    int
 }
 
 type runResult struct {
@@ -172,6 +177,7 @@ type runResult struct {
 	max           time.Duration
 	errs          [errKinds]int
 	examples      []string
+	byTarget      []targetCount
 }
 
 func (r runResult) errorCount() int {
@@ -179,8 +185,8 @@ func (r runResult) errorCount() int {
 }
 
 func run(cfg *config, runIdx int) runResult {
-	client := cfg.client()
-	defer client.CloseIdleConnections()
+	clients := cfg.clients()
+	defer closeIdle(clients)
 
 	start := time.Now()
 	measureFrom := start.Add(cfg.warmup)
@@ -194,7 +200,8 @@ func run(cfg *config, runIdx int) runResult {
 			defer wg.Done()
 			res := &results[w]
 			res.latencies = make([]time.Duration, 0, 1<<12)
-			s := newSender(cfg, client, fmt.Sprintf("%s-r%d-w%d-", cfg.runID, runIdx, w))
+			res.target = targetOf(w, len(cfg.targets))
+			s := newSender(cfg, cfg.targets[res.target], clients[res.target], fmt.Sprintf("%s-r%d-w%d-", cfg.runID, runIdx, w))
 			defer s.release()
 			// Each connection walks the message table from its own offset, so the mix holds globally.
 			i := w * 7
@@ -256,10 +263,14 @@ func run(cfg *config, runIdx int) runResult {
 	}
 	wg.Wait()
 
-	var out runResult
+	out := runResult{byTarget: make([]targetCount, len(cfg.targets))}
 	var all []time.Duration
 	for _, r := range results {
 		all = append(all, r.latencies...)
+		tc := &out.byTarget[r.target]
+		tc.messages += len(r.latencies)
+		tc.sent += r.sent
+		tc.errors += r.errs[errTransport] + r.errs[errStatus] + r.errs[errBody]
 		for k := range reactions {
 			out.reactions[k] += r.reactions[k]
 		}
@@ -304,9 +315,22 @@ func (r runResult) line(label string) string {
 // a second message from a contact whose flow enqueued is absorbed; after a reply, the next
 // message starts a flow again.
 func preflight(cfg *config) error {
-	client := cfg.client()
-	defer client.CloseIdleConnections()
-	s := newSender(cfg, client, cfg.runID+"-pre-")
+	clients := cfg.clients()
+	defer closeIdle(clients)
+	for i, u := range cfg.targets {
+		if err := preflightTarget(cfg, u, clients[i], fmt.Sprintf("%s-pre%d-", cfg.runID, i)); err != nil {
+			if len(cfg.targets) > 1 {
+				return fmt.Errorf("%s: %w", u.Host, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// preflightTarget is preflight against one target.
+func preflightTarget(cfg *config, u *url.URL, client *fasthttp.HostClient, idPrefix string) error {
+	s := newSender(cfg, u, client, idPrefix)
 	defer s.release()
 	send := func(m message, from []byte, st contactState) (contactState, error) {
 		id, _ := s.nextMessage()
@@ -393,6 +417,12 @@ type jsonSummary struct {
 	SentSum       int       `json:"sent_total"`
 	LoadgenCPUSec float64   `json:"loadgen_cpu_s"`
 	WallSec       float64   `json:"wall_s"`
+	// One entry per target, in -url order, summed over the runs (sent and errors include the
+	// warmups), so a script can charge each node's CPU to the messages it answered.
+	URLs             []string `json:"urls"`
+	SentByTarget     []int    `json:"sent_by_target"`
+	MessagesByTarget []int    `json:"messages_by_target"`
+	ErrorsByTarget   []int    `json:"errors_by_target"`
 }
 
 func median(xs []float64) float64 {
@@ -423,6 +453,16 @@ func summarize(sum *jsonSummary, results []runResult) {
 		sum.ErrorsSum += j.Errors
 		sum.MessagesSum += j.Messages
 		sum.SentSum += j.Sent
+		for i, tc := range r.byTarget {
+			if i >= len(sum.SentByTarget) {
+				sum.SentByTarget = append(sum.SentByTarget, 0)
+				sum.MessagesByTarget = append(sum.MessagesByTarget, 0)
+				sum.ErrorsByTarget = append(sum.ErrorsByTarget, 0)
+			}
+			sum.SentByTarget[i] += tc.sent
+			sum.MessagesByTarget[i] += tc.messages
+			sum.ErrorsByTarget[i] += tc.errors
+		}
 	}
 	sum.MedianRPS = median(sum.RPS)
 	sum.MedianP50 = median(sum.P50ms)
@@ -447,7 +487,7 @@ func newRunID() string {
 
 func main() {
 	var (
-		target    = flag.String("url", "http://127.0.0.1:8080/v1/webhooks/custom/default", "the custom connector instance's webhook URL (http only)")
+		targets   = urlList{vals: []string{"http://127.0.0.1:8080/v1/webhooks/custom/default"}}
 		secret    = flag.String("secret", os.Getenv("SWITCHBOARD_BENCH_SECRET"), "the instance's secret (default $SWITCHBOARD_BENCH_SECRET)")
 		conns     = flag.Int("c", 64, "concurrent keep-alive connections")
 		duration  = flag.Duration("d", 10*time.Second, "measured duration of each run")
@@ -460,14 +500,19 @@ func main() {
 		jsonOut   = flag.String("json", "", "also write a JSON summary to this file")
 		voice     = flag.String("twilio-voice", os.Getenv("SWITCHBOARD_BENCH_TWILIO_TOKEN"), "calls mode: -url is a twilio_voice instance serving flows/ivr.flow with this auth token; every request is a new call")
 	)
+	flag.Var(&targets, "url", "the custom connector instance's webhook URL (http only); repeat it or separate URLs with commas to spread the connections round-robin over several nodes")
 	flag.Parse()
-	u, err := url.Parse(*target)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		fmt.Fprintf(os.Stderr, "loadgen: -url must be an http:// URL, got %q\n", *target)
+	urls, err := parseTargets(targets.vals)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(2)
 	}
 	if *secret == "" && *voice == "" {
 		fmt.Fprintln(os.Stderr, "loadgen: need -secret (or $SWITCHBOARD_BENCH_SECRET): the custom connector instance's secret")
+		os.Exit(2)
+	}
+	if *conns < len(urls) {
+		fmt.Fprintf(os.Stderr, "loadgen: -c %d is fewer connections than the %d targets\n", *conns, len(urls))
 		os.Exit(2)
 	}
 	if *conns < 1 || *runs < 1 || *duration <= 0 || *warmup < 0 || *contacts < 0 || *liveShare < 0 || *liveShare > 1 {
@@ -475,7 +520,7 @@ func main() {
 		os.Exit(2)
 	}
 	wall := time.Now()
-	cfg := &config{target: u, secret: *secret, conns: *conns, duration: *duration, warmup: *warmup, timeout: *timeout,
+	cfg := &config{targets: urls, secret: *secret, conns: *conns, duration: *duration, warmup: *warmup, timeout: *timeout,
 		msgs: buildMessages(100, *liveShare), runID: newRunID(), voiceToken: *voice}
 	who := "a new contact per message"
 	if *voice != "" {
@@ -495,20 +540,23 @@ func main() {
 
 	label := *name
 	if label == "" {
-		label = u.Host
+		label = urls[0].Host
 	}
 	fmt.Printf("%s: %s, %d connections, %d x %s measured after %s warmup, %.0f%% live-agent messages, %s\n",
-		label, u, *conns, *runs, *duration, *warmup, 100**liveShare, who)
+		label, targets.String(), *conns, *runs, *duration, *warmup, 100**liveShare, who)
 	var results []runResult
 	for i := range *runs {
 		r := run(cfg, i+1)
 		results = append(results, r)
 		fmt.Println(r.line(fmt.Sprintf("run %d", i+1)))
+		if l := targetsLine(urls, r.byTarget); l != "" {
+			fmt.Println(l)
+		}
 		for _, ex := range r.examples {
 			fmt.Println("        e.g.", ex)
 		}
 	}
-	sum := jsonSummary{Name: label, URL: u.String(), Conns: *conns, DurationS: duration.Seconds(), WarmupS: warmup.Seconds(),
+	sum := jsonSummary{Name: label, URL: targets.String(), URLs: targets.vals, Conns: *conns, DurationS: duration.Seconds(), WarmupS: warmup.Seconds(),
 		Runs: *runs, Contacts: *contacts}
 	summarize(&sum, results)
 	sum.LoadgenCPUSec = cpuSeconds()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -262,7 +263,7 @@ func serveRuntime(t *testing.T) *url.URL {
 }
 
 func testConfig(u *url.URL, contacts int) *config {
-	cfg := &config{target: u, secret: testSecret, conns: 8, duration: 400 * time.Millisecond, warmup: 100 * time.Millisecond,
+	cfg := &config{targets: []*url.URL{u}, secret: testSecret, conns: 8, duration: 400 * time.Millisecond, warmup: 100 * time.Millisecond,
 		timeout: 5 * time.Second, msgs: buildMessages(100, 0.10), runID: newRunID()}
 	if contacts > 0 {
 		cfg.contacts = newContacts(contacts, cfg.runID)
@@ -339,5 +340,126 @@ func TestWrongAnswersCounted(t *testing.T) {
 			}
 		}
 		_ = srv.Shutdown()
+	}
+}
+
+func TestURLFlag(t *testing.T) {
+	const def = "http://127.0.0.1:8080/v1/webhooks/custom/default"
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		hosts []string
+		err   string
+	}{
+		{name: "default", hosts: []string{"127.0.0.1:8080"}},
+		{name: "one replaces the default", args: []string{"http://a:1/x"}, hosts: []string{"a:1"}},
+		{name: "repeated", args: []string{"http://a:1/x", "http://b:2/x"}, hosts: []string{"a:1", "b:2"}},
+		{name: "comma-separated", args: []string{"http://a:1/x, http://b:2/x,"}, hosts: []string{"a:1", "b:2"}},
+		{name: "both", args: []string{"http://a:1/x,http://b:2/x", "http://c:3/x"}, hosts: []string{"a:1", "b:2", "c:3"}},
+		{name: "https refused", args: []string{"http://a:1/x,https://b:2/x"}, err: `"https://b:2/x"`},
+		{name: "no host", args: []string{"http:///x"}, err: `"http:///x"`},
+		{name: "empty", args: []string{","}, err: "no -url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := urlList{vals: []string{def}}
+			for _, a := range tc.args {
+				if err := l.Set(a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			urls, err := parseTargets(l.vals)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want one with %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hosts []string
+			for _, u := range urls {
+				hosts = append(hosts, u.Host)
+			}
+			if strings.Join(hosts, " ") != strings.Join(tc.hosts, " ") {
+				t.Errorf("hosts %v, want %v", hosts, tc.hosts)
+			}
+		})
+	}
+}
+
+func TestConnsPerTarget(t *testing.T) {
+	for _, tc := range []struct {
+		conns, targets int
+		want           []int
+	}{
+		{conns: 64, targets: 1, want: []int{64}},
+		{conns: 64, targets: 2, want: []int{32, 32}},
+		{conns: 7, targets: 2, want: []int{4, 3}},
+		{conns: 10, targets: 3, want: []int{4, 3, 3}},
+		{conns: 2, targets: 2, want: []int{1, 1}},
+	} {
+		got := connsPerTarget(tc.conns, tc.targets)
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%d connections over %d targets: %v, want %v", tc.conns, tc.targets, got, tc.want)
+		}
+	}
+}
+
+// Two targets: every connection sticks to its own, both answer, the per-target counts add up to
+// the totals, and a target that answers wrongly has the errors charged to it alone.
+func TestTwoTargets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts runtimes")
+	}
+	good, other := serveRuntime(t), serveRuntime(t)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(`{"replies":[],"enqueued":[]}`)
+	}}
+	go wrong.Serve(ln)
+	t.Cleanup(func() { _ = wrong.Shutdown() })
+	bad := &url.URL{Scheme: "http", Host: ln.Addr().String(), Path: "/v1/webhooks/custom/default"}
+
+	for _, tc := range []struct {
+		name      string
+		second    *url.URL
+		preflight bool
+	}{
+		{name: "two runtimes", second: other, preflight: true},
+		{name: "a wrong second target", second: bad},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(good, 0)
+			cfg.conns = 5
+			cfg.targets = []*url.URL{good, tc.second}
+			if err := preflight(cfg); (err == nil) != tc.preflight {
+				t.Fatalf("preflight: %v", err)
+			}
+			r := run(cfg, 1)
+			if len(r.byTarget) != 2 {
+				t.Fatalf("%d per-target counts", len(r.byTarget))
+			}
+			var sum targetCount
+			for _, tc := range r.byTarget {
+				sum.messages += tc.messages
+				sum.sent += tc.sent
+				sum.errors += tc.errors
+			}
+			if sum.messages != r.messages || sum.sent != r.sent || sum.errors != r.errorCount() {
+				t.Errorf("per target %+v do not add up to %s", r.byTarget, r.line("run"))
+			}
+			first, second := r.byTarget[0], r.byTarget[1]
+			if first.messages == 0 || second.messages == 0 || first.errors != 0 {
+				t.Errorf("per target %+v", r.byTarget)
+			}
+			if wantErrs := !tc.preflight; (second.errors == second.sent) != wantErrs || (second.errors > 0) != wantErrs {
+				t.Errorf("second target %+v, want every answer wrong: %v", second, wantErrs)
+			}
+		})
 	}
 }
