@@ -9,6 +9,12 @@
 #   voice       switchboard serve flows/ with a twilio_voice instance, SQLite: every request a new phone
 #               call (a signed Twilio webhook) answered with the IVR's TwiML (bench/loadgen -twilio-voice);
 #               not in the default set
+#   postgres2   two `serve` nodes (as in postgres) on one fresh database, the connections split
+#               round-robin between them; says which node leads the router, each node's CPU and
+#               PostgreSQL's per message, and the leader's extra CPU against the follower's; with
+#               PROFILE=1 the nodes run as bench/loadgen/sbserve writing CPU profiles, and the share
+#               of the leader's samples in runtime/leader and runtime/router is printed; not in the
+#               default set
 #
 # one after the other, each with the same connections and durations; the peers with their own
 # loadgen (../shared/peers/loadgen), Switchboard with bench/loadgen (signed custom-connector
@@ -16,12 +22,13 @@
 # the server (and PostgreSQL), the load generator and the rest of the machine used, and a summary
 # table with the ratios; writes it all to $OUT.
 #
-#   bench/run.sh [ceiling] [nodered] [sqlite] [postgres] [voice]       (default: the first four)
+#   bench/run.sh [ceiling] [nodered] [sqlite] [postgres] [voice] [postgres2]     (default: the first four)
 #
 # Env: CONNS=64 DURATION=10s WARMUP=2s RUNS=3 CONTACTS=0 (0: a new contact per message)
 #      WORK=/tmp/switchboard-bench.XXXXXX (binaries, databases, results)  OUT=$WORK/results
 #      PEERS_DIR=<repo>/../shared/peers  NODERED_DIR=/tmp/nodered
-#      SB_PORT=18700 SB_PG_PORT=18701 SB_VOICE_PORT=18702 CEILING_PORT=18900 NODERED_PORT=18800
+#      SB_PORT=18700 SB_PG_PORT=18701 SB_VOICE_PORT=18702 SB_PG2_PORT=18703 CEILING_PORT=18900 NODERED_PORT=18800
+#      PROFILE=1: postgres2's nodes write CPU profiles ($OUT/postgres2-N.pprof)
 #      SWITCHBOARD_BENCH_POSTGRES=postgres://… (used as is; default: createdb a fresh database
 #      on 127.0.0.1:5432 as $PGUSER, default postgres, and drop it at the end)
 #      PIN=1: servers on CPU 0, load generators on CPU 1 (PostgreSQL itself is not pinned)
@@ -37,12 +44,13 @@ conns="${CONNS:-64}" duration="${DURATION:-10s}" warmup="${WARMUP:-2s}" runs="${
 work="${WORK:-$(mktemp -d /tmp/switchboard-bench.XXXXXX)}"
 bin="$work/bin" out="${OUT:-$work/results}"
 sb_port="${SB_PORT:-18700}" sb_pg_port="${SB_PG_PORT:-18701}" sb_voice_port="${SB_VOICE_PORT:-18702}"
+sb_pg2_port="${SB_PG2_PORT:-18703}"
 ceiling_port="${CEILING_PORT:-18900}" nodered_port="${NODERED_PORT:-18800}"
 nodered_dir="${NODERED_DIR:-/tmp/nodered}"
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(ceiling nodered sqlite postgres)
 for t in "${targets[@]}"; do
-    case "$t" in ceiling | nodered | sqlite | postgres | voice) ;; *) echo "unknown target $t (ceiling|nodered|sqlite|postgres|voice)" >&2; exit 2 ;; esac
+    case "$t" in ceiling | nodered | sqlite | postgres | voice | postgres2) ;; *) echo "unknown target $t (ceiling|nodered|sqlite|postgres|voice|postgres2)" >&2; exit 2 ;; esac
 done
 
 server_cpu=() loadgen_cpu=()
@@ -89,7 +97,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 mkdir -p "$bin" "$out"
-rm -f "$out/summary.tsv"
+rm -f "$out/summary.tsv" "$out/permsg.md" "$out/leader.txt"
 
 echo "== building ($work)"
 (cd "$root" && go build -o "$bin/switchboard" ./cmd/switchboard && go build -o "$bin/loadgen" ./bench/loadgen &&
@@ -105,8 +113,20 @@ busy_ticks() { # the whole machine's user + nice + system time in clock ticks (n
     # where loopback's packet processing goes and no process is charged for it)
     awk '$1 == "cpu" { print $2 + $3 + $4; exit }' /proc/stat
 }
-pg_ticks() { # all processes named postgres -> utime+stime in clock ticks
-    cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" { s += $14 + $15 } END { print s + 0 }'
+pg_snapshot() { # every process named postgres -> "pid ticks" lines
+    cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" { print $1, $14 + $15 }'
+}
+pg_seconds() { # DSN BEFORE AFTER -> CPU seconds PostgreSQL spent between the two snapshots on the
+    # database of DSN: its backends and the server's own background processes (WAL writer,
+    # checkpointer), not other databases' backends, which other users of a shared server run.
+    # Every postgres process when the server cannot be asked. A backend that ended in between is
+    # missed; the nodes' pooled connections live as long as the nodes.
+    local ours
+    ours="$(psql "$1" -Atc 'SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL' 2>/dev/null | tr '\n' ' ')" || ours=""
+    awk -v ours="$ours" -v hz="$hz" 'BEGIN { n = split(ours, o, " "); for (i = 1; i <= n; i++) keep[o[i]] = 1 }
+        FNR == NR { before[$1] = $2; next }
+        n == 0 || ($1 in keep) { s += $2 - ($1 in before ? before[$1] : 0) }
+        END { printf "%.3f", s / hz }' "$2" "$3"
 }
 
 # JSON readers for the loadgens' indented summaries (both write `  "key": value` lines).
@@ -118,13 +138,18 @@ jarr() {
 failed=0
 status_of=()
 
-# measure NAME STORE LOADGEN URL SERVER_PID [pg]: one loadgen invocation against a running server.
+# measure NAME STORE LOADGEN URLS SERVER_PIDS [POSTGRES_DSN]: one loadgen invocation against running
+# servers (URLS comma-separated, SERVER_PIDS space-separated, in the same order). Besides the
+# summary row it writes $out/NAME.cpu: the wall seconds, each server's and PostgreSQL's CPU seconds.
 measure() {
-    local name="$1" store="$2" lg="$3" url="$4" spid="$5" pg="${6:-}" t0 t1 c0 c1 p0=0 p1=0 b0 b1 rc
+    local name="$1" store="$2" lg="$3" url="$4" spid="$5" pg="${6:-}" t0 t1 b0 b1 rc p
+    local -a spids c0 c1
+    read -r -a spids <<<"$spid"
     local args=(-url "$url" -c "$conns" -d "$duration" -warmup "$warmup" -runs "$runs" -name "$name" -json "$out/$name.json")
     [[ "$lg" == "$bin/loadgen" ]] && args+=(-contacts "$contacts")
-    t0=$(date +%s.%N) c0=$(cpu_ticks "$spid") b0=$(busy_ticks)
-    [[ -n "$pg" ]] && p0=$(pg_ticks)
+    [[ -n "$pg" ]] && pg_snapshot >"$out/$name.pg0"
+    t0=$(date +%s.%N) b0=$(busy_ticks)
+    for p in "${spids[@]}"; do c0+=("$(cpu_ticks "$p")"); done
     # The loadgen runs in the background of a subshell whose `times` then says the CPU it used,
     # and this shell waits for it with `wait`, which a Ctrl-C or SIGTERM interrupts (the trap
     # then stops it by its pid).
@@ -148,18 +173,32 @@ measure() {
     wait "$tailpid" || true
     rm -f "$lg_pidfile"
     lg_pidfile=""
-    t1=$(date +%s.%N) c1=$(cpu_ticks "$spid") b1=$(busy_ticks)
-    [[ -n "$pg" ]] && p1=$(pg_ticks)
+    for p in "${spids[@]}"; do c1+=("$(cpu_ticks "$p")"); done
+    t1=$(date +%s.%N) b1=$(busy_ticks)
+    [[ -n "$pg" ]] && pg_snapshot >"$out/$name.pg1"
     rc=$(cat "$out/$name.rc")
-    local lgcpu server pgcpu="" wall other
+    local lgcpu server pgcpu="" wall other i nodes="" ticks=0 secs pgsecs=""
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
     lgcpu=$(sed -n 2p "$out/$name.times" | awk -v w="$wall" '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.2f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) / w }')
-    server=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v w="$wall" 'BEGIN { printf "%.2f", c / hz / w }')
-    [[ -n "$pg" ]] && pgcpu=$(awk -v c="$((p1 - p0))" -v hz="$hz" -v w="$wall" 'BEGIN { printf "%.2f", c / hz / w }')
+    echo "wall $wall" >"$out/$name.cpu"
+    for i in "${!spids[@]}"; do
+        ticks=$((ticks + c1[i] - c0[i]))
+        secs=$(awk -v c="$((c1[i] - c0[i]))" -v hz="$hz" 'BEGIN { printf "%.3f", c / hz }')
+        echo "node ${spids[i]} $secs" >>"$out/$name.cpu"
+        nodes+="${nodes:+ + }$(awk -v s="$secs" -v w="$wall" 'BEGIN { printf "%.2f", s / w }')"
+    done
+    server=$(awk -v c="$ticks" -v hz="$hz" -v w="$wall" 'BEGIN { printf "%.2f", c / hz / w }')
+    if [[ -n "$pg" ]]; then
+        pgsecs=$(pg_seconds "$pg" "$out/$name.pg0" "$out/$name.pg1")
+        echo "pg $pgsecs" >>"$out/$name.cpu"
+        pgcpu=$(awk -v s="$pgsecs" -v w="$wall" 'BEGIN { printf "%.2f", s / w }')
+    fi
     # Whatever else the machine ran meanwhile (other processes, the kernel's own threads): a busy
     # machine makes the figures smaller than this machine can do.
     other=$(awk -v b="$((b1 - b0))" -v hz="$hz" -v w="$wall" -v s="$server" -v p="${pgcpu:-0}" -v l="$lgcpu" \
         'BEGIN { o = b / hz / w - s - p - l; printf "%.2f", o < 0 ? 0 : o }')
+    # Several servers: the table's server CPU is their sum, with each node's share beside it.
+    if [[ ${#spids[@]} -gt 1 ]]; then server="$server ($nodes)"; fi
     echo "$name: server CPU $server cores${pg:+, postgres CPU $pgcpu cores}, loadgen CPU $lgcpu cores, other CPU $other cores, over ${wall%.*} s of load ($(nproc) CPUs)" | tee -a "$out/$name.txt"
     if [[ ! -s "$out/$name.json" ]]; then
         echo "$name: the loadgen wrote no results (exit $rc)" >&2
@@ -195,6 +234,138 @@ start_switchboard() {
     if ! wait_http "http://127.0.0.1:$port/readyz" "$sb_pid"; then
         stop_pid "$sb_pid"
         return 1
+    fi
+}
+
+# ---- PostgreSQL targets ----
+
+dsn=""
+fresh_database() { # TARGET: sets dsn to $SWITCHBOARD_BENCH_POSTGRES (used as is), or to a database
+    # created for TARGET and dropped by drop_database; fails when there is neither.
+    dsn="${SWITCHBOARD_BENCH_POSTGRES:-}"
+    [[ -z "$dsn" ]] || return 0
+    command -v pg_isready >/dev/null && command -v createdb >/dev/null || return 1
+    pg_isready -q -h 127.0.0.1 -p 5432 || return 1
+    local db="sbbench_$$_$(date +%s)_$1"
+    createdb -h 127.0.0.1 -U "$pg_user" "$db" || return 1
+    created_db="$db"
+    dsn="postgres://$pg_user@127.0.0.1:5432/$db?sslmode=disable"
+}
+drop_database() {
+    if [[ -n "$created_db" ]]; then
+        dropdb -h 127.0.0.1 -U "$pg_user" --if-exists "$created_db" || true
+        created_db=""
+    fi
+}
+
+pg_binary="" # the binary that serves PostgreSQL, found by the first start
+# start_pg_node NAME PORT [BINARY]: serve on $dsn; sets sb_pid. Falls back to bench/loadgen/sbserve
+# (the same cli.Main plus the postgres store's import) when cmd/switchboard has no postgres driver.
+start_pg_node() {
+    local name="$1" port="$2" binary="${3:-${pg_binary:-$bin/switchboard}}"
+    start_switchboard "$name" "$binary" "$dsn" "$port" && { [[ -n "${3:-}" ]] || pg_binary="$binary"; return 0; }
+    [[ "$binary" == "$bin/switchboard" ]] && grep -q 'no driver for "postgres"' "$out/$name.log" || return 1
+    echo "NOTE: cmd/switchboard does not register the postgres store (cli/serve.go imports only" >&2
+    echo "      runtime/store/sqlite); measuring with bench/loadgen/sbserve: the same cli.Main plus" >&2
+    echo "      that import." >&2
+    pg_binary="$bin/sbserve"
+    status_of+=("$name: served by bench/loadgen/sbserve (cmd/switchboard has no postgres driver)")
+    start_switchboard "$name" "$pg_binary" "$dsn" "$port"
+}
+
+# leads LOG: how many times the node of LOG took the router's leadership (runtime/leader logs
+# `msg="router leader"` each time; a lost one adds `msg="router leader stopped"`).
+leads() { grep -c 'msg="router leader"' "$1" 2>/dev/null || true; }
+
+jlist() { # FILE KEY: a top-level JSON array of numbers, space-separated
+    awk -v k="\"$2\": [" 'index($0, k) == 3 { on = 1; next } on && /^  \]/ { exit } on { gsub(/[ ,]/, ""); printf "%s%s", (n++ ? " " : ""), $0 }' "$1"
+}
+
+# per_message NAME: the CPU each node and PostgreSQL spent per message sent to it, from
+# $out/NAME.cpu, the loadgen's per-target counts and $out/NAME.roles (each node's role, in -url
+# order); appends table rows to $out/permsg.md and, for a leader and a follower, the leader's extra.
+per_message() {
+    local name="$1"
+    [[ -s "$out/$name.json" && -s "$out/$name.cpu" ]] || return 0
+    awk -v name="$name" -v sent="$(jlist "$out/$name.json" sent_by_target)" -v roles="$(cat "$out/$name.roles")" '
+        $1 == "wall" { wall = $2 }
+        $1 == "node" { n++; pid[n] = $2; cpu[n] = $3 }
+        $1 == "pg" { pg = $2; haspg = 1 }
+        END {
+            split(sent, s, " "); split(roles, r, " ")
+            for (i = 1; i <= n; i++) { total += s[i]; allcpu += cpu[i] }
+            dbcol = haspg && total ? sprintf("%.0f µs (%.1f s)", pg / total * 1e6, pg) : "–"
+            for (i = 1; i <= n; i++) {
+                printf "| %s | node %d (pid %s) | %s | %d | %.1f s | %.0f µs | %s |\n", name, i, pid[i], r[i], s[i], cpu[i],
+                    s[i] ? cpu[i] / s[i] * 1e6 : 0, n == 1 ? dbcol : ""
+                if (r[i] == "leader") L = i; else if (r[i] == "follower") F = i
+            }
+            if (n > 1)
+                printf "| %s | all nodes | | %d | %.1f s | %.0f µs | %s |\n", name, total, allcpu, total ? allcpu / total * 1e6 : 0, dbcol
+            if (L && F && s[F] && total) {
+                extra = cpu[L] - cpu[F] / s[F] * s[L]
+                printf "LEADER\t%s\t%.1f\t%.0f\t%.2f\n", name, extra, extra / total * 1e6, extra / wall
+            }
+        }' "$out/$name.cpu" >"$out/$name.permsg"
+    grep -v '^LEADER' "$out/$name.permsg" >>"$out/permsg.md" || true
+    awk -F'\t' '$1 == "LEADER" { printf "%s: the leader spent %.1f s more than its messages cost the follower (%s µs per message of all nodes, %s cores)\n", $2, $3, $4, $5 }' \
+        "$out/$name.permsg" | tee -a "$out/leader.txt"
+}
+
+# profile_share PROFILE: the share of a CPU profile's samples whose stack passes through
+# runtime/leader or runtime/router (the router leader's work, with what it calls in the store).
+profile_share() {
+    go tool pprof -traces "$2" "$1" 2>/dev/null | awk '
+        function secs(v) { return v ~ /ms$/ ? v / 1000 : v ~ /us$|µs$/ ? v / 1e6 : v ~ /ns$/ ? v / 1e9 : v + 0 }
+        /^-+\+-+$/ { if (val != "") { all += secs(val); if (hit) ours += secs(val) } val = ""; hit = 0; next }
+        val == "" && NF >= 2 && $1 ~ /^[0-9.]+(ns|us|µs|ms|s)$/ { val = $1 }
+        /switchboard\/runtime\/(leader|router)[.\/]/ { hit = 1 }
+        END { if (val != "") { all += secs(val); if (hit) ours += secs(val) }
+              if (all > 0) printf "%.1f%% of %.1f s sampled", ours / all * 100, all; else printf "no samples" }'
+}
+
+# two_nodes: the postgres2 target on $dsn.
+two_nodes() {
+    local urls=() spids=() logs=() roles=() ports=("$sb_pg_port" "$sb_pg2_port") i binary="" n
+    [[ "${PROFILE:-0}" == 1 ]] && binary="$bin/sbserve"
+    for i in 1 2; do
+        rm -f "$out/postgres2-$i.pprof"
+        if ! SBSERVE_CPUPROFILE="${binary:+$out/postgres2-$i.pprof}" start_pg_node "postgres2-$i" "${ports[i - 1]}" "$binary"; then
+            echo "switchboard node $i (PostgreSQL) did not start; log:" >&2
+            tail -n 20 "$out/postgres2-$i.log" >&2
+            status_of+=("postgres2: node $i did not start")
+            failed=1
+            for n in "${spids[@]}"; do stop_pid "$n"; done
+            return 0
+        fi
+        spids+=("$sb_pid") logs+=("$out/postgres2-$i.log")
+        urls+=("http://127.0.0.1:${ports[i - 1]}/v1/webhooks/custom/default")
+    done
+    for _ in $(seq 1 50); do # the first node takes the lease at once; give it 5 s to say so
+        [[ "$(leads "${logs[0]}")$(leads "${logs[1]}")" != 00 ]] && break
+        sleep 0.1
+    done
+    head -2 "${logs[0]}"
+    for i in 0 1; do
+        if [[ "$(leads "${logs[i]}")" -gt 0 ]]; then roles+=(leader); else roles+=(follower); fi
+        echo "node $((i + 1)): ${urls[i]%/v1/*}, pid ${spids[i]}, ${roles[i]}"
+    done
+    echo "${roles[*]}" >"$out/postgres2.roles"
+    measure postgres2 "PostgreSQL, 2 nodes" "$bin/loadgen" "$(IFS=,; echo "${urls[*]}")" "${spids[*]}" "$dsn"
+    local after="$(leads "${logs[0]}") $(leads "${logs[1]}")"
+    if [[ "$after" != "$([[ ${roles[0]} == leader ]] && echo 1 0 || echo 0 1)" ]]; then
+        echo "postgres2: the leadership changed during the load (leaderships taken per node: $after); the leader's share is not measured" >&2
+        status_of+=("postgres2: leadership changed during the load ($after)")
+        echo "node node" >"$out/postgres2.roles"
+    fi
+    for n in "${spids[@]}"; do stop_pid "$n"; done
+    per_message postgres2
+    if [[ -n "$binary" ]]; then
+        for i in 0 1; do
+            [[ -s "$out/postgres2-$((i + 1)).pprof" ]] || continue
+            echo "postgres2: node $((i + 1)) (${roles[i]}) profile: runtime/leader + runtime/router $(profile_share "$out/postgres2-$((i + 1)).pprof" "$binary")" |
+                tee -a "$out/leader.txt"
+        done
     fi
 }
 
@@ -274,49 +445,36 @@ for target in "${targets[@]}"; do
         ;;
     postgres)
         echo "== Switchboard, PostgreSQL store"
-        dsn="${SWITCHBOARD_BENCH_POSTGRES:-}"
-        if [[ -z "$dsn" ]]; then
-            if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432 && command -v createdb >/dev/null; then
-                db="sbbench_$$_$(date +%s)"
-                if createdb -h 127.0.0.1 -U "$pg_user" "$db"; then
-                    created_db="$db"
-                    dsn="postgres://$pg_user@127.0.0.1:5432/$db?sslmode=disable"
-                fi
-            fi
-        fi
-        if [[ -z "$dsn" ]]; then
+        if ! fresh_database postgres; then
             echo "no PostgreSQL at 127.0.0.1:5432 (or createdb failed) and no SWITCHBOARD_BENCH_POSTGRES; skipped" >&2
             status_of+=("postgres: skipped, no server")
             continue
         fi
         echo "store: ${dsn%%\?*}"
-        binary="$bin/switchboard"
-        if ! start_switchboard postgres "$binary" "$dsn" "$sb_pg_port"; then
-            if grep -q 'no driver for "postgres"' "$out/postgres.log"; then
-                echo "NOTE: cmd/switchboard does not register the postgres store (cli/serve.go imports only" >&2
-                echo "      runtime/store/sqlite); measuring with bench/loadgen/sbserve: the same cli.Main plus" >&2
-                echo "      that import." >&2
-                binary="$bin/sbserve"
-                status_of+=("postgres: served by bench/loadgen/sbserve (cmd/switchboard has no postgres driver)")
-                start_switchboard postgres "$binary" "$dsn" "$sb_pg_port" || binary=""
-            else
-                binary=""
-            fi
-        fi
-        if [[ -n "$binary" ]]; then
+        if start_pg_node postgres "$sb_pg_port"; then
             head -2 "$out/postgres.log"
-            measure postgres PostgreSQL "$bin/loadgen" "http://127.0.0.1:$sb_pg_port/v1/webhooks/custom/default" "$sb_pid" pg
+            echo "leader" >"$out/postgres.roles"
+            measure postgres PostgreSQL "$bin/loadgen" "http://127.0.0.1:$sb_pg_port/v1/webhooks/custom/default" "$sb_pid" "$dsn"
             stop_pid "$sb_pid"
+            per_message postgres
         else
             echo "switchboard (PostgreSQL) did not start; log:" >&2
             tail -n 20 "$out/postgres.log" >&2
             status_of+=("postgres: did not start")
             failed=1
         fi
-        if [[ -n "$created_db" ]]; then
-            dropdb -h 127.0.0.1 -U "$pg_user" --if-exists "$created_db" || true
-            created_db=""
+        drop_database
+        ;;
+    postgres2)
+        echo "== Switchboard, two nodes on one PostgreSQL store"
+        if ! fresh_database postgres2; then
+            echo "no PostgreSQL at 127.0.0.1:5432 (or createdb failed) and no SWITCHBOARD_BENCH_POSTGRES; skipped" >&2
+            status_of+=("postgres2: skipped, no server")
+            continue
         fi
+        echo "store: ${dsn%%\?*}"
+        two_nodes
+        drop_database
         ;;
     esac
 done
@@ -336,6 +494,17 @@ echo "== summary: $conns connections, $runs x $duration after $warmup warmup, me
     echo "CPU columns: cores used on average over each target's whole load (preflight, warmups, runs); 'other' is the"
     echo "rest of the machine's user and system time meanwhile (other processes, kernel threads), which the figures"
     echo "compete with; the kernel's softirq time (loopback packet processing) is in none of the columns."
+    if [[ -s "$out/permsg.md" ]]; then
+        echo
+        echo "CPU per message: each process's CPU seconds over the whole load divided by the messages sent to it (warmups"
+        echo "included, the preflight's 100 per node not); PostgreSQL is this database's backends and the server's background"
+        echo "processes, per message of all nodes."
+        echo
+        echo "| target | process | role | messages | CPU | CPU per message | PostgreSQL per message |"
+        echo "|---|---|---|---:|---:|---:|---:|"
+        cat "$out/permsg.md"
+        if [[ -s "$out/leader.txt" ]]; then echo; cat "$out/leader.txt"; fi
+    fi
 } | tee "$out/summary.md"
 
 rps_of() { [[ -f "$out/summary.tsv" ]] && awk -F'\t' -v n="$1" '$1 == n { print $3 }' "$out/summary.tsv"; }
@@ -351,6 +520,10 @@ ceiling_rps="$(rps_of ceiling || true)" nodered_rps="$(rps_of nodered || true)"
         [[ -n "$nodered_rps" ]] && line+=", $(awk -v a="$r" -v b="$nodered_rps" 'BEGIN { printf "%.2f", a / b }')x Node-RED"
         echo "$line"
     done
+    r="$(rps_of postgres2 || true)" p="$(rps_of postgres || true)"
+    if [[ -n "$r" && -n "$p" ]]; then
+        echo "Two nodes on one PostgreSQL: $(printf "%'.0f" "$r") msg/s, $(awk -v a="$r" -v b="$p" 'BEGIN { printf "%.2f", a / b }')x one node ($(printf "%'.0f" "$p") msg/s)"
+    fi
     r="$(rps_of sqlite || true)" p="$(p99_of sqlite || true)"
     if [[ -n "$r" ]]; then
         if awk -v r="$r" -v p="$p" 'BEGIN { exit !(r >= 10000 && p < 20) }'; then
