@@ -154,9 +154,12 @@ func (n *Leader) lead(ctx context.Context, lease store.Lease) error {
 	}
 	fence := lease.Fence()
 	l := &leader{n: n, cfg: n.cfg.Routing.WithDefaults(), fence: &fence}
+	began := time.Now()
 	if err := l.rebuild(ctx); err != nil {
 		return err
 	}
+	// How long a new leader takes to restore grows with the tasks it finds.
+	n.log.Info("router restored", "tasks", len(l.tasks), "workers", len(l.workers), "took", time.Since(began).Round(time.Millisecond))
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	var last time.Time
