@@ -287,12 +287,14 @@ jlist() { # FILE KEY: a top-level JSON array of numbers, space-separated
 per_message() {
     local name="$1"
     [[ -s "$out/$name.json" && -s "$out/$name.cpu" ]] || return 0
-    awk -v name="$name" -v sent="$(jlist "$out/$name.json" sent_by_target)" -v roles="$(cat "$out/$name.roles")" '
+    awk -v name="$name" -v sent="$(jlist "$out/$name.json" sent_by_target)" -v pre="$(jlist "$out/$name.json" preflight_by_target)" \
+        -v roles="$(cat "$out/$name.roles")" '
         $1 == "wall" { wall = $2 }
         $1 == "node" { n++; pid[n] = $2; cpu[n] = $3 }
         $1 == "pg" { pg = $2; haspg = 1 }
         END {
-            split(sent, s, " "); split(roles, r, " ")
+            split(sent, s, " "); split(pre, p, " "); split(roles, r, " ")
+            for (i = 1; i <= n; i++) s[i] += p[i]
             for (i = 1; i <= n; i++) { total += s[i]; allcpu += cpu[i] }
             dbcol = haspg && total ? sprintf("%.0f µs (%.1f s)", pg / total * 1e6, pg) : "–"
             for (i = 1; i <= n; i++) {
@@ -496,8 +498,8 @@ echo "== summary: $conns connections, $runs x $duration after $warmup warmup, me
     echo "compete with; the kernel's softirq time (loopback packet processing) is in none of the columns."
     if [[ -s "$out/permsg.md" ]]; then
         echo
-        echo "CPU per message: each process's CPU seconds over the whole load divided by the messages sent to it (warmups"
-        echo "included, the preflight's 100 per node not); PostgreSQL is this database's backends and the server's background"
+        echo "CPU per message: each process's CPU seconds over the whole load divided by the messages sent to it (the"
+        echo "preflight's and the warmups' included); PostgreSQL is this database's backends and the server's background"
         echo "processes, per message of all nodes."
         echo
         echo "| target | process | role | messages | CPU | CPU per message | PostgreSQL per message |"

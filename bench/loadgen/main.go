@@ -63,7 +63,10 @@ type config struct {
 	// voiceToken, when set, is the auth token of a twilio_voice instance: calls mode (calls.go).
 	voiceToken string
 	callers    atomic.Uint64 // the callers' numbers so far
-	next       atomic.Uint64
+	// preflightSent counts the preflight's messages per target: work the targets did that the
+	// runs' counts leave out.
+	preflightSent []int
+	next          atomic.Uint64
 }
 
 // clients makes one client per target, each allowed the connections pinned to it.
@@ -317,8 +320,9 @@ func (r runResult) line(label string) string {
 func preflight(cfg *config) error {
 	clients := cfg.clients()
 	defer closeIdle(clients)
+	cfg.preflightSent = make([]int, len(cfg.targets))
 	for i, u := range cfg.targets {
-		if err := preflightTarget(cfg, u, clients[i], fmt.Sprintf("%s-pre%d-", cfg.runID, i)); err != nil {
+		if err := preflightTarget(cfg, u, clients[i], fmt.Sprintf("%s-pre%d-", cfg.runID, i), &cfg.preflightSent[i]); err != nil {
 			if len(cfg.targets) > 1 {
 				return fmt.Errorf("%s: %w", u.Host, err)
 			}
@@ -328,12 +332,13 @@ func preflight(cfg *config) error {
 	return nil
 }
 
-// preflightTarget is preflight against one target.
-func preflightTarget(cfg *config, u *url.URL, client *fasthttp.HostClient, idPrefix string) error {
+// preflightTarget is preflight against one target, counting the messages it sends there.
+func preflightTarget(cfg *config, u *url.URL, client *fasthttp.HostClient, idPrefix string, sent *int) error {
 	s := newSender(cfg, u, client, idPrefix)
 	defer s.release()
 	send := func(m message, from []byte, st contactState) (contactState, error) {
 		id, _ := s.nextMessage()
+		*sent++
 		if err := s.send(m, id, from); err != nil {
 			return st, fmt.Errorf("preflight %q: %w", m.text, err)
 		}
@@ -423,6 +428,7 @@ type jsonSummary struct {
 	SentByTarget     []int    `json:"sent_by_target"`
 	MessagesByTarget []int    `json:"messages_by_target"`
 	ErrorsByTarget   []int    `json:"errors_by_target"`
+	PreflightSent    []int    `json:"preflight_by_target"`
 }
 
 func median(xs []float64) float64 {
@@ -559,6 +565,7 @@ func main() {
 	sum := jsonSummary{Name: label, URL: targets.String(), URLs: targets.vals, Conns: *conns, DurationS: duration.Seconds(), WarmupS: warmup.Seconds(),
 		Runs: *runs, Contacts: *contacts}
 	summarize(&sum, results)
+	sum.PreflightSent = cfg.preflightSent
 	sum.LoadgenCPUSec = cpuSeconds()
 	sum.WallSec = time.Since(wall).Seconds()
 	fmt.Printf("median  %10.1f msg/s  p50 %.3fms  p90 %.3fms  p99 %.3fms  max %.3fms  errors %d in %d messages sent (warmup included)  loadgen CPU %.2f cores\n",

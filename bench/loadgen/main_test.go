@@ -440,6 +440,14 @@ func TestTwoTargets(t *testing.T) {
 			if err := preflight(cfg); (err == nil) != tc.preflight {
 				t.Fatalf("preflight: %v", err)
 			}
+			// The preflight sends the whole mix to each target and stops at the first wrong answer.
+			want := []int{len(cfg.msgs), 1}
+			if tc.preflight {
+				want[1] = len(cfg.msgs)
+			}
+			if fmt.Sprint(cfg.preflightSent) != fmt.Sprint(want) {
+				t.Errorf("preflight sent %v, want %v", cfg.preflightSent, want)
+			}
 			r := run(cfg, 1)
 			if len(r.byTarget) != 2 {
 				t.Fatalf("%d per-target counts", len(r.byTarget))
