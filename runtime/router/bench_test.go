@@ -80,3 +80,42 @@ func BenchmarkAssign(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRestore measures a new leader's restore of N waiting tasks
+// (four queues, no worker available): the time of one Restore, and the
+// heap the router keeps for them, per task.
+func BenchmarkRestore(b *testing.B) {
+	prog := compile(b, benchProgram)
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(2, uint64(n)))
+			snaps := make([]TaskSnapshot, n)
+			for i := range snaps {
+				snaps[i] = TaskSnapshot{ID: fmt.Sprintf("t%d", i), Workflow: "wf", Attributes: map[string]any{"q": rng.IntN(4)},
+					Priority: rng.IntN(3), Channel: "chat", Created: t0.Add(time.Duration(i) * time.Millisecond), State: StateWaiting}
+			}
+			var heap float64
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				b.StartTimer()
+				r := New(prog)
+				if _, err := r.Restore(snaps, t0.Add(time.Hour)); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				heap = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+				if len(r.tasks) != n {
+					b.Fatalf("%d tasks restored, want %d", len(r.tasks), n)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(heap/float64(n), "heap-B/task")
+		})
+	}
+}
