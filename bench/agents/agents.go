@@ -12,16 +12,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/switchboard-dev/switchboard/connectors/custom"
 )
 
-// agent is one worker with its token and its open stream.
+// agent is one worker with its token.
 type agent struct {
 	id, token string
-	conn      *websocket.Conn
 }
+
+// maxAPIConns bounds the connections of the customers' and agents' API calls: the server holds
+// them besides the streams, under the same descriptor limit.
+const maxAPIConns = 256
 
 // bench is one run's state, shared by the streams' readers, the agents' calls and the customers.
 type bench struct {
@@ -44,11 +45,11 @@ type bench struct {
 	samples   []string              // the first errors, said
 	allDone   chan struct{}         // closed when every message posted has its task completed
 	expected  int                   // messages posted with a 200 (-1 until all are posted)
-	readers   sync.WaitGroup
+	holders   []*holder
 }
 
 func newBench(cfg config, t *target) *bench {
-	tr := &http.Transport{MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
+	tr := &http.Transport{MaxConnsPerHost: maxAPIConns, MaxIdleConnsPerHost: maxAPIConns, IdleConnTimeout: time.Minute}
 	return &bench{cfg: cfg, t: t, client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 		prefix:  "ag" + strconv.FormatInt(time.Now().Unix()%1e6, 36) + "-",
 		offered: map[string]bool{}, tasks: map[string]bool{}, arrival: map[int]time.Duration{},
@@ -138,73 +139,6 @@ func (b *bench) createWorkers(ctx context.Context) error {
 		b.agents[i] = &agent{id: id, token: out.Token}
 		return nil
 	})
-}
-
-// openStreams opens every worker's stream, reads its hello frame and starts its reader.
-func (b *bench) openStreams(ctx context.Context) error {
-	dialer := websocket.Dialer{ReadBufferSize: 1024, WriteBufferSize: 256, HandshakeTimeout: 60 * time.Second}
-	ws := "ws" + strings.TrimPrefix(b.t.base, "http")
-	return forEach(ctx, len(b.agents), b.cfg.dialers, func(ctx context.Context, i int) error {
-		a := b.agents[i]
-		conn, resp, err := dialer.DialContext(ctx, ws+"/v1/workers/"+a.id+"/stream?access_token="+a.token, nil)
-		if err != nil {
-			if resp != nil {
-				err = fmt.Errorf("%w (%s)", err, resp.Status)
-			}
-			return fmt.Errorf("stream of %s: %w", a.id, err)
-		}
-		var hello struct {
-			Type string `json:"type"`
-		}
-		if err := conn.ReadJSON(&hello); err != nil || hello.Type != "hello" {
-			conn.Close()
-			return fmt.Errorf("stream of %s: first frame %q, %v; want hello", a.id, hello.Type, err)
-		}
-		a.conn = conn
-		b.readers.Add(1)
-		go b.read(a)
-		return nil
-	})
-}
-
-// frame is what a stream's reader looks at in a frame.
-type frame struct {
-	Type  string `json:"type"`
-	Event struct {
-		Type        string `json:"type"`
-		Task        string `json:"task_id"`
-		Reservation string `json:"reservation_id"`
-	} `json:"event"`
-}
-
-// read reads a stream's frames until it closes; each offer is taken by the agent.
-func (b *bench) read(a *agent) {
-	defer b.readers.Done()
-	for {
-		_, msg, err := a.conn.ReadMessage()
-		if err != nil {
-			b.mu.Lock()
-			closing := b.closing
-			b.mu.Unlock()
-			if !closing {
-				b.fail("stream closed", fmt.Errorf("%s: %w", a.id, err))
-			}
-			return
-		}
-		at := time.Now()
-		var f frame
-		if json.Unmarshal(msg, &f) != nil || f.Type != "event" || f.Event.Type != "reservation.created" {
-			continue
-		}
-		if !b.firstOffer(f.Event.Reservation, f.Event.Task) {
-			continue
-		}
-		b.takes.Add(1)
-		go func() {
-			defer b.takes.Done()
-			b.take(a, f.Event.Reservation, f.Event.Task, at)
-		}()
-	}
 }
 
 // firstOffer records an offer frame: false when its reservation was seen already.
@@ -339,18 +273,4 @@ func (b *bench) customers(ctx context.Context) {
 	}
 	b.checkDone()
 	b.mu.Unlock()
-}
-
-// closeStreams closes every stream and waits for the readers and the agents' calls.
-func (b *bench) closeStreams() {
-	b.mu.Lock()
-	b.closing = true
-	b.mu.Unlock()
-	for _, a := range b.agents {
-		if a != nil && a.conn != nil {
-			a.conn.Close()
-		}
-	}
-	b.readers.Wait()
-	b.takes.Wait()
 }

@@ -56,6 +56,7 @@ type config struct {
 	dialers    int    // streams opened at once
 	creators   int    // workers created at once
 	capacity   int    // each worker's chat capacity
+	perHolder  int    // streams a holder process takes (0: as many as its descriptors allow)
 }
 
 func parseArgs(args []string, stderr io.Writer) (config, error) {
@@ -79,14 +80,15 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.dialers, "dialers", 64, "streams opened at once")
 	fs.IntVar(&c.creators, "creators", 8, "workers created at once")
 	fs.IntVar(&c.capacity, "capacity", 1, "each worker's chat capacity")
+	fs.IntVar(&c.perHolder, "per-holder", 0, "streams one holder process takes (0: as many as RLIMIT_NOFILE allows)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	switch {
 	case fs.NArg() > 0:
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
-	case c.n < 1 || c.rate < 1 || c.dialers < 1 || c.creators < 1 || c.capacity < 1:
-		return c, errors.New("-n, -rate, -dialers, -creators and -capacity must be at least 1")
+	case c.n < 1 || c.rate < 1 || c.dialers < 1 || c.creators < 1 || c.capacity < 1 || c.perHolder < 0:
+		return c, errors.New("-n, -rate, -dialers, -creators and -capacity must be at least 1, -per-holder not negative")
 	case c.duration <= 0 || c.wait <= 0 || c.idle < 0 || c.p99 < 0:
 		return c, errors.New("-duration and -wait must be positive, -idle and -p99 not negative")
 	case c.url != "" && (c.adminToken == "" || c.secret == ""):
@@ -98,6 +100,9 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 }
 
 func main() {
+	if os.Getenv(holderEnv) == "1" {
+		os.Exit(holdStreams(os.Args[1:], os.Stdin, os.Stdout))
+	}
 	cfg, err := parseArgs(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)

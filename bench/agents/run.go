@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// serverMargin is what a started server needs besides its streams' descriptors: the store's
+// files, its listeners, the API connections of customers and agents (maxAPIConns).
+const serverMargin = maxAPIConns + 200
+
 // memory is the server's memory at one moment: rss from /proc, the rest from pprof (0: unknown).
 type memory struct {
 	rss, heap, stack int64
@@ -36,8 +40,10 @@ func run(ctx context.Context, cfg config, out io.Writer) (*report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raise RLIMIT_NOFILE: %w", err)
 	}
-	if limit < uint64(cfg.n+1024) {
-		return nil, fmt.Errorf("RLIMIT_NOFILE is %d: too few for %d streams (raise `ulimit -Hn`)", limit, cfg.n)
+	// The streams are held by child processes (holders.go), but the server holds them all.
+	if cfg.url == "" && limit < uint64(cfg.n+serverMargin) {
+		return nil, fmt.Errorf("RLIMIT_NOFILE is %d (`ulimit -Hn`, not raisable here): the server cannot hold %d streams "+
+			"besides its own %d descriptors (store, listeners, API connections); at most -n %d", limit, cfg.n, serverMargin, int(limit)-serverMargin)
 	}
 	t := &target{base: strings.TrimSuffix(cfg.url, "/"), admin: cfg.adminToken, secret: cfg.secret, pid: cfg.pid, stop: func() {}}
 	if cfg.url == "" {
@@ -72,7 +78,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*report, error) {
 	measure(&rep.before)
 
 	began = time.Now()
-	err = b.openStreams(ctx)
+	err = b.openStreams(ctx, limit)
 	rep.opened = time.Since(began)
 	defer b.closeStreams()
 	if err != nil {
