@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,7 +53,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) ([]store.UnitResult,
 	}
 	defer conn.Release()
 
-	ok, err := s.fastCommit(ctx, conn.Conn(), b, ops, res)
+	ok, err := s.fastCommit(ctx, conn.Conn(), b, ops, res, now)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: commit: %w", err)
 	}
@@ -77,13 +79,45 @@ const (
 	opConvClose                // 0 rows: Failed (no such conversation)
 	opAddress                  // 0 rows: Conflict (address taken)
 	opConvInsert               // 0 rows: Conflict (open conversation exists, contact merged) or Failed (no contact)
+	opBulk                     // a table's rows (bulk.go): want rows, unless want is -1
+	opRefs                     // any row (a missing conversation): Failed
 )
+
+// qMissingConversations returns the ids of $1 that name no conversation
+// (see migration 0012: the store checks these references). The LATERAL
+// probe keeps the planner to one index lookup per id.
+const qMissingConversations = `SELECT k.id FROM unnest($1::text[]) AS k (id)
+	LEFT JOIN LATERAL (SELECT 1 AS found FROM conversations c WHERE c.id = k.id LIMIT 1) AS c ON true
+	WHERE c.found IS NULL`
+
+// conversationRefs are the conversations a unit's messages and execution
+// name, once each, leaving out those created (per created) in the batch.
+func conversationRefs(u *store.Unit, created map[string]bool) []string {
+	var refs []string
+	add := func(id string) {
+		if !created[id] && !slices.Contains(refs, id) {
+			refs = append(refs, id)
+		}
+	}
+	if m := u.Inbound; m != nil {
+		add(m.ConversationID)
+	}
+	if w := u.Execution; w != nil {
+		add(w.Execution.ConversationID)
+	}
+	for _, m := range u.Messages {
+		add(m.ConversationID)
+	}
+	return refs
+}
 
 type op struct {
 	kind opKind
 	sql  string
 	args []any
-	ref  string // the row's id, for messages
+	ref  string  // the row's id, for messages
+	sec  section // the table's place in a unit's order
+	want int     // opBulk: the rows it must write (-1: any)
 }
 
 // unitOps lists a unit's statements, in the order Unit documents.
@@ -93,8 +127,12 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 		at = store.Micro(u.At)
 	}
 	var ops []op
-	add := func(k opKind, ref, sql string, args ...any) { ops = append(ops, op{k, sql, args, ref}) }
+	var sec section
+	add := func(k opKind, ref, sql string, args ...any) {
+		ops = append(ops, op{kind: k, sql: sql, args: args, ref: ref, sec: sec})
+	}
 	if c := u.Contact; c != nil {
+		sec = secContacts
 		// The address's primary key settles a race: ON CONFLICT waits for a
 		// concurrent claimer's commit and then inserts nothing.
 		add(opPlain, c.ID, `INSERT INTO contacts (id, name, created_at) VALUES ($1, $2, $3)`, c.ID, c.Name, at)
@@ -102,6 +140,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 			ON CONFLICT DO NOTHING`, c.Channel, c.Address, c.ID, at)
 	}
 	if c := u.Conversation; c != nil {
+		sec = secConversations
 		// The same lock as OpenConversation's serializes the creators of
 		// this conversation (no unique index: see the migration); the share
 		// lock on the contact orders us with LinkContacts.
@@ -112,12 +151,17 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 				WHERE o.contact_id = $2 AND o.channel = $3 AND o.instance = $4 AND o.status = 'open'))
 			FOR SHARE OF k`, c.ID, c.ContactID, c.Channel, c.Instance, at, c.Beside)
 	}
+	if refs := conversationRefs(u, nil); len(refs) > 0 {
+		add(opRefs, strings.Join(refs, ", "), qMissingConversations, refs)
+	}
 	if m := u.Inbound; m != nil {
+		sec = secInbound
 		add(opInbound, m.ID, `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
 			VALUES ($1, $2, 'in', $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
 			m.ID, m.ConversationID, m.Connector, m.Instance, sqlstore.Nullable(m.PlatformMessageID), m.Text, []byte(m.Payload), createdAt(m.CreatedAt, at))
 	}
 	if w := u.Execution; w != nil {
+		sec = secExecutions
 		e := w.Execution
 		if w.Expected == 0 {
 			add(opExecInsert, e.ID, `INSERT INTO executions (`+sqlstore.ExecutionCols+`) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $8) ON CONFLICT DO NOTHING`,
@@ -128,11 +172,13 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 				e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at, e.ID, w.Expected, e.Step)
 		}
 	}
+	sec = secMessages
 	for _, m := range u.Messages {
 		add(opPlain, m.ID, `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
 			m.ID, m.ConversationID, string(m.Direction), m.Connector, m.Instance, sqlstore.Nullable(m.PlatformMessageID), m.Text, []byte(m.Payload), createdAt(m.CreatedAt, at))
 	}
+	sec = secEffects
 	for _, e := range u.Effects {
 		due := at
 		if !e.NextAttemptAt.IsZero() {
@@ -142,19 +188,23 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 			VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $7) ON CONFLICT DO NOTHING`,
 			e.ID, sqlstore.Nullable(e.ExecutionID), e.Kind, e.Key(), []byte(e.Payload), due, at)
 	}
+	sec = secCompleteEffects
 	for _, r := range u.CompleteEffects {
 		add(opPlain, r.ID, `UPDATE effects SET status = 'done', result = $1, lease_owner = '', lease_until = NULL, updated_at = $2
 			WHERE id = $3 AND status <> 'done'`, []byte(r.Result), at, r.ID)
 	}
+	sec = secDeleteTimers
 	for _, id := range u.DeleteTimers {
 		add(opPlain, id, `DELETE FROM timers WHERE id = $1`, id)
 	}
+	sec = secTimers
 	for _, t := range u.Timers {
 		add(opPlain, t.ID, `INSERT INTO timers (id, execution_id, fire_at, payload, created_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (id) DO UPDATE SET execution_id = excluded.execution_id, fire_at = excluded.fire_at,
 				payload = excluded.payload, lease_owner = '', lease_until = NULL`,
 			t.ID, sqlstore.Nullable(t.ExecutionID), store.Micro(t.FireAt), []byte(t.Payload), at)
 	}
+	sec = secTasks
 	for _, t := range u.Tasks {
 		args, err := sqlstore.TaskArgs(t, at)
 		if err != nil {
@@ -163,6 +213,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 		add(opTaskInsert, t.ID, `INSERT INTO tasks (`+sqlstore.TaskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
 			args...)
 	}
+	sec = secTaskUpdates
 	for _, t := range u.TaskUpdates {
 		attrs, err := sqlstore.OptionalObject(t.Attributes)
 		if err != nil {
@@ -171,6 +222,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 		add(opTaskUpdate, t.ID, `UPDATE tasks SET status = $1, attributes = coalesce($2::jsonb, attributes), updated_at = $3 WHERE id = $4`,
 			string(t.Status), attrs, at, t.ID)
 	}
+	sec = secCloseConversations
 	for _, id := range u.CloseConversations {
 		add(opConvClose, id, `UPDATE conversations SET status = 'closed', updated_at = $1 WHERE id = $2`, at, id)
 	}
@@ -199,6 +251,15 @@ func judge(o op, tag pgconn.CommandTag, err error) (*store.UnitResult, error) {
 			return &store.UnitResult{Outcome: store.Failed, Err: err}, nil
 		}
 		return nil, err
+	}
+	if o.kind == opRefs && tag.RowsAffected() > 0 {
+		return &store.UnitResult{Outcome: store.Failed, Err: fmt.Errorf("conversation %s: %w", o.ref, store.ErrNotFound)}, nil
+	}
+	if o.kind == opBulk {
+		if o.want >= 0 && tag.RowsAffected() != int64(o.want) {
+			return &store.UnitResult{Outcome: store.Conflict}, nil // not as planned: the slow path finds out which unit
+		}
+		return nil, nil
 	}
 	if tag.RowsAffected() > 0 {
 		return nil, nil
@@ -242,7 +303,7 @@ type execState struct {
 
 // fastCommit plans the batch from one read and writes it in one pipeline;
 // false means "use the slow path" (nothing was committed).
-func (s *Store) fastCommit(ctx context.Context, conn *pgx.Conn, b *store.Batch, ops [][]op, res []store.UnitResult) (bool, error) {
+func (s *Store) fastCommit(ctx context.Context, conn *pgx.Conn, b *store.Batch, ops [][]op, res []store.UnitResult, now time.Time) (bool, error) {
 	// BEGIN travels in the read's pipeline: one round trip fewer than
 	// conn.Begin, which matters most when batches are small.
 	open := true
@@ -266,21 +327,23 @@ func (s *Store) fastCommit(ctx context.Context, conn *pgx.Conn, b *store.Batch, 
 
 	// Plan: decide Duplicate and Conflict as sequential application would.
 	planned := make([]store.UnitResult, len(b.Units))
-	write := &pgx.Batch{}
+	commits := make([]bool, len(b.Units))
 	var queued []op
 	for i, u := range b.Units {
 		if ops[i] == nil {
 			planned[i] = res[i] // Failed validation
 			continue
 		}
-		var commits bool
-		if planned[i], commits = st.plan(u); !commits {
-			continue
+		if planned[i], commits[i] = st.plan(u); commits[i] {
+			queued = append(queued, ops[i]...)
 		}
-		for _, o := range ops[i] {
-			write.Queue(o.sql, o.args...)
-			queued = append(queued, o)
-		}
+	}
+	if sqlstore.Tabular(b.Units, func(i int) bool { return !commits[i] }) {
+		queued = tableOps(b.Units, commits, ops, now)
+	}
+	write := &pgx.Batch{}
+	for _, o := range queued {
+		write.Queue(o.sql, o.args...)
 	}
 	if ok, err := sendWrites(ctx, conn, write, queued); !ok || err != nil {
 		return false, err

@@ -1,10 +1,17 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-dev/switchboard/runtime/store"
 	"github.com/switchboard-dev/switchboard/runtime/store/postgres"
@@ -76,4 +83,43 @@ func TestPoolSize(t *testing.T) {
 
 func BenchmarkInboundReads(b *testing.B) {
 	storetest.BenchInboundReads(b, func(b *testing.B) store.Store { return open(b) })
+}
+
+// BenchmarkCommitNewContacts also reports the server's CPU per unit: the
+// CPU time of the backends serving the store's connections (by their
+// application_name, which storetest.OpenPostgres sets to the schema), read
+// from /proc, so the server must run on this machine.
+func BenchmarkCommitNewContacts(b *testing.B) {
+	storetest.BenchCommitNewContactsServer(b, func(b *testing.B) store.Store { return open(b) }, backendCPU)
+}
+
+func backendCPU(s store.Store) time.Duration {
+	ps := s.(*postgres.Store)
+	u, err := url.Parse(ps.URL())
+	if err != nil {
+		panic(err)
+	}
+	rows, err := ps.Pool().Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE application_name = $1`,
+		u.Query().Get("application_name"))
+	if err != nil {
+		panic(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		panic(err)
+	}
+	var total time.Duration
+	for _, pid := range pids {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // not on this machine, or gone
+		}
+		// Fields after the command's closing parenthesis: utime and stime
+		// are the 12th and 13th, in clock ticks (100 a second on Linux).
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return total
 }

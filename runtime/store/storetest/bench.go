@@ -209,12 +209,23 @@ func NewContactUnit(seq uint64) *store.Unit {
 // units; the runtime's figures show about 30 per batch under that load).
 // The store keeps growing across rounds, as the server's does.
 func BenchCommitNewContacts(b *testing.B, open func(b *testing.B) store.Store) {
+	BenchCommitNewContactsServer(b, open, nil)
+}
+
+// BenchCommitNewContactsServer is BenchCommitNewContacts for a store with a
+// server of its own: serverCPU returns the CPU time the server has spent on
+// the store's connections so far, reported per unit as server-cpu-µs/unit.
+func BenchCommitNewContactsServer(b *testing.B, open func(b *testing.B) store.Store, serverCPU func(store.Store) time.Duration) {
 	for _, size := range []int{1, 32, 64} {
 		s := open(b)
 		var seq uint64
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
 			ctx := context.Background()
 			b.ResetTimer()
+			var server0 time.Duration
+			if serverCPU != nil {
+				server0 = serverCPU(s)
+			}
 			start, cpu0 := time.Now(), cpuTime()
 			for done := 0; done < b.N; {
 				batch := &store.Batch{}
@@ -239,6 +250,9 @@ func BenchCommitNewContacts(b *testing.B, open func(b *testing.B) store.Store) {
 			// The process's CPU time per unit: less sensitive than the wall
 			// time to other processes competing for the cores.
 			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/unit")
+			if serverCPU != nil {
+				b.ReportMetric(float64((serverCPU(s)-server0).Microseconds())/float64(b.N), "server-cpu-µs/unit")
+			}
 		})
 	}
 }

@@ -44,6 +44,7 @@ func OpenPostgres(tb testing.TB) store.Store {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	q.Set("application_name", schema) // the store's connections in pg_stat_activity
 	u.RawQuery = q.Encode()
 	s, err := postgres.Open(ctx, u.String())
 	tb.Cleanup(func() {

@@ -1,0 +1,242 @@
+package postgres
+
+import (
+	"slices"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/runtime/store"
+	"github.com/switchboard-dev/switchboard/runtime/store/sqlstore"
+)
+
+// The table-by-table writes of the fast path. The server spends most of a
+// batch's time starting and finishing statements, not inserting rows: a new
+// contact's first message is eight statements of a few rows' work each. So
+// when sqlstore.Tabular says the order allows it, the rows of every unit the
+// plan commits go in one statement per table, their columns passed as arrays
+// and turned back into rows by unnest. Each statement's row count is checked
+// where the plan knows it (every new contact, address, conversation, inbound
+// message, execution and version bump must be written); a count that differs
+// sends the batch to the slow path, as a surprising row count of a single
+// statement does. Tables that a message rarely writes (completed effects,
+// deleted timers, tasks and their updates, closed conversations) keep one
+// statement per row, in the same pipeline and in table order.
+
+// section is a table's place in the order store.Unit documents.
+type section uint8
+
+const (
+	secContacts section = iota
+	secAddresses
+	secConvLocks
+	secConversations
+	secInbound
+	secExecutions
+	secMessages
+	secEffects
+	secCompleteEffects
+	secDeleteTimers
+	secTimers
+	secTasks
+	secTaskUpdates
+	secCloseConversations
+	sections
+)
+
+const (
+	bulkContacts = `INSERT INTO contacts (id, name, created_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])`
+	bulkAddresses = `INSERT INTO contact_addresses (channel, address, contact_id, created_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING`
+	// The keys come sorted, so that nodes locking overlapping sets take
+	// them in one order; count() makes the locks one row.
+	bulkConvLocks = `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`
+	// The conversations of the contacts the batch creates: nothing to check.
+	bulkNewConversations = `INSERT INTO conversations (` + sqlstore.ConversationCols + `)
+		SELECT k.id, k.contact, k.channel, k.instance, 'open', '{}', k.at, k.at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS k (id, contact, channel, instance, at)`
+	// As unitOps' insert: the contact must exist, not be merged and have no
+	// open conversation on the channel instance, checked under the locks.
+	bulkConversations = `INSERT INTO conversations (` + sqlstore.ConversationCols + `)
+		SELECT k.id, c.id, k.channel, k.instance, 'open', '{}', k.at, k.at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS k (id, contact, channel, instance, at)
+		JOIN contacts c ON c.id = k.contact AND c.merged_into IS NULL
+		WHERE NOT EXISTS (SELECT 1 FROM conversations o
+			WHERE o.contact_id = k.contact AND o.channel = k.channel AND o.instance = k.instance AND o.status = 'open')
+		FOR SHARE OF c`
+	bulkInbound = `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
+		SELECT k.id, k.conv, 'in', k.connector, k.instance, nullif(k.pmid, ''), k.text, k.payload, k.at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[])
+			AS k (id, conv, connector, instance, pmid, text, payload, at)
+		ON CONFLICT DO NOTHING`
+	bulkExecInserts = `INSERT INTO executions (` + sqlstore.ExecutionCols + `)
+		SELECT k.id, k.conv, k.flow, k.pv, k.status, k.payload, 1, k.at, k.at, k.step
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::timestamptz[], $8::text[])
+			AS k (id, conv, flow, pv, status, payload, at, step)
+		ON CONFLICT DO NOTHING`
+	bulkExecUpdates = `UPDATE executions e SET flow = k.flow, program_version = k.pv, status = k.status, payload = k.payload,
+			version = e.version + 1, updated_at = k.at, step = k.step
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::timestamptz[], $8::text[])
+			AS k (id, expected, flow, pv, status, payload, at, step)
+		WHERE e.id = k.id AND e.version = k.expected`
+	bulkMessages = `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
+		SELECT k.id, k.conv, k.direction, k.connector, k.instance, nullif(k.pmid, ''), k.text, k.payload, k.at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::timestamptz[])
+			AS k (id, conv, direction, connector, instance, pmid, text, payload, at)
+		ON CONFLICT (id) DO NOTHING`
+	bulkEffects = `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
+		SELECT k.id, nullif(k.exec, ''), k.kind, k.key, k.payload, 'pending', k.due, k.at, k.at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::timestamptz[])
+			AS k (id, exec, kind, key, payload, due, at)
+		ON CONFLICT DO NOTHING`
+	bulkTimers = `INSERT INTO timers (id, execution_id, fire_at, payload, created_at)
+		SELECT k.id, nullif(k.exec, ''), k.fire_at, k.payload, k.at
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bytea[], $5::timestamptz[]) AS k (id, exec, fire_at, payload, at)
+		ON CONFLICT (id) DO UPDATE SET execution_id = excluded.execution_id, fire_at = excluded.fire_at,
+			payload = excluded.payload, lease_owner = '', lease_until = NULL`
+)
+
+// columns are one bulk statement's arguments: a slice per column.
+type columns struct {
+	n    int // rows
+	cols []any
+}
+
+func newColumns(kinds string) *columns { // one letter a column: s text, b bytea, t time, i bigint
+	c := &columns{cols: make([]any, len(kinds))}
+	for i, k := range kinds {
+		switch k {
+		case 's':
+			c.cols[i] = []string(nil)
+		case 'b':
+			c.cols[i] = [][]byte(nil)
+		case 't':
+			c.cols[i] = []time.Time(nil)
+		case 'i':
+			c.cols[i] = []int64(nil)
+		}
+	}
+	return c
+}
+
+// tableOps lays out the writes of the units the plan commits (commits[i])
+// table by table; ops are their statements row by row, of which it keeps
+// those of the tables written one row a statement.
+func tableOps(units []*store.Unit, commits []bool, ops [][]op, now time.Time) []op {
+	var (
+		contacts  = newColumns("sst")
+		addresses = newColumns("ssst")
+		convs     = newColumns("sssst") // of contacts stored before
+		newConvs  = newColumns("sssst") // of contacts the batch creates
+		created   = map[string]bool{}   // contacts and conversations the batch creates
+		refs      []string
+		inbound   = newColumns("ssssssbt")
+		execNew   = newColumns("sssssbts")
+		execUpd   = newColumns("sisssbts")
+		messages  = newColumns("sssssssbt")
+		effects   = newColumns("ssssbtt")
+		timers    = newColumns("sstbt")
+		locks     []string
+		perRow    [sections][]op
+	)
+	for i, u := range units {
+		if !commits[i] {
+			continue
+		}
+		at := now
+		if !u.At.IsZero() {
+			at = store.Micro(u.At)
+		}
+		if c := u.Contact; c != nil {
+			created[c.ID] = true
+			contacts.row(c.ID, c.Name, at)
+			addresses.row(c.Channel, c.Address, c.ID, at)
+		}
+		if c := u.Conversation; c != nil {
+			if created[c.ContactID] {
+				// Nobody else sees the contact before the batch commits.
+				newConvs.row(c.ID, c.ContactID, c.Channel, c.Instance, at)
+			} else {
+				locks = append(locks, conversationLockKey(c.ContactID, c.Channel, c.Instance))
+				convs.row(c.ID, c.ContactID, c.Channel, c.Instance, at)
+			}
+			created[c.ID] = true
+		}
+		refs = append(refs, conversationRefs(u, created)...)
+		if m := u.Inbound; m != nil {
+			inbound.row(m.ID, m.ConversationID, m.Connector, m.Instance, m.PlatformMessageID, m.Text, []byte(m.Payload), createdAt(m.CreatedAt, at))
+		}
+		if w := u.Execution; w != nil {
+			e := w.Execution
+			if w.Expected == 0 {
+				execNew.row(e.ID, e.ConversationID, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at, e.Step)
+			} else {
+				execUpd.row(e.ID, w.Expected, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at, e.Step)
+			}
+		}
+		for _, m := range u.Messages {
+			messages.row(m.ID, m.ConversationID, string(m.Direction), m.Connector, m.Instance, m.PlatformMessageID, m.Text,
+				[]byte(m.Payload), createdAt(m.CreatedAt, at))
+		}
+		for _, e := range u.Effects {
+			due := at
+			if !e.NextAttemptAt.IsZero() {
+				due = store.Micro(e.NextAttemptAt)
+			}
+			effects.row(e.ID, e.ExecutionID, e.Kind, e.Key(), []byte(e.Payload), due, at)
+		}
+		for _, t := range u.Timers {
+			timers.row(t.ID, t.ExecutionID, store.Micro(t.FireAt), []byte(t.Payload), at)
+		}
+		for _, o := range ops[i] {
+			if o.sec >= secCompleteEffects && o.sec != secTimers {
+				perRow[o.sec] = append(perRow[o.sec], o)
+			}
+		}
+	}
+	slices.Sort(locks)
+	var out []op
+	bulk := func(c *columns, sql string, want int) {
+		if c.n > 0 {
+			out = append(out, op{kind: opBulk, sql: sql, args: c.cols, want: want})
+		}
+	}
+	bulk(contacts, bulkContacts, contacts.n)
+	bulk(addresses, bulkAddresses, addresses.n)
+	if len(locks) > 0 {
+		out = append(out, op{kind: opBulk, sql: bulkConvLocks, args: []any{locks}, want: 1})
+	}
+	bulk(newConvs, bulkNewConversations, newConvs.n)
+	bulk(convs, bulkConversations, convs.n)
+	if len(refs) > 0 {
+		out = append(out, op{kind: opBulk, sql: qMissingConversations, args: []any{refs}, want: 0})
+	}
+	bulk(inbound, bulkInbound, inbound.n)
+	bulk(execNew, bulkExecInserts, execNew.n)
+	bulk(execUpd, bulkExecUpdates, execUpd.n)
+	bulk(messages, bulkMessages, -1)
+	bulk(effects, bulkEffects, -1)
+	out = append(out, perRow[secCompleteEffects]...)
+	out = append(out, perRow[secDeleteTimers]...)
+	bulk(timers, bulkTimers, -1)
+	for s := secTasks; s < sections; s++ {
+		out = append(out, perRow[s]...)
+	}
+	return out
+}
+
+// row appends one row; values come in the column order newColumns was given.
+func (c *columns) row(values ...any) {
+	for i, v := range values {
+		switch v := v.(type) {
+		case string:
+			c.cols[i] = append(c.cols[i].([]string), v)
+		case []byte:
+			c.cols[i] = append(c.cols[i].([][]byte), v)
+		case time.Time:
+			c.cols[i] = append(c.cols[i].([]time.Time), v)
+		case int64:
+			c.cols[i] = append(c.cols[i].([]int64), v)
+		}
+	}
+	c.n++
+}
