@@ -113,8 +113,9 @@ busy_ticks() { # the whole machine's user + nice + system time in clock ticks (n
     # where loopback's packet processing goes and no process is charged for it)
     awk '$1 == "cpu" { print $2 + $3 + $4; exit }' /proc/stat
 }
-pg_snapshot() { # every process named postgres -> "pid ticks" lines
-    cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" { print $1, $14 + $15 }'
+pg_snapshot() { # every process named postgres -> "pid ticks" lines (cat fails when a process ends
+    # between the glob and its read, which a busy machine does all the time)
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { print $1, $14 + $15 }'
 }
 pg_seconds() { # DSN BEFORE AFTER -> CPU seconds PostgreSQL spent between the two snapshots on the
     # database of DSN: its backends and the server's own background processes (WAL writer,
@@ -147,7 +148,7 @@ measure() {
     read -r -a spids <<<"$spid"
     local args=(-url "$url" -c "$conns" -d "$duration" -warmup "$warmup" -runs "$runs" -name "$name" -json "$out/$name.json")
     [[ "$lg" == "$bin/loadgen" ]] && args+=(-contacts "$contacts")
-    [[ -n "$pg" ]] && pg_snapshot >"$out/$name.pg0"
+    if [[ -n "$pg" ]]; then pg_snapshot >"$out/$name.pg0"; fi
     t0=$(date +%s.%N) b0=$(busy_ticks)
     for p in "${spids[@]}"; do c0+=("$(cpu_ticks "$p")"); done
     # The loadgen runs in the background of a subshell whose `times` then says the CPU it used,
@@ -175,7 +176,7 @@ measure() {
     lg_pidfile=""
     for p in "${spids[@]}"; do c1+=("$(cpu_ticks "$p")"); done
     t1=$(date +%s.%N) b1=$(busy_ticks)
-    [[ -n "$pg" ]] && pg_snapshot >"$out/$name.pg1"
+    if [[ -n "$pg" ]]; then pg_snapshot >"$out/$name.pg1"; fi
     rc=$(cat "$out/$name.rc")
     local lgcpu server pgcpu="" wall other i nodes="" ticks=0 secs pgsecs=""
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
