@@ -213,8 +213,11 @@ func (r *report) print(out io.Writer, cfg config) {
 			float64(r.after.heap-r.before.heap)/1024/float64(r.n), float64(r.after.stack-r.before.stack)/1024/float64(r.n),
 			float64(r.after.goroutines-r.before.goroutines)/float64(r.n))
 	}
-	if r.knownMemory {
+	switch {
+	case r.knownMemory && cfg.idle > 0:
 		fmt.Fprintf(out, "server CPU: %.2f cores idle with %d streams open (over %v), %.2f cores during the run\n", r.idleCPU, r.n, cfg.idle, r.runCPU)
+	case r.knownMemory:
+		fmt.Fprintf(out, "server CPU: %.2f cores during the run\n", r.runCPU)
 	}
 	fmt.Fprintf(out, "messages: %d at %d/s (%d answered 200), %d offered, %d completed, in %v\n",
 		r.posted, cfg.rate, r.postedOK, r.offered, r.completed, r.runWall.Round(time.Millisecond))
