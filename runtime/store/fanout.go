@@ -12,9 +12,26 @@ import (
 // is about (see About); a subscriber interested in one party only is woken
 // by the notifications about it, and by those about everyone. Notifier
 // implementations use it.
+//
+// Subscribers are kept by party, so a notification about a few parties
+// costs the same with one agent's stream open or twenty thousand.
 type Fanout struct {
 	mu   sync.Mutex
-	subs map[string]map[chan struct{}]string // topic → channel → what it is about ("" all)
+	subs map[string]*topicSubs
+}
+
+type topicSubs struct {
+	all     map[chan struct{}]struct{}            // subscribed to every notification
+	parties map[string]map[chan struct{}]struct{} // by the one party they want
+}
+
+func wake(chans map[chan struct{}]struct{}) {
+	for ch := range chans {
+		select {
+		case ch <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	}
 }
 
 // Notify wakes the subscribers of topic that about concerns: about is ""
@@ -22,14 +39,21 @@ type Fanout struct {
 func (f *Fanout) Notify(topic, about string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for ch, want := range f.subs[topic] {
-		if want != "" && about != "" && !mentions(about, want) {
-			continue
+	t := f.subs[topic]
+	if t == nil {
+		return
+	}
+	wake(t.all)
+	if about == "" {
+		for _, chans := range t.parties {
+			wake(chans)
 		}
-		select {
-		case ch <- struct{}{}:
-		default: // a wake-up is pending already
-		}
+		return
+	}
+	for about != "" {
+		var p string
+		p, about, _ = strings.Cut(about, ",")
+		wake(t.parties[p])
 	}
 }
 
@@ -53,16 +77,28 @@ func (f *Fanout) Subscribe(topic, party string) (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
 	f.mu.Lock()
 	if f.subs == nil {
-		f.subs = map[string]map[chan struct{}]string{}
+		f.subs = map[string]*topicSubs{}
 	}
-	if f.subs[topic] == nil {
-		f.subs[topic] = map[chan struct{}]string{}
+	t := f.subs[topic]
+	if t == nil {
+		t = &topicSubs{all: map[chan struct{}]struct{}{}, parties: map[string]map[chan struct{}]struct{}{}}
+		f.subs[topic] = t
 	}
-	f.subs[topic][ch] = party
+	chans := t.all
+	if party != "" {
+		if chans = t.parties[party]; chans == nil {
+			chans = map[chan struct{}]struct{}{}
+			t.parties[party] = chans
+		}
+	}
+	chans[ch] = struct{}{}
 	f.mu.Unlock()
 	return ch, func() {
 		f.mu.Lock()
-		delete(f.subs[topic], ch)
+		delete(chans, ch)
+		if party != "" && len(t.parties[party]) == 0 {
+			delete(t.parties, party) // the party's last stream went away
+		}
 		f.mu.Unlock()
 	}
 }
@@ -111,14 +147,3 @@ func About(events []RouterEvent, commands []Command) string {
 
 // nobody is a notification that names no party.
 const nobody = "-"
-
-func mentions(about, party string) bool {
-	for about != "" {
-		var p string
-		p, about, _ = strings.Cut(about, ",")
-		if p == party {
-			return true
-		}
-	}
-	return false
-}

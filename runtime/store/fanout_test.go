@@ -59,3 +59,52 @@ func manyWorkers(n int) []store.RouterEvent {
 	}
 	return evs
 }
+
+// TestFanoutCancel: a party's subscription that ends leaves its other
+// subscriptions, and those subscribed again after all ended, woken.
+func TestFanoutCancel(t *testing.T) {
+	ana := store.WorkerParty("ana")
+	about := store.About([]store.RouterEvent{{WorkerID: "ana"}}, nil)
+	tests := []struct {
+		name   string
+		subs   int   // ana's subscriptions
+		cancel []int // ended, in order, before the notification
+		again  bool  // a new subscription after those
+		woken  []int // the subscriptions woken (the new one is number subs)
+		asleep []int
+	}{
+		{"one of two ended", 2, []int{0}, false, []int{1}, []int{0}},
+		{"both ended, then one more", 2, []int{1, 0}, true, []int{2}, []int{0, 1}},
+		{"ended twice", 1, []int{0, 0}, true, []int{1}, []int{0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var f store.Fanout
+			var chans []<-chan struct{}
+			var cancels []func()
+			for range tc.subs {
+				ch, cancel := f.Subscribe(store.TopicEvents, ana)
+				chans, cancels = append(chans, ch), append(cancels, cancel)
+			}
+			for _, i := range tc.cancel {
+				cancels[i]()
+			}
+			if tc.again {
+				ch, cancel := f.Subscribe(store.TopicEvents, ana)
+				defer cancel()
+				chans = append(chans, ch)
+			}
+			f.Notify(store.TopicEvents, about)
+			for _, i := range tc.woken {
+				if len(chans[i]) != 1 {
+					t.Errorf("subscription %d not woken", i)
+				}
+			}
+			for _, i := range tc.asleep {
+				if len(chans[i]) != 0 {
+					t.Errorf("ended subscription %d woken", i)
+				}
+			}
+		})
+	}
+}
