@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -534,12 +535,27 @@ func (s *Server) history(ctx *request, t store.Task) error {
 var agentUpgrader = websocket.FastHTTPUpgrader{
 	ReadBufferSize:  1024,
 	WriteBufferSize: 4096,
+	// A stream writes a frame now and then: its write buffer is taken
+	// from the pool for a write and given back, not held by every idle
+	// stream of thousands.
+	WriteBufferPool: &sync.Pool{},
 	// Tokens, not cookies, authenticate the stream: any origin may open it.
 	CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
 }
 
-// streamPoll bounds how long an event waits when a wake-up was missed.
-const streamPoll = time.Second
+// streamPoll bounds how long an event waits on a store that does not wake
+// streams (no store.Notifier). With wake-ups, a stream reads the log
+// again every streamRecheck besides, in case one was lost: thousands of
+// idle streams reading it every second would be thousands of queries a
+// second, and take the store's readers from the router leader.
+const (
+	streamPoll    = time.Second
+	streamRecheck = 5 * time.Minute
+)
+
+// streamPing is how often an idle stream pings its agent and checks its
+// token again.
+const streamPing = 30 * time.Second
 
 // stream pushes a worker's events over a WebSocket: first a "hello" frame
 // with its open reservations, then every event of the log that names the
@@ -649,12 +665,16 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 	if write(hello) != nil {
 		return
 	}
-	poll := time.NewTicker(streamPoll)
+	every := streamPoll
+	if wake != nil {
+		every = streamRecheck
+	}
+	poll := time.NewTicker(every)
 	defer poll.Stop()
-	ping := time.NewTicker(30 * time.Second)
+	ping := time.NewTicker(streamPing)
 	defer ping.Stop()
-	for {
-		for {
+	for read := true; ; {
+		for read {
 			evs, next, err := s.cfg.Store.ListRouterEvents(context.Background(), store.RouterEventFilter{WorkerID: worker}, store.Page{After: after, Limit: 200})
 			if err != nil {
 				s.log.Error("agent stream", "worker", worker, "err", err)
@@ -669,10 +689,9 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 				}
 				after = strconv.FormatInt(e.Seq, 10)
 			}
-			if next == "" {
-				break
-			}
+			read = next != ""
 		}
+		read = true
 		select {
 		case <-readerDone:
 			return
@@ -689,6 +708,7 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 			if revoked() || conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
 				return
 			}
+			read = false // nothing new in the log: no wake-up said so
 		}
 	}
 }
