@@ -19,7 +19,7 @@ import (
 // is stepped) is the firing time the report reads.
 const (
 	ladderBase  = 30 * time.Second
-	ladderSteps = 300 // timeouts 30 s … 329 s
+	ladderSteps = 600 // timeouts 30 s … 629 s
 	lateText    = "No reply in time: this conversation is closed."
 	farText     = "far"
 	agentText   = "live agent"

@@ -3,7 +3,7 @@
 // the same database) with its start-up time and memory, and a share of the ask timeouts coming
 // due in bulk after it, each timer's lag (firing time - due time) read back from the store.
 //
-//	go run ./bench/waiting -n 1000000 -tasks 100000 -phases 1000x20s,2000x20s,4000x20s,8000x15s
+//	go run ./bench/waiting -n 1000000 -tasks 100000 -phases 1000x20s,2000x20s,4000x15s,8000x10s
 //
 // The seeded conversations, in this order: n - tasks - bulk asks whose 24 h timeout stays
 // pending, `tasks` conversations handed to a queue no worker serves (waiting tasks the router
@@ -48,8 +48,8 @@ func main() {
 	var phases string
 	flag.IntVar(&o.n, "n", 1_000_000, "conversations to seed in all")
 	flag.IntVar(&o.tasks, "tasks", 100_000, "of them, conversations waiting as tasks")
-	flag.StringVar(&phases, "phases", "1000x20s,2000x20s,4000x20s,8000x15s", "bulk timers: RATExDURATION, comma-separated")
-	flag.DurationVar(&o.lead, "lead", 150*time.Second, "from the start of the bulk's seeding to the first phase's due time")
+	flag.StringVar(&phases, "phases", "1000x20s,2000x20s,4000x15s,8000x10s", "bulk timers: RATExDURATION, comma-separated")
+	flag.DurationVar(&o.lead, "lead", 330*time.Second, "from the start of the bulk's seeding to the first phase's due time")
 	flag.DurationVar(&o.gap, "gap", 15*time.Second, "between phases")
 	flag.IntVar(&o.conns, "c", 32, "webhook connections while seeding")
 	flag.StringVar(&o.storeURL, "store", "", "store URL (default: sqlite in -work; postgres://… for PostgreSQL)")
