@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,6 +91,10 @@ func (r *Router) Restore(snaps []TaskSnapshot, now time.Time) ([]Event, error) {
 		}
 		return order[i].Created.Before(order[j].Created)
 	})
+	// A waiting task emits task.restored and its placement: growing the
+	// list one append at a time copied 100,000 tasks' events about twenty
+	// times over, most of a restore's allocation.
+	r.ev = slices.Grow(r.ev, 2*len(order))
 	for _, s := range order {
 		r.restore(s, now)
 	}
