@@ -28,7 +28,8 @@
 #      WORK=/tmp/switchboard-bench.XXXXXX (binaries, databases, results)  OUT=$WORK/results
 #      PEERS_DIR=<repo>/../shared/peers  NODERED_DIR=/tmp/nodered
 #      SB_PORT=18700 SB_PG_PORT=18701 SB_VOICE_PORT=18702 SB_PG2_PORT=18703 CEILING_PORT=18900 NODERED_PORT=18800
-#      PROFILE=1: postgres2's nodes write CPU profiles ($OUT/postgres2-N.pprof)
+#      PROFILE=1: postgres2's nodes write CPU profiles ($OUT/postgres2-N.pprof); LEAD=2: postgres2 starts its
+#      second node first, so that one leads the router
 #      SWITCHBOARD_BENCH_POSTGRES=postgres://… (used as is; default: createdb a fresh database
 #      on 127.0.0.1:5432 as $PGUSER, default postgres, and drop it at the end)
 #      PIN=1: servers on CPU 0, load generators on CPU 1 (PostgreSQL itself is not pinned)
@@ -327,49 +328,58 @@ profile_share() {
               if (all > 0) printf "%.1f%% of %.1f s sampled", ours / all * 100, all; else printf "no samples" }'
 }
 
-# two_nodes: the postgres2 target on $dsn.
+# role_of BASE_URL LOG: leader or follower, by the node's switchboard_router_leader gauge, or by its
+# log when /metrics does not answer.
+role_of() {
+    local g
+    g="$({ curl -s --max-time 2 "$1/metrics" || true; } | awk '/^switchboard_router_leader[{ ]/ { v = $NF } END { print v }')"
+    if [[ -z "$g" ]]; then g="$(leads "$2")"; fi
+    if [[ "${g:-0}" -gt 0 ]]; then echo leader; else echo follower; fi
+}
+
+# two_nodes: the postgres2 target on $dsn. Node 1 listens on SB_PG_PORT, node 2 on SB_PG2_PORT; the
+# node started first takes the router's lease (LEAD=2 starts node 2 first).
 two_nodes() {
-    local urls=() spids=() logs=() roles=() ports=("$sb_pg_port" "$sb_pg2_port") i binary="" n
+    local urls=() spids=() logs=() roles=() ports=("$sb_pg_port" "$sb_pg2_port") i binary="" n order=(0 1) after
     [[ "${PROFILE:-0}" == 1 ]] && binary="$bin/sbserve"
-    for i in 1 2; do
-        rm -f "$out/postgres2-$i.pprof"
-        if ! SBSERVE_CPUPROFILE="${binary:+$out/postgres2-$i.pprof}" start_pg_node "postgres2-$i" "${ports[i - 1]}" "$binary"; then
-            echo "switchboard node $i (PostgreSQL) did not start; log:" >&2
-            tail -n 20 "$out/postgres2-$i.log" >&2
-            status_of+=("postgres2: node $i did not start")
+    [[ "${LEAD:-1}" == 2 ]] && order=(1 0)
+    for i in "${order[@]}"; do
+        rm -f "$out/postgres2-$((i + 1)).pprof"
+        if ! SBSERVE_CPUPROFILE="${binary:+$out/postgres2-$((i + 1)).pprof}" start_pg_node "postgres2-$((i + 1))" "${ports[i]}" "$binary"; then
+            echo "switchboard node $((i + 1)) (PostgreSQL) did not start; log:" >&2
+            tail -n 20 "$out/postgres2-$((i + 1)).log" >&2
+            status_of+=("postgres2: node $((i + 1)) did not start")
             failed=1
             for n in "${spids[@]}"; do stop_pid "$n"; done
             return 0
         fi
-        spids+=("$sb_pid") logs+=("$out/postgres2-$i.log")
-        urls+=("http://127.0.0.1:${ports[i - 1]}/v1/webhooks/custom/default")
-    done
-    for _ in $(seq 1 50); do # the first node takes the lease at once; give it 5 s to say so
-        [[ "$(leads "${logs[0]}")$(leads "${logs[1]}")" != 00 ]] && break
-        sleep 0.1
+        spids[i]="$sb_pid" logs[i]="$out/postgres2-$((i + 1)).log" urls[i]="http://127.0.0.1:${ports[i]}"
+        # the first node takes the lease at once; give it 5 s to say so before starting the second
+        for _ in $(seq 1 50); do [[ "$(role_of "${urls[i]}" "${logs[i]}")" == leader || "$i" != "${order[0]}" ]] && break; sleep 0.1; done
     done
     head -2 "${logs[0]}"
     for i in 0 1; do
-        if [[ "$(leads "${logs[i]}")" -gt 0 ]]; then roles+=(leader); else roles+=(follower); fi
-        echo "node $((i + 1)): ${urls[i]%/v1/*}, pid ${spids[i]}, ${roles[i]}"
+        roles[i]="$(role_of "${urls[i]}" "${logs[i]}")"
+        echo "node $((i + 1)): ${urls[i]}, pid ${spids[i]}, ${roles[i]}"
     done
     echo "${roles[*]}" >"$out/postgres2.roles"
-    measure postgres2 "PostgreSQL, 2 nodes" "$bin/loadgen" "$(IFS=,; echo "${urls[*]}")" "${spids[*]}" "$dsn"
-    local after="$(leads "${logs[0]}") $(leads "${logs[1]}")"
-    if [[ "$after" != "$([[ ${roles[0]} == leader ]] && echo 1 0 || echo 0 1)" ]]; then
-        echo "postgres2: the leadership changed during the load (leaderships taken per node: $after); the leader's share is not measured" >&2
-        status_of+=("postgres2: leadership changed during the load ($after)")
+    measure postgres2 "PostgreSQL, 2 nodes" "$bin/loadgen" \
+        "${urls[0]}/v1/webhooks/custom/default,${urls[1]}/v1/webhooks/custom/default" "${spids[*]}" "$dsn"
+    # Each node logs each leadership it takes: more than one in all means the lease moved.
+    after="$(role_of "${urls[0]}" "${logs[0]}") $(role_of "${urls[1]}" "${logs[1]}")"
+    if [[ "$after" != "${roles[*]}" || $(($(leads "${logs[0]}") + $(leads "${logs[1]}"))) != 1 ]]; then
+        echo "postgres2: the leadership changed during the load (now: $after); the leader's share is not measured" >&2
+        status_of+=("postgres2: leadership changed during the load")
         echo "node node" >"$out/postgres2.roles"
     fi
     for n in "${spids[@]}"; do stop_pid "$n"; done
     per_message postgres2
-    if [[ -n "$binary" ]]; then
-        for i in 0 1; do
-            [[ -s "$out/postgres2-$((i + 1)).pprof" ]] || continue
-            echo "postgres2: node $((i + 1)) (${roles[i]}) profile: runtime/leader + runtime/router $(profile_share "$out/postgres2-$((i + 1)).pprof" "$binary")" |
-                tee -a "$out/leader.txt"
-        done
-    fi
+    [[ -n "$binary" ]] || return 0
+    for i in 0 1; do
+        [[ -s "$out/postgres2-$((i + 1)).pprof" ]] || continue
+        echo "postgres2: node $((i + 1)) (${roles[i]}) profile: runtime/leader + runtime/router $(profile_share "$out/postgres2-$((i + 1)).pprof" "$binary")" |
+            tee -a "$out/leader.txt"
+    done
 }
 
 echo "== machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), $(go env GOVERSION), $(date -u '+%Y-%m-%d %H:%M UTC')"
