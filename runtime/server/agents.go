@@ -655,8 +655,10 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 	// checked again before events go out (and while idle), so a revoked
 	// token, or a deleted worker's, sees nothing more, not even the events
 	// of a new worker with the same id.
-	revoked := func() bool {
-		why := s.tokenGone(tokenHash)
+	// Idle, it checks against the server's snapshot of live tokens
+	// (idleTokenGone), which costs one read for all the streams.
+	revoked := func(gone func(string) string) bool {
+		why := gone(tokenHash)
 		if why != "" {
 			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, why), time.Now().Add(time.Second))
 		}
@@ -680,7 +682,7 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 				s.log.Error("agent stream", "worker", worker, "err", err)
 				return
 			}
-			if len(evs) > 0 && revoked() {
+			if len(evs) > 0 && revoked(s.tokenGone) {
 				return
 			}
 			for _, e := range evs {
@@ -705,7 +707,7 @@ func (s *Server) runStream(conn *websocket.Conn, worker, after string, hello map
 				return
 			}
 		case <-ping.C:
-			if revoked() || conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
+			if revoked(s.idleTokenGone) || conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
 				return
 			}
 			read = false // nothing new in the log: no wake-up said so

@@ -81,7 +81,8 @@ type Server struct {
 	metrics   *metrics.Registry
 	gate      *gate // requests in flight, for the drain at shutdown
 	used      tokenUse
-	desk      deskState // the agent desktop's attachments
+	tokenSnap tokenSnapshot // the idle streams' token checks
+	desk      deskState     // the agent desktop's attachments
 	// life is the context requests' work runs under: canceled when the
 	// drain timeout leaves requests running (see request).
 	life    context.Context

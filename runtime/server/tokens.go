@@ -236,6 +236,71 @@ func (s *Server) tokenGone(hash string) string {
 	return ""
 }
 
+// tokenSnapshotAge is how old the list of live tokens that idle streams
+// check their tokens against may be: a revoked token's idle stream ends
+// within streamPing and this.
+const tokenSnapshotAge = 5 * time.Second
+
+// tokenSnapshot is every live token by hash, read at once for the idle
+// streams' checks: twenty thousand streams pinging every 30 s would
+// otherwise look up hundreds of tokens a second.
+type tokenSnapshot struct {
+	mu      sync.Mutex
+	at      time.Time
+	byHash  map[string]store.Token
+	loading chan struct{} // closed when the read in flight ends; nil when none is
+}
+
+// idleTokenGone is tokenGone for a stream's periodic check: against the
+// snapshot, read again when older than tokenSnapshotAge; a token it does
+// not hold (issued since, or revoked) is looked up.
+func (s *Server) idleTokenGone(hash string) string {
+	tokens := s.liveTokens()
+	if tok, ok := tokens[hash]; ok {
+		if tok.Expired(time.Now()) {
+			return "token expired"
+		}
+		return ""
+	}
+	return s.tokenGone(hash)
+}
+
+// liveTokens returns the snapshot, read again if stale by one caller while
+// the others wait for it; nil if the store fails to list them.
+func (s *Server) liveTokens() map[string]store.Token {
+	ts := &s.tokenSnap
+	ts.mu.Lock()
+	for ts.loading != nil {
+		ch := ts.loading
+		ts.mu.Unlock()
+		<-ch
+		ts.mu.Lock()
+	}
+	if ts.byHash != nil && time.Since(ts.at) < tokenSnapshotAge {
+		defer ts.mu.Unlock()
+		return ts.byHash
+	}
+	ch := make(chan struct{})
+	ts.loading = ch
+	ts.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	at := time.Now()
+	list, err := s.cfg.Store.ListTokens(ctx)
+	var byHash map[string]store.Token
+	if err == nil {
+		byHash = make(map[string]store.Token, len(list))
+		for _, t := range list {
+			byHash[t.Hash] = t
+		}
+	}
+	ts.mu.Lock()
+	ts.byHash, ts.at, ts.loading = byHash, at, nil
+	ts.mu.Unlock()
+	close(ch)
+	return byHash
+}
+
 // touchEvery is how often a token's last_used_at is written at most: an
 // admin wants to know which tokens are in use, not each request, and a
 // write per request would cost the agent API a commit each.
