@@ -25,6 +25,7 @@ type report struct {
 	n                      int
 	created, opened        time.Duration // creating the workers, opening their streams
 	start, before, after   memory        // the server's: ready, workers created, streams open
+	settled                memory        // and after the idle window (-idle), stacks shrunk by the collections since
 	idleCPU, runCPU        float64       // the server's CPU (cores) idle with the streams open, and while customers post
 	runWall                time.Duration // from the first message to the last offer or the end of the wait
 	posted, postedOK       int
@@ -88,6 +89,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*report, error) {
 	measure(&rep.after)
 	if cfg.idle > 0 {
 		rep.idleCPU = cpuDuring(t.pid, func() { sleep(ctx, cfg.idle) }, cfg.idle)
+		measure(&rep.settled)
 	}
 
 	began = time.Now()
@@ -206,6 +208,13 @@ func (r *report) print(out io.Writer, cfg config) {
 	if r.knownMemory {
 		fmt.Fprintf(out, "server RSS: %s ready, %s with the workers, %s with the streams open: %.1f KiB a stream\n",
 			mib(r.start.rss), mib(r.before.rss), mib(r.after.rss), float64(r.after.rss-r.before.rss)/1024/float64(r.n))
+	}
+	if r.knownMemory && r.settled.rss > 0 {
+		fmt.Fprintf(out, "server RSS after %v idle: %s: %.1f KiB a stream\n", cfg.idle, mib(r.settled.rss), float64(r.settled.rss-r.before.rss)/1024/float64(r.n))
+	}
+	if r.knownHeap && r.settled.goroutines > 0 {
+		fmt.Fprintf(out, "server Go heap after %v idle: %s, stacks %s: %.1f KiB heap + %.1f KiB stack a stream\n", cfg.idle,
+			mib(r.settled.heap), mib(r.settled.stack), float64(r.settled.heap-r.before.heap)/1024/float64(r.n), float64(r.settled.stack-r.before.stack)/1024/float64(r.n))
 	}
 	if r.knownHeap {
 		fmt.Fprintf(out, "server Go heap in use %s → %s, stacks %s → %s, goroutines %d → %d: %.1f KiB heap + %.1f KiB stack, %.2f goroutines a stream\n",
