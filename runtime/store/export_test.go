@@ -2,7 +2,7 @@ package store
 
 // QueuedForTest returns how many units wait for a batch.
 func QueuedForTest(g *GroupCommitter) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.queue)
+	g.b.mu.Lock()
+	defer g.b.mu.Unlock()
+	return len(g.b.queue)
 }

@@ -47,8 +47,9 @@ const DefaultMaxConns = 32
 type Store struct {
 	*sqlstore.DB // the queries both stores share
 
-	url  string
-	pool *pgxpool.Pool
+	url     string
+	pool    *pgxpool.Pool
+	lookups *store.Batcher[store.Address, store.Contact] // see lookups.go
 
 	closeOnce sync.Once
 
@@ -90,7 +91,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	s := &Store{url: url, pool: pool}
 	s.DB = sqlstore.New(s.sqlConfig())
+	s.lookups = store.NewBatcher(maxLookups, s.lookupContacts)
 	if err := s.migrate(ctx); err != nil {
+		s.lookups.Close()
 		pool.Close()
 		return nil, err
 	}
@@ -121,6 +124,7 @@ func (s *Store) Close() error {
 			s.stopListen()
 			<-s.listenDone
 		}
+		s.lookups.Close()
 		s.pool.Close()
 	})
 	return nil

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -287,3 +288,42 @@ func testCommitIdentityConcurrent(t *testing.T, s store.Store) {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// testLookupContactsConcurrent asks for many addresses at once, as the
+// inbound path does under load (a store may answer them in one query):
+// every caller gets its own contact, merged ones resolved, and the
+// addresses nobody owns are not found.
+func testLookupContactsConcurrent(t *testing.T, s store.Store) {
+	const n = 48
+	ids := make([]string, n)
+	for i := range n {
+		c, _ := conv(t, s, fmt.Sprintf("cc%02d", i))
+		ids[i] = c.ID
+	}
+	noErr(t, s.LinkContacts(ctx(t), ids[0], ids[1])) // cc01 now resolves to cc00's contact
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		wg.Go(func() {
+			want, addresses := ids[i], 1
+			switch i {
+			case 0, 1:
+				want, addresses = ids[0], 2
+			}
+			c, err := s.LookupContact(ctx(t), "webchat", fmt.Sprintf("cc%02d", i))
+			if err != nil || c.ID != want || len(c.Addresses) != addresses {
+				errs <- errorf("lookup cc%02d: %s with %d addresses, %v; want %s with %d", i, c.ID, len(c.Addresses), err, want, addresses)
+			}
+		})
+		wg.Go(func() {
+			if _, err := s.LookupContact(ctx(t), "webchat", fmt.Sprintf("nobody%02d", i)); !errors.Is(err, store.ErrNotFound) {
+				errs <- errorf("lookup nobody%02d: %v, want not found", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

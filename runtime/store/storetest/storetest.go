@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LinkContacts", testLinkContacts},
 		{"OpenConversation", testOpenConversation},
 		{"LookupIdentities", testLookupIdentities},
+		{"LookupContactsConcurrent", testLookupContactsConcurrent},
 		{"CommitIdentities", testCommitIdentities},
 		{"CommitIdentityConflicts", testCommitIdentityConflicts},
 		{"CommitIdentityConcurrent", testCommitIdentityConcurrent},
