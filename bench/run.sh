@@ -118,6 +118,9 @@ pg_snapshot() { # every process named postgres -> "pid ticks" lines (cat fails w
     # between the glob and its read, which a busy machine does all the time)
     { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { print $1, $14 + $15 }'
 }
+pg_commits() { # DSN -> the transactions its database committed so far (empty when it cannot say)
+    psql "$1" -Atc 'SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()' 2>/dev/null || true
+}
 pg_seconds() { # DSN BEFORE AFTER -> CPU seconds PostgreSQL spent between the two snapshots on the
     # database of DSN: its backends and the server's own background processes (WAL writer,
     # checkpointer), not other databases' backends, which other users of a shared server run.
@@ -144,12 +147,12 @@ status_of=()
 # servers (URLS comma-separated, SERVER_PIDS space-separated, in the same order). Besides the
 # summary row it writes $out/NAME.cpu: the wall seconds, each server's and PostgreSQL's CPU seconds.
 measure() {
-    local name="$1" store="$2" lg="$3" url="$4" spid="$5" pg="${6:-}" t0 t1 b0 b1 rc p
+    local name="$1" store="$2" lg="$3" url="$4" spid="$5" pg="${6:-}" t0 t1 b0 b1 rc p x0 x1
     local -a spids c0 c1
     read -r -a spids <<<"$spid"
     local args=(-url "$url" -c "$conns" -d "$duration" -warmup "$warmup" -runs "$runs" -name "$name" -json "$out/$name.json")
     [[ "$lg" == "$bin/loadgen" ]] && args+=(-contacts "$contacts")
-    if [[ -n "$pg" ]]; then pg_snapshot >"$out/$name.pg0"; fi
+    if [[ -n "$pg" ]]; then pg_snapshot >"$out/$name.pg0"; x0=$(pg_commits "$pg"); fi
     t0=$(date +%s.%N) b0=$(busy_ticks)
     for p in "${spids[@]}"; do c0+=("$(cpu_ticks "$p")"); done
     # The loadgen runs in the background of a subshell whose `times` then says the CPU it used,
@@ -193,6 +196,10 @@ measure() {
     if [[ -n "$pg" ]]; then
         pgsecs=$(pg_seconds "$pg" "$out/$name.pg0" "$out/$name.pg1")
         echo "pg $pgsecs" >>"$out/$name.cpu"
+        # A backend reports its commits to the statistics up to a second after it makes them.
+        sleep 2
+        x1=$(pg_commits "$pg")
+        if [[ -n "$x0" && -n "$x1" ]]; then echo "commits $((x1 - x0))" >>"$out/$name.cpu"; fi
         pgcpu=$(awk -v s="$pgsecs" -v w="$wall" 'BEGIN { printf "%.2f", s / w }')
     fi
     # Whatever else the machine ran meanwhile (other processes, the kernel's own threads): a busy
@@ -294,11 +301,13 @@ per_message() {
         $1 == "wall" { wall = $2 }
         $1 == "node" { n++; pid[n] = $2; cpu[n] = $3 }
         $1 == "pg" { pg = $2; haspg = 1 }
+        $1 == "commits" { commits = $2 }
         END {
             split(sent, s, " "); split(pre, p, " "); split(roles, r, " ")
             for (i = 1; i <= n; i++) s[i] += p[i]
             for (i = 1; i <= n; i++) { total += s[i]; allcpu += cpu[i] }
             dbcol = haspg && total ? sprintf("%.0f µs (%.1f s)", pg / total * 1e6, pg) : "–"
+            if (haspg && commits) dbcol = dbcol sprintf(", %.2f transactions per message", commits / total)
             for (i = 1; i <= n; i++) {
                 printf "| %s | node %d (pid %s) | %s | %d | %.1f s | %.0f µs | %s |\n", name, i, pid[i], r[i], s[i], cpu[i],
                     s[i] ? cpu[i] / s[i] * 1e6 : 0, n == 1 ? dbcol : ""
@@ -511,7 +520,8 @@ echo "== summary: $conns connections, $runs x $duration after $warmup warmup, me
         echo
         echo "CPU per message: each process's CPU seconds over the whole load divided by the messages sent to it (the"
         echo "preflight's and the warmups' included); PostgreSQL is this database's backends and the server's background"
-        echo "processes, per message of all nodes."
+        echo "processes, per message of all nodes; transactions per message: what the database committed meanwhile (every"
+        echo "statement outside a transaction counts as one: the nodes' reads, their commits, the leader's) over the messages."
         echo
         echo "| target | process | role | messages | CPU | CPU per message | PostgreSQL per message |"
         echo "|---|---|---|---:|---:|---:|---:|"
