@@ -92,6 +92,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: %w", err)
 		}
 	}
+	if err := createSmallPages(path); err != nil {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
 	// busy_timeout: other processes (a second runtime on the same file, a
 	// backup, the sqlite3 shell) may hold the lock for a moment.
 	// synchronous=FULL: WAL's default NORMAL may lose the last commits on
@@ -158,6 +161,35 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = s.addrs.load(loadCtx, s.r)
 	}()
 	return s, nil
+}
+
+// pageSize is the page size of the databases Open creates. A commit writes
+// every page it changes to the WAL whole, and a new contact's first message
+// changes a leaf in each of two indexes whose keys are the platform's (the
+// address and the inbound dedupe key) plus the right-hand edges of about
+// twenty others: with SQLite's default 4 KiB pages a batch of 28 such
+// messages wrote 137 frames, 564 KiB, and its fdatasync took time in
+// proportion. With 2 KiB pages the same batch writes 179 frames but 370 KiB,
+// at the same CPU per message. Smaller pages would overflow execution
+// states of a few KiB onto pages of their own.
+const pageSize = 2048
+
+// createSmallPages makes a new database file at path with pageSize pages
+// (SQLite fixes the page size when it writes the first page, and in WAL
+// mode for good), and leaves an existing one as it is.
+func createSmallPages(path string) error {
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// A process creating the same file at once may win: then the file's
+	// first page is written and these statements change nothing.
+	_, err = db.Exec(`PRAGMA page_size = ` + strconv.Itoa(pageSize) + `; PRAGMA journal_mode = WAL`)
+	return err
 }
 
 // MayHaveAddress reports whether a contact may have the address; false
