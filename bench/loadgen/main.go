@@ -265,8 +265,12 @@ func run(cfg *config, runIdx int) runResult {
 		}(w)
 	}
 	wg.Wait()
+	return aggregate(results, len(cfg.targets), cfg.duration)
+}
 
-	out := runResult{byTarget: make([]targetCount, len(cfg.targets))}
+// aggregate sums the connections' results of one run, also per target.
+func aggregate(results []workerResult, targets int, window time.Duration) runResult {
+	out := runResult{byTarget: make([]targetCount, targets)}
 	var all []time.Duration
 	for _, r := range results {
 		all = append(all, r.latencies...)
@@ -286,7 +290,7 @@ func run(cfg *config, runIdx int) runResult {
 		}
 	}
 	out.messages = len(all)
-	out.rps = float64(out.messages) / cfg.duration.Seconds()
+	out.rps = float64(out.messages) / window.Seconds()
 	if len(all) > 0 {
 		slices.Sort(all)
 		out.p50 = percentile(all, 0.50)
