@@ -10,11 +10,16 @@
 // leader restores at start-up), and the bulk: for each phase RATExDURATION, RATE timers a second
 // due over DURATION, the phases one after the other with -gap between them, the first -lead after
 // the bulk's seeding began. The flow (flows/waiting.flow, see flow.go) aims each bulk timer at
-// its due time to the second. The firing time of a timer is the created_at of the message its
-// timeout branch sends, which the store writes when the timeout is stepped; its due time is the
-// timer's fire_at, read while serve is stopped before the restart.
+// its due time to the second. A timer's due time is its fire_at, read while serve is stopped
+// before the restart; it fired when its step committed, the created_at of the outbox row its
+// timeout branch's send made in that commit; its reply was delivered at the created_at of the
+// outbound message, written when the custom connector's outbound_url (this tool) answered.
 //
-// Every bulk timer must fire exactly once and no 24 h timer may fire; the exit status is 1
+// With -n equal to the bulk and -tasks 0, only the bulk is seeded, onto the database of an
+// earlier run kept with -keep (-work and -store naming it): its timers and outbox must have been
+// worked off first (start serve on it until /metrics shows no pending effects).
+//
+// Every bulk timer must fire exactly once and no other timer may fire; the exit status is 1
 // otherwise, or when a webhook failed.
 package main
 
@@ -149,12 +154,18 @@ func run(ctx context.Context, o options) error {
 	if err := srv.stop(); err != nil {
 		return err
 	}
-	fired, err := firings(ctx, db)
+	since := res.restartAt.UnixMicro()
+	fired, err := times(ctx, db, since, firedSQL)
+	if err != nil {
+		return err
+	}
+	delivered, err := times(ctx, db, since, deliveredSQL, lateText)
 	if err != nil {
 		return err
 	}
 	rep := analyse(res.snap.due, fired, o.phases, res.starts)
-	rep.print(os.Stdout)
+	rep.print(os.Stdout, "fired (step committed)")
+	analyse(res.snap.due, delivered, o.phases, res.starts).print(os.Stdout, "delivered (outbound_url answered)")
 	if res.seedErrors > 0 || !rep.ok() {
 		return fmt.Errorf("%d webhook errors, %d timers not fired, %d fired more than once, %d fired that were not due",
 			res.seedErrors, rep.missing, rep.duplicates, rep.unexpected)

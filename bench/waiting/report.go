@@ -35,27 +35,27 @@ func micros(v any) int64 {
 
 // snap is the store as the restart finds it.
 type snap struct {
-	due                          map[string]int64 // a conversation's timer due within the hour → fire_at (µs)
+	due                          map[string]int64 // an execution's timer due within the hour → fire_at (µs)
 	timers, waiting, tasks, late int64
 }
 
 func snapshot(ctx context.Context, db *sql.DB) (snap, error) {
 	s := snap{due: map[string]int64{}}
 	soon := time.Now().Add(time.Hour).UnixMicro()
-	rows, err := db.QueryContext(ctx, `SELECT e.conversation_id, t.fire_at FROM timers t JOIN executions e ON e.id = t.execution_id`)
+	rows, err := db.QueryContext(ctx, `SELECT execution_id, fire_at FROM timers`)
 	if err != nil {
 		return s, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var conv string
+		var exec string
 		var at any
-		if err := rows.Scan(&conv, &at); err != nil {
+		if err := rows.Scan(&exec, &at); err != nil {
 			return s, err
 		}
 		s.timers++
 		if us := micros(at); us < soon {
-			s.due[conv] = us
+			s.due[exec] = us
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -80,21 +80,34 @@ func (r *results) printSnapshot(o options) {
 		r.snap.waiting, r.snap.timers, len(r.snap.due), r.snap.tasks, r.stopTook.Seconds())
 }
 
-// firings are the times each conversation's timeout branch sent lateText (µs).
-func firings(ctx context.Context, db *sql.DB) (map[string][]int64, error) {
+// A timer fired when its step committed: the send its timeout branch queued is an outbox row
+// (effects.created_at) made in that commit. It was delivered when the custom connector's
+// outbound_url answered: the outbound message row is written then.
+const (
+	firedSQL = `SELECT execution_id, created_at FROM effects WHERE kind = 'send'`
+	// One conversation, one execution in this flow.
+	deliveredSQL = `SELECT e.id, m.created_at FROM messages m JOIN executions e ON e.conversation_id = m.conversation_id
+		WHERE m.direction = 'out' AND m.text = $1`
+)
+
+// times reads execution → times (µs) from query, keeping those at or after since (µs): a
+// database reused from an earlier run holds that run's firings too.
+func times(ctx context.Context, db *sql.DB, since int64, query string, args ...any) (map[string][]int64, error) {
 	out := map[string][]int64{}
-	rows, err := db.QueryContext(ctx, `SELECT conversation_id, created_at FROM messages WHERE direction = 'out' AND text = $1`, lateText)
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var conv string
+		var exec string
 		var at any
-		if err := rows.Scan(&conv, &at); err != nil {
+		if err := rows.Scan(&exec, &at); err != nil {
 			return nil, err
 		}
-		out[conv] = append(out[conv], micros(at))
+		if us := micros(at); us >= since {
+			out[exec] = append(out[exec], us)
+		}
 	}
 	return out, rows.Err()
 }
@@ -155,8 +168,8 @@ func analyse(due map[string]int64, fired map[string][]int64, ps []phase, starts 
 	for i := range byPhase {
 		byPhase[i] = &acc{}
 	}
-	for conv, d := range due {
-		f := fired[conv]
+	for exec, d := range due {
+		f := fired[exec]
 		switch len(f) {
 		case 0:
 			r.missing++
@@ -169,8 +182,8 @@ func analyse(due map[string]int64, fired map[string][]int64, ps []phase, starts 
 			a.due, a.lag, a.fired = append(a.due, d), append(a.lag, f[0]-d), append(a.fired, f[0])
 		}
 	}
-	for conv := range fired {
-		if _, ok := due[conv]; !ok {
+	for exec := range fired {
+		if _, ok := due[exec]; !ok {
 			r.unexpected++
 		}
 	}
@@ -193,9 +206,9 @@ func phaseOf(due int64, starts []time.Time) int {
 
 func ms(us int64) string { return fmt.Sprintf("%.0f ms", float64(us)/1e3) }
 
-func (r report) print(w io.Writer) {
-	fmt.Fprintf(w, "timers: %d fired, %d not fired, %d fired more than once, %d fired that were not due\n",
-		r.all.n, r.missing, r.duplicates, r.unexpected)
+func (r report) print(w io.Writer, what string) {
+	fmt.Fprintf(w, "timers %s: %d, %d not, %d more than once, %d that were not due\n",
+		what, r.all.n, r.missing, r.duplicates, r.unexpected)
 	fmt.Fprintln(w, "| phase (planned) | timers | due over | peak due in 1 s | fired over | lag p50 | p99 | p99.9 | max |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range append(slices.Clone(r.phases), r.all) {
@@ -208,6 +221,7 @@ func (r report) print(w io.Writer) {
 // timeout reply was delivered, or -settle after the last due time.
 func restart(ctx context.Context, o options, srv *server, recv *receiver, res *results) error {
 	recv.seen.Store(0)
+	res.restartAt = time.Now()
 	took, err := srv.start(ctx)
 	if err != nil {
 		return err

@@ -90,6 +90,7 @@ type results struct {
 	rssPeak     int64
 	rssEnd      int64
 	restoreLine string
+	restartAt   time.Time
 }
 
 // seedAll sends the far asks, then the tasks, then the bulk, each from new contacts.
