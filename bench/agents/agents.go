@@ -40,6 +40,7 @@ type bench struct {
 	offered   map[string]bool       // reservations seen
 	tasks     map[string]bool       // tasks offered
 	arrival   map[int]time.Duration // message number → its first offer's latency
+	answered  []time.Duration       // each webhook's answer time (the message is stored then)
 	completed map[int]bool          // messages whose task was accepted, wrapped up and completed
 	counts    map[string]int        // errors by kind, duplicate frames, reoffers, closed streams
 	samples   []string              // the first errors, said
@@ -236,6 +237,7 @@ func (b *bench) post(ctx context.Context, n int) {
 	}
 	b.mu.Lock()
 	b.postedOK[n] = true
+	b.answered = append(b.answered, time.Since(start))
 	b.mu.Unlock()
 }
 

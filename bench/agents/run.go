@@ -31,6 +31,7 @@ type report struct {
 	posted, postedOK       int
 	offered, completed     int // messages whose offer arrived, whose task was completed
 	latencies              []time.Duration
+	answers                []time.Duration // the webhooks' answer times
 	counts                 map[string]int
 	samples                []string
 	knownMemory, knownHeap bool
@@ -153,6 +154,7 @@ func (b *bench) collect(rep *report) {
 			rep.completed++
 		}
 	}
+	rep.answers = slices.Clone(b.answered)
 	rep.counts = b.counts
 	rep.samples = b.samples
 }
@@ -230,8 +232,12 @@ func (r *report) print(out io.Writer, cfg config) {
 	}
 	fmt.Fprintf(out, "messages: %d at %d/s (%d answered 200), %d offered, %d completed, in %v\n",
 		r.posted, cfg.rate, r.postedOK, r.offered, r.completed, r.runWall.Round(time.Millisecond))
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+	if s := slices.Sorted(slices.Values(r.answers)); len(s) > 0 {
+		fmt.Fprintf(out, "webhook answered (the message stored): p50 %s, p90 %s, p99 %s, max %s\n",
+			ms(percentile(s, 50)), ms(percentile(s, 90)), ms(percentile(s, 99)), ms(s[len(s)-1]))
+	}
 	if s := r.sortedLatencies(); len(s) > 0 {
-		ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 		fmt.Fprintf(out, "offer latency (POST start → offer frame): p50 %s, p90 %s, p99 %s, max %s\n",
 			ms(percentile(s, 50)), ms(percentile(s, 90)), ms(percentile(s, 99)), ms(s[len(s)-1]))
 	}
