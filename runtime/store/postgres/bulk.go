@@ -17,7 +17,11 @@ import (
 // where the plan knows it (every new contact, address, conversation, inbound
 // message, execution and version bump must be written); a count that differs
 // sends the batch to the slow path, as a surprising row count of a single
-// statement does. Tables that a message rarely writes (completed effects,
+// statement does. The rows the plan has read are not there (an address, a
+// dedupe key, an execution id) are inserted without ON CONFLICT, whose
+// speculative insertion costs a third more per row: should one be there
+// after all (a concurrent node's), its unique violation sends the batch to
+// the slow path too. Tables that a message rarely writes (completed effects,
 // deleted timers, tasks and their updates, closed conversations) keep one
 // statement per row, in the same pipeline and in table order.
 
@@ -46,7 +50,7 @@ const (
 	bulkContacts = `INSERT INTO contacts (id, name, created_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])`
 	bulkAddresses = `INSERT INTO contact_addresses (channel, address, contact_id, created_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING`
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])`
 	// The keys come sorted, so that nodes locking overlapping sets take
 	// them in one order; count() makes the locks one row.
 	bulkConvLocks = `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`
@@ -66,13 +70,11 @@ const (
 	bulkInbound = `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
 		SELECT k.id, k.conv, 'in', k.connector, k.instance, nullif(k.pmid, ''), k.text, k.payload, k.at
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[])
-			AS k (id, conv, connector, instance, pmid, text, payload, at)
-		ON CONFLICT DO NOTHING`
+			AS k (id, conv, connector, instance, pmid, text, payload, at)`
 	bulkExecInserts = `INSERT INTO executions (` + sqlstore.ExecutionCols + `)
 		SELECT k.id, k.conv, k.flow, k.pv, k.status, k.payload, 1, k.at, k.at, k.step
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::timestamptz[], $8::text[])
-			AS k (id, conv, flow, pv, status, payload, at, step)
-		ON CONFLICT DO NOTHING`
+			AS k (id, conv, flow, pv, status, payload, at, step)`
 	bulkExecUpdates = `UPDATE executions e SET flow = k.flow, program_version = k.pv, status = k.status, payload = k.payload,
 			version = e.version + 1, updated_at = k.at, step = k.step
 		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::timestamptz[], $8::text[])
