@@ -20,13 +20,10 @@ import (
 // It is only taken when its outcome is the outcome of applying the units one
 // by one (applyUnit, in batch order) and every unit commits:
 //
-//   - planBulk refuses a batch whose units depend on each other in a way that
-//     writing table by table would reorder: the same message, execution,
-//     effect, timer or task id in two units, two executions of one
-//     conversation, two new conversations of one contact on one channel
-//     instance, or a row that names a contact, conversation or execution
-//     created by a later unit of the batch (it would exist in time here, and
-//     not there). Such a batch goes unit by unit at once.
+//   - sqlstore.Tabular refuses a batch whose units depend on each other in a
+//     way that writing table by table would reorder (the same id in two
+//     units, a row naming what a later unit creates, …). Such a batch goes
+//     unit by unit at once.
 //   - apply checks what its statements cannot: that the contact of each new
 //     conversation exists, is not merged and has no open conversation on
 //     that channel instance. Every other rule is one the statements enforce
@@ -198,21 +195,18 @@ const (
 )
 
 // planBulk lays the batch out for apply, or returns nil when its units
-// depend on each other in a way apply cannot keep (see the top of this
-// file). Units with a result already (Failed by Validate) are left out.
+// depend on each other in a way apply cannot keep (sqlstore.Tabular). Units
+// with a result already (Failed by Validate) are left out.
 func planBulk(units []*store.Unit, res []store.UnitResult, now time.Time) *bulkPlan {
-	n := len(units)
-	b := &bulkPlanner{
-		bulkPlan: &bulkPlan{
-			contacts: make([]any, 0, 3*n), addresses: make([]any, 0, 4*n), conversations: make([]any, 0, 6*n),
-			inbound: make([]any, 0, 8*n), executions: make([]any, 0, 8*n), messages: make([]any, 0, 9*n),
-		},
-		contacts: make(map[string]int, n), convs: make(map[string]int, n), execs: make(map[string]int, n),
-		seen: make(map[kindID]int, 4*n), newConvs: make(map[convKey]bool, n),
-	}
-	if !b.created(units, res) {
+	if !sqlstore.Tabular(units, func(i int) bool { return res[i].Outcome != 0 }) {
 		return nil
 	}
+	n := len(units)
+	p := &bulkPlan{
+		contacts: make([]any, 0, 3*n), addresses: make([]any, 0, 4*n), conversations: make([]any, 0, 6*n),
+		inbound: make([]any, 0, 8*n), executions: make([]any, 0, 8*n), messages: make([]any, 0, 9*n),
+	}
+	created := make(map[string]bool, n) // contacts the batch creates
 	for i, u := range units {
 		if res[i].Outcome != 0 {
 			continue
@@ -221,106 +215,35 @@ func planBulk(units []*store.Unit, res []store.UnitResult, now time.Time) *bulkP
 		if !u.At.IsZero() {
 			t = micros(store.Micro(u.At))
 		}
-		if !b.identity(u, i, t) || !b.rows(u, i, t) || !b.tasks(u, i, t) {
+		p.identity(u, t, created)
+		p.rows(u, t)
+		if !p.taskRows(u, t) {
 			return nil
 		}
 	}
-	return b.bulkPlan
-}
-
-// bulkPlanner builds a bulkPlan and checks, unit by unit, that the ids it
-// names are created in time and used once. Its methods return false when
-// the batch must go unit by unit.
-type bulkPlanner struct {
-	*bulkPlan
-	// Ids created by the batch, with the index of the unit that creates them.
-	contacts, convs, execs map[string]int
-	// Ids that may appear in one unit only.
-	seen     map[kindID]int
-	newConvs map[convKey]bool
-}
-
-type kindID struct {
-	kind byte
-	id   string
-}
-
-func (b *bulkPlanner) once(kind byte, id string, i int) bool {
-	k := kindID{kind, id}
-	if j, ok := b.seen[k]; ok && j != i {
-		return false
-	}
-	b.seen[k] = i
-	return true
-}
-
-// inTime reports whether id, if the batch creates it, is created by unit i
-// or an earlier one.
-func inTime(m map[string]int, id string, i int) bool {
-	j, ok := m[id]
-	return !ok || j <= i
-}
-
-// created records what the batch creates (a later unit's id must be known
-// when an earlier unit names it).
-func (b *bulkPlanner) created(units []*store.Unit, res []store.UnitResult) bool {
-	for i, u := range units {
-		if res[i].Outcome != 0 {
-			continue
-		}
-		if c := u.Contact; c != nil {
-			if _, dup := b.contacts[c.ID]; dup {
-				return false
-			}
-			b.contacts[c.ID] = i
-		}
-		if c := u.Conversation; c != nil {
-			if _, dup := b.convs[c.ID]; dup {
-				return false
-			}
-			b.convs[c.ID] = i
-		}
-		if w := u.Execution; w != nil && w.Expected == 0 {
-			if _, dup := b.execs[w.Execution.ID]; dup {
-				return false
-			}
-			b.execs[w.Execution.ID] = i
-		}
-	}
-	return true
+	return p
 }
 
 // identity plans the unit's contact, conversation, inbound message and execution.
-func (b *bulkPlanner) identity(u *store.Unit, i int, t int64) bool {
-	p := b.bulkPlan
+func (p *bulkPlan) identity(u *store.Unit, t int64, created map[string]bool) {
 	if c := u.Contact; c != nil {
+		created[c.ID] = true
 		p.contacts = append(p.contacts, c.ID, c.Name, t)
 		p.addresses = append(p.addresses, c.Channel, c.Address, c.ID, t)
 	}
 	if c := u.Conversation; c != nil {
-		k := convKey{c.ContactID, c.Channel, c.Instance}
-		if c.Beside || b.newConvs[k] || !inTime(b.contacts, c.ContactID, i) { // Beside: the unit-by-unit path
-			return false
-		}
-		b.newConvs[k] = true
-		if _, ok := b.contacts[c.ContactID]; !ok {
-			p.convChecks = append(p.convChecks, k)
+		if !created[c.ContactID] {
+			p.convChecks = append(p.convChecks, convKey{c.ContactID, c.Channel, c.Instance})
 		}
 		p.conversations = append(p.conversations, c.ID, c.ContactID, c.Channel, c.Instance, t, t)
 	}
 	if m := u.Inbound; m != nil {
-		if !b.once('m', m.ID, i) || !inTime(b.convs, m.ConversationID, i) {
-			return false
-		}
 		p.inbound = append(p.inbound, m.ID, m.ConversationID, m.Connector, m.Instance, sqlstore.Nullable(m.PlatformMessageID),
 			m.Text, sqlstore.Payload(m.Payload), createdAt(m.CreatedAt, t))
 		p.nInbound++
 	}
 	if w := u.Execution; w != nil {
 		e := w.Execution
-		if !b.once('x', e.ID, i) || !b.once('c', e.ConversationID, i) || !inTime(b.convs, e.ConversationID, i) {
-			return false
-		}
 		if w.Expected == 0 {
 			p.executions = append(p.executions, e.ID, e.ConversationID, e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, t, e.Step)
 			p.nExecutions++
@@ -329,66 +252,42 @@ func (b *bulkPlanner) identity(u *store.Unit, i int, t int64) bool {
 				args: []any{e.Flow, e.ProgramVersion, e.Status, sqlstore.Payload(e.Payload), t, e.Step, e.ID, w.Expected}})
 		}
 	}
-	return true
 }
 
 // rows plans the unit's replies, effects and timers.
-func (b *bulkPlanner) rows(u *store.Unit, i int, t int64) bool {
-	p := b.bulkPlan
+func (p *bulkPlan) rows(u *store.Unit, t int64) {
 	for _, m := range u.Messages {
-		if !b.once('m', m.ID, i) || !inTime(b.convs, m.ConversationID, i) {
-			return false
-		}
 		p.messages = append(p.messages, m.ID, m.ConversationID, m.Direction, m.Connector, m.Instance,
 			sqlstore.Nullable(m.PlatformMessageID), m.Text, sqlstore.Payload(m.Payload), createdAt(m.CreatedAt, t))
 	}
 	for _, e := range u.Effects {
-		if !b.once('e', e.ID, i) || !inTime(b.execs, e.ExecutionID, i) {
-			return false
-		}
 		key, due := effectDefaults(e, t)
 		p.effects = append(p.effects, e.ID, sqlstore.Nullable(e.ExecutionID), e.Kind, key, sqlstore.Payload(e.Payload), due, t, t)
 	}
 	for _, r := range u.CompleteEffects {
-		if !b.once('e', r.ID, i) {
-			return false
-		}
 		p.updates = append(p.updates, update{kind: updCompleteEffect, q: qCompleteEffect, args: []any{sqlstore.Payload(r.Result), t, r.ID}})
 	}
 	for _, id := range u.DeleteTimers {
-		if !b.once('t', id, i) {
-			return false
-		}
 		p.updates = append(p.updates, update{kind: updDeleteTimer, q: qDeleteTimer, args: []any{id}})
 	}
 	for _, tm := range u.Timers {
-		if !b.once('t', tm.ID, i) || !inTime(b.execs, tm.ExecutionID, i) {
-			return false
-		}
 		p.timers = append(p.timers, tm.ID, sqlstore.Nullable(tm.ExecutionID), micros(store.Micro(tm.FireAt)), sqlstore.Payload(tm.Payload), t)
 	}
-	return true
 }
 
-// tasks plans the unit's tasks, task updates and closed conversations.
-func (b *bulkPlanner) tasks(u *store.Unit, i int, t int64) bool {
-	p := b.bulkPlan
+// taskRows plans the unit's tasks, task updates and closed conversations;
+// false: a task's attributes are not an object (the unit-by-unit path
+// reports that unit Failed).
+func (p *bulkPlan) taskRows(u *store.Unit, t int64) bool {
 	for _, tk := range u.Tasks {
-		if !b.once('k', tk.ID, i) || !inTime(b.convs, tk.ConversationID, i) || !inTime(b.contacts, tk.ContactID, i) ||
-			!inTime(b.execs, tk.ExecutionID, i) {
-			return false
-		}
 		args, err := sqlstore.TaskArgs(tk, t)
 		if err != nil {
-			return false // Failed: the unit-by-unit path says so
+			return false
 		}
 		p.tasks = append(p.tasks, args...)
 		p.nTasks++
 	}
 	for _, tu := range u.TaskUpdates {
-		if !b.once('k', tu.ID, i) {
-			return false
-		}
 		attrs, err := sqlstore.OptionalObject(tu.Attributes)
 		if err != nil {
 			return false
@@ -396,9 +295,6 @@ func (b *bulkPlanner) tasks(u *store.Unit, i int, t int64) bool {
 		p.updates = append(p.updates, update{kind: updTask, q: qUpdateTask, must: true, args: []any{tu.Status, attrs, t, tu.ID}})
 	}
 	for _, id := range u.CloseConversations {
-		if !inTime(b.convs, id, i) {
-			return false
-		}
 		p.updates = append(p.updates, update{kind: updCloseConversation, q: qCloseConversation, must: true, args: []any{t, id}})
 	}
 	return true
