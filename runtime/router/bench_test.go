@@ -119,3 +119,40 @@ func BenchmarkRestore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOffer measures one offer with W agents ready (each in two of
+// the four queues, with room for every task): a task is enqueued, offered
+// to the worker its queue's order prefers, accepted and completed. The
+// choice among the ready workers is what grows with W.
+func BenchmarkOffer(b *testing.B) {
+	prog := compile(b, benchProgram)
+	for _, w := range []int{100, 1000, 20000} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			c := check{b}
+			r := New(prog)
+			rng := rand.New(rand.NewPCG(2, uint64(w)))
+			now := t0
+			for i := range w {
+				g := i % 4
+				c.ok(r.AddWorker(fmt.Sprintf("w%d", i), map[string]any{
+					"groups": []any{g, (g + 1) % 4}, "level": i % 10,
+				}, "available", map[string]int{"chat": 1 << 20}, now))
+			}
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				now = now.Add(time.Millisecond)
+				id := fmt.Sprintf("t%d", i)
+				evs := c.ok(r.Enqueue(id, "wf", map[string]any{"q": rng.IntN(4)}, 0, "chat", now))
+				res := evs[len(evs)-1]
+				if res.Type != ReservationCreated {
+					b.Fatalf("task %s not offered: %v", id, evs)
+				}
+				c.ok(r.Accept(res.Reservation, now))
+				c.ok(r.Complete(id, now))
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "offers/s")
+		})
+	}
+}

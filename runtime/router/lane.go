@@ -3,6 +3,8 @@ package router
 import (
 	"time"
 
+	"github.com/google/btree"
+
 	"github.com/switchboard-dev/switchboard/compiler"
 )
 
@@ -13,7 +15,7 @@ type lane struct {
 	index      int
 	owner      *worker
 	members    map[*worker]orderKey
-	ready      map[string]map[*worker]struct{} // channel → members that can take a task on it now
+	ready      map[string]*readySet // channel → members that can take a task on it now
 	heaps      map[string]*taskHeap            // channel → waiting tasks
 	pending    int                             // unanswered reservations
 	lastServed uint64                          // round robin: seq of the last worker offered a task
@@ -21,7 +23,7 @@ type lane struct {
 
 func newLane(q *compiler.Queue, index int) *lane {
 	return &lane{q: q, index: index, members: map[*worker]orderKey{},
-		ready: map[string]map[*worker]struct{}{}, heaps: map[string]*taskHeap{}}
+		ready: map[string]*readySet{}, heaps: map[string]*taskHeap{}}
 }
 
 func newDirectLane(w *worker) *lane {
@@ -57,48 +59,113 @@ func (l *lane) remove(w *worker) {
 	}
 	delete(l.members, w)
 	for _, s := range l.ready {
-		delete(s, w)
+		s.remove(w)
 	}
 }
 
 func (l *lane) setReady(w *worker, r *Router) {
 	for ch, s := range l.ready {
 		if _, ok := w.capacity[ch]; !ok {
-			delete(s, w)
+			s.remove(w)
 		}
 	}
 	for ch := range w.capacity {
 		s := l.ready[ch]
 		if r.ready(w, ch) {
 			if s == nil {
-				s = map[*worker]struct{}{}
+				s = newReadySet(l)
 				l.ready[ch] = s
 			}
-			s[w] = struct{}{}
+			s.put(readyEntry{w: w, total: w.total, lastWork: w.lastWork, key: l.members[w]})
 		} else if s != nil {
-			delete(s, w)
+			s.remove(w)
 		}
 	}
 }
 
 // choose returns the ready member the lane's strategy prefers for t, or nil.
+// The ready set keeps that order, so this is the first member t does not
+// exclude, after the last one served on a round robin.
 func (l *lane) choose(t *task) *worker {
+	s := l.ready[t.channel]
+	if s == nil {
+		return nil
+	}
 	var best *worker
-	for w := range l.ready[t.channel] {
-		if t.excluded(w) {
-			continue
+	pick := func(e readyEntry) bool {
+		if t.excluded(e.w) {
+			return true
 		}
-		if best == nil || l.better(w, best) {
-			best = w
+		best = e.w
+		return false
+	}
+	if l.roundRobin() {
+		s.tree.AscendGreaterOrEqual(readyEntry{seq: l.lastServed + 1}, pick)
+		if best != nil {
+			return best
 		}
 	}
+	s.tree.Ascend(pick)
 	return best
 }
 
-// better reports whether a is preferred over b. It is a strict total order
-// (ties end on the order workers were added), so map iteration order never
-// shows.
-func (l *lane) better(a, b *worker) bool {
+func (l *lane) roundRobin() bool {
+	return l.q != nil && l.q.Strategy == compiler.StrategyRoundRobin
+}
+
+// readySet is a lane's members that can take a task on one channel, in the
+// order the lane's strategy prefers them (a B-tree: choosing among twenty
+// thousand ready agents must not look at each). An entry holds the fields
+// the order reads as they were when it was put, so that a worker whose
+// fields have changed since is still found where it is; refresh puts it
+// again after every change.
+type readySet struct {
+	tree *btree.BTreeG[readyEntry]
+	at   map[*worker]readyEntry
+}
+
+type readyEntry struct {
+	w        *worker
+	seq      uint64 // w.seq, or a round robin's pivot when w is nil
+	total    int
+	lastWork time.Time
+	key      orderKey
+}
+
+func newReadySet(l *lane) *readySet {
+	return &readySet{tree: btree.NewG(16, l.before), at: map[*worker]readyEntry{}}
+}
+
+func (s *readySet) put(e readyEntry) {
+	e.seq = e.w.seq
+	if old, ok := s.at[e.w]; ok {
+		if old == e {
+			return
+		}
+		s.tree.Delete(old)
+	}
+	s.tree.ReplaceOrInsert(e)
+	s.at[e.w] = e
+}
+
+func (s *readySet) remove(w *worker) {
+	if old, ok := s.at[w]; ok {
+		s.tree.Delete(old)
+		delete(s.at, w)
+	}
+}
+
+func (s *readySet) len() int {
+	if s == nil {
+		return 0
+	}
+	return s.tree.Len()
+}
+
+// before reports whether a is preferred over b. It is a strict total order
+// (ties end on the order workers were added). A round robin orders by that
+// alone: choose starts after the last worker served and wraps.
+func (l *lane) before(a, b readyEntry) bool {
 	strategy := compiler.StrategyLongestIdle
 	if l.q != nil {
 		strategy = l.q.Strategy
@@ -109,10 +176,9 @@ func (l *lane) better(a, b *worker) bool {
 			return a.total < b.total
 		}
 	case compiler.StrategyRoundRobin:
-		da, db := a.seq-l.lastServed-1, b.seq-l.lastServed-1 // wraps: next after lastServed first
-		return da < db
+		return a.seq < b.seq
 	case compiler.StrategyExpr:
-		if c := compareKeys(l.members[a], l.members[b], l.q.Descending); c != 0 {
+		if c := compareKeys(a.key, b.key, l.q.Descending); c != 0 {
 			return c < 0
 		}
 	}

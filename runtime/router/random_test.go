@@ -326,6 +326,7 @@ func TestRandomInvariants(t *testing.T) {
 					return
 				}
 				checkOrder(t, step, r, offered)
+				checkReadySets(t, step, r)
 				if step%5 == 0 {
 					checkStats(t, step, r, now)
 				}
@@ -395,6 +396,33 @@ func checkStats(t *testing.T, step int, r *Router, now time.Time) {
 		}
 		if l := r.laneByName[q.Queue]; q.Reserved != l.pending {
 			t.Fatalf("step %d: stats %s reserved %d, lane pending %d", step, q.Queue, q.Reserved, l.pending)
+		}
+	}
+}
+
+// checkReadySets checks that every lane's ready sets hold exactly its
+// members that are ready on the channel, each as its fields are now, in the
+// order the lane's strategy gives those fields.
+func checkReadySets(t *testing.T, step int, r *Router) {
+	t.Helper()
+	lanes := append([]*lane(nil), r.lanes...)
+	for _, w := range r.workers {
+		lanes = append(lanes, w.direct)
+	}
+	for _, l := range lanes {
+		for ch, s := range l.ready {
+			var want []readyEntry
+			for w := range l.members {
+				if _, ok := w.capacity[ch]; ok && r.ready(w, ch) {
+					want = append(want, readyEntry{w: w, seq: w.seq, total: w.total, lastWork: w.lastWork, key: l.members[w]})
+				}
+			}
+			sort.Slice(want, func(i, j int) bool { return l.before(want[i], want[j]) })
+			var got []readyEntry
+			s.tree.Ascend(func(e readyEntry) bool { got = append(got, e); return true })
+			if !reflect.DeepEqual(got, want) || len(s.at) != len(got) {
+				t.Fatalf("step %d: lane %q channel %s: ready set %d entries (%d by worker), want %d in order", step, l.name(), ch, len(got), len(s.at), len(want))
+			}
 		}
 	}
 }

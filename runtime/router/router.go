@@ -822,7 +822,7 @@ func (r *Router) fillLane(l *lane, now time.Time) {
 		var best *task
 		chans := slices.Sorted(maps.Keys(l.heaps))
 		for _, ch := range chans {
-			if len(l.ready[ch]) == 0 {
+			if l.ready[ch].len() == 0 {
 				continue
 			}
 			t := l.heaps[ch].best(func(t *task) bool { return l.choose(t) == nil })
