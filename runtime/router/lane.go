@@ -16,9 +16,9 @@ type lane struct {
 	owner      *worker
 	members    map[*worker]orderKey
 	ready      map[string]*readySet // channel → members that can take a task on it now
-	heaps      map[string]*taskHeap            // channel → waiting tasks
-	pending    int                             // unanswered reservations
-	lastServed uint64                          // round robin: seq of the last worker offered a task
+	heaps      map[string]*taskHeap // channel → waiting tasks
+	pending    int                  // unanswered reservations
+	lastServed uint64               // round robin: seq of the last worker offered a task
 }
 
 func newLane(q *compiler.Queue, index int) *lane {
