@@ -101,7 +101,9 @@ func (db *DB) RoutingInbox(ctx context.Context, limit int) (store.Inbox, error) 
 	if in.NewTasks, err = collect(rows, err, scanNewTask); err != nil {
 		return in, err
 	}
-	rows, err = db.query(ctx, db.c.Reads, `SELECT `+taskReadCols+` FROM tasks
+	// The partial index names them all; without stats SQLite would take
+	// tasks_status instead and read every task ever completed, each round.
+	rows, err = db.query(ctx, db.c.Reads, `SELECT `+taskReadCols+` FROM `+db.d.IndexedBy("tasks", "tasks_closed_outside")+`
 		WHERE routed = 1 AND status IN ('completed', 'canceled') ORDER BY seq LIMIT ?`, limit)
 	in.Closed, err = collect(rows, err, scanTask)
 	return in, err
