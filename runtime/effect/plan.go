@@ -173,7 +173,8 @@ func (p *planner) Enqueue(e engine.Effect) error {
 	}
 	r := p.s.Route
 	p.u.Tasks = append(p.u.Tasks, store.Task{ID: e.Enqueue.TaskID, ConversationID: r.ConversationID, ContactID: r.ContactID,
-		ExecutionID: p.s.Execution.ID, Workflow: e.Enqueue.Workflow, Attributes: attrs, Priority: int(e.Enqueue.Priority), Channel: e.Enqueue.Channel})
+		ExecutionID: p.s.Execution.ID, Workflow: e.Enqueue.Workflow, Attributes: attrs, Priority: int(e.Enqueue.Priority), Channel: e.Enqueue.Channel,
+		Quiet: p.s.Quiet})
 	if r.Channel != connectors.ChannelVoice && !p.s.InlineCalls && !p.s.Quiet { // a caller hears the hold instead
 		p.u.Effects = append(p.u.Effects, NoticeRow(NoticePayload{Kind: connectors.NoticeQueued, Conversation: r.ConversationID, Task: e.Enqueue.TaskID}))
 	}

@@ -726,7 +726,7 @@ func (l *leader) connect(t *liveTask, worker string) {
 // through wrap-up says "left" twice (wrapping, completed): the channel
 // shows it once.
 func (l *leader) notice(t *liveTask, kind connectors.NoticeKind, worker string) {
-	if t.channel == "voice" || t.row.ConversationID == "" || worker == "" {
+	if t.channel == "voice" || t.row.ConversationID == "" || worker == "" || t.row.Quiet {
 		return
 	}
 	l.w.Effects = append(l.w.Effects, effect.NoticeRow(effect.NoticePayload{Kind: kind, Conversation: t.row.ConversationID,

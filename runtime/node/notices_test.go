@@ -82,6 +82,9 @@ func TestNotices(t *testing.T) {
 
 		command(t, n, node.CmdActivity, node.CommandArgs{Worker: "w1", Activity: "available"})
 		tk := taskOf(t, st, "c1", store.TaskReserved)
+		if tk.Quiet {
+			t.Error("the task of a channel that shows notices is quiet")
+		}
 		command(t, n, node.CmdAccept, node.CommandArgs{Actor: "w1", Reservation: pending(t, st, tk.ID).ID})
 		if j := ch.wait(t, connectors.NoticeJoined); j.Agent != "w1" || j.AgentName != "Ana" || j.ConversationID != tk.ConversationID {
 			t.Errorf("joined %+v", j)
@@ -133,5 +136,38 @@ func TestNotices(t *testing.T) {
 			t.Fatal(err)
 		}
 		ch.wait(t, connectors.NoticeClosed)
+	})
+}
+
+// TestQuietTasks: a task enqueued from a channel that shows no notices says
+// so (the router writes such a task no joined or left notice).
+func TestQuietTasks(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		sources := []compiler.Source{{Name: "t.flow", Src: []byte(routedFlow)}}
+		prog, list := compiler.CompileSources(sources, compiler.Options{})
+		if prog == nil {
+			t.Fatal(list)
+		}
+		n, err := node.New(context.Background(), node.Config{Store: st, Program: prog, Sources: sources, RetryBase: time.Millisecond,
+			Channels: map[string]connectors.Connector{"fake/default": &connectortest.Fake{}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { n.Run(ctx, 2); close(done) }()
+		defer func() { cancel(); <-done }()
+		defer runLeader(n).stop()
+
+		command(t, n, node.CmdPutWorker, node.CommandArgs{Worker: "w1", Attributes: json.RawMessage(`{"languages":["en"]}`),
+			Activity: "available", Capacity: map[string]int{"chat": 2}})
+		if _, err := n.Receive(ctx, "fake", "default", connectors.Inbound{PlatformID: "m1", Channel: "webchat", From: "c1", Text: "help"}, false); err != nil {
+			t.Fatal(err)
+		}
+		tk := taskOf(t, st, "c1", store.TaskReserved)
+		if !tk.Quiet {
+			t.Fatal("the task of a channel that shows no notices is not quiet")
+		}
 	})
 }

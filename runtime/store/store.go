@@ -529,8 +529,11 @@ type Task struct {
 	Queue          string          `json:"queue,omitempty"`     // the queue it waits in or was taken from
 	WorkerID       string          `json:"worker_id,omitempty"` // the worker holding it
 	Channel        string          `json:"channel,omitempty"`   // the router channel it takes: chat, voice, email
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
+	// Quiet: the conversation's channel shows no notices (joined, left),
+	// as known where the task was enqueued, so the router writes none.
+	Quiet     bool      `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 type Role string

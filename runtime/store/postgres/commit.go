@@ -210,7 +210,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 		if err != nil {
 			return nil, err
 		}
-		add(opTaskInsert, t.ID, `INSERT INTO tasks (`+sqlstore.TaskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+		add(opTaskInsert, t.ID, `INSERT INTO tasks (`+sqlstore.TaskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
 			args...)
 	}
 	sec = secTaskUpdates

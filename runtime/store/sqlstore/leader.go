@@ -101,8 +101,12 @@ func TaskArgs(tk store.Task, at any) ([]any, error) {
 	if status == "" {
 		status = store.TaskWaiting
 	}
+	quiet := 0
+	if tk.Quiet {
+		quiet = 1
+	}
 	return []any{tk.ID, tk.ConversationID, tk.ContactID, Nullable(tk.ExecutionID), tk.Workflow, string(attrs), tk.Priority,
-		string(status), tk.Channel, at, at}, nil
+		string(status), tk.Channel, at, at, quiet}, nil
 }
 
 // OptionalObject is a JSON object argument that may be absent: nil (SQL

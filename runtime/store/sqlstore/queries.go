@@ -244,18 +244,19 @@ func (n *nullTime) Scan(src any) error {
 // TaskCols are a task's columns as a unit inserts them; taskReadCols add
 // what the router leader writes.
 const (
-	TaskCols     = `id, conversation_id, contact_id, execution_id, workflow, attributes, priority, status, channel, created_at, updated_at`
+	TaskCols     = `id, conversation_id, contact_id, execution_id, workflow, attributes, priority, status, channel, created_at, updated_at, quiet`
 	taskReadCols = TaskCols + `, queue, worker_id`
 )
 
 func scanTask(sc Row) (store.Task, error) {
 	var t store.Task
 	var attrs string
+	var quiet int
 	if err := sc.Scan(&t.ID, &t.ConversationID, &t.ContactID, text(&t.ExecutionID), &t.Workflow, &attrs, &t.Priority, &t.Status, &t.Channel,
-		at(&t.CreatedAt), at(&t.UpdatedAt), &t.Queue, &t.WorkerID); err != nil {
+		at(&t.CreatedAt), at(&t.UpdatedAt), &quiet, &t.Queue, &t.WorkerID); err != nil {
 		return t, notFound(err)
 	}
-	t.Attributes = json.RawMessage(attrs)
+	t.Attributes, t.Quiet = json.RawMessage(attrs), quiet != 0
 	return t, nil
 }
 

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Routing", testRouting},
 		{"RoutingAnswer", testRoutingAnswer},
 		{"TaskRoutingAttributes", testTaskRoutingAttributes},
+		{"TaskQuiet", testTaskQuiet},
 		{"Leadership", testLeadership},
 		{"Notify", testNotify},
 		{"Outbox", testOutbox},

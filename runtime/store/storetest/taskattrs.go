@@ -34,3 +34,33 @@ func testTaskRoutingAttributes(t *testing.T, s store.Store) {
 		t.Fatalf("attributes after a write without them %v", m)
 	}
 }
+
+// testTaskQuiet: a task keeps whether its channel shows notices, and the
+// router's inbox reads it back.
+func testTaskQuiet(t *testing.T, s store.Store) {
+	c, cv := conv(t, s, "task-quiet")
+	_, cv2 := conv(t, s, "task-loud")
+	quiet := store.Task{ID: store.NewID(), ConversationID: cv.ID, ContactID: c.ID, Workflow: "support", Channel: "chat", Quiet: true}
+	loud := store.Task{ID: store.NewID(), ConversationID: cv2.ID, ContactID: cv2.ContactID, Workflow: "support", Channel: "chat"}
+	wantOutcomes(t, commit(t, s, &store.Unit{At: t0, Tasks: []store.Task{quiet}}, &store.Unit{At: t0, Tasks: []store.Task{loud}}),
+		store.Committed, store.Committed)
+	if got := must[store.Task](t)(s.GetTask(ctx(t), quiet.ID)); !got.Quiet {
+		t.Fatal("a quiet task read back as showing notices")
+	}
+	if got := must[store.Task](t)(s.GetTask(ctx(t), loud.ID)); got.Quiet {
+		t.Fatal("a task read back as quiet")
+	}
+	in := must[store.Inbox](t)(s.RoutingInbox(ctx(t), 100))
+	seen := 0
+	for _, nt := range in.NewTasks {
+		if nt.Task.ID == quiet.ID || nt.Task.ID == loud.ID {
+			seen++
+			if nt.Task.Quiet != (nt.Task.ID == quiet.ID) {
+				t.Fatalf("inbox task %s quiet %v", nt.Task.ID, nt.Task.Quiet)
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("the inbox held %d of the two tasks", seen)
+	}
+}
