@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-dev/switchboard/compiler"
 	"github.com/switchboard-dev/switchboard/connectors"
 	"github.com/switchboard-dev/switchboard/connectors/connectortest"
 	"github.com/switchboard-dev/switchboard/runtime/node"
@@ -45,6 +44,21 @@ func (n *noticed) wait(t *testing.T, kind connectors.NoticeKind) connectors.Noti
 	return connectors.Notice{}
 }
 
+// runRouted runs a node of routedFlow on st, its outbox, timers and router
+// leader too, with ch as its one channel, fake/default; all stop when the
+// test ends. ctx is the node's.
+func runRouted(t *testing.T, st store.Store, ch connectors.Connector) (*node.Node, context.Context) {
+	t.Helper()
+	n := startNode(t, routedFlow, node.Config{Store: st, RetryBase: time.Millisecond,
+		Channels: map[string]connectors.Connector{"fake/default": ch}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx, 2); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(runLeader(n).stop)
+	return n, ctx
+}
+
 // TestNotices: the customer's channel hears what happens to the
 // conversation, on both stores: queued with its place while no agent is
 // available, the agent joining with their name, typing, their replies
@@ -52,23 +66,8 @@ func (n *noticed) wait(t *testing.T, kind connectors.NoticeKind) connectors.Noti
 // agent's stream hears the customer typing.
 func TestNotices(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
-		sources := []compiler.Source{{Name: "t.flow", Src: []byte(routedFlow)}}
-		prog, list := compiler.CompileSources(sources, compiler.Options{})
-		if prog == nil {
-			t.Fatal(list)
-		}
 		ch := &noticed{}
-		n, err := node.New(context.Background(), node.Config{Store: st, Program: prog, Sources: sources, RetryBase: time.Millisecond,
-			Channels: map[string]connectors.Connector{"fake/default": ch}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Close()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { n.Run(ctx, 2); close(done) }()
-		defer func() { cancel(); <-done }()
-		defer runLeader(n).stop()
+		n, ctx := runRouted(t, st, ch)
 
 		command(t, n, node.CmdPutWorker, node.CommandArgs{Worker: "w1", Attributes: json.RawMessage(`{"languages":["en"],"name":"Ana"}`),
 			Activity: "break", Capacity: map[string]int{"chat": 2}})
@@ -143,22 +142,7 @@ func TestNotices(t *testing.T) {
 // so (the router writes such a task no joined or left notice).
 func TestQuietTasks(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
-		sources := []compiler.Source{{Name: "t.flow", Src: []byte(routedFlow)}}
-		prog, list := compiler.CompileSources(sources, compiler.Options{})
-		if prog == nil {
-			t.Fatal(list)
-		}
-		n, err := node.New(context.Background(), node.Config{Store: st, Program: prog, Sources: sources, RetryBase: time.Millisecond,
-			Channels: map[string]connectors.Connector{"fake/default": &connectortest.Fake{}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Close()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { n.Run(ctx, 2); close(done) }()
-		defer func() { cancel(); <-done }()
-		defer runLeader(n).stop()
+		n, ctx := runRouted(t, st, &connectortest.Fake{})
 
 		command(t, n, node.CmdPutWorker, node.CommandArgs{Worker: "w1", Attributes: json.RawMessage(`{"languages":["en"]}`),
 			Activity: "available", Capacity: map[string]int{"chat": 2}})
