@@ -224,7 +224,12 @@ func (s *Server) ownsToken(ctx context.Context, worker, id string) bool {
 func (s *Server) tokenGone(hash string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	tok, err := s.cfg.Store.LookupToken(ctx, hash)
+	return tokenVerdict(s.cfg.Store.LookupToken(ctx, hash))
+}
+
+// tokenVerdict is why a stream holding tok, as a lookup found it, must
+// end, or "".
+func tokenVerdict(tok store.Token, err error) string {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return "token revoked"
@@ -257,10 +262,7 @@ type tokenSnapshot struct {
 func (s *Server) idleTokenGone(hash string) string {
 	tokens := s.liveTokens()
 	if tok, ok := tokens[hash]; ok {
-		if tok.Expired(time.Now()) {
-			return "token expired"
-		}
-		return ""
+		return tokenVerdict(tok, nil)
 	}
 	return s.tokenGone(hash)
 }
