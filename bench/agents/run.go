@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/procstat"
 )
 
 // serverMargin is what a started server needs besides its streams' descriptors: the store's
@@ -59,7 +61,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*report, error) {
 	rep := &report{n: cfg.n, knownMemory: t.pid != 0, knownHeap: cfg.pprof != ""}
 	measure := func(m *memory) {
 		if t.pid != 0 {
-			m.rss, _ = rssBytes(t.pid)
+			m.rss, _, _ = procstat.Memory(t.pid)
 		}
 		if cfg.pprof != "" {
 			h, err := readHeap(ctx, cfg.pprof)
@@ -119,9 +121,9 @@ func cpuDuring(pid int, f func(), over time.Duration) float64 {
 		f()
 		return 0
 	}
-	before, _ := cpuTime(pid)
+	before, _ := procstat.CPUTime(pid)
 	f()
-	after, _ := cpuTime(pid)
+	after, _ := procstat.CPUTime(pid)
 	used := (after - before).Seconds()
 	if over > 0 {
 		return used / over.Seconds()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,11 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/procstat"
 )
 
 func build(ctx context.Context, out string) error {
@@ -110,27 +110,9 @@ func (s *server) kill() {
 	}
 }
 
-// memory is a process's resident set now and its peak (VmHWM), in bytes.
+// memory is a process's resident set now and its peak (VmHWM), in bytes; 0s when unreadable.
 func memory(pid int) (rss, peak int64) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = kb << 10
-		case "VmHWM":
-			peak = kb << 10
-		}
-	}
+	rss, peak, _ = procstat.Memory(pid)
 	return rss, peak
 }
 

@@ -1,18 +1,15 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"net/url"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/switchboard-dev/switchboard/internal/procstat"
 	"github.com/switchboard-dev/switchboard/runtime/store"
 	"github.com/switchboard-dev/switchboard/runtime/store/postgres"
 	"github.com/switchboard-dev/switchboard/runtime/store/storetest"
@@ -110,16 +107,11 @@ func backendCPU(s store.Store) time.Duration {
 	}
 	var total time.Duration
 	for _, pid := range pids {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		cpu, err := procstat.CPUTime(int(pid))
 		if err != nil {
 			continue // not on this machine, or gone
 		}
-		// Fields after the command's closing parenthesis: utime and stime
-		// are the 12th and 13th, in clock ticks (100 a second on Linux).
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(ut+st) * 10 * time.Millisecond
+		total += cpu
 	}
 	return total
 }
