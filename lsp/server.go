@@ -214,8 +214,8 @@ func (s *Server) didOpen(ctx *glsp.Context, p *protocol.DidOpenTextDocumentParam
 	s.mu.Lock()
 	s.notify = ctx.Notify
 	s.docs[path] = &document{path: path, version: p.TextDocument.Version, text: newText(p.TextDocument.Text)}
+	s.changedLocked(path)
 	s.mu.Unlock()
-	s.changed(path)
 	return nil
 }
 
@@ -240,8 +240,8 @@ func (s *Server) didChange(ctx *glsp.Context, p *protocol.DidChangeTextDocumentP
 		}
 	}
 	doc.version = p.TextDocument.Version
+	s.changedLocked(path)
 	s.mu.Unlock()
-	s.changed(path)
 	return nil
 }
 
@@ -252,8 +252,8 @@ func (s *Server) didClose(ctx *glsp.Context, p *protocol.DidCloseTextDocumentPar
 	}
 	s.mu.Lock()
 	delete(s.docs, path)
+	s.changedLocked(path)
 	s.mu.Unlock()
-	s.changed(path)
 	if isFlowTest(path) {
 		s.publish(path, nil, nil, nil) // its diagnostics go with it
 	}
@@ -273,9 +273,17 @@ func (s *Server) openText(path string) *text {
 // changed marks the program of path's directory stale and schedules its
 // diagnostics.
 func (s *Server) changed(path string) {
-	dir := filepath.Dir(path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.changedLocked(path)
+}
+
+// changedLocked is changed with s.mu held. An editor's change and the
+// new generation go together: an analysis that sees the new text never
+// carries the old generation, so it is not published again under the
+// new one.
+func (s *Server) changedLocked(path string) {
+	dir := filepath.Dir(path)
 	st := s.dirs[dir]
 	if st == nil {
 		st = &dirState{}
@@ -300,12 +308,15 @@ func (s *Server) publishDir(dir string) {
 	defer s.recoverTo("diagnostics of " + dir)
 	prog := s.program(dir)
 	// Publications of one directory go out whole and in order: an older
-	// analysis that finishes late does not overwrite a newer one's.
+	// analysis that finishes late does not overwrite a newer one's. Nor is
+	// one analysis published twice: a run scheduled by an earlier change
+	// gets the cached analysis of a later one, already published, and its
+	// copies would arrive after the editor's next change.
 	s.publishing.Lock()
 	defer s.publishing.Unlock()
 	s.mu.Lock()
 	st := s.dirs[dir]
-	if prog.gen < st.published {
+	if prog.gen <= st.published {
 		s.mu.Unlock()
 		return
 	}
