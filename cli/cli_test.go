@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,5 +160,32 @@ func TestUnifiedDiff(t *testing.T) {
 	}
 	if got, want := unifiedDiff("x", "y", nil, []byte("new\n")), "--- x\n+++ y\n@@ -0,0 +1 @@\n+new\n"; got != want {
 		t.Errorf("from empty: got %q, want %q", got, want)
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	missing := filepath.Join(dir, "missing")
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		want  int64
+	}{
+		{"v2 limit", []string{write("v2", "1073741824\n")}, 966367638},
+		{"v2 max", []string{write("v2max", "max\n"), write("v1", "536870912\n")}, 0},
+		{"v1 limit after a missing v2", []string{missing, write("v1b", "536870912\n")}, 483183819},
+		{"v1 none", []string{missing, write("v1none", "9223372036854771712\n")}, 0},
+		{"no cgroup", []string{missing}, 0},
+	} {
+		if got := memoryLimit(tc.paths); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -100,10 +101,40 @@ them (fmt), and draws their state machines (graph).`,
 // of the time of compiling a large program (BenchmarkCompile).
 const gcPercent = 400
 
+// cgroupLimits are where a container's memory limit is read: cgroup v2,
+// then v1.
+var cgroupLimits = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
+
+// memoryLimit is the soft limit the collector keeps the heap under when
+// GOMEMLIMIT is not set: nine tenths of the container's memory limit, or
+// 0 when there is none. At GOGC=400 a heap that grows fast (a million
+// timers firing, a large restore) would otherwise reach five times its
+// live size and meet the container's OOM killer before the collector ran.
+func memoryLimit(paths []string) int64 {
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		// "max" (v2) fails to parse; v1 says "none" with a huge number.
+		if err != nil || n <= 0 || n >= 1<<60 {
+			return 0
+		}
+		return n / 10 * 9
+	}
+	return 0
+}
+
 // Main runs the command line in os.Args and returns the exit status.
 func Main() int {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if n := memoryLimit(cgroupLimits); n > 0 {
+			debug.SetMemoryLimit(n)
+		}
 	}
 	return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
