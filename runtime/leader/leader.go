@@ -305,11 +305,22 @@ func (l *leader) rebuild(ctx context.Context) error {
 			}
 			for _, t := range tasks {
 				lt := l.track(t)
-				last, err := l.n.store.LastWorker(ctx, t.ContactID)
-				if err != nil {
-					return err
+				attrs := attrsOf(t.Attributes)
+				// A task a leader routed before shows task.last_worker in its
+				// attributes (see round), which TaskAttributes keeps: only
+				// the others need the read, one each.
+				_, shown := attrs["last_worker"]
+				var last string
+				if !shown {
+					if last, err = l.n.store.LastWorker(ctx, t.ContactID); err != nil {
+						return err
+					}
 				}
-				s := router.TaskSnapshot{ID: t.ID, Workflow: t.Workflow, Attributes: taskAttributes(t, last), Priority: t.Priority,
+				attrs = policy.TaskAttributes(attrs, last)
+				if !shown {
+					lt.attrs = mustJSON(attrs) // as round does: the task shows it
+				}
+				s := router.TaskSnapshot{ID: t.ID, Workflow: t.Workflow, Attributes: attrs, Priority: t.Priority,
 					Channel: lt.channel, Created: t.CreatedAt, State: router.StateWaiting}
 				if (status == store.TaskAssigned || status == store.TaskWrapping) && l.workers[t.WorkerID].ID != "" {
 					s.State, s.Worker, s.Queue = router.StateAssigned, t.WorkerID, t.Queue

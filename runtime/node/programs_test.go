@@ -187,15 +187,35 @@ func sortedOf(vs ...string) []string {
 	return slices.Compact(vs)
 }
 
-// countingStore counts the reads of stored programs.
+// countingStore counts the reads of stored programs and of last workers.
+// A router leader also needs its store's leases and wake-ups, which
+// embedding the interface would hide.
 type countingStore struct {
 	store.Store
-	gets atomic.Int32
+	gets        atomic.Int32
+	lastWorkers atomic.Int32
 }
 
 func (s *countingStore) GetProgram(ctx context.Context, version string) (store.Program, error) {
 	s.gets.Add(1)
 	return s.Store.GetProgram(ctx, version)
+}
+
+func (s *countingStore) LastWorker(ctx context.Context, contactID string) (string, error) {
+	s.lastWorkers.Add(1)
+	return s.Store.LastWorker(ctx, contactID)
+}
+
+func (s *countingStore) TryLead(ctx context.Context, name string) (store.Lease, bool, error) {
+	return s.Store.(store.Leaser).TryLead(ctx, name)
+}
+
+func (s *countingStore) Notify(ctx context.Context, topic string) error {
+	return s.Store.(store.Notifier).Notify(ctx, topic)
+}
+
+func (s *countingStore) Subscribe(topic, party string) (<-chan struct{}, func()) {
+	return s.Store.(store.Notifier).Subscribe(topic, party)
 }
 
 // TestRecompileOnce: conversations waiting on a version the node does not
