@@ -12,18 +12,21 @@ import (
 // batch's time starting and finishing statements, not inserting rows: a new
 // contact's first message is eight statements of a few rows' work each. So
 // when sqlstore.Tabular says the order allows it, the rows of every unit the
-// plan commits go in one statement per table, their columns passed as arrays
-// and turned back into rows by unnest. Each statement's row count is checked
-// where the plan knows it (every new contact, address, conversation, inbound
-// message, execution and version bump must be written); a count that differs
-// sends the batch to the slow path, as a surprising row count of a single
-// statement does. The rows the plan has read are not there (an address, a
-// dedupe key, an execution id) are inserted without ON CONFLICT, whose
-// speculative insertion costs a third more per row: should one be there
-// after all (a concurrent node's), its unique violation sends the batch to
-// the slow path too. Tables that a message rarely writes (completed effects,
-// deleted timers, tasks and their updates, closed conversations) keep one
-// statement per row, in the same pipeline and in table order.
+// plan commits go in one statement per table: a COPY for the rows inserted
+// as they are (contacts, addresses, the new contacts' conversations, inbound
+// and other messages, new executions, tasks; see copy.go), else their
+// columns passed as arrays and turned back into rows by unnest. Each
+// statement's row count is checked where the plan knows it (every new
+// contact, address, conversation, inbound message, execution and version
+// bump must be written); a count that differs sends the batch to the slow
+// path, as a surprising row count of a single statement does. The rows the
+// plan has read are not there (an address, a dedupe key, an execution id)
+// are inserted without ON CONFLICT, whose speculative insertion costs a
+// third more per row: should one be there after all (a concurrent node's),
+// its unique violation sends the batch to the slow path too. Tables that a
+// message rarely writes (completed effects, deleted timers, task updates,
+// closed conversations) keep one statement per row, in the same pipeline
+// and in table order.
 
 // section is a table's place in the order store.Unit documents.
 type section uint8
@@ -47,17 +50,9 @@ const (
 )
 
 const (
-	bulkContacts = `INSERT INTO contacts (id, name, created_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])`
-	bulkAddresses = `INSERT INTO contact_addresses (channel, address, contact_id, created_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])`
 	// The keys come sorted, so that nodes locking overlapping sets take
 	// them in one order; count() makes the locks one row.
 	bulkConvLocks = `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`
-	// The conversations of the contacts the batch creates: nothing to check.
-	bulkNewConversations = `INSERT INTO conversations (` + sqlstore.ConversationCols + `)
-		SELECT k.id, k.contact, k.channel, k.instance, 'open', '{}', k.at, k.at
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS k (id, contact, channel, instance, at)`
 	// As unitOps' insert: the contact must exist, not be merged and have no
 	// open conversation on the channel instance, checked under the locks.
 	bulkConversations = `INSERT INTO conversations (` + sqlstore.ConversationCols + `)
@@ -67,24 +62,11 @@ const (
 		WHERE NOT EXISTS (SELECT 1 FROM conversations o
 			WHERE o.contact_id = k.contact AND o.channel = k.channel AND o.instance = k.instance AND o.status = 'open')
 		FOR SHARE OF c`
-	bulkInbound = `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
-		SELECT k.id, k.conv, 'in', k.connector, k.instance, nullif(k.pmid, ''), k.text, k.payload, k.at
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[])
-			AS k (id, conv, connector, instance, pmid, text, payload, at)`
-	bulkExecInserts = `INSERT INTO executions (` + sqlstore.ExecutionCols + `)
-		SELECT k.id, k.conv, k.flow, k.pv, k.status, k.payload, 1, k.at, k.at, k.step
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::timestamptz[], $8::text[])
-			AS k (id, conv, flow, pv, status, payload, at, step)`
 	bulkExecUpdates = `UPDATE executions e SET flow = k.flow, program_version = k.pv, status = k.status, payload = k.payload,
 			version = e.version + 1, updated_at = k.at, step = k.step
 		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::timestamptz[], $8::text[])
 			AS k (id, expected, flow, pv, status, payload, at, step)
 		WHERE e.id = k.id AND e.version = k.expected`
-	bulkMessages = `INSERT INTO messages (id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at)
-		SELECT k.id, k.conv, k.direction, k.connector, k.instance, nullif(k.pmid, ''), k.text, k.payload, k.at
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::timestamptz[])
-			AS k (id, conv, direction, connector, instance, pmid, text, payload, at)
-		ON CONFLICT (id) DO NOTHING`
 	bulkEffects = `INSERT INTO effects (id, execution_id, kind, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
 		SELECT k.id, nullif(k.exec, ''), k.kind, k.key, k.payload, 'pending', k.due, k.at, k.at
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::timestamptz[])
@@ -96,6 +78,8 @@ const (
 		ON CONFLICT (id) DO UPDATE SET execution_id = excluded.execution_id, fire_at = excluded.fire_at,
 			payload = excluded.payload, lease_owner = '', lease_until = NULL`
 )
+
+const messageCols = `id, conversation_id, direction, connector, instance, platform_message_id, text, payload, created_at`
 
 // columns are one bulk statement's arguments: a slice per column.
 type columns struct {
@@ -122,22 +106,24 @@ func newColumns(kinds string) *columns { // one letter a column: s text, b bytea
 
 // tableOps lays out the writes of the units the plan commits (commits[i])
 // table by table; ops are their statements row by row, of which it keeps
-// those of the tables written one row a statement.
-func tableOps(units []*store.Unit, commits []bool, ops [][]op, now time.Time) []op {
+// those of the tables written one row a statement. False: a value COPY
+// cannot carry (the row by row statements will report it).
+func tableOps(units []*store.Unit, commits []bool, ops [][]op, now time.Time) ([]op, bool) {
 	var (
-		contacts  = newColumns("sst")
-		addresses = newColumns("ssst")
-		convs     = newColumns("sssst") // of contacts stored before
-		newConvs  = newColumns("sssst") // of contacts the batch creates
-		created   = map[string]bool{}   // contacts and conversations the batch creates
+		contacts  = newCopy("contacts", "id, name, created_at")
+		addresses = newCopy("contact_addresses", "channel, address, contact_id, created_at")
+		convs     = newColumns("sssst")                                 // of contacts stored before
+		newConvs  = newCopy("conversations", sqlstore.ConversationCols) // of contacts the batch creates
+		created   = map[string]bool{}                                   // contacts and conversations the batch creates
 		refs      []string
-		inbound   = newColumns("ssssssbt")
-		execNew   = newColumns("sssssbts")
+		inbound   = newCopy("messages", messageCols)
+		execNew   = newCopy("executions", sqlstore.ExecutionCols)
 		execUpd   = newColumns("sisssbts")
-		messages  = newColumns("sssssssbt")
+		messages  = newCopy("messages", messageCols)
 		effects   = newColumns("ssssbtt")
 		timers    = newColumns("sstbt")
 		locks     []string
+		tasks     = newCopy("tasks", sqlstore.TaskCols)
 		perRow    [sections][]op
 	)
 	for i, u := range units {
@@ -156,7 +142,7 @@ func tableOps(units []*store.Unit, commits []bool, ops [][]op, now time.Time) []
 		if c := u.Conversation; c != nil {
 			if created[c.ContactID] {
 				// Nobody else sees the contact before the batch commits.
-				newConvs.row(c.ID, c.ContactID, c.Channel, c.Instance, at)
+				newConvs.row(c.ID, c.ContactID, c.Channel, c.Instance, "open", jsonb("{}"), at, at)
 			} else {
 				locks = append(locks, conversationLockKey(c.ContactID, c.Channel, c.Instance))
 				convs.row(c.ID, c.ContactID, c.Channel, c.Instance, at)
@@ -165,18 +151,19 @@ func tableOps(units []*store.Unit, commits []bool, ops [][]op, now time.Time) []
 		}
 		refs = append(refs, conversationRefs(u, created)...)
 		if m := u.Inbound; m != nil {
-			inbound.row(m.ID, m.ConversationID, m.Connector, m.Instance, m.PlatformMessageID, m.Text, []byte(m.Payload), createdAt(m.CreatedAt, at))
+			inbound.row(m.ID, m.ConversationID, string(store.Inbound), m.Connector, m.Instance, nullText(m.PlatformMessageID), m.Text,
+				[]byte(m.Payload), createdAt(m.CreatedAt, at))
 		}
 		if w := u.Execution; w != nil {
 			e := w.Execution
 			if w.Expected == 0 {
-				execNew.row(e.ID, e.ConversationID, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at, e.Step)
+				execNew.row(e.ID, e.ConversationID, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), int64(1), at, at, e.Step)
 			} else {
 				execUpd.row(e.ID, w.Expected, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at, e.Step)
 			}
 		}
 		for _, m := range u.Messages {
-			messages.row(m.ID, m.ConversationID, string(m.Direction), m.Connector, m.Instance, m.PlatformMessageID, m.Text,
+			messages.row(m.ID, m.ConversationID, string(m.Direction), m.Connector, m.Instance, nullText(m.PlatformMessageID), m.Text,
 				[]byte(m.Payload), createdAt(m.CreatedAt, at))
 		}
 		for _, e := range u.Effects {
@@ -189,8 +176,13 @@ func tableOps(units []*store.Unit, commits []bool, ops [][]op, now time.Time) []
 		for _, t := range u.Timers {
 			timers.row(t.ID, t.ExecutionID, store.Micro(t.FireAt), []byte(t.Payload), at)
 		}
+		for _, t := range u.Tasks {
+			args, _ := sqlstore.TaskArgs(t, at) // unitOps has checked them
+			args[5] = jsonb(args[5].(string))
+			tasks.row(args...)
+		}
 		for _, o := range ops[i] {
-			if o.sec >= secCompleteEffects && o.sec != secTimers {
+			if o.sec >= secCompleteEffects && o.sec != secTimers && o.sec != secTasks {
 				perRow[o.sec] = append(perRow[o.sec], o)
 			}
 		}
@@ -202,28 +194,37 @@ func tableOps(units []*store.Unit, commits []bool, ops [][]op, now time.Time) []
 			out = append(out, op{kind: opBulk, sql: sql, args: c.cols, want: want})
 		}
 	}
-	bulk(contacts, bulkContacts, contacts.n)
-	bulk(addresses, bulkAddresses, addresses.n)
+	if tasks.bad {
+		return nil, false
+	}
+	copyIn := func(c *copyRows) {
+		if c.n > 0 {
+			out = append(out, op{kind: opBulk, sql: c.sql, copy: c.data(), want: c.n})
+		}
+	}
+	copyIn(contacts)
+	copyIn(addresses)
 	if len(locks) > 0 {
 		out = append(out, op{kind: opBulk, sql: bulkConvLocks, args: []any{locks}, want: 1})
 	}
-	bulk(newConvs, bulkNewConversations, newConvs.n)
+	copyIn(newConvs)
 	bulk(convs, bulkConversations, convs.n)
 	if len(refs) > 0 {
 		out = append(out, op{kind: opBulk, sql: qMissingConversations, args: []any{refs}, want: 0})
 	}
-	bulk(inbound, bulkInbound, inbound.n)
-	bulk(execNew, bulkExecInserts, execNew.n)
+	copyIn(inbound)
+	copyIn(execNew)
 	bulk(execUpd, bulkExecUpdates, execUpd.n)
-	bulk(messages, bulkMessages, -1)
+	copyIn(messages)
 	bulk(effects, bulkEffects, -1)
 	out = append(out, perRow[secCompleteEffects]...)
 	out = append(out, perRow[secDeleteTimers]...)
 	bulk(timers, bulkTimers, -1)
-	for s := secTasks; s < sections; s++ {
+	copyIn(tasks)
+	for s := secTaskUpdates; s < sections; s++ {
 		out = append(out, perRow[s]...)
 	}
-	return out
+	return out, true
 }
 
 // row appends one row; values come in the column order newColumns was given.

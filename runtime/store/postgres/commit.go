@@ -118,6 +118,7 @@ type op struct {
 	ref  string  // the row's id, for messages
 	sec  section // the table's place in a unit's order
 	want int     // opBulk: the rows it must write (-1: any)
+	copy []byte  // opBulk: the rows in COPY's binary format, for sql's COPY (copy.go)
 }
 
 // unitOps lists a unit's statements, in the order Unit documents.
@@ -339,13 +340,11 @@ func (s *Store) fastCommit(ctx context.Context, conn *pgx.Conn, b *store.Batch, 
 		}
 	}
 	if sqlstore.Tabular(b.Units, func(i int) bool { return !commits[i] }) {
-		queued = tableOps(b.Units, commits, ops, now)
+		if t, ok := tableOps(b.Units, commits, ops, now); ok {
+			queued = t
+		}
 	}
-	write := &pgx.Batch{}
-	for _, o := range queued {
-		write.Queue(o.sql, o.args...)
-	}
-	if ok, err := sendWrites(ctx, conn, write, queued); !ok || err != nil {
+	if ok, err := sendWrites(ctx, conn, queued); !ok || err != nil {
 		return false, err
 	}
 	open = false // after COMMIT is sent, even if it fails: the server ends the transaction
@@ -532,28 +531,51 @@ func (st *fastState) plan(u *store.Unit) (store.UnitResult, bool) {
 	return u.CommittedResult(), true
 }
 
-// sendWrites sends the planned writes in one pipeline; false: a statement
-// did not do what the plan expected (the slow path decides).
-func sendWrites(ctx context.Context, conn *pgx.Conn, write *pgx.Batch, queued []op) (bool, error) {
-	if len(queued) > 0 {
-		br := conn.SendBatch(ctx, write)
-		for _, o := range queued {
-			tag, err := br.Exec()
-			r, ferr := judge(o, tag, err)
-			if ferr != nil || r != nil || err != nil {
-				br.Close()
-				if ferr != nil {
-					return false, ferr
-				}
-				return false, nil // not as planned: slow path
-			}
+// sendWrites sends the planned writes, each run of consecutive COPYs in one
+// round trip and each run of other statements in one pipeline; false: a
+// statement did not do what the plan expected (the slow path decides).
+func sendWrites(ctx context.Context, conn *pgx.Conn, queued []op) (bool, error) {
+	for len(queued) > 0 {
+		n := 1
+		for n < len(queued) && (queued[n].copy != nil) == (queued[0].copy != nil) {
+			n++
 		}
-		if err := br.Close(); err != nil {
-			if unitFault(err) {
-				return false, nil
-			}
+		run := queued[:n]
+		queued = queued[n:]
+		send := sendPipeline
+		if run[0].copy != nil {
+			send = sendCopies
+		}
+		if ok, err := send(ctx, conn, run); !ok || err != nil {
 			return false, err
 		}
+	}
+	return true, nil
+}
+
+// sendPipeline sends statements in one pipeline.
+func sendPipeline(ctx context.Context, conn *pgx.Conn, queued []op) (bool, error) {
+	write := &pgx.Batch{}
+	for _, o := range queued {
+		write.Queue(o.sql, o.args...)
+	}
+	br := conn.SendBatch(ctx, write)
+	for _, o := range queued {
+		tag, err := br.Exec()
+		r, ferr := judge(o, tag, err)
+		if ferr != nil || r != nil || err != nil {
+			br.Close()
+			if ferr != nil {
+				return false, ferr
+			}
+			return false, nil // not as planned: slow path
+		}
+	}
+	if err := br.Close(); err != nil {
+		if unitFault(err) {
+			return false, nil
+		}
+		return false, err
 	}
 	return true, nil
 }
