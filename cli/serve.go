@@ -110,7 +110,7 @@ that keeps failing waits longer after each failure before it tries again
 	f.StringVar(&o.publicURL, "public-url", "", "base URL platforms reach this server at (default: from each request's Host)")
 	f.StringVar(&o.attachmentDir, "attachments", "", "directory keeping the files agents send to customers (default: one under the system's temporary directory)")
 	f.BoolVar(&o.watch, "watch", false, "recompile and deploy the flows when their files change")
-	f.IntVar(&o.workers, "workers", 16, "concurrent outbox workers")
+	f.IntVar(&o.workers, "workers", 16, "effects the outbox performs at once (sends, http steps, functions); recording their results takes none")
 	f.StringArrayVar(&o.connectors, "connector", nil, "a connector instance: NAME/INSTANCE,key=value,… (repeatable)")
 	f.StringArrayVar(&o.functions, "function", nil, "a webhook function: NAME=URL; `function NAME` POSTs its args there (repeatable)")
 	f.StringVar(&o.eventWebhook, "event-webhook", "", "URL that receives the router's event log as signed JSON POSTs")

@@ -1,7 +1,9 @@
 // Package outbox performs the effects that steps committed to the outbox:
-// workers claim due rows under a lease, carry each out through the effect
-// interpreter (effect.Perform) with the node's connectors, HTTP client and
-// functions, and record the result in one unit with the step it resumes.
+// due rows are claimed under a lease, workers carry each out through the
+// effect interpreter (effect.Perform) with the node's connectors, HTTP
+// client and functions, and the result is recorded in one unit with the
+// step it resumes, apart from the worker, so that many results share one
+// group commit.
 // A failed delivery is retried with backoff and dead-lettered after
 // MaxAttempts; a row whose owner died returns to the pool when its lease
 // ends, and its idempotency key keeps the platform from showing it twice.
@@ -15,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/connectors"
@@ -30,8 +33,29 @@ import (
 const (
 	effectLease = 2 * time.Minute
 	pollEvery   = 200 * time.Millisecond
+	// inFlight bounds the rows claimed, being performed and being recorded
+	// at once. Recording a result waits for a group commit (several ms): a
+	// worker hands it on and performs the next row, so the recordings of
+	// many rows share each commit instead of each worker waiting for its
+	// own.
+	inFlight = 1024
+	// claimMax bounds one claim's rows: a claim is a write transaction
+	// that the group commits wait behind. Each claim also reads every due
+	// row to choose the oldest, so a backlog is claimed in large bites.
+	claimMax = 512
+	// Rows claimed wait for a worker: at most what the workers start in
+	// startWithin at their recent pace, and at least claimBatch (as when
+	// rows were handed out 64 at a time), so a row starts well within its
+	// lease. One that waited staleAfter all the same (the platform slowed
+	// down) is left to be claimed again after its lease, rather than
+	// started near its end, when another node may claim it.
 	claimBatch  = 64
+	startWithin = 10 * time.Second
+	paceEvery   = 250 * time.Millisecond
 )
+
+// staleAfter: see claimBatch (a variable for the tests).
+var staleAfter = effectLease / 2
 
 // Function is a Go function flows call with `function NAME`.
 type Function func(ctx context.Context, args map[string]any) (any, error)
@@ -102,77 +126,168 @@ func New(core *execution.Core, cfg Config) *Outbox {
 	return o
 }
 
-// Run performs the outbox's effects with workers goroutines until ctx
-// ends; wake says there may be new work before the next poll.
+// Run performs the outbox's effects until ctx ends, at most workers at
+// once; wake says there may be new work before the next poll. A worker
+// performs a row (the platform's call) and hands the recording of its
+// result to a goroutine of its own, so the platforms see at most workers
+// effects at once while up to inFlight results wait for their commits.
+// Run returns once the rows being performed and recorded are done with
+// (a recording cut short by ctx leaves its row leased: it is performed
+// again after its lease, as when a node dies).
 func (o *Outbox) Run(ctx context.Context, workers int, wake <-chan struct{}) {
-	jobs := make(chan store.Effect)
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for e := range jobs {
-				o.perform(ctx, e)
-			}
-		}()
+	r := &runner{o: o, queue: make(chan claimed, inFlight), slots: make(chan struct{}, inFlight), freed: make(chan struct{}, 1),
+		paceAt: time.Now()}
+	for range max(workers, 1) {
+		r.workers.Go(func() { r.work(ctx) })
 	}
 	ticker := time.NewTicker(pollEvery)
 	defer func() {
 		ticker.Stop()
-		close(jobs)
-		wg.Wait()
+		close(r.queue)
+		r.workers.Wait() // no worker hands on a recording after this
+		r.recording.Wait()
 	}()
-	for {
-		effects, err := o.store.ClaimEffects(ctx, o.cfg.Owner, claimBatch, effectLease, o.core.Now())
-		if err != nil && ctx.Err() == nil {
-			o.log.Error("claiming effects", "err", err)
-		}
-		for _, e := range effects {
+	for ctx.Err() == nil {
+		ahead := r.ahead()
+		room := min(cap(r.slots)-len(r.slots), ahead-len(r.queue), claimMax)
+		if room < min(ahead, claimMax)/4 {
+			// Enough waiting, or slots mostly taken: wait for rows to be
+			// started or recorded rather than claim a few in a transaction
+			// of their own.
 			select {
-			case jobs <- e:
 			case <-ctx.Done():
-				return
+			case <-r.freed:
 			}
+			continue
 		}
-		if len(effects) == claimBatch {
+		if r.claim(ctx, room) == room {
 			continue
 		}
 		select {
 		case <-ctx.Done():
-			return
 		case <-ticker.C:
 		case <-wake:
 		}
 	}
 }
 
-// perform carries out one outbox row and records its result.
-func (o *Outbox) perform(ctx context.Context, row store.Effect) {
+// runner is one Run: the claimed rows, the workers performing them and the
+// goroutines recording their results.
+type runner struct {
+	o     *Outbox
+	queue chan claimed  // claimed, not yet started; closed when Run ends
+	slots chan struct{} // one per row from its claim to its recording's end
+	freed chan struct{} // a row was started, or its slot given back
+
+	started atomic.Int64 // rows the workers started
+	// The workers' pace: started at paceAt, and the rows a second they
+	// started in the window before (the claim loop's own).
+	paceAt   time.Time
+	paceN    int64
+	paceRate float64
+
+	workers, recording sync.WaitGroup
+}
+
+type claimed struct {
+	row store.Effect
+	at  time.Time
+}
+
+// ahead is how many claimed rows may wait for a worker.
+func (r *runner) ahead() int {
+	if d := time.Since(r.paceAt); d >= paceEvery {
+		n := r.started.Load()
+		r.paceRate = float64(n-r.paceN) / d.Seconds()
+		r.paceAt, r.paceN = time.Now(), n
+	}
+	return min(max(claimBatch, int(r.paceRate*startWithin.Seconds())), inFlight)
+}
+
+// claim leases up to n due rows and queues them for the workers; it
+// returns how many it claimed. The caller made room for n in the slots,
+// and is the only one adding to them.
+func (r *runner) claim(ctx context.Context, n int) int {
+	effects, err := r.o.store.ClaimEffects(ctx, r.o.cfg.Owner, n, effectLease, r.o.core.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			r.o.log.Error("claiming effects", "err", err)
+		}
+		return 0
+	}
+	at := time.Now()
+	for _, e := range effects {
+		r.slots <- struct{}{}
+		r.queue <- claimed{e, at}
+	}
+	return len(effects)
+}
+
+// work performs queued rows until the queue is closed, handing each
+// result's recording on.
+func (r *runner) work(ctx context.Context) {
+	for c := range r.queue {
+		r.signal()
+		if ctx.Err() != nil || time.Since(c.at) > staleAfter {
+			// Not started: it stays leased and is claimed again after its
+			// lease, like a row that was never handed out.
+			r.release()
+			continue
+		}
+		r.started.Add(1)
+		record := r.o.perform(ctx, c.row)
+		r.recording.Go(func() {
+			defer r.release()
+			record(ctx)
+		})
+	}
+}
+
+func (r *runner) release() {
+	<-r.slots
+	r.signal()
+}
+
+func (r *runner) signal() {
+	select {
+	case r.freed <- struct{}{}:
+	default:
+	}
+}
+
+// perform carries out one outbox row and returns what records its
+// result; the caller runs it without holding a worker.
+func (o *Outbox) perform(ctx context.Context, row store.Effect) (record func(context.Context)) {
 	if h := o.cfg.Handlers[row.Kind]; h != nil {
-		o.handle(ctx, row, h)
-		return
+		err := h(ctx, row)
+		return func(ctx context.Context) { o.handled(ctx, row, err) }
 	}
 	var p effect.OutboxPayload
 	if err := json.Unmarshal(row.Payload, &p); err != nil {
-		o.deadLetter(ctx, row, fmt.Errorf("unreadable effect: %w", err))
-		return
+		return func(ctx context.Context) { o.deadLetter(ctx, row, fmt.Errorf("unreadable effect: %w", err)) }
 	}
 	e := p.Effect
 	began := time.Now()
-	defer func() { o.effectRun.Observe(time.Since(began).Seconds()) }()
 	var done effect.Done
 	if e.Kind == engine.EffectVoice {
 		done = effect.PerformScript(ctx, o.io, p.Route, e, p.Script)
 		e.WaitID = p.WaitID()
 		if errors.Is(done.Err, connectors.ErrCallEnded) && row.ExecutionID != "" {
-			o.callEnded(ctx, row, p)
-			return
+			o.effectRun.Observe(time.Since(began).Seconds())
+			return func(ctx context.Context) { o.callEnded(ctx, row, p) }
 		}
 	} else if p.Agent != nil {
 		done = effect.PerformReply(ctx, o.io, p.Route, e, p.Agent.Worker, o.agentName(ctx, p.Agent.Worker))
 	} else {
 		done = effect.Perform(ctx, o.io, p.Route, e)
 	}
+	o.effectRun.Observe(time.Since(began).Seconds())
+	return func(ctx context.Context) { o.record(ctx, row, p, e, done) }
+}
+
+// record records what performing row's effect e gave: its completion with
+// the step it resumes, a retry or a dead letter.
+func (o *Outbox) record(ctx context.Context, row store.Effect, p effect.OutboxPayload, e engine.Effect, done effect.Done) {
 	if done.Err != nil {
 		o.failed.Inc(string(e.Kind))
 		if !connectors.IsPermanent(done.Err) && row.Attempts < o.cfg.MaxAttempts {
@@ -253,9 +368,9 @@ func (o *Outbox) delivered(p effect.OutboxPayload, executionID, platformID strin
 		Connector: p.Route.Connector, Instance: p.Route.Instance, PlatformMessageID: platformID, Text: e.Send.Text, Payload: body}
 }
 
-// handle performs a row of a Handler's kind.
-func (o *Outbox) handle(ctx context.Context, row store.Effect, h Handler) {
-	if err := h(ctx, row); err != nil {
+// handled records what a Handler's row gave.
+func (o *Outbox) handled(ctx context.Context, row store.Effect, err error) {
+	if err != nil {
 		if !connectors.IsPermanent(err) && row.Attempts < o.cfg.MaxAttempts {
 			o.retry(ctx, row, err)
 		} else {
