@@ -109,23 +109,7 @@ func newColumns(kinds string) *columns { // one letter a column: s text, b bytea
 // those of the tables written one row a statement. False: a value COPY
 // cannot carry (the row by row statements will report it).
 func tableOps(units []*store.Unit, commits []bool, ops [][]op, now time.Time) ([]op, bool) {
-	var (
-		contacts  = newCopy("contacts", "id, name, created_at")
-		addresses = newCopy("contact_addresses", "channel, address, contact_id, created_at")
-		convs     = newColumns("sssst")                                 // of contacts stored before
-		newConvs  = newCopy("conversations", sqlstore.ConversationCols) // of contacts the batch creates
-		created   = map[string]bool{}                                   // contacts and conversations the batch creates
-		refs      []string
-		inbound   = newCopy("messages", messageCols)
-		execNew   = newCopy("executions", sqlstore.ExecutionCols)
-		execUpd   = newColumns("sisssbts")
-		messages  = newCopy("messages", messageCols)
-		effects   = newColumns("ssssbtt")
-		timers    = newColumns("sstbt")
-		locks     []string
-		tasks     = newCopy("tasks", sqlstore.TaskCols)
-		perRow    [sections][]op
-	)
+	r := newTableRows()
 	for i, u := range units {
 		if !commits[i] {
 			continue
@@ -134,95 +118,139 @@ func tableOps(units []*store.Unit, commits []bool, ops [][]op, now time.Time) ([
 		if !u.At.IsZero() {
 			at = store.Micro(u.At)
 		}
-		if c := u.Contact; c != nil {
-			created[c.ID] = true
-			contacts.row(c.ID, c.Name, at)
-			addresses.row(c.Channel, c.Address, c.ID, at)
+		r.add(u, ops[i], at)
+	}
+	return r.ops()
+}
+
+// tableRows are a batch's rows gathered by table, in COPY's format for the
+// plain inserts and as column arrays for the statements that join or check.
+type tableRows struct {
+	contacts, addresses *copyRows
+	convs               *columns        // of contacts stored before
+	newConvs            *copyRows       // of contacts the batch creates
+	created             map[string]bool // contacts and conversations the batch creates
+	refs                []string
+	inbound, execNew    *copyRows
+	execUpd             *columns
+	messages            *copyRows
+	effects, timers     *columns
+	locks               []string
+	tasks               *copyRows
+	perRow              [sections][]op
+}
+
+func newTableRows() *tableRows {
+	return &tableRows{
+		contacts:  newCopy("contacts", "id, name, created_at"),
+		addresses: newCopy("contact_addresses", "channel, address, contact_id, created_at"),
+		convs:     newColumns("sssst"),
+		newConvs:  newCopy("conversations", sqlstore.ConversationCols),
+		created:   map[string]bool{},
+		inbound:   newCopy("messages", messageCols),
+		execNew:   newCopy("executions", sqlstore.ExecutionCols),
+		execUpd:   newColumns("sisssbts"),
+		messages:  newCopy("messages", messageCols),
+		effects:   newColumns("ssssbtt"),
+		timers:    newColumns("sstbt"),
+		tasks:     newCopy("tasks", sqlstore.TaskCols),
+	}
+}
+
+// add gathers one unit's rows; ops are its row by row statements.
+func (r *tableRows) add(u *store.Unit, ops []op, at time.Time) {
+	if c := u.Contact; c != nil {
+		r.created[c.ID] = true
+		r.contacts.row(c.ID, c.Name, at)
+		r.addresses.row(c.Channel, c.Address, c.ID, at)
+	}
+	if c := u.Conversation; c != nil {
+		if r.created[c.ContactID] {
+			// Nobody else sees the contact before the batch commits.
+			r.newConvs.row(c.ID, c.ContactID, c.Channel, c.Instance, "open", jsonb("{}"), at, at)
+		} else {
+			r.locks = append(r.locks, conversationLockKey(c.ContactID, c.Channel, c.Instance))
+			r.convs.row(c.ID, c.ContactID, c.Channel, c.Instance, at)
 		}
-		if c := u.Conversation; c != nil {
-			if created[c.ContactID] {
-				// Nobody else sees the contact before the batch commits.
-				newConvs.row(c.ID, c.ContactID, c.Channel, c.Instance, "open", jsonb("{}"), at, at)
-			} else {
-				locks = append(locks, conversationLockKey(c.ContactID, c.Channel, c.Instance))
-				convs.row(c.ID, c.ContactID, c.Channel, c.Instance, at)
-			}
-			created[c.ID] = true
-		}
-		refs = append(refs, conversationRefs(u, created)...)
-		if m := u.Inbound; m != nil {
-			inbound.row(m.ID, m.ConversationID, string(store.Inbound), m.Connector, m.Instance, nullText(m.PlatformMessageID), m.Text,
-				[]byte(m.Payload), createdAt(m.CreatedAt, at))
-		}
-		if w := u.Execution; w != nil {
-			e := w.Execution
-			if w.Expected == 0 {
-				execNew.row(e.ID, e.ConversationID, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), int64(1), at, at, e.Step)
-			} else {
-				execUpd.row(e.ID, w.Expected, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at, e.Step)
-			}
-		}
-		for _, m := range u.Messages {
-			messages.row(m.ID, m.ConversationID, string(m.Direction), m.Connector, m.Instance, nullText(m.PlatformMessageID), m.Text,
-				[]byte(m.Payload), createdAt(m.CreatedAt, at))
-		}
-		for _, e := range u.Effects {
-			due := at
-			if !e.NextAttemptAt.IsZero() {
-				due = store.Micro(e.NextAttemptAt)
-			}
-			effects.row(e.ID, e.ExecutionID, e.Kind, e.Key(), []byte(e.Payload), due, at)
-		}
-		for _, t := range u.Timers {
-			timers.row(t.ID, t.ExecutionID, store.Micro(t.FireAt), []byte(t.Payload), at)
-		}
-		for _, t := range u.Tasks {
-			args, _ := sqlstore.TaskArgs(t, at) // unitOps has checked them
-			args[5] = jsonb(args[5].(string))
-			tasks.row(args...)
-		}
-		for _, o := range ops[i] {
-			if o.sec >= secCompleteEffects && o.sec != secTimers && o.sec != secTasks {
-				perRow[o.sec] = append(perRow[o.sec], o)
-			}
+		r.created[c.ID] = true
+	}
+	r.refs = append(r.refs, conversationRefs(u, r.created)...)
+	if m := u.Inbound; m != nil {
+		r.inbound.row(m.ID, m.ConversationID, string(store.Inbound), m.Connector, m.Instance, nullText(m.PlatformMessageID), m.Text,
+			[]byte(m.Payload), createdAt(m.CreatedAt, at))
+	}
+	if w := u.Execution; w != nil {
+		e := w.Execution
+		if w.Expected == 0 {
+			r.execNew.row(e.ID, e.ConversationID, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), int64(1), at, at, e.Step)
+		} else {
+			r.execUpd.row(e.ID, w.Expected, e.Flow, e.ProgramVersion, string(e.Status), []byte(e.Payload), at, e.Step)
 		}
 	}
-	slices.Sort(locks)
+	for _, m := range u.Messages {
+		r.messages.row(m.ID, m.ConversationID, string(m.Direction), m.Connector, m.Instance, nullText(m.PlatformMessageID), m.Text,
+			[]byte(m.Payload), createdAt(m.CreatedAt, at))
+	}
+	for _, e := range u.Effects {
+		due := at
+		if !e.NextAttemptAt.IsZero() {
+			due = store.Micro(e.NextAttemptAt)
+		}
+		r.effects.row(e.ID, e.ExecutionID, e.Kind, e.Key(), []byte(e.Payload), due, at)
+	}
+	for _, t := range u.Timers {
+		r.timers.row(t.ID, t.ExecutionID, store.Micro(t.FireAt), []byte(t.Payload), at)
+	}
+	for _, t := range u.Tasks {
+		args, _ := sqlstore.TaskArgs(t, at) // unitOps has checked them
+		args[5] = jsonb(args[5].(string))
+		r.tasks.row(args...)
+	}
+	for _, o := range ops {
+		if o.sec >= secCompleteEffects && o.sec != secTimers && o.sec != secTasks {
+			r.perRow[o.sec] = append(r.perRow[o.sec], o)
+		}
+	}
+}
+
+// ops are the batch's statements, in the table order store.Unit documents.
+func (r *tableRows) ops() ([]op, bool) {
+	if r.tasks.bad {
+		return nil, false
+	}
+	slices.Sort(r.locks)
 	var out []op
 	bulk := func(c *columns, sql string, want int) {
 		if c.n > 0 {
 			out = append(out, op{kind: opBulk, sql: sql, args: c.cols, want: want})
 		}
 	}
-	if tasks.bad {
-		return nil, false
-	}
 	copyIn := func(c *copyRows) {
 		if c.n > 0 {
 			out = append(out, op{kind: opBulk, sql: c.sql, copy: c.data(), want: c.n})
 		}
 	}
-	copyIn(contacts)
-	copyIn(addresses)
-	if len(locks) > 0 {
-		out = append(out, op{kind: opBulk, sql: bulkConvLocks, args: []any{locks}, want: 1})
+	copyIn(r.contacts)
+	copyIn(r.addresses)
+	if len(r.locks) > 0 {
+		out = append(out, op{kind: opBulk, sql: bulkConvLocks, args: []any{r.locks}, want: 1})
 	}
-	copyIn(newConvs)
-	bulk(convs, bulkConversations, convs.n)
-	if len(refs) > 0 {
-		out = append(out, op{kind: opBulk, sql: qMissingConversations, args: []any{refs}, want: 0})
+	copyIn(r.newConvs)
+	bulk(r.convs, bulkConversations, r.convs.n)
+	if len(r.refs) > 0 {
+		out = append(out, op{kind: opBulk, sql: qMissingConversations, args: []any{r.refs}, want: 0})
 	}
-	copyIn(inbound)
-	copyIn(execNew)
-	bulk(execUpd, bulkExecUpdates, execUpd.n)
-	copyIn(messages)
-	bulk(effects, bulkEffects, -1)
-	out = append(out, perRow[secCompleteEffects]...)
-	out = append(out, perRow[secDeleteTimers]...)
-	bulk(timers, bulkTimers, -1)
-	copyIn(tasks)
+	copyIn(r.inbound)
+	copyIn(r.execNew)
+	bulk(r.execUpd, bulkExecUpdates, r.execUpd.n)
+	copyIn(r.messages)
+	bulk(r.effects, bulkEffects, -1)
+	out = append(out, r.perRow[secCompleteEffects]...)
+	out = append(out, r.perRow[secDeleteTimers]...)
+	bulk(r.timers, bulkTimers, -1)
+	copyIn(r.tasks)
 	for s := secTaskUpdates; s < sections; s++ {
-		out = append(out, perRow[s]...)
+		out = append(out, r.perRow[s]...)
 	}
 	return out, true
 }
