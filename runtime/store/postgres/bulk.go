@@ -137,6 +137,7 @@ type tableRows struct {
 	effects, timers     *columns
 	locks               []string
 	tasks               *copyRows
+	taskRefs            taskRefs
 	perRow              [sections][]op
 }
 
@@ -201,6 +202,7 @@ func (r *tableRows) add(u *store.Unit, ops []op, at time.Time) {
 	for _, t := range u.Timers {
 		r.timers.row(t.ID, t.ExecutionID, store.Micro(t.FireAt), []byte(t.Payload), at)
 	}
+	r.taskRefs.add(u.Tasks)
 	for _, t := range u.Tasks {
 		args, _ := sqlstore.TaskArgs(t, at) // unitOps has checked them
 		args[5] = jsonb(args[5].(string))
@@ -248,6 +250,9 @@ func (r *tableRows) ops() ([]op, bool) {
 	out = append(out, r.perRow[secCompleteEffects]...)
 	out = append(out, r.perRow[secDeleteTimers]...)
 	bulk(r.timers, bulkTimers, -1)
+	if r.tasks.n > 0 {
+		out = append(out, op{kind: opBulk, sql: qMissingTaskRefs, args: r.taskRefs.args(), want: 0})
+	}
 	copyIn(r.tasks)
 	for s := secTaskUpdates; s < sections; s++ {
 		out = append(out, r.perRow[s]...)

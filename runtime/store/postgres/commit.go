@@ -80,7 +80,7 @@ const (
 	opAddress                  // 0 rows: Conflict (address taken)
 	opConvInsert               // 0 rows: Conflict (open conversation exists, contact merged) or Failed (no contact)
 	opBulk                     // a table's rows (bulk.go): want rows, unless want is -1
-	opRefs                     // any row (a missing conversation): Failed
+	opRefs                     // any row (a missing conversation, or a task's missing row): Failed
 )
 
 // qMissingConversations returns the ids of $1 that name no conversation
@@ -89,6 +89,38 @@ const (
 const qMissingConversations = `SELECT k.id FROM unnest($1::text[]) AS k (id)
 	LEFT JOIN LATERAL (SELECT 1 AS found FROM conversations c WHERE c.id = k.id LIMIT 1) AS c ON true
 	WHERE c.found IS NULL`
+
+// qMissingTaskRefs returns the conversation, contact and execution ids
+// ($1, $2, $3) that new tasks name and no row has (see migration 0015).
+// It runs after the batch's other inserts, so the rows the batch creates
+// are found.
+const qMissingTaskRefs = `SELECT k.id FROM unnest($1::text[]) AS k (id)
+		LEFT JOIN LATERAL (SELECT 1 AS found FROM conversations c WHERE c.id = k.id LIMIT 1) AS c ON true WHERE c.found IS NULL
+	UNION ALL SELECT k.id FROM unnest($2::text[]) AS k (id)
+		LEFT JOIN LATERAL (SELECT 1 AS found FROM contacts c WHERE c.id = k.id LIMIT 1) AS c ON true WHERE c.found IS NULL
+	UNION ALL SELECT k.id FROM unnest($3::text[]) AS k (id)
+		LEFT JOIN LATERAL (SELECT 1 AS found FROM executions e WHERE e.id = k.id LIMIT 1) AS e ON true WHERE e.found IS NULL`
+
+// taskRefs are what tasks name, by table: conversations, contacts and
+// executions, once each.
+type taskRefs struct{ conversations, contacts, executions []string }
+
+func (r *taskRefs) add(tasks []store.Task) {
+	add := func(ids *[]string, id string) {
+		if id != "" && !slices.Contains(*ids, id) {
+			*ids = append(*ids, id)
+		}
+	}
+	for _, t := range tasks {
+		add(&r.conversations, t.ConversationID)
+		add(&r.contacts, t.ContactID)
+		add(&r.executions, t.ExecutionID)
+	}
+}
+
+func (r *taskRefs) args() []any {
+	return []any{r.conversations, r.contacts, r.executions}
+}
 
 // conversationRefs are the conversations a unit's messages and execution
 // name, once each, leaving out those created (per created) in the batch.
@@ -153,7 +185,7 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 			FOR SHARE OF k`, c.ID, c.ContactID, c.Channel, c.Instance, at, c.Beside)
 	}
 	if refs := conversationRefs(u, nil); len(refs) > 0 {
-		add(opRefs, strings.Join(refs, ", "), qMissingConversations, refs)
+		add(opRefs, "conversation "+strings.Join(refs, ", "), qMissingConversations, refs)
 	}
 	if m := u.Inbound; m != nil {
 		sec = secInbound
@@ -206,6 +238,11 @@ func unitOps(u *store.Unit, now time.Time) ([]op, error) {
 			t.ID, sqlstore.Nullable(t.ExecutionID), store.Micro(t.FireAt), []byte(t.Payload), at)
 	}
 	sec = secTasks
+	if len(u.Tasks) > 0 {
+		var refs taskRefs
+		refs.add(u.Tasks)
+		add(opRefs, "a conversation, contact or execution the task names", qMissingTaskRefs, refs.args()...)
+	}
 	for _, t := range u.Tasks {
 		args, err := sqlstore.TaskArgs(t, at)
 		if err != nil {
@@ -254,7 +291,7 @@ func judge(o op, tag pgconn.CommandTag, err error) (*store.UnitResult, error) {
 		return nil, err
 	}
 	if o.kind == opRefs && tag.RowsAffected() > 0 {
-		return &store.UnitResult{Outcome: store.Failed, Err: fmt.Errorf("conversation %s: %w", o.ref, store.ErrNotFound)}, nil
+		return &store.UnitResult{Outcome: store.Failed, Err: fmt.Errorf("%s: %w", o.ref, store.ErrNotFound)}, nil
 	}
 	if o.kind == opBulk {
 		if o.want >= 0 && tag.RowsAffected() != int64(o.want) {
@@ -281,7 +318,7 @@ func judge(o op, tag pgconn.CommandTag, err error) (*store.UnitResult, error) {
 	case opTaskUpdate:
 		return &store.UnitResult{Outcome: store.Failed, Err: fmt.Errorf("task %s: %w", o.ref, store.ErrNotFound)}, nil
 	case opConvClose:
-		return &store.UnitResult{Outcome: store.Failed, Err: fmt.Errorf("conversation %s: %w", o.ref, store.ErrNotFound)}, nil
+		return &store.UnitResult{Outcome: store.Failed, Err: fmt.Errorf("%s: %w", o.ref, store.ErrNotFound)}, nil
 	}
 	return nil, nil
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RoutingAnswer", testRoutingAnswer},
 		{"TaskRoutingAttributes", testTaskRoutingAttributes},
 		{"TaskQuiet", testTaskQuiet},
+		{"TaskReferences", testTaskReferences},
 		{"Leadership", testLeadership},
 		{"Notify", testNotify},
 		{"Outbox", testOutbox},

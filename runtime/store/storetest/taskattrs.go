@@ -64,3 +64,36 @@ func testTaskQuiet(t *testing.T, s store.Store) {
 		t.Fatalf("the inbox held %d of the two tasks", seen)
 	}
 }
+
+// testTaskReferences: a task naming a conversation, contact or execution
+// that does not exist fails its unit alone, in a batch with good ones; a
+// task naming the rows its own batch creates commits.
+func testTaskReferences(t *testing.T, s store.Store) {
+	c, cv := conv(t, s, "task-refs")
+	ex := inbound(cv.ID, "task-refs-1", store.NewID(), 0)
+	wantOutcomes(t, commit(t, s, ex), store.Committed)
+	execID := ex.Execution.Execution.ID
+	task := func(conv, contact, execution string) *store.Unit {
+		return &store.Unit{At: t0, Tasks: []store.Task{{ID: store.NewID(), ConversationID: conv, ContactID: contact, ExecutionID: execution, Workflow: "support"}}}
+	}
+	fresh := identityUnit("task-refs-new")
+	fresh.Tasks = []store.Task{{ID: store.NewID(), ConversationID: fresh.Conversation.ID, ContactID: fresh.Contact.ID,
+		ExecutionID: fresh.Execution.Execution.ID, Workflow: "support"}}
+	units := []*store.Unit{
+		task("no-such-conversation", c.ID, execID),
+		task(cv.ID, "no-such-contact", execID),
+		task(cv.ID, c.ID, "no-such-execution"),
+		fresh,
+		task(cv.ID, c.ID, execID),
+	}
+	res := commit(t, s, units...)
+	wantOutcomes(t, res, store.Failed, store.Failed, store.Failed, store.Committed, store.Committed)
+	for i, u := range units {
+		_, err := s.GetTask(ctx(t), u.Tasks[0].ID)
+		if res[i].Outcome == store.Failed {
+			isErr(t, err, store.ErrNotFound)
+		} else {
+			noErr(t, err)
+		}
+	}
+}
