@@ -133,7 +133,15 @@ func serveOn(t *testing.T, ln net.Listener, c *Connector) *testServer {
 	go func() { _ = srv.Serve(ln); close(done) }()
 	t.Cleanup(func() {
 		_ = ts.c.Close(context.Background()) // closes sockets, ends long-polls
-		_ = srv.Shutdown()
+		// A connection a browser opened after the close (a reconnecting
+		// widget) may be mid-request: give it a moment, not the test.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.ShutdownWithContext(ctx)
+		// Shutdown closes nothing when Serve has not started yet (a test
+		// that skips at once): closing the listener ends a Serve that
+		// starts after it.
+		_ = ln.Close()
 		<-done
 		echoes.Wait()
 	})
