@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/connectors"
+	"github.com/switchboard-dev/switchboard/internal/inflight"
 	"github.com/switchboard-dev/switchboard/runtime/effect"
 	"github.com/switchboard-dev/switchboard/runtime/engine"
 	"github.com/switchboard-dev/switchboard/runtime/execution"
@@ -135,8 +136,7 @@ func New(core *execution.Core, cfg Config) *Outbox {
 // (a recording cut short by ctx leaves its row leased: it is performed
 // again after its lease, as when a node dies).
 func (o *Outbox) Run(ctx context.Context, workers int, wake <-chan struct{}) {
-	r := &runner{o: o, queue: make(chan claimed, inFlight), slots: make(chan struct{}, inFlight), freed: make(chan struct{}, 1),
-		paceAt: time.Now()}
+	r := &runner{o: o, queue: make(chan claimed, inFlight), slots: inflight.New(inFlight), paceAt: time.Now()}
 	for range max(workers, 1) {
 		r.workers.Go(func() { r.work(ctx) })
 	}
@@ -149,14 +149,14 @@ func (o *Outbox) Run(ctx context.Context, workers int, wake <-chan struct{}) {
 	}()
 	for ctx.Err() == nil {
 		ahead := r.ahead()
-		room := min(cap(r.slots)-len(r.slots), ahead-len(r.queue), claimMax)
+		room := min(r.slots.Room(), ahead-len(r.queue), claimMax)
 		if room < min(ahead, claimMax)/4 {
 			// Enough waiting, or slots mostly taken: wait for rows to be
 			// started or recorded rather than claim a few in a transaction
 			// of their own.
 			select {
 			case <-ctx.Done():
-			case <-r.freed:
+			case <-r.slots.Freed():
 			}
 			continue
 		}
@@ -175,9 +175,8 @@ func (o *Outbox) Run(ctx context.Context, workers int, wake <-chan struct{}) {
 // goroutines recording their results.
 type runner struct {
 	o     *Outbox
-	queue chan claimed  // claimed, not yet started; closed when Run ends
-	slots chan struct{} // one per row from its claim to its recording's end
-	freed chan struct{} // a row was started, or its slot given back
+	queue chan claimed    // claimed, not yet started; closed when Run ends
+	slots *inflight.Limit // one per row from its claim to its recording's end; Freed also when a row starts
 
 	started atomic.Int64 // rows the workers started
 	// The workers' pace: started at paceAt, and the rows a second they
@@ -217,7 +216,7 @@ func (r *runner) claim(ctx context.Context, n int) int {
 	}
 	at := time.Now()
 	for _, e := range effects {
-		r.slots <- struct{}{}
+		r.slots.Take()
 		r.queue <- claimed{e, at}
 	}
 	return len(effects)
@@ -227,31 +226,19 @@ func (r *runner) claim(ctx context.Context, n int) int {
 // result's recording on.
 func (r *runner) work(ctx context.Context) {
 	for c := range r.queue {
-		r.signal()
+		r.slots.Signal()
 		if ctx.Err() != nil || time.Since(c.at) > staleAfter {
 			// Not started: it stays leased and is claimed again after its
 			// lease, like a row that was never handed out.
-			r.release()
+			r.slots.Give()
 			continue
 		}
 		r.started.Add(1)
 		record := r.o.perform(ctx, c.row)
 		r.recording.Go(func() {
-			defer r.release()
+			defer r.slots.Give()
 			record(ctx)
 		})
-	}
-}
-
-func (r *runner) release() {
-	<-r.slots
-	r.signal()
-}
-
-func (r *runner) signal() {
-	select {
-	case r.freed <- struct{}{}:
-	default:
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-dev/switchboard/internal/inflight"
 	"github.com/switchboard-dev/switchboard/runtime/effect"
 	"github.com/switchboard-dev/switchboard/runtime/engine"
 	"github.com/switchboard-dev/switchboard/runtime/execution"
@@ -37,17 +38,17 @@ const (
 // Run fires the due timers of core's store until ctx ends; wake says a
 // timer may have been set before the next poll.
 func Run(ctx context.Context, core *execution.Core, owner string, log *slog.Logger, wake <-chan struct{}) {
-	f := &firer{core: core, owner: owner, log: log, slots: make(chan struct{}, inFlight), freed: make(chan struct{}, 1)}
+	f := &firer{core: core, owner: owner, log: log, slots: inflight.New(inFlight)}
 	defer f.wg.Wait()
 	sleep := time.NewTimer(0)
 	defer sleep.Stop()
 	for ctx.Err() == nil {
-		room := cap(f.slots) - len(f.slots)
+		room := f.slots.Room()
 		if room < claimBatch/4 {
 			// Mostly full: wait for firings to finish rather than claim a few.
 			select {
 			case <-ctx.Done():
-			case <-f.freed:
+			case <-f.slots.Freed():
 			}
 			continue
 		}
@@ -68,8 +69,7 @@ type firer struct {
 	core  *execution.Core
 	owner string
 	log   *slog.Logger
-	slots chan struct{} // one per timer being fired
-	freed chan struct{} // a slot was given back
+	slots *inflight.Limit // one per timer being fired
 	wg    sync.WaitGroup
 }
 
@@ -85,15 +85,9 @@ func (f *firer) claim(ctx context.Context, n int) int {
 	}
 	// Fired concurrently, so their commits share group transactions.
 	for _, t := range timers {
-		f.slots <- struct{}{}
+		f.slots.Take()
 		f.wg.Go(func() {
-			defer func() {
-				<-f.slots
-				select {
-				case f.freed <- struct{}{}:
-				default:
-				}
-			}()
+			defer f.slots.Give()
 			f.fire(ctx, t)
 		})
 	}
