@@ -305,20 +305,11 @@ func (l *leader) rebuild(ctx context.Context) error {
 			}
 			for _, t := range tasks {
 				lt := l.track(t)
-				attrs := attrsOf(t.Attributes)
-				// A task a leader routed before shows task.last_worker in its
-				// attributes (see round), which TaskAttributes keeps: only
+				// A task a leader routed before shows its last worker: only
 				// the others need the read, one each.
-				_, shown := attrs["last_worker"]
-				var last string
-				if !shown {
-					if last, err = l.n.store.LastWorker(ctx, t.ContactID); err != nil {
-						return err
-					}
-				}
-				attrs = policy.TaskAttributes(attrs, last)
-				if !shown {
-					lt.attrs = mustJSON(attrs) // as round does: the task shows it
+				attrs, err := lt.routingAttributes(func() (string, error) { return l.n.store.LastWorker(ctx, t.ContactID) })
+				if err != nil {
+					return err
 				}
 				s := router.TaskSnapshot{ID: t.ID, Workflow: t.Workflow, Attributes: attrs, Priority: t.Priority,
 					Channel: lt.channel, Created: t.CreatedAt, State: router.StateWaiting}
@@ -373,9 +364,22 @@ func (l *leader) rebuild(ctx context.Context) error {
 	return l.commit(ctx)
 }
 
-// taskAttributes are what the router sees of a stored task.
-func taskAttributes(t store.Task, lastWorker string) map[string]any {
-	return policy.TaskAttributes(attrsOf(t.Attributes), lastWorker)
+// routingAttributes are what the router routes the task on: its row's
+// attributes with task.last_worker, which lastWorker reads only when the
+// row does not show it yet (its flow set it, or a leader routed it
+// before). When the router adds it, the row shows it from the next commit.
+func (lt *liveTask) routingAttributes(lastWorker func() (string, error)) (map[string]any, error) {
+	attrs := attrsOf(lt.row.Attributes)
+	if _, shown := attrs["last_worker"]; shown {
+		return attrs, nil
+	}
+	last, err := lastWorker()
+	if err != nil {
+		return nil, err
+	}
+	attrs = policy.TaskAttributes(attrs, last)
+	lt.attrs = mustJSON(attrs)
+	return attrs, nil
 }
 
 // track starts following a task row.
@@ -419,10 +423,7 @@ func (l *leader) round(ctx context.Context) (bool, error) {
 			lt.Closed, lt.byFlow = true, true
 			continue
 		}
-		attrs := taskAttributes(t, nt.LastWorker)
-		if _, byFlow := attrsOf(t.Attributes)["last_worker"]; !byFlow {
-			lt.attrs = mustJSON(attrs) // the router added task.last_worker: the task shows it
-		}
+		attrs, _ := lt.routingAttributes(func() (string, error) { return nt.LastWorker, nil }) // the inbox read it
 		evs, err := l.r.Enqueue(t.ID, t.Workflow, attrs, t.Priority, lt.channel, now)
 		if err != nil {
 			// A workflow the program lacks (a redeploy removed it): the
