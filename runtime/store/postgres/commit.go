@@ -83,23 +83,32 @@ const (
 	opRefs                     // any row (a missing conversation, or a task's missing row): Failed
 )
 
-// qMissingConversations returns the ids of $1 that name no conversation
-// (see migration 0012: the store checks these references). The LATERAL
-// probe keeps the planner to one index lookup per id.
-const qMissingConversations = `SELECT k.id FROM unnest($1::text[]) AS k (id)
-	LEFT JOIN LATERAL (SELECT 1 AS found FROM conversations c WHERE c.id = k.id LIMIT 1) AS c ON true
-	WHERE c.found IS NULL`
+// missingRows is a query's part that returns the ids of the text array
+// $param that name no row of table (the store checks these references:
+// see migrations 0012 and 0015). The LATERAL probe keeps the planner to
+// one index lookup per id.
+func missingRows(table string, param int) string {
+	return fmt.Sprintf(`SELECT k.id FROM unnest($%d::text[]) AS k (id)
+		LEFT JOIN LATERAL (SELECT 1 AS found FROM %s r WHERE r.id = k.id LIMIT 1) AS r ON true WHERE r.found IS NULL`, param, table)
+}
 
-// qMissingTaskRefs returns the conversation, contact and execution ids
-// ($1, $2, $3) that new tasks name and no row has (see migration 0015).
-// It runs after the batch's other inserts, so the rows the batch creates
-// are found.
-const qMissingTaskRefs = `SELECT k.id FROM unnest($1::text[]) AS k (id)
-		LEFT JOIN LATERAL (SELECT 1 AS found FROM conversations c WHERE c.id = k.id LIMIT 1) AS c ON true WHERE c.found IS NULL
-	UNION ALL SELECT k.id FROM unnest($2::text[]) AS k (id)
-		LEFT JOIN LATERAL (SELECT 1 AS found FROM contacts c WHERE c.id = k.id LIMIT 1) AS c ON true WHERE c.found IS NULL
-	UNION ALL SELECT k.id FROM unnest($3::text[]) AS k (id)
-		LEFT JOIN LATERAL (SELECT 1 AS found FROM executions e WHERE e.id = k.id LIMIT 1) AS e ON true WHERE e.found IS NULL`
+var (
+	// qMissingConversations: the conversations $1 names that do not exist.
+	qMissingConversations = missingRows("conversations", 1)
+	// qMissingTaskRefs: the conversation, contact and execution ids ($1,
+	// $2, $3) that new tasks name and no row has. It runs after the
+	// batch's other inserts, so the rows the batch creates are found.
+	qMissingTaskRefs = missingRows("conversations", 1) + "\n\tUNION ALL " + missingRows("contacts", 2) +
+		"\n\tUNION ALL " + missingRows("executions", 3)
+)
+
+// appendNew appends id to ids unless it is there already.
+func appendNew(ids []string, id string) []string {
+	if slices.Contains(ids, id) {
+		return ids
+	}
+	return append(ids, id)
+}
 
 // taskRefs are what tasks name, by table: conversations, contacts and
 // executions, once each.
@@ -107,8 +116,8 @@ type taskRefs struct{ conversations, contacts, executions []string }
 
 func (r *taskRefs) add(tasks []store.Task) {
 	add := func(ids *[]string, id string) {
-		if id != "" && !slices.Contains(*ids, id) {
-			*ids = append(*ids, id)
+		if id != "" { // a task may have no execution
+			*ids = appendNew(*ids, id)
 		}
 	}
 	for _, t := range tasks {
@@ -127,8 +136,8 @@ func (r *taskRefs) args() []any {
 func conversationRefs(u *store.Unit, created map[string]bool) []string {
 	var refs []string
 	add := func(id string) {
-		if !created[id] && !slices.Contains(refs, id) {
-			refs = append(refs, id)
+		if !created[id] {
+			refs = appendNew(refs, id)
 		}
 	}
 	if m := u.Inbound; m != nil {
